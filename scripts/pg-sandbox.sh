@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 for tests and the demo: initdb in a temp dir, unix socket only,
+# wal_level=logical, removed on exit.
+#
+#   scripts/pg-sandbox.sh run -- COMMAND...   start, run COMMAND with PG* set, stop and remove
+#                                             (even when COMMAND fails); exit with its status
+#   scripts/pg-sandbox.sh start DIR           start a sandbox in DIR and print its settings
+#   scripts/pg-sandbox.sh stop DIR            stop it (the directory stays)
+#   scripts/pg-sandbox.sh restart DIR [MODE]  pg_ctl restart (MODE fast|immediate; for fault tests)
+#   scripts/pg-sandbox.sh remove DIR          stop and delete DIR
+#
+# initdb refuses to run as root, so as root the server runs as the postgres user.
+set -euo pipefail
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+as_postgres() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start() {
+  local dir=$1
+  mkdir -p "$dir"
+  [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
+  chmod 0755 "$dir"
+  as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = 5432
+wal_level = logical
+max_replication_slots = 64
+max_wal_senders = 64
+max_connections = 300
+shared_buffers = 256MB
+max_wal_size = 4GB
+fsync = off
+full_page_writes = off
+log_min_messages = warning
+log_line_prefix = '%m [%p] %a '
+CONF
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { cat "$dir/server.log" >&2; return 1; }
+  cat <<INFO
+PGHOST=$dir
+PGPORT=5432
+PGUSER=postgres
+PGDATABASE=postgres
+PARTSHIFT_SANDBOX_DIR=$dir
+INFO
+}
+
+stop() {
+  local dir=$1
+  [[ -f "$dir/data/postmaster.pid" ]] || return 0
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+restart() {
+  local dir=$1 mode=${2:-fast}
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m "$mode" -w -t 60 restart \
+    >/dev/null
+}
+
+remove() {
+  stop "$1"
+  rm -rf "$1"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  start) start "$1" ;;
+  stop) stop "$1" ;;
+  restart) restart "$@" ;;
+  remove) remove "$1" ;;
+  run)
+    [[ ${1:-} == "--" ]] && shift
+    dir=$(mktemp -d /tmp/partshift-pg.XXXXXX)
+    trap 'remove "$dir"' EXIT
+    trap 'exit 130' INT TERM
+    start "$dir" >/dev/null
+    export PGHOST=$dir PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+    export PARTSHIFT_SANDBOX_DIR=$dir PARTSHIFT_SANDBOX_SCRIPT="$(readlink -f "$0")"
+    echo "partshift: sandbox PostgreSQL running at $dir" >&2
+    set +e
+    "$@"
+    status=$?
+    set -e
+    if [[ $status -ne 0 && -f "$dir/server.log" ]]; then
+      echo "---- last lines of the sandbox server log ----" >&2
+      tail -n 30 "$dir/server.log" >&2
+    fi
+    exit $status
+    ;;
+  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+esac

@@ -1,0 +1,32 @@
+// partition_spec: the partitioning the user asked for (DESIGN.md §5 PARTITION-OPTIONS), as
+// parsed from the command line and stored with a job. Plain data; validated by
+// validate_spec() against the table model (plan/spec_validation).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace partshift::plan {
+
+enum class partition_method { range, list, hash };
+
+// level_spec: one level of partitioning.
+struct level_spec {
+    partition_method method = partition_method::range;
+    std::string key;                      // column name as stored in the catalog (unquoted)
+    std::optional<std::string> interval;  // range on date/time: a PostgreSQL interval, "1 month"
+    std::optional<std::string> step;      // range on numbers: "1000000"
+    std::vector<std::string> values;      // list: explicit values (empty = discover from data)
+    int modulus = 0;                      // hash
+};
+
+struct partition_spec {
+    level_spec level1;
+    std::optional<level_spec> level2;
+    int premake = 0;  // future range partitions beyond the data
+    // default_partition: nullopt = the planner's choice (LIST gets one, RANGE/HASH do not).
+    std::optional<bool> default_partition;
+};
+
+}  // namespace partshift::plan

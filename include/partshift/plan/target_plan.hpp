@@ -1,0 +1,62 @@
+// target_plan: what partshift will create for a source table — the partitioned parent, its
+// partitions (bounds), the indexes, and the warnings — produced by plan::make_plan() as a pure
+// function of (table_model, partition_spec, data_facts). Rendered to SQL or JSON for `plan`,
+// executed by `run`'s prepare phase.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "partshift/catalog/table_model.hpp"
+#include "partshift/plan/partition_spec.hpp"
+
+namespace partshift::plan {
+
+// data_facts: what the planner needs to know about the data, gathered by the caller (the
+// inspector side) with read-only queries. Values are in the server's text output format.
+struct data_facts {
+    std::optional<std::string> level1_min;  // min(key) for RANGE (nullopt: empty table)
+    std::optional<std::string> level1_max;
+    std::vector<std::string> level1_values;  // SELECT DISTINCT key for LIST without --values
+    std::optional<std::string> level2_min;
+    std::optional<std::string> level2_max;
+    std::vector<std::string> level2_values;
+    std::string now;                 // now() on the server, for premake of time ranges
+    std::string timezone;            // the server session TimeZone (timestamptz bounds)
+};
+
+// partition: one partition (or subpartition) to create.
+struct partition {
+    std::string name;         // unquoted, e.g. "orders_p2025_01"
+    std::string bound_sql;    // "FOR VALUES FROM ('2025-01-01') TO ('2025-02-01')", "DEFAULT"
+    std::optional<std::string> parent;  // unquoted parent name for second-level partitions
+    bool is_partitioned = false;        // has subpartitions (its own PARTITION BY)
+    std::string partition_by_sql;       // for is_partitioned: "PARTITION BY HASH (id)"
+};
+
+// planned_index: an index to create on the partitioned parent.
+struct planned_index {
+    std::string name;
+    std::string create_sql;     // CREATE [UNIQUE] INDEX ... ON ONLY? parent ... (executable)
+    std::string source_index;   // the source index it recreates
+    bool is_primary = false;
+    bool is_unique = false;
+    bool extended_with_partition_key = false;  // uniqueness weakened: warned about
+};
+
+struct target_plan {
+    catalog::qualified_name source;
+    catalog::qualified_name target;  // NAME_new unless overridden
+    std::string final_name;          // the name after cutover (partitions are named after it)
+    partition_spec spec;
+    std::string create_table_sql;    // CREATE TABLE target (...) PARTITION BY ...
+    std::vector<partition> partitions;  // parents before their children
+    std::vector<planned_index> indexes;  // primary key first
+    std::vector<std::string> constraint_sql;  // CHECKs not inlined, outbound FKs, comments, ...
+    std::vector<std::string> warnings;        // one line each, rendered as "-- WARNING: ..."
+    std::vector<std::string> notes;           // informational lines
+};
+
+}  // namespace partshift::plan

@@ -44,6 +44,9 @@ struct check_constraint {
 struct index {
     std::string name;
     std::string definition;       // pg_get_indexdef, "CREATE [UNIQUE] INDEX name ON ... USING ..."
+    // using_clause: the definition from "USING " on ("USING btree (lower(email)) WHERE ..."),
+    // cut off after the exact prefix the server printed, so it can be re-aimed at another table.
+    std::string using_clause;
     std::string method;           // btree, gin, gist, brin, hash, ...
     bool is_primary = false;
     bool is_unique = false;

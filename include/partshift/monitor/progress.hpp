@@ -1,0 +1,28 @@
+// progress: the counters every role updates and status, the progress bar and the metrics read.
+// One struct of atomics shared by reference (STYLE.md habit 8); no locking needed to read.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace partshift::monitor {
+
+struct progress {
+    // copy
+    std::atomic<int64_t> rows_estimate{0};
+    std::atomic<int64_t> rows_copied{0};
+    std::atomic<int64_t> chunks_total{0};
+    std::atomic<int64_t> chunks_done{0};
+    // stream
+    std::atomic<uint64_t> received_lsn{0};    // latest WAL position the walsender reported
+    std::atomic<uint64_t> spooled_lsn{0};     // last commit end LSN fsynced to the spool
+    std::atomic<int64_t> changes_spooled{0};
+    // apply
+    std::atomic<uint64_t> applied_lsn{0};     // last commit end LSN committed on the target
+    std::atomic<int64_t> changes_applied{0};
+    std::atomic<int64_t> transactions_applied{0};
+    std::atomic<int64_t> oldest_unapplied_commit_us{0};  // pg epoch µs; 0 = nothing pending
+    std::atomic<bool> strict_mode{false};
+};
+
+}  // namespace partshift::monitor

@@ -1,0 +1,53 @@
+// The partshift schema: job state kept in the source database (DESIGN.md §3 state/), so any
+// shell can read a job's status and a restarted run resumes from it. The copier's chunk
+// records and the applier's applied LSN are written in the same target transactions as the
+// data they describe (invariant 2).
+#pragma once
+
+namespace partshift::state {
+
+// ensure_schema_sql creates the schema and tables if missing; idempotent.
+inline constexpr const char* ensure_schema_sql = R"SQL(
+CREATE SCHEMA IF NOT EXISTS partshift;
+CREATE TABLE IF NOT EXISTS partshift.jobs (
+    job              text PRIMARY KEY,
+    source_schema    text NOT NULL,
+    source_table     text NOT NULL,
+    target_schema    text NOT NULL,
+    target_table     text NOT NULL,
+    final_name       text NOT NULL,
+    old_name         text NOT NULL,
+    slot_name        text NOT NULL,
+    publication_name text NOT NULL,
+    spec             bytea NOT NULL,          -- partshift.proto.job_spec
+    phase            text NOT NULL,           -- prepared, copy, index, replay, follow, cutover, done, failed
+    l0_lsn           pg_lsn,                  -- the slot's consistent point
+    max_chunk_high_lsn pg_lsn,                -- end of the idempotent window
+    applied_lsn      pg_lsn,                  -- last source commit end LSN applied (same txn as the changes)
+    rows_estimate    bigint NOT NULL DEFAULT 0,
+    rows_copied      bigint NOT NULL DEFAULT 0,
+    source_lsn       pg_lsn,
+    received_lsn     pg_lsn,
+    lag_bytes        bigint,
+    lag_seconds      double precision,
+    apply_rate       double precision,
+    cutover_requested boolean NOT NULL DEFAULT false,
+    runner_pid       integer,                 -- backend pid of the running partshift's control session
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS partshift.chunks (
+    job        text NOT NULL REFERENCES partshift.jobs (job) ON DELETE CASCADE,
+    chunk_id   integer NOT NULL,
+    lower_key  text[],                        -- inclusive, NULL = unbounded; one element per key column
+    upper_key  text[],                        -- exclusive, NULL = unbounded
+    done       boolean NOT NULL DEFAULT false,
+    rows       bigint,
+    high_lsn   pg_lsn,                        -- pg_current_wal_insert_lsn() inside the chunk's snapshot
+    copied_at  timestamptz,
+    PRIMARY KEY (job, chunk_id)
+);
+)SQL";
+
+}  // namespace partshift::state

@@ -257,6 +257,28 @@ asio::awaitable<result> async_connection::next_result() {
     co_return result(PQgetResult(conn_.get()));
 }
 
+asio::awaitable<bool> async_connection::wait_readable_for(
+    std::chrono::steady_clock::duration timeout) {
+    auto ex = co_await asio::this_coro::executor;
+    auto wake = std::make_shared<asio::steady_timer>(ex, timeout);
+    auto readable = std::make_shared<bool>(false);
+    socket_->async_wait(stream_descriptor::wait_read,
+                        [wake, readable](boost::system::error_code ec) {
+                            if (!ec) {
+                                *readable = true;
+                                wake->cancel();
+                            }
+                        });
+    boost::system::error_code ignored;
+    co_await wake->async_wait(asio::redirect_error(use_awaitable, ignored));
+    if (!*readable) socket_->cancel();
+    co_return *readable;
+}
+
+void async_connection::consume_input() {
+    if (PQconsumeInput(conn_.get()) == 0) throw_connection_error("connection lost");
+}
+
 void async_connection::cancel() noexcept {
     std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> handle(PQgetCancel(conn_.get()),
                                                              &PQfreeCancel);

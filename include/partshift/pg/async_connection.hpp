@@ -2,7 +2,8 @@
 // It owns everything libpq-and-Asio (DESIGN.md §4): non-blocking mode, socket waits,
 // PQconsumeInput/PQflush, COPY in both directions, pipeline mode. Asio waits on a dup() of
 // PQsocket, so closing the Asio descriptor never closes libpq's socket.
-// Not thread-safe: one connection, one strand (the single io_context thread).
+// Not thread-safe: one connection, one strand (the single io_context thread), and one
+// coroutine at a time per connection (waits cancel each other's descriptor operations).
 #pragma once
 
 #include <libpq-fe.h>
@@ -12,6 +13,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,6 +81,12 @@ public:
     // results of one queued statement from the next. Does not throw on error results.
     asio::awaitable<result> next_result();
     asio::awaitable<void> flush();
+
+    // wait_readable_for waits until the socket is readable or the timeout passes; true when
+    // readable. Lets one coroutine both read a stream and send periodic messages on it.
+    asio::awaitable<bool> wait_readable_for(std::chrono::steady_clock::duration timeout);
+    // consume_input reads what the socket has into libpq's buffer; throws on a lost connection.
+    void consume_input();
 
     // cancel asks the server to cancel the running query (blocking but brief).
     void cancel() noexcept;

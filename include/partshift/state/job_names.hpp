@@ -1,0 +1,17 @@
+// job_names: the names partshift derives for a job's server objects (slot, publication) and
+// the default target and old names. Pure; unit-tested.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace partshift::state {
+
+// object_name: "partshift_<job>" as a legal slot/publication name: lowercase [a-z0-9_],
+// at most 63 bytes (a short hash keeps truncated names unique), stable for the same job.
+std::string object_name(std::string_view job);
+
+// with_suffix: name + suffix, shortened (with a stable hash) to fit PostgreSQL's 63 bytes.
+std::string with_suffix(std::string_view name, std::string_view suffix);
+
+}  // namespace partshift::state

@@ -1,0 +1,58 @@
+// job_store: reads and writes a job's row in partshift.jobs (schema.hpp) on a blocking
+// connection. Used by prepare, status, abort and the orchestrator's phase changes; the
+// applier and copier write their own checkpoint columns inside their data transactions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "partshift/pg/connection.hpp"
+
+namespace partshift::state {
+
+using lsn_t = uint64_t;
+
+// phase names as stored in partshift.jobs.phase, in the order a job passes them.
+namespace phase {
+inline constexpr const char* preparing = "preparing";
+inline constexpr const char* copy = "copy";
+inline constexpr const char* index = "index";
+inline constexpr const char* replay = "replay";
+inline constexpr const char* follow = "follow";
+inline constexpr const char* cutover = "cutover";
+inline constexpr const char* done = "done";
+}  // namespace phase
+
+struct job_record {
+    std::string job;
+    std::string source_schema, source_table;
+    std::string target_schema, target_table;
+    std::string final_name, old_name;
+    std::string slot_name, publication_name;
+    std::string spec;  // serialized partshift.proto.job_spec
+    std::string phase;
+    std::optional<lsn_t> l0_lsn;
+    std::optional<lsn_t> max_chunk_high_lsn;
+    std::optional<lsn_t> applied_lsn;
+    int64_t rows_estimate = 0;
+    int64_t rows_copied = 0;
+    std::optional<std::string> last_error;
+};
+
+// ensure_schema creates the partshift schema and its tables if missing.
+void ensure_schema(pg::connection& conn);
+bool schema_exists(pg::connection& conn);
+
+std::optional<job_record> load_job(pg::connection& conn, const std::string& job);
+void insert_job(pg::connection& conn, const job_record& record);
+void set_phase(pg::connection& conn, const std::string& job, const std::string& phase);
+void set_l0(pg::connection& conn, const std::string& job, lsn_t l0);
+void set_last_error(pg::connection& conn, const std::string& job, const std::string& message);
+// delete_job removes the job's rows, and the schema itself once no job is left.
+void delete_job(pg::connection& conn, const std::string& job);
+
+// LSN columns travel as decimal text ("(lsn - '0/0')::numeric"), so C++ sees plain integers.
+std::optional<lsn_t> lsn_from_number_text(const std::optional<std::string>& text);
+
+}  // namespace partshift::state

@@ -1,0 +1,118 @@
+// job_store: SQL over partshift.jobs. Values are parameters; no identifiers are built here
+// because every table name is fixed.
+#include "partshift/state/job_store.hpp"
+
+#include <stdexcept>
+
+#include "partshift/state/schema.hpp"
+
+namespace partshift::state {
+namespace {
+
+std::optional<std::string> number_param(const std::optional<lsn_t>& lsn) {
+    if (!lsn) return std::nullopt;
+    return std::to_string(*lsn);
+}
+
+}  // namespace
+
+std::optional<lsn_t> lsn_from_number_text(const std::optional<std::string>& text) {
+    if (!text) return std::nullopt;
+    return static_cast<lsn_t>(std::stoull(*text));
+}
+
+void ensure_schema(pg::connection& conn) {
+    // Two partshift processes starting at once must not race on CREATE TABLE IF NOT EXISTS.
+    pg::transaction tx(conn);
+    conn.exec("SELECT pg_advisory_xact_lock(hashtext('partshift.schema'))");
+    conn.exec(ensure_schema_sql);
+    tx.commit();
+}
+
+bool schema_exists(pg::connection& conn) {
+    return conn.exec("SELECT to_regclass('partshift.jobs') IS NOT NULL").get_bool(0, 0);
+}
+
+std::optional<job_record> load_job(pg::connection& conn, const std::string& job) {
+    if (!schema_exists(conn)) return std::nullopt;
+    auto r = conn.query(
+        "SELECT job, source_schema, source_table, target_schema, target_table, final_name, "
+        "old_name, slot_name, publication_name, spec, phase, "
+        "(l0_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS l0, "
+        "(max_chunk_high_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS high, "
+        "(applied_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS applied, "
+        "rows_estimate, rows_copied, last_error FROM partshift.jobs WHERE job = $1",
+        job);
+    if (r.rows() == 0) return std::nullopt;
+    job_record rec;
+    rec.job = r.get(0, "job");
+    rec.source_schema = r.get(0, "source_schema");
+    rec.source_table = r.get(0, "source_table");
+    rec.target_schema = r.get(0, "target_schema");
+    rec.target_table = r.get(0, "target_table");
+    rec.final_name = r.get(0, "final_name");
+    rec.old_name = r.get(0, "old_name");
+    rec.slot_name = r.get(0, "slot_name");
+    rec.publication_name = r.get(0, "publication_name");
+    // bytea arrives in hex text form; decode it to the serialized message.
+    size_t length = 0;
+    std::unique_ptr<unsigned char, decltype(&PQfreemem)> raw(
+        PQunescapeBytea(reinterpret_cast<const unsigned char*>(r.get(0, "spec").c_str()), &length),
+        &PQfreemem);
+    if (!raw) throw std::runtime_error("cannot decode the stored job spec");
+    rec.spec.assign(reinterpret_cast<const char*>(raw.get()), length);
+    rec.phase = r.get(0, "phase");
+    rec.l0_lsn = lsn_from_number_text(r.opt(0, "l0"));
+    rec.max_chunk_high_lsn = lsn_from_number_text(r.opt(0, "high"));
+    rec.applied_lsn = lsn_from_number_text(r.opt(0, "applied"));
+    rec.rows_estimate = r.get_int(0, "rows_estimate");
+    rec.rows_copied = r.get_int(0, "rows_copied");
+    rec.last_error = r.opt(0, "last_error");
+    return rec;
+}
+
+void insert_job(pg::connection& conn, const job_record& rec) {
+    // spec is binary: send it hex-escaped so the text-format parameter stays valid UTF-8.
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string spec_hex = "\\x";
+    for (unsigned char c : rec.spec) {
+        spec_hex += hex[c >> 4];
+        spec_hex += hex[c & 15];
+    }
+    conn.query(
+        "INSERT INTO partshift.jobs (job, source_schema, source_table, target_schema, "
+        "target_table, final_name, old_name, slot_name, publication_name, spec, phase, "
+        "rows_estimate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bytea, $11, $12)",
+        rec.job, rec.source_schema, rec.source_table, rec.target_schema, rec.target_table,
+        rec.final_name, rec.old_name, rec.slot_name, rec.publication_name, spec_hex, rec.phase,
+        rec.rows_estimate);
+}
+
+void set_phase(pg::connection& conn, const std::string& job, const std::string& phase) {
+    conn.query("UPDATE partshift.jobs SET phase = $2, updated_at = now() WHERE job = $1", job,
+               phase);
+}
+
+void set_l0(pg::connection& conn, const std::string& job, lsn_t l0) {
+    conn.query(
+        "UPDATE partshift.jobs SET l0_lsn = '0/0'::pg_lsn + $2::numeric, "
+        "applied_lsn = coalesce(applied_lsn, '0/0'::pg_lsn + $2::numeric), updated_at = now() "
+        "WHERE job = $1",
+        job, number_param(l0));
+}
+
+void set_last_error(pg::connection& conn, const std::string& job, const std::string& message) {
+    conn.query("UPDATE partshift.jobs SET last_error = $2, updated_at = now() WHERE job = $1", job,
+               message);
+}
+
+void delete_job(pg::connection& conn, const std::string& job) {
+    pg::transaction tx(conn);
+    conn.exec("SELECT pg_advisory_xact_lock(hashtext('partshift.schema'))");
+    conn.query("DELETE FROM partshift.jobs WHERE job = $1", job);
+    if (conn.exec("SELECT count(*) FROM partshift.jobs").get_int(0, 0) == 0)
+        conn.exec("DROP SCHEMA partshift CASCADE");
+    tx.commit();
+}
+
+}  // namespace partshift::state

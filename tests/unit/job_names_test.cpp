@@ -1,0 +1,38 @@
+// Unit tests for slot/publication naming.
+#include <gtest/gtest.h>
+
+#include "partshift/state/job_names.hpp"
+
+using namespace partshift::state;
+
+TEST(JobNames, SimpleJobNamesStayReadable) { EXPECT_EQ(object_name("orders"), "partshift_orders"); }
+
+TEST(JobNames, OddNamesBecomeLegalAndDistinct) {
+    auto a = object_name("Order Lines");
+    auto b = object_name("order lines");
+    EXPECT_NE(a, b);
+    for (const auto& n : {a, b}) {
+        EXPECT_LE(n.size(), 63u);
+        for (char c : n) EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') << n;
+    }
+    EXPECT_EQ(object_name("Order Lines"), a);  // stable
+}
+
+TEST(JobNames, LongNamesAreCutWithAHash) {
+    std::string long_name(100, 'x');
+    auto n = object_name(long_name);
+    EXPECT_EQ(n.size(), 63u);
+    EXPECT_NE(object_name(long_name + "y"), n);
+}
+
+TEST(JobNames, SuffixFitsIn63Bytes) {
+    EXPECT_EQ(with_suffix("orders", "_new"), "orders_new");
+    auto n = with_suffix(std::string(70, 'a'), "_new");
+    EXPECT_LE(n.size(), 63u);
+    EXPECT_EQ(n.substr(n.size() - 4), "_new");
+    // Never cuts a multi-byte character in half.
+    std::string utf8;
+    for (int i = 0; i < 40; ++i) utf8 += "\xc3\xa9";  // é
+    auto cut = with_suffix(utf8, "_old");
+    EXPECT_LE(cut.size(), 63u);
+}

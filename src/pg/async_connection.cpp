@@ -166,10 +166,12 @@ asio::awaitable<result> async_connection::exec(std::string sql, param_list param
     co_return check_result(std::move(last), conn_.get(), "query failed");
 }
 
-std::optional<copy_chunk> async_connection::try_read_copy() {
+std::optional<copy_chunk> async_connection::try_read_copy(bool& ended) {
     char* buffer = nullptr;
     int n = PQgetCopyData(conn_.get(), &buffer, 1);
+    ended = n == -1;
     if (n > 0) return copy_chunk{std::unique_ptr<char, copy_chunk::deleter>(buffer), n};
+    if (n == -2) throw_connection_error("COPY failed");
     return std::nullopt;
 }
 

@@ -15,7 +15,8 @@ struct progress {
     std::atomic<int64_t> chunks_done{0};
     // stream
     std::atomic<uint64_t> received_lsn{0};    // latest WAL position the walsender reported
-    std::atomic<uint64_t> spooled_lsn{0};     // last commit end LSN fsynced to the spool
+    std::atomic<uint64_t> spooled_lsn{0};     // durable position acknowledged to the slot
+    std::atomic<uint64_t> spooled_commit_lsn{0};  // last commit end LSN fsynced to the spool
     std::atomic<int64_t> changes_spooled{0};
     // apply
     std::atomic<uint64_t> applied_lsn{0};     // last commit end LSN committed on the target

@@ -60,8 +60,9 @@ public:
     // COPY OUT / COPY BOTH: the next row or frame; nullopt when the copy stream ended (the
     // command's final result is then available from finish_copy()).
     asio::awaitable<std::optional<copy_chunk>> read_copy();
-    // try_read_copy: a row already buffered by libpq, without waiting (nullopt if none).
-    std::optional<copy_chunk> try_read_copy();
+    // try_read_copy: a row already buffered by libpq, without waiting (nullopt if none);
+    // sets `ended` when the server ended the copy stream. Throws on a copy error.
+    std::optional<copy_chunk> try_read_copy(bool& ended);
     // COPY IN / COPY BOTH: queue data and flush it, waiting while the socket is full.
     asio::awaitable<void> write_copy(std::string_view data);
     // end_copy ends a COPY IN (or aborts it with error_message) and returns the final result.

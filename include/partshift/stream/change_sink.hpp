@@ -1,0 +1,26 @@
+// change_sink: where the streamer puts decoded changes (the spool, or a test double).
+// The streamer acknowledges to the server only what flush() reports durable (invariant 2).
+#pragma once
+
+#include <cstdint>
+
+#include "partshift/stream/pgoutput_messages.hpp"
+
+namespace partshift::stream {
+
+class change_sink {
+public:
+    virtual ~change_sink() = default;
+    // append records one message of a transaction, in stream order.
+    virtual void append(const message& msg) = 0;
+    // flush makes everything appended durable and returns the end LSN of the last complete
+    // transaction now durable (0 if none).
+    virtual lsn_t flush() = 0;
+    // bytes appended since the last flush (to bound what a crash could lose).
+    virtual uint64_t unflushed_bytes() const = 0;
+    // last_commit_lsn: the commit LSN of the last complete transaction in the sink, so that
+    // transactions the server sends again after a reconnect are skipped, not duplicated.
+    virtual lsn_t last_commit_lsn() const = 0;
+};
+
+}  // namespace partshift::stream

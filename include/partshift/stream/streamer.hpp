@@ -1,0 +1,56 @@
+// streamer: reads the job's slot over a replication connection, decodes pgoutput and appends
+// the changes to a change_sink (the spool), acknowledging durable positions to the server.
+// Keepalive replies and status updates are sent from the same loop that reads, and the loop
+// never waits on apply, so the walsender never times out behind a slow applier (DESIGN §4).
+#pragma once
+
+#include <utility>
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <string>
+
+#include "partshift/monitor/progress.hpp"
+#include "partshift/stream/change_sink.hpp"
+
+namespace partshift::stream {
+
+struct streamer_options {
+    std::string dsn;
+    std::string slot_name;
+    std::string publication;
+    lsn_t start_lsn = 0;  // L0 for a new job
+    std::chrono::milliseconds status_interval{1000};
+    std::chrono::seconds max_backoff{30};
+};
+
+class streamer {
+public:
+    streamer(streamer_options options, change_sink& sink, monitor::progress& progress,
+             const std::atomic<bool>& stop);
+
+    // run streams until stop is set; reconnects with backoff when the server goes away.
+    // Throws on errors that retrying cannot fix (slot lost, decode errors, sink errors).
+    boost::asio::awaitable<void> run();
+
+private:
+    boost::asio::awaitable<void> stream_once();
+    void handle_frame(std::string_view frame, bool& reply_now);
+    void handle_message(const message& msg);
+    lsn_t flush_sink();
+
+    streamer_options options_;
+    change_sink& sink_;
+    monitor::progress& progress_;
+    const std::atomic<bool>& stop_;
+
+    bool in_transaction_ = false;
+    bool skipping_ = false;       // a transaction already in the sink, sent again
+    bool unflushed_commit_ = false;
+    lsn_t last_commit_end_ = 0;   // end LSN of the last commit appended
+    lsn_t acknowledged_ = 0;      // never goes backwards
+    lsn_t received_ = 0;
+};
+
+}  // namespace partshift::stream

@@ -37,7 +37,7 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
     if (!schema_exists(conn)) return std::nullopt;
     auto r = conn.query(
         "SELECT job, source_schema, source_table, target_schema, target_table, final_name, "
-        "old_name, slot_name, publication_name, spec, phase, "
+        "old_name, slot_name, publication_name, spec, spool_dir, phase, "
         "(l0_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS l0, "
         "(max_chunk_high_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS high, "
         "(applied_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS applied, "
@@ -61,6 +61,7 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
         &PQfreemem);
     if (!raw) throw std::runtime_error("cannot decode the stored job spec");
     rec.spec.assign(reinterpret_cast<const char*>(raw.get()), length);
+    rec.spool_dir = r.get(0, "spool_dir");
     rec.phase = r.get(0, "phase");
     rec.l0_lsn = lsn_from_number_text(r.opt(0, "l0"));
     rec.max_chunk_high_lsn = lsn_from_number_text(r.opt(0, "high"));
@@ -81,11 +82,11 @@ void insert_job(pg::connection& conn, const job_record& rec) {
     }
     conn.query(
         "INSERT INTO partshift.jobs (job, source_schema, source_table, target_schema, "
-        "target_table, final_name, old_name, slot_name, publication_name, spec, phase, "
-        "rows_estimate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bytea, $11, $12)",
+        "target_table, final_name, old_name, slot_name, publication_name, spec, spool_dir, phase, "
+        "rows_estimate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bytea, $11, $12, $13)",
         rec.job, rec.source_schema, rec.source_table, rec.target_schema, rec.target_table,
-        rec.final_name, rec.old_name, rec.slot_name, rec.publication_name, spec_hex, rec.phase,
-        rec.rows_estimate);
+        rec.final_name, rec.old_name, rec.slot_name, rec.publication_name, spec_hex,
+        rec.spool_dir, rec.phase, rec.rows_estimate);
 }
 
 void set_phase(pg::connection& conn, const std::string& job, const std::string& phase) {

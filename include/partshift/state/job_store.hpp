@@ -31,6 +31,7 @@ struct job_record {
     std::string final_name, old_name;
     std::string slot_name, publication_name;
     std::string spec;  // serialized partshift.proto.job_spec
+    std::string spool_dir;
     std::string phase;
     std::optional<lsn_t> l0_lsn;
     std::optional<lsn_t> max_chunk_high_lsn;

@@ -1,0 +1,25 @@
+// Options shared by several subcommands (--dsn, --job, --json, --help) and the helpers that
+// read them. Wiring only.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <optional>
+#include <string>
+
+#include "partshift/cli/commands.hpp"
+#include "partshift/pg/connection.hpp"
+
+namespace partshift::cli {
+
+namespace po = boost::program_options;
+
+// parse_or_help parses args against desc; prints usage and returns false for --help.
+bool parse_or_help(const arguments& args, const po::options_description& desc,
+                   const std::string& usage_line, po::variables_map& vm);
+
+// resolve_job picks the job: --job if given, else the only job in the database.
+std::string resolve_job(pg::connection& conn, const std::optional<std::string>& job);
+
+std::optional<std::string> optional_string(const po::variables_map& vm, const char* name);
+
+}  // namespace partshift::cli

@@ -1,0 +1,107 @@
+// status_reader: one read-only query over partshift.jobs and pg_replication_slots; rendering.
+#include "partshift/monitor/status_reader.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "partshift/error.hpp"
+#include "partshift/state/job_store.hpp"
+
+namespace partshift::monitor {
+
+proto::status_report read_status(pg::connection& conn, const std::string& job) {
+    if (!state::schema_exists(conn)) throw usage_error("no partshift job named " + job);
+    auto r = conn.query(
+        "SELECT j.job, j.phase, format('%I.%I', j.source_schema, j.source_table) AS source, "
+        "format('%I.%I', j.target_schema, j.target_table) AS target, j.rows_copied, "
+        "j.rows_estimate, coalesce(j.applied_lsn::text, '') AS applied_lsn, "
+        "pg_current_wal_lsn()::text AS source_lsn, "
+        "coalesce(j.lag_bytes, pg_wal_lsn_diff(pg_current_wal_lsn(), j.applied_lsn)::bigint, 0) "
+        "  AS lag_bytes, "
+        "coalesce(j.lag_seconds, 0) AS lag_seconds, coalesce(j.apply_rate, 0) AS apply_rate, "
+        "to_char(j.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at, "
+        "j.slot_name, j.publication_name, coalesce(s.wal_status, 'missing') AS wal_status, "
+        "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn), 0)::bigint AS retained, "
+        "coalesce(s.active, false) AS running, coalesce(j.last_error, '') AS last_error, "
+        "coalesce(j.l0_lsn::text, '') AS l0, coalesce(j.max_chunk_high_lsn::text, '') AS high, "
+        "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job) AS chunks_total, "
+        "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job AND c.done) AS chunks_done "
+        "FROM partshift.jobs j LEFT JOIN pg_replication_slots s ON s.slot_name = j.slot_name "
+        "WHERE j.job = $1",
+        job);
+    if (r.rows() == 0) throw usage_error("no partshift job named " + job);
+    proto::status_report s;
+    s.set_job(r.get(0, "job"));
+    s.set_phase(r.get(0, "phase"));
+    s.set_source(r.get(0, "source"));
+    s.set_target(r.get(0, "target"));
+    s.set_rows_copied(static_cast<double>(r.get_int(0, "rows_copied")));
+    s.set_rows_estimate(static_cast<double>(r.get_int(0, "rows_estimate")));
+    s.set_applied_lsn(r.get(0, "applied_lsn"));
+    s.set_source_lsn(r.get(0, "source_lsn"));
+    s.set_lag_bytes(static_cast<double>(std::max<int64_t>(0, r.get_int(0, "lag_bytes"))));
+    s.set_lag_seconds(std::stod(r.get(0, "lag_seconds")));
+    s.set_apply_rate(std::stod(r.get(0, "apply_rate")));
+    s.set_updated_at(r.get(0, "updated_at"));
+    s.set_slot_name(r.get(0, "slot_name"));
+    s.set_publication(r.get(0, "publication_name"));
+    s.set_wal_status(r.get(0, "wal_status"));
+    s.set_retained_wal_bytes(static_cast<double>(r.get_int(0, "retained")));
+    s.set_running(r.get_bool(0, "running"));
+    s.set_last_error(r.get(0, "last_error"));
+    s.set_l0_lsn(r.get(0, "l0"));
+    s.set_idempotent_until_lsn(r.get(0, "high"));
+    s.set_chunks_total(static_cast<double>(r.get_int(0, "chunks_total")));
+    s.set_chunks_done(static_cast<double>(r.get_int(0, "chunks_done")));
+    return s;
+}
+
+std::string status_to_json(const proto::status_report& report) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    options.preserve_proto_field_names = true;
+    std::string out;
+    auto st = google::protobuf::util::MessageToJsonString(report, &out, options);
+    if (!st.ok()) throw std::runtime_error("cannot render status as JSON: " + st.ToString());
+    return out;
+}
+
+namespace {
+
+std::string human_bytes(double bytes) {
+    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+    int unit = 0;
+    while (bytes >= 1024 && unit < 4) {
+        bytes /= 1024;
+        ++unit;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+    return buf;
+}
+
+}  // namespace
+
+std::string status_to_text(const proto::status_report& s) {
+    std::ostringstream out;
+    out << "job          " << s.job() << (s.running() ? " (running)" : " (not running)") << "\n"
+        << "phase        " << s.phase() << "\n"
+        << "source       " << s.source() << "\n"
+        << "target       " << s.target() << "\n"
+        << "copied       " << static_cast<int64_t>(s.rows_copied()) << " of ~"
+        << static_cast<int64_t>(s.rows_estimate()) << " rows ("
+        << static_cast<int64_t>(s.chunks_done()) << "/" << static_cast<int64_t>(s.chunks_total())
+        << " chunks)\n"
+        << "applied LSN  " << s.applied_lsn() << " (server at " << s.source_lsn() << ")\n"
+        << "lag          " << human_bytes(s.lag_bytes()) << ", " << s.lag_seconds() << " s\n"
+        << "apply rate   " << s.apply_rate() << " changes/s\n"
+        << "slot         " << s.slot_name() << ", wal_status " << s.wal_status()
+        << ", retains " << human_bytes(s.retained_wal_bytes()) << " of WAL\n"
+        << "updated at   " << s.updated_at() << "\n";
+    if (!s.last_error().empty()) out << "last error   " << s.last_error() << "\n";
+    return out.str();
+}
+
+}  // namespace partshift::monitor

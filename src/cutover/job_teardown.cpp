@@ -1,0 +1,55 @@
+// job_teardown: the abort path. Never touches the source table.
+#include "partshift/cutover/job_teardown.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "partshift/error.hpp"
+#include "partshift/stream/slot_manager.hpp"
+
+namespace partshift::cutover {
+
+void remove_server_objects(pg::connection& conn, const state::job_record& job) {
+    stream::drop_slot(conn, job.slot_name, /*terminate_user=*/false);
+    stream::drop_publication(conn, job.publication_name);
+    // Only drop the target if it is still the partitioned table partshift created, never a
+    // relation that now carries the source's name.
+    auto r = conn.query(
+        "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relname = $2",
+        job.target_schema, job.target_table);
+    if (r.rows() > 0) {
+        if (r.get(0, 0) != "p")
+            throw partshift::runtime_error("refusing to drop " + job.target_schema + "." +
+                                           job.target_table +
+                                           ": it is not the partitioned table partshift created");
+        conn.exec("DROP TABLE " + conn.quote_ident(job.target_schema) + "." +
+                  conn.quote_ident(job.target_table));
+    }
+}
+
+void abort_job(pg::connection& conn, const state::job_record& job) {
+    if (job.phase == state::phase::done)
+        throw partshift::runtime_error("job " + job.job +
+                                       " was already cut over; there is nothing to abort");
+    auto slot = conn.query(
+        "SELECT coalesce(active_pid, 0) FROM pg_replication_slots WHERE slot_name = $1 AND active",
+        job.slot_name);
+    if (slot.rows() > 0)
+        throw partshift::runtime_error("job " + job.job + " is running (walsender pid " +
+                                       slot.get(0, 0) +
+                                       "); stop that partshift run first (Ctrl-C or SIGTERM)");
+    remove_server_objects(conn, job);
+    if (!job.spool_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(job.spool_dir, ec);
+        if (ec)
+            spdlog::warn("could not remove the spool directory {}: {}", job.spool_dir,
+                         ec.message());
+    }
+    state::delete_job(conn, job.job);
+    spdlog::info("job {} aborted: slot, publication, target and job state removed", job.job);
+}
+
+}  // namespace partshift::cutover

@@ -1,0 +1,46 @@
+// job_monitor: once a second, turns the progress counters into lag and rate figures, writes
+// them to the job's row (so `partshift status` works from any shell), and in a dry run prints
+// the lag line the user watches before deciding to cut over.
+#pragma once
+
+#include <utility>
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <string>
+
+#include "partshift/monitor/progress.hpp"
+#include "partshift/pg/async_connection.hpp"
+
+namespace partshift::monitor {
+
+struct monitor_options {
+    std::string dsn;
+    std::string job;
+    std::string slot_name;
+    std::chrono::seconds report_interval{10};  // lag lines in follow (dry run)
+};
+
+class job_monitor {
+public:
+    job_monitor(monitor_options options, progress& p, const std::atomic<bool>& stop);
+
+    // phase the orchestrator is in; decides whether apply figures mean anything yet.
+    void set_phase(std::string phase) { phase_ = std::move(phase); }
+
+    boost::asio::awaitable<void> run();
+
+private:
+    boost::asio::awaitable<void> report_once(pg::async_connection& conn, bool print);
+
+    monitor_options options_;
+    progress& progress_;
+    const std::atomic<bool>& stop_;
+    std::string phase_;
+    int64_t last_changes_ = 0;
+    std::chrono::steady_clock::time_point last_time_{};
+    double rate_ = 0;
+};
+
+}  // namespace partshift::monitor

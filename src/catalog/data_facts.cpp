@@ -22,8 +22,8 @@ void gather_level(pg::connection& conn, const std::string& relation, const plan:
         case plan::partition_method::range: {
             // min() and max() use a btree on the key when there is one; NULLs are ignored
             // (preflight reports them separately).
-            auto r = conn.exec("SELECT min(" + key + ")::text, max(" + key + ")::text FROM " +
-                               relation);
+            auto r =
+                conn.exec("SELECT min(" + key + ")::text, max(" + key + ")::text FROM " + relation);
             out.min = r.opt(0, 0);
             out.max = r.opt(0, 1);
             break;
@@ -43,7 +43,8 @@ void gather_level(pg::connection& conn, const std::string& relation, const plan:
             for (int i = 0; i < r.rows(); ++i) out.values.push_back(r.get(i, 0));
             break;
         }
-        case plan::partition_method::hash: break;
+        case plan::partition_method::hash:
+            break;
     }
 }
 

@@ -1,5 +1,5 @@
-// preflight_check: the outcome of one preflight check (DESIGN.md §1 step 1), shown by `plan`
-// and enforced by `run`. Plain data.
+// preflight_check: the result of one preflight check (wal_level, slots, privileges, key, ...),
+// as produced by the preflight role and shown by `plan`. Plain data only.
 #pragma once
 
 #include <string>
@@ -7,10 +7,10 @@
 namespace partshift::plan {
 
 struct preflight_check {
-    std::string name;
-    bool ok = true;
-    bool fatal = false;   // a failed fatal check stops `run` (exit 3); others are warnings
-    std::string message;  // one line: what was found and how to fix it
+    std::string name;     // "wal_level", "replication_slots", ...
+    bool ok = false;
+    bool fatal = false;   // a failed fatal check stops `run` (exit 3)
+    std::string message;  // what was found, and for failures how to fix it
 };
 
 }  // namespace partshift::plan

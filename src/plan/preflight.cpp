@@ -15,6 +15,11 @@ namespace {
 // minimum_server_version: pgoutput's `messages` option (the cutover fence) is PostgreSQL 14+.
 constexpr int minimum_server_version = 140000;
 
+// version_text: 150004 -> "15.4" (the numbering since PostgreSQL 10).
+std::string version_text(int version) {
+    return std::to_string(version / 10000) + "." + std::to_string(version % 10000);
+}
+
 preflight_check pass(std::string name, std::string message) {
     return {std::move(name), true, false, std::move(message)};
 }
@@ -165,10 +170,10 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
     const std::string user = quote_ident(f.user);
 
     if (f.server_version < minimum_server_version)
-        out.push_back(fail("server_version", "PostgreSQL " + std::to_string(f.server_version) +
+        out.push_back(fail("server_version", "PostgreSQL " + version_text(f.server_version) +
                                                  " is too old: partshift needs 14 or later"));
     else
-        out.push_back(pass("server_version", "PostgreSQL " + std::to_string(f.server_version)));
+        out.push_back(pass("server_version", "PostgreSQL " + version_text(f.server_version)));
 
     if (f.wal_level == "logical")
         out.push_back(pass("wal_level", "wal_level is logical"));

@@ -36,7 +36,7 @@ std::vector<std::string> column_rows(pg::connection& conn, const std::string& re
         "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || "
         "  coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') || "
         "  CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END || "
-        "  CASE WHEN a.attidentity <> '' THEN ' IDENTITY ' || a.attidentity ELSE '' END "
+        "  CASE WHEN a.attidentity <> '' THEN ' IDENTITY ' || a.attidentity::text ELSE '' END "
         "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid "
         "  AND d.adnum = a.attnum "
         "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped "

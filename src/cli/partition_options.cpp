@@ -106,7 +106,7 @@ plan::level_spec parse_level(const po::variables_map& vm, const level_names& n) 
             refuse(interval, n.interval);
             refuse(step, n.step);
             refuse(modulus, n.modulus);
-            if (values) level.values = split_values(*values);
+            if (values) level.values = split_values(*values, opt(n.values));
             break;
         case plan::partition_method::hash:
             refuse(interval, n.interval);
@@ -124,6 +124,7 @@ plan::level_spec parse_level(const po::variables_map& vm, const level_names& n) 
 po::options_description partition_options_description() {
     po::options_description d("Partition options");
     auto text = [] { return po::value<std::string>(); };
+    // clang-format off: one option per line reads better than the formatter's chain.
     d.add_options()("partition-by", text()->value_name("METHOD"), "range | list | hash")(
         "key", text()->value_name("COLUMN"), "partition key column")(
         "interval", text()->value_name("INTERVAL"),
@@ -134,15 +135,16 @@ po::options_description partition_options_description() {
         "modulus", text()->value_name("N"), "hash: number of partitions")(
         "subpartition-by", text()->value_name("METHOD"), "second level: range | list | hash")(
         "subkey", text()->value_name("COLUMN"), "second-level key column")(
-        "subinterval", text()->value_name("INTERVAL"), "second level range interval")(
-        "substep", text()->value_name("N"), "second level range step")(
-        "subvalues", text()->value_name("V1,V2,..."), "second level list values")(
-        "submodulus", text()->value_name("N"), "second level hash modulus")(
+        "subinterval", text()->value_name("INTERVAL"), "second-level range interval")(
+        "substep", text()->value_name("N"), "second-level range step")(
+        "subvalues", text()->value_name("V1,V2,..."), "second-level list values")(
+        "submodulus", text()->value_name("N"), "second-level hash modulus")(
         "premake", text()->value_name("N"),
         "range: future partitions to create beyond the data and now (default 0)")(
         "default-partition", po::bool_switch(), "create a DEFAULT partition")(
         "no-default-partition", po::bool_switch(),
-        "do not create a DEFAULT partition (list gets one unless this is given)");
+        "no DEFAULT partition (list gets one unless this is given)");
+    // clang-format on
     return d;
 }
 
@@ -193,7 +195,7 @@ plan::partition_spec partition_spec_from(const po::variables_map& vm) {
     return spec;
 }
 
-std::vector<std::string> split_values(std::string_view text) {
+std::vector<std::string> split_values(std::string_view text, const std::string& option) {
     std::vector<std::string> out;
     std::size_t start = 0;
     while (true) {
@@ -202,7 +204,7 @@ std::vector<std::string> split_values(std::string_view text) {
             start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
         const auto first = item.find_first_not_of(" \t");
         if (first == std::string_view::npos)
-            throw usage_error("--values: empty item in '" + std::string(text) + "'");
+            throw usage_error(option + ": empty item in '" + std::string(text) + "'");
         const auto last = item.find_last_not_of(" \t");
         out.emplace_back(item.substr(first, last - first + 1));
         if (comma == std::string_view::npos) break;

@@ -28,6 +28,7 @@ plan::partition_spec partition_spec_from(const boost::program_options::variables
 // There is no escaping: a list value cannot contain a comma on the command line (it is rare for
 // partition keys; such tables can omit --values and let partshift discover the values). Empty
 // items are a usage_error.
-std::vector<std::string> split_values(std::string_view text);
+std::vector<std::string> split_values(std::string_view text,
+                                      const std::string& option = "--values");
 
 }  // namespace partshift::cli

@@ -7,7 +7,7 @@
 namespace partshift::plan {
 
 struct preflight_check {
-    std::string name;     // "wal_level", "replication_slots", ...
+    std::string name;  // "wal_level", "replication_slots", ...
     bool ok = false;
     bool fatal = false;   // a failed fatal check stops `run` (exit 3)
     std::string message;  // what was found, and for failures how to fix it

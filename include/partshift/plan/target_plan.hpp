@@ -34,6 +34,9 @@ struct partition {
     std::optional<std::string> parent;  // unquoted parent name for second-level partitions
     bool is_partitioned = false;        // has subpartitions (its own PARTITION BY)
     std::string partition_by_sql;       // for is_partitioned: "PARTITION BY HASH (id)"
+    // create_sql: the whole executable statement, "CREATE TABLE s.p PARTITION OF s.parent
+    // FOR VALUES ... [PARTITION BY ...] [USING am] [WITH (storage options)]".
+    std::string create_sql;
 };
 
 // planned_index: an index to create on the partitioned parent.
@@ -44,6 +47,10 @@ struct planned_index {
     bool is_primary = false;
     bool is_unique = false;
     bool extended_with_partition_key = false;  // uniqueness weakened: warned about
+    // using_clause: the source index's using_clause re-aimed at the target, with the partition
+    // key columns added for unique indexes: for building it per partition (ON ONLY + ATTACH).
+    std::string using_clause;
+    std::string comment_sql;  // COMMENT ON INDEX ..., empty when the source index has none
 };
 
 struct target_plan {

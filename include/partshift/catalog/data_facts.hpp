@@ -1,0 +1,26 @@
+// data_facts: gathers what the planner needs to know about the data for a partition spec
+// (plan::data_facts): min/max of RANGE keys, the distinct values of LIST keys given without
+// --values, the server's now() and TimeZone. Read-only queries; never changes anything.
+#pragma once
+
+#include <cstddef>
+
+#include "partshift/catalog/table_model.hpp"
+#include "partshift/pg/connection.hpp"
+#include "partshift/plan/partition_spec.hpp"
+#include "partshift/plan/target_plan.hpp"
+
+namespace partshift::catalog {
+
+// max_discovered_values: a LIST level without --values gets one partition per distinct value;
+// beyond this many the plan would be unmanageable, and HASH or an explicit list fits better.
+inline constexpr std::size_t max_discovered_values = 1000;
+
+// gather_data_facts reads the facts for every level of `spec` from `table`. Values are the
+// server's text output, so the caller should have set DateStyle to ISO on the session (the
+// planner parses ISO timestamps). Throws usage_error when a LIST key has more than
+// max_discovered_values distinct values (suggesting --values or hash).
+plan::data_facts gather_data_facts(pg::connection& conn, const table_model& table,
+                                   const plan::partition_spec& spec);
+
+}  // namespace partshift::catalog

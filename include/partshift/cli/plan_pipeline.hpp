@@ -1,0 +1,35 @@
+// plan_pipeline: the steps `plan` shows and `run` executes first — resolve the table name,
+// inspect the table, validate the spec, gather data facts, make the plan, run preflight — in one
+// read-only REPEATABLE READ transaction, so every step sees the same snapshot. Wiring only: the
+// work is done by catalog:: and plan::.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "partshift/catalog/table_model.hpp"
+#include "partshift/pg/connection.hpp"
+#include "partshift/plan/partition_spec.hpp"
+#include "partshift/plan/planner.hpp"
+#include "partshift/plan/preflight_check.hpp"
+#include "partshift/plan/target_plan.hpp"
+
+namespace partshift::cli {
+
+struct planned_migration {
+    catalog::table_model table;
+    plan::data_facts facts;
+    plan::target_plan plan;
+    std::vector<plan::preflight_check> checks;
+};
+
+// connect opens the connection for a command; a failure becomes a one-line runtime_error
+// ("cannot connect to the database: ...", exit 1).
+pg::connection connect(const std::string& dsn);
+
+// plan_migration runs the pipeline. Throws usage_error (exit 2) for a bad table name or a spec
+// that does not fit the table; preflight failures are returned in `checks`, not thrown.
+planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
+                                 const plan::partition_spec& spec, const plan::plan_names& names);
+
+}  // namespace partshift::cli

@@ -1,0 +1,69 @@
+// preflight: is the server, the user and the table ready for a migration (DESIGN.md §1 step 1)?
+// Split like the rest of plan/: read_server_facts() does the (read-only) queries,
+// evaluate_preflight() is a pure function of what was read, so every verdict and message is
+// unit-testable without a server. Must not change anything in the database.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "partshift/catalog/table_model.hpp"
+#include "partshift/pg/connection.hpp"
+#include "partshift/plan/partition_spec.hpp"
+#include "partshift/plan/preflight_check.hpp"
+#include "partshift/plan/target_plan.hpp"
+
+namespace partshift::plan {
+
+// key_nulls: NULLs found in a nullable partition key column (counted up to a limit).
+struct key_nulls {
+    std::string column;
+    int64_t count = 0;  // 0: nullable but no NULLs today
+};
+
+// server_facts: everything preflight looks at, read in one read-only pass.
+struct server_facts {
+    int server_version = 0;  // PQserverVersion, 150004
+    std::string wal_level;
+    int max_replication_slots = 0;
+    int used_replication_slots = 0;
+    int max_wal_senders = 0;
+    int used_wal_senders = 0;
+    std::string user;
+    bool superuser = false;
+    bool replication = false;               // rolreplication
+    bool can_create_in_database = false;    // CREATE PUBLICATION, the partshift state schema
+    bool can_create_in_schema = false;      // the target and its partitions
+    bool owns_table = false;                // rename at cutover, publication membership
+    bool can_set_replication_role = false;  // session_replication_role on the target
+    std::vector<key_nulls> nullable_keys;   // one per nullable partition key column
+    std::optional<int64_t> level1_outside;  // rows outside an explicit list, no default
+    std::optional<int64_t> level2_outside;
+    std::vector<std::string> taken_names;  // planned names that already exist in the schema
+};
+
+// null_count_limit: NULL counting stops here; "at least this many" is enough to act on.
+inline constexpr int64_t null_count_limit = 1000;
+
+// read_server_facts runs the read-only queries. Counting NULLs and rows outside an explicit
+// list scans the table; everything else reads the catalog and settings.
+server_facts read_server_facts(pg::connection& conn, const catalog::table_model& table,
+                               const partition_spec& spec, const target_plan& plan);
+
+// evaluate_preflight turns the facts into checks, in a fixed order, each with a one-line
+// message that says how to fix a failure.
+std::vector<preflight_check> evaluate_preflight(const server_facts& facts,
+                                                const catalog::table_model& table,
+                                                const partition_spec& spec,
+                                                const target_plan& plan);
+
+// run_preflight: read_server_facts + evaluate_preflight.
+std::vector<preflight_check> run_preflight(pg::connection& conn, const catalog::table_model& table,
+                                           const partition_spec& spec, const target_plan& plan);
+
+// first_fatal_failure returns the first failed fatal check, or nullptr when the plan may run.
+const preflight_check* first_fatal_failure(const std::vector<preflight_check>& checks);
+
+}  // namespace partshift::plan

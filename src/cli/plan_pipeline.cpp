@@ -1,0 +1,55 @@
+// plan_pipeline: runs resolve → inspect → validate → facts → plan → preflight on one read-only
+// snapshot. Must not write to the database: the transaction is READ ONLY, so a mistake here
+// fails instead of changing anything.
+#include "partshift/cli/plan_pipeline.hpp"
+
+#include <algorithm>
+
+#include "partshift/catalog/data_facts.hpp"
+#include "partshift/catalog/inspector.hpp"
+#include "partshift/catalog/table_name.hpp"
+#include "partshift/error.hpp"
+#include "partshift/pg/pg_error.hpp"
+#include "partshift/plan/preflight.hpp"
+#include "partshift/plan/spec_validation.hpp"
+
+namespace partshift::cli {
+
+pg::connection connect(const std::string& dsn) {
+    try {
+        return pg::connection(dsn);
+    } catch (const pg::pg_error& e) {
+        // libpq's messages can span lines ("connection to server ... failed: ...\n\tIs the
+        // server running ...?"); the CLI promises one line.
+        std::string message = e.what();
+        std::replace(message.begin(), message.end(), '\n', ' ');
+        std::replace(message.begin(), message.end(), '\t', ' ');
+        throw runtime_error("cannot connect to the database: " + message);
+    }
+}
+
+planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
+                                 const plan::partition_spec& spec, const plan::plan_names& names) {
+    // REPEATABLE READ: the model, the data facts and the preflight counts come from one
+    // snapshot. READ ONLY: `plan` promises to change nothing.
+    pg::transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    // The planner parses the server's text output of timestamps and intervals; pin the styles
+    // it expects for this transaction only.
+    conn.exec("SET LOCAL DateStyle = 'ISO, YMD'");
+    conn.exec("SET LOCAL IntervalStyle = 'postgres'");
+    conn.exec("SET LOCAL extra_float_digits = 3");
+
+    planned_migration out;
+    const auto name = catalog::resolve_table_name(conn, table_text);
+    out.table = catalog::inspect_table(conn, name);
+    // Validate before reading the data: a wrong column or type should fail fast, not after a
+    // scan of a big table.
+    plan::validate_spec(out.table, spec);
+    out.facts = catalog::gather_data_facts(conn, out.table, spec);
+    out.plan = plan::make_plan(out.table, spec, out.facts, names);
+    out.checks = plan::run_preflight(conn, out.table, spec, out.plan);
+    tx.commit();
+    return out;
+}
+
+}  // namespace partshift::cli

@@ -1,0 +1,201 @@
+// Unit tests for plan::evaluate_preflight (no server): each verdict and its fix, from facts.
+#include <gtest/gtest.h>
+
+#include "partshift/plan/preflight.hpp"
+
+using namespace partshift;
+using namespace partshift::plan;
+
+namespace {
+
+catalog::table_model events_table() {
+    catalog::table_model t;
+    t.name = {"billing", "events"};
+    t.owner = "app";
+    catalog::column id;
+    id.name = "id";
+    id.not_null = true;
+    catalog::column ts;
+    ts.name = "ts";
+    ts.not_null = true;
+    t.columns = {id, ts};
+    catalog::index pk;
+    pk.name = "events_pkey";
+    pk.is_primary = pk.is_unique = true;
+    pk.key_columns = {"id"};
+    t.indexes = {pk};
+    return t;
+}
+
+partition_spec range_spec() {
+    partition_spec s;
+    s.level1.method = partition_method::range;
+    s.level1.key = "ts";
+    s.level1.interval = "1 month";
+    return s;
+}
+
+target_plan plan_for(const catalog::table_model& t) {
+    target_plan p;
+    p.source = t.name;
+    p.target = {t.name.schema, t.name.name + "_new"};
+    return p;
+}
+
+server_facts healthy() {
+    server_facts f;
+    f.server_version = 150004;
+    f.wal_level = "logical";
+    f.max_replication_slots = 10;
+    f.max_wal_senders = 10;
+    f.user = "app";
+    f.replication = true;
+    f.can_create_in_database = f.can_create_in_schema = f.owns_table = true;
+    f.can_set_replication_role = true;
+    return f;
+}
+
+const preflight_check& find(const std::vector<preflight_check>& checks, const std::string& name) {
+    for (const auto& c : checks)
+        if (c.name == name) return c;
+    throw std::runtime_error("no check " + name);
+}
+
+}  // namespace
+
+TEST(PlanPreflight, HealthyServerPassesEverything) {
+    auto t = events_table();
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
+    for (const auto& c : checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.message;
+    EXPECT_EQ(first_fatal_failure(checks), nullptr);
+}
+
+TEST(PlanPreflight, WalLevelReplicaIsFatalWithTheFix) {
+    auto t = events_table();
+    auto f = healthy();
+    f.wal_level = "replica";
+    auto checks = evaluate_preflight(f, t, range_spec(), plan_for(t));
+    const auto& c = find(checks, "wal_level");
+    EXPECT_FALSE(c.ok);
+    EXPECT_TRUE(c.fatal);
+    EXPECT_EQ(c.message,
+              "wal_level is replica: set wal_level = logical in postgresql.conf and restart the "
+              "server");
+    EXPECT_EQ(first_fatal_failure(checks), &c);
+}
+
+TEST(PlanPreflight, NoFreeSlotOrSender) {
+    auto t = events_table();
+    auto f = healthy();
+    f.used_replication_slots = 10;
+    f.used_wal_senders = 10;
+    auto checks = evaluate_preflight(f, t, range_spec(), plan_for(t));
+    EXPECT_FALSE(find(checks, "replication_slots").ok);
+    EXPECT_NE(find(checks, "replication_slots").message.find("max_replication_slots"),
+              std::string::npos);
+    EXPECT_FALSE(find(checks, "wal_senders").ok);
+    EXPECT_TRUE(find(checks, "wal_senders").fatal);
+}
+
+TEST(PlanPreflight, PrivilegesSayWhatToGrant) {
+    auto t = events_table();
+    auto f = healthy();
+    f.user = "Web User";
+    f.replication = false;
+    f.can_create_in_schema = false;
+    f.owns_table = false;
+    f.can_set_replication_role = false;
+    auto checks = evaluate_preflight(f, t, range_spec(), plan_for(t));
+    EXPECT_EQ(find(checks, "replication_privilege").message,
+              "role \"Web User\" cannot stream changes: ALTER ROLE \"Web User\" REPLICATION (as a "
+              "superuser)");
+    EXPECT_NE(find(checks, "schema_create").message.find("GRANT CREATE ON SCHEMA billing TO"),
+              std::string::npos);
+    EXPECT_NE(find(checks, "table_owner").message.find("GRANT app TO \"Web User\""),
+              std::string::npos);
+    EXPECT_NE(find(checks, "session_replication_role").message.find("GRANT SET ON PARAMETER"),
+              std::string::npos);
+    for (auto name :
+         {"replication_privilege", "schema_create", "table_owner", "session_replication_role"})
+        EXPECT_TRUE(find(checks, name).fatal) << name;
+}
+
+TEST(PlanPreflight, SuperuserNeedsNoReplicationAttribute) {
+    auto t = events_table();
+    auto f = healthy();
+    f.replication = false;
+    f.superuser = true;
+    EXPECT_TRUE(
+        find(evaluate_preflight(f, t, range_spec(), plan_for(t)), "replication_privilege").ok);
+}
+
+TEST(PlanPreflight, NoKeyIsFatal) {
+    auto t = events_table();
+    t.indexes.clear();
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
+    const auto& c = find(checks, "replica_key");
+    EXPECT_FALSE(c.ok);
+    EXPECT_TRUE(c.fatal);
+    EXPECT_NE(c.message.find("ADD PRIMARY KEY"), std::string::npos);
+    EXPECT_NE(c.message.find("REPLICA IDENTITY USING INDEX"), std::string::npos);
+
+    t = events_table();
+    t.replica_identity = 'n';
+    EXPECT_FALSE(
+        find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)), "replica_key").ok);
+}
+
+TEST(PlanPreflight, NullsInKeyAreFatalNullableKeyIsAWarning) {
+    auto t = events_table();
+    auto f = healthy();
+    f.nullable_keys = {{"ts", 3}};
+    auto c = find(evaluate_preflight(f, t, range_spec(), plan_for(t)), "partition_key_not_null");
+    EXPECT_TRUE(c.fatal);
+    EXPECT_FALSE(c.ok);
+    EXPECT_NE(c.message.find("3 rows have a NULL ts"), std::string::npos);
+    EXPECT_NE(c.message.find("SET NOT NULL"), std::string::npos);
+
+    f.nullable_keys = {{"ts", 0}};
+    c = find(evaluate_preflight(f, t, range_spec(), plan_for(t)), "partition_key_not_null");
+    EXPECT_FALSE(c.ok);
+    EXPECT_FALSE(c.fatal);
+}
+
+TEST(PlanPreflight, RowsOutsideAnExplicitList) {
+    auto t = events_table();
+    partition_spec s;
+    s.level1.method = partition_method::list;
+    s.level1.key = "ts";
+    s.level1.values = {"a"};
+    s.default_partition = false;
+    auto f = healthy();
+    f.level1_outside = 5;
+    const auto c = find(evaluate_preflight(f, t, s, plan_for(t)), "rows_outside_partitions");
+    EXPECT_TRUE(c.fatal);
+    EXPECT_NE(c.message.find("5 rows"), std::string::npos);
+}
+
+TEST(PlanPreflight, InboundForeignKeysAreAWarning) {
+    auto t = events_table();
+    catalog::foreign_key fk;
+    fk.name = "items_event_fkey";
+    fk.table = {"billing", "items"};
+    fk.referenced = t.name;
+    fk.referenced_columns = {"id"};
+    t.inbound_fks = {fk};
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
+    const auto& c = find(checks, "inbound_foreign_keys");
+    EXPECT_FALSE(c.ok);
+    EXPECT_FALSE(c.fatal);
+    EXPECT_NE(c.message.find("items_event_fkey on billing.items"), std::string::npos);
+    EXPECT_EQ(first_fatal_failure(checks), nullptr);
+}
+
+TEST(PlanPreflight, TakenTargetNameIsFatal) {
+    auto t = events_table();
+    auto f = healthy();
+    f.taken_names = {"events_new"};
+    const auto c = find(evaluate_preflight(f, t, range_spec(), plan_for(t)), "target_names");
+    EXPECT_TRUE(c.fatal);
+    EXPECT_NE(c.message.find("events_new"), std::string::npos);
+}

@@ -53,15 +53,12 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
     co_await target.exec(copy_in_sql(spec));
 
     std::string buffer;
-    buffer.reserve(copy_buffer_bytes + 64 * 1024);
+    buffer.reserve(copy_buffer_bytes + 64 * 1024);  // one row may overshoot
+    // Rows are gathered into one buffer and written when it is full. (Not try_read_copy():
+    // when it meets the end of the COPY it reports "nothing buffered" and the end is lost.)
     while (auto row = co_await source.read_copy()) {
         buffer.append(row->view());
-        // Take whatever libpq has already received without waiting, up to one buffer.
-        while (buffer.size() < copy_buffer_bytes) {
-            auto more = source.try_read_copy();
-            if (!more) break;
-            buffer.append(more->view());
-        }
+        if (buffer.size() < copy_buffer_bytes) continue;
         if (should_stop()) {
             co_await abandon_chunk(source, target);
             co_return std::nullopt;
@@ -69,6 +66,7 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
         co_await target.write_copy(buffer);
         buffer.clear();
     }
+    if (!buffer.empty()) co_await target.write_copy(buffer);
     co_await source.finish_copy();
     auto copied = co_await target.end_copy();
     outcome.rows = std::stoll(PQcmdTuples(copied.native()));

@@ -75,7 +75,11 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
             }
             co_return;  // the connections are dropped here, which rolls back both sides
         }
-        if (!outcome) break;  // stopped mid-chunk, rolled back
+        if (!outcome) {
+            spdlog::info("copy: chunk {} {} stopped midway and rolled back", c.id,
+                         describe_bounds(c.bounds));
+            break;
+        }
         c.done = true;
         c.rows = outcome->rows;
         c.high_lsn = outcome->high_lsn;

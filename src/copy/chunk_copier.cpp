@@ -1,0 +1,90 @@
+// chunk_copier: one chunk, two transactions, one pipe. Must not plan or schedule chunks.
+#include "partshift/copy/chunk_copier.hpp"
+
+#include <exception>
+
+#include "partshift/error.hpp"
+#include "partshift/pg/pg_error.hpp"
+
+namespace partshift::copy {
+namespace {
+
+using boost::asio::awaitable;
+
+// abandon_chunk rolls both sides back after a stop: the target's COPY is ended with an error
+// (which aborts its transaction), the source's COPY is cancelled and drained. Best effort:
+// any failure here leaves a connection the caller should drop, and the data was never
+// committed either way.
+awaitable<void> abandon_chunk(pg::async_connection& source, pg::async_connection& target) {
+    try {
+        co_await target.end_copy("partshift: copy stopped");
+    } catch (const pg::pg_error&) {
+        // expected: the COPY was aborted on purpose
+    }
+    co_await target.exec("ROLLBACK");
+    source.cancel();
+    try {
+        while (co_await source.read_copy()) {
+        }
+        co_await source.finish_copy();
+    } catch (const pg::pg_error&) {
+        // expected: 57014 query_canceled
+    }
+    co_await source.exec("ROLLBACK");
+}
+
+}  // namespace
+
+awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
+                                                   pg::async_connection& target,
+                                                   const quoted_copy_spec& spec,
+                                                   const std::string& job, const chunk& c,
+                                                   const std::function<bool()>& should_stop) {
+    // The snapshot is taken by the first statement after BEGIN, and the insert LSN read in that
+    // same statement covers every commit the snapshot can see (including asynchronous commits
+    // not yet flushed): that is the chunk's high LSN.
+    co_await source.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    auto snap = co_await source.exec(snapshot_sql(c.bounds), snapshot_params(c.bounds));
+    chunk_outcome outcome;
+    outcome.high_lsn = snap.get(0, 0);
+
+    co_await target.exec("BEGIN");
+    co_await source.exec(copy_out_sql(spec, c.bounds));
+    co_await target.exec(copy_in_sql(spec));
+
+    std::string buffer;
+    buffer.reserve(copy_buffer_bytes + 64 * 1024);  // one row may overshoot
+    // Rows are gathered into one buffer and written when it is full. (Not try_read_copy():
+    // when it meets the end of the COPY it reports "nothing buffered" and the end is lost.)
+    while (auto row = co_await source.read_copy()) {
+        buffer.append(row->view());
+        if (buffer.size() < copy_buffer_bytes) continue;
+        if (should_stop()) {
+            co_await abandon_chunk(source, target);
+            co_return std::nullopt;
+        }
+        co_await target.write_copy(buffer);
+        buffer.clear();
+    }
+    if (!buffer.empty()) co_await target.write_copy(buffer);
+    co_await source.finish_copy();
+    auto copied = co_await target.end_copy();
+    outcome.rows = std::stoll(PQcmdTuples(copied.native()));
+
+    auto recorded = co_await target.exec(
+        "UPDATE partshift.chunks SET done = true, rows = $3, high_lsn = $4::pg_lsn, "
+        "copied_at = now() WHERE job = $1 AND chunk_id = $2::integer AND NOT done",
+        pg::make_params(job, c.id, outcome.rows, outcome.high_lsn));
+    if (std::string(PQcmdTuples(recorded.native())) != "1")
+        // Another runner finished this chunk, or the job's chunks were removed: committing
+        // would duplicate rows, so roll back (by dropping the connection) and say so.
+        throw runtime_error("chunk " + std::to_string(c.id) + " of job " + job +
+                            " is no longer pending in partshift.chunks; is another partshift "
+                            "run copying this job?");
+    co_await target.exec("COMMIT");
+    // Read-only: ending it only releases the snapshot, so the source's xmin moves on.
+    co_await source.exec("COMMIT");
+    co_return outcome;
+}
+
+}  // namespace partshift::copy

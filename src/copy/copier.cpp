@@ -1,0 +1,195 @@
+// copier: schedules pending chunks over N worker coroutines and reports the outcome.
+// Must not render copy SQL (chunk_sql) or move rows itself (chunk_copier).
+#include "partshift/copy/copier.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <future>
+#include <memory>
+
+#include "partshift/copy/chunk_copier.hpp"
+#include "partshift/error.hpp"
+#include "partshift/monitor/progress_bar.hpp"
+#include "partshift/pg/async_connection.hpp"
+
+namespace partshift::copy {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+// copy_run: what the workers share. One io_context thread runs every worker, so plain members
+// are safe; only `stop` (set from outside, e.g. a signal handler's thread) is atomic.
+struct copy_run {
+    copy_run(asio::any_io_executor ex, const std::atomic<bool>& stop_flag)
+        : stop(stop_flag), all_done(std::move(ex), asio::steady_timer::time_point::max()) {}
+
+    std::string dsn;
+    std::string job;
+    std::string application_name;
+    quoted_copy_spec spec;
+    monitor::progress* progress = nullptr;
+    const std::atomic<bool>& stop;
+
+    std::vector<chunk> chunks;
+    std::vector<size_t> pending;  // indexes into chunks, in id order
+    size_t next = 0;
+
+    bool failed = false;
+    std::exception_ptr failure;
+    int running = 0;
+    asio::steady_timer all_done;  // cancelled when the last worker ends
+
+    bool halted() const { return failed || stop.load(std::memory_order_relaxed); }
+};
+
+awaitable<void> run_worker(copy_run& run, int worker_id) {
+    auto source = co_await pg::async_connection::connect(
+        run.dsn, run.application_name + "-src-" + std::to_string(worker_id));
+    auto target = co_await pg::async_connection::connect(
+        run.dsn, run.application_name + "-dst-" + std::to_string(worker_id));
+    // Safe without flush-on-commit: the rows and their done record commit atomically, so a
+    // crash loses both and the chunk is simply copied again.
+    co_await target.exec("SET synchronous_commit = off");
+
+    std::function<bool()> should_stop = [&run] { return run.halted(); };
+    while (!run.halted() && run.next < run.pending.size()) {
+        chunk& c = run.chunks[run.pending[run.next++]];
+        std::optional<chunk_outcome> outcome;
+        try {
+            outcome = co_await copy_chunk(source, target, run.spec, run.job, c, should_stop);
+        } catch (const std::exception& e) {
+            if (!run.failed) {
+                run.failed = true;
+                run.failure = std::make_exception_ptr(runtime_error(
+                    "copy of chunk " + std::to_string(c.id) + " " + describe_bounds(c.bounds) +
+                    " of " + run.spec.source + " failed: " + e.what()));
+            }
+            co_return;  // the connections are dropped here, which rolls back both sides
+        }
+        if (!outcome) {
+            spdlog::info("copy: chunk {} {} stopped midway and rolled back", c.id,
+                         describe_bounds(c.bounds));
+            break;
+        }
+        c.done = true;
+        c.rows = outcome->rows;
+        c.high_lsn = outcome->high_lsn;
+        run.progress->rows_copied += outcome->rows;
+        run.progress->chunks_done += 1;
+    }
+}
+
+// worker_finished is the completion handler of one worker coroutine.
+void worker_finished(copy_run& run, int worker_id, std::exception_ptr error) {
+    if (error && !run.failed) {
+        // Errors outside a chunk (connecting): nothing was written, but the copy cannot go on.
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            run.failure = std::make_exception_ptr(
+                runtime_error("copy worker " + std::to_string(worker_id) + " failed: " + e.what()));
+        } catch (...) {
+            run.failure = error;
+        }
+        run.failed = true;
+    }
+    if (--run.running == 0) run.all_done.cancel();
+}
+
+}  // namespace
+
+awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec,
+                                copy_options options, monitor::progress& progress,
+                                const std::atomic<bool>& stop) {
+    auto ex = co_await asio::this_coro::executor;
+    auto control = co_await pg::async_connection::connect(dsn, options.application_name);
+
+    copy_run run(ex, stop);
+    run.dsn = dsn;
+    run.job = job;
+    run.application_name = options.application_name;
+    run.spec = quote_spec(control, spec);
+    run.progress = &progress;
+    run.chunks = co_await plan_chunks(control, job, spec, options.chunking);
+
+    int64_t rows_done = 0;
+    int64_t chunks_done = 0;
+    for (size_t i = 0; i < run.chunks.size(); ++i) {
+        if (run.chunks[i].done) {
+            rows_done += run.chunks[i].rows;
+            ++chunks_done;
+        } else {
+            run.pending.push_back(i);
+        }
+    }
+    if (spec.row_estimate > 0) progress.rows_estimate = spec.row_estimate;
+    progress.chunks_total = static_cast<int64_t>(run.chunks.size());
+    progress.chunks_done = chunks_done;
+    progress.rows_copied = rows_done;
+    spdlog::info("copy: {} of {} chunks pending, {} workers", run.pending.size(), run.chunks.size(),
+                 options.workers);
+
+    int workers = std::max(1, std::min<int>(options.workers, static_cast<int>(run.pending.size())));
+    if (!run.pending.empty()) {
+        run.running = workers;
+        for (int w = 1; w <= workers; ++w)
+            asio::co_spawn(ex, run_worker(run, w),
+                           [&run, w](std::exception_ptr e) { worker_finished(run, w, e); });
+        boost::system::error_code ignored;
+        co_await run.all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (run.failure) std::rethrow_exception(run.failure);
+
+    // Totals from the table, not from memory: it also counts chunks done by earlier runs.
+    auto totals = co_await control.exec(
+        "SELECT count(*), count(*) FILTER (WHERE done), coalesce(sum(rows) FILTER (WHERE done), "
+        "0), coalesce(max(high_lsn)::text, '') FROM partshift.chunks WHERE job = $1",
+        pg::make_params(job));
+    copy_result result;
+    result.chunks_total = static_cast<int>(totals.get_int(0, 0));
+    result.chunks_done = static_cast<int>(totals.get_int(0, 1));
+    result.rows_copied = totals.get_int(0, 2);
+    result.max_high_lsn = totals.get(0, 3);
+    result.completed = result.chunks_done == result.chunks_total;
+    // max_chunk_high_lsn ends the idempotent window, so it is only meaningful once every chunk
+    // is done; rows_copied is kept current for `status` either way.
+    co_await control.exec(
+        "UPDATE partshift.jobs SET rows_copied = $2, max_chunk_high_lsn = CASE WHEN $3 THEN "
+        "nullif($4, '')::pg_lsn ELSE max_chunk_high_lsn END, updated_at = now() WHERE job = $1",
+        pg::make_params(job, result.rows_copied, result.completed, result.max_high_lsn));
+    spdlog::info("copy: {} — {}/{} chunks, {} rows, max high LSN {}",
+                 result.completed ? "complete" : "stopped", result.chunks_done, result.chunks_total,
+                 result.rows_copied, result.max_high_lsn);
+    co_return result;
+}
+
+copy_result copy_table(const std::string& dsn, const std::string& job, const copy_spec& spec,
+                       const copy_options& options, monitor::progress& progress,
+                       const std::atomic<bool>& stop) {
+    asio::io_context io;
+    std::atomic<bool> finished{false};
+    std::promise<copy_result> promise;
+    auto future = promise.get_future();
+    asio::co_spawn(io, run_copy(dsn, job, spec, options, progress, stop),
+                   [&](std::exception_ptr e, copy_result r) {
+                       finished = true;
+                       if (e)
+                           promise.set_exception(e);
+                       else
+                           promise.set_value(std::move(r));
+                   });
+    asio::co_spawn(io, monitor::show_copy_progress(progress, finished), asio::detached);
+    io.run();
+    return future.get();
+}
+
+}  // namespace partshift::copy

@@ -1,0 +1,338 @@
+// index_builder: per-partition index builds in parallel, attached bottom-up to ONLY-parent
+// indexes. Must not touch the source table.
+#include "partshift/copy/index_builder.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <future>
+#include <map>
+
+#include "partshift/error.hpp"
+#include "partshift/pg/async_connection.hpp"
+
+namespace partshift::copy {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+constexpr size_t max_identifier_bytes = 63;  // NAMEDATALEN - 1
+
+// partition_node: one relation of the target's partition tree.
+struct partition_node {
+    std::string oid;
+    std::string parent_oid;  // "" for the root
+    bool leaf = false;
+    int level = 0;
+    std::string schema;
+    std::string name;
+};
+
+// leaf_build: one index on one leaf partition, the unit of parallel work.
+struct leaf_build {
+    const index_to_build* index = nullptr;
+    const partition_node* leaf = nullptr;
+    std::string index_name;
+    bool drop_invalid_first = false;
+};
+
+struct build_run {
+    build_run(asio::any_io_executor ex, const std::atomic<bool>& stop_flag)
+        : stop(stop_flag), all_done(std::move(ex), asio::steady_timer::time_point::max()) {}
+    const std::atomic<bool>& stop;
+    std::string dsn;
+    index_build_options options;
+    std::vector<leaf_build> tasks;
+    size_t next = 0;
+    int running = 0;
+    std::exception_ptr failure;
+    asio::steady_timer all_done;
+    bool halted() const { return failure || stop.load(std::memory_order_relaxed); }
+};
+
+std::string join_quoted(const pg::async_connection& conn, const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + conn.quote_ident(n);
+    return out;
+}
+
+std::string qualified(const pg::async_connection& conn, const std::string& schema,
+                      const std::string& name) {
+    return conn.quote_ident(schema) + "." + conn.quote_ident(name);
+}
+
+std::string using_clause(const index_to_build& index) {
+    std::string clause = index.using_clause.empty() ? using_clause_of(index.create_on_parent_sql)
+                                                    : index.using_clause;
+    if (clause.empty())
+        throw usage_error("index " + index.name + " has no USING clause to build it on partitions");
+    return clause;
+}
+
+// The statement that builds `index` on one relation; `only` for partitioned tables (the index
+// then stays invalid until every partition's index is attached).
+std::string build_sql(const pg::async_connection& conn, const index_to_build& index,
+                      const partition_node& node, const std::string& index_name, bool root) {
+    std::string table = qualified(conn, node.schema, node.name);
+    std::string only = node.leaf ? "" : "ONLY ";
+    if (index.is_primary) {
+        if (index.key_columns.empty())
+            throw usage_error("primary key " + index.name + " has no key columns");
+        return "ALTER TABLE " + only + table + " ADD CONSTRAINT " + conn.quote_ident(index_name) +
+               " PRIMARY KEY (" + join_quoted(conn, index.key_columns) + ")";
+    }
+    if (root && !index.create_on_parent_sql.empty()) return index.create_on_parent_sql;
+    return std::string(index.is_unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") +
+           conn.quote_ident(index_name) + " ON " + only + table + " " + using_clause(index);
+}
+
+struct index_state {
+    bool exists = false;
+    bool valid = false;
+    std::string table_oid;
+};
+
+awaitable<index_state> read_index_state(pg::async_connection& conn, const std::string& schema,
+                                        const std::string& name) {
+    auto r = co_await conn.exec(
+        "SELECT i.indisvalid, i.indrelid::oid::text FROM pg_class c JOIN pg_namespace n ON "
+        "n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE n.nspname = $1 AND c.relname = $2",
+        pg::make_params(schema, name));
+    if (r.rows() == 0) co_return index_state{};
+    co_return index_state{true, r.get_bool(0, 0), r.get(0, 1)};
+}
+
+awaitable<std::vector<partition_node>> read_partition_tree(pg::async_connection& conn,
+                                                           const catalog::qualified_name& target) {
+    auto r = co_await conn.exec(
+        "SELECT t.relid::oid::text, coalesce(t.parentrelid::oid::text, ''), t.isleaf, t.level, "
+        "n.nspname, c.relname FROM pg_partition_tree($1::regclass) t "
+        "JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "ORDER BY t.level, c.relname",
+        pg::make_params(qualified(conn, target.schema, target.name)));
+    std::vector<partition_node> nodes;
+    for (int i = 0; i < r.rows(); ++i)
+        nodes.push_back({r.get(i, 0), r.get(i, 1), r.get_bool(i, 2),
+                         static_cast<int>(r.get_int(i, 3)), r.get(i, 4), r.get(i, 5)});
+    if (nodes.empty() || nodes.front().leaf)
+        throw usage_error("target " + target.schema + "." + target.name +
+                          " is not a partitioned table");
+    co_return nodes;
+}
+
+awaitable<void> run_builder(build_run& run, int worker_id) {
+    auto conn = co_await pg::async_connection::connect(
+        run.dsn, run.options.application_name + "-" + std::to_string(worker_id));
+    if (!run.options.maintenance_work_mem.empty())
+        co_await conn.exec("SELECT set_config('maintenance_work_mem', $1, false)",
+                           pg::make_params(run.options.maintenance_work_mem));
+    while (!run.halted() && run.next < run.tasks.size()) {
+        const leaf_build& task = run.tasks[run.next++];
+        try {
+            if (task.drop_invalid_first)
+                co_await conn.exec("DROP INDEX IF EXISTS " +
+                                   qualified(conn, task.leaf->schema, task.index_name));
+            co_await conn.exec(build_sql(conn, *task.index, *task.leaf, task.index_name, false));
+        } catch (const std::exception& e) {
+            if (!run.failure)
+                run.failure = std::make_exception_ptr(runtime_error(
+                    "building index " + task.index->name + " on partition " + task.leaf->schema +
+                    "." + task.leaf->name + " failed: " + e.what()));
+            co_return;
+        }
+    }
+}
+
+awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
+                               std::vector<index_to_build> indexes, index_build_options options,
+                               const std::atomic<bool>& stop,
+                               const std::function<bool(const index_to_build&)>& selected) {
+    auto ex = co_await asio::this_coro::executor;
+    auto control = co_await pg::async_connection::connect(dsn, options.application_name);
+    auto nodes = co_await read_partition_tree(control, target);
+    std::map<std::string, const partition_node*> by_oid;
+    for (const auto& n : nodes) by_oid[n.oid] = &n;
+
+    build_run run(ex, stop);
+    run.dsn = dsn;
+    run.options = options;
+    // index name per (index, node), to attach afterwards.
+    std::vector<std::pair<const index_to_build*, std::map<std::string, std::string>>> names;
+
+    for (const auto& index : indexes) {
+        if (!selected(index)) continue;
+        auto root_state = co_await read_index_state(control, target.schema, index.name);
+        if (root_state.exists && root_state.valid) {
+            spdlog::info("index: {} exists and is valid; skipped", index.name);
+            continue;
+        }
+        std::map<std::string, std::string> node_names;
+        for (const auto& node : nodes) {
+            bool root = node.parent_oid.empty();
+            std::string name =
+                root ? index.name : child_index_name(node.name, index.name, index.is_primary);
+            node_names[node.oid] = name;
+            auto state = co_await read_index_state(control, node.schema, name);
+            if (state.exists && state.table_oid != node.oid)
+                throw runtime_error("cannot build index " + index.name + ": the name " + name +
+                                    " is taken by an index of another table");
+            if (!node.leaf) {
+                // Catalog-only: an ONLY index is created empty and invalid.
+                if (!state.exists) {
+                    std::string failure;
+                    try {
+                        co_await control.exec(build_sql(control, index, node, name, root));
+                    } catch (const std::exception& e) {
+                        failure = e.what();
+                    }
+                    if (!failure.empty())
+                        throw runtime_error("creating index " + index.name + " on " + node.schema +
+                                            "." + node.name + " failed: " + failure);
+                }
+            } else if (!state.exists || !state.valid) {
+                run.tasks.push_back({&index, &node, name, state.exists});
+            }
+        }
+        names.emplace_back(&index, std::move(node_names));
+    }
+
+    // Leaf builds in parallel. Largest leaves would ideally go first; key order is good enough
+    // while partitions are of similar size.
+    int workers = std::max(1, std::min<int>(options.workers, static_cast<int>(run.tasks.size())));
+    if (!run.tasks.empty()) {
+        spdlog::info("index: {} partition index builds, {} workers", run.tasks.size(), workers);
+        run.running = workers;
+        for (int w = 1; w <= workers; ++w)
+            asio::co_spawn(ex, run_builder(run, w), [&run, w](std::exception_ptr e) {
+                if (e && !run.failure) {
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& error) {
+                        run.failure = std::make_exception_ptr(
+                            runtime_error("index build worker " + std::to_string(w) +
+                                          " failed: " + error.what()));
+                    }
+                }
+                if (--run.running == 0) run.all_done.cancel();
+            });
+        boost::system::error_code ignored;
+        co_await run.all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (run.failure) std::rethrow_exception(run.failure);
+    if (stop.load()) co_return false;
+
+    // Attach bottom-up, so each intermediate index is complete (and valid) before it is
+    // attached to its own parent's index.
+    std::vector<const partition_node*> children;
+    for (const auto& n : nodes)
+        if (!n.parent_oid.empty()) children.push_back(&n);
+    std::stable_sort(children.begin(), children.end(),
+                     [](auto* a, auto* b) { return a->level > b->level; });
+    for (const auto& [index, node_names] : names) {
+        for (const auto* child : children) {
+            const partition_node* parent = by_oid.at(child->parent_oid);
+            std::string child_index = qualified(control, child->schema, node_names.at(child->oid));
+            std::string parent_index =
+                qualified(control, parent->schema, node_names.at(parent->oid));
+            auto attached = co_await control.exec(
+                "SELECT count(*) FROM pg_inherits WHERE inhrelid = $1::regclass AND "
+                "inhparent = $2::regclass",
+                pg::make_params(child_index, parent_index));
+            if (attached.get_int(0, 0) == 0)
+                co_await control.exec("ALTER INDEX " + parent_index + " ATTACH PARTITION " +
+                                      child_index);
+        }
+        auto state = co_await read_index_state(control, target.schema, index->name);
+        if (!state.valid)
+            throw runtime_error("index " + index->name + " on " + target.schema + "." +
+                                target.name + " is still invalid after attaching every partition");
+        spdlog::info("index: {} built on {} partitions", index->name, children.size());
+    }
+    co_return true;
+}
+
+}  // namespace
+
+awaitable<bool> build_indexes(std::string dsn, catalog::qualified_name target,
+                              std::vector<index_to_build> indexes, index_build_options options,
+                              const std::atomic<bool>& stop) {
+    co_return co_await build_selected(
+        std::move(dsn), std::move(target), std::move(indexes), std::move(options), stop,
+        [](const index_to_build& i) { return i.is_primary || !i.is_unique; });
+}
+
+awaitable<bool> build_unique_indexes(std::string dsn, catalog::qualified_name target,
+                                     std::vector<index_to_build> indexes,
+                                     index_build_options options, const std::atomic<bool>& stop) {
+    co_return co_await build_selected(
+        std::move(dsn), std::move(target), std::move(indexes), std::move(options), stop,
+        [](const index_to_build& i) { return i.is_unique && !i.is_primary; });
+}
+
+bool build_indexes_blocking(const std::string& dsn, const catalog::qualified_name& target,
+                            const std::vector<index_to_build>& indexes,
+                            const index_build_options& options, const std::atomic<bool>& stop,
+                            bool unique_only) {
+    asio::io_context io;
+    std::promise<bool> promise;
+    auto future = promise.get_future();
+    auto body = unique_only ? build_unique_indexes(dsn, target, indexes, options, stop)
+                            : build_indexes(dsn, target, indexes, options, stop);
+    asio::co_spawn(io, std::move(body), [&](std::exception_ptr e, bool done) {
+        if (e)
+            promise.set_exception(e);
+        else
+            promise.set_value(done);
+    });
+    io.run();
+    return future.get();
+}
+
+index_to_build index_from_model(const catalog::index& source_index, std::string target_name,
+                                std::vector<std::string> target_key_columns) {
+    index_to_build out;
+    out.name = std::move(target_name);
+    out.using_clause = source_index.using_clause;
+    out.is_primary = source_index.is_primary;
+    out.is_unique = source_index.is_unique;
+    out.key_columns =
+        target_key_columns.empty() ? source_index.key_columns : std::move(target_key_columns);
+    return out;
+}
+
+std::string child_index_name(std::string_view relation, std::string_view index_name,
+                             bool is_primary) {
+    std::string name =
+        std::string(relation) + "_" + (is_primary ? "pkey" : std::string(index_name));
+    if (name.size() <= max_identifier_bytes) return name;
+    // FNV-1a over the full name keeps truncated names of different inputs apart.
+    uint32_t hash = 2166136261u;
+    for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
+    char suffix[10];
+    std::snprintf(suffix, sizeof suffix, "_%08x", hash);
+    size_t keep = max_identifier_bytes - 9;
+    // Do not cut a UTF-8 sequence in half.
+    while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+    return name.substr(0, keep) + suffix;
+}
+
+std::string using_clause_of(std::string_view create_index_sql) {
+    size_t on = create_index_sql.find(" ON ");
+    if (on == std::string_view::npos) return "";
+    size_t pos = create_index_sql.find(" USING ", on);
+    if (pos == std::string_view::npos) return "";
+    return std::string(create_index_sql.substr(pos + 1));
+}
+
+}  // namespace partshift::copy

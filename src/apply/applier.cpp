@@ -258,6 +258,7 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
     // Unsent columns come from k2's target row if there is one: update it with the sent
     // columns (after deleting k1, in the same pipeline) and see whether it found a row. The
     // decision needs that result, so this is the one path that syncs mid-batch.
+    probe_rows_ = -1;
     if (any) {
         auto params = params_of(row, mask);
         params.insert(params.end(), new_key.begin(), new_key.end());
@@ -371,6 +372,9 @@ asio::awaitable<void> applier::commit_batch() {
             "UPDATE partshift.jobs SET applied_lsn = $1::pg_lsn, updated_at = now() "
             "WHERE job = $2",
             pg::make_params(lsn_text(batch_end_lsn_), options_.job), check::one_row, "checkpoint");
+    // Row-count checks happen here, on the client, so read every result before COMMIT is
+    // even sent: a divergence must roll the batch back (one extra round trip per batch).
+    co_await sync();
     co_await queue_sql("COMMIT", {});
     co_await sync();
     batch_open_ = false;
@@ -395,23 +399,22 @@ asio::awaitable<void> applier::queue(const statement& st, pg::param_list params,
         it->second = "partshift_apply_" + std::to_string(prepared_.size());
         std::vector<Oid> types(st.param_types.begin(), st.param_types.end());
         conn_->send_prepare(it->second, st.sql, static_cast<int>(types.size()), types.data());
-        pending_.push_back({check::none, "PREPARE", {}});
+        pending_.push_back({check::none, "PREPARE", {}, txn_commit_lsn_});
     }
     conn_->send_prepared(it->second, params);
-    pending_.push_back({expect, operation, std::move(key)});
+    pending_.push_back({expect, operation, std::move(key), txn_commit_lsn_});
     if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
 }
 
 asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list params,
                                          check expect, const char* operation) {
     conn_->send_query(sql, params);
-    pending_.push_back({expect, operation, {}});
+    pending_.push_back({expect, operation, {}, txn_commit_lsn_});
     if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
 }
 
 asio::awaitable<void> applier::sync() {
     conn_->pipeline_sync();
-    std::optional<std::string> failure;
     while (!pending_.empty()) {
         auto res = co_await conn_->next_result();
         if (!res) {  // end of the front statement's results
@@ -424,7 +427,7 @@ asio::awaitable<void> applier::sync() {
             case PGRES_TUPLES_OK: {
                 int64_t rows = affected_rows(res);
                 if (p.expect == check::probe) probe_rows_ = rows;
-                if (p.expect == check::one_row && rows != 1 && !failure) {
+                if (p.expect == check::one_row && rows != 1) {
                     if (std::string(p.operation) == "checkpoint")
                         throw runtime_error("job '" + options_.job +
                                             "' vanished from partshift.jobs during apply");
@@ -435,21 +438,19 @@ asio::awaitable<void> applier::sync() {
             }
             case PGRES_PIPELINE_ABORTED:
                 break;  // a statement before it failed; that error is reported
-            default:
-                if (!failure) {
-                    if ((p.expect == check::insert || p.expect == check::one_row) &&
-                        res.sqlstate() == unique_violation)
-                        diverged(p, "the key already exists on the target (" + res.error_message() +
-                                        ")");
-                    failure = std::string(p.operation) +
-                              " failed in the transaction committed at " +
-                              lsn_text(txn_commit_lsn_) + ": " + res.error_message();
-                    if (!p.key.empty())
-                        *failure += " (key " +
-                                    describe_key(target_sql_.columns(), target_sql_.key(), p.key) +
-                                    ")";
-                    throw pg::pg_error(*failure, res.sqlstate());
-                }
+            default: {
+                if ((p.expect == check::insert || p.expect == check::one_row) &&
+                    res.sqlstate() == unique_violation)
+                    diverged(p,
+                             "the key already exists on the target (" + res.error_message() + ")");
+                std::string message = std::string(p.operation) +
+                                      " failed in the source transaction committed at " +
+                                      lsn_text(p.commit_lsn) + ": " + res.error_message();
+                if (!p.key.empty())
+                    message += " (key " +
+                               describe_key(target_sql_.columns(), target_sql_.key(), p.key) + ")";
+                throw pg::pg_error(message, res.sqlstate());
+            }
         }
     }
     while (true) {
@@ -463,8 +464,8 @@ void applier::diverged(const pending& p, const std::string& detail) const {
     // the batch back together with its applied LSN.
     throw runtime_error("divergence in strict mode: " + std::string(p.operation) + " of key " +
                         describe_key(target_sql_.columns(), target_sql_.key(), p.key) +
-                        " in the source transaction committed at " + lsn_text(txn_commit_lsn_) +
-                        ": " + detail);
+                        " in the source transaction committed at " + lsn_text(p.commit_lsn) + ": " +
+                        detail);
 }
 
 asio::awaitable<std::optional<pg::param_list>> applier::read_source_row(const pg::param_list& key) {

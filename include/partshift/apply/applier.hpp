@@ -80,7 +80,8 @@ class applier {
     struct pending {
         check expect = check::none;
         const char* operation = "";
-        pg::param_list key;  // only for checked statements, to name the key in an error
+        pg::param_list key;            // only for checked statements, to name the key in an error
+        stream::lsn_t commit_lsn = 0;  // the source transaction it belongs to
     };
 
     asio::awaitable<void> dispatch(const stream::message& message);

@@ -59,7 +59,15 @@ bool applier::applies_to(uint32_t relid) const {
 }
 
 asio::awaitable<void> applier::run(change_feed& feed) {
+    // A run after a failed one starts from scratch: new connections (nothing prepared on
+    // them yet), no half-read pipeline, and the applied LSN re-read from the job row.
     feed_ = &feed;
+    prepared_.clear();
+    pending_.clear();
+    in_txn_ = skip_txn_ = strict_ = batch_open_ = false;
+    batch_fence_.reset();
+    source_conn_.reset();
+    conn_.reset();
     conn_.emplace(co_await pg::async_connection::connect(options_.dsn, options_.application_name));
     // Replayed changes must not fire the target's triggers or FK checks; silently applying
     // with them on (or not at all) is the failure other tools shipped, so stop instead.

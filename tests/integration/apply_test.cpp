@@ -382,3 +382,22 @@ TEST(Apply, ReplicaIdentityFullAndFence) {
     EXPECT_EQ(f.last_fence, 0x350u);
     EXPECT_EQ(f.applied(), "0/208");
 }
+
+TEST(Apply, FailsLoudlyWithoutSessionReplicationRole) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    // Roles are cluster-wide: a name of this test's own, dropped again at the end.
+    f.db.exec(
+        "DROP ROLE IF EXISTS partshift_apply_noperm; "
+        "CREATE ROLE partshift_apply_noperm LOGIN");
+    f.options.dsn = f.db.dsn() + " user=partshift_apply_noperm";
+    try {
+        f.apply(txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))}));
+        ADD_FAILURE() << "expected the applier to refuse to start";
+    } catch (const partshift::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("session_replication_role"), std::string::npos)
+            << e.what();
+    }
+    f.db.exec("DROP ROLE partshift_apply_noperm");
+    EXPECT_EQ(f.target_rows(), "");
+}

@@ -59,6 +59,19 @@ bool applier::applies_to(uint32_t relid) const {
 }
 
 asio::awaitable<void> applier::run(change_feed& feed) {
+    try {
+        co_await run_loop(feed);
+    } catch (...) {
+        // Close at once: an open batch must not keep its locks (and its uncommitted rows)
+        // while the caller decides what to do; closing rolls it back with its applied LSN.
+        conn_.reset();
+        source_conn_.reset();
+        feed_ = nullptr;
+        throw;
+    }
+}
+
+asio::awaitable<void> applier::run_loop(change_feed& feed) {
     // A run after a failed one starts from scratch: new connections (nothing prepared on
     // them yet), no half-read pipeline, and the applied LSN re-read from the job row.
     feed_ = &feed;

@@ -84,6 +84,7 @@ class applier {
         stream::lsn_t commit_lsn = 0;  // the source transaction it belongs to
     };
 
+    asio::awaitable<void> run_loop(change_feed& feed);
     asio::awaitable<void> dispatch(const stream::message& message);
     asio::awaitable<void> handle_begin(const stream::begin_msg& m);
     asio::awaitable<void> handle_commit(const stream::commit_msg& m);

@@ -1,0 +1,151 @@
+// applier: replays decoded pgoutput changes of the source table onto the partitioned target
+// (DESIGN.md step 5). One dispatch() over messages into handle_begin/commit/relation/insert/
+// update/delete/truncate/message; idempotent mode up to the end of the copy window, strict
+// after; many source transactions per target transaction, statements pipelined, and the
+// applied LSN written in the same target transaction as the changes (invariant 2).
+// Must not: read the slot or the spool (that is the change_feed's job), buffer a whole source
+// transaction (memory stays bounded by the pipeline depth), or write a 'u' column (inv. 3).
+#pragma once
+
+#include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "partshift/apply/change_feed.hpp"
+#include "partshift/apply/sql_builder.hpp"
+#include "partshift/catalog/table_model.hpp"
+#include "partshift/monitor/progress.hpp"
+#include "partshift/pg/async_connection.hpp"
+#include "partshift/stream/pgoutput_messages.hpp"
+
+namespace partshift::apply {
+
+struct applier_options {
+    std::string dsn;                 // the database holding source, target and partshift.jobs
+    std::string job;                 // partshift.jobs.job: where the applied LSN is saved
+    catalog::qualified_name target;  // the partitioned target (unquoted names)
+    // End of the idempotent window: the highest chunk high LSN. Transactions committed at or
+    // before it are applied idempotently, later ones strictly. nullopt: read
+    // partshift.jobs.max_chunk_high_lsn at start (NULL there means "0": strict from the start).
+    std::optional<stream::lsn_t> idempotent_until;
+    // A target transaction commits at a source commit once it holds this many source
+    // transactions, or once it has been open this long, or when the feed is caught up.
+    int max_batch_transactions = 1000;
+    std::chrono::milliseconds max_batch_delay{500};
+    // Statements queued before a pipeline sync: bounds memory and the size of a failed segment.
+    int pipeline_depth = 1000;
+    std::string application_name = "partshift-apply";
+};
+
+class applier {
+  public:
+    // source: the table model (its oid is the relid the stream uses; its non-generated
+    // columns are what Relation messages must match; its apply key is the row identity).
+    // progress: updated after each target commit. Throws usage_error if the source has no key.
+    applier(const catalog::table_model& source, applier_options options,
+            monitor::progress& progress);
+    ~applier();
+    applier(const applier&) = delete;
+    applier& operator=(const applier&) = delete;
+
+    // run connects, sets session_replication_role = replica, reads the saved applied LSN from
+    // partshift.jobs, then applies until the feed returns nullopt. At that point it commits the
+    // open batch if it ends at a source commit (otherwise rolls the partial one back; it is
+    // re-applied on resume) and returns. Errors (divergence, schema change, lost connection)
+    // throw; nothing uncommitted survives them and the next run resumes from the applied LSN.
+    asio::awaitable<void> run(change_feed& feed);
+
+    // Last source commit end LSN committed on the target (also in progress.applied_lsn).
+    stream::lsn_t applied_lsn() const { return applied_lsn_.load(); }
+    // LSN of the last logical message with prefix "partshift" (the cutover fence), published
+    // only once every transaction before it is committed on the target; 0 if none yet.
+    stream::lsn_t fence_lsn() const { return fence_lsn_.load(); }
+    // Content of that fence message (read on the io_context thread only).
+    const std::string& fence_content() const { return fence_content_; }
+    bool strict() const { return strict_; }
+
+    static constexpr const char* fence_prefix = "partshift";
+
+  private:
+    enum class check : uint8_t { none, one_row, insert, probe };
+    // pending: one queued statement whose results are still to be read.
+    struct pending {
+        check expect = check::none;
+        const char* operation = "";
+        pg::param_list key;            // only for checked statements, to name the key in an error
+        stream::lsn_t commit_lsn = 0;  // the source transaction it belongs to
+    };
+
+    asio::awaitable<void> run_loop(change_feed& feed);
+    asio::awaitable<void> dispatch(const stream::message& message);
+    asio::awaitable<void> handle_begin(const stream::begin_msg& m);
+    asio::awaitable<void> handle_commit(const stream::commit_msg& m);
+    void handle_relation(const stream::relation_msg& m);
+    asio::awaitable<void> handle_insert(const stream::insert_msg& m);
+    asio::awaitable<void> handle_update(const stream::update_msg& m);
+    asio::awaitable<void> handle_delete(const stream::delete_msg& m);
+    asio::awaitable<void> handle_truncate(const stream::truncate_msg& m);
+    asio::awaitable<void> handle_message(const stream::logical_message_msg& m);
+
+    asio::awaitable<void> update_idempotent(stream::tuple& row, const pg::param_list& old_key,
+                                            const pg::param_list& new_key, bool key_changed);
+    asio::awaitable<void> update_strict(stream::tuple& row, const pg::param_list& old_key,
+                                        bool key_changed);
+
+    bool applies_to(uint32_t relid) const;
+    void check_tuple(const stream::tuple& row, const char* what) const;
+    // queue sends one prepared statement into the pipeline (preparing it on first use) and
+    // syncs when the pipeline is full.
+    asio::awaitable<void> queue(const statement& st, pg::param_list params, check expect,
+                                const char* operation, pg::param_list key = {});
+    asio::awaitable<void> queue_sql(const std::string& sql, pg::param_list params,
+                                    check expect = check::none, const char* operation = "");
+    // sync: pipeline sync, read every result, check row counts; throws on any failure.
+    asio::awaitable<void> sync();
+    asio::awaitable<void> open_batch();
+    asio::awaitable<void> commit_batch();
+    asio::awaitable<std::optional<pg::param_list>> read_source_row(const pg::param_list& key);
+    [[noreturn]] void diverged(const pending& p, const std::string& detail) const;
+
+    const catalog::table_model& source_;
+    applier_options options_;
+    monitor::progress& progress_;
+    sql_builder target_sql_;
+    sql_builder source_sql_;
+    stream::lsn_t idempotent_until_ = 0;
+
+    std::optional<pg::async_connection> conn_;
+    std::optional<pg::async_connection> source_conn_;        // idempotent key-change lookups only
+    std::unordered_map<std::string, std::string> prepared_;  // SQL → statement name
+    std::deque<pending> pending_;
+    int64_t probe_rows_ = -1;
+    change_feed* feed_ = nullptr;
+
+    // Source transaction being read.
+    bool in_txn_ = false;
+    bool skip_txn_ = false;
+    bool strict_ = false;
+    stream::lsn_t txn_commit_lsn_ = 0;
+    // Target transaction (batch) being built.
+    bool batch_open_ = false;
+    std::chrono::steady_clock::time_point batch_started_;
+    int64_t batch_txns_ = 0;
+    int64_t batch_changes_ = 0;
+    stream::lsn_t batch_end_lsn_ = 0;
+    std::optional<stream::lsn_t> batch_fence_;
+    std::string batch_fence_content_;
+
+    std::atomic<stream::lsn_t> applied_lsn_{0};
+    std::atomic<stream::lsn_t> fence_lsn_{0};
+    std::string fence_content_;
+};
+
+}  // namespace partshift::apply

@@ -1,0 +1,90 @@
+// sql_builder: the statements the applier runs against one relation, built from the column
+// list pgoutput sends (non-generated columns, in order) and the source's apply key.
+// Pure: no connection, no I/O. Every identifier is quoted here and every value is a `$n`
+// parameter typed by the column's type oid (invariant 7); never a literal.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "partshift/catalog/table_model.hpp"
+
+namespace partshift::apply {
+
+// column_def: one column as the replication stream carries it.
+struct column_def {
+    std::string name;
+    uint32_t type_oid = 0;
+    // GENERATED ALWAYS identity: INSERT needs OVERRIDING SYSTEM VALUE and UPDATE may not set
+    // it (the server only allows DEFAULT there), so update masks leave it out.
+    bool identity_always = false;
+    bool operator==(const column_def&) const = default;
+};
+
+// column_mask: one flag per column; true = the column was sent and is written.
+using column_mask = std::vector<bool>;
+
+// quote_identifier quotes like PQescapeIdentifier: always double-quoted, inner quotes doubled.
+// Throws usage_error on an empty name or a NUL byte.
+std::string quote_identifier(std::string_view name);
+// quote_qualified: "schema"."name" (just "name" when the schema is empty).
+std::string quote_qualified(const catalog::qualified_name& name);
+
+// statement: SQL with `$n` placeholders and the type oid of each placeholder, in order, ready
+// for PQsendPrepare.
+struct statement {
+    std::string sql;
+    std::vector<uint32_t> param_types;
+};
+
+class sql_builder {
+  public:
+    // relation: a quoted (qualified) name. key: indexes into columns, in key order.
+    // An INSERT says OVERRIDING SYSTEM VALUE when a column is a GENERATED ALWAYS identity.
+    sql_builder(std::string relation, std::vector<column_def> columns, std::vector<size_t> key);
+
+    // for_table: the builder for `relation` fed with `source`'s stream: its non-generated
+    // columns and its apply key (primary key or replica identity index — the source's key,
+    // not the target's). Throws usage_error when the source has no usable key.
+    static sql_builder for_table(const catalog::table_model& source,
+                                 const catalog::qualified_name& relation);
+
+    const std::string& relation() const { return relation_; }
+    const std::vector<column_def>& columns() const { return columns_; }
+    const std::vector<size_t>& key() const { return key_; }
+
+    // insert: params = every column, in column order.
+    const statement& insert() const { return insert_; }
+    // delete_by_key: params = the key columns, in key order.
+    const statement& delete_by_key() const { return delete_; }
+    // select_by_key: returns every column in column order; params = the key columns.
+    const statement& select_by_key() const { return select_; }
+    // update_by_key: sets exactly the masked columns (key columns too when masked, so a key
+    // or partition-key change moves the row); params = the masked columns in column order,
+    // then the (old) key columns in key order. Built once per mask and cached.
+    // Throws std::invalid_argument when the mask has the wrong size, sets no column or sets a
+    // GENERATED ALWAYS identity column (use updatable_mask first).
+    const statement& update_by_key(const column_mask& set);
+    // updatable_mask: `sent` without the GENERATED ALWAYS identity columns.
+    column_mask updatable_mask(column_mask sent) const;
+    // truncate: TRUNCATE of the relation, RESTART IDENTITY on request. No params.
+    std::string truncate(bool restart_identity) const;
+
+    size_t cached_updates() const { return updates_.size(); }
+
+  private:
+    std::string key_condition(size_t first_param) const;
+
+    std::string relation_;
+    std::vector<column_def> columns_;
+    std::vector<size_t> key_;
+    statement insert_;
+    statement delete_;
+    statement select_;
+    std::map<column_mask, statement> updates_;
+};
+
+}  // namespace partshift::apply

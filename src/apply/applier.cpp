@@ -1,0 +1,503 @@
+// applier: the replay loop. Owns the apply connection (pipeline mode, one open target
+// transaction per batch) and a plain source connection used only for idempotent key changes
+// whose new tuple lacks unchanged-TOAST columns. Never reads the slot or the spool directly.
+#include "partshift/apply/applier.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+
+#include "partshift/apply/row_values.hpp"
+#include "partshift/error.hpp"
+#include "partshift/pg/pg_error.hpp"
+
+namespace partshift::apply {
+namespace {
+
+using stream::lsn_t;
+
+// Local LSN text helpers: stream::format_lsn/parse_lsn live on the decoder's branch.
+std::string lsn_text(lsn_t lsn) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
+                  static_cast<unsigned>(lsn & 0xffffffffu));
+    return buf;
+}
+
+lsn_t parse_lsn_text(const std::string& text) {
+    unsigned hi = 0, lo = 0;
+    if (std::sscanf(text.c_str(), "%X/%X", &hi, &lo) != 2)
+        throw runtime_error("invalid LSN in partshift.jobs: " + text);
+    return (static_cast<lsn_t>(hi) << 32) | lo;
+}
+
+int64_t affected_rows(const pg::result& r) {
+    if (r.status() == PGRES_TUPLES_OK) return r.rows();
+    const char* n = PQcmdTuples(r.native());
+    return n && *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+constexpr const char* unique_violation = "23505";
+
+}  // namespace
+
+applier::applier(const catalog::table_model& source, applier_options options,
+                 monitor::progress& progress)
+    : source_(source),
+      options_(std::move(options)),
+      progress_(progress),
+      target_sql_(sql_builder::for_table(source, options_.target)),
+      source_sql_(sql_builder::for_table(source, source.name)) {}
+
+applier::~applier() = default;
+
+bool applier::applies_to(uint32_t relid) const {
+    return relid == source_.oid;
+}
+
+asio::awaitable<void> applier::run(change_feed& feed) {
+    try {
+        co_await run_loop(feed);
+    } catch (...) {
+        // Close at once: an open batch must not keep its locks (and its uncommitted rows)
+        // while the caller decides what to do; closing rolls it back with its applied LSN.
+        conn_.reset();
+        source_conn_.reset();
+        feed_ = nullptr;
+        throw;
+    }
+}
+
+asio::awaitable<void> applier::run_loop(change_feed& feed) {
+    // A run after a failed one starts from scratch: new connections (nothing prepared on
+    // them yet), no half-read pipeline, and the applied LSN re-read from the job row.
+    feed_ = &feed;
+    prepared_.clear();
+    pending_.clear();
+    in_txn_ = skip_txn_ = strict_ = batch_open_ = false;
+    batch_fence_.reset();
+    source_conn_.reset();
+    conn_.reset();
+    conn_.emplace(co_await pg::async_connection::connect(options_.dsn, options_.application_name));
+    // Replayed changes must not fire the target's triggers or FK checks; silently applying
+    // with them on (or not at all) is the failure other tools shipped, so stop instead.
+    try {
+        co_await conn_->exec("SET session_replication_role = replica");
+    } catch (const pg::pg_error& e) {
+        throw runtime_error(
+            "cannot SET session_replication_role = replica on the apply "
+            "connection (" +
+            std::string(e.what()) +
+            "); run as a superuser or GRANT SET ON PARAMETER "
+            "session_replication_role TO the partshift role");
+    }
+    auto role = co_await conn_->exec("SHOW session_replication_role");
+    if (role.get(0, 0) != "replica")
+        throw runtime_error("session_replication_role is '" + role.get(0, 0) +
+                            "' on the apply connection, expected 'replica'");
+
+    auto job = co_await conn_->exec(
+        "SELECT applied_lsn::text, max_chunk_high_lsn::text FROM partshift.jobs WHERE job = $1",
+        pg::make_params(options_.job));
+    if (job.rows() != 1)
+        throw runtime_error("job '" + options_.job + "' not found in partshift.jobs");
+    if (auto saved = job.opt(0, 0)) applied_lsn_ = parse_lsn_text(*saved);
+    if (options_.idempotent_until)
+        idempotent_until_ = *options_.idempotent_until;
+    else if (auto high = job.opt(0, 1))
+        idempotent_until_ = parse_lsn_text(*high);
+    progress_.applied_lsn = applied_lsn_.load();
+    spdlog::info("applier: job {} resumes after {}, idempotent until {}", options_.job,
+                 lsn_text(applied_lsn_), lsn_text(idempotent_until_));
+
+    conn_->enter_pipeline();
+    while (auto message = co_await feed.next()) co_await dispatch(*message);
+
+    if (batch_open_) {
+        if (in_txn_) {
+            // The feed stopped inside a source transaction: its changes must not commit
+            // without its commit, and the whole batch goes with them; resume re-applies it.
+            spdlog::info("applier: stopped inside a source transaction; rolling back the batch");
+            co_await queue_sql("ROLLBACK", {});
+            co_await sync();
+            batch_open_ = false;
+        } else {
+            co_await commit_batch();
+        }
+    }
+    conn_->exit_pipeline();
+    feed_ = nullptr;
+}
+
+asio::awaitable<void> applier::dispatch(const stream::message& message) {
+    // One switch over the message kinds (STYLE.md habit 3).
+    if (auto* m = std::get_if<stream::begin_msg>(&message)) co_return co_await handle_begin(*m);
+    if (auto* m = std::get_if<stream::commit_msg>(&message)) co_return co_await handle_commit(*m);
+    if (auto* m = std::get_if<stream::relation_msg>(&message)) co_return handle_relation(*m);
+    if (auto* m = std::get_if<stream::insert_msg>(&message)) co_return co_await handle_insert(*m);
+    if (auto* m = std::get_if<stream::update_msg>(&message)) co_return co_await handle_update(*m);
+    if (auto* m = std::get_if<stream::delete_msg>(&message)) co_return co_await handle_delete(*m);
+    if (auto* m = std::get_if<stream::truncate_msg>(&message))
+        co_return co_await handle_truncate(*m);
+    if (auto* m = std::get_if<stream::logical_message_msg>(&message))
+        co_return co_await handle_message(*m);
+    if (std::holds_alternative<stream::origin_msg>(message) ||
+        std::holds_alternative<stream::type_msg>(message))
+        co_return;  // nothing to apply: types come by oid, origins are not filtered here
+    // Streamed (in-progress) transactions must be assembled by the spool before replay.
+    throw runtime_error(
+        "the applier received a streamed-transaction message; streamed "
+        "transactions must be reassembled in commit order before apply");
+}
+
+asio::awaitable<void> applier::handle_begin(const stream::begin_msg& m) {
+    if (in_txn_) throw runtime_error("Begin " + lsn_text(m.final_lsn) + " inside a transaction");
+    in_txn_ = true;
+    txn_commit_lsn_ = m.final_lsn;
+    // Commit records are ordered, so a transaction applied before has its commit LSN below
+    // the saved end LSN, and the next one not yet applied starts at or after it.
+    skip_txn_ = m.final_lsn < applied_lsn_.load();
+    if (skip_txn_) co_return;
+    if (!strict_ && m.final_lsn > idempotent_until_) {
+        strict_ = true;
+        progress_.strict_mode = true;
+        spdlog::info("applier: past {} — strict mode from the transaction committed at {}",
+                     lsn_text(idempotent_until_), lsn_text(m.final_lsn));
+    }
+    if (!batch_open_) {
+        co_await open_batch();
+        progress_.oldest_unapplied_commit_us = m.commit_time;
+    }
+}
+
+asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
+    if (!in_txn_) throw runtime_error("Commit " + lsn_text(m.end_lsn) + " without Begin");
+    in_txn_ = false;
+    if (skip_txn_) co_return;
+    ++batch_txns_;
+    batch_end_lsn_ = m.end_lsn;
+    bool due = batch_txns_ >= options_.max_batch_transactions ||
+               std::chrono::steady_clock::now() - batch_started_ >= options_.max_batch_delay ||
+               (feed_ && feed_->caught_up());
+    if (due) co_await commit_batch();
+}
+
+void applier::handle_relation(const stream::relation_msg& m) {
+    if (!applies_to(m.relid)) return;
+    // The stream must still describe the table the job was planned for; a column added,
+    // dropped, renamed or retyped on the source during the job cannot be followed.
+    const auto& expected = target_sql_.columns();
+    std::string table = quote_qualified(source_.name);
+    for (size_t i = 0; i < std::max(expected.size(), m.columns.size()); ++i) {
+        if (i >= m.columns.size())
+            throw runtime_error("source table " + table + " changed during the job: column " +
+                                quote_identifier(expected[i].name) + " is gone from the stream");
+        if (i >= expected.size())
+            throw runtime_error("source table " + table + " changed during the job: new column " +
+                                quote_identifier(m.columns[i].name) + " (type oid " +
+                                std::to_string(m.columns[i].type_oid) + ")");
+        if (m.columns[i].name != expected[i].name || m.columns[i].type_oid != expected[i].type_oid)
+            throw runtime_error("source table " + table + " changed during the job: column " +
+                                std::to_string(i + 1) + " is now " +
+                                quote_identifier(m.columns[i].name) + " (type oid " +
+                                std::to_string(m.columns[i].type_oid) + "), expected " +
+                                quote_identifier(expected[i].name) + " (type oid " +
+                                std::to_string(expected[i].type_oid) + ")");
+    }
+}
+
+void applier::check_tuple(const stream::tuple& row, const char* what) const {
+    if (row.size() != target_sql_.columns().size())
+        throw runtime_error(std::string(what) + " in the transaction committed at " +
+                            lsn_text(txn_commit_lsn_) + " has " + std::to_string(row.size()) +
+                            " columns, expected " + std::to_string(target_sql_.columns().size()));
+}
+
+asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
+    if (skip_txn_ || !applies_to(m.relid)) co_return;
+    check_tuple(m.new_tuple, "INSERT");
+    auto key = key_of(m.new_tuple, target_sql_.key());
+    ++batch_changes_;
+    if (strict_) {
+        co_await queue(target_sql_.insert(), params_of(m.new_tuple), check::insert, "INSERT",
+                       std::move(key));
+    } else {
+        // Replace: the copy may already hold this key from a later snapshot.
+        co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
+        co_await queue(target_sql_.insert(), params_of(m.new_tuple), check::none, "INSERT");
+    }
+}
+
+asio::awaitable<void> applier::handle_update(const stream::update_msg& m) {
+    if (skip_txn_ || !applies_to(m.relid)) co_return;
+    check_tuple(m.new_tuple, "UPDATE");
+    const auto& key = target_sql_.key();
+    stream::tuple row = m.new_tuple;
+    const stream::tuple* old_row = nullptr;
+    if (m.old_kind == 'K' || m.old_kind == 'O') {
+        check_tuple(m.old_tuple, "UPDATE old tuple");
+        old_row = &m.old_tuple;
+    }
+    if (m.old_kind == 'O') fill_unchanged(row, m.old_tuple);
+    pg::param_list new_key = key_of(row, key, old_row);
+    // No old tuple: the key did not change (DEFAULT/INDEX send 'K' only when it did).
+    pg::param_list old_key = old_row ? key_of(*old_row, key) : new_key;
+    bool key_changed = old_key != new_key;
+    ++batch_changes_;
+    if (strict_)
+        co_await update_strict(row, old_key, key_changed);
+    else
+        co_await update_idempotent(row, old_key, new_key, key_changed);
+}
+
+asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::param_list& old_key,
+                                                 const pg::param_list& new_key, bool key_changed) {
+    column_mask mask = target_sql_.updatable_mask(sent_columns(row));
+    // Key columns equal the WHERE values (k2 after a key change), so writing them is a no-op.
+    for (size_t k : target_sql_.key()) mask[k] = false;
+    bool any = std::find(mask.begin(), mask.end(), true) != mask.end();
+
+    if (!key_changed) {
+        if (!any) co_return;  // only unchanged-TOAST columns besides the key: nothing to set
+        auto params = params_of(row, mask);
+        params.insert(params.end(), new_key.begin(), new_key.end());
+        // No row → skip: it was deleted later or is copied under a later snapshot.
+        co_await queue(target_sql_.update_by_key(mask), std::move(params), check::none, "UPDATE");
+        co_return;
+    }
+    // Key change k1 → k2. Never move the k1 row: in this window it may be a later incarnation
+    // copied under a newer snapshot. Delete it, then set k2's state.
+    co_await queue(target_sql_.delete_by_key(), old_key, check::none, "DELETE");
+    if (is_complete(row)) {
+        co_await queue(target_sql_.delete_by_key(), new_key, check::none, "DELETE");
+        co_await queue(target_sql_.insert(), params_of(row), check::none, "INSERT");
+        co_return;
+    }
+    // Unsent columns come from k2's target row if there is one: update it with the sent
+    // columns (after deleting k1, in the same pipeline) and see whether it found a row. The
+    // decision needs that result, so this is the one path that syncs mid-batch.
+    probe_rows_ = -1;
+    if (any) {
+        auto params = params_of(row, mask);
+        params.insert(params.end(), new_key.begin(), new_key.end());
+        co_await queue(target_sql_.update_by_key(mask), std::move(params), check::probe, "UPDATE");
+    } else {
+        co_await queue(target_sql_.select_by_key(), new_key, check::probe, "SELECT");
+    }
+    co_await sync();
+    if (probe_rows_ > 0) co_return;
+    // Else from the source's current row for k2 (a later change of k2 corrects it if newer).
+    auto source_row = co_await read_source_row(new_key);
+    if (!source_row) {
+        spdlog::debug("applier: key change to {} skipped: no row in target or source",
+                      describe_key(target_sql_.columns(), target_sql_.key(), new_key));
+        co_return;
+    }
+    pg::param_list full;
+    full.reserve(row.size());
+    for (size_t i = 0; i < row.size(); ++i)
+        full.push_back(row[i].k == stream::tuple_value::kind::unchanged_toast
+                           ? (*source_row)[i]
+                           : value_param(row[i]));
+    co_await queue(target_sql_.insert(), std::move(full), check::none, "INSERT");
+}
+
+asio::awaitable<void> applier::update_strict(stream::tuple& row, const pg::param_list& old_key,
+                                             bool key_changed) {
+    column_mask sent = sent_columns(row);
+    column_mask mask = target_sql_.updatable_mask(sent);
+    if (key_changed) {
+        bool identity_key = false;
+        for (size_t k : target_sql_.key()) identity_key = identity_key || (sent[k] && !mask[k]);
+        if (identity_key) {
+            // UPDATE may not set a GENERATED ALWAYS identity column: replace the row instead.
+            if (!is_complete(row))
+                throw runtime_error(
+                    "UPDATE of key " +
+                    describe_key(target_sql_.columns(), target_sql_.key(), old_key) +
+                    " changes a GENERATED ALWAYS identity key and carries unchanged TOAST "
+                    "columns; the applier cannot replay it");
+            co_await queue(target_sql_.delete_by_key(), old_key, check::one_row, "UPDATE", old_key);
+            co_await queue(target_sql_.insert(), params_of(row), check::insert, "UPDATE", old_key);
+            co_return;
+        }
+    } else {
+        for (size_t k : target_sql_.key()) mask[k] = false;
+    }
+    if (std::find(mask.begin(), mask.end(), true) == mask.end()) {
+        // Nothing to write, but strict mode still requires the row to exist.
+        co_await queue(target_sql_.select_by_key(), old_key, check::one_row, "UPDATE", old_key);
+        co_return;
+    }
+    auto params = params_of(row, mask);
+    params.insert(params.end(), old_key.begin(), old_key.end());
+    // A changed partition key moves the row: PostgreSQL does that for the partitioned parent.
+    co_await queue(target_sql_.update_by_key(mask), std::move(params), check::one_row, "UPDATE",
+                   old_key);
+}
+
+asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
+    if (skip_txn_ || !applies_to(m.relid)) co_return;
+    check_tuple(m.old_tuple, "DELETE");
+    auto key = key_of(m.old_tuple, target_sql_.key());
+    ++batch_changes_;
+    if (strict_)
+        co_await queue(target_sql_.delete_by_key(), key, check::one_row, "DELETE", key);
+    else
+        co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
+}
+
+asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
+    if (skip_txn_) co_return;
+    if (std::none_of(m.relids.begin(), m.relids.end(),
+                     [this](uint32_t relid) { return applies_to(relid); }))
+        co_return;
+    ++batch_changes_;
+    co_await queue_sql(target_sql_.truncate((m.options & 2) != 0), {});
+}
+
+asio::awaitable<void> applier::handle_message(const stream::logical_message_msg& m) {
+    if (m.prefix != fence_prefix) co_return;
+    if (m.transactional && in_txn_) {
+        // Published when the batch holding its transaction commits.
+        if (!skip_txn_) {
+            batch_fence_ = m.lsn;
+            batch_fence_content_ = m.content;
+            co_return;
+        }
+    } else if (batch_open_ && !in_txn_) {
+        // Everything decoded before a non-transactional fence precedes it in WAL: commit it
+        // now so whoever waits on the fence does not wait for the next batch deadline.
+        co_await commit_batch();
+    }
+    fence_content_ = m.content;
+    fence_lsn_ = m.lsn;
+    spdlog::info("applier: fence {} applied", lsn_text(m.lsn));
+}
+
+asio::awaitable<void> applier::open_batch() {
+    co_await queue_sql("BEGIN", {});
+    batch_open_ = true;
+    batch_started_ = std::chrono::steady_clock::now();
+    batch_txns_ = 0;
+    batch_changes_ = 0;
+}
+
+asio::awaitable<void> applier::commit_batch() {
+    // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
+    if (batch_txns_ > 0)
+        co_await queue_sql(
+            "UPDATE partshift.jobs SET applied_lsn = $1::pg_lsn, updated_at = now() "
+            "WHERE job = $2",
+            pg::make_params(lsn_text(batch_end_lsn_), options_.job), check::one_row, "checkpoint");
+    // Row-count checks happen here, on the client, so read every result before COMMIT is
+    // even sent: a divergence must roll the batch back (one extra round trip per batch).
+    co_await sync();
+    co_await queue_sql("COMMIT", {});
+    co_await sync();
+    batch_open_ = false;
+    if (batch_txns_ > 0) {
+        applied_lsn_ = batch_end_lsn_;
+        progress_.applied_lsn = batch_end_lsn_;
+    }
+    progress_.changes_applied += batch_changes_;
+    progress_.transactions_applied += batch_txns_;
+    progress_.oldest_unapplied_commit_us = 0;
+    if (batch_fence_) {
+        fence_content_ = batch_fence_content_;
+        fence_lsn_ = *batch_fence_;
+        batch_fence_.reset();
+    }
+}
+
+asio::awaitable<void> applier::queue(const statement& st, pg::param_list params, check expect,
+                                     const char* operation, pg::param_list key) {
+    auto [it, added] = prepared_.try_emplace(st.sql);
+    if (added) {
+        it->second = "partshift_apply_" + std::to_string(prepared_.size());
+        std::vector<Oid> types(st.param_types.begin(), st.param_types.end());
+        conn_->send_prepare(it->second, st.sql, static_cast<int>(types.size()), types.data());
+        pending_.push_back({check::none, "PREPARE", {}, txn_commit_lsn_});
+    }
+    conn_->send_prepared(it->second, params);
+    pending_.push_back({expect, operation, std::move(key), txn_commit_lsn_});
+    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
+}
+
+asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list params,
+                                         check expect, const char* operation) {
+    conn_->send_query(sql, params);
+    pending_.push_back({expect, operation, {}, txn_commit_lsn_});
+    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
+}
+
+asio::awaitable<void> applier::sync() {
+    conn_->pipeline_sync();
+    while (!pending_.empty()) {
+        auto res = co_await conn_->next_result();
+        if (!res) {  // end of the front statement's results
+            pending_.pop_front();
+            continue;
+        }
+        const pending& p = pending_.front();
+        switch (res.status()) {
+            case PGRES_COMMAND_OK:
+            case PGRES_TUPLES_OK: {
+                int64_t rows = affected_rows(res);
+                if (p.expect == check::probe) probe_rows_ = rows;
+                if (p.expect == check::one_row && rows != 1) {
+                    if (std::string(p.operation) == "checkpoint")
+                        throw runtime_error("job '" + options_.job +
+                                            "' vanished from partshift.jobs during apply");
+                    diverged(p, rows == 0 ? "no such row on the target"
+                                          : std::to_string(rows) + " rows on the target");
+                }
+                break;
+            }
+            case PGRES_PIPELINE_ABORTED:
+                break;  // a statement before it failed; that error is reported
+            default: {
+                if ((p.expect == check::insert || p.expect == check::one_row) &&
+                    res.sqlstate() == unique_violation)
+                    diverged(p,
+                             "the key already exists on the target (" + res.error_message() + ")");
+                std::string message = std::string(p.operation) +
+                                      " failed in the source transaction committed at " +
+                                      lsn_text(p.commit_lsn) + ": " + res.error_message();
+                if (!p.key.empty())
+                    message += " (key " +
+                               describe_key(target_sql_.columns(), target_sql_.key(), p.key) + ")";
+                throw pg::pg_error(message, res.sqlstate());
+            }
+        }
+    }
+    while (true) {
+        auto res = co_await conn_->next_result();
+        if (res && res.status() == PGRES_PIPELINE_SYNC) break;
+    }
+}
+
+void applier::diverged(const pending& p, const std::string& detail) const {
+    // The connection is left with an unread pipeline; run() unwinds and drops it, which rolls
+    // the batch back together with its applied LSN.
+    throw runtime_error("divergence in strict mode: " + std::string(p.operation) + " of key " +
+                        describe_key(target_sql_.columns(), target_sql_.key(), p.key) +
+                        " in the source transaction committed at " + lsn_text(p.commit_lsn) + ": " +
+                        detail);
+}
+
+asio::awaitable<std::optional<pg::param_list>> applier::read_source_row(const pg::param_list& key) {
+    if (!source_conn_)
+        source_conn_.emplace(co_await pg::async_connection::connect(
+            options_.dsn, options_.application_name + "-lookup"));
+    auto res = co_await source_conn_->exec(source_sql_.select_by_key().sql, key);
+    if (res.rows() == 0) co_return std::nullopt;
+    pg::param_list row;
+    for (int c = 0; c < res.columns(); ++c) row.push_back(res.opt(0, c));
+    co_return row;
+}
+
+}  // namespace partshift::apply

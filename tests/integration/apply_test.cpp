@@ -1,0 +1,403 @@
+// apply::applier against the sandbox: a plain source table, a range-partitioned target and
+// hand-built pgoutput message sequences that mirror what the server sends. Covers the
+// idempotent rules, strict-mode divergence, 'u' TOAST columns, truncate, partition moves,
+// the applied LSN committed with the changes, resume, relation checks, odd identifiers and
+// replica identity FULL.
+#include <gtest/gtest.h>
+
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "partshift/apply/applier.hpp"
+#include "partshift/apply/vector_change_feed.hpp"
+#include "partshift/error.hpp"
+#include "partshift/state/schema.hpp"
+#include "support/sandbox.hpp"
+
+using namespace partshift;
+using namespace partshift::testing;
+namespace asio = boost::asio;
+using stream::tuple_value;
+
+namespace {
+
+constexpr uint32_t int4_oid = 23, int8_oid = 20, text_oid = 25, date_oid = 1082;
+
+tuple_value t(std::string v) {
+    return {tuple_value::kind::text, std::move(v)};
+}
+tuple_value n() {
+    return {tuple_value::kind::null, {}};
+}
+tuple_value u() {
+    return {tuple_value::kind::unchanged_toast, {}};
+}
+
+// A source transaction: Begin, the changes, Commit (commit LSN = c, end LSN = c + 8).
+std::vector<stream::message> txn(stream::lsn_t c, std::vector<stream::message> changes) {
+    std::vector<stream::message> out;
+    out.push_back(stream::begin_msg{c, 0, 1});
+    for (auto& m : changes) out.push_back(std::move(m));
+    out.push_back(stream::commit_msg{0, c, c + 8, 0});
+    return out;
+}
+
+std::vector<stream::message> concat(std::vector<std::vector<stream::message>> parts) {
+    std::vector<stream::message> out;
+    for (auto& p : parts)
+        for (auto& m : p) out.push_back(std::move(m));
+    return out;
+}
+
+// fixture: source "src" (id bigint PK, created_at date, n int, body text) and target
+// "src_new" partitioned by month on created_at, with the key (id, created_at).
+struct fixture {
+    test_database db;
+    catalog::table_model model;
+    monitor::progress progress;
+    apply::applier_options options;
+
+    explicit fixture(const std::string& schema = "public", const std::string& table = "src",
+                     const std::string& key_col = "id", const std::string& body_col = "body") {
+        auto qi = [](const std::string& s) { return apply::quote_identifier(s); };
+        std::string src = qi(schema) + "." + qi(table);
+        std::string dst = qi(schema) + "." + qi(table + "_new");
+        db.exec(std::string(state::ensure_schema_sql) +
+                (schema == "public" ? "" : "CREATE SCHEMA " + qi(schema) + ";") + "CREATE TABLE " +
+                src + " (" + qi(key_col) + " bigint PRIMARY KEY, created_at " +
+                "date NOT NULL, n int, " + qi(body_col) + " text);" + "CREATE TABLE " + dst + " (" +
+                qi(key_col) + " bigint NOT NULL, created_at date NOT NULL, n int, " + qi(body_col) +
+                " text, PRIMARY KEY (" + qi(key_col) +
+                ", created_at)) PARTITION BY RANGE (created_at);" + "CREATE TABLE " + qi(schema) +
+                "." + qi(table + "_jan") + " PARTITION OF " + dst +
+                " FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');" + "CREATE TABLE " +
+                qi(schema) + "." + qi(table + "_feb") + " PARTITION OF " + dst +
+                " FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');" +
+                "INSERT INTO partshift.jobs (job, source_schema, source_table, target_schema, "
+                "target_table, final_name, old_name, slot_name, publication_name, spec, phase) "
+                "VALUES ('j', 'public', 'src', 'public', 'src_new', 'src', 'src_old', 's', 'p', "
+                "'', 'replay')");
+        auto conn = db.connect();
+        model.oid =
+            static_cast<uint32_t>(conn.query("SELECT $1::regclass::oid", src).get_int(0, 0));
+        model.name = {schema, table};
+        model.columns = {{.name = key_col, .attnum = 1, .type_oid = int8_oid},
+                         {.name = "created_at", .attnum = 2, .type_oid = date_oid},
+                         {.name = "n", .attnum = 3, .type_oid = int4_oid},
+                         {.name = body_col, .attnum = 4, .type_oid = text_oid}};
+        catalog::index pk;
+        pk.name = "src_pkey";
+        pk.is_primary = true;
+        pk.key_columns = {key_col};
+        model.indexes = {pk};
+        options.dsn = db.dsn();
+        options.job = "j";
+        options.target = {schema, table + "_new"};
+        options.idempotent_until = 0;
+    }
+
+    stream::relation_msg relation() const {
+        stream::relation_msg r;
+        r.relid = model.oid;
+        r.nspname = model.name.schema;
+        r.relname = model.name.name;
+        for (const auto& c : model.columns)
+            r.columns.push_back({c.name == model.indexes[0].key_columns[0], c.name, c.type_oid});
+        return r;
+    }
+    stream::insert_msg ins(std::string id, std::string day, std::string n, tuple_value body) const {
+        return {std::nullopt, model.oid, {t(id), t(day), t(n), body}};
+    }
+    stream::update_msg upd(stream::tuple new_row, char old_kind = '\0',
+                           stream::tuple old_row = {}) const {
+        return {std::nullopt, model.oid, old_kind, std::move(old_row), std::move(new_row)};
+    }
+    stream::delete_msg del(std::string id) const {
+        return {std::nullopt, model.oid, 'K', {t(id), n(), n(), n()}};
+    }
+
+    // apply runs one applier over the messages; rethrows what run() threw.
+    void apply(std::vector<stream::message> messages,
+               std::function<void(size_t)> before_next = {}) {
+        apply::vector_change_feed feed(std::move(messages));
+        if (before_next) feed.set_before_next(std::move(before_next));
+        apply::applier a(model, options, progress);
+        asio::io_context io;
+        auto done = asio::co_spawn(io, a.run(feed), asio::use_future);
+        io.run();
+        done.get();
+        last_fence = a.fence_lsn();
+    }
+
+    std::string target_rows() {
+        auto conn = db.connect();
+        auto r = conn.exec(
+            "SELECT string_agg(format('%s|%s|%s|%s|%s', k, created_at, n, "
+            "left(b, 10), tableoid::regclass), ' ' ORDER BY k) FROM (SELECT " +
+            apply::quote_identifier(model.columns[0].name) + " AS k, created_at, n, " +
+            apply::quote_identifier(model.columns[3].name) + " AS b, tableoid FROM " +
+            apply::quote_qualified(options.target) + ") s");
+        return r.get(0, 0);
+    }
+    std::string applied() {
+        auto conn = db.connect();
+        return conn.exec("SELECT coalesce(applied_lsn::text, 'none') FROM partshift.jobs")
+            .get(0, 0);
+    }
+
+    stream::lsn_t last_fence = 0;
+};
+
+}  // namespace
+
+TEST(Apply, IdempotentInsertReplacesAndTriggersDoNotFire) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    // A row copied under a later snapshot, and a trigger that would refuse every write.
+    f.db.exec(
+        "INSERT INTO src_new VALUES (1, '2024-01-05', 100, 'copied');"
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN RAISE EXCEPTION 'trigger fired'; END$$;"
+        "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE OR DELETE ON src_new "
+        "FOR EACH ROW EXECUTE FUNCTION refuse()");
+    f.options.idempotent_until = 0x1000;
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("first")),
+                                f.ins("2", "2024-02-01", "2", n())})}));
+    EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|first|src_jan 2|2024-02-01|2||src_feb");
+    EXPECT_EQ(f.applied(), "0/108");
+    EXPECT_EQ(f.progress.applied_lsn.load(), 0x108u);
+    EXPECT_EQ(f.progress.changes_applied.load(), 2);
+    EXPECT_EQ(f.progress.transactions_applied.load(), 1);
+    EXPECT_FALSE(f.progress.strict_mode.load());
+}
+
+TEST(Apply, IdempotentUpdateSetsSentColumnsSkipsMissingAndKeepsToast) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.db.exec("INSERT INTO src_new VALUES (1, '2024-01-05', 1, repeat('big', 100000))");
+    f.options.idempotent_until = 0x1000;
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.upd({t("1"), t("2024-01-05"), t("7"), u()}),
+                                f.upd({t("99"), t("2024-01-05"), t("7"), t("gone")})}),
+                    txn(0x200, {f.del("98")})}));
+    auto conn = f.db.connect();
+    auto r = conn.exec("SELECT n, body = repeat('big', 100000), count(*) OVER () FROM src_new");
+    EXPECT_EQ(r.get(0, 0), "7");
+    EXPECT_EQ(r.get(0, 1), "t");  // the 'u' column kept its value (invariant 3)
+    EXPECT_EQ(r.get(0, 2), "1");  // the update of a missing row was skipped
+    EXPECT_EQ(f.applied(), "0/208");
+}
+
+TEST(Apply, IdempotentKeyChangeRules) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.db.exec(
+        "INSERT INTO src_new VALUES (1, '2024-01-05', 1, 'k1'), (3, '2024-01-05', 3, 'k3'),"
+        "(4, '2024-01-05', 4, 'k4'), (5, '2024-01-05', 5, 'k2-in-target'),"
+        "(7, '2024-01-05', 7, 'k7');"
+        "INSERT INTO src VALUES (6, '2024-01-09', 60, 'from-source')");
+    f.options.idempotent_until = 0x1000;
+    auto key_old = [](std::string id) { return stream::tuple{t(id), n(), n(), n()}; };
+    f.apply(concat(
+        {{f.relation()},
+         // complete new tuple: delete k1 (1), replace k2 (2)
+         txn(0x100, {f.upd({t("2"), t("2024-01-06"), t("20"), t("full")}, 'K', key_old("1"))}),
+         // 'u' body, k2 (5) in the target: k3 deleted, k2 takes the sent columns
+         txn(0x200, {f.upd({t("5"), t("2024-01-07"), t("50"), u()}, 'K', key_old("3"))}),
+         // 'u' body, k2 (6) only in the source: body from the source's row
+         txn(0x300, {f.upd({t("6"), t("2024-01-08"), t("61"), u()}, 'K', key_old("4"))}),
+         // 'u' body, k2 (8) nowhere: skipped, k7 still deleted (never moved)
+         txn(0x400, {f.upd({t("8"), t("2024-01-08"), t("80"), u()}, 'K', key_old("7"))}),
+         // and the pipeline keeps working after the mid-batch syncs
+         txn(0x500, {f.ins("9", "2024-02-02", "9", t("after"))})}));
+    EXPECT_EQ(f.target_rows(),
+              "2|2024-01-06|20|full|src_jan 5|2024-01-07|50|k2-in-targ|src_jan "
+              "6|2024-01-08|61|from-sourc|src_jan 9|2024-02-02|9|after|src_feb");
+    EXPECT_EQ(f.applied(), "0/508");
+}
+
+TEST(Apply, TruncateAndDeleteIdempotent) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.db.exec("INSERT INTO src_new VALUES (1, '2024-01-05', 1, 'a'), (2, '2024-02-05', 2, 'b')");
+    f.options.idempotent_until = 0x1000;
+    stream::truncate_msg tr;
+    tr.relids = {f.model.oid};
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.del("1"), f.del("1")}),
+                    txn(0x200, {tr, f.ins("3", "2024-01-03", "3", t("c"))})}));
+    EXPECT_EQ(f.target_rows(), "3|2024-01-03|3|c|src_jan");
+}
+
+TEST(Apply, StrictModeMovesRowsAcrossPartitionsAndStopsOnDivergence) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.options.idempotent_until = 0x100;  // the first transaction is idempotent, the rest strict
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))}),
+                    txn(0x200, {f.ins("2", "2024-01-06", "2", t("b"))}),
+                    txn(0x300, {f.upd({t("1"), t("2024-02-10"), t("11"), u()})}),
+                    txn(0x400, {f.del("2")})}));
+    EXPECT_EQ(f.target_rows(), "1|2024-02-10|11|a|src_feb");
+    EXPECT_TRUE(f.progress.strict_mode.load());
+    EXPECT_EQ(f.applied(), "0/408");
+
+    // An update of a missing row: a divergence naming the key and the LSN; nothing of that
+    // batch commits, the applied LSN stays.
+    try {
+        f.apply(concat({txn(0x500, {f.ins("3", "2024-01-01", "3", t("c"))}),
+                        txn(0x600, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})})}));
+        FAIL() << "expected a divergence";
+    } catch (const partshift::runtime_error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("divergence"), std::string::npos) << what;
+        EXPECT_NE(what.find("(id)=(42)"), std::string::npos) << what;
+        EXPECT_NE(what.find("0/600"), std::string::npos) << what;
+    }
+    EXPECT_EQ(f.target_rows(), "1|2024-02-10|11|a|src_feb");
+    EXPECT_EQ(f.applied(), "0/408");
+
+    // A duplicate insert and a delete of a missing row are divergences too.
+    EXPECT_THROW(f.apply(txn(0x700, {f.ins("1", "2024-02-10", "1", t("dup"))})),
+                 partshift::runtime_error);
+    EXPECT_THROW(f.apply(txn(0x700, {f.del("77")})), partshift::runtime_error);
+    EXPECT_EQ(f.applied(), "0/408");
+}
+
+TEST(Apply, AppliedLsnCommitsWithTheChangesAndResumeSkips) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.options.idempotent_until = 0;  // strict: re-applying an insert would be a divergence
+    f.options.max_batch_transactions = 1000;
+    f.options.max_batch_delay = std::chrono::hours(1);
+    auto messages = concat({{f.relation()},
+                            txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))}),
+                            txn(0x200, {f.ins("2", "2024-01-06", "2", t("b"))}),
+                            txn(0x300, {f.ins("3", "2024-01-07", "3", t("c"))})});
+    // Kill the apply session before the last Commit: one batch holds all three transactions.
+    auto kill = [&](size_t i) {
+        if (i + 1 != messages.size()) return;
+        auto conn = f.db.connect();
+        conn.exec(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'partshift-apply'");
+    };
+    EXPECT_ANY_THROW(f.apply(messages, kill));
+    EXPECT_EQ(f.target_rows(), "");
+    EXPECT_EQ(f.applied(), "none");
+
+    // Apply the first two, then everything: the resumed run skips what is applied.
+    f.apply(std::vector<stream::message>(messages.begin(), messages.end() - 3));
+    EXPECT_EQ(f.applied(), "0/208");
+    f.apply(messages);
+    EXPECT_EQ(f.applied(), "0/308");
+    EXPECT_EQ(f.target_rows(),
+              "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan 3|2024-01-07|3|c|src_jan");
+}
+
+TEST(Apply, LargeTransactionStreamsThroughBoundedPipeline) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.options.pipeline_depth = 64;
+    f.options.idempotent_until = 0x100;
+    std::vector<stream::message> changes;
+    for (int i = 1; i <= 3000; ++i)
+        changes.push_back(f.ins(std::to_string(i), i % 2 ? "2024-01-15" : "2024-02-15",
+                                std::to_string(i), t("r")));
+    std::vector<stream::message> strict;
+    for (int i = 1; i <= 3000; ++i)
+        strict.push_back(f.upd({t(std::to_string(i)), t("2024-01-20"), t("0"), u()}));
+    f.apply(
+        concat({{f.relation()}, txn(0x100, std::move(changes)), txn(0x200, std::move(strict))}));
+    auto conn = f.db.connect();
+    EXPECT_EQ(conn.exec("SELECT count(*), sum(n) FROM src_jan").get(0, 0), "3000");
+    EXPECT_EQ(f.applied(), "0/208");
+}
+
+TEST(Apply, RelationMismatchStops) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    auto changed = f.relation();
+    changed.columns[2].type_oid = int8_oid;
+    try {
+        f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))})}));
+        f.apply(txn(0x200, {changed}));
+        FAIL() << "expected a schema change error";
+    } catch (const partshift::runtime_error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("changed during the job"), std::string::npos) << what;
+        EXPECT_NE(what.find("\"n\""), std::string::npos) << what;
+    }
+    auto dropped = f.relation();
+    dropped.columns.pop_back();
+    EXPECT_THROW(f.apply(txn(0x300, {dropped})), partshift::runtime_error);
+    // Relations of other tables are not checked, and their changes are ignored.
+    auto other = f.relation();
+    other.relid = f.model.oid + 1;
+    other.columns.pop_back();
+    auto other_insert = f.ins("5", "2024-01-05", "5", t("x"));
+    other_insert.relid = other.relid;
+    f.apply(txn(0x400, {other, other_insert}));
+    EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|a|src_jan");
+}
+
+TEST(Apply, OddIdentifiers) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f("My Schema", "Order \"Lines\"", "Key Col", "select");
+    f.options.idempotent_until = 0x100;
+    f.apply(concat(
+        {{f.relation()},
+         txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")), f.ins("2", "2024-01-05", "2", t("b")),
+                     f.upd({t("1"), t("2024-01-05"), t("10"), u()})}),
+         txn(0x200, {f.upd({t("2"), t("2024-02-05"), t("20"), t("bb")}), f.del("1")})}));
+    EXPECT_EQ(f.target_rows(), "2|2024-02-05|20|bb|\"My Schema\".\"Order \"\"Lines\"\"_feb\"");
+}
+
+TEST(Apply, ReplicaIdentityFullAndFence) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.db.exec(
+        "INSERT INTO src_new VALUES (1, '2024-01-05', 1, repeat('t', 50000)),"
+        "(2, '2024-01-05', 2, 'two')");
+    f.options.idempotent_until = 0;
+    stream::tuple old1{t("1"), t("2024-01-05"), t("1"), t(std::string(50000, 't'))};
+    stream::logical_message_msg fence{std::nullopt, false, 0x350, "partshift", "cutover-1"};
+    f.apply(concat(
+        {{f.relation()},
+         // FULL: the whole old row; a key change with 'u' takes the old value
+         txn(0x100, {f.upd({t("3"), t("2024-01-05"), t("3"), u()}, 'O', old1)}),
+         txn(0x200,
+             {stream::delete_msg{
+                 std::nullopt, f.model.oid, 'O', {t("2"), t("2024-01-05"), t("2"), t("two")}}}),
+         {fence}}));
+    auto conn = f.db.connect();
+    auto r = conn.exec("SELECT id, n, body = repeat('t', 50000) FROM src_new");
+    ASSERT_EQ(r.rows(), 1);
+    EXPECT_EQ(r.get(0, 0), "3");
+    EXPECT_EQ(r.get(0, 2), "t");
+    EXPECT_EQ(f.last_fence, 0x350u);
+    EXPECT_EQ(f.applied(), "0/208");
+}
+
+TEST(Apply, FailsLoudlyWithoutSessionReplicationRole) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    // Roles are cluster-wide: a name of this test's own, dropped again at the end.
+    f.db.exec(
+        "DROP ROLE IF EXISTS partshift_apply_noperm; "
+        "CREATE ROLE partshift_apply_noperm LOGIN");
+    f.options.dsn = f.db.dsn() + " user=partshift_apply_noperm";
+    try {
+        f.apply(txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))}));
+        ADD_FAILURE() << "expected the applier to refuse to start";
+    } catch (const partshift::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("session_replication_role"), std::string::npos)
+            << e.what();
+    }
+    f.db.exec("DROP ROLE partshift_apply_noperm");
+    EXPECT_EQ(f.target_rows(), "");
+}

@@ -64,8 +64,8 @@ class spool_writer {
     // last_commit_end_lsn: the last appended Commit's end_lsn, durable or not.
     stream::lsn_t last_commit_end_lsn() const noexcept { return last_commit_end_; }
     // durable_position: how far the spool is durable; a reader following this writer passes it
-    // as its read limit. Nothing before the first segment exists.
-    std::optional<spool_position> durable_position() const noexcept { return durable_position_; }
+    // as its read limit. {0, 0} while nothing is durable.
+    spool_position durable_position() const noexcept { return durable_position_; }
     bool in_transaction() const noexcept { return in_transaction_; }
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
@@ -96,7 +96,7 @@ class spool_writer {
     bool in_transaction_ = false;
     stream::lsn_t last_commit_end_ = 0;
     stream::lsn_t durable_commit_end_ = 0;
-    std::optional<spool_position> durable_position_;
+    spool_position durable_position_;
     bool failed_ = false;
 };
 

@@ -37,19 +37,27 @@ struct begin_msg {
     lsn_t final_lsn = 0;
     int64_t commit_time = 0;  // microseconds since 2000-01-01 UTC
     uint32_t xid = 0;
+    bool operator==(const begin_msg&) const = default;
 };
 struct commit_msg {
     uint8_t flags = 0;
     lsn_t commit_lsn = 0;
     lsn_t end_lsn = 0;
     int64_t commit_time = 0;
+    bool operator==(const commit_msg&) const = default;
 };
 struct origin_msg {
     lsn_t lsn = 0;
     std::string name;
+    bool operator==(const origin_msg&) const = default;
 };
 struct relation_msg {
-    std::optional<uint32_t> xid;  // inside a streamed block
+    // xid: set only inside a Stream Start ... Stop block. It is the xid of the
+    // (sub)transaction that made the change — a subtransaction's xid for changes made after a
+    // SAVEPOINT, not necessarily the block's toplevel xid. Group streamed changes by the
+    // Stream Start xid; use this one only to drop a subtransaction's changes on a Stream Abort
+    // whose subxid differs from its xid. Same meaning in every message below.
+    std::optional<uint32_t> xid;
     uint32_t relid = 0;
     std::string nspname;
     std::string relname;
@@ -62,11 +70,13 @@ struct type_msg {
     uint32_t oid = 0;
     std::string nspname;
     std::string typname;
+    bool operator==(const type_msg&) const = default;
 };
 struct insert_msg {
     std::optional<uint32_t> xid;
     uint32_t relid = 0;
     tuple new_tuple;
+    bool operator==(const insert_msg&) const = default;
 };
 struct update_msg {
     std::optional<uint32_t> xid;
@@ -74,17 +84,20 @@ struct update_msg {
     char old_kind = '\0';  // 'K' key only, 'O' whole old row, '\0' none sent
     tuple old_tuple;
     tuple new_tuple;
+    bool operator==(const update_msg&) const = default;
 };
 struct delete_msg {
     std::optional<uint32_t> xid;
     uint32_t relid = 0;
     char old_kind = 'K';
     tuple old_tuple;
+    bool operator==(const delete_msg&) const = default;
 };
 struct truncate_msg {
     std::optional<uint32_t> xid;
     uint8_t options = 0;  // 1 cascade, 2 restart identity
     std::vector<uint32_t> relids;
+    bool operator==(const truncate_msg&) const = default;
 };
 struct logical_message_msg {
     std::optional<uint32_t> xid;
@@ -92,27 +105,33 @@ struct logical_message_msg {
     lsn_t lsn = 0;
     std::string prefix;
     std::string content;
+    bool operator==(const logical_message_msg&) const = default;
 };
 struct stream_start_msg {
     uint32_t xid = 0;
     bool first_segment = false;
+    bool operator==(const stream_start_msg&) const = default;
 };
-struct stream_stop_msg {};
+struct stream_stop_msg {
+    bool operator==(const stream_stop_msg&) const = default;
+};
 struct stream_commit_msg {
     uint32_t xid = 0;
     uint8_t flags = 0;
     lsn_t commit_lsn = 0;
     lsn_t end_lsn = 0;
     int64_t commit_time = 0;
+    bool operator==(const stream_commit_msg&) const = default;
 };
 struct stream_abort_msg {
     uint32_t xid = 0;
     uint32_t subxid = 0;
+    bool operator==(const stream_abort_msg&) const = default;
 };
 
-using message = std::variant<begin_msg, commit_msg, origin_msg, relation_msg, type_msg,
-                             insert_msg, update_msg, delete_msg, truncate_msg,
-                             logical_message_msg, stream_start_msg, stream_stop_msg,
-                             stream_commit_msg, stream_abort_msg>;
+using message =
+    std::variant<begin_msg, commit_msg, origin_msg, relation_msg, type_msg, insert_msg, update_msg,
+                 delete_msg, truncate_msg, logical_message_msg, stream_start_msg, stream_stop_msg,
+                 stream_commit_msg, stream_abort_msg>;
 
 }  // namespace partshift::stream

@@ -1,0 +1,97 @@
+// segment_format: CRC, record framing and segment names of the spool (layout in the header).
+// Must not know what a record means; the writer and reader own that.
+#include "partshift/spool/segment_format.hpp"
+
+#include <algorithm>
+#include <boost/crc.hpp>
+#include <charconv>
+#include <cstdio>
+
+#include "partshift/error.hpp"
+
+namespace partshift::spool {
+
+namespace {
+
+// CRC-32C (Castagnoli): better error detection than CRC-32 for the same cost.
+using crc32c_type = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
+
+void put_le32(std::string& out, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+uint32_t get_le32(std::string_view b) noexcept {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; --i)
+        v = (v << 8) | static_cast<uint8_t>(b[static_cast<std::size_t>(i)]);
+    return v;
+}
+
+// frame_crc covers the length field too, so a corrupted length is caught as well.
+uint32_t frame_crc(uint32_t length, std::string_view payload) noexcept {
+    std::string length_bytes;
+    put_le32(length_bytes, length);
+    crc32c_type crc;
+    crc.process_bytes(length_bytes.data(), length_bytes.size());
+    crc.process_bytes(payload.data(), payload.size());
+    return crc.checksum();
+}
+
+}  // namespace
+
+uint32_t crc32c(std::string_view bytes) noexcept {
+    crc32c_type crc;
+    crc.process_bytes(bytes.data(), bytes.size());
+    return crc.checksum();
+}
+
+void append_frame(std::string& out, std::string_view payload) {
+    const auto length = static_cast<uint32_t>(payload.size());
+    put_le32(out, length);
+    put_le32(out, frame_crc(length, payload));
+    out.append(payload);
+}
+
+frame_header parse_frame_header(std::string_view eight_bytes) noexcept {
+    return {get_le32(eight_bytes.substr(0, 4)), get_le32(eight_bytes.substr(4, 4))};
+}
+
+bool frame_crc_matches(const frame_header& header, std::string_view payload) noexcept {
+    return header.length == payload.size() && frame_crc(header.length, payload) == header.crc;
+}
+
+std::string segment_file_name(stream::lsn_t first_lsn) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%016llX.seg", static_cast<unsigned long long>(first_lsn));
+    return buf;
+}
+
+std::optional<stream::lsn_t> parse_segment_file_name(std::string_view file_name) {
+    if (file_name.size() != 20 || !file_name.ends_with(".seg")) return std::nullopt;
+    for (const char c : file_name.substr(0, 16)) {
+        // Only the upper-case form the writer produces: no two names for one LSN.
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return std::nullopt;
+    }
+    stream::lsn_t lsn = 0;
+    std::from_chars(file_name.data(), file_name.data() + 16, lsn, 16);
+    return lsn;
+}
+
+std::vector<segment_info> list_segments(const std::filesystem::path& dir) {
+    std::vector<segment_info> out;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec);
+    if (ec)
+        throw runtime_error("spool: cannot read directory " + dir.string() + ": " + ec.message());
+    for (const auto& entry : it) {
+        if (const auto lsn = parse_segment_file_name(entry.path().filename().string())) {
+            out.push_back({*lsn, entry.path()});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const segment_info& a, const segment_info& b) {
+        return a.first_lsn < b.first_lsn;
+    });
+    return out;
+}
+
+}  // namespace partshift::spool

@@ -18,9 +18,10 @@ public:
     virtual lsn_t flush() = 0;
     // bytes appended since the last flush (to bound what a crash could lose).
     virtual uint64_t unflushed_bytes() const = 0;
-    // last_commit_lsn: the commit LSN of the last complete transaction in the sink, so that
-    // transactions the server sends again after a reconnect are skipped, not duplicated.
-    virtual lsn_t last_commit_lsn() const = 0;
+    // last_commit_end_lsn: the end LSN of the last complete transaction in the sink, so that
+    // transactions the server sends again after a reconnect (their commit LSN is below it)
+    // are skipped, not duplicated.
+    virtual lsn_t last_commit_end_lsn() const = 0;
 };
 
 }  // namespace partshift::stream

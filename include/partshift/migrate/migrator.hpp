@@ -1,0 +1,41 @@
+// migrator: one migration job as a phase script (DESIGN.md §1): prepare → copy ‖ stream →
+// index → replay → follow (→ cutover, later). It starts each role, checks for a stop between
+// steps, and tears everything down in one place. The roles do the work; this file only
+// orders them.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "partshift/catalog/table_model.hpp"
+#include "partshift/pg/connection.hpp"
+#include "partshift/plan/preflight_check.hpp"
+#include "partshift/plan/target_plan.hpp"
+
+namespace partshift::migrate {
+
+struct run_options {
+    std::string dsn;
+    std::string job;
+    bool dry_run = true;
+    std::optional<std::chrono::milliseconds> dry_run_for;  // counted from entering follow
+    int copy_workers = 2;
+    std::string spool_root;  // the job's spool goes in spool_root/<slot name>
+    std::string old_name;
+    std::chrono::seconds slot_timeout{120};
+};
+
+// What the planner produced for this run (recomputed on every run; a resumed job keeps its
+// stored target and spec).
+struct job_inputs {
+    catalog::table_model table;
+    plan::target_plan plan;
+    std::vector<plan::preflight_check> checks;
+};
+
+// run_job runs or resumes the job until it is stopped (SIGINT/SIGTERM, --dry-run-for) or
+// fails. Returns the exit code; throws partshift::error for failures.
+int run_job(const run_options& options, const job_inputs& inputs);
+
+}  // namespace partshift::migrate

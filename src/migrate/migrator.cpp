@@ -1,0 +1,379 @@
+// migrator: the phase script. Wiring of roles, phase changes in partshift.jobs, one stop
+// flag, one place that collects the first failure. No SQL of the roles' own here.
+#include "partshift/migrate/migrator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "partshift/apply/applier.hpp"
+#include "partshift/copy/copier.hpp"
+#include "partshift/copy/copy_spec.hpp"
+#include "partshift/copy/index_builder.hpp"
+#include "partshift/monitor/progress_bar.hpp"
+#include "partshift/cutover/job_teardown.hpp"
+#include "partshift/error.hpp"
+#include "partshift/migrate/spool_feed.hpp"
+#include "partshift/migrate/spool_sink.hpp"
+#include "partshift/monitor/job_monitor.hpp"
+#include "partshift/plan/plan_renderer.hpp"
+#include "partshift/plan/preflight.hpp"
+#include "partshift/plan/sql_quote.hpp"
+#include "partshift/spool/segment_cleanup.hpp"
+#include "partshift/state/job_names.hpp"
+#include "partshift/state/job_spec_codec.hpp"
+#include "partshift/state/job_store.hpp"
+#include "partshift/stream/slot_manager.hpp"
+#include "partshift/stream/streamer.hpp"
+
+namespace partshift::migrate {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+std::string serialized_spec(const plan::partition_spec& spec) {
+    std::string bytes;
+    state::to_proto(spec).SerializeToString(&bytes);
+    return bytes;
+}
+
+// Fault-injection hook for the crash tests: a pause at the start of each phase widens the
+// window in which a test can kill partshift in that phase. Off unless the variable is set.
+asio::awaitable<void> test_pause() {
+    const char* ms = std::getenv("PARTSHIFT_TEST_PHASE_PAUSE_MS");
+    if (!ms) co_return;
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(std::atoi(ms)));
+    co_await t.async_wait(asio::use_awaitable);
+}
+
+class job_runner {
+public:
+    job_runner(const run_options& options, const job_inputs& inputs)
+        : options_(options), inputs_(inputs), control_(options.dsn, "partshift") {}
+
+    int run() {
+        auto job = load_or_prepare();
+        spdlog::info("job {}: {} → {} (phase {})", job.job,
+                     job.source_schema + "." + job.source_table,
+                     job.target_schema + "." + job.target_table, job.phase);
+        return run_phases(job);
+    }
+
+private:
+    state::job_record load_or_prepare() {
+        auto existing = state::load_job(control_, options_.job);
+        if (existing && existing->phase == state::phase::preparing) {
+            // Interrupted while preparing: nothing was copied yet; start that step over.
+            spdlog::warn("job {} was interrupted while preparing; preparing again", existing->job);
+            cutover::remove_server_objects(control_, *existing);
+            state::delete_job(control_, existing->job);
+            existing.reset();
+        }
+        if (existing) {
+            check_same_job(*existing);
+            return *existing;
+        }
+        if (const auto* failed = plan::first_fatal_failure(inputs_.checks))
+            throw preflight_error("preflight failed: " + failed->message);
+        prepare();
+        return *state::load_job(control_, options_.job);
+    }
+
+    void check_same_job(const state::job_record& job) {
+        if (job.phase == state::phase::done)
+            throw usage_error("job " + job.job + " is already done (cut over)");
+        if (job.source_schema != inputs_.table.name.schema ||
+            job.source_table != inputs_.table.name.name)
+            throw usage_error("job " + job.job + " migrates " + job.source_schema + "." +
+                              job.source_table + ", not this table; pick another --job");
+        if (job.spec != serialized_spec(inputs_.plan.spec)) {
+            proto::job_spec stored;
+            stored.ParseFromString(job.spec);
+            throw usage_error("job " + job.job + " was started with " +
+                              state::describe_spec(state::from_proto(stored)) +
+                              "; resume it with the same options, or run 'partshift abort' first");
+        }
+    }
+
+    void prepare() {
+        const auto& plan = inputs_.plan;
+        state::ensure_schema(control_);
+        state::job_record rec;
+        rec.job = options_.job;
+        rec.source_schema = plan.source.schema;
+        rec.source_table = plan.source.name;
+        rec.target_schema = plan.target.schema;
+        rec.target_table = plan.target.name;
+        rec.final_name = plan.final_name;
+        rec.old_name = options_.old_name.empty() ? state::with_suffix(plan.final_name, "_old")
+                                                 : options_.old_name;
+        rec.slot_name = state::object_name(options_.job);
+        rec.publication_name = rec.slot_name;
+        rec.spec = serialized_spec(plan.spec);
+        rec.spool_dir = std::filesystem::absolute(
+            std::filesystem::path(options_.spool_root) / rec.slot_name);
+        rec.phase = state::phase::preparing;
+        rec.rows_estimate = inputs_.table.row_estimate;
+        state::insert_job(control_, rec);
+
+        // A new job starts with an empty spool: anything left there belongs to an old job.
+        std::filesystem::remove_all(rec.spool_dir);
+
+        {
+            pg::transaction tx(control_);
+            for (const auto& statement : plan::sql_statements(plan, /*with_indexes=*/false))
+                control_.exec(statement);
+            tx.commit();
+        }
+        stream::create_publication(control_, rec.publication_name, plan::qualified(plan.source));
+        asio::io_context io;
+        auto future = asio::co_spawn(
+            io, stream::create_slot(options_.dsn, rec.slot_name, options_.slot_timeout),
+            asio::use_future);
+        io.run();
+        auto slot = future.get();
+        state::set_l0(control_, rec.job, slot.consistent_point);
+        state::set_phase(control_, rec.job, state::phase::copy);
+        spdlog::info("prepared: target {}.{}, publication and slot {} at {}", rec.target_schema,
+                     rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
+    }
+
+    // The spool must hold everything the slot was acknowledged for beyond what is applied;
+    // otherwise those changes are gone and continuing would silently lose them.
+    void check_spool_covers_slot(const state::job_record& job, const spool::spool_writer& writer) {
+        auto r = control_.query(
+            "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::numeric(20,0)::text "
+            "FROM pg_replication_slots WHERE slot_name = $1",
+            job.slot_name);
+        if (r.rows() == 0)
+            throw runtime_error("replication slot " + job.slot_name +
+                                " is missing; run 'partshift abort' and start again");
+        auto confirmed = state::lsn_from_number_text(r.opt(0, 0)).value_or(0);
+        auto held = std::max({job.applied_lsn.value_or(0), job.l0_lsn.value_or(0),
+                              writer.durable_commit_end_lsn()});
+        if (confirmed > held)
+            throw runtime_error("the spool in " + job.spool_dir + " does not hold changes up to " +
+                                stream::format_lsn(confirmed) +
+                                " that the slot already released; run partshift where the "
+                                "spool is (--spool-dir) or 'partshift abort' and start again");
+    }
+
+    int run_phases(state::job_record job) {
+        asio::io_context io;
+        std::atomic<bool> stop{false};
+        std::exception_ptr failure;
+        monitor::progress progress;
+        progress.rows_estimate = job.rows_estimate;
+        progress.rows_copied = job.rows_copied;
+        progress.applied_lsn = job.applied_lsn.value_or(0);
+
+        spool::spool_writer writer(job.spool_dir);
+        check_spool_covers_slot(job, writer);
+        spool_sink sink(writer);
+
+        asio::signal_set signals(io, SIGINT, SIGTERM);
+        signals.async_wait([&](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            spdlog::info("received signal {}: stopping, the checkpoint is kept", sig);
+            stop = true;
+        });
+        auto fail = [&](std::exception_ptr e) {
+            if (e && !failure) failure = e;
+            stop = true;
+        };
+
+        stream::streamer streamer(
+            {options_.dsn, job.slot_name, job.publication_name,
+             std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0))},
+            sink, progress, stop);
+        monitor::job_monitor monitor({options_.dsn, job.job, job.slot_name}, progress, stop);
+        monitor.set_phase(job.phase);
+
+        asio::co_spawn(io, streamer.run(), fail);
+        asio::co_spawn(io, monitor.run(), [&](std::exception_ptr e) {
+            if (e) spdlog::warn("status updates stopped");
+        });
+        asio::co_spawn(io, phase_script(job, writer, progress, monitor, stop),
+                       [&](std::exception_ptr e) {
+                           fail(e);
+                           signals.cancel();
+                       });
+        io.run();
+
+        if (failure) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                try {
+                    state::set_last_error(control_, job.job, e.what());
+                } catch (...) {
+                }
+                throw;
+            }
+        }
+        spdlog::info("stopped in phase {}; run again to resume",
+                     state::load_job(control_, job.job)->phase);
+        return 0;
+    }
+
+    asio::awaitable<void> phase_script(state::job_record job, spool::spool_writer& writer,
+                                       monitor::progress& progress,
+                                       monitor::job_monitor& monitor, std::atomic<bool>& stop) {
+        auto set_phase = [&](const char* phase) {
+            state::set_phase(control_, job.job, phase);
+            job.phase = phase;
+            monitor.set_phase(phase);
+            spdlog::info("phase {}", phase);
+        };
+
+        if (job.phase == state::phase::copy) {
+            co_await test_pause();
+            auto spec = copy::make_copy_spec(inputs_.table, {job.target_schema, job.target_table});
+            copy::copy_options copy_options;
+            copy_options.workers = options_.copy_workers;
+            std::atomic<bool> copy_finished{false};
+            asio::co_spawn(co_await asio::this_coro::executor,
+                           monitor::show_copy_progress(progress, copy_finished), asio::detached);
+            copy::copy_result result;
+            std::exception_ptr copy_error;
+            try {
+                result = co_await copy::run_copy(options_.dsn, job.job, spec, copy_options,
+                                                 progress, stop);
+            } catch (...) {
+                copy_error = std::current_exception();
+            }
+            copy_finished = true;
+            if (copy_error) std::rethrow_exception(copy_error);
+            if (!result.completed || stop) co_return;
+            spdlog::info("copy done: {} rows in {} chunks", result.rows_copied,
+                         result.chunks_total);
+            set_phase(state::phase::index);
+        }
+        if (job.phase == state::phase::index) {
+            co_await test_pause();
+            if (stop) co_return;
+            if (!co_await build_indexes(job, stop) || stop) co_return;
+            set_phase(state::phase::replay);
+        }
+        co_await test_pause();
+        if (stop) co_return;
+        co_await replay_and_follow(job, writer, progress, monitor, stop, set_phase);
+    }
+
+    // indexes_to_build: the plan's indexes in the form the index builder takes. The primary
+    // key's columns are the source key plus the partition keys (DESIGN.md step 4).
+    std::vector<copy::index_to_build> indexes_to_build() const {
+        std::vector<copy::index_to_build> out;
+        for (const auto& planned : inputs_.plan.indexes) {
+            copy::index_to_build index;
+            index.name = planned.name;
+            index.using_clause = planned.using_clause;
+            index.is_primary = planned.is_primary;
+            index.is_unique = planned.is_unique;
+            if (planned.is_primary) {
+                if (const auto* pk = inputs_.table.primary_key()) index.key_columns = pk->key_columns;
+                auto add = [&](const std::string& key) {
+                    if (std::find(index.key_columns.begin(), index.key_columns.end(), key) ==
+                        index.key_columns.end())
+                        index.key_columns.push_back(key);
+                };
+                add(inputs_.plan.spec.level1.key);
+                if (inputs_.plan.spec.level2) add(inputs_.plan.spec.level2->key);
+            }
+            out.push_back(std::move(index));
+        }
+        return out;
+    }
+
+    asio::awaitable<bool> build_indexes(const state::job_record& job, std::atomic<bool>& stop) {
+        copy::index_build_options index_options;
+        index_options.workers = options_.copy_workers;
+        co_return co_await copy::build_indexes(options_.dsn, {job.target_schema, job.target_table},
+                                               indexes_to_build(), index_options, stop);
+    }
+
+    template <typename SetPhase>
+    asio::awaitable<void> replay_and_follow(state::job_record& job, spool::spool_writer& writer,
+                                            monitor::progress& progress,
+                                            monitor::job_monitor& monitor,
+                                            std::atomic<bool>& stop, SetPhase& set_phase) {
+        auto ex = co_await asio::this_coro::executor;
+        auto fresh = state::load_job(control_, job.job);
+        apply::applier_options apply_options;
+        apply_options.dsn = options_.dsn;
+        apply_options.job = job.job;
+        apply_options.target = {job.target_schema, job.target_table};
+        apply::applier applier(inputs_.table, apply_options, progress);
+        spool_feed feed(writer, fresh->applied_lsn.value_or(0), stop);
+        stream::lsn_t window_end = fresh->max_chunk_high_lsn.value_or(0);
+
+        // Watches the applier: switches to follow once the idempotent window is behind and
+        // the backlog is applied, removes applied spool segments, ends a timed dry run.
+        bool watcher_done = false;
+        asio::co_spawn(
+            ex,
+            [&, window_end]() -> asio::awaitable<void> {
+                asio::steady_timer tick(co_await asio::this_coro::executor);
+                std::optional<std::chrono::steady_clock::time_point> follow_since;
+                auto last_cleanup = std::chrono::steady_clock::now();
+                while (!stop) {
+                    if (job.phase != state::phase::follow && progress.applied_lsn >= window_end &&
+                        feed.caught_up())
+                        set_phase(state::phase::follow);
+                    if (job.phase == state::phase::follow && !follow_since)
+                        follow_since = std::chrono::steady_clock::now();
+                    if (follow_since && options_.dry_run_for &&
+                        std::chrono::steady_clock::now() - *follow_since >= *options_.dry_run_for) {
+                        spdlog::info("dry run time is up; stopping with the checkpoint saved");
+                        stop = true;
+                    }
+                    if (std::chrono::steady_clock::now() - last_cleanup > 5s) {
+                        spool::remove_applied_segments(writer.dir(), progress.applied_lsn);
+                        last_cleanup = std::chrono::steady_clock::now();
+                    }
+                    tick.expires_after(200ms);
+                    co_await tick.async_wait(asio::use_awaitable);
+                }
+            },
+            [&](std::exception_ptr e) {
+                watcher_done = true;
+                if (e) stop = true;
+            });
+        std::exception_ptr apply_error;
+        try {
+            co_await applier.run(feed);
+        } catch (...) {
+            apply_error = std::current_exception();
+        }
+        // The watcher refers to this frame's locals: let it finish before they go.
+        stop = true;
+        asio::steady_timer wait(ex);
+        while (!watcher_done) {
+            wait.expires_after(50ms);
+            co_await wait.async_wait(asio::use_awaitable);
+        }
+        if (apply_error) std::rethrow_exception(apply_error);
+    }
+
+    const run_options& options_;
+    const job_inputs& inputs_;
+    pg::connection control_;
+};
+
+}  // namespace
+
+int run_job(const run_options& options, const job_inputs& inputs) {
+    job_runner runner(options, inputs);
+    return runner.run();
+}
+
+}  // namespace partshift::migrate

@@ -1,0 +1,31 @@
+// spool_feed: spool records → decoded messages for the applier, in spool order.
+#include "partshift/migrate/spool_feed.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "partshift/spool/record_conversion.hpp"
+
+namespace partshift::migrate {
+
+namespace asio = boost::asio;
+
+asio::awaitable<std::optional<stream::message>> spool_feed::next() {
+    std::optional<asio::steady_timer> wait;
+    while (!stop_) {
+        if (auto record = reader_.next(writer_.durable_position())) {
+            caught_up_ = false;
+            co_return spool::from_spool_record(*record);
+        }
+        caught_up_ = true;
+        // New data arrives at most a few milliseconds after the streamer flushes; polling
+        // keeps the two roles independent (no callback from streamer into applier).
+        if (!wait) wait.emplace(co_await asio::this_coro::executor);
+        wait->expires_after(std::chrono::milliseconds(20));
+        co_await wait->async_wait(asio::use_awaitable);
+    }
+    co_return std::nullopt;
+}
+
+}  // namespace partshift::migrate

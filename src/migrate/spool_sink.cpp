@@ -1,0 +1,21 @@
+// spool_sink: message → spool record, and flush bookkeeping. No decoding, no apply.
+#include "partshift/migrate/spool_sink.hpp"
+
+#include "partshift/spool/record_conversion.hpp"
+
+namespace partshift::migrate {
+
+void spool_sink::append(const stream::message& msg) {
+    if (!spool::is_spooled(msg)) return;
+    auto record = spool::to_spool_record(msg);
+    unflushed_ += record.ByteSizeLong() + 8;  // + the frame header
+    writer_.append(record);
+}
+
+stream::lsn_t spool_sink::flush() {
+    auto durable = writer_.flush();
+    unflushed_ = 0;
+    return durable;
+}
+
+}  // namespace partshift::migrate

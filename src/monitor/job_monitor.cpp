@@ -1,0 +1,87 @@
+// job_monitor: periodic status writes and lag lines. Reads counters; changes no job data
+// other than the status columns of partshift.jobs.
+#include "partshift/monitor/job_monitor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "partshift/monitor/lag.hpp"
+#include "partshift/pg/pg_error.hpp"
+#include "partshift/stream/pg_clock.hpp"
+
+namespace partshift::monitor {
+namespace {
+
+namespace asio = boost::asio;
+
+std::string megabytes(int64_t bytes) {
+    return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+}  // namespace
+
+job_monitor::job_monitor(monitor_options options, progress& p, const std::atomic<bool>& stop)
+    : options_(std::move(options)), progress_(p), stop_(stop) {}
+
+asio::awaitable<void> job_monitor::run() {
+    auto ex = co_await asio::this_coro::executor;
+    std::optional<pg::async_connection> conn;
+    auto next_print = std::chrono::steady_clock::now() + options_.report_interval;
+    asio::steady_timer tick(ex);
+    while (!stop_) {
+        try {
+            if (!conn)
+                conn.emplace(co_await pg::async_connection::connect(options_.dsn,
+                                                                    "partshift-monitor"));
+            bool print = std::chrono::steady_clock::now() >= next_print && phase_ == "follow";
+            co_await report_once(*conn, print);
+            if (print) next_print = std::chrono::steady_clock::now() + options_.report_interval;
+        } catch (const pg::pg_error& e) {
+            // Status is best effort: a lost connection must not stop the migration.
+            spdlog::debug("status update failed: {}", e.what());
+            conn.reset();
+        }
+        tick.expires_after(std::chrono::seconds(1));
+        co_await tick.async_wait(asio::use_awaitable);
+    }
+}
+
+asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool print) {
+    bool applying = phase_ == "replay" || phase_ == "follow";
+    auto lag = compute_lag(progress_, stream::now_pg_epoch_micros(), applying);
+    auto now = std::chrono::steady_clock::now();
+    int64_t changes = progress_.changes_applied;
+    if (last_time_ != std::chrono::steady_clock::time_point{}) {
+        double seconds = std::chrono::duration<double>(now - last_time_).count();
+        double instant = seconds > 0 ? (changes - last_changes_) / seconds : 0;
+        rate_ = rate_ == 0 ? instant : 0.7 * rate_ + 0.3 * instant;  // smoothed over a few s
+    }
+    last_changes_ = changes;
+    last_time_ = now;
+
+    auto r = co_await conn.exec(
+        "WITH s AS (SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
+        "AS retained, wal_status FROM pg_replication_slots WHERE slot_name = $7) "
+        "UPDATE partshift.jobs SET rows_copied = greatest(rows_copied, $2::bigint), "
+        "received_lsn = CASE WHEN $3::numeric > 0 THEN '0/0'::pg_lsn + $3::numeric END, "
+        "source_lsn = pg_current_wal_lsn(), lag_bytes = $4::bigint, "
+        "lag_seconds = $5::double precision, apply_rate = $6::double precision, "
+        "updated_at = now() WHERE job = $1 "
+        "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s)",
+        pg::make_params(options_.job, progress_.rows_copied.load(),
+                        std::to_string(progress_.received_lsn.load()),
+                        static_cast<int64_t>(lag.lag_bytes), std::to_string(lag.lag_seconds),
+                        std::to_string(rate_), options_.slot_name));
+    if (print && r.rows() > 0) {
+        spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",
+                     lag.lag_bytes < 1024 ? fmt::format("{} B", lag.lag_bytes)
+                                          : megabytes(static_cast<int64_t>(lag.lag_bytes)),
+                     lag.lag_seconds, rate_, megabytes(r.is_null(0, 0) ? 0 : r.get_int(0, 0)),
+                     r.get(0, 1));
+    }
+}
+
+}  // namespace partshift::monitor

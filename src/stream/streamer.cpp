@@ -1,0 +1,177 @@
+// streamer: the replication read loop. Owns the replication connection; does no apply work
+// and no SQL on the target.
+#include "partshift/stream/streamer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "partshift/error.hpp"
+#include "partshift/pg/async_connection.hpp"
+#include "partshift/pg/pg_error.hpp"
+#include "partshift/stream/pg_clock.hpp"
+#include "partshift/stream/pgoutput_decoder.hpp"
+#include "partshift/stream/replication_protocol.hpp"
+
+namespace partshift::stream {
+namespace {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+// Flush when this much is buffered even inside a long run of data, to bound what is
+// re-read after a crash and how long the slot waits for an acknowledgement.
+constexpr uint64_t flush_threshold_bytes = 8 << 20;
+
+}  // namespace
+
+streamer::streamer(streamer_options options, change_sink& sink, monitor::progress& progress,
+                   const std::atomic<bool>& stop)
+    : options_(std::move(options)), sink_(sink), progress_(progress), stop_(stop) {}
+
+asio::awaitable<void> streamer::run() {
+    auto backoff = std::chrono::seconds(1);
+    while (!stop_) {
+        try {
+            co_await stream_once();
+            backoff = std::chrono::seconds(1);
+        } catch (const pg::pg_error& e) {
+            if (!e.is_connection_loss()) throw;
+            spdlog::warn("replication connection lost ({}); reconnecting in {}s", e.what(),
+                         backoff.count());
+        }
+        if (stop_) break;
+        asio::steady_timer wait(co_await asio::this_coro::executor, backoff);
+        co_await wait.async_wait(asio::use_awaitable);
+        backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+    flush_sink();
+}
+
+lsn_t streamer::flush_sink() {
+    lsn_t durable = sink_.flush();
+    unflushed_commit_ = false;
+    if (durable > 0) progress_.spooled_commit_lsn = durable;
+    // Nothing pending: everything the server sent up to `received_` is in the sink, including
+    // transactions pgoutput filtered out, so the slot may move there (idle acknowledgement).
+    lsn_t ack = durable;
+    if (!in_transaction_ && sink_.unflushed_bytes() == 0) ack = std::max(ack, received_);
+    acknowledged_ = std::max(acknowledged_, ack);
+    progress_.spooled_lsn = acknowledged_;
+    return durable;
+}
+
+asio::awaitable<void> streamer::stream_once() {
+    auto conn = co_await pg::async_connection::connect(options_.dsn, "partshift-stream", true);
+    lsn_t start = std::max({options_.start_lsn, acknowledged_, sink_.last_commit_end_lsn()});
+    // A reconnect starts a fresh session: a transaction cut off mid-way is sent again whole.
+    in_transaction_ = false;
+    skipping_ = false;
+    std::string sql = "START_REPLICATION SLOT " + conn.quote_ident(options_.slot_name) +
+                      " LOGICAL " + format_lsn(start) +
+                      " (proto_version '1', publication_names " +
+                      // publication_names is a quoted list inside a string literal.
+                      "'\"" + options_.publication + "\"', messages 'true')";
+    try {
+        co_await conn.exec(sql);
+    } catch (const pg::pg_error& e) {
+        if (e.sqlstate() == pg::sqlstate::object_not_in_prerequisite_state)
+            throw partshift::runtime_error(
+                "replication slot " + options_.slot_name + " can no longer be used (" + e.what() +
+                "); the server removed WAL it needed. Run 'partshift abort' and start again");
+        throw;
+    }
+    spdlog::info("streaming from slot {} at {}", options_.slot_name, format_lsn(start));
+
+    auto send_status = [&](bool request_reply) -> asio::awaitable<void> {
+        standby_status status;
+        status.write = std::max(received_, acknowledged_);
+        status.flush = acknowledged_;
+        status.apply = acknowledged_;
+        status.clock = now_pg_epoch_micros();
+        status.reply_requested = request_reply;
+        co_await conn.write_copy(build_standby_status(status));
+    };
+
+    auto next_status = clock::now();
+    while (!stop_) {
+        bool reply_now = false;
+        bool ended = false;
+        // Drain everything libpq already has before waiting again (PGOUTPUT.md).
+        while (auto chunk = conn.try_read_copy(ended)) {
+            handle_frame(chunk->view(), reply_now);
+            if (sink_.unflushed_bytes() >= flush_threshold_bytes) flush_sink();
+        }
+        if (ended) {
+            co_await conn.finish_copy();
+            throw pg::pg_error("the server ended the replication stream", "08006");
+        }
+        if (unflushed_commit_ || (!in_transaction_ && sink_.unflushed_bytes() == 0)) {
+            lsn_t before = acknowledged_;
+            flush_sink();
+            if (acknowledged_ != before) reply_now = true;
+        }
+        auto now = clock::now();
+        if (reply_now || now >= next_status) {
+            // Asking for a reply each interval gets a keepalive back, which carries the
+            // server's position and keeps the lag figures fresh.
+            co_await send_status(now >= next_status);
+            next_status = now + options_.status_interval;
+        }
+        if (co_await conn.wait_readable_for(std::max(next_status - clock::now(), clock::duration(0))))
+            conn.consume_input();
+    }
+    flush_sink();
+    co_await send_status(false);
+}
+
+void streamer::handle_frame(std::string_view frame, bool& reply_now) {
+    auto parsed = parse_copy_data(frame);
+    if (auto* ka = std::get_if<keepalive>(&parsed)) {
+        received_ = std::max(received_, ka->wal_end);
+        progress_.received_lsn = received_;
+        if (ka->reply_requested) reply_now = true;
+        return;
+    }
+    auto& data = std::get<xlog_data>(parsed);
+    // Relation and Type messages carry LSN 0 in the header: only move forward.
+    received_ = std::max(received_, data.wal_end);
+    progress_.received_lsn = received_;
+    handle_message(decode_pgoutput(data.payload, /*in_stream_block=*/false));
+}
+
+void streamer::handle_message(const message& msg) {
+    if (auto* begin = std::get_if<begin_msg>(&msg)) {
+        in_transaction_ = true;
+        // After a reconnect or a server crash the server may send transactions the sink
+        // already holds; their commit LSN tells them apart.
+        skipping_ = begin->final_lsn < sink_.last_commit_end_lsn();
+        if (!skipping_) sink_.append(msg);
+        return;
+    }
+    if (auto* commit = std::get_if<commit_msg>(&msg)) {
+        if (!skipping_) {
+            sink_.append(msg);
+            last_commit_end_ = commit->end_lsn;
+            unflushed_commit_ = true;
+        }
+        in_transaction_ = false;
+        skipping_ = false;
+        return;
+    }
+    if (std::holds_alternative<stream_start_msg>(msg) || std::holds_alternative<stream_stop_msg>(msg) ||
+        std::holds_alternative<stream_commit_msg>(msg) || std::holds_alternative<stream_abort_msg>(msg))
+        throw partshift::runtime_error("unexpected streamed-transaction message (streaming is off)");
+    if (auto* lm = std::get_if<logical_message_msg>(&msg); lm && !lm->transactional) return;
+    if (!in_transaction_) return;  // nothing else arrives outside a transaction
+    if (skipping_) return;
+    sink_.append(msg);
+    if (!std::holds_alternative<relation_msg>(msg) && !std::holds_alternative<type_msg>(msg) &&
+        !std::holds_alternative<origin_msg>(msg))
+        ++progress_.changes_spooled;
+}
+
+}  // namespace partshift::stream

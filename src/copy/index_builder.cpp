@@ -157,7 +157,7 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
 awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
                                std::vector<index_to_build> indexes, index_build_options options,
                                const std::atomic<bool>& stop,
-                               const std::function<bool(const index_to_build&)>& selected) {
+                               std::function<bool(const index_to_build&)> selected) {
     auto ex = co_await asio::this_coro::executor;
     auto control = co_await pg::async_connection::connect(dsn, options.application_name);
     auto nodes = co_await read_partition_tree(control, target);
@@ -267,17 +267,23 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
 awaitable<bool> build_indexes(std::string dsn, catalog::qualified_name target,
                               std::vector<index_to_build> indexes, index_build_options options,
                               const std::atomic<bool>& stop) {
-    co_return co_await build_selected(
-        std::move(dsn), std::move(target), std::move(indexes), std::move(options), stop,
-        [](const index_to_build& i) { return i.is_primary || !i.is_unique; });
+    // GCC 12 mis-destroys prvalue arguments inside a co_await expression: build the
+    // awaitable in its own statement.
+    std::function<bool(const index_to_build&)> select = [](const index_to_build& i) { return i.is_primary || !i.is_unique; };
+    auto build = build_selected(std::move(dsn), std::move(target), std::move(indexes),
+                                std::move(options), stop, std::move(select));
+    co_return co_await std::move(build);
 }
 
 awaitable<bool> build_unique_indexes(std::string dsn, catalog::qualified_name target,
                                      std::vector<index_to_build> indexes,
                                      index_build_options options, const std::atomic<bool>& stop) {
-    co_return co_await build_selected(
-        std::move(dsn), std::move(target), std::move(indexes), std::move(options), stop,
-        [](const index_to_build& i) { return i.is_unique && !i.is_primary; });
+    // GCC 12 mis-destroys prvalue arguments inside a co_await expression: build the
+    // awaitable in its own statement.
+    std::function<bool(const index_to_build&)> select = [](const index_to_build& i) { return i.is_unique && !i.is_primary; };
+    auto build = build_selected(std::move(dsn), std::move(target), std::move(indexes),
+                                std::move(options), stop, std::move(select));
+    co_return co_await std::move(build);
 }
 
 bool build_indexes_blocking(const std::string& dsn, const catalog::qualified_name& target,

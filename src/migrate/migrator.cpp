@@ -24,6 +24,8 @@
 #include "partshift/migrate/spool_feed.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/monitor/job_monitor.hpp"
+#include "partshift/monitor/lag.hpp"
+#include "partshift/stream/pg_clock.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/sql_quote.hpp"
@@ -297,8 +299,11 @@ private:
     asio::awaitable<bool> build_indexes(const state::job_record& job, std::atomic<bool>& stop) {
         copy::index_build_options index_options;
         index_options.workers = options_.copy_workers;
-        co_return co_await copy::build_indexes(options_.dsn, {job.target_schema, job.target_table},
-                                               indexes_to_build(), index_options, stop);
+        // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await operands.
+        catalog::qualified_name target{job.target_schema, job.target_table};
+        auto indexes = indexes_to_build();
+        auto build = copy::build_indexes(options_.dsn, target, indexes, index_options, stop);
+        co_return co_await std::move(build);
     }
 
     template <typename SetPhase>
@@ -326,8 +331,12 @@ private:
                 std::optional<std::chrono::steady_clock::time_point> follow_since;
                 auto last_cleanup = std::chrono::steady_clock::now();
                 while (!stop) {
-                    if (job.phase != state::phase::follow && progress.applied_lsn >= window_end &&
-                        feed.caught_up())
+                    // Caught up means every spooled transaction is committed on the target;
+                    // the acknowledged idle position then counts as applied too, so an idle
+                    // source still leaves the idempotent window behind.
+                    auto lag = monitor::compute_lag(progress, stream::now_pg_epoch_micros(), true);
+                    if (job.phase != state::phase::follow && feed.caught_up() && lag.caught_up &&
+                        lag.applied_position >= window_end)
                         set_phase(state::phase::follow);
                     if (job.phase == state::phase::follow && !follow_since)
                         follow_since = std::chrono::steady_clock::now();

@@ -11,14 +11,21 @@ namespace partshift::migrate {
 
 namespace asio = boost::asio;
 
+bool spool_feed::fill_lookahead() const {
+    if (!lookahead_) lookahead_ = reader_.next(writer_.durable_position());
+    return lookahead_.has_value();
+}
+
+bool spool_feed::caught_up() const { return !fill_lookahead(); }
+
 asio::awaitable<std::optional<stream::message>> spool_feed::next() {
     std::optional<asio::steady_timer> wait;
     while (!stop_) {
-        if (auto record = reader_.next(writer_.durable_position())) {
-            caught_up_ = false;
-            co_return spool::from_spool_record(*record);
+        if (fill_lookahead()) {
+            auto message = spool::from_spool_record(*lookahead_);
+            lookahead_.reset();
+            co_return message;
         }
-        caught_up_ = true;
         // New data arrives at most a few milliseconds after the streamer flushes; polling
         // keeps the two roles independent (no callback from streamer into applier).
         if (!wait) wait.emplace(co_await asio::this_coro::executor);

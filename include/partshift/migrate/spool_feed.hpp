@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <optional>
 
 #include "partshift/apply/change_feed.hpp"
 #include "partshift/spool/spool_reader.hpp"
@@ -20,13 +21,17 @@ public:
         : writer_(writer), reader_(writer.dir(), applied_lsn), stop_(stop) {}
 
     boost::asio::awaitable<std::optional<stream::message>> next() override;
-    bool caught_up() const override { return caught_up_; }
+    // caught_up looks one record ahead: the applier asks at each source commit whether to
+    // commit its batch now, which must be answered before next() would wait.
+    bool caught_up() const override;
 
 private:
+    bool fill_lookahead() const;
+
     spool::spool_writer& writer_;
-    spool::spool_reader reader_;
+    mutable spool::spool_reader reader_;
+    mutable std::optional<proto::spool_record> lookahead_;  // at most one record
     const std::atomic<bool>& stop_;
-    bool caught_up_ = false;
 };
 
 }  // namespace partshift::migrate

@@ -118,11 +118,12 @@ private:
         rec.final_name = plan.final_name;
         rec.old_name = options_.old_name.empty() ? state::with_suffix(plan.final_name, "_old")
                                                  : options_.old_name;
-        rec.slot_name = state::object_name(options_.job);
-        rec.publication_name = rec.slot_name;
+        rec.publication_name = state::object_name(options_.job);  // per database
+        rec.slot_name = state::slot_name(control_.exec("SELECT current_database()").get(0, 0),
+                                         options_.job);
         rec.spec = serialized_spec(plan.spec);
         rec.spool_dir = std::filesystem::absolute(
-            std::filesystem::path(options_.spool_root) / rec.slot_name);
+            std::filesystem::path(options_.spool_root) / rec.slot_name);  // unique per cluster
         rec.phase = state::phase::preparing;
         rec.rows_estimate = inputs_.table.row_estimate;
         state::insert_job(control_, rec);

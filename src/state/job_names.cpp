@@ -49,6 +49,10 @@ std::string object_name(std::string_view job) {
     return clean;
 }
 
+std::string slot_name(std::string_view database, std::string_view job) {
+    return with_suffix(object_name(job), "_" + short_hash(database));
+}
+
 std::string with_suffix(std::string_view name, std::string_view suffix) {
     std::string full = std::string(name) + std::string(suffix);
     if (full.size() <= max_identifier_bytes) return full;

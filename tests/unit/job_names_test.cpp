@@ -36,3 +36,11 @@ TEST(JobNames, SuffixFitsIn63Bytes) {
     auto cut = with_suffix(utf8, "_old");
     EXPECT_LE(cut.size(), 63u);
 }
+
+TEST(JobNames, SlotNamesDifferPerDatabase) {
+    auto a = slot_name("shop", "events");
+    auto b = slot_name("shop_eu", "events");
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a.rfind("partshift_events_", 0), 0u);
+    EXPECT_LE(slot_name("db", std::string(100, 'x')).size(), 63u);
+}

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS partshift.jobs (
     slot_name        text NOT NULL,
     publication_name text NOT NULL,
     spec             bytea NOT NULL,          -- partshift.proto.job_spec
-    spool_dir        text NOT NULL,           -- absolute path of the job's spool on the runner's host
+    spool_dir        text NOT NULL DEFAULT '', -- absolute path of the job's spool on the runner's host
     phase            text NOT NULL,           -- prepared, copy, index, replay, follow, cutover, done, failed
     l0_lsn           pg_lsn,                  -- the slot's consistent point
     max_chunk_high_lsn pg_lsn,                -- end of the idempotent window

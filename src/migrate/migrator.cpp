@@ -13,6 +13,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "partshift/apply/applier.hpp"
 #include "partshift/copy/copier.hpp"
@@ -28,6 +31,7 @@
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
+#include "partshift/pg/pg_error.hpp"
 #include "partshift/plan/sql_quote.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
 #include "partshift/state/job_names.hpp"
@@ -71,6 +75,23 @@ public:
     }
 
 private:
+    // with_control runs a short control statement during the run phases, reconnecting with
+    // backoff when the server went away (a restart must not end a long-running follow).
+    template <typename F>
+    std::invoke_result_t<F, pg::connection&> with_control(F&& body) {
+        for (int attempt = 0;; ++attempt) {
+            try {
+                if (PQstatus(control_.native()) != CONNECTION_OK)
+                    control_ = pg::connection(options_.dsn, "partshift");
+                return body(control_);
+            } catch (const pg::pg_error& e) {
+                if (!e.is_connection_loss() || attempt >= 6) throw;
+                spdlog::warn("control connection lost ({}); retrying", e.what());
+                std::this_thread::sleep_for(std::chrono::seconds(1 << std::min(attempt, 4)));
+            }
+        }
+    }
+
     state::job_record load_or_prepare() {
         auto existing = state::load_job(control_, options_.job);
         if (existing && existing->phase == state::phase::preparing) {
@@ -130,6 +151,7 @@ private:
 
         // A new job starts with an empty spool: anything left there belongs to an old job.
         std::filesystem::remove_all(rec.spool_dir);
+        write_spool_marker(rec);
 
         {
             pg::transaction tx(control_);
@@ -150,24 +172,34 @@ private:
                      rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
     }
 
-    // The spool must hold everything the slot was acknowledged for beyond what is applied;
-    // otherwise those changes are gone and continuing would silently lose them.
-    void check_spool_covers_slot(const state::job_record& job, const spool::spool_writer& writer) {
-        auto r = control_.query(
-            "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::numeric(20,0)::text "
-            "FROM pg_replication_slots WHERE slot_name = $1",
-            job.slot_name);
-        if (r.rows() == 0)
-            throw runtime_error("replication slot " + job.slot_name +
-                                " is missing; run 'partshift abort' and start again");
-        auto confirmed = state::lsn_from_number_text(r.opt(0, 0)).value_or(0);
-        auto held = std::max({job.applied_lsn.value_or(0), job.l0_lsn.value_or(0),
-                              writer.durable_commit_end_lsn()});
-        if (confirmed > held)
-            throw runtime_error("the spool in " + job.spool_dir + " does not hold changes up to " +
-                                stream::format_lsn(confirmed) +
-                                " that the slot already released; run partshift where the "
-                                "spool is (--spool-dir) or 'partshift abort' and start again");
+    // The spool directory carries a marker naming its job and slot, written when the job is
+    // prepared. The slot acknowledges what the spool holds, so running a resumed job against a
+    // missing or foreign spool would silently lose changes: refuse instead.
+    static std::filesystem::path spool_marker(const state::job_record& job) {
+        return std::filesystem::path(job.spool_dir) / "JOB";
+    }
+
+    static std::string marker_text(const state::job_record& job) {
+        return "partshift job " + job.job + " slot " + job.slot_name + "\n";
+    }
+
+    static void write_spool_marker(const state::job_record& job) {
+        std::filesystem::create_directories(job.spool_dir);
+        std::ofstream out(spool_marker(job), std::ios::trunc);
+        out << marker_text(job);
+        out.close();
+        if (!out) throw runtime_error("cannot write to the spool directory " + job.spool_dir);
+    }
+
+    void check_spool_belongs_to_job(const state::job_record& job) {
+        std::ifstream in(spool_marker(job));
+        std::stringstream text;
+        text << in.rdbuf();
+        if (!in || text.str() != marker_text(job))
+            throw runtime_error("the spool of job " + job.job + " is not in " + job.spool_dir +
+                                " (moved, deleted, or another host?); changes already "
+                                "acknowledged to the slot live only there. Run partshift where "
+                                "the spool is, or 'partshift abort' and start again");
     }
 
     int run_phases(state::job_record job) {
@@ -179,8 +211,9 @@ private:
         progress.rows_copied = job.rows_copied;
         progress.applied_lsn = job.applied_lsn.value_or(0);
 
+        check_spool_belongs_to_job(job);
+        state::reset_live_figures(control_, job.job);
         spool::spool_writer writer(job.spool_dir);
-        check_spool_covers_slot(job, writer);
         spool_sink sink(writer);
 
         asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -217,14 +250,17 @@ private:
                 std::rethrow_exception(failure);
             } catch (const std::exception& e) {
                 try {
-                    state::set_last_error(control_, job.job, e.what());
+                    with_control([&](pg::connection& c) {
+                        state::set_last_error(c, job.job, e.what());
+                    });
                 } catch (...) {
                 }
                 throw;
             }
         }
         spdlog::info("stopped in phase {}; run again to resume",
-                     state::load_job(control_, job.job)->phase);
+                     with_control([&](pg::connection& c) { return state::load_job(c, job.job); })
+                         ->phase);
         return 0;
     }
 
@@ -232,7 +268,7 @@ private:
                                        monitor::progress& progress,
                                        monitor::job_monitor& monitor, std::atomic<bool>& stop) {
         auto set_phase = [&](const char* phase) {
-            state::set_phase(control_, job.job, phase);
+            with_control([&](pg::connection& c) { state::set_phase(c, job.job, phase); });
             job.phase = phase;
             monitor.set_phase(phase);
             spdlog::info("phase {}", phase);
@@ -313,13 +349,14 @@ private:
                                             monitor::job_monitor& monitor,
                                             std::atomic<bool>& stop, SetPhase& set_phase) {
         auto ex = co_await asio::this_coro::executor;
-        auto fresh = state::load_job(control_, job.job);
+        auto fresh = with_control([&](pg::connection& c) { return state::load_job(c, job.job); });
         apply::applier_options apply_options;
         apply_options.dsn = options_.dsn;
         apply_options.job = job.job;
         apply_options.target = {job.target_schema, job.target_table};
         apply::applier applier(inputs_.table, apply_options, progress);
-        spool_feed feed(writer, fresh->applied_lsn.value_or(0), stop);
+        std::optional<spool_feed> feed;
+        feed.emplace(writer, fresh->applied_lsn.value_or(0), stop);
         stream::lsn_t window_end = fresh->max_chunk_high_lsn.value_or(0);
 
         // Watches the applier: switches to follow once the idempotent window is behind and
@@ -336,7 +373,7 @@ private:
                     // the acknowledged idle position then counts as applied too, so an idle
                     // source still leaves the idempotent window behind.
                     auto lag = monitor::compute_lag(progress, stream::now_pg_epoch_micros(), true);
-                    if (job.phase != state::phase::follow && feed.caught_up() && lag.caught_up &&
+                    if (job.phase != state::phase::follow && feed->caught_up() && lag.caught_up &&
                         lag.applied_position >= window_end)
                         set_phase(state::phase::follow);
                     if (job.phase == state::phase::follow && !follow_since)
@@ -359,10 +396,30 @@ private:
                 if (e) stop = true;
             });
         std::exception_ptr apply_error;
-        try {
-            co_await applier.run(feed);
-        } catch (...) {
-            apply_error = std::current_exception();
+        auto backoff = 1s;
+        while (!stop) {
+            bool reconnect = false;
+            try {
+                co_await applier.run(*feed);
+            } catch (const pg::pg_error& e) {
+                // No rethrow here: the watcher below must be waited for before leaving.
+                if (e.is_connection_loss()) {
+                    spdlog::warn("apply connection lost ({}); resuming from the checkpoint in {}s",
+                                 e.what(), backoff.count());
+                    reconnect = true;
+                } else {
+                    apply_error = std::current_exception();
+                }
+            } catch (...) {
+                apply_error = std::current_exception();
+            }
+            if (!reconnect) break;
+            asio::steady_timer pause(ex, backoff);
+            co_await pause.async_wait(asio::use_awaitable);
+            backoff = std::min(backoff * 2, std::chrono::seconds(30));
+            // Uncommitted work died with the connection: read again from what is committed.
+            auto saved = with_control([&](pg::connection& c) { return state::load_job(c, job.job); });
+            feed.emplace(writer, saved->applied_lsn.value_or(0), stop);
         }
         // The watcher refers to this frame's locals: let it finish before they go.
         stop = true;

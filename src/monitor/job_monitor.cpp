@@ -51,8 +51,24 @@ asio::awaitable<void> job_monitor::run() {
 
 asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool print) {
     bool applying = phase_ == "replay" || phase_ == "follow";
-    auto lag = compute_lag(progress_, stream::now_pg_epoch_micros(), applying);
+    // The source position is the server's WAL insert position read two ticks ago: a keepalive
+    // requested since then (the streamer asks every second) proves whether the walsender has
+    // passed it. A keepalive alone is no proof: it reports only how far the walsender has
+    // decoded, which lags the server while it works through a backlog.
+    uint64_t source = progress_.received_lsn;
+    if (insert_positions_.size() == 2) source = std::max(source, insert_positions_.front());
+    auto lag = compute_lag(source, progress_.spooled_commit_lsn, progress_.spooled_lsn,
+                           progress_.applied_lsn, progress_.oldest_unapplied_commit_us,
+                           stream::now_pg_epoch_micros(), applying);
+    // Until two source positions are known, lag is unknown (NULL), never a premature 0.
+    const bool lag_known = insert_positions_.size() == 2;
     auto now = std::chrono::steady_clock::now();
+    // lag_seconds: the applier's oldest known unapplied commit, or at least the time since
+    // the target was last known to be current (changes may not have reached us yet).
+    if (lag_known && lag.lag_bytes == 0) last_current_ = now;
+    else if (last_current_ != std::chrono::steady_clock::time_point{})
+        lag.lag_seconds =
+            std::max(lag.lag_seconds, std::chrono::duration<double>(now - last_current_).count());
     int64_t changes = progress_.changes_applied;
     if (last_time_ != std::chrono::steady_clock::time_point{}) {
         double seconds = std::chrono::duration<double>(now - last_time_).count();
@@ -62,7 +78,9 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     last_changes_ = changes;
     last_time_ = now;
 
-    auto r = co_await conn.exec(
+    // Statement and parameters as named locals: GCC 12 mis-destroys temporaries (notably
+    // conditional ones) that live across a co_await.
+    std::string sql =
         "WITH s AS (SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
         "AS retained, wal_status FROM pg_replication_slots WHERE slot_name = $7) "
         "UPDATE partshift.jobs SET rows_copied = greatest(rows_copied, $2::bigint), "
@@ -70,12 +88,22 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "source_lsn = pg_current_wal_lsn(), lag_bytes = $4::bigint, "
         "lag_seconds = $5::double precision, apply_rate = $6::double precision, "
         "updated_at = now() WHERE job = $1 "
-        "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s)",
-        pg::make_params(options_.job, progress_.rows_copied.load(),
-                        std::to_string(progress_.received_lsn.load()),
-                        static_cast<int64_t>(lag.lag_bytes), std::to_string(lag.lag_seconds),
-                        std::to_string(rate_), options_.slot_name));
-    if (print && r.rows() > 0) {
+        "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
+        "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text";
+    pg::param lag_bytes, lag_seconds;
+    if (lag_known) {
+        lag_bytes = std::to_string(lag.lag_bytes);
+        lag_seconds = std::to_string(lag.lag_seconds);
+    }
+    pg::param_list params = pg::make_params(
+        options_.job, progress_.rows_copied.load(), std::to_string(progress_.received_lsn.load()),
+        lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name);
+    auto r = co_await conn.exec(std::move(sql), std::move(params));
+    if (r.rows() > 0) {
+        insert_positions_.push_back(std::stoull(r.get(0, 2)));
+        if (insert_positions_.size() > 2) insert_positions_.pop_front();
+    }
+    if (print && lag_known && r.rows() > 0) {
         spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",
                      lag.lag_bytes < 1024 ? fmt::format("{} B", lag.lag_bytes)
                                           : megabytes(static_cast<int64_t>(lag.lag_bytes)),

@@ -5,13 +5,13 @@
 
 namespace partshift::monitor {
 
-lag_figures compute_lag(uint64_t received_lsn, uint64_t spooled_commit_lsn,
+lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn,
                         uint64_t acknowledged_lsn, uint64_t applied_lsn,
                         int64_t oldest_unapplied_commit_us, int64_t now_us, bool applying) {
     lag_figures f;
     f.caught_up = applying && applied_lsn >= spooled_commit_lsn;
     f.applied_position = f.caught_up ? std::max(applied_lsn, acknowledged_lsn) : applied_lsn;
-    f.lag_bytes = received_lsn > f.applied_position ? received_lsn - f.applied_position : 0;
+    f.lag_bytes = source_lsn > f.applied_position ? source_lsn - f.applied_position : 0;
     if (f.caught_up && f.lag_bytes == 0) {
         f.lag_seconds = 0;
     } else if (oldest_unapplied_commit_us > 0 && now_us > oldest_unapplied_commit_us) {

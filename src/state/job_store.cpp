@@ -102,6 +102,13 @@ void set_l0(pg::connection& conn, const std::string& job, lsn_t l0) {
         job, number_param(l0));
 }
 
+void reset_live_figures(pg::connection& conn, const std::string& job) {
+    conn.query(
+        "UPDATE partshift.jobs SET lag_bytes = NULL, lag_seconds = NULL, apply_rate = NULL, "
+        "last_error = NULL, updated_at = now() WHERE job = $1",
+        job);
+}
+
 void set_last_error(pg::connection& conn, const std::string& job, const std::string& message) {
     conn.query("UPDATE partshift.jobs SET last_error = $2, updated_at = now() WHERE job = $1", job,
                message);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <deque>
 #include <string>
 
 #include "partshift/monitor/progress.hpp"
@@ -41,6 +42,8 @@ private:
     int64_t last_changes_ = 0;
     std::chrono::steady_clock::time_point last_time_{};
     double rate_ = 0;
+    std::deque<uint64_t> insert_positions_;  // the server's WAL insert LSN, last two ticks
+    std::chrono::steady_clock::time_point last_current_{};
 };
 
 }  // namespace partshift::monitor

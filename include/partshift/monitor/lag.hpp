@@ -15,11 +15,12 @@ struct lag_figures {
     bool caught_up = false;
 };
 
-// compute_lag: lag in bytes is the position the walsender reported minus what is applied.
+// compute_lag: lag in bytes is the source position (the server's WAL position, known to have
+// been passed by the walsender or not) minus what is applied.
 // When the applier has applied every spooled transaction, everything up to the acknowledged
 // idle position is applied too (nothing published happened in between), so lag is 0 there.
 // applying: whether the applier runs yet (during the copy nothing is applied).
-lag_figures compute_lag(uint64_t received_lsn, uint64_t spooled_commit_lsn,
+lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn,
                         uint64_t acknowledged_lsn, uint64_t applied_lsn,
                         int64_t oldest_unapplied_commit_us, int64_t now_us, bool applying);
 

@@ -49,6 +49,9 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
 void insert_job(pg::connection& conn, const job_record& record);
 void set_phase(pg::connection& conn, const std::string& job, const std::string& phase);
 void set_l0(pg::connection& conn, const std::string& job, lsn_t l0);
+// reset_live_figures clears the lag and rate a previous run left, so status never shows
+// stale figures for a run that has not measured its own yet.
+void reset_live_figures(pg::connection& conn, const std::string& job);
 void set_last_error(pg::connection& conn, const std::string& job, const std::string& message);
 // delete_job removes the job's rows, and the schema itself once no job is left.
 void delete_job(pg::connection& conn, const std::string& job);

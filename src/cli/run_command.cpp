@@ -43,8 +43,10 @@ po::options_description run_options() {
         "name of the partitioned table until cutover (default NAME_new)")(
         "old-name", po::value<std::string>()->value_name("NAME"),
         "name the original table gets at cutover (default NAME_old)")(
+        "slot-timeout", po::value<std::string>()->default_value("2m")->value_name("DURATION"),
+        "how long creating the slot may wait for transactions already running")(
         "metrics-addr", po::value<std::string>()->value_name("HOST:PORT"),
-        "serve Prometheus metrics here");
+        "serve Prometheus metrics here (not available yet)");
     general.add(partition_options_description());
     return general;
 }
@@ -92,6 +94,9 @@ int command_run(const arguments& args) {
     if (vm.count("dry-run-for"))
         run.dry_run_for = parse_duration(vm["dry-run-for"].as<std::string>(), "dry-run-for");
     run.copy_workers = vm["copy-workers"].as<int>();
+    run.slot_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+        parse_duration(vm["slot-timeout"].as<std::string>(), "slot-timeout"));
+    if (run.slot_timeout.count() < 1) throw usage_error("--slot-timeout must be at least 1s");
     run.spool_root = vm["spool-dir"].as<std::string>();
     if (vm.count("old-name")) run.old_name = vm["old-name"].as<std::string>();
     migrate::job_inputs inputs{std::move(planned.table), std::move(planned.plan),

@@ -107,7 +107,23 @@ private:
         }
         if (const auto* failed = plan::first_fatal_failure(inputs_.checks))
             throw preflight_error("preflight failed: " + failed->message);
-        prepare();
+        try {
+            prepare();
+        } catch (...) {
+            // A failed prepare (e.g. the slot was blocked) leaves nothing behind.
+            try {
+                if (auto half = state::load_job(control_, options_.job)) {
+                    cutover::remove_server_objects(control_, *half);
+                    std::filesystem::remove_all(half->spool_dir);
+                    state::delete_job(control_, half->job);
+                }
+            } catch (const std::exception& e) {
+                spdlog::warn("could not clean up after the failed prepare: {}; run "
+                             "'partshift abort' to finish",
+                             e.what());
+            }
+            throw;
+        }
         return *state::load_job(control_, options_.job);
     }
 

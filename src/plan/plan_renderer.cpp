@@ -75,8 +75,10 @@ std::string render_sql(const target_plan& plan, const std::vector<preflight_chec
     s += "\n-- " + std::to_string(plan.partitions.size()) + " partitions, " +
          std::to_string(plan.indexes.size()) + " indexes\n";
     for (const auto& c : checks)
-        s += (c.ok ? "-- preflight ok: " : "-- PREFLIGHT FAILED: ") + one_line(c.name) + ": " +
-             one_line(c.message) + "\n";
+        s += std::string(c.ok      ? "-- preflight ok: "
+                         : c.fatal ? "-- PREFLIGHT FAILED: "
+                                   : "-- preflight warning: ") +
+             one_line(c.name) + ": " + one_line(c.message) + "\n";
     for (const auto& w : plan.warnings) s += "-- WARNING: " + one_line(w) + "\n";
     for (const auto& n : plan.notes) s += "-- NOTE: " + one_line(n) + "\n";
     s += "\nBEGIN;\n\n";

@@ -331,10 +331,13 @@ TEST(PlanRenderer, RendersAnExecutableScript) {
     auto plan = make_plan(orders(), monthly(), facts());
     plan.warnings.push_back("evil\nDROP TABLE x;");
     const std::vector<preflight_check> checks = {{"wal_level", true, true, "logical"},
-                                                 {"replication_slots", false, true, "0 free"}};
+                                                 {"replication_slots", false, true, "0 free"},
+                                                 {"inbound_foreign_keys", false, false, "2"}};
     const std::string sql = render_sql(plan, checks);
     EXPECT_TRUE(contains(sql, "-- preflight ok: wal_level: logical\n"));
     EXPECT_TRUE(contains(sql, "-- PREFLIGHT FAILED: replication_slots: 0 free\n"));
+    // A failed check that is not fatal is a warning, not a failure.
+    EXPECT_TRUE(contains(sql, "-- preflight warning: inbound_foreign_keys: 2\n"));
     EXPECT_TRUE(contains(sql, "-- WARNING: uniqueness of (id) is no longer enforced"));
     EXPECT_TRUE(contains(sql, "-- WARNING: evil DROP TABLE x;\n"));
     EXPECT_TRUE(contains(sql, "\nBEGIN;\n"));

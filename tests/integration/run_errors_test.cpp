@@ -1,0 +1,108 @@
+// partshift run on bad input or an unready server: a one-line reason, the documented exit code,
+// and nothing left behind on the source's database.
+#include <gtest/gtest.h>
+
+#include "support/sandbox.hpp"
+
+using namespace partshift;
+using namespace partshift::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+class RunErrors : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+        db_ = std::make_unique<test_database>();
+        db_->exec(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, ts timestamptz NOT NULL, v text);"
+            "INSERT INTO orders SELECT g, now() - g * interval '1 hour', 'v' FROM "
+            "generate_series(1, 1000) g;"
+            "CREATE TABLE nokey (id bigint, ts timestamptz NOT NULL);");
+    }
+
+    command_result run(std::vector<std::string> extra) {
+        std::vector<std::string> args{"run", "--dsn", db_->dsn(), "--partition-by", "range",
+                                      "--key", "ts", "--interval", "1 month", "--spool-dir",
+                                      spool_.path()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_partshift(args, 120s);
+    }
+
+    // Nothing partshift creates may be left: no slot, publication, target or state schema.
+    void expect_nothing_left() {
+        auto conn = db_->connect();
+        EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_replication_slots WHERE database = "
+                            "current_database()")
+                      .get_int(0, 0),
+                  0);
+        EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_publication").get_int(0, 0), 0);
+        EXPECT_TRUE(conn.exec("SELECT to_regclass('orders_new') IS NULL").get_bool(0, 0));
+        EXPECT_TRUE(conn.exec("SELECT to_regnamespace('partshift') IS NULL").get_bool(0, 0));
+    }
+
+    static bool one_line(const std::string& text) {
+        return !text.empty() && text.find('\n') == text.size() - 1;
+    }
+
+    std::unique_ptr<test_database> db_;
+    temp_dir spool_;
+};
+
+}  // namespace
+
+TEST_F(RunErrors, WithoutDryRunIsRefusedUntilCutoverExists) {
+    auto r = run({"--table", "orders"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--dry-run"), std::string::npos) << r.err;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(RunErrors, TableWithoutKeyFailsPreflight) {
+    auto r = run({"--table", "nokey", "--dry-run"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("primary key"), std::string::npos) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(RunErrors, MissingTableIsBadInput) {
+    auto r = run({"--table", "\"Nope\"", "--dry-run"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+}
+
+TEST_F(RunErrors, BadDurationIsBadInput) {
+    auto r = run({"--table", "orders", "--dry-run", "--dry-run-for", "ten minutes"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--dry-run-for"), std::string::npos) << r.err;
+}
+
+TEST_F(RunErrors, SlotBlockedByAnOldTransactionNamesItAndLeavesNothing) {
+    // A transaction holding an xid from before the slot request keeps the slot from becoming
+    // consistent; partshift must give up in time, name the backend, and clean up.
+    auto blocker = db_->connect();
+    blocker.exec("BEGIN");
+    auto pid = blocker.exec("SELECT pg_backend_pid(), txid_current()").get(0, 0);
+    auto r = run({"--table", "orders", "--dry-run", "--slot-timeout", "3s"});
+    blocker.exec("ROLLBACK");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("pid " + pid), std::string::npos) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(RunErrors, ResumingWithADifferentSpecIsRefused) {
+    auto first = run({"--table", "orders", "--dry-run", "--dry-run-for", "500ms"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    auto second = run_partshift({"run", "--dsn", db_->dsn(), "--table", "orders", "--partition-by",
+                                 "hash", "--key", "id", "--modulus", "4", "--spool-dir",
+                                 spool_.path(), "--dry-run"},
+                                60s);
+    EXPECT_EQ(second.exit_code, 2) << second.err;
+    EXPECT_NE(second.err.find("--partition-by range"), std::string::npos) << second.err;
+    auto abort = run_partshift({"abort", "--dsn", db_->dsn(), "--job", "orders"});
+    EXPECT_EQ(abort.exit_code, 0) << abort.err;
+    expect_nothing_left();
+}

@@ -18,9 +18,7 @@ std::optional<std::string> get(const po::variables_map& vm, const char* name) {
 }
 
 plan::partition_method parse_method(const std::string& text, const char* option) {
-    if (text == "range") return plan::partition_method::range;
-    if (text == "list") return plan::partition_method::list;
-    if (text == "hash") return plan::partition_method::hash;
+    if (auto method = plan::method_from_name(text)) return *method;
     throw usage_error(std::string("--") + option + ": unknown partitioning method '" + text +
                       "' (use range, list or hash)");
 }

@@ -130,8 +130,7 @@ asio::awaitable<void> async_connection::consume_until_not_busy() {
     }
 }
 
-asio::awaitable<result> async_connection::exec(std::string sql) {
-    if (PQsendQuery(conn_.get(), sql.c_str()) == 0) throw_connection_error("cannot send query");
+asio::awaitable<result> async_connection::collect_command_results() {
     co_await flush();
     result last;
     while (true) {
@@ -147,23 +146,17 @@ asio::awaitable<result> async_connection::exec(std::string sql) {
     co_return check_result(std::move(last), conn_.get(), "query failed");
 }
 
+asio::awaitable<result> async_connection::exec(std::string sql) {
+    if (PQsendQuery(conn_.get(), sql.c_str()) == 0) throw_connection_error("cannot send query");
+    co_return co_await collect_command_results();
+}
+
 asio::awaitable<result> async_connection::exec(std::string sql, param_list params) {
     param_pointers pointers(params);
     if (PQsendQueryParams(conn_.get(), sql.c_str(), pointers.count(), nullptr, pointers.data(),
                           nullptr, nullptr, 0) == 0)
         throw_connection_error("cannot send query");
-    co_await flush();
-    result last;
-    while (true) {
-        co_await consume_until_not_busy();
-        result next(PQgetResult(conn_.get()));
-        if (!next) break;
-        auto status = next.status();
-        last = std::move(next);
-        if (status == PGRES_COPY_OUT || status == PGRES_COPY_IN || status == PGRES_COPY_BOTH)
-            break;
-    }
-    co_return check_result(std::move(last), conn_.get(), "query failed");
+    co_return co_await collect_command_results();
 }
 
 std::optional<copy_chunk> async_connection::try_read_copy(bool& ended) {

@@ -19,17 +19,6 @@ std::string one_line(const std::string& text) {
     return out;
 }
 
-const char* method_name(partition_method m) {
-    switch (m) {
-        case partition_method::range:
-            return "range";
-        case partition_method::list:
-            return "list";
-        case partition_method::hash:
-            return "hash";
-    }
-    return "";
-}
 
 std::string describe_level(const level_spec& l) {
     std::string s = std::string(method_name(l.method)) + " (" + l.key + ")";

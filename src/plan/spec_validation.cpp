@@ -33,17 +33,6 @@ bool has_no_btree_or_hash(const catalog::column& c) {
            c.type_name == "json" || c.type_name == "xml";
 }
 
-const char* method_name(partition_method m) {
-    switch (m) {
-        case partition_method::range:
-            return "range";
-        case partition_method::list:
-            return "list";
-        case partition_method::hash:
-            return "hash";
-    }
-    return "?";
-}
 
 void validate_level(const catalog::table_model& table, const level_spec& level) {
     const catalog::column* col = table.find_column(level.key);

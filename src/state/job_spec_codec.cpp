@@ -6,25 +6,14 @@
 namespace partshift::state {
 namespace {
 
-std::string method_name(plan::partition_method m) {
-    switch (m) {
-        case plan::partition_method::range: return "range";
-        case plan::partition_method::list: return "list";
-        case plan::partition_method::hash: return "hash";
-    }
-    return "range";
-}
-
 plan::partition_method method_from(const std::string& name) {
-    if (name == "range") return plan::partition_method::range;
-    if (name == "list") return plan::partition_method::list;
-    if (name == "hash") return plan::partition_method::hash;
+    if (auto method = plan::method_from_name(name)) return *method;
     throw std::runtime_error("stored job spec has an unknown partition method '" + name + "'");
 }
 
 proto::partition_level level_to_proto(const plan::level_spec& level) {
     proto::partition_level out;
-    out.set_method(method_name(level.method));
+    out.set_method(plan::method_name(level.method));
     out.set_key(level.key);
     if (level.interval) out.set_interval(*level.interval);
     if (level.step) out.set_step(*level.step);
@@ -45,7 +34,7 @@ plan::level_spec level_from_proto(const proto::partition_level& level) {
 }
 
 std::string describe_level(const plan::level_spec& level, const std::string& prefix) {
-    std::string out = "--" + prefix + "partition-by " + method_name(level.method) + " --" +
+    std::string out = "--" + prefix + "partition-by " + plan::method_name(level.method) + " --" +
                       (prefix.empty() ? "key " : "subkey ") + level.key;
     if (level.interval) out += " --" + prefix + "interval '" + *level.interval + "'";
     if (level.step) out += " --" + prefix + "step " + *level.step;

@@ -100,6 +100,9 @@ private:
     // Wait until the socket is readable or writable, as PQflush's contract requires.
     asio::awaitable<void> wait_readable_or_writable();
     asio::awaitable<void> consume_until_not_busy();
+    // collect_command_results flushes the sent command and returns its last result (or its
+    // COPY result, which comes before the command ends); throws pg_error on failure.
+    asio::awaitable<result> collect_command_results();
     [[noreturn]] void throw_connection_error(std::string_view what) const;
 
     conn_handle conn_;

@@ -5,11 +5,29 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace partshift::plan {
 
 enum class partition_method { range, list, hash };
+
+// method_name: "range", "list" or "hash", as the options and the stored spec spell it.
+inline const char* method_name(partition_method m) {
+    switch (m) {
+        case partition_method::range: return "range";
+        case partition_method::list: return "list";
+        case partition_method::hash: return "hash";
+    }
+    return "?";
+}
+
+// method_from_name: the inverse; nullopt for anything else.
+inline std::optional<partition_method> method_from_name(std::string_view name) {
+    for (auto m : {partition_method::range, partition_method::list, partition_method::hash})
+        if (name == method_name(m)) return m;
+    return std::nullopt;
+}
 
 // level_spec: one level of partitioning.
 struct level_spec {

@@ -19,14 +19,20 @@
 
 #include "partshift/error.hpp"
 #include "partshift/pg/async_connection.hpp"
+#include "partshift/pg/pg_error.hpp"
 
 namespace partshift::copy {
 namespace {
 
 namespace asio = boost::asio;
 using asio::awaitable;
+using namespace std::chrono_literals;
 
 constexpr size_t max_identifier_bytes = 63;  // NAMEDATALEN - 1
+
+// With options.concurrently, how long a catalog-only step (CREATE INDEX ON ONLY, ATTACH) waits
+// for its lock before it lets the writers queued behind it through and tries again.
+constexpr const char* catalog_lock_timeout = "500ms";
 
 // partition_node: one relation of the target's partition tree.
 struct partition_node {
@@ -55,6 +61,8 @@ struct build_run {
     std::vector<leaf_build> tasks;
     size_t next = 0;
     int running = 0;
+    // Each worker's connection while its coroutine runs (index = worker id), for cancelling.
+    std::vector<pg::async_connection*> connections;
     std::exception_ptr failure;
     asio::steady_timer all_done;
     bool halted() const { return failure || stop.load(std::memory_order_relaxed); }
@@ -80,9 +88,11 @@ std::string using_clause(const index_to_build& index) {
 }
 
 // The statement that builds `index` on one relation; `only` for partitioned tables (the index
-// then stays invalid until every partition's index is attached).
+// then stays invalid until every partition's index is attached). `concurrently` applies to
+// leaves only: partitioned tables do not take it, and their ONLY index is catalog-only anyway.
 std::string build_sql(const pg::async_connection& conn, const index_to_build& index,
-                      const partition_node& node, const std::string& index_name, bool root) {
+                      const partition_node& node, const std::string& index_name, bool root,
+                      bool concurrently = false) {
     std::string table = qualified(conn, node.schema, node.name);
     std::string only = node.leaf ? "" : "ONLY ";
     if (index.is_primary) {
@@ -93,7 +103,37 @@ std::string build_sql(const pg::async_connection& conn, const index_to_build& in
     }
     if (root && !index.create_on_parent_sql.empty()) return index.create_on_parent_sql;
     return std::string(index.is_unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") +
-           conn.quote_ident(index_name) + " ON " + only + table + " " + using_clause(index);
+           (concurrently && node.leaf ? "CONCURRENTLY " : "") + conn.quote_ident(index_name) +
+           " ON " + only + table + " " + using_clause(index);
+}
+
+std::string drop_sql(const std::string& qualified_index, bool concurrently) {
+    return std::string("DROP INDEX ") + (concurrently ? "CONCURRENTLY " : "") + "IF EXISTS " +
+           qualified_index;
+}
+
+// exec_catalog_step runs a brief catalog-only statement (CREATE INDEX ON ONLY, ATTACH). With
+// `concurrently` the connection has a lock_timeout: on timeout the statement is retried with
+// backoff, so the target's writers never wait behind it for long. False when `stop` was raised
+// meanwhile.
+awaitable<bool> exec_catalog_step(pg::async_connection& conn, const std::string& sql,
+                                  bool concurrently, const std::atomic<bool>& stop) {
+    auto backoff = std::chrono::milliseconds(100);
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto run = conn.exec(sql);
+            co_await std::move(run);
+            co_return true;
+        } catch (const pg::pg_error& e) {
+            if (!concurrently || e.sqlstate() != pg::sqlstate::lock_not_available) throw;
+        }
+        if (stop.load()) co_return false;
+        if (attempt % 10 == 0)
+            spdlog::warn("index: still waiting for a lock after {} attempts: {}", attempt, sql);
+        asio::steady_timer wait(co_await asio::this_coro::executor, backoff);
+        co_await wait.async_wait(asio::use_awaitable);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+    }
 }
 
 struct index_state {
@@ -131,26 +171,72 @@ awaitable<std::vector<partition_node>> read_partition_tree(pg::async_connection&
     co_return nodes;
 }
 
+// published_connection makes a worker's connection reachable for a cancel while it lives.
+struct published_connection {
+    published_connection(build_run& r, int id, pg::async_connection& conn) : run(r), worker(id) {
+        run.connections[worker] = &conn;
+    }
+    ~published_connection() { run.connections[worker] = nullptr; }
+    published_connection(const published_connection&) = delete;
+    published_connection& operator=(const published_connection&) = delete;
+    build_run& run;
+    int worker;
+};
+
 awaitable<void> run_builder(build_run& run, int worker_id) {
+    const bool concurrently = run.options.concurrently;
     auto conn = co_await pg::async_connection::connect(
         run.dsn, run.options.application_name + "-" + std::to_string(worker_id));
+    published_connection published(run, worker_id, conn);
     if (!run.options.maintenance_work_mem.empty())
         co_await conn.exec("SELECT set_config('maintenance_work_mem', $1, false)",
                            pg::make_params(run.options.maintenance_work_mem));
+    // If partshift dies (kill -9), the server abandons the CONCURRENTLY build instead of
+    // finishing it unseen; the next run drops the invalid leftover and builds it again.
+    if (concurrently) {
+        auto set = conn.exec("SET client_connection_check_interval = '1s'");
+        co_await std::move(set);
+    }
     while (!run.halted() && run.next < run.tasks.size()) {
         const leaf_build& task = run.tasks[run.next++];
+        const std::string index = qualified(conn, task.leaf->schema, task.index_name);
+        std::string failure;
+        bool cancelled_by_stop = false;
         try {
-            if (task.drop_invalid_first)
-                co_await conn.exec("DROP INDEX IF EXISTS " +
-                                   qualified(conn, task.leaf->schema, task.index_name));
-            co_await conn.exec(build_sql(conn, *task.index, *task.leaf, task.index_name, false));
+            if (task.drop_invalid_first) {
+                auto drop = conn.exec(drop_sql(index, concurrently));
+                co_await std::move(drop);
+            }
+            auto build = conn.exec(
+                build_sql(conn, *task.index, *task.leaf, task.index_name, false, concurrently));
+            co_await std::move(build);
+            continue;
+        } catch (const pg::pg_error& e) {
+            failure = e.what();
+            if (e.sqlstate() == "23505")  // unique_violation
+                failure += "; the target's rows diverged from the source's";
+            cancelled_by_stop = run.stop.load() && e.sqlstate() == pg::sqlstate::query_canceled;
         } catch (const std::exception& e) {
-            if (!run.failure)
-                run.failure = std::make_exception_ptr(runtime_error(
-                    "building index " + task.index->name + " on partition " + task.leaf->schema +
-                    "." + task.leaf->name + " failed: " + e.what()));
-            co_return;
+            failure = e.what();
         }
+        if (concurrently && !cancelled_by_stop) {
+            // A failed CONCURRENTLY build leaves an INVALID index that writes still maintain
+            // (and a unique one still enforces): drop it now rather than leave it to a rerun.
+            // Not on a stop: the drop waits for the table's open transactions as the build
+            // did, and the rerun drops it anyway.
+            try {
+                auto drop = conn.exec(drop_sql(index, true));
+                co_await std::move(drop);
+            } catch (const std::exception& e) {
+                spdlog::warn("index: could not drop the invalid {} (the next run will): {}", index,
+                             e.what());
+            }
+        }
+        if (!cancelled_by_stop && !run.failure)
+            run.failure = std::make_exception_ptr(
+                runtime_error("building index " + task.index->name + " on partition " +
+                              task.leaf->schema + "." + task.leaf->name + " failed: " + failure));
+        co_return;
     }
 }
 
@@ -160,6 +246,10 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
                                std::function<bool(const index_to_build&)> selected) {
     auto ex = co_await asio::this_coro::executor;
     auto control = co_await pg::async_connection::connect(dsn, options.application_name);
+    if (options.concurrently) {
+        auto set = control.exec(std::string("SET lock_timeout = '") + catalog_lock_timeout + "'");
+        co_await std::move(set);
+    }
     auto nodes = co_await read_partition_tree(control, target);
     std::map<std::string, const partition_node*> by_oid;
     for (const auto& n : nodes) by_oid[n.oid] = &n;
@@ -191,14 +281,18 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
                 // Catalog-only: an ONLY index is created empty and invalid.
                 if (!state.exists) {
                     std::string failure;
+                    bool created = false;
                     try {
-                        co_await control.exec(build_sql(control, index, node, name, root));
+                        std::string sql = build_sql(control, index, node, name, root);
+                        auto create = exec_catalog_step(control, sql, options.concurrently, stop);
+                        created = co_await std::move(create);
                     } catch (const std::exception& e) {
                         failure = e.what();
                     }
                     if (!failure.empty())
                         throw runtime_error("creating index " + index.name + " on " + node.schema +
                                             "." + node.name + " failed: " + failure);
+                    if (!created) co_return false;  // stopped while waiting for the lock
                 }
             } else if (!state.exists || !state.valid) {
                 run.tasks.push_back({&index, &node, name, state.exists});
@@ -211,8 +305,10 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
     // while partitions are of similar size.
     int workers = std::max(1, std::min<int>(options.workers, static_cast<int>(run.tasks.size())));
     if (!run.tasks.empty()) {
-        spdlog::info("index: {} partition index builds, {} workers", run.tasks.size(), workers);
+        spdlog::info("index: {} partition index builds{}, {} workers", run.tasks.size(),
+                     options.concurrently ? " (concurrently)" : "", workers);
         run.running = workers;
+        run.connections.assign(workers + 1, nullptr);
         for (int w = 1; w <= workers; ++w)
             asio::co_spawn(ex, run_builder(run, w), [&run, w](std::exception_ptr e) {
                 if (e && !run.failure) {
@@ -226,8 +322,20 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
                 }
                 if (--run.running == 0) run.all_done.cancel();
             });
-        boost::system::error_code ignored;
-        co_await run.all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        // Woken early when the last worker ends; otherwise a look at `stop` every 200 ms. A
+        // CONCURRENTLY build may take long, and the target's writers do not need it to end:
+        // a stop cancels it (a rerun drops the invalid leftover and builds it again).
+        bool cancelled = false;
+        while (run.running > 0) {
+            boost::system::error_code ignored;
+            run.all_done.expires_after(200ms);
+            co_await run.all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+            if (options.concurrently && stop.load() && !cancelled) {
+                for (auto* conn : run.connections)
+                    if (conn) conn->cancel();
+                cancelled = true;
+            }
+        }
     }
     if (run.failure) std::rethrow_exception(run.failure);
     if (stop.load()) co_return false;
@@ -249,9 +357,11 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
                 "SELECT count(*) FROM pg_inherits WHERE inhrelid = $1::regclass AND "
                 "inhparent = $2::regclass",
                 pg::make_params(child_index, parent_index));
-            if (attached.get_int(0, 0) == 0)
-                co_await control.exec("ALTER INDEX " + parent_index + " ATTACH PARTITION " +
-                                      child_index);
+            if (attached.get_int(0, 0) != 0) continue;
+            // Bottom-up and resumable: a stop here leaves attachments a rerun completes.
+            std::string sql = "ALTER INDEX " + parent_index + " ATTACH PARTITION " + child_index;
+            auto attach = exec_catalog_step(control, sql, options.concurrently, stop);
+            if (!co_await std::move(attach)) co_return false;
         }
         auto state = co_await read_index_state(control, target.schema, index->name);
         if (!state.valid)
@@ -281,6 +391,7 @@ awaitable<bool> build_unique_indexes(std::string dsn, catalog::qualified_name ta
     // GCC 12 mis-destroys prvalue arguments inside a co_await expression: build the
     // awaitable in its own statement.
     std::function<bool(const index_to_build&)> select = [](const index_to_build& i) { return i.is_unique && !i.is_primary; };
+    options.concurrently = true;  // the applier writes to the target meanwhile
     auto build = build_selected(std::move(dsn), std::move(target), std::move(indexes),
                                 std::move(options), stop, std::move(select));
     co_return co_await std::move(build);

@@ -4,13 +4,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -349,14 +350,26 @@ private:
         return out;
     }
 
-    asio::awaitable<bool> build_indexes(const state::job_record& job, std::atomic<bool>& stop) {
+    // build_indexes: the primary key and non-unique indexes (phase index), or with
+    // `unique_only` the secondary UNIQUE indexes, built concurrently during follow.
+    asio::awaitable<bool> build_indexes(const state::job_record& job, std::atomic<bool>& stop,
+                                        bool unique_only = false) {
         copy::index_build_options index_options;
         index_options.workers = options_.copy_workers;
         // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await operands.
         catalog::qualified_name target{job.target_schema, job.target_table};
         auto indexes = indexes_to_build();
-        auto build = copy::build_indexes(options_.dsn, target, indexes, index_options, stop);
+        auto build =
+            unique_only
+                ? copy::build_unique_indexes(options_.dsn, target, indexes, index_options, stop)
+                : copy::build_indexes(options_.dsn, target, indexes, index_options, stop);
         co_return co_await std::move(build);
+    }
+
+    bool has_unique_indexes() const {
+        const auto& indexes = inputs_.plan.indexes;
+        return std::any_of(indexes.begin(), indexes.end(),
+                           [](const auto& i) { return i.is_unique && !i.is_primary; });
     }
 
     template <typename SetPhase>
@@ -375,8 +388,32 @@ private:
         feed.emplace(writer, fresh->applied_lsn.value_or(0), stop);
         stream::lsn_t window_end = fresh->max_chunk_high_lsn.value_or(0);
 
+        // The secondary UNIQUE indexes (DESIGN.md step 6), built beside the applier once in
+        // follow. A failure stops the job and is rethrown below; a stop cancels the build and
+        // a rerun finishes it.
+        bool unique_running = false;
+        std::exception_ptr unique_error;
+        auto start_unique_build = [&] {
+            if (!has_unique_indexes()) return;
+            spdlog::info("building the unique indexes concurrently");
+            unique_running = true;
+            asio::co_spawn(ex, build_indexes(job, stop, /*unique_only=*/true),
+                           [&](std::exception_ptr e, bool built) {
+                               unique_running = false;
+                               if (e) {
+                                   unique_error = e;
+                                   stop = true;
+                               } else if (built) {
+                                   spdlog::info("unique indexes built");
+                               } else {
+                                   spdlog::info("unique index build stopped; a rerun finishes it");
+                               }
+                           });
+        };
+
         // Watches the applier: switches to follow once the idempotent window is behind and
-        // the backlog is applied, removes applied spool segments, ends a timed dry run.
+        // the backlog is applied, starts the unique index build, removes applied spool
+        // segments, ends a timed dry run.
         bool watcher_done = false;
         asio::co_spawn(
             ex,
@@ -392,8 +429,10 @@ private:
                     if (job.phase != state::phase::follow && feed->caught_up() && lag.caught_up &&
                         lag.applied_position >= window_end)
                         set_phase(state::phase::follow);
-                    if (job.phase == state::phase::follow && !follow_since)
+                    if (job.phase == state::phase::follow && !follow_since) {
                         follow_since = std::chrono::steady_clock::now();
+                        start_unique_build();
+                    }
                     if (follow_since && options_.dry_run_for &&
                         std::chrono::steady_clock::now() - *follow_since >= *options_.dry_run_for) {
                         spdlog::info("dry run time is up; stopping with the checkpoint saved");
@@ -437,14 +476,16 @@ private:
             auto saved = with_control([&](pg::connection& c) { return state::load_job(c, job.job); });
             feed.emplace(writer, saved->applied_lsn.value_or(0), stop);
         }
-        // The watcher refers to this frame's locals: let it finish before they go.
+        // The watcher and the unique build refer to this frame's locals: let them finish
+        // before they go.
         stop = true;
         asio::steady_timer wait(ex);
-        while (!watcher_done) {
+        while (!watcher_done || unique_running) {
             wait.expires_after(50ms);
             co_await wait.async_wait(asio::use_awaitable);
         }
         if (apply_error) std::rethrow_exception(apply_error);
+        if (unique_error) std::rethrow_exception(unique_error);
     }
 
     const run_options& options_;

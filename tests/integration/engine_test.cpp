@@ -174,6 +174,43 @@ TEST_F(EngineTest, DryRunForStopsByItselfAndResumes) {
     expect_target_equals_source();
 }
 
+// A secondary UNIQUE column: its index (widened by the partition key) is built concurrently
+// once the run follows, while writes keep arriving, and ends valid on every partition.
+TEST_F(EngineTest, BuildsTheUniqueIndexOnceFollowing) {
+    db_->exec("ALTER TABLE events ADD COLUMN idempotency_key text UNIQUE;"
+              "UPDATE events SET idempotency_key = 'k' || id WHERE id % 10 = 0;");
+    auto run = start_run();
+    wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(), "follow");
+    auto load = start_pgbench(8);
+    auto conn = db_->connect();
+    auto unique_index = [&] {
+        return conn.exec(
+            "SELECT pg_get_indexdef(i.indexrelid), i.indisvalid FROM pg_index i "
+            "WHERE i.indrelid = 'public.events_new'::regclass AND i.indisunique "
+            "AND NOT i.indisprimary");
+    };
+    auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto r = unique_index();
+        if (r.rows() == 1 && r.get_bool(0, 1)) break;
+        ASSERT_TRUE(run->running()) << run->log();
+        std::this_thread::sleep_for(200ms);
+    }
+    auto r = unique_index();
+    ASSERT_EQ(r.rows(), 1);
+    EXPECT_TRUE(r.get_bool(0, 1)) << run->log();
+    EXPECT_NE(r.get(0, 0).find("(idempotency_key, ts)"), std::string::npos) << r.get(0, 0);
+    // Valid on the parent means every partition has its index attached; none left invalid.
+    EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_index i JOIN pg_partition_tree('events_new') t "
+                        "ON t.relid = i.indrelid WHERE NOT i.indisvalid")
+                  .get_int(0, 0),
+              0);
+    ASSERT_TRUE(load->wait(60s).has_value());
+    wait_until_caught_up(run.get());
+    stop(*run);
+    expect_target_equals_source();
+}
+
 // kill -9 in a given phase, then run again: the job resumes from its checkpoint.
 class CrashResumeTest : public EngineTest, public ::testing::WithParamInterface<std::string> {};
 

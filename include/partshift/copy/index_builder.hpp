@@ -40,6 +40,13 @@ struct index_build_options {
     int workers = 2;  // connections building leaf indexes at the same time
     std::string application_name = "partshift-index";
     std::string maintenance_work_mem;  // per build session, e.g. "256MB"; empty = server's
+    // concurrently: for a target that is being written to (build_unique_indexes always sets
+    // it). Leaf indexes are built with CREATE INDEX CONCURRENTLY and invalid leftovers dropped
+    // with DROP INDEX CONCURRENTLY, so writers are never blocked for the length of a build;
+    // the catalog-only steps (ON ONLY parent indexes, ATTACH) wait for their brief locks at
+    // most a lock_timeout at a time and retry, so writers never queue behind them for long;
+    // a stop cancels the builds in flight. Not for the primary key (always ALTER TABLE).
+    bool concurrently = false;
 };
 
 // build_indexes builds the primary key and every non-unique index of `indexes` on `target`
@@ -52,7 +59,12 @@ boost::asio::awaitable<bool> build_indexes(std::string dsn, catalog::qualified_n
                                            const std::atomic<bool>& stop);
 
 // build_unique_indexes builds the secondary UNIQUE indexes (is_unique && !is_primary), run by
-// the orchestrator once the idempotent replay window has ended.
+// the orchestrator once the idempotent replay window has ended, while the applier keeps
+// writing: always with options.concurrently. A leaf index left INVALID by an interrupted
+// build is dropped and built again; valid ones and attachments are kept. A unique violation
+// (the target's data diverged) throws runtime_error naming the index, the partition and the
+// server's detail, after dropping the invalid leftover, which would otherwise keep enforcing
+// uniqueness on writes.
 boost::asio::awaitable<bool> build_unique_indexes(std::string dsn, catalog::qualified_name target,
                                                   std::vector<index_to_build> indexes,
                                                   index_build_options options,

@@ -205,7 +205,6 @@ start_run "$work/replay-setup.log"
 wait_follow_lag0
 stop_run
 changes=$((rows + rows / 2))
-workarounds=0
 ref_replay=() ps_replay=() ps_received=() ps_replay_rss=()
 
 for ((r = 1; r <= rounds; r++)); do
@@ -256,24 +255,6 @@ SQL
     if ! kill -0 "$run_pid" 2>/dev/null; then
       wait "$run_pid" || true
       run_pid=""
-      if grep -q "does not hold changes up to" "$logfile" && [[ ! -e "$logfile.retried" ]]; then
-        # Known defect in this version: in follow on an idle source the streamer acknowledges
-        # keepalive positions to the slot but persists them nowhere, so a job stopped in
-        # follow is refused on resume. Everything up to the slot's confirmed position is
-        # applied (we stopped at lag 0), so record that as applied_lsn and start again; the
-        # timing restarts too. Reported in BENCHMARKS.md; remove once partshift persists it.
-        log "  resume refused (slot acknowledged past applied_lsn); applying the workaround"
-        touch "$logfile.retried"
-        workarounds=$((workarounds + 1))
-        sql -c "UPDATE partshift.jobs j SET applied_lsn = s.confirmed_flush_lsn
-                FROM pg_replication_slots s
-                WHERE j.job = 'events' AND s.slot_name = j.slot_name
-                  AND s.confirmed_flush_lsn > j.applied_lsn" >/dev/null
-        mv "$logfile" "$logfile.refused"
-        t0=$(now)
-        start_run "$logfile"
-        continue
-      fi
       echo "partshift run ended early:" >&2; tail -n 20 "$logfile" >&2; exit 1
     fi
     sleep 0.2
@@ -316,7 +297,6 @@ echo
 echo "reference load then index: load $m_ref_load s + index $m_ref_index s"
 echo "partshift copy phases (median): prepare $(median "${ps_prepare[@]}") s, copy $(median "${ps_copyonly[@]}") s, index $(median "${ps_index[@]}") s"
 echo "replay: $changes changes per round, $(awk -v c="$changes" -v s="$m_ps_replay" 'BEGIN { printf "%.0f", c / s }') changes/s partshift vs $(awk -v c="$changes" -v s="$m_ref_replay" 'BEGIN { printf "%.0f", c / s }') changes/s direct SQL; backlog fully spooled after ~$m_ps_received s"
-echo "resume workaround (applied_lsn := slot confirmed_flush_lsn) needed in $workarounds of $rounds replay rounds"
 echo "peak RSS (VmHWM): copy runs ${ps_rss[*]} kB; replay runs ${ps_replay_rss[*]} kB"
 echo "partshift logs: $logs_dir"
 echo "rounds: copy ref ${ref_total[*]} / indexed ${ref_indexed[*]} / partshift ${ps_copy[*]}; replay ref ${ref_replay[*]} / partshift ${ps_replay[*]}"

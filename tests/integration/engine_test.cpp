@@ -142,6 +142,8 @@ TEST_F(EngineTest, ConvergesUnderConcurrentLoad) {
     std::thread batch([this] { big_transaction(); });
     wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(), "follow");
     batch.join();
+    // A second 100k-row transaction while following, beside the writers.
+    big_transaction();
     // More writes while following, then let it catch up.
     ASSERT_TRUE(load->wait(120s).has_value());
     auto more = start_pgbench(5);
@@ -321,4 +323,20 @@ TEST_F(EngineTest, MemoryBoundedWhileReplayingAMillionChangeBacklog) {
     EXPECT_LT(peak_kb, 256 * 1024) << "partshift held too much in memory";
     stop(*run);
     expect_target_equals_source();
+}
+
+// DDL on the source during a job: the next change arrives with a Relation message that no
+// longer matches, and the job stops with a clear message instead of applying wrong columns.
+TEST_F(EngineTest, SchemaChangeOnTheSourceStopsTheJobClearly) {
+    auto run = start_run();
+    wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(), "follow");
+    db_->exec("ALTER TABLE events ADD COLUMN extra integer");
+    db_->exec("UPDATE events SET extra = 1 WHERE id = 1");
+    auto code = run->wait(120s);
+    ASSERT_TRUE(code.has_value()) << "partshift kept running after a schema change\n" << run->log();
+    EXPECT_EQ(*code, 1) << run->log();
+    EXPECT_NE(run->log().find("changed during the job"), std::string::npos) << run->log();
+    auto s = status();
+    ASSERT_TRUE(s);
+    EXPECT_NE(s->last_error().find("changed during the job"), std::string::npos);
 }

@@ -30,6 +30,7 @@
 #include "partshift/monitor/job_monitor.hpp"
 #include "partshift/monitor/lag.hpp"
 #include "partshift/stream/pg_clock.hpp"
+#include "partshift/plan/partition_naming.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/pg/pg_error.hpp"
@@ -154,7 +155,7 @@ private:
         rec.target_schema = plan.target.schema;
         rec.target_table = plan.target.name;
         rec.final_name = plan.final_name;
-        rec.old_name = options_.old_name.empty() ? state::with_suffix(plan.final_name, "_old")
+        rec.old_name = options_.old_name.empty() ? plan::fit_identifier(plan.final_name + "_old")
                                                  : options_.old_name;
         rec.publication_name = state::object_name(options_.job);  // per database
         rec.slot_name = state::slot_name(control_.exec("SELECT current_database()").get(0, 0),

@@ -1,6 +1,8 @@
 // job_names: deterministic, legal names for a job's slot and publication. No I/O.
 #include "partshift/state/job_names.hpp"
 
+#include "partshift/plan/partition_naming.hpp"
+
 #include <boost/crc.hpp>
 #include <cstdio>
 
@@ -17,13 +19,6 @@ std::string short_hash(std::string_view text) {
     return buf;
 }
 
-// Cut at a UTF-8 character boundary so the result stays valid text.
-std::string cut_utf8(std::string_view text, size_t max_bytes) {
-    if (text.size() <= max_bytes) return std::string(text);
-    size_t end = max_bytes;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-    return std::string(text.substr(0, end));
-}
 
 }  // namespace
 
@@ -50,15 +45,9 @@ std::string object_name(std::string_view job) {
 }
 
 std::string slot_name(std::string_view database, std::string_view job) {
-    return with_suffix(object_name(job), "_" + short_hash(database));
+    // plan::fit_identifier keeps it within 63 bytes, as for every other name partshift makes.
+    return plan::fit_identifier(object_name(job) + "_" + short_hash(database));
 }
 
-std::string with_suffix(std::string_view name, std::string_view suffix) {
-    std::string full = std::string(name) + std::string(suffix);
-    if (full.size() <= max_identifier_bytes) return full;
-    std::string hash = short_hash(name);
-    size_t keep = max_identifier_bytes - suffix.size() - hash.size() - 1;
-    return cut_utf8(name, keep) + "_" + hash + std::string(suffix);
-}
 
 }  // namespace partshift::state

@@ -25,17 +25,6 @@ TEST(JobNames, LongNamesAreCutWithAHash) {
     EXPECT_NE(object_name(long_name + "y"), n);
 }
 
-TEST(JobNames, SuffixFitsIn63Bytes) {
-    EXPECT_EQ(with_suffix("orders", "_new"), "orders_new");
-    auto n = with_suffix(std::string(70, 'a'), "_new");
-    EXPECT_LE(n.size(), 63u);
-    EXPECT_EQ(n.substr(n.size() - 4), "_new");
-    // Never cuts a multi-byte character in half.
-    std::string utf8;
-    for (int i = 0; i < 40; ++i) utf8 += "\xc3\xa9";  // é
-    auto cut = with_suffix(utf8, "_old");
-    EXPECT_LE(cut.size(), 63u);
-}
 
 TEST(JobNames, SlotNamesDifferPerDatabase) {
     auto a = slot_name("shop", "events");

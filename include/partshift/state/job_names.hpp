@@ -15,7 +15,5 @@ std::string object_name(std::string_view job);
 // slot also carries a short hash of the database name: "partshift_events_1a2b3c4d".
 std::string slot_name(std::string_view database, std::string_view job);
 
-// with_suffix: name + suffix, shortened (with a stable hash) to fit PostgreSQL's 63 bytes.
-std::string with_suffix(std::string_view name, std::string_view suffix);
 
 }  // namespace partshift::state

@@ -284,7 +284,7 @@ TEST(Apply, AppliedLsnCommitsWithTheChangesAndResumeSkips) {
         auto conn = f.db.connect();
         conn.exec(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'partshift-apply'");
+            "WHERE application_name = 'partshift-apply' AND datname = current_database()");
     };
     EXPECT_ANY_THROW(f.apply(messages, kill));
     EXPECT_EQ(f.target_rows(), "");

@@ -259,7 +259,7 @@ TEST(Copy, ChunkKilledMidwayFailsLoudlyAndResumes) {
                 auto r = admin.exec(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
                     "application_name LIKE 'partshift-copy-dst-%' AND query LIKE 'COPY%' "
-                    "AND state = 'active' LIMIT 1");
+                    "AND state = 'active' AND datname = current_database() LIMIT 1");
                 if (r.rows() == 1) killed = true;
             }
             std::this_thread::sleep_for(1ms);

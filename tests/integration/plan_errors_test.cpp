@@ -193,7 +193,8 @@ TEST(PlanErrors, PlanChangesNothing) {
         return conn
             .exec(
                 "SELECT (SELECT count(*) FROM pg_class) || '/' || "
-                "(SELECT count(*) FROM pg_replication_slots) || '/' || "
+                "(SELECT count(*) FROM pg_replication_slots "
+                " WHERE database = current_database()) || '/' || "
                 "(SELECT count(*) FROM pg_publication) || '/' || "
                 "(SELECT count(*) FROM pg_namespace) || '/' || "
                 "(SELECT md5(string_agg(relname, ',' ORDER BY relname)) FROM pg_class)")

@@ -5,6 +5,7 @@
 #   scripts/pg-sandbox.sh run -- COMMAND...   start, run COMMAND with PG* set, stop and remove
 #                                             (even when COMMAND fails); exit with its status
 #   scripts/pg-sandbox.sh start DIR           start a sandbox in DIR and print its settings
+#                                             (PARTSHIFT_SANDBOX_EXTRA_CONF: extra conf lines)
 #   scripts/pg-sandbox.sh stop DIR            stop it (the directory stays)
 #   scripts/pg-sandbox.sh restart DIR [MODE]  pg_ctl restart (MODE fast|immediate; for fault tests)
 #   scripts/pg-sandbox.sh remove DIR          stop and delete DIR
@@ -44,6 +45,10 @@ full_page_writes = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %a '
 CONF
+  # Settings of the caller's own, after the defaults so they win (tests that need a server
+  # the shared sandbox must not become, e.g. wal_level = replica).
+  [[ -n ${PARTSHIFT_SANDBOX_EXTRA_CONF:-} ]] && printf '%s\n' "$PARTSHIFT_SANDBOX_EXTRA_CONF" \
+    >>"$dir/data/postgresql.conf"
   as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   cat <<INFO
@@ -98,5 +103,5 @@ case "$cmd" in
     fi
     exit $status
     ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac

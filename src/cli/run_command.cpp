@@ -45,6 +45,8 @@ po::options_description run_options() {
         "name the original table gets at cutover (default NAME_old)")(
         "slot-timeout", po::value<std::string>()->default_value("2m")->value_name("DURATION"),
         "how long creating the slot may wait for transactions already running")(
+        "reconnect-for", po::value<std::string>()->default_value("10m")->value_name("DURATION"),
+        "when the server goes away (restart, failover), how long to keep trying to resume")(
         "metrics-addr", po::value<std::string>()->value_name("HOST:PORT"),
         "serve Prometheus metrics here (not available yet)");
     general.add(partition_options_description());
@@ -97,6 +99,8 @@ int command_run(const arguments& args) {
     run.slot_timeout = std::chrono::duration_cast<std::chrono::seconds>(
         parse_duration(vm["slot-timeout"].as<std::string>(), "slot-timeout"));
     if (run.slot_timeout.count() < 1) throw usage_error("--slot-timeout must be at least 1s");
+    run.reconnect_for = std::chrono::duration_cast<std::chrono::seconds>(
+        parse_duration(vm["reconnect-for"].as<std::string>(), "reconnect-for"));
     run.spool_root = vm["spool-dir"].as<std::string>();
     if (vm.count("old-name")) run.old_name = vm["old-name"].as<std::string>();
     migrate::job_inputs inputs{std::move(planned.table), std::move(planned.plan),

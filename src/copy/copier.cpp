@@ -19,6 +19,7 @@
 #include "partshift/error.hpp"
 #include "partshift/monitor/progress_bar.hpp"
 #include "partshift/pg/async_connection.hpp"
+#include "partshift/pg/pg_error.hpp"
 
 namespace partshift::copy {
 namespace {
@@ -66,12 +67,13 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
         std::optional<chunk_outcome> outcome;
         try {
             outcome = co_await copy_chunk(source, target, run.spec, run.job, c, should_stop);
-        } catch (const std::exception& e) {
+        } catch (...) {
             if (!run.failed) {
                 run.failed = true;
-                run.failure = std::make_exception_ptr(runtime_error(
-                    "copy of chunk " + std::to_string(c.id) + " " + describe_bounds(c.bounds) +
-                    " of " + run.spec.source + " failed: " + e.what()));
+                run.failure = pg::with_context("copy of chunk " + std::to_string(c.id) + " " +
+                                                   describe_bounds(c.bounds) + " of " +
+                                                   run.spec.source + " failed: ",
+                                               std::current_exception());
             }
             co_return;  // the connections are dropped here, which rolls back both sides
         }
@@ -92,14 +94,8 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
 void worker_finished(copy_run& run, int worker_id, std::exception_ptr error) {
     if (error && !run.failed) {
         // Errors outside a chunk (connecting): nothing was written, but the copy cannot go on.
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            run.failure = std::make_exception_ptr(
-                runtime_error("copy worker " + std::to_string(worker_id) + " failed: " + e.what()));
-        } catch (...) {
-            run.failure = error;
-        }
+        run.failure =
+            pg::with_context("copy worker " + std::to_string(worker_id) + " failed: ", error);
         run.failed = true;
     }
     if (--run.running == 0) run.all_done.cancel();

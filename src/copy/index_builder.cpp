@@ -200,7 +200,7 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
     while (!run.halted() && run.next < run.tasks.size()) {
         const leaf_build& task = run.tasks[run.next++];
         const std::string index = qualified(conn, task.leaf->schema, task.index_name);
-        std::string failure;
+        std::exception_ptr failure;
         bool cancelled_by_stop = false;
         try {
             if (task.drop_invalid_first) {
@@ -212,12 +212,14 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
             co_await std::move(build);
             continue;
         } catch (const pg::pg_error& e) {
-            failure = e.what();
+            failure = std::current_exception();
             if (e.sqlstate() == "23505")  // unique_violation
-                failure += "; the target's rows diverged from the source's";
+                failure = std::make_exception_ptr(pg::pg_error(
+                    std::string(e.what()) + "; the target's rows diverged from the source's",
+                    e.sqlstate()));
             cancelled_by_stop = run.stop.load() && e.sqlstate() == pg::sqlstate::query_canceled;
-        } catch (const std::exception& e) {
-            failure = e.what();
+        } catch (...) {
+            failure = std::current_exception();
         }
         if (concurrently && !cancelled_by_stop) {
             // A failed CONCURRENTLY build leaves an INVALID index that writes still maintain
@@ -233,9 +235,10 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
             }
         }
         if (!cancelled_by_stop && !run.failure)
-            run.failure = std::make_exception_ptr(
-                runtime_error("building index " + task.index->name + " on partition " +
-                              task.leaf->schema + "." + task.leaf->name + " failed: " + failure));
+            run.failure = pg::with_context("building index " + task.index->name +
+                                               " on partition " + task.leaf->schema + "." +
+                                               task.leaf->name + " failed: ",
+                                           failure);
         co_return;
     }
 }
@@ -280,18 +283,20 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
             if (!node.leaf) {
                 // Catalog-only: an ONLY index is created empty and invalid.
                 if (!state.exists) {
-                    std::string failure;
+                    std::exception_ptr failure;
                     bool created = false;
                     try {
                         std::string sql = build_sql(control, index, node, name, root);
                         auto create = exec_catalog_step(control, sql, options.concurrently, stop);
                         created = co_await std::move(create);
-                    } catch (const std::exception& e) {
-                        failure = e.what();
+                    } catch (...) {
+                        failure = std::current_exception();
                     }
-                    if (!failure.empty())
-                        throw runtime_error("creating index " + index.name + " on " + node.schema +
-                                            "." + node.name + " failed: " + failure);
+                    if (failure)
+                        std::rethrow_exception(pg::with_context("creating index " + index.name +
+                                                                    " on " + node.schema + "." +
+                                                                    node.name + " failed: ",
+                                                                failure));
                     if (!created) co_return false;  // stopped while waiting for the lock
                 }
             } else if (!state.exists || !state.valid) {
@@ -311,15 +316,9 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
         run.connections.assign(workers + 1, nullptr);
         for (int w = 1; w <= workers; ++w)
             asio::co_spawn(ex, run_builder(run, w), [&run, w](std::exception_ptr e) {
-                if (e && !run.failure) {
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const std::exception& error) {
-                        run.failure = std::make_exception_ptr(
-                            runtime_error("index build worker " + std::to_string(w) +
-                                          " failed: " + error.what()));
-                    }
-                }
+                if (e && !run.failure)
+                    run.failure = pg::with_context(
+                        "index build worker " + std::to_string(w) + " failed: ", e);
                 if (--run.running == 0) run.all_done.cancel();
             });
         // Woken early when the last worker ends; otherwise a look at `stop` every 200 ms. A

@@ -73,10 +73,75 @@ public:
         spdlog::info("job {}: {} → {} (phase {})", job.job,
                      job.source_schema + "." + job.source_table,
                      job.target_schema + "." + job.target_table, job.phase);
-        return run_phases(job);
+        // A server restart or failover ends every connection at once; each role then fails
+        // with a connection-loss SQLSTATE. Waiting for the server and resuming from the
+        // checkpoint is exactly what a rerun would do, so do it here, for --reconnect-for.
+        auto backoff = 1s;
+        std::optional<std::chrono::steady_clock::time_point> lost_since;
+        for (bool resuming = false;; resuming = true) {
+            const auto attempt_start = std::chrono::steady_clock::now();
+            try {
+                if (resuming) {
+                    auto saved = with_control(
+                        [&](pg::connection& c) { return state::load_job(c, job.job); });
+                    if (!saved)
+                        throw runtime_error("job " + job.job +
+                                            " is gone (aborted while partshift waited)");
+                    job = std::move(*saved);
+                }
+                return run_phases(job);
+            } catch (const pg::pg_error& e) {
+                const auto now = std::chrono::steady_clock::now();
+                // A run that went on for a while before the loss starts a new count.
+                if (now - attempt_start > 60s) {
+                    lost_since.reset();
+                    backoff = 1s;
+                }
+                if (!lost_since) lost_since = now;
+                if (!e.is_connection_loss() || now - *lost_since >= options_.reconnect_for) {
+                    record_failure(job, e);
+                    throw;
+                }
+                spdlog::warn("lost the server ({}); resuming from the checkpoint in {}s", e.what(),
+                             backoff.count());
+            } catch (const std::exception& e) {
+                record_failure(job, e);
+                throw;
+            }
+            if (!pause_unless_signalled(backoff)) {
+                spdlog::info("stopped while waiting for the server; run again to resume");
+                return 0;
+            }
+            backoff = std::min(backoff * 2, std::chrono::seconds(30));
+        }
     }
 
 private:
+    // pause_unless_signalled sleeps for `d`; false when SIGINT/SIGTERM came first.
+    static bool pause_unless_signalled(std::chrono::seconds d) {
+        asio::io_context io;
+        bool signalled = false;
+        asio::signal_set signals(io, SIGINT, SIGTERM);
+        asio::steady_timer timer(io, d);
+        signals.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) return;
+            signalled = true;
+            timer.cancel();
+        });
+        timer.async_wait([&](boost::system::error_code) { signals.cancel(); });
+        io.run();
+        return !signalled;
+    }
+
+    // record_failure keeps the reason a job stopped in partshift.jobs, for `status`.
+    void record_failure(const state::job_record& job, const std::exception& e) {
+        try {
+            with_control([&](pg::connection& c) { state::set_last_error(c, job.job, e.what()); });
+        } catch (...) {
+            // The server is gone for good; the message still reaches the user on stderr.
+        }
+    }
+
     // with_control runs a short control statement during the run phases, reconnecting with
     // backoff when the server went away (a restart must not end a long-running follow).
     template <typename F>
@@ -230,7 +295,7 @@ private:
         progress.applied_lsn = job.applied_lsn.value_or(0);
 
         check_spool_belongs_to_job(job);
-        state::reset_live_figures(control_, job.job);
+        with_control([&](pg::connection& c) { state::reset_live_figures(c, job.job); });
         spool::spool_writer writer(job.spool_dir);
         spool_sink sink(writer);
 
@@ -263,19 +328,7 @@ private:
                        });
         io.run();
 
-        if (failure) {
-            try {
-                std::rethrow_exception(failure);
-            } catch (const std::exception& e) {
-                try {
-                    with_control([&](pg::connection& c) {
-                        state::set_last_error(c, job.job, e.what());
-                    });
-                } catch (...) {
-                }
-                throw;
-            }
-        }
+        if (failure) std::rethrow_exception(failure);
         spdlog::info("stopped in phase {}; run again to resume",
                      with_control([&](pg::connection& c) { return state::load_job(c, job.job); })
                          ->phase);

@@ -255,6 +255,61 @@ TEST_F(EngineTest, ServerRestartDuringFollow) {
     expect_target_equals_source();
 }
 
+// A server restart while the copy or the index build is under way: the same partshift process
+// waits for the server and resumes from its checkpoint, no rerun needed. A lock the test holds
+// on the target pins partshift inside the phase (its next COPY or CREATE INDEX waits on it), so
+// the restart lands mid-phase every time; the restart ends the lock with everything else.
+class ServerRestartTest : public EngineTest {
+protected:
+    void restart_while_blocked_in(const std::string& phase, const std::string& backends) {
+        auto load = start_pgbench(30);
+        auto run = start_run({"--copy-workers", "1"}, {"PARTSHIFT_TEST_PHASE_PAUSE_MS=1500"});
+        wait_for(
+            [&](const auto& s) {
+                if (phase == "copy")
+                    return s.phase() == "copy" && s.chunks_done() >= 1 &&
+                           s.chunks_done() + 3 < s.chunks_total();
+                return s.phase() == phase;
+            },
+            300s, run.get(), "phase " + phase);
+        auto blocker = db_->connect();
+        blocker.exec("BEGIN");
+        blocker.exec("LOCK TABLE events_new IN ACCESS EXCLUSIVE MODE");
+        auto admin = db_->connect();
+        auto waiting = [&] {
+            return admin
+                       .query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND application_name LIKE $1 AND "
+                              "wait_event_type = 'Lock'",
+                              backends)
+                       .get_int(0, 0) > 0;
+        };
+        for (int i = 0; i < 300 && !waiting(); ++i) std::this_thread::sleep_for(100ms);
+        ASSERT_TRUE(waiting()) << "partshift never waited for the lock\n" << run->log();
+        auto now = status();
+        ASSERT_TRUE(now.has_value());
+        EXPECT_EQ(now->phase(), phase);
+
+        restart_sandbox("immediate");
+        ASSERT_TRUE(load->wait(120s).has_value());
+        // pgbench clients died with the server; write some more after the restart.
+        auto more = start_pgbench(5);
+        ASSERT_TRUE(more->wait(60s).has_value());
+        wait_until_caught_up(run.get());
+        stop(*run);
+        expect_target_equals_source();
+        EXPECT_NE(run->log().find("lost the server"), std::string::npos) << run->log();
+    }
+};
+
+TEST_F(ServerRestartTest, DuringCopyTheRunResumesByItself) {
+    restart_while_blocked_in("copy", "partshift-copy-dst-%");
+}
+
+TEST_F(ServerRestartTest, DuringIndexBuildTheRunResumesByItself) {
+    restart_while_blocked_in("index", "partshift-index%");
+}
+
 TEST_F(EngineTest, AbortLeavesTheSourceAsItWas) {
     auto dump = [&] {
         auto r = run_command({"pg_dump", "--schema-only", "-d", db_->dsn()});

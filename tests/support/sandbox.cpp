@@ -209,6 +209,32 @@ void restart_sandbox(const std::string& mode) {
     if (r.exit_code != 0) throw std::runtime_error("sandbox restart failed: " + r.err);
 }
 
+extra_server::extra_server(const std::vector<std::string>& settings) {
+    auto script = env_or("PARTSHIFT_SANDBOX_SCRIPT", "");
+    if (script.empty()) throw std::runtime_error("no sandbox script to start a server with");
+    char pattern[] = "/tmp/partshift-pg2.XXXXXX";
+    if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    std::vector<std::string> argv{"env"};
+    std::string conf;
+    for (const auto& s : settings) conf += s + "\n";
+    argv.push_back("PARTSHIFT_SANDBOX_EXTRA_CONF=" + conf);
+    argv.insert(argv.end(), {script, "start", dir_});
+    auto r = run_command(argv);
+    if (r.exit_code != 0) {
+        run_command({script, "remove", dir_});
+        throw std::runtime_error("could not start a second server: " + r.err);
+    }
+}
+
+extra_server::~extra_server() {
+    run_command({env_or("PARTSHIFT_SANDBOX_SCRIPT", "false"), "remove", dir_});
+}
+
+std::string extra_server::dsn(const std::string& dbname) const {
+    return "host=" + dir_ + " port=5432 user=postgres dbname=" + dbname;
+}
+
 table_fingerprint fingerprint(pg::connection& conn, const std::string& relation,
                               const std::string& columns) {
     // md5 of each row's text form, then md5 over the sorted row digests: order-independent,

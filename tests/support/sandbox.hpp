@@ -82,6 +82,21 @@ private:
 // Restart the sandbox server (mode "fast" or "immediate"), for fault tests.
 void restart_sandbox(const std::string& mode = "fast");
 
+// extra_server: a second throwaway PostgreSQL with settings of its own (e.g. wal_level =
+// replica), for tests that need a server the shared sandbox must not become. Started by
+// scripts/pg-sandbox.sh in a temp dir, removed at destruction.
+class extra_server {
+public:
+    explicit extra_server(const std::vector<std::string>& settings);
+    ~extra_server();
+    extra_server(const extra_server&) = delete;
+    extra_server& operator=(const extra_server&) = delete;
+    std::string dsn(const std::string& dbname = "postgres") const;
+
+private:
+    std::string dir_;
+};
+
 // table_fingerprint: row count and a checksum over every column of every row, independent of
 // row order and physical layout; equal fingerprints mean equal content.
 struct table_fingerprint {

@@ -24,6 +24,8 @@ struct run_options {
     std::string spool_root;  // the job's spool goes in spool_root/<slot name>
     std::string old_name;
     std::chrono::seconds slot_timeout{120};
+    // After the server went away mid-run, how long to keep waiting for it and resuming.
+    std::chrono::seconds reconnect_for{600};
 };
 
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its

@@ -2,6 +2,7 @@
 // "lock not available" from "connection lost" without parsing messages.
 #pragma once
 
+#include <exception>
 #include <string>
 
 #include "partshift/error.hpp"
@@ -22,6 +23,12 @@ public:
 private:
     std::string sqlstate_;
 };
+
+// with_context: the failure `cause` with `prefix` before its message, saying where it
+// happened ("copy of chunk 7 [(1), (5000)) failed: "). A pg_error keeps its SQLSTATE, so a
+// caller further up can still tell a lost connection (and wait for the server) from a real
+// failure; anything else becomes a partshift::runtime_error.
+std::exception_ptr with_context(const std::string& prefix, std::exception_ptr cause);
 
 namespace sqlstate {
 inline constexpr const char* lock_not_available = "55P03";

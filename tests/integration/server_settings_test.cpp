@@ -1,0 +1,79 @@
+// Servers that cannot host a migration: wal_level below logical, every replication slot taken.
+// Each test starts a second throwaway server with those settings (the shared sandbox must stay
+// usable for the tests beside it), and checks that `plan` and `run` refuse with exit 3 and a
+// one-line reason, and that `run` leaves nothing behind.
+#include <gtest/gtest.h>
+
+#include "support/sandbox.hpp"
+
+using namespace partshift;
+using namespace partshift::testing;
+
+namespace {
+
+#define REQUIRE_SANDBOX() \
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)"
+
+const std::vector<std::string> by_month{"--partition-by", "range", "--key", "ts", "--interval",
+                                        "1 month"};
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+void create_events(pg::connection& conn) {
+    conn.exec(
+        "CREATE TABLE events (id bigint PRIMARY KEY, ts timestamptz NOT NULL, note text);"
+        "INSERT INTO events SELECT g, '2025-01-01'::timestamptz + g * interval '1 day', 'n' "
+        "FROM generate_series(1, 90) g");
+}
+
+command_result partshift_on(const std::string& command, const std::string& dsn,
+                            const temp_dir& spool) {
+    std::vector<std::string> args{command, "--dsn", dsn, "--table", "events"};
+    args.insert(args.end(), by_month.begin(), by_month.end());
+    if (command == "run") args.insert(args.end(), {"--dry-run", "--spool-dir", spool.path()});
+    return run_partshift(args);
+}
+
+void expect_refused(const command_result& r, const std::string& reason) {
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
+    EXPECT_TRUE(one_line(r.err)) << "stderr is not one line: " << r.err;
+}
+
+// What a refused run must not leave: the state schema, the target, a publication.
+void expect_nothing_created(pg::connection& conn) {
+    EXPECT_TRUE(conn.exec("SELECT to_regnamespace('partshift') IS NULL").get_bool(0, 0));
+    EXPECT_TRUE(conn.exec("SELECT to_regclass('events_new') IS NULL").get_bool(0, 0));
+    EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_publication").get_int(0, 0), 0);
+}
+
+}  // namespace
+
+TEST(ServerSettings, WalLevelReplicaIsRefused) {
+    REQUIRE_SANDBOX();
+    extra_server server({"wal_level = replica"});
+    auto conn = pg::connection(server.dsn(), "partshift-test");
+    create_events(conn);
+    temp_dir spool;
+    const std::string reason = "wal_level is replica: set wal_level = logical";
+    expect_refused(partshift_on("plan", server.dsn(), spool), reason);
+    expect_refused(partshift_on("run", server.dsn(), spool), reason);
+    expect_nothing_created(conn);
+    EXPECT_EQ(conn.exec("SELECT count(*) FROM events").get_int(0, 0), 90);
+}
+
+TEST(ServerSettings, NoFreeReplicationSlotIsRefused) {
+    REQUIRE_SANDBOX();
+    extra_server server({"max_replication_slots = 1"});
+    auto conn = pg::connection(server.dsn(), "partshift-test");
+    create_events(conn);
+    conn.exec("SELECT pg_create_physical_replication_slot('someone_elses')");
+    temp_dir spool;
+    const std::string reason = "no free replication slot (1 of max_replication_slots = 1 in use)";
+    expect_refused(partshift_on("plan", server.dsn(), spool), reason);
+    expect_refused(partshift_on("run", server.dsn(), spool), reason);
+    expect_nothing_created(conn);
+    // The slot that was there is untouched.
+    EXPECT_EQ(conn.exec("SELECT string_agg(slot_name, ',') FROM pg_replication_slots").get(0, 0),
+              "someone_elses");
+}

@@ -41,6 +41,7 @@ int64_t affected_rows(const pg::result& r) {
 }
 
 constexpr const char* unique_violation = "23505";
+constexpr const char* check_violation = "23514";  // also: no partition takes the row
 
 }  // namespace
 
@@ -470,6 +471,12 @@ asio::awaitable<void> applier::sync() {
                 if (!p.key.empty())
                     message += " (key " +
                                describe_key(target_sql_.columns(), target_sql_.key(), p.key) + ")";
+                if (res.sqlstate() == check_violation &&
+                    res.error_message().find("no partition of relation") != std::string::npos)
+                    message += "; create a partition that takes this value (CREATE TABLE ... "
+                               "PARTITION OF " + quote_qualified(options_.target) +
+                               " FOR VALUES ...) and run again: the job resumes at this "
+                               "transaction";
                 throw pg::pg_error(message, res.sqlstate());
             }
         }

@@ -11,7 +11,7 @@ using namespace std::chrono_literals;
 namespace {
 
 class RunErrors : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
@@ -23,9 +23,9 @@ protected:
     }
 
     command_result run(std::vector<std::string> extra) {
-        std::vector<std::string> args{"run", "--dsn", db_->dsn(), "--partition-by", "range",
-                                      "--key", "ts", "--interval", "1 month", "--spool-dir",
-                                      spool_.path()};
+        std::vector<std::string> args{"run",     "--dsn",       db_->dsn(),   "--partition-by",
+                                      "range",   "--key",       "ts",         "--interval",
+                                      "1 month", "--spool-dir", spool_.path()};
         args.insert(args.end(), extra.begin(), extra.end());
         return run_partshift(args, 120s);
     }
@@ -96,13 +96,41 @@ TEST_F(RunErrors, SlotBlockedByAnOldTransactionNamesItAndLeavesNothing) {
 TEST_F(RunErrors, ResumingWithADifferentSpecIsRefused) {
     auto first = run({"--table", "orders", "--dry-run", "--dry-run-for", "500ms"});
     ASSERT_EQ(first.exit_code, 0) << first.err;
-    auto second = run_partshift({"run", "--dsn", db_->dsn(), "--table", "orders", "--partition-by",
-                                 "hash", "--key", "id", "--modulus", "4", "--spool-dir",
-                                 spool_.path(), "--dry-run"},
-                                60s);
+    auto second =
+        run_partshift({"run", "--dsn", db_->dsn(), "--table", "orders", "--partition-by", "hash",
+                       "--key", "id", "--modulus", "4", "--spool-dir", spool_.path(), "--dry-run"},
+                      60s);
     EXPECT_EQ(second.exit_code, 2) << second.err;
     EXPECT_NE(second.err.find("--partition-by range"), std::string::npos) << second.err;
     auto abort = run_partshift({"abort", "--dsn", db_->dsn(), "--job", "orders"});
     EXPECT_EQ(abort.exit_code, 0) << abort.err;
     expect_nothing_left();
+}
+
+TEST_F(RunErrors, RowOutsideEveryPartitionStopsTheJobAndResumesOnceItHasOne) {
+    // Following, a row arrives that no partition of the target takes (no default partition).
+    auto first = run({"--table", "orders", "--dry-run", "--dry-run-for", "1s"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    db_->exec("INSERT INTO orders VALUES (5000, '2099-01-15 10:00+00', 'far')");
+
+    auto stopped = run({"--table", "orders", "--dry-run", "--dry-run-for", "30s"});
+    EXPECT_EQ(stopped.exit_code, 1) << stopped.err;
+    const auto& err = stopped.err;
+    const std::string last_line = err.substr(err.rfind('\n', err.size() - 2) + 1);
+    EXPECT_NE(last_line.find("no partition"), std::string::npos) << stopped.err;
+    EXPECT_NE(last_line.find("2099-01-15"), std::string::npos) << stopped.err;
+    EXPECT_NE(last_line.find(R"(PARTITION OF "public"."orders_new")"), std::string::npos)
+        << stopped.err;
+    auto status = run_partshift({"status", "--dsn", db_->dsn(), "--job", "orders"});
+    EXPECT_NE(status.out.find("2099-01-15"), std::string::npos) << status.out;
+
+    // The user adds the partition; the next run applies the row and goes on.
+    db_->exec(
+        "CREATE TABLE orders_new_p2099_01 PARTITION OF orders_new "
+        "FOR VALUES FROM ('2099-01-01 00:00+00') TO ('2099-02-01 00:00+00')");
+    auto resumed = run({"--table", "orders", "--dry-run", "--dry-run-for", "1s"});
+    EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "orders_new"), fingerprint(conn, "orders"));
+    EXPECT_EQ(fingerprint(conn, "orders").rows, 1001);
 }

@@ -14,10 +14,12 @@ namespace {
 #define REQUIRE_SANDBOX() \
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)"
 
-const std::vector<std::string> by_month{"--partition-by", "range", "--key", "ts", "--interval",
-                                        "1 month"};
+const std::vector<std::string> by_month{"--partition-by", "range",  "--key", "ts",
+                                        "--interval",     "1 month"};
 
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+bool one_line(const std::string& s) {
+    return !s.empty() && s.find('\n') == s.size() - 1;
+}
 
 void create_events(pg::connection& conn) {
     conn.exec(

@@ -26,7 +26,7 @@ namespace {
 // gated_sink: holds what it is given in memory; while the gate is shut, flush() makes nothing
 // new durable (as if fsync had not returned yet) and reports the old durable position.
 class gated_sink : public stream::change_sink {
-public:
+  public:
     void append(const stream::message& msg) override {
         std::lock_guard lock(mutex_);
         ++unflushed_;
@@ -61,7 +61,7 @@ public:
         return commits_;
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     bool open_ = false;
     uint64_t unflushed_ = 0;
@@ -70,7 +70,9 @@ private:
     std::vector<stream::lsn_t> commits_;
 };
 
-stream::lsn_t lsn_of(const std::string& text) { return stream::parse_lsn(text).value_or(0); }
+stream::lsn_t lsn_of(const std::string& text) {
+    return stream::parse_lsn(text).value_or(0);
+}
 
 }  // namespace
 

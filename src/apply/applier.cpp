@@ -51,7 +51,24 @@ applier::applier(const catalog::table_model& source, applier_options options,
       options_(std::move(options)),
       progress_(progress),
       target_sql_(sql_builder::for_table(source, options_.target)),
-      source_sql_(sql_builder::for_table(source, source.name)) {}
+      source_sql_(sql_builder::for_table(source, source.name)) {
+    const auto& columns = target_sql_.columns();
+    const auto& key = target_sql_.key();
+    bool all_in_key = true;
+    for (const auto& name : options_.partition_columns) {
+        auto it = std::find_if(columns.begin(), columns.end(),
+                               [&](const column_def& c) { return c.name == name; });
+        if (it == columns.end()) {  // e.g. a generated column: not in the stream
+            located_columns_.clear();
+            return;
+        }
+        size_t index = static_cast<size_t>(it - columns.begin());
+        all_in_key = all_in_key && std::find(key.begin(), key.end(), index) != key.end();
+        located_columns_.push_back(index);
+    }
+    // A key that holds every partition key prunes by itself.
+    if (all_in_key) located_columns_.clear();
+}
 
 applier::~applier() = default;
 
@@ -78,6 +95,7 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     feed_ = &feed;
     prepared_.clear();
     pending_.clear();
+    located_keys_.clear();
     in_txn_ = skip_txn_ = strict_ = batch_open_ = false;
     batch_fence_.reset();
     source_conn_.reset();
@@ -249,7 +267,7 @@ asio::awaitable<void> applier::handle_update(const stream::update_msg& m) {
     bool key_changed = old_key != new_key;
     ++batch_changes_;
     if (strict_)
-        co_await update_strict(row, old_key, key_changed);
+        co_await update_strict(row, old_row, old_key, key_changed);
     else
         co_await update_idempotent(row, old_key, new_key, key_changed);
 }
@@ -306,8 +324,8 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
     co_await queue(target_sql_.insert(), std::move(full), check::none, "INSERT");
 }
 
-asio::awaitable<void> applier::update_strict(stream::tuple& row, const pg::param_list& old_key,
-                                             bool key_changed) {
+asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::tuple* old_row,
+                                             const pg::param_list& old_key, bool key_changed) {
     column_mask sent = sent_columns(row);
     column_mask mask = target_sql_.updatable_mask(sent);
     if (key_changed) {
@@ -336,8 +354,37 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const pg::param
     auto params = params_of(row, mask);
     params.insert(params.end(), old_key.begin(), old_key.end());
     // A changed partition key moves the row: PostgreSQL does that for the partitioned parent.
-    co_await queue(target_sql_.update_by_key(mask), std::move(params), check::one_row, "UPDATE",
-                   old_key);
+    const statement& by_key = target_sql_.update_by_key(mask);
+    // Not for key changes: the fallback would move the row to its new key after statements
+    // on that new key had already run.
+    auto where = key_changed ? std::nullopt : partition_values(row, old_row);
+    if (where) {
+        // Most updates leave the partition key alone: look in the new values' partition
+        // first, and fall back to the plain update when the row was not there.
+        pg::param_list located = params;
+        located.insert(located.end(), where->begin(), where->end());
+        const statement& in_partition = target_sql_.update_in_partition(mask, located_columns_);
+        pending p{check::located, "UPDATE", old_key, txn_commit_lsn_, &by_key, std::move(params)};
+        co_await enqueue(in_partition, located, std::move(p));
+        co_return;
+    }
+    co_await queue(by_key, std::move(params), check::one_row, "UPDATE", old_key);
+}
+
+std::optional<pg::param_list> applier::partition_values(const stream::tuple& row,
+                                                        const stream::tuple* old_row) const {
+    if (located_columns_.empty()) return std::nullopt;
+    pg::param_list values;
+    for (size_t c : located_columns_) {
+        const auto& value = row[c];
+        if (value.k != stream::tuple_value::kind::text) return std::nullopt;  // 'u', NULL
+        // A full old row ('O') that shows another value: the row moves; skip the detour.
+        if (old_row && (*old_row)[c].k == stream::tuple_value::kind::text &&
+            (*old_row)[c].data != value.data)
+            return std::nullopt;
+        values.push_back(value_param(value));
+    }
+    return values;
 }
 
 asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
@@ -357,6 +404,7 @@ asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
                      [this](uint32_t relid) { return applies_to(relid); }))
         co_return;
     ++batch_changes_;
+    if (!located_keys_.empty()) co_await sync();  // fallbacks first: TRUNCATE touches every key
     co_await queue_sql(target_sql_.truncate((m.options & 2) != 0), {});
 }
 
@@ -416,16 +464,44 @@ asio::awaitable<void> applier::commit_batch() {
 
 asio::awaitable<void> applier::queue(const statement& st, pg::param_list params, check expect,
                                      const char* operation, pg::param_list key) {
+    pending p{expect, operation, std::move(key), txn_commit_lsn_};
+    co_await enqueue(st, params, std::move(p));
+}
+
+asio::awaitable<void> applier::enqueue(const statement& st, const pg::param_list& params,
+                                       pending p) {
+    // A row with a located update in flight is touched again: settle that update (and its
+    // fallback) first, so changes to one key stay in source order.
+    if (!located_keys_.empty() && !p.key.empty() && located_keys_.count(key_text(p.key)))
+        co_await sync();
+    send(st, params, std::move(p));
+    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
+}
+
+void applier::send(const statement& st, const pg::param_list& params, pending p) {
     auto [it, added] = prepared_.try_emplace(st.sql);
     if (added) {
         it->second = "partshift_apply_" + std::to_string(prepared_.size());
         std::vector<Oid> types(st.param_types.begin(), st.param_types.end());
         conn_->send_prepare(it->second, st.sql, static_cast<int>(types.size()), types.data());
-        pending_.push_back({check::none, "PREPARE", {}, txn_commit_lsn_});
+        pending_.push_back({check::none, "PREPARE", {}, p.commit_lsn});
     }
     conn_->send_prepared(it->second, params);
-    pending_.push_back({expect, operation, std::move(key), txn_commit_lsn_});
-    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
+    if (p.expect == check::located) located_keys_.insert(key_text(p.key));
+    pending_.push_back(std::move(p));
+}
+
+std::string applier::key_text(const pg::param_list& key) {
+    // Length-prefixed, so ("a,b") and ("a", "b") and NULL never collide.
+    std::string out;
+    for (const auto& v : key) {
+        if (!v) {
+            out += "n;";
+            continue;
+        }
+        out += std::to_string(v->size()) + ":" + *v;
+    }
+    return out;
 }
 
 asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list params,
@@ -437,6 +513,7 @@ asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list 
 
 asio::awaitable<void> applier::sync() {
     conn_->pipeline_sync();
+    std::vector<pending> misses;  // located updates that found no row where they looked
     while (!pending_.empty()) {
         auto res = co_await conn_->next_result();
         if (!res) {  // end of the front statement's results
@@ -449,6 +526,10 @@ asio::awaitable<void> applier::sync() {
             case PGRES_TUPLES_OK: {
                 int64_t rows = affected_rows(res);
                 if (p.expect == check::probe) probe_rows_ = rows;
+                if (p.expect == check::located && rows == 1) ++progress_.updates_in_partition;
+                if (p.expect == check::located && rows == 0) misses.push_back(p);
+                if (p.expect == check::located && rows > 1)
+                    diverged(p, std::to_string(rows) + " rows on the target");
                 if (p.expect == check::one_row && rows != 1) {
                     if (std::string(p.operation) == "checkpoint")
                         throw runtime_error("job '" + options_.job +
@@ -461,7 +542,8 @@ asio::awaitable<void> applier::sync() {
             case PGRES_PIPELINE_ABORTED:
                 break;  // a statement before it failed; that error is reported
             default: {
-                if ((p.expect == check::insert || p.expect == check::one_row) &&
+                if ((p.expect == check::insert || p.expect == check::one_row ||
+                     p.expect == check::located) &&
                     res.sqlstate() == unique_violation)
                     diverged(p,
                              "the key already exists on the target (" + res.error_message() + ")");
@@ -473,10 +555,12 @@ asio::awaitable<void> applier::sync() {
                                describe_key(target_sql_.columns(), target_sql_.key(), p.key) + ")";
                 if (res.sqlstate() == check_violation &&
                     res.error_message().find("no partition of relation") != std::string::npos)
-                    message += "; create a partition that takes this value (CREATE TABLE ... "
-                               "PARTITION OF " + quote_qualified(options_.target) +
-                               " FOR VALUES ...) and run again: the job resumes at this "
-                               "transaction";
+                    message +=
+                        "; create a partition that takes this value (CREATE TABLE ... "
+                        "PARTITION OF " +
+                        quote_qualified(options_.target) +
+                        " FOR VALUES ...) and run again: the job resumes at this "
+                        "transaction";
                 throw pg::pg_error(message, res.sqlstate());
             }
         }
@@ -485,6 +569,16 @@ asio::awaitable<void> applier::sync() {
         auto res = co_await conn_->next_result();
         if (res && res.status() == PGRES_PIPELINE_SYNC) break;
     }
+    located_keys_.clear();
+    if (misses.empty()) co_return;
+    // The rows moved partition in these updates: run them by key alone, in their order.
+    // Nothing else touched these keys since (enqueue saw to that).
+    progress_.updates_relocated += static_cast<int64_t>(misses.size());
+    for (auto& miss : misses) {
+        pending p{check::one_row, miss.operation, std::move(miss.key), miss.commit_lsn};
+        send(*miss.fallback, miss.fallback_params, std::move(p));
+    }
+    co_await sync();
 }
 
 void applier::diverged(const pending& p, const std::string& detail) const {

@@ -123,6 +123,21 @@ const statement& sql_builder::update_by_key(const column_mask& set) {
     return updates_.emplace(set, std::move(st)).first->second;
 }
 
+const statement& sql_builder::update_in_partition(const column_mask& set,
+                                                  const std::vector<size_t>& located) {
+    auto id = std::make_pair(set, located);
+    if (auto found = located_updates_.find(id); found != located_updates_.end())
+        return found->second;
+    statement st = update_by_key(set);
+    for (size_t c : located) {
+        if (c >= columns_.size()) throw std::invalid_argument("located column out of range");
+        st.param_types.push_back(columns_[c].type_oid);
+        st.sql += " AND " + quote_identifier(columns_[c].name) + " = " +
+                  placeholder(st.param_types.size());
+    }
+    return located_updates_.emplace(std::move(id), std::move(st)).first->second;
+}
+
 column_mask sql_builder::updatable_mask(column_mask sent) const {
     for (size_t i = 0; i < sent.size() && i < columns_.size(); ++i)
         if (columns_[i].identity_always) sent[i] = false;

@@ -437,6 +437,9 @@ private:
         apply_options.dsn = options_.dsn;
         apply_options.job = job.job;
         apply_options.target = {job.target_schema, job.target_table};
+        apply_options.partition_columns.push_back(inputs_.plan.spec.level1.key);
+        if (inputs_.plan.spec.level2)
+            apply_options.partition_columns.push_back(inputs_.plan.spec.level2->key);
         apply::applier applier(inputs_.table, apply_options, progress);
         std::optional<spool_feed> feed;
         feed.emplace(writer, fresh->applied_lsn.value_or(0), stop);

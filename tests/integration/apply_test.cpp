@@ -52,6 +52,9 @@ std::vector<stream::message> concat(std::vector<std::vector<stream::message>> pa
     return out;
 }
 
+struct fixture;
+stream::truncate_msg tr_of(const fixture& f);
+
 // fixture: source "src" (id bigint PK, created_at date, n int, body text) and target
 // "src_new" partitioned by month on created_at, with the key (id, created_at).
 struct fixture {
@@ -151,6 +154,12 @@ struct fixture {
     stream::lsn_t last_fence = 0;
 };
 
+stream::truncate_msg tr_of(const fixture& f) {
+    stream::truncate_msg tr;
+    tr.relids = {f.model.oid};
+    return tr;
+}
+
 }  // namespace
 
 TEST(Apply, IdempotentInsertReplacesAndTriggersDoNotFire) {
@@ -218,6 +227,46 @@ TEST(Apply, IdempotentKeyChangeRules) {
               "2|2024-01-06|20|full|src_jan 5|2024-01-07|50|k2-in-targ|src_jan "
               "6|2024-01-08|61|from-sourc|src_jan 9|2024-02-02|9|after|src_feb");
     EXPECT_EQ(f.applied(), "0/508");
+}
+
+// Strict updates look in the partition of their new values first (pruned to one partition);
+// a row that moved is updated by key alone, and before anything else touches that key.
+TEST(Apply, StrictUpdatesLookInThePartitionFirstAndFallBackWhenTheRowMoved) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.options.idempotent_until = 0;  // strict from the start
+    f.options.partition_columns = {"created_at"};
+    f.apply(concat(
+        {{f.relation()},
+         txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")), f.ins("2", "2024-01-06", "2", t("b")),
+                     f.ins("3", "2024-02-07", "3", t("c")), f.ins("4", "2024-01-08", "4", t("d"))}),
+         // One batch, one pipeline: hits, moves, and later changes of a moved row's key.
+         txn(0x200, {f.upd({t("1"), t("2024-01-05"), t("11"), t("a1")}),  // in place
+                     f.upd({t("2"), t("2024-02-03"), t("22"), t("b1")}),  // moves to feb
+                     f.upd({t("2"), t("2024-02-03"), t("23"), u()}),      // then in place
+                     f.upd({t("3"), t("2024-01-09"), t("33"), t("c1")}),  // moves to jan
+                     f.del("3"),                                          // then goes
+                     f.upd({t("1"), t("2024-01-05"), t("12"), u()})}),    // in place, 'u'
+         txn(0x300, {f.upd({t("4"), t("2024-02-10"), t("44"), t("d1")}), tr_of(f)}),
+         txn(0x400, {f.ins("5", "2024-01-01", "5", t("e")),
+                     f.upd({t("5"), t("2024-02-11"), t("55"), u()})})}));  // moves, last
+    // 0x300's TRUNCATE took rows 1, 2 and 4 (after 4's fallback: it must not run later).
+    EXPECT_EQ(f.target_rows(), "5|2024-02-11|55|e|src_feb");
+    EXPECT_EQ(f.progress.updates_in_partition.load(), 3);
+    EXPECT_EQ(f.progress.updates_relocated.load(), 4);
+    EXPECT_EQ(f.applied(), "0/408");
+
+    // A row that is nowhere: looked for in its partition, then by key: still a divergence.
+    try {
+        f.apply(txn(0x500, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})}));
+        FAIL() << "expected a divergence";
+    } catch (const partshift::runtime_error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("divergence"), std::string::npos) << what;
+        EXPECT_NE(what.find("(id)=(42)"), std::string::npos) << what;
+        EXPECT_NE(what.find("0/500"), std::string::npos) << what;
+    }
+    EXPECT_EQ(f.applied(), "0/408");
 }
 
 TEST(Apply, TruncateAndDeleteIdempotent) {

@@ -73,6 +73,21 @@ TEST(ApplySqlBuilder, UpdateSetsOnlyMaskedColumnsAndCachesByMask) {
     EXPECT_THROW(b.update_by_key({true}), std::invalid_argument);
 }
 
+TEST(ApplySqlBuilder, UpdateInPartitionAddsThePartitionKeyToTheWhere) {
+    auto b = orders_builder();
+    const auto& located = b.update_in_partition({false, false, true, true}, {3});
+    EXPECT_EQ(located.sql, R"(UPDATE "public"."orders_new" SET "note" = $1, "created_at" = $2 )"
+                           R"(WHERE "tenant" = $3 AND "id" = $4 AND "created_at" = $5)");
+    EXPECT_EQ(located.param_types, (std::vector<uint32_t>{text_oid, timestamptz_oid, int4_oid,
+                                                          int8_oid, timestamptz_oid}));
+    EXPECT_EQ(&b.update_in_partition({false, false, true, true}, {3}), &located);
+    // Two levels: both keys, in the order given.
+    EXPECT_EQ(b.update_in_partition({false, false, true, false}, {3, 0}).sql,
+              R"(UPDATE "public"."orders_new" SET "note" = $1 )"
+              R"(WHERE "tenant" = $2 AND "id" = $3 AND "created_at" = $4 AND "tenant" = $5)");
+    EXPECT_THROW(b.update_in_partition({false, false, true, false}, {9}), std::invalid_argument);
+}
+
 TEST(ApplySqlBuilder, OddIdentifiersEverywhere) {
     sql_builder b(quote_qualified({"My Schema", "Order \"Lines\""}),
                   {{"Key Col", int8_oid}, {"user", text_oid}, {"a\"b", text_oid}}, {0});

@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "partshift/apply/change_feed.hpp"
 #include "partshift/apply/sql_builder.hpp"
@@ -43,6 +45,10 @@ struct applier_options {
     // Statements queued before a pipeline sync: bounds memory and the size of a failed segment.
     int pipeline_depth = 1000;
     std::string application_name = "partshift-apply";
+    // The target's partition key columns (both levels). A strict-mode UPDATE looks for its
+    // row in the partition of its new values first, so the server prunes to one partition
+    // instead of probing every partition's key index; empty: no such lookups.
+    std::vector<std::string> partition_columns;
 };
 
 class applier {
@@ -75,13 +81,18 @@ class applier {
     static constexpr const char* fence_prefix = "partshift";
 
   private:
-    enum class check : uint8_t { none, one_row, insert, probe };
+    // located: an UPDATE in the partition of the new values, which may find nothing; the
+    // fallback (the plain update by key, checked for one row) then runs before anything
+    // else touches that key.
+    enum class check : uint8_t { none, one_row, insert, probe, located };
     // pending: one queued statement whose results are still to be read.
     struct pending {
         check expect = check::none;
         const char* operation = "";
         pg::param_list key;            // only for checked statements, to name the key in an error
         stream::lsn_t commit_lsn = 0;  // the source transaction it belongs to
+        const statement* fallback = nullptr;  // check::located only
+        pg::param_list fallback_params;
     };
 
     asio::awaitable<void> run_loop(change_feed& feed);
@@ -97,8 +108,13 @@ class applier {
 
     asio::awaitable<void> update_idempotent(stream::tuple& row, const pg::param_list& old_key,
                                             const pg::param_list& new_key, bool key_changed);
-    asio::awaitable<void> update_strict(stream::tuple& row, const pg::param_list& old_key,
-                                        bool key_changed);
+    asio::awaitable<void> update_strict(stream::tuple& row, const stream::tuple* old_row,
+                                        const pg::param_list& old_key, bool key_changed);
+    // partition_values: the row's partition key values for a located update; nullopt when
+    // a lookup by them cannot help (no partition columns, all in the key, not sent, NULL, or
+    // the full old row shows they changed).
+    std::optional<pg::param_list> partition_values(const stream::tuple& row,
+                                                   const stream::tuple* old_row) const;
 
     bool applies_to(uint32_t relid) const;
     void check_tuple(const stream::tuple& row, const char* what) const;
@@ -106,6 +122,10 @@ class applier {
     // syncs when the pipeline is full.
     asio::awaitable<void> queue(const statement& st, pg::param_list params, check expect,
                                 const char* operation, pg::param_list key = {});
+    // enqueue: queue for a statement with its pending record ready; send: the pipeline write.
+    asio::awaitable<void> enqueue(const statement& st, const pg::param_list& params, pending p);
+    void send(const statement& st, const pg::param_list& params, pending p);
+    static std::string key_text(const pg::param_list& key);
     asio::awaitable<void> queue_sql(const std::string& sql, pg::param_list params,
                                     check expect = check::none, const char* operation = "");
     // sync: pipeline sync, read every result, check row counts; throws on any failure.
@@ -126,6 +146,10 @@ class applier {
     std::optional<pg::async_connection> source_conn_;        // idempotent key-change lookups only
     std::unordered_map<std::string, std::string> prepared_;  // SQL → statement name
     std::deque<pending> pending_;
+    std::vector<size_t> located_columns_;  // partition_columns as column indexes
+    // Keys with a located update in the unsynced pipeline: a later statement on one of them
+    // syncs first, so a fallback can never run after a later change of its row.
+    std::unordered_set<std::string> located_keys_;
     int64_t probe_rows_ = -1;
     change_feed* feed_ = nullptr;
 

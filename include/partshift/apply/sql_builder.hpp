@@ -68,6 +68,13 @@ class sql_builder {
     // Throws std::invalid_argument when the mask has the wrong size, sets no column or sets a
     // GENERATED ALWAYS identity column (use updatable_mask first).
     const statement& update_by_key(const column_mask& set);
+    // update_in_partition: update_by_key that also requires the `located` columns (the
+    // partition keys) to equal given values, so the server prunes to one partition instead of
+    // probing the key index of every partition. Params: as update_by_key, then the located
+    // columns in the order given. Finds nothing when the row sits elsewhere (its partition key
+    // changed); the caller then runs update_by_key. Cached per mask like update_by_key.
+    const statement& update_in_partition(const column_mask& set,
+                                         const std::vector<size_t>& located);
     // updatable_mask: `sent` without the GENERATED ALWAYS identity columns.
     column_mask updatable_mask(column_mask sent) const;
     // truncate: TRUNCATE of the relation, RESTART IDENTITY on request. No params.
@@ -85,6 +92,7 @@ class sql_builder {
     statement delete_;
     statement select_;
     std::map<column_mask, statement> updates_;
+    std::map<std::pair<column_mask, std::vector<size_t>>, statement> located_updates_;
 };
 
 }  // namespace partshift::apply

@@ -24,6 +24,10 @@ struct progress {
     std::atomic<int64_t> transactions_applied{0};
     std::atomic<int64_t> oldest_unapplied_commit_us{0};  // pg epoch µs; 0 = nothing pending
     std::atomic<bool> strict_mode{false};
+    // Strict-mode updates looked up in the partition of their new values: found there, or
+    // not (the partition key changed; then updated by key alone).
+    std::atomic<int64_t> updates_in_partition{0};
+    std::atomic<int64_t> updates_relocated{0};
 };
 
 }  // namespace partshift::monitor

@@ -113,6 +113,10 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
             "); run as a superuser or GRANT SET ON PARAMETER "
             "session_replication_role TO the partshift role");
     }
+    // Always the generic plan: a custom plan is made afresh for every change (the planner
+    // prefers custom plans for partitioned tables), which costs more than the change itself;
+    // the generic plan still prunes to one partition at executor start.
+    co_await conn_->exec("SET plan_cache_mode = force_generic_plan");
     auto role = co_await conn_->exec("SHOW session_replication_role");
     if (role.get(0, 0) != "replica")
         throw runtime_error("session_replication_role is '" + role.get(0, 0) +
@@ -433,6 +437,7 @@ asio::awaitable<void> applier::open_batch() {
     batch_started_ = std::chrono::steady_clock::now();
     batch_txns_ = 0;
     batch_changes_ = 0;
+    batch_changes_written_ = 0;
 }
 
 asio::awaitable<void> applier::commit_batch() {
@@ -570,6 +575,8 @@ asio::awaitable<void> applier::sync() {
         if (res && res.status() == PGRES_PIPELINE_SYNC) break;
     }
     located_keys_.clear();
+    progress_.changes_written += batch_changes_ - batch_changes_written_;
+    batch_changes_written_ = batch_changes_;
     if (misses.empty()) co_return;
     // The rows moved partition in these updates: run them by key alone, in their order.
     // Nothing else touched these keys since (enqueue saw to that).

@@ -1,6 +1,7 @@
 // partshift abort: drop everything a job created. Wiring only.
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
+#include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/cutover/job_teardown.hpp"
 #include "partshift/error.hpp"
 
@@ -8,12 +9,13 @@ namespace partshift::cli {
 
 int command_abort(const arguments& args) {
     po::options_description desc("abort options");
-    desc.add_options()("dsn", po::value<std::string>()->required(),
-                       "libpq connection string or URI")(
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
+                       "libpq connection string or URI; PG* environment variables apply as in "
+                       "psql")(
         "job", po::value<std::string>(), "job name (default: the only job in the database)");
     po::variables_map vm;
-    if (!parse_or_help(args, desc, "partshift abort --dsn DSN [--job NAME]", vm)) return 0;
-    pg::connection conn(vm["dsn"].as<std::string>());
+    if (!parse_or_help(args, desc, "partshift abort [--dsn DSN] [--job NAME]", vm)) return 0;
+    auto conn = connect(optional_string(vm, "dsn").value_or(""));
     auto job_name = resolve_job(conn, optional_string(vm, "job"));
     auto job = state::load_job(conn, job_name);
     if (!job) throw usage_error("no partshift job named " + job_name);

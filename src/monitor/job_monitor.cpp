@@ -69,7 +69,7 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     else if (last_current_ != std::chrono::steady_clock::time_point{})
         lag.lag_seconds =
             std::max(lag.lag_seconds, std::chrono::duration<double>(now - last_current_).count());
-    int64_t changes = progress_.changes_applied;
+    int64_t changes = progress_.changes_written;
     if (last_time_ != std::chrono::steady_clock::time_point{}) {
         double seconds = std::chrono::duration<double>(now - last_time_).count();
         double instant = seconds > 0 ? (changes - last_changes_) / seconds : 0;

@@ -160,6 +160,21 @@ stream::truncate_msg tr_of(const fixture& f) {
     return tr;
 }
 
+// expect_divergence: applying `messages` stops with a strict-mode divergence naming the key
+// and the source transaction's commit LSN.
+void expect_divergence(fixture& f, std::vector<stream::message> messages, const std::string& key,
+                       const std::string& lsn) {
+    try {
+        f.apply(std::move(messages));
+        ADD_FAILURE() << "expected a divergence";
+    } catch (const partshift::runtime_error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("divergence"), std::string::npos) << what;
+        EXPECT_NE(what.find(key), std::string::npos) << what;
+        EXPECT_NE(what.find(lsn), std::string::npos) << what;
+    }
+}
+
 }  // namespace
 
 TEST(Apply, IdempotentInsertReplacesAndTriggersDoNotFire) {
@@ -257,15 +272,8 @@ TEST(Apply, StrictUpdatesLookInThePartitionFirstAndFallBackWhenTheRowMoved) {
     EXPECT_EQ(f.applied(), "0/408");
 
     // A row that is nowhere: looked for in its partition, then by key: still a divergence.
-    try {
-        f.apply(txn(0x500, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})}));
-        FAIL() << "expected a divergence";
-    } catch (const partshift::runtime_error& e) {
-        std::string what = e.what();
-        EXPECT_NE(what.find("divergence"), std::string::npos) << what;
-        EXPECT_NE(what.find("(id)=(42)"), std::string::npos) << what;
-        EXPECT_NE(what.find("0/500"), std::string::npos) << what;
-    }
+    expect_divergence(f, txn(0x500, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})}),
+                      "(id)=(42)", "0/500");
     EXPECT_EQ(f.applied(), "0/408");
 }
 
@@ -297,16 +305,10 @@ TEST(Apply, StrictModeMovesRowsAcrossPartitionsAndStopsOnDivergence) {
 
     // An update of a missing row: a divergence naming the key and the LSN; nothing of that
     // batch commits, the applied LSN stays.
-    try {
-        f.apply(concat({txn(0x500, {f.ins("3", "2024-01-01", "3", t("c"))}),
-                        txn(0x600, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})})}));
-        FAIL() << "expected a divergence";
-    } catch (const partshift::runtime_error& e) {
-        std::string what = e.what();
-        EXPECT_NE(what.find("divergence"), std::string::npos) << what;
-        EXPECT_NE(what.find("(id)=(42)"), std::string::npos) << what;
-        EXPECT_NE(what.find("0/600"), std::string::npos) << what;
-    }
+    expect_divergence(f,
+                      concat({txn(0x500, {f.ins("3", "2024-01-01", "3", t("c"))}),
+                              txn(0x600, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})})}),
+                      "(id)=(42)", "0/600");
     EXPECT_EQ(f.target_rows(), "1|2024-02-10|11|a|src_feb");
     EXPECT_EQ(f.applied(), "0/408");
 

@@ -123,6 +123,19 @@ protected:
                   conn.exec("SELECT count(*) FROM events WHERE big IS NOT NULL").get_int(0, 0));
     }
 
+    // restart_and_converge: an immediate server restart under `load`, more writes after it;
+    // the same run must then catch up, and the target equal the source.
+    void restart_and_converge(child_process& load, child_process& run) {
+        restart_sandbox("immediate");
+        ASSERT_TRUE(load.wait(120s).has_value());
+        // pgbench clients died with the server; write some more after the restart.
+        auto more = start_pgbench(5);
+        ASSERT_TRUE(more->wait(60s).has_value());
+        wait_until_caught_up(&run);
+        stop(run);
+        expect_target_equals_source();
+    }
+
     void stop(child_process& run) {
         run.signal(SIGTERM);
         auto code = run.wait(120s);
@@ -245,14 +258,7 @@ TEST_F(EngineTest, ServerRestartDuringFollow) {
     wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(), "follow");
     auto load = start_pgbench(20);
     std::this_thread::sleep_for(4s);
-    restart_sandbox("immediate");
-    ASSERT_TRUE(load->wait(120s).has_value());
-    // pgbench clients died with the server; write some more after the restart.
-    auto more = start_pgbench(5);
-    ASSERT_TRUE(more->wait(60s).has_value());
-    wait_until_caught_up(run.get());
-    stop(*run);
-    expect_target_equals_source();
+    restart_and_converge(*load, *run);
 }
 
 // A server restart while the copy or the index build is under way: the same partshift process
@@ -290,14 +296,7 @@ protected:
         ASSERT_TRUE(now.has_value());
         EXPECT_EQ(now->phase(), phase);
 
-        restart_sandbox("immediate");
-        ASSERT_TRUE(load->wait(120s).has_value());
-        // pgbench clients died with the server; write some more after the restart.
-        auto more = start_pgbench(5);
-        ASSERT_TRUE(more->wait(60s).has_value());
-        wait_until_caught_up(run.get());
-        stop(*run);
-        expect_target_equals_source();
+        restart_and_converge(*load, *run);
         EXPECT_NE(run->log().find("lost the server"), std::string::npos) << run->log();
     }
 };

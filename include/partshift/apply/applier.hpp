@@ -163,6 +163,7 @@ class applier {
     std::chrono::steady_clock::time_point batch_started_;
     int64_t batch_txns_ = 0;
     int64_t batch_changes_ = 0;
+    int64_t batch_changes_written_ = 0;  // of batch_changes_, executed by the last sync
     stream::lsn_t batch_end_lsn_ = 0;
     std::optional<stream::lsn_t> batch_fence_;
     std::string batch_fence_content_;

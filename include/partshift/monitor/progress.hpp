@@ -21,6 +21,9 @@ struct progress {
     // apply
     std::atomic<uint64_t> applied_lsn{0};     // last commit end LSN committed on the target
     std::atomic<int64_t> changes_applied{0};
+    // Changes the target has executed, committed or still in the open batch: the apply rate,
+    // which must move during one huge source transaction too.
+    std::atomic<int64_t> changes_written{0};
     std::atomic<int64_t> transactions_applied{0};
     std::atomic<int64_t> oldest_unapplied_commit_us{0};  // pg epoch µs; 0 = nothing pending
     std::atomic<bool> strict_mode{false};

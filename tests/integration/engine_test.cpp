@@ -357,13 +357,19 @@ TEST_F(EngineTest, MemoryBoundedWhileReplayingAMillionChangeBacklog) {
     auto first = start_run({"--dry-run-for", "1s"});
     ASSERT_EQ(first->wait(300s).value_or(-1), 0) << first->log();
     for (int i = 0; i < 5; ++i) db_->exec("UPDATE events SET amount = amount + 1");
+    const std::string applied_before = status()->applied_lsn();
     auto run = start_run();
     int64_t peak_kb = 0;
     auto deadline = std::chrono::steady_clock::now() + 900s;
     bool caught_up = false;
+    // The first 200k-change transaction takes seconds to replay: the apply rate must show
+    // that work before the transaction commits on the target.
+    bool rate_before_first_commit = false;
     while (std::chrono::steady_clock::now() < deadline && run->running()) {
         peak_kb = std::max(peak_kb, proc_status_kb(run->pid(), "VmHWM"));
         auto s = status();
+        if (s && s->applied_lsn() == applied_before && s->apply_rate() > 0)
+            rate_before_first_commit = true;
         if (s && s->phase() == "follow" && s->lag_bytes() == 0 && s->running()) {
             caught_up = true;
             break;
@@ -375,6 +381,7 @@ TEST_F(EngineTest, MemoryBoundedWhileReplayingAMillionChangeBacklog) {
     std::printf("peak resident size while replaying 1M changes: %.1f MB\n", peak_kb / 1024.0);
     EXPECT_GT(peak_kb, 0);
     EXPECT_LT(peak_kb, 256 * 1024) << "partshift held too much in memory";
+    EXPECT_TRUE(rate_before_first_commit) << "apply_rate stayed 0 inside a large transaction";
     stop(*run);
     expect_target_equals_source();
 }

@@ -103,7 +103,7 @@ TEST(Streamer, AcknowledgesOnlyDurableCommitsNeverBackwardsAndIdlePositions) {
 
     // Sampler: every value the server shows, for the never-backwards check.
     std::atomic<bool> sampling{true};
-    std::vector<stream::lsn_t> samples;
+    std::vector<stream::lsn_t> samples{start};
     std::thread sampler([&] {
         auto c = db.connect();
         while (sampling) {
@@ -166,8 +166,7 @@ TEST(Streamer, AcknowledgesOnlyDurableCommitsNeverBackwardsAndIdlePositions) {
 
     // Every position the server showed: never backwards, and none inside the stretch the
     // sink held but had not made durable (from the first commit up to the durable one).
-    ASSERT_FALSE(samples.empty());
-    EXPECT_EQ(samples.front(), start);
+    ASSERT_GT(samples.size(), 10u);
     for (size_t i = 1; i < samples.size(); ++i)
         EXPECT_GE(samples[i], samples[i - 1]) << "confirmed_flush_lsn went backwards";
     const auto first_commit = sink.commits().front();

@@ -144,6 +144,9 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
             // The feed stopped inside a source transaction: its changes must not commit
             // without its commit, and the whole batch goes with them; resume re-applies it.
             spdlog::info("applier: stopped inside a source transaction; rolling back the batch");
+            // Settle located updates first: a fallback sent after the ROLLBACK would run
+            // outside the batch, in a transaction of its own.
+            co_await sync();
             co_await queue_sql("ROLLBACK", {});
             co_await sync();
             batch_open_ = false;

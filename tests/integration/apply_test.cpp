@@ -277,6 +277,21 @@ TEST(Apply, StrictUpdatesLookInThePartitionFirstAndFallBackWhenTheRowMoved) {
     EXPECT_EQ(f.applied(), "0/408");
 }
 
+// Stopped inside a source transaction after an update that moved its row: the whole open
+// batch rolls back, the fallback of that update included (it must not run on its own).
+TEST(Apply, StopInsideATransactionRollsBackARelocatedUpdateToo) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.options.idempotent_until = 0;
+    f.options.partition_columns = {"created_at"};
+    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))})}));
+    auto unfinished = txn(0x200, {f.upd({t("1"), t("2024-02-05"), t("2"), t("moved")})});
+    unfinished.pop_back();  // no Commit: the feed ends inside the transaction
+    f.apply(unfinished);
+    EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|a|src_jan");
+    EXPECT_EQ(f.applied(), "0/108");
+}
+
 TEST(Apply, TruncateAndDeleteIdempotent) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     fixture f;

@@ -371,7 +371,9 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
         pg::param_list located = params;
         located.insert(located.end(), where->begin(), where->end());
         const statement& in_partition = target_sql_.update_in_partition(mask, located_columns_);
-        pending p{check::located, "UPDATE", old_key, txn_commit_lsn_, &by_key, std::move(params)};
+        pending p(check::located, "UPDATE", old_key, txn_commit_lsn_);
+        p.fallback = &by_key;
+        p.fallback_params = std::move(params);
         co_await enqueue(in_partition, located, std::move(p));
         co_return;
     }
@@ -472,7 +474,7 @@ asio::awaitable<void> applier::commit_batch() {
 
 asio::awaitable<void> applier::queue(const statement& st, pg::param_list params, check expect,
                                      const char* operation, pg::param_list key) {
-    pending p{expect, operation, std::move(key), txn_commit_lsn_};
+    pending p(expect, operation, std::move(key), txn_commit_lsn_);
     co_await enqueue(st, params, std::move(p));
 }
 
@@ -492,7 +494,7 @@ void applier::send(const statement& st, const pg::param_list& params, pending p)
         it->second = "partshift_apply_" + std::to_string(prepared_.size());
         std::vector<Oid> types(st.param_types.begin(), st.param_types.end());
         conn_->send_prepare(it->second, st.sql, static_cast<int>(types.size()), types.data());
-        pending_.push_back({check::none, "PREPARE", {}, p.commit_lsn});
+        pending_.emplace_back(check::none, "PREPARE", pg::param_list{}, p.commit_lsn);
     }
     conn_->send_prepared(it->second, params);
     if (p.expect == check::located) located_keys_.insert(key_text(p.key));
@@ -515,7 +517,7 @@ std::string applier::key_text(const pg::param_list& key) {
 asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list params,
                                          check expect, const char* operation) {
     conn_->send_query(sql, params);
-    pending_.push_back({expect, operation, {}, txn_commit_lsn_});
+    pending_.emplace_back(expect, operation, pg::param_list{}, txn_commit_lsn_);
     if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
 }
 
@@ -585,7 +587,7 @@ asio::awaitable<void> applier::sync() {
     // Nothing else touched these keys since (enqueue saw to that).
     progress_.updates_relocated += static_cast<int64_t>(misses.size());
     for (auto& miss : misses) {
-        pending p{check::one_row, miss.operation, std::move(miss.key), miss.commit_lsn};
+        pending p(check::one_row, miss.operation, std::move(miss.key), miss.commit_lsn);
         send(*miss.fallback, miss.fallback_params, std::move(p));
     }
     co_await sync();

@@ -376,7 +376,7 @@ private:
         }
         co_await test_pause();
         if (stop) co_return;
-        co_await replay_and_follow(job, writer, progress, monitor, stop, set_phase);
+        co_await replay_and_follow(job, writer, progress, stop, set_phase);
     }
 
     // indexes_to_build: the plan's indexes in the form the index builder takes. The primary
@@ -429,7 +429,6 @@ private:
     template <typename SetPhase>
     asio::awaitable<void> replay_and_follow(state::job_record& job, spool::spool_writer& writer,
                                             monitor::progress& progress,
-                                            monitor::job_monitor& monitor,
                                             std::atomic<bool>& stop, SetPhase& set_phase) {
         auto ex = co_await asio::this_coro::executor;
         auto fresh = with_control([&](pg::connection& c) { return state::load_job(c, job.job); });

@@ -87,6 +87,8 @@ class applier {
     enum class check : uint8_t { none, one_row, insert, probe, located };
     // pending: one queued statement whose results are still to be read.
     struct pending {
+        pending(check e, const char* op, pg::param_list k, stream::lsn_t lsn)
+            : expect(e), operation(op), key(std::move(k)), commit_lsn(lsn) {}
         check expect = check::none;
         const char* operation = "";
         pg::param_list key;            // only for checked statements, to name the key in an error

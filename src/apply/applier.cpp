@@ -40,6 +40,7 @@ int64_t affected_rows(const pg::result& r) {
     return n && *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
+constexpr size_t located_row_limit = 8 * 1024;  // bytes of values per located update
 constexpr const char* unique_violation = "23505";
 constexpr const char* check_violation = "23514";  // also: no partition takes the row
 
@@ -365,7 +366,11 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
     // Not for key changes: the fallback would move the row to its new key after statements
     // on that new key had already run.
     auto where = key_changed ? std::nullopt : partition_values(row, old_row);
-    if (where) {
+    // The fallback's values wait in memory until the next sync: only for rows of modest size,
+    // so a pipeline of wide rows (large TOAST values) cannot hold megabytes each.
+    size_t bytes = 0;
+    for (const auto& v : params) bytes += v ? v->size() : 0;
+    if (where && bytes <= located_row_limit) {
         // Most updates leave the partition key alone: look in the new values' partition
         // first, and fall back to the plain update when the row was not there.
         pg::param_list located = params;

@@ -264,17 +264,20 @@ TEST(Apply, StrictUpdatesLookInThePartitionFirstAndFallBackWhenTheRowMoved) {
                      f.upd({t("1"), t("2024-01-05"), t("12"), u()})}),    // in place, 'u'
          txn(0x300, {f.upd({t("4"), t("2024-02-10"), t("44"), t("d1")}), tr_of(f)}),
          txn(0x400, {f.ins("5", "2024-01-01", "5", t("e")),
-                     f.upd({t("5"), t("2024-02-11"), t("55"), u()})})}));  // moves, last
+                     f.upd({t("5"), t("2024-02-11"), t("55"), u()})}),  // moves, last
+         // A wide row (over 8 kB of values) is updated by key alone: its values are not kept
+         // for a fallback.
+         txn(0x500, {f.upd({t("5"), t("2024-02-11"), t("56"), t(std::string(9000, 'x'))})})}));
     // 0x300's TRUNCATE took rows 1, 2 and 4 (after 4's fallback: it must not run later).
-    EXPECT_EQ(f.target_rows(), "5|2024-02-11|55|e|src_feb");
+    EXPECT_EQ(f.target_rows(), "5|2024-02-11|56|xxxxxxxxxx|src_feb");
     EXPECT_EQ(f.progress.updates_in_partition.load(), 3);
     EXPECT_EQ(f.progress.updates_relocated.load(), 4);
-    EXPECT_EQ(f.applied(), "0/408");
+    EXPECT_EQ(f.applied(), "0/508");
 
     // A row that is nowhere: looked for in its partition, then by key: still a divergence.
-    expect_divergence(f, txn(0x500, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})}),
-                      "(id)=(42)", "0/500");
-    EXPECT_EQ(f.applied(), "0/408");
+    expect_divergence(f, txn(0x600, {f.upd({t("42"), t("2024-01-05"), t("1"), t("x")})}),
+                      "(id)=(42)", "0/600");
+    EXPECT_EQ(f.applied(), "0/508");
 }
 
 // Stopped inside a source transaction after an update that moved its row: the whole open

@@ -368,9 +368,12 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
     auto where = key_changed ? std::nullopt : partition_values(row, old_row);
     // The fallback's values wait in memory until the next sync: only for rows of modest size,
     // so a pipeline of wide rows (large TOAST values) cannot hold megabytes each.
-    size_t bytes = 0;
-    for (const auto& v : params) bytes += v ? v->size() : 0;
-    if (where && bytes <= located_row_limit) {
+    if (where) {
+        size_t bytes = 0;
+        for (const auto& v : params) bytes += v ? v->size() : 0;
+        if (bytes > located_row_limit) where.reset();
+    }
+    if (where) {
         // Most updates leave the partition key alone: look in the new values' partition
         // first, and fall back to the plain update when the row was not there.
         pg::param_list located = params;

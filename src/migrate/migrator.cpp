@@ -22,23 +22,23 @@
 #include "partshift/copy/copier.hpp"
 #include "partshift/copy/copy_spec.hpp"
 #include "partshift/copy/index_builder.hpp"
-#include "partshift/monitor/progress_bar.hpp"
 #include "partshift/cutover/job_teardown.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/spool_feed.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/monitor/job_monitor.hpp"
 #include "partshift/monitor/lag.hpp"
-#include "partshift/stream/pg_clock.hpp"
+#include "partshift/monitor/progress_bar.hpp"
+#include "partshift/pg/pg_error.hpp"
 #include "partshift/plan/partition_naming.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
-#include "partshift/pg/pg_error.hpp"
 #include "partshift/plan/sql_quote.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
 #include "partshift/state/job_names.hpp"
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/stream/streamer.hpp"
 
@@ -59,12 +59,13 @@ std::string serialized_spec(const plan::partition_spec& spec) {
 asio::awaitable<void> test_pause() {
     const char* ms = std::getenv("PARTSHIFT_TEST_PHASE_PAUSE_MS");
     if (!ms) co_return;
-    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(std::atoi(ms)));
+    asio::steady_timer t(co_await asio::this_coro::executor,
+                         std::chrono::milliseconds(std::atoi(ms)));
     co_await t.async_wait(asio::use_awaitable);
 }
 
 class job_runner {
-public:
+  public:
     job_runner(const run_options& options, const job_inputs& inputs)
         : options_(options), inputs_(inputs), control_(options.dsn, "partshift") {}
 
@@ -82,8 +83,7 @@ public:
             const auto attempt_start = std::chrono::steady_clock::now();
             try {
                 if (resuming) {
-                    auto saved = with_control(
-                        [&](pg::connection& c) { return state::load_job(c, job.job); });
+                    auto saved = reload_job(job.job);
                     if (!saved)
                         throw runtime_error("job " + job.job +
                                             " is gone (aborted while partshift waited)");
@@ -116,7 +116,7 @@ public:
         }
     }
 
-private:
+  private:
     // pause_unless_signalled sleeps for `d`; false when SIGINT/SIGTERM came first.
     static bool pause_unless_signalled(std::chrono::seconds d) {
         asio::io_context io;
@@ -131,6 +131,12 @@ private:
         timer.async_wait([&](boost::system::error_code) { signals.cancel(); });
         io.run();
         return !signalled;
+    }
+
+    // reload_job: the job's row as saved now (nullopt once aborted), over the control
+    // connection with its reconnects.
+    std::optional<state::job_record> reload_job(const std::string& name) {
+        return with_control([&](pg::connection& c) { return state::load_job(c, name); });
     }
 
     // record_failure keeps the reason a job stopped in partshift.jobs, for `status`.
@@ -185,9 +191,10 @@ private:
                     state::delete_job(control_, half->job);
                 }
             } catch (const std::exception& e) {
-                spdlog::warn("could not clean up after the failed prepare: {}; run "
-                             "'partshift abort' to finish",
-                             e.what());
+                spdlog::warn(
+                    "could not clean up after the failed prepare: {}; run "
+                    "'partshift abort' to finish",
+                    e.what());
             }
             throw;
         }
@@ -223,11 +230,11 @@ private:
         rec.old_name = options_.old_name.empty() ? plan::fit_identifier(plan.final_name + "_old")
                                                  : options_.old_name;
         rec.publication_name = state::object_name(options_.job);  // per database
-        rec.slot_name = state::slot_name(control_.exec("SELECT current_database()").get(0, 0),
-                                         options_.job);
+        rec.slot_name =
+            state::slot_name(control_.exec("SELECT current_database()").get(0, 0), options_.job);
         rec.spec = serialized_spec(plan.spec);
-        rec.spool_dir = std::filesystem::absolute(
-            std::filesystem::path(options_.spool_root) / rec.slot_name);  // unique per cluster
+        rec.spool_dir = std::filesystem::absolute(std::filesystem::path(options_.spool_root) /
+                                                  rec.slot_name);  // unique per cluster
         rec.phase = state::phase::preparing;
         rec.rows_estimate = inputs_.table.row_estimate;
         state::insert_job(control_, rec);
@@ -310,10 +317,9 @@ private:
             stop = true;
         };
 
-        stream::streamer streamer(
-            {options_.dsn, job.slot_name, job.publication_name,
-             std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0))},
-            sink, progress, stop);
+        stream::streamer streamer({options_.dsn, job.slot_name, job.publication_name,
+                                   std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0))},
+                                  sink, progress, stop);
         monitor::job_monitor monitor({options_.dsn, job.job, job.slot_name}, progress, stop);
         monitor.set_phase(job.phase);
 
@@ -329,15 +335,13 @@ private:
         io.run();
 
         if (failure) std::rethrow_exception(failure);
-        spdlog::info("stopped in phase {}; run again to resume",
-                     with_control([&](pg::connection& c) { return state::load_job(c, job.job); })
-                         ->phase);
+        spdlog::info("stopped in phase {}; run again to resume", reload_job(job.job)->phase);
         return 0;
     }
 
     asio::awaitable<void> phase_script(state::job_record job, spool::spool_writer& writer,
-                                       monitor::progress& progress,
-                                       monitor::job_monitor& monitor, std::atomic<bool>& stop) {
+                                       monitor::progress& progress, monitor::job_monitor& monitor,
+                                       std::atomic<bool>& stop) {
         auto set_phase = [&](const char* phase) {
             with_control([&](pg::connection& c) { state::set_phase(c, job.job, phase); });
             job.phase = phase;
@@ -390,7 +394,8 @@ private:
             index.is_primary = planned.is_primary;
             index.is_unique = planned.is_unique;
             if (planned.is_primary) {
-                if (const auto* pk = inputs_.table.primary_key()) index.key_columns = pk->key_columns;
+                if (const auto* pk = inputs_.table.primary_key())
+                    index.key_columns = pk->key_columns;
                 auto add = [&](const std::string& key) {
                     if (std::find(index.key_columns.begin(), index.key_columns.end(), key) ==
                         index.key_columns.end())
@@ -428,10 +433,10 @@ private:
 
     template <typename SetPhase>
     asio::awaitable<void> replay_and_follow(state::job_record& job, spool::spool_writer& writer,
-                                            monitor::progress& progress,
-                                            std::atomic<bool>& stop, SetPhase& set_phase) {
+                                            monitor::progress& progress, std::atomic<bool>& stop,
+                                            SetPhase& set_phase) {
         auto ex = co_await asio::this_coro::executor;
-        auto fresh = with_control([&](pg::connection& c) { return state::load_job(c, job.job); });
+        auto fresh = reload_job(job.job);
         apply::applier_options apply_options;
         apply_options.dsn = options_.dsn;
         apply_options.job = job.job;
@@ -529,7 +534,7 @@ private:
             co_await pause.async_wait(asio::use_awaitable);
             backoff = std::min(backoff * 2, std::chrono::seconds(30));
             // Uncommitted work died with the connection: read again from what is committed.
-            auto saved = with_control([&](pg::connection& c) { return state::load_job(c, job.job); });
+            auto saved = reload_job(job.job);
             feed.emplace(writer, saved->applied_lsn.value_or(0), stop);
         }
         // The watcher and the unique build refer to this frame's locals: let them finish

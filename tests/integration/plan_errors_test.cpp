@@ -22,10 +22,6 @@ command_result plan(const std::string& dsn, const std::string& table,
 const std::vector<std::string> by_month{"--partition-by", "range",  "--key", "ts",
                                         "--interval",     "1 month"};
 
-bool one_line(const std::string& s) {
-    return !s.empty() && s.find('\n') == s.size() - 1;
-}
-
 #define EXPECT_FAILS_WITH(result, code, text)                                  \
     do {                                                                       \
         const auto& r_ = (result);                                             \

@@ -42,10 +42,6 @@ class RunErrors : public ::testing::Test {
         EXPECT_TRUE(conn.exec("SELECT to_regnamespace('partshift') IS NULL").get_bool(0, 0));
     }
 
-    static bool one_line(const std::string& text) {
-        return !text.empty() && text.find('\n') == text.size() - 1;
-    }
-
     std::unique_ptr<test_database> db_;
     temp_dir spool_;
 };

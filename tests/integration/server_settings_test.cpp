@@ -17,10 +17,6 @@ namespace {
 const std::vector<std::string> by_month{"--partition-by", "range",  "--key", "ts",
                                         "--interval",     "1 month"};
 
-bool one_line(const std::string& s) {
-    return !s.empty() && s.find('\n') == s.size() - 1;
-}
-
 void create_events(pg::connection& conn) {
     conn.exec(
         "CREATE TABLE events (id bigint PRIMARY KEY, ts timestamptz NOT NULL, note text);"

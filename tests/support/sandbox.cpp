@@ -42,7 +42,8 @@ std::string database_name_for_current_test() {
     }
     name += "_" + std::to_string(getpid());
     std::string clean;
-    for (char c : name) clean += std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_';
+    for (char c : name)
+        clean += std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_';
     if (clean.size() > 60) clean = clean.substr(clean.size() - 60);
     return clean;
 }
@@ -73,7 +74,9 @@ pid_t spawn(const std::vector<std::string>& argv, int in_fd, int out_fd, int err
 
 }  // namespace
 
-bool sandbox_available() { return std::getenv("PGHOST") != nullptr; }
+bool sandbox_available() {
+    return std::getenv("PGHOST") != nullptr;
+}
 
 std::string sandbox_dsn(const std::string& dbname) {
     return "host=" + env_or("PGHOST", "/tmp") + " port=" + env_or("PGPORT", "5432") +
@@ -101,8 +104,8 @@ test_database::~test_database() {
                 "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots "
                 "WHERE database = $1 AND NOT active",
                 name_);
-            auto left = admin.query(
-                "SELECT count(*) FROM pg_replication_slots WHERE database = $1", name_);
+            auto left =
+                admin.query("SELECT count(*) FROM pg_replication_slots WHERE database = $1", name_);
             if (left.get_int(0, 0) == 0) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
@@ -199,7 +202,9 @@ std::optional<int> child_process::wait(std::chrono::seconds timeout) {
     return status_;
 }
 
-std::string child_process::log() const { return slurp(log_path_); }
+std::string child_process::log() const {
+    return slurp(log_path_);
+}
 
 void restart_sandbox(const std::string& mode) {
     auto script = env_or("PARTSHIFT_SANDBOX_SCRIPT", "");
@@ -207,6 +212,10 @@ void restart_sandbox(const std::string& mode) {
     if (script.empty() || dir.empty()) throw std::runtime_error("no sandbox to restart");
     auto r = run_command({script, "restart", dir, mode});
     if (r.exit_code != 0) throw std::runtime_error("sandbox restart failed: " + r.err);
+}
+
+bool one_line(const std::string& text) {
+    return !text.empty() && text.find('\n') == text.size() - 1;
 }
 
 extra_server::extra_server(const std::vector<std::string>& settings) {
@@ -240,8 +249,10 @@ table_fingerprint fingerprint(pg::connection& conn, const std::string& relation,
     // md5 of each row's text form, then md5 over the sorted row digests: order-independent,
     // covers every column, and bounded memory on the client.
     std::string row = columns.empty() ? "t.*" : columns;
-    auto r = conn.exec("SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM "
-                       "(SELECT md5(ROW(" + row + ")::text) AS h FROM " + relation + " t) s");
+    auto r = conn.exec(
+        "SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM "
+        "(SELECT md5(ROW(" +
+        row + ")::text) AS h FROM " + relation + " t) s");
     return {r.get_int(0, 0), r.get(0, 1)};
 }
 

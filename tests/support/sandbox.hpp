@@ -23,7 +23,7 @@ std::string sandbox_dsn(const std::string& dbname);
 // test_database: CREATE DATABASE on construction (name derived from the running test),
 // DROP ... WITH (FORCE) in the destructor, after dropping any slot left in it.
 class test_database {
-public:
+  public:
     test_database();
     explicit test_database(const std::string& name);
     ~test_database();
@@ -36,7 +36,7 @@ public:
     // exec runs SQL (several statements allowed) on a short-lived connection.
     void exec(const std::string& sql) const;
 
-private:
+  private:
     std::string name_;
     std::string dsn_;
 };
@@ -60,7 +60,7 @@ command_result run_psql(const std::string& dsn, const std::string& script);
 
 // child_process: a background process (partshift run, pgbench) that can be really killed.
 class child_process {
-public:
+  public:
     child_process(const std::vector<std::string>& argv, const std::string& log_path);
     ~child_process();  // kills with SIGKILL if still running
     child_process(const child_process&) = delete;
@@ -73,7 +73,7 @@ public:
     std::optional<int> wait(std::chrono::seconds timeout);
     std::string log() const;
 
-private:
+  private:
     pid_t pid_ = -1;
     std::optional<int> status_;
     std::string log_path_;
@@ -82,18 +82,21 @@ private:
 // Restart the sandbox server (mode "fast" or "immediate"), for fault tests.
 void restart_sandbox(const std::string& mode = "fast");
 
+// one_line: the text is exactly one line ending in a newline (how errors reach stderr).
+bool one_line(const std::string& text);
+
 // extra_server: a second throwaway PostgreSQL with settings of its own (e.g. wal_level =
 // replica), for tests that need a server the shared sandbox must not become. Started by
 // scripts/pg-sandbox.sh in a temp dir, removed at destruction.
 class extra_server {
-public:
+  public:
     explicit extra_server(const std::vector<std::string>& settings);
     ~extra_server();
     extra_server(const extra_server&) = delete;
     extra_server& operator=(const extra_server&) = delete;
     std::string dsn(const std::string& dbname = "postgres") const;
 
-private:
+  private:
     std::string dir_;
 };
 
@@ -110,12 +113,12 @@ table_fingerprint fingerprint(pg::connection& conn, const std::string& relation,
 
 // A temp directory removed at destruction.
 class temp_dir {
-public:
+  public:
     temp_dir();
     ~temp_dir();
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 

@@ -426,7 +426,7 @@ asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
 }
 
 asio::awaitable<void> applier::handle_message(const stream::logical_message_msg& m) {
-    if (m.prefix != fence_prefix) co_return;
+    if (m.prefix != options_.fence_prefix) co_return;
     if (m.transactional && in_txn_) {
         // Published when the batch holding its transaction commits.
         if (!skip_txn_) {

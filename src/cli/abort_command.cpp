@@ -4,6 +4,7 @@
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/cutover/job_teardown.hpp"
 #include "partshift/error.hpp"
+#include "partshift/state/run_lock.hpp"
 
 namespace partshift::cli {
 
@@ -19,6 +20,8 @@ int command_abort(const arguments& args) {
     auto job_name = resolve_job(conn, optional_string(vm, "job"));
     auto job = state::load_job(conn, job_name);
     if (!job) throw usage_error("no partshift job named " + job_name);
+    // Held until abort ends: no run can start while its job is being removed.
+    state::acquire_run_lock(conn, job_name);
     cutover::abort_job(conn, *job);
     return 0;
 }

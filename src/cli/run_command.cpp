@@ -7,9 +7,11 @@
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/duration.hpp"
 #include "partshift/cli/partition_options.hpp"
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/migrator.hpp"
+#include "partshift/state/job_store.hpp"
 
 namespace partshift::cli {
 namespace po = boost::program_options;
@@ -26,6 +28,10 @@ po::options_description run_options() {
         "job", po::value<std::string>()->value_name("NAME"),
         "job name (default: the table name without schema)")(
         "dry-run", po::bool_switch(), "copy, stream and follow, reporting lag; never cut over")(
+        "max-lock-hold", po::value<std::string>()->default_value("2s")->value_name("DURATION"),
+        "cutover: longest time the source may stay locked; past it, roll back and retry")(
+        "drop-unrepointable-fks", po::bool_switch(),
+        "cutover: drop inbound foreign keys that cannot reference the partitioned table")(
         "dry-run-for", po::value<std::string>()->value_name("DURATION"),
         "with --dry-run: stop after following this long (e.g. 10m), checkpoint saved")(
         "postpone-cutover", po::bool_switch(), "follow until 'partshift cutover' is run")(
@@ -34,10 +40,11 @@ po::options_description run_options() {
         "spool-dir", po::value<std::string>()->default_value("partshift-spool")->value_name("DIR"),
         "where the durable change spool lives (a subdirectory per job)")(
         "max-lag", po::value<std::string>()->default_value("1s")->value_name("DURATION"),
-        "cut over once lag is at most this")(
-        "lock-timeout", po::value<std::string>()->default_value("2s")->value_name("DURATION"),
-        "how long the cutover waits for its lock per attempt")(
-        "cutover-attempts", po::value<int>()->default_value(10)->value_name("N"),
+        "cut over once lag has stayed at most this for a second")(
+        "lock-timeout", po::value<std::string>()->default_value("50ms")->value_name("DURATION"),
+        "how long the cutover waits for its lock per attempt (application statements queue "
+        "behind it for at most this long)")(
+        "cutover-attempts", po::value<int>()->default_value(30)->value_name("N"),
         "cutover lock attempts before giving up (exit 4)")(
         "target-name", po::value<std::string>()->value_name("NAME"),
         "name of the partitioned table until cutover (default NAME_new)")(
@@ -62,24 +69,29 @@ int command_run(const arguments& args) {
     po::notify(vm);
     if (vm.count("help")) {
         std::cout << "usage: partshift run --dsn DSN --table NAME PARTITION-OPTIONS [options]\n\n"
-                     "Copies the table into a partitioned one while streaming its changes, then\n"
-                     "follows them. Run it again with the same options to resume a stopped job.\n\n"
+                     "Copies the table into a partitioned one while streaming its changes, follows\n"
+                     "them until lag is small, then swaps the tables under a brief lock (not with\n"
+                     "--dry-run). Run it again with the same options to resume a stopped job.\n\n"
                   << options << "\n";
         return 0;
     }
     if (!vm.count("table")) throw usage_error("--table NAME is required (try partshift run --help)");
-    if (!vm["dry-run"].as<bool>())
-        throw usage_error(
-            "cutover is not available in this version yet: run with --dry-run (a stopped dry "
-            "run resumes where it stopped)");
     if (vm.count("metrics-addr"))
         throw usage_error("--metrics-addr is not available in this version yet");
     if (vm.count("dry-run-for") && !vm["dry-run"].as<bool>())
         throw usage_error("--dry-run-for goes with --dry-run");
     if (vm["copy-workers"].as<int>() < 1 || vm["copy-workers"].as<int>() > 64)
         throw usage_error("--copy-workers takes a number from 1 to 64");
-    parse_duration(vm["max-lag"].as<std::string>(), "max-lag");
-    parse_duration(vm["lock-timeout"].as<std::string>(), "lock-timeout");
+    if (vm["dry-run"].as<bool>() && vm["postpone-cutover"].as<bool>())
+        throw usage_error("--postpone-cutover goes without --dry-run (a dry run never cuts over)");
+    const auto max_lag = parse_duration(vm["max-lag"].as<std::string>(), "max-lag");
+    const auto lock_timeout = parse_duration(vm["lock-timeout"].as<std::string>(), "lock-timeout");
+    const auto max_lock_hold =
+        parse_duration(vm["max-lock-hold"].as<std::string>(), "max-lock-hold");
+    if (lock_timeout.count() < 1) throw usage_error("--lock-timeout must be at least 1ms");
+    if (max_lock_hold.count() < 10) throw usage_error("--max-lock-hold must be at least 10ms");
+    if (vm["cutover-attempts"].as<int>() < 1 || vm["cutover-attempts"].as<int>() > 10000)
+        throw usage_error("--cutover-attempts takes a number from 1 to 10000");
 
     const auto spec = partition_spec_from(vm);
     plan::plan_names names;
@@ -87,12 +99,26 @@ int command_run(const arguments& args) {
 
     const std::string dsn = vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string();
     auto conn = connect(dsn);
+    // A job already cut over: the table is partitioned now and cannot be planned again. A
+    // rerun after a crash during the cutover finishes its last steps here.
+    {
+        const auto name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
+        const std::string job_name = vm.count("job") ? vm["job"].as<std::string>() : name.name;
+        if (auto job = state::load_job(conn, job_name); job && job->phase == state::phase::done)
+            return migrate::finish_cut_over_job(dsn, job_name);
+    }
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names);
 
     migrate::run_options run;
     run.dsn = dsn;
     run.job = vm.count("job") ? vm["job"].as<std::string>() : planned.table.name.name;
-    run.dry_run = true;
+    run.dry_run = vm["dry-run"].as<bool>();
+    run.postpone_cutover = vm["postpone-cutover"].as<bool>();
+    run.max_lag = max_lag;
+    run.lock_timeout = lock_timeout;
+    run.max_lock_hold = max_lock_hold;
+    run.cutover_attempts = vm["cutover-attempts"].as<int>();
+    run.drop_unrepointable_fks = vm["drop-unrepointable-fks"].as<bool>();
     if (vm.count("dry-run-for"))
         run.dry_run_for = parse_duration(vm["dry-run-for"].as<std::string>(), "dry-run-for");
     run.copy_workers = vm["copy-workers"].as<int>();

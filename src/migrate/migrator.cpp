@@ -22,8 +22,11 @@
 #include "partshift/copy/copier.hpp"
 #include "partshift/copy/copy_spec.hpp"
 #include "partshift/copy/index_builder.hpp"
+#include "partshift/cutover/after_swap.hpp"
+#include "partshift/cutover/cutover_runner.hpp"
 #include "partshift/cutover/job_teardown.hpp"
 #include "partshift/error.hpp"
+#include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/spool_feed.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/monitor/job_monitor.hpp"
@@ -34,10 +37,12 @@
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/sql_quote.hpp"
+#include "partshift/spool/job_marker.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
 #include "partshift/state/job_names.hpp"
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/state/run_lock.hpp"
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/stream/streamer.hpp"
@@ -67,9 +72,11 @@ asio::awaitable<void> test_pause() {
 class job_runner {
   public:
     job_runner(const run_options& options, const job_inputs& inputs)
-        : options_(options), inputs_(inputs), control_(options.dsn, "partshift") {}
+        : options_(options), inputs_(inputs), control_(options.dsn, state::run_application_name()) {}
 
     int run() {
+        // One process per job, for the whole run (taken again after a reconnect).
+        state::acquire_run_lock(control_, options_.job);
         auto job = load_or_prepare();
         spdlog::info("job {}: {} → {} (phase {})", job.job,
                      job.source_schema + "." + job.source_table,
@@ -154,8 +161,11 @@ class job_runner {
     std::invoke_result_t<F, pg::connection&> with_control(F&& body) {
         for (int attempt = 0;; ++attempt) {
             try {
-                if (PQstatus(control_.native()) != CONNECTION_OK)
-                    control_ = pg::connection(options_.dsn, "partshift");
+                if (PQstatus(control_.native()) != CONNECTION_OK) {
+                    control_ = pg::connection(options_.dsn, state::run_application_name());
+                    // The lock died with the old session; nobody may have taken it meanwhile.
+                    state::acquire_run_lock(control_, options_.job);
+                }
                 return body(control_);
             } catch (const pg::pg_error& e) {
                 if (!e.is_connection_loss() || attempt >= 6) throw;
@@ -241,7 +251,7 @@ class job_runner {
 
         // A new job starts with an empty spool: anything left there belongs to an old job.
         std::filesystem::remove_all(rec.spool_dir);
-        write_spool_marker(rec);
+        spool::write_job_marker(rec.spool_dir, rec.job, rec.slot_name);
 
         {
             pg::transaction tx(control_);
@@ -262,30 +272,10 @@ class job_runner {
                      rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
     }
 
-    // The spool directory carries a marker naming its job and slot, written when the job is
-    // prepared. The slot acknowledges what the spool holds, so running a resumed job against a
-    // missing or foreign spool would silently lose changes: refuse instead.
-    static std::filesystem::path spool_marker(const state::job_record& job) {
-        return std::filesystem::path(job.spool_dir) / "JOB";
-    }
-
-    static std::string marker_text(const state::job_record& job) {
-        return "partshift job " + job.job + " slot " + job.slot_name + "\n";
-    }
-
-    static void write_spool_marker(const state::job_record& job) {
-        std::filesystem::create_directories(job.spool_dir);
-        std::ofstream out(spool_marker(job), std::ios::trunc);
-        out << marker_text(job);
-        out.close();
-        if (!out) throw runtime_error("cannot write to the spool directory " + job.spool_dir);
-    }
-
-    void check_spool_belongs_to_job(const state::job_record& job) {
-        std::ifstream in(spool_marker(job));
-        std::stringstream text;
-        text << in.rdbuf();
-        if (!in || text.str() != marker_text(job))
+    // The slot acknowledges what the spool holds, so running a resumed job against a missing
+    // or foreign spool would silently lose changes: refuse instead.
+    static void check_spool_belongs_to_job(const state::job_record& job) {
+        if (!spool::has_job_marker(job.spool_dir, job.job, job.slot_name))
             throw runtime_error("the spool of job " + job.job + " is not in " + job.spool_dir +
                                 " (moved, deleted, or another host?); changes already "
                                 "acknowledged to the slot live only there. Run partshift where "
@@ -335,7 +325,23 @@ class job_runner {
         io.run();
 
         if (failure) std::rethrow_exception(failure);
-        spdlog::info("stopped in phase {}; run again to resume", reload_job(job.job)->phase);
+        auto saved = reload_job(job.job);
+        if (saved && saved->phase == state::phase::done) {
+            // The swap committed (in the same transaction as phase 'done').
+            auto summary = with_control([&](pg::connection& c) {
+                return cutover::finish_after_swap(c, *saved, cutover_.swapped ? &cutover_.swap : nullptr,
+                                                  figures_);
+            });
+            spdlog::info("done: {}", summary);
+            return 0;
+        }
+        if (cutover_gave_up_) {
+            // A request from `partshift cutover` was answered (no): the next run waits for a
+            // new one.
+            with_control([&](pg::connection& c) { state::set_cutover_requested(c, job.job, false); });
+            throw cutover_error(*cutover_gave_up_);
+        }
+        spdlog::info("stopped in phase {}; run again to resume", saved ? saved->phase : "?");
         return 0;
     }
 
@@ -441,6 +447,7 @@ class job_runner {
         apply_options.dsn = options_.dsn;
         apply_options.job = job.job;
         apply_options.target = {job.target_schema, job.target_table};
+        apply_options.fence_prefix = state::fence_prefix(job.job);
         apply_options.partition_columns.push_back(inputs_.plan.spec.level1.key);
         if (inputs_.plan.spec.level2)
             apply_options.partition_columns.push_back(inputs_.plan.spec.level2->key);
@@ -453,6 +460,7 @@ class job_runner {
         // follow. A failure stops the job and is rethrown below; a stop cancels the build and
         // a rerun finishes it.
         bool unique_running = false;
+        bool unique_done = false;
         std::exception_ptr unique_error;
         auto start_unique_build = [&] {
             if (!has_unique_indexes()) return;
@@ -465,6 +473,7 @@ class job_runner {
                                    unique_error = e;
                                    stop = true;
                                } else if (built) {
+                                   unique_done = true;
                                    spdlog::info("unique indexes built");
                                } else {
                                    spdlog::info("unique index build stopped; a rerun finishes it");
@@ -472,45 +481,66 @@ class job_runner {
                            });
         };
 
-        // Watches the applier: switches to follow once the idempotent window is behind and
-        // the backlog is applied, starts the unique index build, removes applied spool
-        // segments, ends a timed dry run.
-        bool watcher_done = false;
-        asio::co_spawn(
-            ex,
-            [&, window_end]() -> asio::awaitable<void> {
-                asio::steady_timer tick(co_await asio::this_coro::executor);
-                std::optional<std::chrono::steady_clock::time_point> follow_since;
-                auto last_cleanup = std::chrono::steady_clock::now();
-                while (!stop) {
-                    // Caught up means every spooled transaction is committed on the target;
-                    // the acknowledged idle position then counts as applied too, so an idle
-                    // source still leaves the idempotent window behind.
-                    auto lag = monitor::compute_lag(progress, stream::now_pg_epoch_micros(), true);
-                    if (job.phase != state::phase::follow && feed->caught_up() && lag.caught_up &&
-                        lag.applied_position >= window_end)
-                        set_phase(state::phase::follow);
-                    if (job.phase == state::phase::follow && !follow_since) {
-                        follow_since = std::chrono::steady_clock::now();
-                        start_unique_build();
-                    }
-                    if (follow_since && options_.dry_run_for &&
-                        std::chrono::steady_clock::now() - *follow_since >= *options_.dry_run_for) {
-                        spdlog::info("dry run time is up; stopping with the checkpoint saved");
-                        stop = true;
-                    }
-                    if (std::chrono::steady_clock::now() - last_cleanup > 5s) {
-                        spool::remove_applied_segments(writer.dir(), progress.applied_lsn);
-                        last_cleanup = std::chrono::steady_clock::now();
-                    }
-                    tick.expires_after(200ms);
-                    co_await tick.async_wait(asio::use_awaitable);
+        // The cutover runs on a thread of its own (blocking libpq: lock, fence, swap) while the
+        // streamer and the applier go on here, applying the tail up to the fence.
+        std::optional<std::thread> cutover_thread;
+        std::atomic<bool> cutover_finished{false};
+        std::exception_ptr cutover_failure;
+        auto start_cutover = [&] {
+            cutover::cutover_options o;
+            o.dsn = options_.dsn;
+            o.job = *reload_job(job.job);
+            o.lock_timeout = options_.lock_timeout;
+            o.max_lock_hold = options_.max_lock_hold;
+            o.attempts = options_.cutover_attempts;
+            o.drop_unrepointable_fks = options_.drop_unrepointable_fks;
+            figures_.lag_seconds = static_cast<double>(progress.lag_micros) / 1e6;
+            cutover::cutover_hooks hooks;
+            hooks.applier_current = [&progress, max = options_.max_lag] {
+                return follow_watcher::lag_within(progress.lag_micros, max);
+            };
+            hooks.applied_fence_lsn = [&applier] { return applier.fence_lsn(); };
+            hooks.stopping = [&stop] { return stop.load(); };
+            cutover_thread.emplace([&, o, hooks] {
+                try {
+                    cutover_ = cutover::run_cutover(o, hooks);
+                } catch (...) {
+                    cutover_failure = std::current_exception();
                 }
-            },
-            [&](std::exception_ptr e) {
-                watcher_done = true;
-                if (e) stop = true;
+                cutover_finished = true;
             });
+        };
+
+        follow_watcher_options watch;
+        watch.window_end = window_end;
+        watch.in_follow = job.phase == state::phase::follow;
+        watch.dry_run_for = options_.dry_run_for;
+        watch.cut_over = !options_.dry_run;
+        watch.postpone = options_.postpone_cutover;
+        watch.max_lag = options_.max_lag;
+        bool unique_built = !has_unique_indexes();
+        follow_watcher_hooks hooks;
+        hooks.backlog_applied = [&] { return feed->caught_up(); };
+        hooks.enter_follow = [&] {
+            set_phase(state::phase::follow);
+            start_unique_build();
+        };
+        hooks.indexes_ready = [&] { return unique_built || unique_done; };
+        hooks.remove_applied_segments = [&] {
+            spool::remove_applied_segments(writer.dir(), progress.applied_lsn);
+        };
+        hooks.start_cutover = start_cutover;
+        hooks.cutover_finished = [&] { return cutover_finished.load(); };
+        follow_watcher watcher(watch, hooks, progress, stop);
+        if (watch.in_follow) start_unique_build();
+        bool watcher_done = false;
+        asio::co_spawn(ex, watcher.run(), [&](std::exception_ptr e) {
+            watcher_done = true;
+            if (e) {
+                if (!unique_error) unique_error = e;  // reaches the exit code below
+                stop = true;
+            }
+        });
         std::exception_ptr apply_error;
         auto backoff = 1s;
         while (!stop) {
@@ -541,17 +571,31 @@ class job_runner {
         // before they go.
         stop = true;
         asio::steady_timer wait(ex);
-        while (!watcher_done || unique_running) {
+        while (!watcher_done || unique_running || (cutover_thread && !cutover_finished)) {
             wait.expires_after(50ms);
             co_await wait.async_wait(asio::use_awaitable);
         }
-        if (apply_error) std::rethrow_exception(apply_error);
+        if (cutover_thread) cutover_thread->join();
+        if (cutover_failure) std::rethrow_exception(cutover_failure);
+        if (cutover_thread && !cutover_.swapped && !cutover_.stopped)
+            cutover_gave_up_ = "cutover not performed after " + std::to_string(cutover_.attempts) +
+                               " attempt(s): " + cutover_.last_failure +
+                               "; the source is untouched and the job can be resumed (run again)";
+        if (cutover_.swapped) {
+            figures_.attempts = cutover_.attempts;
+            figures_.lock_hold_ms = cutover_.lock_hold_ms;
+            figures_.tail_apply_ms = cutover_.tail_apply_ms;
+        }
+        if (apply_error && !cutover_.swapped) std::rethrow_exception(apply_error);
         if (unique_error) std::rethrow_exception(unique_error);
     }
 
     const run_options& options_;
     const job_inputs& inputs_;
     pg::connection control_;
+    cutover::cutover_result cutover_;
+    cutover::swap_figures figures_;
+    std::optional<std::string> cutover_gave_up_;
 };
 
 }  // namespace
@@ -559,6 +603,27 @@ class job_runner {
 int run_job(const run_options& options, const job_inputs& inputs) {
     job_runner runner(options, inputs);
     return runner.run();
+}
+
+int finish_cut_over_job(const std::string& dsn, const std::string& name) {
+    pg::connection conn(dsn, state::run_application_name());
+    state::acquire_run_lock(conn, name);
+    auto job = state::load_job(conn, name);
+    if (!job || job->phase != state::phase::done)
+        throw runtime_error("job " + name + " is not cut over");
+    const bool leftovers = stream::slot_exists(conn, job->slot_name) ||
+                           std::filesystem::exists(job->spool_dir) ||
+                           conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1",
+                                      job->publication_name)
+                                   .rows() > 0;
+    if (leftovers) {
+        spdlog::info("job {} was cut over; finishing the steps after the swap", name);
+        spdlog::info("done: {}", cutover::finish_after_swap(conn, *job, nullptr, {}));
+    } else {
+        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1", name);
+        spdlog::info("job {} is already done: {}", name, r.rows() ? r.get(0, 0) : "");
+    }
+    return 0;
 }
 
 }  // namespace partshift::migrate

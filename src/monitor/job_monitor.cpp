@@ -56,19 +56,30 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     // passed it. A keepalive alone is no proof: it reports only how far the walsender has
     // decoded, which lags the server while it works through a backlog.
     uint64_t source = progress_.received_lsn;
-    if (insert_positions_.size() == 2) source = std::max(source, insert_positions_.front());
-    auto lag = compute_lag(source, progress_.spooled_commit_lsn, progress_.spooled_lsn,
-                           progress_.applied_lsn, progress_.oldest_unapplied_commit_us,
-                           stream::now_pg_epoch_micros(), applying);
+    if (insert_positions_.size() == 2) source = std::max(source, insert_positions_.front().first);
+    // Lag in seconds is the age of the oldest committed source change not yet applied: the
+    // oldest commit received and not applied (the streamer's record, or the applier's open
+    // batch after a restart, whichever is older)...
+    const uint64_t applied = progress_.applied_lsn;
+    int64_t oldest = progress_.commits.oldest_unapplied(applied);
+    if (int64_t batch = progress_.oldest_unapplied_commit_us; batch > 0)
+        oldest = oldest > 0 ? std::min(oldest, batch) : batch;
+    const int64_t now_us = stream::now_pg_epoch_micros();
+    auto lag = compute_lag(source, progress_.spooled_commit_lsn, progress_.spooled_lsn, applied,
+                           oldest, now_us, applying);
     // Until two source positions are known, lag is unknown (NULL), never a premature 0.
     const bool lag_known = insert_positions_.size() == 2;
     auto now = std::chrono::steady_clock::now();
-    // lag_seconds: the applier's oldest known unapplied commit, or at least the time since
-    // the target was last known to be current (changes may not have reached us yet).
-    if (lag_known && lag.lag_bytes == 0) last_current_ = now;
-    else if (last_current_ != std::chrono::steady_clock::time_point{})
-        lag.lag_seconds =
-            std::max(lag.lag_seconds, std::chrono::duration<double>(now - last_current_).count());
+    // ... or, when the walsender has not yet sent what the server had written two ticks ago,
+    // at least the age of that position: commits before it may still be on their way.
+    if (lag_known && progress_.received_lsn < insert_positions_.front().first)
+        lag.lag_seconds = std::max(
+            lag.lag_seconds,
+            std::chrono::duration<double>(now - insert_positions_.front().second).count());
+    if (lag_known && applying) {
+        progress_.lag_bytes = static_cast<int64_t>(lag.lag_bytes);
+        progress_.lag_micros = static_cast<int64_t>(lag.lag_seconds * 1e6);
+    }
     int64_t changes = progress_.changes_written;
     if (last_time_ != std::chrono::steady_clock::time_point{}) {
         double seconds = std::chrono::duration<double>(now - last_time_).count();
@@ -87,9 +98,10 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "received_lsn = CASE WHEN $3::numeric > 0 THEN '0/0'::pg_lsn + $3::numeric END, "
         "source_lsn = pg_current_wal_lsn(), lag_bytes = $4::bigint, "
         "lag_seconds = $5::double precision, apply_rate = $6::double precision, "
+        "cutover_state = CASE WHEN phase = 'done' THEN cutover_state ELSE nullif($8, '') END, "
         "updated_at = now() WHERE job = $1 "
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
-        "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text";
+        "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested";
     pg::param lag_bytes, lag_seconds;
     if (lag_known) {
         lag_bytes = std::to_string(lag.lag_bytes);
@@ -97,11 +109,13 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     }
     pg::param_list params = pg::make_params(
         options_.job, progress_.rows_copied.load(), std::to_string(progress_.received_lsn.load()),
-        lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name);
+        lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name,
+        std::string(describe(progress_.cutover.load())));
     auto r = co_await conn.exec(std::move(sql), std::move(params));
     if (r.rows() > 0) {
-        insert_positions_.push_back(std::stoull(r.get(0, 2)));
+        insert_positions_.emplace_back(std::stoull(r.get(0, 2)), now);
         if (insert_positions_.size() > 2) insert_positions_.pop_front();
+        progress_.cutover_requested = r.get_bool(0, 3);
     }
     if (print && lag_known && r.rows() > 0) {
         spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",

@@ -2,6 +2,8 @@
 // socket; no SQL of partshift's own lives here.
 #include "partshift/pg/async_connection.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <unistd.h>
 
 #include <boost/asio/redirect_error.hpp>
@@ -66,6 +68,11 @@ asio::awaitable<async_connection> async_connection::connect(std::string conninfo
     }
     if (PQsetnonblocking(conn.get(), 1) != 0)
         throw pg_error("cannot make the connection non-blocking", "08006");
+    // Server NOTICEs go to the debug log, never raw onto the user's terminal.
+    PQsetNoticeProcessor(
+        conn.get(),
+        [](void*, const char* message) { spdlog::debug("server: {}", one_line(message)); },
+        nullptr);
     auto socket = watch_socket(ex, conn.get());
     co_return async_connection(std::move(conn), std::move(*socket));
 }

@@ -32,6 +32,12 @@ conn_handle open_handle(const std::string& conninfo, const std::string& applicat
     if (PQstatus(conn.get()) != CONNECTION_OK)
         throw pg_error("cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(conn.get())),
                        "08001");
+    // Server NOTICEs ("drop cascades to ...", "... does not exist, skipping") are not for the
+    // user's terminal: libpq would print them raw on stderr.
+    PQsetNoticeProcessor(
+        conn.get(),
+        [](void*, const char* message) { spdlog::debug("server: {}", trimmed(message)); },
+        nullptr);
     return conn;
 }
 

@@ -50,4 +50,8 @@ std::string slot_name(std::string_view database, std::string_view job) {
 }
 
 
+std::string fence_prefix(std::string_view job) {
+    return "partshift.fence:" + std::string(job);
+}
+
 }  // namespace partshift::state

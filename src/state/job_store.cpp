@@ -41,7 +41,9 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
         "(l0_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS l0, "
         "(max_chunk_high_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS high, "
         "(applied_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS applied, "
-        "rows_estimate, rows_copied, last_error FROM partshift.jobs WHERE job = $1",
+        "rows_estimate, rows_copied, last_error, cutover_requested, "
+        "(swap_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS swap "
+        "FROM partshift.jobs WHERE job = $1",
         job);
     if (r.rows() == 0) return std::nullopt;
     job_record rec;
@@ -69,6 +71,8 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
     rec.rows_estimate = r.get_int(0, "rows_estimate");
     rec.rows_copied = r.get_int(0, "rows_copied");
     rec.last_error = r.opt(0, "last_error");
+    rec.cutover_requested = r.get_bool(0, "cutover_requested");
+    rec.swap_lsn = lsn_from_number_text(r.opt(0, "swap"));
     return rec;
 }
 
@@ -90,8 +94,11 @@ void insert_job(pg::connection& conn, const job_record& rec) {
 }
 
 void set_phase(pg::connection& conn, const std::string& job, const std::string& phase) {
-    conn.query("UPDATE partshift.jobs SET phase = $2, updated_at = now() WHERE job = $1", job,
-               phase);
+    // phase_started keeps the first start of each phase, for the summary's durations.
+    conn.query(
+        "UPDATE partshift.jobs SET phase = $2, updated_at = now(), "
+        "phase_started = jsonb_build_object($2::text, now()) || phase_started WHERE job = $1",
+        job, phase);
 }
 
 void set_l0(pg::connection& conn, const std::string& job, lsn_t l0) {
@@ -112,6 +119,41 @@ void reset_live_figures(pg::connection& conn, const std::string& job) {
 void set_last_error(pg::connection& conn, const std::string& job, const std::string& message) {
     conn.query("UPDATE partshift.jobs SET last_error = $2, updated_at = now() WHERE job = $1", job,
                message);
+}
+
+void set_cutover_requested(pg::connection& conn, const std::string& job, bool requested) {
+    conn.query(
+        "UPDATE partshift.jobs SET cutover_requested = $2, updated_at = now() WHERE job = $1", job,
+        requested ? "true" : "false");
+}
+
+bool cutover_requested(pg::connection& conn, const std::string& job) {
+    auto r = conn.query("SELECT cutover_requested FROM partshift.jobs WHERE job = $1", job);
+    return r.rows() > 0 && r.get_bool(0, 0);
+}
+
+void set_cutover_state(pg::connection& conn, const std::string& job, const std::string& text) {
+    conn.query("UPDATE partshift.jobs SET cutover_state = nullif($2, ''), updated_at = now() "
+               "WHERE job = $1",
+               job, text);
+}
+
+void mark_cut_over(pg::connection& conn, const std::string& job, int attempts) {
+    auto r = conn.query(
+        "UPDATE partshift.jobs SET phase = 'done', cutover_requested = false, "
+        "swap_xid = txid_current(), swap_lsn = pg_current_wal_insert_lsn(), cut_over_at = now(), "
+        "cutover_attempts = $2, cutover_state = 'swapped', lag_bytes = 0, lag_seconds = 0, "
+        "updated_at = now() WHERE job = $1 RETURNING 1",
+        job, attempts);
+    if (r.rows() != 1) throw std::runtime_error("job " + job + " vanished from partshift.jobs");
+}
+
+void record_cutover_report(pg::connection& conn, const std::string& job, double lock_hold_ms,
+                           const std::string& summary) {
+    conn.query(
+        "UPDATE partshift.jobs SET lock_hold_ms = $2::double precision, summary = $3, "
+        "cutover_state = 'done', updated_at = now() WHERE job = $1",
+        job, std::to_string(lock_hold_ms), summary);
 }
 
 void delete_job(pg::connection& conn, const std::string& job) {

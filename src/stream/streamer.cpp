@@ -157,6 +157,7 @@ void streamer::handle_message(const message& msg) {
             sink_.append(msg);
             last_commit_end_ = commit->end_lsn;
             unflushed_commit_ = true;
+            progress_.commits.received(commit->end_lsn, commit->commit_time);
         }
         in_transaction_ = false;
         skipping_ = false;

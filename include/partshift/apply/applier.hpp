@@ -49,6 +49,9 @@ struct applier_options {
     // row in the partition of its new values first, so the server prunes to one partition
     // instead of probing every partition's key index; empty: no such lookups.
     std::vector<std::string> partition_columns;
+    // Prefix of this job's cutover fence messages (state::fence_prefix): per job, so a fence of
+    // another job in the same database never counts for this one.
+    std::string fence_prefix = "partshift";
 };
 
 class applier {
@@ -71,14 +74,12 @@ class applier {
 
     // Last source commit end LSN committed on the target (also in progress.applied_lsn).
     stream::lsn_t applied_lsn() const { return applied_lsn_.load(); }
-    // LSN of the last logical message with prefix "partshift" (the cutover fence), published
+    // LSN of the last logical message with the fence prefix (the cutover fence), published
     // only once every transaction before it is committed on the target; 0 if none yet.
     stream::lsn_t fence_lsn() const { return fence_lsn_.load(); }
     // Content of that fence message (read on the io_context thread only).
     const std::string& fence_content() const { return fence_content_; }
     bool strict() const { return strict_; }
-
-    static constexpr const char* fence_prefix = "partshift";
 
   private:
     // located: an UPDATE in the partition of the new values, which may find nothing; the

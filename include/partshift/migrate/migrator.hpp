@@ -26,6 +26,13 @@ struct run_options {
     std::chrono::seconds slot_timeout{120};
     // After the server went away mid-run, how long to keep waiting for it and resuming.
     std::chrono::seconds reconnect_for{600};
+    // Cutover (without dry_run): the gate and the lock (DESIGN.md §1 step 7).
+    bool postpone_cutover = false;
+    std::chrono::milliseconds max_lag{1000};
+    std::chrono::milliseconds lock_timeout{50};
+    std::chrono::milliseconds max_lock_hold{2000};
+    int cutover_attempts = 30;
+    bool drop_unrepointable_fks = false;
 };
 
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its
@@ -39,5 +46,10 @@ struct job_inputs {
 // run_job runs or resumes the job until it is stopped (SIGINT/SIGTERM, --dry-run-for) or
 // fails. Returns the exit code; throws partshift::error for failures.
 int run_job(const run_options& options, const job_inputs& inputs);
+
+// finish_cut_over_job completes the steps after a committed swap (drop slot and publication,
+// remove the spool, report) for a job in phase done; a rerun after a crash during the
+// cutover comes here. Idempotent. Returns the exit code.
+int finish_cut_over_job(const std::string& dsn, const std::string& job);
 
 }  // namespace partshift::migrate

@@ -42,8 +42,8 @@ private:
     int64_t last_changes_ = 0;
     std::chrono::steady_clock::time_point last_time_{};
     double rate_ = 0;
-    std::deque<uint64_t> insert_positions_;  // the server's WAL insert LSN, last two ticks
-    std::chrono::steady_clock::time_point last_current_{};
+    // The server's WAL insert LSN of the last two ticks, with the time each was read.
+    std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> insert_positions_;
 };
 
 }  // namespace partshift::monitor

@@ -5,7 +5,13 @@
 #include <atomic>
 #include <cstdint>
 
+#include "partshift/monitor/commit_clock.hpp"
+
 namespace partshift::monitor {
+
+// cutover_stage: where a run that will cut over stands, for status ("waiting for cutover").
+enum class cutover_stage : int { none, catching_up, waiting_for_request, cutting_over };
+const char* describe(cutover_stage stage);
 
 struct progress {
     // copy
@@ -31,6 +37,15 @@ struct progress {
     // not (the partition key changed; then updated by key alone).
     std::atomic<int64_t> updates_in_partition{0};
     std::atomic<int64_t> updates_relocated{0};
+    // Commit times of received, unapplied transactions (lag in seconds); not an atomic, but
+    // locked inside.
+    commit_clock commits;
+    // lag as the job monitor last measured it (the cutover gate reads it): -1 = unknown yet.
+    std::atomic<int64_t> lag_bytes{-1};
+    std::atomic<int64_t> lag_micros{-1};
+    // cutover: requested from another shell (read by the job monitor), and where it stands.
+    std::atomic<bool> cutover_requested{false};
+    std::atomic<cutover_stage> cutover{cutover_stage::none};
 };
 
 }  // namespace partshift::monitor

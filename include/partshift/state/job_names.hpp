@@ -15,5 +15,8 @@ std::string object_name(std::string_view job);
 // slot also carries a short hash of the database name: "partshift_events_1a2b3c4d".
 std::string slot_name(std::string_view database, std::string_view job);
 
+// fence_prefix: the logical message prefix of the job's cutover fence, "partshift.fence:<job>".
+std::string fence_prefix(std::string_view job);
+
 
 }  // namespace partshift::state

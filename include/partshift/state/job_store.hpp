@@ -39,6 +39,8 @@ struct job_record {
     int64_t rows_estimate = 0;
     int64_t rows_copied = 0;
     std::optional<std::string> last_error;
+    bool cutover_requested = false;
+    std::optional<lsn_t> swap_lsn;  // set in the cutover transaction: the swap committed
 };
 
 // ensure_schema creates the partshift schema and its tables if missing.
@@ -53,6 +55,19 @@ void set_l0(pg::connection& conn, const std::string& job, lsn_t l0);
 // stale figures for a run that has not measured its own yet.
 void reset_live_figures(pg::connection& conn, const std::string& job);
 void set_last_error(pg::connection& conn, const std::string& job, const std::string& message);
+// Cutover requests: `partshift cutover` sets the flag; the running process reads it.
+void set_cutover_requested(pg::connection& conn, const std::string& job, bool requested);
+bool cutover_requested(pg::connection& conn, const std::string& job);
+// set_cutover_state: what status shows about the cutover ("waiting for cutover", ...); empty
+// clears it.
+void set_cutover_state(pg::connection& conn, const std::string& job, const std::string& text);
+// mark_cut_over runs inside the cutover transaction, so the job is 'done' exactly when the swap
+// committed: a rerun after a crash learns from this row which of the two happened.
+void mark_cut_over(pg::connection& conn, const std::string& job, int attempts);
+// record_cutover_report: after the commit, the lock hold and the summary for status.
+void record_cutover_report(pg::connection& conn, const std::string& job, double lock_hold_ms,
+                           const std::string& summary);
+
 // delete_job removes the job's rows, and the schema itself once no job is left.
 void delete_job(pg::connection& conn, const std::string& job);
 

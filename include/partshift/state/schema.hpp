@@ -49,6 +49,16 @@ CREATE TABLE IF NOT EXISTS partshift.chunks (
     copied_at  timestamptz,
     PRIMARY KEY (job, chunk_id)
 );
+-- Columns added after the first release: ADD COLUMN IF NOT EXISTS keeps older jobs working.
+ALTER TABLE partshift.jobs
+    ADD COLUMN IF NOT EXISTS swap_xid bigint,          -- the cutover transaction (for a later revert)
+    ADD COLUMN IF NOT EXISTS swap_lsn pg_lsn,          -- WAL position inside the swap, before its commit
+    ADD COLUMN IF NOT EXISTS cut_over_at timestamptz,
+    ADD COLUMN IF NOT EXISTS cutover_attempts integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS lock_hold_ms double precision,  -- lock granted → commit
+    ADD COLUMN IF NOT EXISTS cutover_state text,       -- 'waiting for cutover', 'cutting over', ...
+    ADD COLUMN IF NOT EXISTS summary text,             -- the report printed after the cutover
+    ADD COLUMN IF NOT EXISTS phase_started jsonb NOT NULL DEFAULT '{}';  -- phase → first start time
 )SQL";
 
 }  // namespace partshift::state

@@ -1,0 +1,54 @@
+// cutover_runner: the lock, the fence, the swap and the retries (DESIGN.md §1 step 7). Blocking
+// libpq on a thread of its own while the streamer and the applier keep running on the event
+// loop: the applier must apply the tail up to the fence while this thread holds the lock.
+// Per attempt: wait until the applier is current (catch up before the lock, not under it);
+// BEGIN; SET LOCAL lock_timeout; LOCK source IN ACCESS EXCLUSIVE MODE; a second session
+// commits the fence message; wait until the applier has applied it; swap; mark the job done in
+// the same transaction; COMMIT. A lock not granted, or a hold about to pass --max-lock-hold,
+// rolls back (source untouched, invariant 5), backs off with jitter and tries again.
+// Must not: apply changes itself, or hold the lock while waiting for a backlog.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "partshift/cutover/table_swap.hpp"
+#include "partshift/state/job_store.hpp"
+
+namespace partshift::cutover {
+
+struct cutover_options {
+    std::string dsn;
+    state::job_record job;
+    std::chrono::milliseconds lock_timeout{50};
+    std::chrono::milliseconds max_lock_hold{2000};
+    int attempts = 30;
+    bool drop_unrepointable_fks = false;
+};
+
+// What the cutover needs from the running job, all safe to call from another thread.
+struct cutover_hooks {
+    std::function<bool()> applier_current;        // lag is small: an attempt may start
+    std::function<uint64_t()> applied_fence_lsn;  // highest fence LSN committed on the target
+    std::function<bool()> stopping;               // SIGINT/SIGTERM or a failed role
+};
+
+struct cutover_result {
+    bool swapped = false;
+    bool stopped = false;  // stopping() became true before a swap
+    int attempts = 0;
+    double lock_hold_ms = 0;      // lock granted → COMMIT of the successful attempt
+    double tail_apply_ms = 0;     // lock granted → fence applied, of that attempt
+    std::string last_failure;     // why the last attempt did not swap
+    swap_outcome swap;
+};
+
+// run_cutover tries up to options.attempts times. Throws cutover_error (exit 4) when a
+// statement of the swap itself fails (rolled back, source untouched); returns swapped=false
+// when no attempt got and kept the lock.
+cutover_result run_cutover(const cutover_options& options, const cutover_hooks& hooks);
+
+}  // namespace partshift::cutover

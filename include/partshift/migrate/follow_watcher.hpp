@@ -1,0 +1,68 @@
+// follow_watcher: the role that watches the applier once replay runs (a tick every 200 ms):
+// switches the job to follow once the idempotent window is behind and the backlog is
+// applied, starts the unique index build, removes applied spool segments, ends a timed dry
+// run, and opens the cutover gate: copy done, every index built and valid, lag at most
+// --max-lag for a moment, and (with --postpone-cutover) `partshift cutover` asked for.
+// Must not: apply, cut over or write job state itself; it calls the hooks it is given.
+#pragma once
+
+#include <utility>
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <optional>
+
+#include "partshift/monitor/progress.hpp"
+
+namespace partshift::migrate {
+
+struct follow_watcher_options {
+    uint64_t window_end = 0;  // end of the idempotent window (max chunk high LSN)
+    bool in_follow = false;   // the job is already in phase follow
+    std::optional<std::chrono::milliseconds> dry_run_for;
+    bool cut_over = false;    // not a dry run: open the gate when ready
+    bool postpone = false;    // --postpone-cutover: also wait for `partshift cutover`
+    std::chrono::microseconds max_lag{1'000'000};
+    // How long lag must stay at most max_lag before the gate opens.
+    std::chrono::milliseconds steady_for{1000};
+};
+
+struct follow_watcher_hooks {
+    std::function<bool()> backlog_applied;  // the applier has applied every spooled record
+    std::function<void()> enter_follow;     // phase change + unique index build
+    std::function<bool()> indexes_ready;    // every index (unique ones too) built and valid
+    std::function<void()> remove_applied_segments;
+    std::function<void()> start_cutover;    // called once, when the gate opens
+    std::function<bool()> cutover_finished; // the cutover thread has returned
+};
+
+class follow_watcher {
+public:
+    follow_watcher(follow_watcher_options options, follow_watcher_hooks hooks,
+                   monitor::progress& progress, std::atomic<bool>& stop)
+        : options_(std::move(options)), hooks_(std::move(hooks)), progress_(progress),
+          stop_(stop) {}
+
+    // run ticks until stop; sets stop itself when a dry run's time is up or a cutover ended.
+    boost::asio::awaitable<void> run();
+
+    // gate_open: the pure gate decision of one tick (unit-tested).
+    static bool lag_within(int64_t lag_micros, std::chrono::microseconds max_lag) {
+        return lag_micros >= 0 && lag_micros <= max_lag.count();
+    }
+
+private:
+    void check_cutover_gate();
+
+    follow_watcher_options options_;
+    follow_watcher_hooks hooks_;
+    monitor::progress& progress_;
+    std::atomic<bool>& stop_;
+    std::optional<std::chrono::steady_clock::time_point> follow_since_;
+    std::optional<std::chrono::steady_clock::time_point> lag_ok_since_;
+    bool cutover_started_ = false;
+};
+
+}  // namespace partshift::migrate

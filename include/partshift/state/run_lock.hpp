@@ -1,0 +1,27 @@
+// run_lock: at most one process works on a job at a time. A session advisory lock, keyed by
+// the job name, held by the run's control connection for the whole run; `abort` takes it for
+// its own duration, `cutover` asks whether someone holds it. The holder is found through
+// pg_locks and named by its connection's application_name ("partshift-run pid N on H"), so a
+// refusal can say who runs the job even before the job's row exists.
+// Must not: write job state (the lock lives only as long as its session).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "partshift/pg/connection.hpp"
+
+namespace partshift::state {
+
+// run_application_name: the application_name of a run's control connection, naming this
+// process and host so another shell can say who holds a job.
+std::string run_application_name();
+
+// acquire_run_lock takes the job's lock on `conn` (kept until that session ends) or throws
+// runtime_error "job X is running (pid N on host H)".
+void acquire_run_lock(pg::connection& conn, const std::string& job);
+
+// run_lock_holder: who holds the job's lock ("pid N on host H"), nullopt when nobody does.
+std::optional<std::string> run_lock_holder(pg::connection& conn, const std::string& job);
+
+}  // namespace partshift::state

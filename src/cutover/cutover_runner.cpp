@@ -1,0 +1,181 @@
+// cutover_runner: attempts, lock, fence, swap, commit. Blocking libpq on the caller's thread.
+#include "partshift/cutover/cutover_runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include "partshift/error.hpp"
+#include "partshift/pg/pg_error.hpp"
+#include "partshift/state/job_names.hpp"
+
+namespace partshift::cutover {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+double ms_since(clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+}
+
+// Fault injection for the cutover tests (off unless set): a pause at a named point.
+void test_pause(const char* variable) {
+    if (const char* ms = std::getenv(variable))
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+}
+
+std::string qualified(pg::connection& conn, const std::string& schema, const std::string& name) {
+    return conn.quote_ident(schema) + "." + conn.quote_ident(name);
+}
+
+// blockers: the sessions holding a lock on the source (every granted lock conflicts with
+// ACCESS EXCLUSIVE), read right after a LOCK timed out, for the log and the final error.
+std::string blockers(pg::connection& conn, const std::string& relation, int own_pid) {
+    auto r = conn.query(
+        "SELECT a.pid, coalesce(a.state, '?'), coalesce(a.application_name, ''), "
+        "coalesce(round(extract(epoch FROM now() - a.xact_start))::text, '?'), "
+        "left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 60) "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'relation' AND l.relation = $1::regclass AND l.granted "
+        "AND l.pid <> $2 GROUP BY 1, 2, 3, 4, 5 ORDER BY a.pid LIMIT 5",
+        relation, own_pid);
+    std::string out;
+    for (int i = 0; i < r.rows(); ++i) {
+        if (i) out += "; ";
+        out += "pid " + r.get(i, 0) + " (" + r.get(i, 1) + ", application '" + r.get(i, 2) +
+               "', transaction open " + r.get(i, 3) + " s, last query: " + r.get(i, 4) + ")";
+    }
+    return out.empty() ? "a session that finished meanwhile" : out;
+}
+
+// cutover_attempt: one BEGIN … COMMIT (or rollback) on the locking session.
+class cutover_attempt {
+public:
+    cutover_attempt(const cutover_options& o, const cutover_hooks& hooks, pg::connection& lock_conn,
+                    pg::connection& fence_conn)
+        : o_(o), hooks_(hooks), lock_(lock_conn), fence_(fence_conn),
+          source_(qualified(lock_conn, o.job.source_schema, o.job.source_table)),
+          target_(qualified(lock_conn, o.job.target_schema, o.job.target_table)),
+          prefix_(state::fence_prefix(o.job.job)) {}
+
+    // run: true when the swap committed; false with `failure` set when it rolled back.
+    bool run(int attempt, cutover_result& result, std::string& failure) {
+        pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
+        lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
+        try {
+            lock_.exec("LOCK TABLE " + source_ + " IN ACCESS EXCLUSIVE MODE");
+        } catch (const pg::pg_error& e) {
+            if (e.sqlstate() != pg::sqlstate::lock_not_available) throw;
+            failure = "the lock on " + source_ + " was not granted within " +
+                      std::to_string(o_.lock_timeout.count()) + " ms; blocked by " +
+                      blockers(fence_, source_, lock_.backend_pid());
+            return false;
+        }
+        const auto granted = clock::now();
+        const auto deadline = granted + o_.max_lock_hold;
+        // Once the lock is granted no source write can commit: every change before this
+        // message's commit is in the stream ahead of it.
+        auto fence = fence_.query(
+            "SELECT (pg_logical_emit_message(true, $1, $2) - '0/0'::pg_lsn)::numeric(20,0)::text",
+            prefix_, "cutover attempt " + std::to_string(attempt));
+        const uint64_t fence_lsn = std::stoull(fence.get(0, 0));
+        test_pause("PARTSHIFT_TEST_SLOW_TAIL_MS");
+        while (hooks_.applied_fence_lsn() < fence_lsn) {
+            if (clock::now() >= deadline || hooks_.stopping()) {
+                failure = "the tail was not applied within --max-lock-hold (" +
+                          std::to_string(o_.max_lock_hold.count()) + " ms)";
+                return false;
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+        result.tail_apply_ms = ms_since(granted);
+        // The rest of the hold is capped by the server: a slow step cancels itself.
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left < 1ms) {
+            failure = "no time left under --max-lock-hold for the swap";
+            return false;
+        }
+        lock_.exec("SET LOCAL statement_timeout = '" + std::to_string(left.count()) + "ms'");
+        try {
+            lock_.exec("LOCK TABLE " + target_ + " IN ACCESS EXCLUSIVE MODE");
+            result.swap = swap_tables(lock_, {{o_.job.source_schema, o_.job.source_table},
+                                              o_.job.target_table,
+                                              o_.job.old_name,
+                                              o_.job.publication_name,
+                                              o_.drop_unrepointable_fks});
+            state::mark_cut_over(lock_, o_.job.job, attempt);
+            test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
+            tx.commit();
+        } catch (const pg::pg_error& e) {
+            if (e.sqlstate() == pg::sqlstate::query_canceled ||
+                e.sqlstate() == pg::sqlstate::lock_not_available) {
+                failure = std::string("the swap did not finish within --max-lock-hold (") +
+                          e.what() + ")";
+                return false;
+            }
+            if (e.is_connection_loss()) throw;
+            throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
+                                std::string(e.what()));
+        }
+        result.lock_hold_ms = ms_since(granted);
+        return true;
+    }
+
+private:
+    const cutover_options& o_;
+    const cutover_hooks& hooks_;
+    pg::connection& lock_;
+    pg::connection& fence_;
+    const std::string source_, target_, prefix_;
+};
+
+}  // namespace
+
+cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks) {
+    cutover_result result;
+    pg::connection lock_conn(o.dsn, "partshift-cutover");
+    // The fence commits on a second session: a message inside the locking transaction would
+    // only be decoded at its commit, after the swap (DESIGN.md §1 step 7).
+    pg::connection fence_conn(o.dsn, "partshift-fence");
+    fence_conn.exec("SET synchronous_commit = on");
+    cutover_attempt attempt_once(o, hooks, lock_conn, fence_conn);
+    std::mt19937 random(std::random_device{}());
+    auto backoff = 200ms;
+
+    for (int attempt = 1; attempt <= o.attempts; ++attempt) {
+        result.attempts = attempt;
+        // Catch up before the lock, not under it.
+        while (!hooks.applier_current() || hooks.stopping()) {
+            if (hooks.stopping()) {
+                result.stopped = true;
+                return result;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+        std::string failure;
+        if (attempt_once.run(attempt, result, failure)) {
+            result.swapped = true;
+            spdlog::info("cutover: swapped on attempt {}; lock held {:.0f} ms (tail applied in "
+                         "{:.0f} ms)",
+                         attempt, result.lock_hold_ms, result.tail_apply_ms);
+            test_pause("PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS");
+            return result;
+        }
+        result.last_failure = failure;
+        spdlog::warn("cutover attempt {}/{}: {}; rolled back, source untouched", attempt,
+                     o.attempts, failure);
+        if (attempt == o.attempts) break;
+        // Back off with jitter, so retries do not fall into step with the blocking workload.
+        auto pause = backoff + std::chrono::milliseconds(std::uniform_int_distribution<int>(
+                                   0, static_cast<int>(backoff.count()))(random));
+        auto until = clock::now() + pause;
+        while (clock::now() < until && !hooks.stopping()) std::this_thread::sleep_for(20ms);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5000ms);
+    }
+    return result;
+}
+
+}  // namespace partshift::cutover

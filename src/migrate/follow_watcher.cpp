@@ -1,0 +1,83 @@
+// follow_watcher: the follow-phase tick. Decisions only; the hooks do the work.
+#include "partshift/migrate/follow_watcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "partshift/monitor/lag.hpp"
+#include "partshift/stream/pg_clock.hpp"
+
+namespace partshift::migrate {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+asio::awaitable<void> follow_watcher::run() {
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    auto last_cleanup = std::chrono::steady_clock::now();
+    bool in_follow = options_.in_follow;
+    while (!stop_) {
+        // Follow starts once the idempotent window is behind and the backlog is applied:
+        // either exactly (every spooled transaction committed on the target; the acknowledged
+        // idle position then counts as applied too, so an idle source still leaves the window
+        // behind), or, under a steady write load that never lets the target be exactly
+        // current, with the oldest unapplied change less than a second old.
+        if (!in_follow) {
+            auto lag = monitor::compute_lag(progress_, stream::now_pg_epoch_micros(), true);
+            const bool exact = hooks_.backlog_applied() && lag.caught_up &&
+                               lag.applied_position >= options_.window_end;
+            const bool close = progress_.applied_lsn >= options_.window_end &&
+                               lag_within(progress_.lag_micros, std::chrono::seconds(1));
+            if (exact || close) {
+                hooks_.enter_follow();
+                in_follow = true;
+            }
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (in_follow && !follow_since_) follow_since_ = now;
+        if (follow_since_ && options_.dry_run_for && now - *follow_since_ >= *options_.dry_run_for) {
+            spdlog::info("dry run time is up; stopping with the checkpoint saved");
+            stop_ = true;
+        }
+        if (now - last_cleanup > 5s) {
+            hooks_.remove_applied_segments();
+            last_cleanup = now;
+        }
+        if (in_follow && options_.cut_over) check_cutover_gate();
+        if (cutover_started_ && hooks_.cutover_finished()) stop_ = true;
+        tick.expires_after(200ms);
+        co_await tick.async_wait(asio::use_awaitable);
+    }
+}
+
+void follow_watcher::check_cutover_gate() {
+    if (cutover_started_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!hooks_.indexes_ready()) {
+        lag_ok_since_.reset();
+        progress_.cutover = monitor::cutover_stage::catching_up;
+        return;
+    }
+    if (!lag_within(progress_.lag_micros, options_.max_lag)) {
+        lag_ok_since_.reset();
+        progress_.cutover = monitor::cutover_stage::catching_up;
+        return;
+    }
+    if (!lag_ok_since_) lag_ok_since_ = now;
+    if (now - *lag_ok_since_ < options_.steady_for) return;
+    if (options_.postpone && !progress_.cutover_requested) {
+        if (progress_.cutover != monitor::cutover_stage::waiting_for_request)
+            spdlog::info("ready to cut over; waiting for 'partshift cutover'");
+        progress_.cutover = monitor::cutover_stage::waiting_for_request;
+        return;
+    }
+    progress_.cutover = monitor::cutover_stage::cutting_over;
+    cutover_started_ = true;
+    spdlog::info("cutover: lag {:.2f} s, starting", progress_.lag_micros / 1e6);
+    hooks_.start_cutover();
+}
+
+}  // namespace partshift::migrate

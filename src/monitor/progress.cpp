@@ -1,0 +1,20 @@
+// progress: names of the cutover stages as status shows them.
+#include "partshift/monitor/progress.hpp"
+
+namespace partshift::monitor {
+
+const char* describe(cutover_stage stage) {
+    switch (stage) {
+        case cutover_stage::none:
+            return "";
+        case cutover_stage::catching_up:
+            return "catching up before the cutover";
+        case cutover_stage::waiting_for_request:
+            return "waiting for cutover";
+        case cutover_stage::cutting_over:
+            return "cutting over";
+    }
+    return "";
+}
+
+}  // namespace partshift::monitor

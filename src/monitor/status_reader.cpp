@@ -27,7 +27,9 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
         "coalesce(s.active, false) AS running, coalesce(j.last_error, '') AS last_error, "
         "coalesce(j.l0_lsn::text, '') AS l0, coalesce(j.max_chunk_high_lsn::text, '') AS high, "
         "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job) AS chunks_total, "
-        "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job AND c.done) AS chunks_done "
+        "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job AND c.done) AS chunks_done, "
+        "coalesce(j.cutover_state, '') AS cutover_state, coalesce(j.lock_hold_ms, 0) AS hold, "
+        "coalesce(j.summary, '') AS summary "
         "FROM partshift.jobs j LEFT JOIN pg_replication_slots s ON s.slot_name = j.slot_name "
         "WHERE j.job = $1",
         job);
@@ -55,6 +57,9 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_idempotent_until_lsn(r.get(0, "high"));
     s.set_chunks_total(static_cast<double>(r.get_int(0, "chunks_total")));
     s.set_chunks_done(static_cast<double>(r.get_int(0, "chunks_done")));
+    s.set_cutover_state(r.get(0, "cutover_state"));
+    s.set_lock_hold_ms(std::stod(r.get(0, "hold")));
+    s.set_summary(r.get(0, "summary"));
     return s;
 }
 
@@ -87,7 +92,9 @@ std::string human_bytes(double bytes) {
 std::string status_to_text(const proto::status_report& s) {
     std::ostringstream out;
     out << "job          " << s.job() << (s.running() ? " (running)" : " (not running)") << "\n"
-        << "phase        " << s.phase() << "\n"
+        << "phase        " << s.phase()
+        << (s.cutover_state().empty() || s.phase() == "done" ? "" : " (" + s.cutover_state() + ")")
+        << "\n"
         << "source       " << s.source() << "\n"
         << "target       " << s.target() << "\n"
         << "copied       " << static_cast<int64_t>(s.rows_copied()) << " of ~"
@@ -100,6 +107,7 @@ std::string status_to_text(const proto::status_report& s) {
         << "slot         " << s.slot_name() << ", wal_status " << s.wal_status()
         << ", retains " << human_bytes(s.retained_wal_bytes()) << " of WAL\n"
         << "updated at   " << s.updated_at() << "\n";
+    if (!s.summary().empty()) out << "cutover      " << s.summary() << "\n";
     if (!s.last_error().empty()) out << "last error   " << s.last_error() << "\n";
     return out.str();
 }

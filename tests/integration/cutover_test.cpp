@@ -1,0 +1,360 @@
+// The cutover end to end, through the real binary: pgbench clients (simple and prepared
+// protocol) write across the swap and record every committed write in a ledger in the same
+// transaction; afterwards each write is in the partitioned table exactly once. Then the ways a
+// cutover must not happen: a lock that is not granted (exit 4, source untouched), a hold that
+// would pass --max-lock-hold (rolled back, retried), kill -9 before and after the commit, and
+// a second run of the same job.
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+#include <functional>
+#include <thread>
+
+#include "status.pb.h"
+#include "support/sandbox.hpp"
+
+using namespace partshift;
+using namespace partshift::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string workload_dir = std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload";
+
+class CutoverTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+        db_ = std::make_unique<test_database>();
+        auto schema = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_->dsn(),
+                                   "-f", workload_dir + "/events_schema.sql"});
+        ASSERT_EQ(schema.exit_code, 0) << schema.err;
+        auto load = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "rows=50000",
+                                 "-d", db_->dsn(), "-f", workload_dir + "/events_load.sql"});
+        ASSERT_EQ(load.exit_code, 0) << load.err;
+        // The ledger and the starting amounts, to check every committed write afterwards.
+        db_->exec(
+            "CREATE TABLE ledger (n bigserial PRIMARY KEY, op text NOT NULL, id bigint NOT NULL);"
+            "CREATE TABLE initial AS SELECT id, amount FROM events;");
+    }
+
+    std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
+                                      "events", "--partition-by", "range", "--key", "ts",
+                                      "--interval", "1 month", "--premake", "3", "--spool-dir",
+                                      spool_.path()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    }
+
+    std::unique_ptr<child_process> start_run(std::vector<std::string> extra = {},
+                                             std::vector<std::string> env = {}) {
+        std::vector<std::string> argv{"env"};
+        argv.insert(argv.end(), env.begin(), env.end());
+        auto args = run_args(std::move(extra));
+        argv.insert(argv.end(), args.begin(), args.end());
+        return std::make_unique<child_process>(argv, spool_.path() + "-run" +
+                                                         std::to_string(++runs_) + ".log");
+    }
+
+    // A steady load the applier keeps up with (a busy table, not a saturated server).
+    std::unique_ptr<child_process> start_ledger_load(const std::string& mode, int seconds) {
+        return std::make_unique<child_process>(
+            std::vector<std::string>{"pgbench", "-n", "-M", mode, "-c", "3", "-j", "1", "-R",
+                                     "150", "-T", std::to_string(seconds), "-f",
+                                     workload_dir + "/ledger_writes.pgbench", db_->name()},
+            spool_.path() + "-pgbench-" + mode + ".log");
+    }
+
+    std::optional<proto::status_report> status() {
+        auto r = run_partshift({"status", "--dsn", db_->dsn(), "--job", "events", "--json"});
+        if (r.exit_code != 0) return std::nullopt;
+        proto::status_report report;
+        if (!google::protobuf::util::JsonStringToMessage(r.out, &report).ok()) return std::nullopt;
+        return report;
+    }
+
+    proto::status_report wait_for(const std::function<bool(const proto::status_report&)>& pred,
+                                  std::chrono::seconds timeout, child_process* run,
+                                  const std::string& what) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (auto s = status(); s && pred(*s)) return *s;
+            if (run && !run->running()) {
+                ADD_FAILURE() << "partshift exited while waiting for " << what << "\n"
+                              << run->log();
+                return {};
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        ADD_FAILURE() << "timed out waiting for " << what << "\n" << (run ? run->log() : "");
+        return {};
+    }
+
+    std::string relkind(const std::string& name) {
+        auto conn = db_->connect();
+        auto r = conn.query("SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = "
+                            "to_regclass($1)), '-')",
+                            name);
+        return r.get(0, 0);
+    }
+
+    int64_t count(const std::string& sql) {
+        auto conn = db_->connect();
+        return conn.exec(sql).get_int(0, 0);
+    }
+
+    // expect_ledger_holds: every committed write of the load is in `events` exactly once:
+    // amounts equal the starting amount plus the updates counted in the ledger, inserted rows
+    // are there, deleted rows are gone, no key twice.
+    void expect_ledger_holds() {
+        EXPECT_GT(count("SELECT count(*) FROM ledger"), 100);
+        EXPECT_EQ(count("SELECT count(*) FROM (SELECT id FROM events GROUP BY id "
+                        "HAVING count(*) > 1) d"),
+                  0);
+        EXPECT_EQ(count("SELECT count(*) FROM ledger l JOIN events e USING (id) "
+                        "WHERE l.op = 'delete'"),
+                  0)
+            << "deleted rows came back";
+        EXPECT_EQ(count("SELECT count(*) FROM ledger l WHERE l.op = 'insert' AND NOT EXISTS "
+                        "(SELECT 1 FROM events e WHERE e.id = l.id) AND NOT EXISTS (SELECT 1 "
+                        "FROM ledger d WHERE d.op = 'delete' AND d.id = l.id)"),
+                  0)
+            << "inserted rows are missing";
+        EXPECT_EQ(count("WITH u AS (SELECT id, count(*) AS n FROM ledger WHERE op = 'update' "
+                        "GROUP BY id), "
+                        "expected AS (SELECT i.id, i.amount + coalesce(u.n, 0) AS amount FROM "
+                        "initial i LEFT JOIN u USING (id) UNION ALL SELECT l.id, coalesce(u.n, 0) "
+                        "FROM ledger l LEFT JOIN u USING (id) WHERE l.op = 'insert') "
+                        "SELECT count(*) FROM expected x JOIN events e USING (id) "
+                        "WHERE e.amount <> x.amount"),
+                  0)
+            << "updates lost or applied twice";
+        EXPECT_EQ(count("SELECT count(*) FROM events"),
+                  count("SELECT (SELECT count(*) FROM initial) + (SELECT count(*) FROM ledger "
+                        "WHERE op = 'insert') - (SELECT count(*) FROM ledger WHERE op = "
+                        "'delete')"));
+    }
+
+    void expect_pgbench_clean(child_process& load) {
+        auto code = load.wait(180s);
+        ASSERT_TRUE(code.has_value());
+        EXPECT_EQ(*code, 0) << load.log();
+        EXPECT_NE(load.log().find("number of failed transactions: 0 "), std::string::npos)
+            << load.log();
+    }
+
+    // The source's definition as pg_dump prints it (table, indexes, triggers, grants).
+    std::string source_ddl(const std::string& table = "public.events") {
+        auto r = run_command({"pg_dump", "-s", "-t", table, db_->name()});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        // Newer pg_dump brackets its output with a random \restrict key: not part of the schema.
+        std::string out;
+        std::istringstream lines(r.out);
+        for (std::string line; std::getline(lines, line);)
+            if (line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0)
+                out += line + "\n";
+        return out;
+    }
+
+    void cut_over_under_load(const std::string& mode) {
+        auto load = start_ledger_load(mode, 40);
+        auto run = start_run({"--max-lag", "2s"});
+        auto code = run->wait(300s);
+        ASSERT_TRUE(code.has_value()) << run->log();
+        ASSERT_EQ(*code, 0) << run->log();
+        EXPECT_TRUE(load->running()) << "the load should run across the cutover";
+        expect_pgbench_clean(*load);
+        EXPECT_EQ(relkind("public.events"), "p");
+        EXPECT_EQ(relkind("public.events_old"), "r");
+        EXPECT_EQ(relkind("public.events_new"), "-");
+        expect_ledger_holds();
+        // The hold is logged, and short: the tail, not the backlog, is applied under the lock.
+        auto s = status();
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->phase(), "done");
+        EXPECT_GT(s->lock_hold_ms(), 0);
+        EXPECT_LT(s->lock_hold_ms(), 2000);
+        EXPECT_NE(run->log().find("lock held"), std::string::npos);
+        // Slot and publication are gone; the spool too.
+        EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
+                        "current_database()"),
+                  0);
+        EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+        // Inserts without an explicit id go on without collisions.
+        db_->exec("INSERT INTO events (ts, customer_id) VALUES (now(), 1), (now(), 2)");
+    }
+
+    std::unique_ptr<test_database> db_;
+    temp_dir spool_;
+    int runs_ = 0;
+};
+
+}  // namespace
+
+TEST_F(CutoverTest, NoWriteLostAcrossTheCutoverSimpleProtocol) { cut_over_under_load("simple"); }
+
+TEST_F(CutoverTest, NoWriteLostAcrossTheCutoverPreparedStatements) {
+    cut_over_under_load("prepared");
+}
+
+TEST_F(CutoverTest, LockNotGrantedRetriesThenExits4WithTheSourceUntouched) {
+    const auto before = source_ddl();
+    // A long transaction holding a lock on the source, as a forgotten psql session would.
+    child_process blocker({"psql", "-X", "-q", "-d", db_->dsn(), "-c",
+                           "BEGIN; SELECT count(*) FROM events; SELECT pg_sleep(600);"},
+                          spool_.path() + "-blocker.log");
+    std::this_thread::sleep_for(1s);
+    auto blocker_pid = count(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE "
+        "'%pg_sleep(600)%' AND pid <> pg_backend_pid()");
+    auto run = start_run({"--cutover-attempts", "3", "--lock-timeout", "50ms"});
+    auto code = run->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 4) << run->log();
+    EXPECT_NE(run->log().find("pid " + std::to_string(blocker_pid)), std::string::npos)
+        << run->log();
+    EXPECT_EQ(relkind("public.events"), "r");
+    EXPECT_EQ(relkind("public.events_new"), "p");
+    EXPECT_EQ(source_ddl(), before);
+    // With the blocker gone, the next run resumes and cuts over.
+    blocker.signal(SIGKILL);
+    blocker.wait(10s);
+    db_->exec("SELECT pg_terminate_backend(" + std::to_string(blocker_pid) + ")");
+    auto again = start_run();
+    code = again->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << again->log();
+    EXPECT_EQ(relkind("public.events"), "p");
+}
+
+TEST_F(CutoverTest, HoldCapExceededRollsBackAndRetries) {
+    auto run = start_run({"--cutover-attempts", "2", "--max-lock-hold", "200ms"},
+                         {"PARTSHIFT_TEST_SLOW_TAIL_MS=500"});
+    auto code = run->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 4) << run->log();
+    EXPECT_NE(run->log().find("cutover attempt 2/2"), std::string::npos) << run->log();
+    EXPECT_NE(run->log().find("--max-lock-hold"), std::string::npos) << run->log();
+    EXPECT_EQ(relkind("public.events"), "r");
+    auto again = start_run();
+    code = again->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << again->log();
+    EXPECT_EQ(relkind("public.events"), "p");
+}
+
+TEST_F(CutoverTest, KillDuringTheSwapBeforeCommitThenRunAgain) {
+    auto load = start_ledger_load("prepared", 40);
+    auto run = start_run({"--max-lock-hold", "60s", "--max-lag", "2s"},
+                         {"PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS=20000"});
+    // Wait until the swap is done but not committed: the cutover session sits idle in its
+    // transaction holding the lock.
+    auto deadline = std::chrono::steady_clock::now() + 240s;
+    while (count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                 "application_name = 'partshift-cutover' AND state = 'idle in transaction'") == 0) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << run->log();
+        ASSERT_TRUE(run->running()) << run->log();
+        std::this_thread::sleep_for(50ms);
+    }
+    run->signal(SIGKILL);
+    run->wait(10s);
+    // The server rolls the swap back when the session goes.
+    deadline = std::chrono::steady_clock::now() + 30s;
+    while (count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                 "application_name = 'partshift-cutover'") > 0)
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    EXPECT_EQ(relkind("public.events"), "r");
+    EXPECT_EQ(relkind("public.events_new"), "p");
+    auto again = start_run({"--max-lag", "2s"});
+    auto code = again->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << again->log();
+    expect_pgbench_clean(*load);
+    EXPECT_EQ(relkind("public.events"), "p");
+    expect_ledger_holds();
+}
+
+TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
+    auto run = start_run({}, {"PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS=20000"});
+    wait_for([](const auto& s) { return s.phase() == "done"; }, 240s, run.get(), "phase done");
+    run->signal(SIGKILL);
+    run->wait(10s);
+    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
+                    "current_database()"),
+              1);
+    // The rerun learns from the job row that the swap committed and finishes the rest.
+    auto again = start_run();
+    auto code = again->wait(120s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << again->log();
+    EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
+                    "current_database()"),
+              0);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind("public.events_old"), "r");
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
+    // And once more: nothing left to do, still exit 0.
+    auto args = run_args();
+    auto third = run_partshift(std::vector<std::string>(args.begin() + 1, args.end()));
+    EXPECT_EQ(third.exit_code, 0) << third.err;
+}
+
+TEST_F(CutoverTest, PostponedUntilPartshiftCutoverFromAnotherShell) {
+    // Without a running process there is nobody to cut over.
+    auto early = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_NE(early.exit_code, 0);
+    auto run = start_run({"--postpone-cutover"});
+    wait_for([](const auto& s) { return s.cutover_state() == "waiting for cutover"; }, 240s,
+             run.get(), "waiting for cutover");
+    std::this_thread::sleep_for(2s);
+    EXPECT_EQ(relkind("public.events"), "r") << "cut over without being asked";
+    auto cut = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_EQ(cut.exit_code, 0) << cut.err;
+    EXPECT_NE(cut.out.find("is now partitioned"), std::string::npos) << cut.out;
+    auto code = run->wait(60s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << run->log();
+    EXPECT_EQ(relkind("public.events"), "p");
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
+}
+
+TEST_F(CutoverTest, NoRunningProcessMeansCutoverExits1) {
+    auto run = start_run({"--dry-run", "--dry-run-for", "1s"});
+    ASSERT_EQ(run->wait(240s).value_or(-1), 0) << run->log();
+    auto cut = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_EQ(cut.exit_code, 1) << cut.err;
+    EXPECT_TRUE(one_line(cut.err)) << cut.err;
+    EXPECT_NE(cut.err.find("no run of job events is active"), std::string::npos) << cut.err;
+}
+
+// Issue 8 item 1: a second run of a running job exits 1 at once and touches nothing.
+TEST_F(CutoverTest, ASecondRunOfARunningJobExits1AndTouchesNothing) {
+    auto run = start_run({"--dry-run"});
+    wait_for([](const auto& s) { return s.phase() == "follow"; }, 240s, run.get(), "follow");
+    auto applied_before = status()->applied_lsn();
+    auto args = run_args({"--dry-run"});
+    auto second = run_partshift(std::vector<std::string>(args.begin() + 1, args.end()), 60s);
+    EXPECT_EQ(second.exit_code, 1) << second.err;
+    EXPECT_TRUE(one_line(second.err)) << second.err;
+    EXPECT_NE(second.err.find("job events is running (pid " + std::to_string(run->pid())),
+              std::string::npos)
+        << second.err;
+    EXPECT_EQ(second.err.find("resumes after"), std::string::npos) << second.err;
+    auto abort = run_partshift({"abort", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_EQ(abort.exit_code, 1) << abort.err;
+    EXPECT_TRUE(run->running()) << run->log();
+    // The first run carries on.
+    db_->exec("UPDATE events SET amount = amount + 1 WHERE id <= 100");
+    wait_for([&](const auto& s) { return s.applied_lsn() != applied_before && s.lag_bytes() == 0; },
+             120s, run.get(), "the first run applying");
+    run->signal(SIGTERM);
+    EXPECT_EQ(run->wait(60s).value_or(-1), 0) << run->log();
+}

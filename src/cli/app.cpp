@@ -5,10 +5,12 @@
 
 #include <boost/program_options/errors.hpp>
 #include <cstring>
+#include <unistd.h>
 #include <iostream>
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/error.hpp"
+#include "partshift/monitor/terminal_sink.hpp"
 
 namespace partshift::cli {
 namespace {
@@ -38,7 +40,15 @@ void print_usage(std::ostream& out) {
 
 void setup_logging() {
     // Logs go to stderr so stdout stays clean for plan scripts and --json output.
-    auto logger = spdlog::stderr_color_mt("partshift");
+    std::shared_ptr<spdlog::logger> logger;
+    if (::isatty(STDERR_FILENO) == 1) {
+        // On a terminal, log lines and the copy progress line share stderr without clashing.
+        auto sink = std::make_shared<monitor::terminal_sink>(
+            std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+        logger = std::make_shared<spdlog::logger>("partshift", sink);
+    } else {
+        logger = spdlog::stderr_color_mt("partshift");
+    }
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::info);

@@ -12,6 +12,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
+#include "partshift/monitor/terminal_sink.hpp"
+
 namespace partshift::monitor {
 namespace {
 
@@ -41,7 +43,9 @@ std::string format_copy_progress(int64_t rows, int64_t estimate, double rate, in
 boost::asio::awaitable<void> show_copy_progress(const progress& counters,
                                                 const std::atomic<bool>& finished) {
     using clock = std::chrono::steady_clock;
-    const bool tty = ::isatty(STDERR_FILENO) == 1;
+    // On a terminal the status line is drawn by the log sink, which keeps log lines off it.
+    const auto terminal = ::isatty(STDERR_FILENO) == 1 ? find_terminal_sink() : nullptr;
+    const bool tty = terminal != nullptr;
     const auto period = tty ? std::chrono::milliseconds(250) : std::chrono::milliseconds(10'000);
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     const auto start = clock::now();
@@ -55,8 +59,10 @@ boost::asio::awaitable<void> show_copy_progress(const progress& counters,
         std::string line =
             format_copy_progress(rows, counters.rows_estimate.load(), rate,
                                  counters.chunks_done.load(), counters.chunks_total.load());
-        if (tty)
-            std::fprintf(stderr, "\r\x1b[Kcopy: %s%s", line.c_str(), last ? "\n" : "");
+        if (terminal && last)
+            terminal->end_status("copy: " + line);
+        else if (terminal)
+            terminal->show_status("copy: " + line);
         else
             spdlog::info("copy: {}", line);
     };

@@ -48,7 +48,7 @@ public:
     // run ticks until stop; sets stop itself when a dry run's time is up or a cutover ended.
     boost::asio::awaitable<void> run();
 
-    // gate_open: the pure gate decision of one tick (unit-tested).
+    // lag_within: lag is known (>= 0) and at most max_lag; the gate and the catch-up check.
     static bool lag_within(int64_t lag_micros, std::chrono::microseconds max_lag) {
         return lag_micros >= 0 && lag_micros <= max_lag.count();
     }

@@ -297,6 +297,13 @@ void move_comments_and_columns(swap_runner& run, const swap_inputs& in,
                 ++changes;
             }
     }
+    // Index comments: the index builder does not set them; the renamed copies take the source's.
+    for (const auto& m : in.indexes)
+        if (m.source->comment != m.target->comment) {
+            run.exec(comment_sql("INDEX", relation_sql({table.schema, m.source->name}),
+                                 m.source->comment));
+            ++changes;
+        }
     if (changes)
         run.note(std::to_string(changes) + " comments and column settings brought up to date");
 }

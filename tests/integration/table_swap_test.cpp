@@ -125,6 +125,7 @@ void create_events(const test_database& db, const std::string& reader, const std
         "         'note ' || g FROM generate_series(1, 300) g;"
         "COMMENT ON TABLE public.events IS 'all the events';"
         "COMMENT ON COLUMN public.events.amount IS 'in cents';"
+        "COMMENT ON INDEX public.events_code_key IS 'one per code';"
         "ALTER TABLE public.events ALTER COLUMN kind SET STATISTICS 500;"
         "ALTER TABLE public.events REPLICA IDENTITY FULL;"
         // grants at table and column level
@@ -191,6 +192,8 @@ TEST(TableSwap, SwapsTheTablesAndCarriesEveryDependentObjectOver) {
     roles.create(owner);
     create_events(db, reader, owner);
     const auto p = build_target(db, "public.events", id_ranges("id", "100"));
+    // run's index builder does not comment its indexes (sql_statements did): the swap must.
+    db.exec("COMMENT ON INDEX public.events_code_key_new IS NULL");
     auto conn = db.connect();
     const auto before = fingerprint(conn, "public.events");
     const std::string seq_before = one(conn, "SELECT last_value FROM public.events_id_seq");
@@ -233,6 +236,8 @@ TEST(TableSwap, SwapsTheTablesAndCarriesEveryDependentObjectOver) {
     EXPECT_EQ(one(conn, "SELECT obj_description('public.events'::regclass, 'pg_class')"),
               "all the events");
     EXPECT_EQ(one(conn, "SELECT col_description('public.events'::regclass, 3)"), "in cents");
+    EXPECT_EQ(one(conn, "SELECT obj_description('public.events_code_key'::regclass, 'pg_class')"),
+              "one per code");
     EXPECT_EQ(one(conn,
                   "SELECT attstattarget FROM pg_attribute "
                   "WHERE attrelid = 'public.events'::regclass AND attname = 'kind'"),

@@ -383,10 +383,14 @@ void read_policies(pg::connection& conn, table_model& m) {
 
 }  // namespace
 
-table_model inspect_table(pg::connection& conn, const qualified_name& name) {
+table_model inspect_table(pg::connection& conn, const qualified_name& name,
+                          row_estimate estimate) {
     table_model m;
     read_table(conn, name, m);
-    read_row_estimate(conn, m);
+    if (estimate == row_estimate::count_when_unknown)
+        read_row_estimate(conn, m);
+    else
+        m.row_estimate = std::max<int64_t>(m.row_estimate, 0);
     read_columns(conn, m);
     read_checks(conn, m);
     read_indexes(conn, m);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "partshift/cutover/table_swap.hpp"
 #include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::plan {
@@ -164,7 +165,8 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
 std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                                 const catalog::table_model& table,
                                                 const partition_spec& spec,
-                                                const target_plan& plan) {
+                                                const target_plan& plan,
+                                                bool drop_unrepointable_fks) {
     std::vector<preflight_check> out;
     const std::string rel = qualified(table.name);
     const std::string user = quote_ident(f.user);
@@ -326,25 +328,30 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
     if (table.inbound_fks.empty()) {
         out.push_back(pass("inbound_foreign_keys", "no foreign keys reference " + rel));
     } else {
-        // Re-pointable only through a unique key on exactly the referenced columns, and the
-        // target's unique keys all gained the partition key (see the plan's warnings).
-        std::set<std::string> partition_keys;
-        for (const level_spec* l : levels_of(spec)) partition_keys.insert(l->key);
+        // Re-pointable only through a unique key of the target on exactly the referenced
+        // columns; the cutover uses the same rule (cutover::inbound_fk_problems).
         std::vector<std::string> stuck;
-        for (const auto& fk : table.inbound_fks) {
-            std::set<std::string> cols(fk.referenced_columns.begin(), fk.referenced_columns.end());
-            bool covers = std::includes(cols.begin(), cols.end(), partition_keys.begin(),
-                                        partition_keys.end());
-            if (!covers) stuck.push_back(quote_ident(fk.name) + " on " + qualified(fk.table));
-        }
-        out.push_back(warn(
-            "inbound_foreign_keys",
-            std::to_string(table.inbound_fks.size()) + " foreign key(s) reference " + rel +
-                (stuck.empty()
-                     ? "; cutover re-points them to the partitioned table"
-                     : "; these cannot be re-pointed (their columns lack the partition "
-                       "key) and keep referencing the old table: " +
-                           join(stuck, ", ") + " — drop them or re-create them after cutover")));
+        for (const auto& fk :
+             cutover::inbound_fk_problems(table, cutover::planned_unique_keys(table, plan)))
+            stuck.push_back(quote_ident(fk.name) + " on " + qualified(fk.table));
+        const std::string found =
+            std::to_string(table.inbound_fks.size()) + " foreign key(s) reference " + rel;
+        if (stuck.empty())
+            out.push_back(warn("inbound_foreign_keys",
+                               found + "; cutover re-points them to the partitioned table"));
+        else if (drop_unrepointable_fks)
+            out.push_back(warn("inbound_foreign_keys",
+                               found + "; these cannot be re-pointed (their columns are not "
+                                       "unique on the partitioned table) and cutover drops "
+                                       "them, as asked: " +
+                                   join(stuck, ", ")));
+        else
+            out.push_back(fail("inbound_foreign_keys",
+                               found + "; these cannot be re-pointed (their columns are not "
+                                       "unique on the partitioned table): " +
+                                   join(stuck, ", ") +
+                                   " — drop them first, or let cutover drop them "
+                                   "(--drop-unrepointable-fks)"));
     }
 
     if (f.taken_names.empty())
@@ -359,8 +366,10 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
 }
 
 std::vector<preflight_check> run_preflight(pg::connection& conn, const catalog::table_model& table,
-                                           const partition_spec& spec, const target_plan& plan) {
-    return evaluate_preflight(read_server_facts(conn, table, spec, plan), table, spec, plan);
+                                           const partition_spec& spec, const target_plan& plan,
+                                           bool drop_unrepointable_fks) {
+    return evaluate_preflight(read_server_facts(conn, table, spec, plan), table, spec, plan,
+                              drop_unrepointable_fks);
 }
 
 const preflight_check* first_fatal_failure(const std::vector<preflight_check>& checks) {

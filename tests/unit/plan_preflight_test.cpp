@@ -175,7 +175,7 @@ TEST(PlanPreflight, RowsOutsideAnExplicitList) {
     EXPECT_NE(c.message.find("5 rows"), std::string::npos);
 }
 
-TEST(PlanPreflight, InboundForeignKeysAreAWarning) {
+TEST(PlanPreflight, InboundForeignKeyThatCannotBeRepointedIsFatalUnlessDropsAreAllowed) {
     auto t = events_table();
     catalog::foreign_key fk;
     fk.name = "items_event_fkey";
@@ -183,11 +183,51 @@ TEST(PlanPreflight, InboundForeignKeysAreAWarning) {
     fk.referenced = t.name;
     fk.referenced_columns = {"id"};
     t.inbound_fks = {fk};
-    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
+    // The plan extends the primary key with ts: (id) alone is no longer unique on the target.
+    auto plan = plan_for(t);
+    plan.spec = range_spec();
+    planned_index pk;
+    pk.source_index = "events_pkey";
+    pk.is_primary = pk.is_unique = pk.extended_with_partition_key = true;
+    plan.indexes = {pk};
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan);
     const auto& c = find(checks, "inbound_foreign_keys");
     EXPECT_FALSE(c.ok);
-    EXPECT_FALSE(c.fatal);
+    EXPECT_TRUE(c.fatal);
     EXPECT_NE(c.message.find("items_event_fkey on billing.items"), std::string::npos);
+    EXPECT_NE(c.message.find("--drop-unrepointable-fks"), std::string::npos);
+
+    checks = evaluate_preflight(healthy(), t, range_spec(), plan, /*drop_unrepointable_fks=*/true);
+    const auto& allowed = find(checks, "inbound_foreign_keys");
+    EXPECT_FALSE(allowed.fatal);
+    EXPECT_NE(allowed.message.find("drops"), std::string::npos);
+    EXPECT_EQ(first_fatal_failure(checks), nullptr);
+}
+
+TEST(PlanPreflight, InboundForeignKeyOnAKeyThatStaysUniqueIsAWarning) {
+    auto t = events_table();
+    catalog::foreign_key fk;
+    fk.name = "items_event_fkey";
+    fk.table = {"billing", "items"};
+    fk.referenced = t.name;
+    fk.referenced_columns = {"ts", "id"};
+    t.inbound_fks = {fk};
+    // A unique (id, ts) already holds the partition key: it is not extended and stays unique.
+    catalog::index u;
+    u.name = "events_id_ts_key";
+    u.is_unique = u.is_constraint = true;
+    u.key_columns = {"id", "ts"};
+    t.indexes.push_back(u);
+    auto plan = plan_for(t);
+    plan.spec = range_spec();
+    planned_index pu;
+    pu.source_index = "events_id_ts_key";
+    pu.is_unique = true;
+    plan.indexes = {pu};
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan);
+    const auto& c = find(checks, "inbound_foreign_keys");
+    EXPECT_FALSE(c.fatal);
+    EXPECT_NE(c.message.find("re-points"), std::string::npos);
     EXPECT_EQ(first_fatal_failure(checks), nullptr);
 }
 

@@ -12,6 +12,12 @@ namespace partshift::catalog {
 // resolve_table_name). Throws usage_error if the table vanished, runtime_error if the server
 // prints an index definition in a shape we do not understand. Run it inside one REPEATABLE READ
 // transaction when the pieces must agree with each other.
-table_model inspect_table(pg::connection& conn, const qualified_name& name);
+//
+// row_estimate: a never-analyzed table has no reltuples; count_when_unknown counts (or samples)
+// it, catalog_only reports 0 instead, for callers that read the model under a lock (cutover)
+// and must not scan the table.
+enum class row_estimate { count_when_unknown, catalog_only };
+table_model inspect_table(pg::connection& conn, const qualified_name& name,
+                          row_estimate estimate = row_estimate::count_when_unknown);
 
 }  // namespace partshift::catalog

@@ -1,6 +1,12 @@
-// table_swap: the rename and the dependent-object moves of the cutover, inside the caller's
-// transaction that holds ACCESS EXCLUSIVE on the source (DESIGN.md §1 step 7).
-// Placeholder until the full version lands: renames only.
+// table_swap: the swap at the heart of the cutover (DESIGN.md §1 step 7). Inside the caller's
+// transaction, which already holds ACCESS EXCLUSIVE on the source, it renames the source away
+// and the partitioned target into its place, and carries every dependent object over: index
+// and constraint names, owned and identity sequences, dependent views, ownership, grants, row
+// level security, comments, column settings, triggers, replica identity, publication
+// membership and inbound foreign keys. It must not begin, commit or roll back the transaction
+// (the caller owns it, so a failure leaves the source exactly as it was: invariant 5), and must
+// not change the old table beyond renaming it and its indexes and identity sequences
+// (invariant 4); inbound foreign keys are the one place it alters other tables.
 #pragma once
 
 #include <string>
@@ -8,15 +14,19 @@
 
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/pg/connection.hpp"
+#include "partshift/plan/target_plan.hpp"
 
 namespace partshift::cutover {
 
 struct swap_request {
-    catalog::qualified_name source;   // the original table (unquoted names)
-    std::string target_table;         // the partitioned table in the same schema
-    std::string old_name;             // the name the original table gets
-    std::string publication_to_skip;  // partshift's own publication (never moved)
-    bool drop_unrepointable_fks = false;
+    catalog::qualified_name source;   // the original table (unquoted names), e.g. {public, events}
+    std::string target_table;         // the partitioned table in the same schema, e.g. events_new
+    std::string old_name;             // the name the original table gets, e.g. events_old
+    std::string publication_to_skip;  // partshift's own publication (never moved): partshift_<job>
+    bool drop_unrepointable_fks = false;  // inbound FKs whose columns are not unique on the target
+    // old_suffix: appended (fitted to 63 bytes) to the old table's index, constraint and
+    // identity sequence names, which the partitioned table takes over.
+    std::string old_suffix = "_old";
 };
 
 struct swap_outcome {
@@ -24,7 +34,35 @@ struct swap_outcome {
     std::vector<std::string> after_commit_sql;  // e.g. ALTER TABLE ... VALIDATE CONSTRAINT ...
 };
 
+// swap_tables: run inside the caller's transaction holding ACCESS EXCLUSIVE on the source.
+// Throws pg::pg_error / partshift::runtime_error naming the failing step (and statement); the
+// caller rolls back, which leaves the source exactly as it was (invariant 5). Besides the source
+// it locks the target and its partitions, every dependent view, every table whose foreign key
+// references the source (ACCESS EXCLUSIVE, to drop and re-add the constraint) and the tables in
+// the moved publications' lists; each wait is bounded by the caller's lock_timeout.
 swap_outcome swap_tables(pg::connection& conn, const swap_request& request);
+
+// finish_after_commit: runs after_commit_sql (FK validation etc.), each in its own statement;
+// a failure is logged as a warning with the statement, never thrown (the swap is committed).
 void finish_after_commit(pg::connection& conn, const swap_outcome& outcome);
+
+// key_columns: the plain columns of one unique key, in any order.
+using key_columns = std::vector<std::string>;
+
+// unique_keys: the keys a foreign key can reference on this table — unique or primary,
+// non-partial, without expressions. From the inspected partitioned target at swap time.
+std::vector<key_columns> unique_keys(const catalog::table_model& table);
+
+// planned_unique_keys: the same for the target the plan will create (the source's unique keys,
+// extended with the partition key where the plan extends them, exclusion constraints left out).
+std::vector<key_columns> planned_unique_keys(const catalog::table_model& source,
+                                             const plan::target_plan& plan);
+
+// inbound_fk_problems: the source's inbound foreign keys that cannot be re-pointed to the
+// target because their referenced columns are not exactly one of target_keys. Self-referencing
+// keys are left out: they stay on the old table (the plan warns about them). Used by preflight
+// (with planned_unique_keys) to refuse unless the user accepts dropping them, and by the swap.
+std::vector<catalog::foreign_key> inbound_fk_problems(const catalog::table_model& source,
+                                                      const std::vector<key_columns>& target_keys);
 
 }  // namespace partshift::cutover

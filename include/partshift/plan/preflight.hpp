@@ -53,15 +53,19 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
                                const partition_spec& spec, const target_plan& plan);
 
 // evaluate_preflight turns the facts into checks, in a fixed order, each with a one-line
-// message that says how to fix a failure.
+// message that says how to fix a failure. Inbound foreign keys that cannot be re-pointed to the
+// partitioned table fail the check unless drop_unrepointable_fks (the user accepted that the
+// cutover drops them).
 std::vector<preflight_check> evaluate_preflight(const server_facts& facts,
                                                 const catalog::table_model& table,
                                                 const partition_spec& spec,
-                                                const target_plan& plan);
+                                                const target_plan& plan,
+                                                bool drop_unrepointable_fks = false);
 
 // run_preflight: read_server_facts + evaluate_preflight.
 std::vector<preflight_check> run_preflight(pg::connection& conn, const catalog::table_model& table,
-                                           const partition_spec& spec, const target_plan& plan);
+                                           const partition_spec& spec, const target_plan& plan,
+                                           bool drop_unrepointable_fks = false);
 
 // first_fatal_failure returns the first failed fatal check, or nullptr when the plan may run.
 const preflight_check* first_fatal_failure(const std::vector<preflight_check>& checks);

@@ -29,7 +29,8 @@ pg::connection connect(const std::string& dsn) {
 }
 
 planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
-                                 const plan::partition_spec& spec, const plan::plan_names& names) {
+                                 const plan::partition_spec& spec, const plan::plan_names& names,
+                                 bool drop_unrepointable_fks) {
     // REPEATABLE READ: the model, the data facts and the preflight counts come from one
     // snapshot. READ ONLY: `plan` promises to change nothing.
     pg::transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -47,7 +48,8 @@ planned_migration plan_migration(pg::connection& conn, const std::string& table_
     plan::validate_spec(out.table, spec);
     out.facts = catalog::gather_data_facts(conn, out.table, spec);
     out.plan = plan::make_plan(out.table, spec, out.facts, names);
-    out.checks = plan::run_preflight(conn, out.table, spec, out.plan);
+    out.checks =
+        plan::run_preflight(conn, out.table, spec, out.plan, drop_unrepointable_fks);
     tx.commit();
     return out;
 }

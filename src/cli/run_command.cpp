@@ -107,7 +107,8 @@ int command_run(const arguments& args) {
         if (auto job = state::load_job(conn, job_name); job && job->phase == state::phase::done)
             return migrate::finish_cut_over_job(dsn, job_name);
     }
-    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names);
+    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
+                                  vm["drop-unrepointable-fks"].as<bool>());
 
     migrate::run_options run;
     run.dsn = dsn;

@@ -9,30 +9,20 @@
 namespace partshift::cutover {
 namespace {
 
-// validate_inbound_fks: after a crash the swap's own list is gone; the re-pointed keys are
-// the NOT VALID ones that reference the new table.
-void validate_inbound_fks(pg::connection& conn, const state::job_record& job) {
-    auto r = conn.query(
-        "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', c.conrelid::regclass, c.conname) "
-        "FROM pg_constraint c WHERE c.contype = 'f' AND NOT c.convalidated "
-        "AND c.confrelid = (SELECT oid FROM pg_class WHERE relname = $2 AND relnamespace = "
-        "(SELECT oid FROM pg_namespace WHERE nspname = $1))",
-        job.source_schema, job.final_name);
-    swap_outcome outcome;
-    for (int i = 0; i < r.rows(); ++i) outcome.after_commit_sql.push_back(r.get(i, 0));
-    finish_after_commit(conn, outcome);
-}
-
 std::string seconds_text(double s) { return fmt::format("{:.1f} s", s); }
 
 }  // namespace
 
 std::string finish_after_swap(pg::connection& conn, const state::job_record& job,
                               const swap_outcome* outcome, const swap_figures& figures) {
-    if (outcome)
+    if (outcome) {
         finish_after_commit(conn, *outcome);
-    else
-        validate_inbound_fks(conn, job);
+    } else {
+        // After a crash: the statements the swap saved with its commit.
+        swap_outcome saved;
+        saved.after_commit_sql = state::after_swap_sql(conn, job.job);
+        finish_after_commit(conn, saved);
+    }
     // The run that held the slot is ours (the run lock): a walsender still attached to it
     // belongs to a run that just ended or died.
     stream::drop_slot(conn, job.slot_name, /*terminate_user=*/true);

@@ -106,7 +106,7 @@ public:
                                               o_.job.old_name,
                                               o_.job.publication_name,
                                               o_.drop_unrepointable_fks});
-            state::mark_cut_over(lock_, o_.job.job, attempt);
+            state::mark_cut_over(lock_, o_.job.job, attempt, result.swap.after_commit_sql);
             test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
             tx.commit();
         } catch (const pg::pg_error& e) {

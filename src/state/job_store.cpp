@@ -14,6 +14,21 @@ std::optional<std::string> number_param(const std::optional<lsn_t>& lsn) {
     return std::to_string(*lsn);
 }
 
+// array_literal: a text[] literal ({"a","b"}), every element quoted with \ and " escaped.
+std::string array_literal(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ',';
+        out += '"';
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 }  // namespace
 
 std::optional<lsn_t> lsn_from_number_text(const std::optional<std::string>& text) {
@@ -138,14 +153,24 @@ void set_cutover_state(pg::connection& conn, const std::string& job, const std::
                job, text);
 }
 
-void mark_cut_over(pg::connection& conn, const std::string& job, int attempts) {
+void mark_cut_over(pg::connection& conn, const std::string& job, int attempts,
+                   const std::vector<std::string>& after_sql) {
     auto r = conn.query(
         "UPDATE partshift.jobs SET phase = 'done', cutover_requested = false, "
         "swap_xid = txid_current(), swap_lsn = pg_current_wal_insert_lsn(), cut_over_at = now(), "
         "cutover_attempts = $2, cutover_state = 'swapped', lag_bytes = 0, lag_seconds = 0, "
-        "updated_at = now() WHERE job = $1 RETURNING 1",
-        job, attempts);
+        "after_swap_sql = $3::text[], updated_at = now() WHERE job = $1 RETURNING 1",
+        job, attempts, array_literal(after_sql));
     if (r.rows() != 1) throw std::runtime_error("job " + job + " vanished from partshift.jobs");
+}
+
+std::vector<std::string> after_swap_sql(pg::connection& conn, const std::string& job) {
+    // One row per statement: no array parsing on this side.
+    auto r = conn.query(
+        "SELECT unnest(after_swap_sql) FROM partshift.jobs WHERE job = $1", job);
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.get(i, 0));
+    return out;
 }
 
 void record_cutover_report(pg::connection& conn, const std::string& job, double lock_hold_ms,

@@ -68,6 +68,14 @@ asio::awaitable<void> streamer::stream_once() {
     auto conn = co_await pg::async_connection::connect(options_.dsn, "partshift-stream", true);
     lsn_t start = std::max({options_.start_lsn, acknowledged_, sink_.last_commit_end_lsn()});
     // A reconnect starts a fresh session: a transaction cut off mid-way is sent again whole.
+    // What of it the sink already holds stays there; the resent copy continues it.
+    if (in_transaction_ && !skipping_) {
+        resume_final_lsn_ = open_final_lsn_;
+        resume_skip_ = open_changes_;
+        spdlog::info("stream: reconnecting inside the transaction committed at {} ({} changes "
+                     "already spooled); continuing it when the server resends it",
+                     format_lsn(open_final_lsn_), open_changes_);
+    }
     in_transaction_ = false;
     skipping_ = false;
     std::string sql = "START_REPLICATION SLOT " + conn.quote_ident(options_.slot_name) +
@@ -149,11 +157,30 @@ void streamer::handle_message(const message& msg) {
         // After a reconnect or a server crash the server may send transactions the sink
         // already holds; their commit LSN tells them apart.
         skipping_ = begin->final_lsn < sink_.last_commit_end_lsn();
-        if (!skipping_) sink_.append(msg);
+        if (skipping_) return;
+        if (resume_final_lsn_) {
+            // The transaction cut off by the reconnect must come first, whole.
+            if (begin->final_lsn != *resume_final_lsn_)
+                throw partshift::runtime_error(
+                    "after a reconnect the server sent the transaction committed at " +
+                    format_lsn(begin->final_lsn) + " where the one committed at " +
+                    format_lsn(*resume_final_lsn_) +
+                    " was expected again; stop and run again to resume from the spool");
+            resume_final_lsn_.reset();
+            return;  // its Begin is in the sink already
+        }
+        sink_.append(msg);
+        open_final_lsn_ = begin->final_lsn;
+        open_changes_ = 0;
+        resume_skip_ = 0;
         return;
     }
     if (auto* commit = std::get_if<commit_msg>(&msg)) {
         if (!skipping_) {
+            if (resume_skip_ > 0)
+                throw partshift::runtime_error(
+                    "the transaction committed at " + format_lsn(open_final_lsn_) +
+                    " came again with fewer changes than were spooled before the reconnect");
             sink_.append(msg);
             last_commit_end_ = commit->end_lsn;
             unflushed_commit_ = true;
@@ -169,10 +196,18 @@ void streamer::handle_message(const message& msg) {
     if (auto* lm = std::get_if<logical_message_msg>(&msg); lm && !lm->transactional) return;
     if (!in_transaction_) return;  // nothing else arrives outside a transaction
     if (skipping_) return;
+    const bool is_change = !std::holds_alternative<relation_msg>(msg) &&
+                           !std::holds_alternative<type_msg>(msg) &&
+                           !std::holds_alternative<origin_msg>(msg);
+    if (is_change && resume_skip_ > 0) {
+        --resume_skip_;  // spooled before the reconnect
+        return;
+    }
     sink_.append(msg);
-    if (!std::holds_alternative<relation_msg>(msg) && !std::holds_alternative<type_msg>(msg) &&
-        !std::holds_alternative<origin_msg>(msg))
+    if (is_change) {
+        ++open_changes_;
         ++progress_.changes_spooled;
+    }
 }
 
 }  // namespace partshift::stream

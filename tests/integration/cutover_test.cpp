@@ -279,6 +279,11 @@ TEST_F(CutoverTest, KillDuringTheSwapBeforeCommitThenRunAgain) {
 }
 
 TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
+    // An inbound foreign key the swap re-points NOT VALID; its validation must survive the kill.
+    db_->exec("ALTER TABLE events ADD CONSTRAINT events_id_ts UNIQUE (id, ts);"
+              "CREATE TABLE refs (n serial PRIMARY KEY, event_id bigint, event_ts timestamptz, "
+              "CONSTRAINT refs_event_fk FOREIGN KEY (event_id, event_ts) REFERENCES events (id, ts));"
+              "INSERT INTO refs (event_id, event_ts) SELECT id, ts FROM events WHERE id <= 10;");
     auto run = start_run({}, {"PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS=20000"});
     wait_for([](const auto& s) { return s.phase() == "done"; }, 240s, run.get(), "phase done");
     run->signal(SIGKILL);
@@ -300,6 +305,10 @@ TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
     EXPECT_EQ(relkind("public.events_old"), "r");
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
+    EXPECT_EQ(count("SELECT count(*) FROM pg_constraint WHERE conname = 'refs_event_fk' AND "
+                    "confrelid = 'public.events'::regclass AND convalidated"),
+              1)
+        << again->log();
     // And once more: nothing left to do, still exit 0.
     auto args = run_args();
     auto third = run_partshift(std::vector<std::string>(args.begin() + 1, args.end()));

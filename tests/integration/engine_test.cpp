@@ -401,3 +401,24 @@ TEST_F(EngineTest, SchemaChangeOnTheSourceStopsTheJobClearly) {
     ASSERT_TRUE(s);
     EXPECT_NE(s->last_error().find("changed during the job"), std::string::npos);
 }
+
+// Issue 8 item 5: the walsender terminated while a large transaction is being delivered. The
+// spool keeps what it had of the transaction, the server sends it again whole, and the run
+// continues it where the spool left off instead of stopping with "Begin inside an open
+// transaction"; the target converges.
+TEST_F(EngineTest, WalsenderTerminatedInsideALargeTransactionContinuesIt) {
+    auto run = start_run();
+    wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(), "follow");
+    for (int delay_ms : {200, 500, 900}) {
+        big_transaction();  // committed: now the walsender decodes and sends its 100k changes
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        db_->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                  "backend_type = 'walsender' AND datname = current_database()");
+        wait_for([](const auto& s) { return s.phase() == "follow"; }, 60s, run.get(),
+                 "the run to go on");
+    }
+    wait_until_caught_up(run.get());
+    stop(*run);
+    expect_target_equals_source();
+    EXPECT_EQ(run->log().find("Begin inside"), std::string::npos) << run->log();
+}

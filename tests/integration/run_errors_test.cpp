@@ -48,11 +48,23 @@ class RunErrors : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(RunErrors, WithoutDryRunIsRefusedUntilCutoverExists) {
-    auto r = run({"--table", "orders"});
+TEST_F(RunErrors, PostponedCutoverInADryRunIsBadUsage) {
+    auto r = run({"--table", "orders", "--dry-run", "--postpone-cutover"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("--dry-run"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--postpone-cutover"), std::string::npos) << r.err;
     EXPECT_TRUE(one_line(r.err)) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(RunErrors, BadCutoverOptionsAreBadUsage) {
+    for (const auto& bad : std::vector<std::vector<std::string>>{
+             {"--lock-timeout", "soon"}, {"--max-lock-hold", "1ms"}, {"--cutover-attempts", "0"}}) {
+        std::vector<std::string> args{"--table", "orders"};
+        args.insert(args.end(), bad.begin(), bad.end());
+        auto r = run(args);
+        EXPECT_EQ(r.exit_code, 2) << bad[0] << ": " << r.err;
+        EXPECT_TRUE(one_line(r.err)) << r.err;
+    }
     expect_nothing_left();
 }
 

@@ -29,7 +29,10 @@ pg::connection connect(const std::string& dsn);
 
 // plan_migration runs the pipeline. Throws usage_error (exit 2) for a bad table name or a spec
 // that does not fit the table; preflight failures are returned in `checks`, not thrown.
+// drop_unrepointable_fks: the user accepts that inbound foreign keys which cannot reference
+// the partitioned table are dropped at cutover (preflight then passes them).
 planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
-                                 const plan::partition_spec& spec, const plan::plan_names& names);
+                                 const plan::partition_spec& spec, const plan::plan_names& names,
+                                 bool drop_unrepointable_fks = false);
 
 }  // namespace partshift::cli

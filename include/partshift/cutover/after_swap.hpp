@@ -20,8 +20,8 @@ struct swap_figures {
     double lag_seconds = 0;  // when the gate opened
 };
 
-// finish_after_swap runs the after-commit steps of `outcome` (nullptr after a crash: then
-// every NOT VALID foreign key referencing the new table is validated), removes the job's
+// finish_after_swap runs the after-commit steps of `outcome` (nullptr after a crash: then the
+// ones the swap saved in the job row with its commit), removes the job's
 // replication objects and spool, records the figures, and returns the summary text.
 std::string finish_after_swap(pg::connection& conn, const state::job_record& job,
                               const swap_outcome* outcome, const swap_figures& figures);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "partshift/pg/connection.hpp"
 
@@ -63,7 +64,11 @@ bool cutover_requested(pg::connection& conn, const std::string& job);
 void set_cutover_state(pg::connection& conn, const std::string& job, const std::string& text);
 // mark_cut_over runs inside the cutover transaction, so the job is 'done' exactly when the swap
 // committed: a rerun after a crash learns from this row which of the two happened.
-void mark_cut_over(pg::connection& conn, const std::string& job, int attempts);
+// after_swap_sql (statements to run after the commit, e.g. FK validation) is kept with it, so a
+// rerun after a crash right after the commit still runs them.
+void mark_cut_over(pg::connection& conn, const std::string& job, int attempts,
+                   const std::vector<std::string>& after_swap_sql);
+std::vector<std::string> after_swap_sql(pg::connection& conn, const std::string& job);
 // record_cutover_report: after the commit, the lock hold and the summary for status.
 void record_cutover_report(pg::connection& conn, const std::string& job, double lock_hold_ms,
                            const std::string& summary);

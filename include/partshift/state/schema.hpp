@@ -58,7 +58,8 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS lock_hold_ms double precision,  -- lock granted → commit
     ADD COLUMN IF NOT EXISTS cutover_state text,       -- 'waiting for cutover', 'cutting over', ...
     ADD COLUMN IF NOT EXISTS summary text,             -- the report printed after the cutover
-    ADD COLUMN IF NOT EXISTS phase_started jsonb NOT NULL DEFAULT '{}';  -- phase → first start time
+    ADD COLUMN IF NOT EXISTS phase_started jsonb NOT NULL DEFAULT '{}',  -- phase → first start time
+    ADD COLUMN IF NOT EXISTS after_swap_sql text[];    -- run after the swap's commit (FK validation)
 )SQL";
 
 }  // namespace partshift::state

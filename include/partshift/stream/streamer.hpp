@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <atomic>
+#include <optional>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <string>
@@ -51,6 +52,14 @@ private:
     lsn_t last_commit_end_ = 0;   // end LSN of the last commit appended
     lsn_t acknowledged_ = 0;      // never goes backwards
     lsn_t received_ = 0;
+    // The transaction being appended to the sink, and how many of its change records (changes,
+    // truncates, messages) are in already. A connection lost inside it leaves those records
+    // in the spool; the server sends the whole transaction again, so its first
+    // `resume_skip_` change records are skipped and the rest appended after them.
+    lsn_t open_final_lsn_ = 0;
+    uint64_t open_changes_ = 0;
+    std::optional<lsn_t> resume_final_lsn_;
+    uint64_t resume_skip_ = 0;
 };
 
 }  // namespace partshift::stream

@@ -97,7 +97,7 @@ class verifier {
 
         const auto ranges = plan_ranges();
         out.chunks_total = static_cast<int64_t>(ranges.size());
-        spdlog::info("verify: comparing {} with {} in {} key ranges{}", out.left, out.right,
+        spdlog::debug("verify: comparing {} with {} in {} key ranges{}", out.left, out.right,
                      ranges.size(), waiting_ ? " (rechecks wait for the applier)" : "");
         for (const auto& bounds : ranges) {
             check_stop();
@@ -109,7 +109,7 @@ class verifier {
             out.rows_left += result.rows_left;
             out.rows_right += result.rows_right;
             if (outcome.kind == range_outcome::mismatch) {
-                spdlog::warn("verify: key range {} differs", copy::describe_bounds(bounds));
+                spdlog::debug("verify: key range {} differs", copy::describe_bounds(bounds));
                 out.mismatches.push_back(std::move(result));
             } else if (outcome.kind == range_outcome::still_changing) {
                 out.still_changing.push_back(std::move(result));
@@ -238,6 +238,7 @@ class verifier {
         result.rows_left = left.rows;
         result.rows_right = right.rows;
         if (left == right) return {};
+        ++out.chunks_rechecked;
 
         // The range differs: find which keys, and follow only those. A pass follows at most
         // max_keys_per_pass keys; when there were more, the range is diffed again afterwards.
@@ -356,21 +357,25 @@ class verifier {
     }
 
     // wait_for_applier: true when the rechecks may go on (the applier passed `position`, or
-    // nothing is waited for); false when the budget or the applier's time ran out.
+    // nothing is waited for); false when the budget or the applier's time ran out. After one
+    // wait ran out the applier is far behind: waiting again for every later range would only
+    // multiply the timeout, so the remaining ranges that differ are still changing at once.
     bool wait_for_applier(state::lsn_t position) {
         const auto left = deadline_ - clock::now();
-        if (left <= clock::duration::zero()) return false;
+        if (left <= clock::duration::zero() || applier_behind_) return false;
         if (!waiting_) return true;
         auto timeout = std::min(options_.applier_timeout,
                                 std::chrono::duration_cast<std::chrono::milliseconds>(left));
         bool passed = options_.wait_for_applier
                           ? options_.wait_for_applier(position, timeout)
                           : watch_.wait_past(position, timeout, options_.stop);
-        if (!passed)
+        if (!passed && !(options_.stop && *options_.stop)) {
+            applier_behind_ = true;
             spdlog::warn(
-                "verify: the applier did not reach {} within {} ms; ranges that differ "
-                "are reported as still changing",
+                "verify: the applier did not reach {} within {} ms; key ranges that differ are "
+                "reported as still changing",
                 stream::format_lsn(position), timeout.count());
+        }
         return passed;
     }
 
@@ -382,6 +387,7 @@ class verifier {
     copy::quoted_copy_spec spec_;
     std::string left_display_, right_display_;
     bool waiting_ = false;
+    bool applier_behind_ = false;
     clock::time_point deadline_;
 };
 

@@ -53,6 +53,7 @@ std::string report_to_json(const report& r) {
     p.set_swapped(r.swapped);
     p.set_run_active(r.run_active);
     p.set_chunks_total(static_cast<double>(r.chunks_total));
+    p.set_chunks_rechecked(static_cast<double>(r.chunks_rechecked));
     p.set_chunks_mismatched(static_cast<double>(r.mismatches.size()));
     p.set_chunks_still_changing(static_cast<double>(r.still_changing.size()));
     p.set_rows_left(static_cast<double>(r.rows_left));
@@ -85,8 +86,9 @@ std::string report_to_text(const report& r) {
         << "compared     " << r.left << " with " << r.right
         << (r.swapped ? " (after cutover: the kept original with the partitioned table)" : "")
         << "\n"
-        << "chunks       " << r.chunks_total << " key ranges, " << r.mismatches.size()
-        << " mismatched, " << r.still_changing.size() << " still changing\n"
+        << "chunks       " << r.chunks_total << " key ranges, " << r.chunks_rechecked
+        << " rechecked, " << r.mismatches.size() << " mismatched, " << r.still_changing.size()
+        << " still changing\n"
         << "rows         " << r.rows_left << " in " << r.left << ", " << r.rows_right << " in "
         << r.right << "\n";
     write_ranges(out, "mismatched key ranges (rows left / right):", r.mismatches);

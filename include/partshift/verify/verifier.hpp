@@ -32,11 +32,12 @@ struct verify_options {
     int64_t chunk_rows = 20'000;
     applier_wait wait = applier_wait::automatic;
     // applier_timeout: the longest one wait for the applier may take; a range whose position
-    // the applier did not reach in time is reported as still changing, never as a mismatch.
-    std::chrono::milliseconds applier_timeout{30'000};
+    // the applier did not reach in time is reported as still changing, never as a mismatch,
+    // and so is every later range that differs (the applier is far behind: no more waits).
+    std::chrono::milliseconds applier_timeout{20'000};
     // recheck_budget: the total time rechecks may take over the whole table; ranges left when
     // it is spent are reported as still changing.
-    std::chrono::milliseconds recheck_budget{300'000};
+    std::chrono::milliseconds recheck_budget{120'000};
     // max_rounds: rechecks of one differing key before it counts as still changing.
     int max_rounds = 8;
     // confirmations: rounds in a row a key must differ with its source unchanged before it is
@@ -60,8 +61,10 @@ struct verify_options {
 // another thread, or the applier it waits for cannot advance.
 // How long: one pass reads every row of both tables once (two indexed range scans per key
 // range, about as long as a sequential read of both), plus, for ranges that differ, rechecks
-// bounded by recheck_budget (each wait by applier_timeout). Under write load most differing
-// ranges settle within a second or two of the applier catching up.
+// bounded by recheck_budget in total (default 2 min; each wait by applier_timeout, 20 s, and
+// only one wait may run out). Caught up and idle, a range that differs takes about two
+// monitor ticks per round (a few seconds) to be confirmed; under write load a differing range
+// settles within a second or two once the applier has passed it.
 // Throws usage_error when the job is still being copied (nothing to compare yet), and
 // runtime_error (exit 1) when a table is missing, the plain table has no apply key, or a
 // statement fails.

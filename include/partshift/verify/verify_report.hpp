@@ -35,6 +35,7 @@ struct report {
     bool swapped = false;     // after cutover: left is the original kept under its old name
     bool run_active = false;  // a run of the job held its slot when verify started
     int64_t chunks_total = 0;
+    int64_t chunks_rechecked = 0;  // ranges that differed at first sight and were rechecked
     int64_t rows_left = 0;
     int64_t rows_right = 0;
     // mismatches: ranges that still differ after the applier passed the source position of

@@ -52,8 +52,8 @@ class VerifyTest : public ::testing::Test {
     std::unique_ptr<child_process> start_pgbench(int seconds, int rate, int clients = 3) {
         return std::make_unique<child_process>(
             std::vector<std::string>{"pgbench", "-n", "-M", "prepared", "-c",
-                                     std::to_string(clients), "-j", "1", "-R",
-                                     std::to_string(rate), "-T", std::to_string(seconds), "-f",
+                                     std::to_string(clients), "-j", "1", "-R", std::to_string(rate),
+                                     "-T", std::to_string(seconds), "-f",
                                      workload_dir + "/events_writes.pgbench", db_->name()},
             spool_.path() + "-pgbench.log");
     }
@@ -236,8 +236,8 @@ TEST_F(VerifyTest, NoFalseAlarmUnderWriteLoad) {
         rechecked += static_cast<int64_t>(v.report.chunks_rechecked());
         std::cerr << "verify under load: " << v.report.chunks_total() << " ranges, "
                   << v.report.chunks_rechecked() << " rechecked, "
-                  << v.report.chunks_still_changing() << " still changing, "
-                  << v.report.seconds() << " s\n";
+                  << v.report.chunks_still_changing() << " still changing, " << v.report.seconds()
+                  << " s\n";
     }
     // The load really made ranges differ at first sight (the recheck path ran).
     EXPECT_GT(rechecked, 0);
@@ -277,6 +277,14 @@ TEST_F(VerifyTest, AfterTheSwapComparesTheKeptOriginal) {
     ASSERT_EQ(differs.report.mismatches_size(), 1);
     EXPECT_TRUE(contains(differs.report.mismatches(0), 5));
 
+    // Not copied yet: nothing to compare (phase set by hand).
+    db_->exec("UPDATE partshift.jobs SET phase = 'copy' WHERE job = 'events'");
+    auto early = verify({});
+    EXPECT_EQ(early.exit_code, 2);
+    EXPECT_TRUE(one_line(early.err)) << early.err;
+    EXPECT_NE(early.err.find("phase copy"), std::string::npos) << early.err;
+    db_->exec("UPDATE partshift.jobs SET phase = 'done' WHERE job = 'events'");
+
     db_->exec("ALTER TABLE events_old RENAME TO events_elsewhere");
     auto gone = verify({});
     EXPECT_EQ(gone.exit_code, 1);
@@ -297,4 +305,57 @@ TEST_F(VerifyTest, UnknownJobOrNoJobIsBadUsage) {
     EXPECT_TRUE(unknown.out.empty());
     EXPECT_TRUE(one_line(unknown.err)) << unknown.err;
     EXPECT_NE(unknown.err.find("no partshift job named nope"), std::string::npos) << unknown.err;
+}
+
+// A composite text key with quotes and backslashes, in names and values: ranges come from
+// sampled boundaries, rechecked keys travel as array parameters, and the report names the key.
+TEST_F(VerifyTest, CompositeQuotedKeyIsComparedAndNamed) {
+    db_->exec(R"sql(
+        CREATE SCHEMA "Sales Dept";
+        CREATE TABLE "Sales Dept"."Line ""Items""" (
+            "region code" text NOT NULL,
+            "line" int NOT NULL,
+            "at" timestamptz NOT NULL,
+            note text,
+            PRIMARY KEY ("region code", "line"));
+        INSERT INTO "Sales Dept"."Line ""Items"""
+        SELECT (ARRAY['north', 'it''s "south"', 'back\slash', 'east'])[1 + g % 4], g,
+               '2025-01-01'::timestamptz + g * interval '17 minutes', 'n' || g
+        FROM generate_series(1, 40000) g;
+        ANALYZE "Sales Dept"."Line ""Items""";
+    )sql");
+    const std::string job = R"(Line "Items")";
+    child_process run(
+        {PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
+         R"("Sales Dept"."Line ""Items""")", "--partition-by", "range", "--key", "at", "--interval",
+         "1 month", "--premake", "2", "--spool-dir", spool_.path(), "--dry-run"},
+        spool_.path() + "-run.log");
+    bool following = false;
+    for (int i = 0; i < 1200 && run.running() && !following; ++i) {
+        auto r = run_partshift({"status", "--dsn", db_->dsn(), "--job", job, "--json"});
+        proto::status_report s;
+        following = r.exit_code == 0 &&
+                    google::protobuf::util::JsonStringToMessage(r.out, &s).ok() &&
+                    s.phase() == "follow" && s.lag_bytes() == 0;
+        if (!following) std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_TRUE(following) << run.log();
+
+    auto equal = verify({"--job", job});
+    EXPECT_EQ(equal.exit_code, 0) << equal.out << equal.err;
+    EXPECT_EQ(equal.report.right(), R"("Sales Dept"."Line ""Items""_new")");
+    EXPECT_GT(equal.report.chunks_total(), 1);  // sampled boundaries, not one range
+    EXPECT_EQ(equal.report.rows_right(), 40000);
+
+    db_->exec(R"sql(UPDATE "Sales Dept"."Line ""Items""_new" SET note = 'changed'
+                    WHERE ("region code" = 'it''s "south"' AND line = 30001)
+                       OR ("region code" = 'back\slash' AND line = 2))sql");
+    auto wrong = verify({"--job", job});
+    EXPECT_EQ(wrong.exit_code, 1) << wrong.out << wrong.err;
+    ASSERT_EQ(wrong.report.mismatches_size(), 2) << wrong.out;
+    ASSERT_EQ(wrong.report.mismatches(0).keys_size(), 1);
+    EXPECT_EQ(wrong.report.mismatches(0).keys(0), R"((back\slash, 2))");
+    ASSERT_EQ(wrong.report.mismatches(1).keys_size(), 1);
+    EXPECT_EQ(wrong.report.mismatches(1).keys(0), R"((it's "south", 30001))");
+    stop(run);
 }

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "partshift/catalog/inspector.hpp"
@@ -64,10 +65,24 @@ std::vector<key_row> read_key_rows(const pg::result& r, size_t key_columns) {
     return rows;
 }
 
-// range_outcome: what one key range came to.
-struct range_outcome {
-    enum kind_t { equal, mismatch, still_changing } kind = equal;
-    std::vector<copy::key_value> keys;  // differing or changing keys, for the report
+// open_range: a key range that differed at first sight, waiting for its keys' verdicts.
+struct open_range {
+    range_result result;
+    bool truncated = false;  // more keys differed than one diff returns
+    std::vector<copy::key_value> mismatched, unresolved;
+};
+
+// tracked_key: a differing key being rechecked, and the open range it belongs to.
+struct tracked_key {
+    key_recheck state;
+    size_t range = 0;
+};
+
+// first_diff: the differing keys of a range, read in one snapshot at `position`.
+struct first_diff {
+    std::vector<key_row> rows;
+    state::lsn_t position = 0;
+    bool truncated = false;
 };
 
 class verifier {
@@ -98,23 +113,24 @@ class verifier {
         const auto ranges = plan_ranges();
         out.chunks_total = static_cast<int64_t>(ranges.size());
         spdlog::debug("verify: comparing {} with {} in {} key ranges{}", out.left, out.right,
-                     ranges.size(), waiting_ ? " (rechecks wait for the applier)" : "");
+                      ranges.size(), waiting_ ? " (rechecks wait for the applier)" : "");
+        // Ranges that differ are not rechecked one by one: their keys are gathered and
+        // rechecked together, so one wait for the applier serves them all (an idle applier
+        // takes a few seconds per wait, see applier_watch).
+        batch open;
         for (const auto& bounds : ranges) {
             check_stop();
             range_result result{bounds, 0, 0, {}};
-            auto outcome = check_range(bounds, result, out);
-            result.keys = std::move(outcome.keys);
-            if (result.keys.size() > static_cast<size_t>(options_.max_reported_keys))
-                result.keys.resize(static_cast<size_t>(options_.max_reported_keys));
+            auto diff = first_look(bounds, result, out);
             out.rows_left += result.rows_left;
             out.rows_right += result.rows_right;
-            if (outcome.kind == range_outcome::mismatch) {
-                spdlog::debug("verify: key range {} differs", copy::describe_bounds(bounds));
-                out.mismatches.push_back(std::move(result));
-            } else if (outcome.kind == range_outcome::still_changing) {
-                out.still_changing.push_back(std::move(result));
-            }
+            if (!diff) continue;
+            ++out.chunks_rechecked;
+            open.add(std::move(result), std::move(*diff));
+            if (open.keys.size() >= static_cast<size_t>(options_.max_keys_in_flight))
+                settle(open, out);
         }
+        settle(open, out);
         out.seconds = std::chrono::duration<double>(clock::now() - started).count();
         return out;
     }
@@ -216,7 +232,10 @@ class verifier {
         return parse_lsn(r.get(0, 0));
     }
 
-    range_outcome check_range(const copy::chunk_bounds& bounds, range_result& result, report& out) {
+    // first_look compares the range's digests (and counts the right side's duplicate keys);
+    // nullopt when they are equal, else the keys that differ.
+    std::optional<first_diff> first_look(const copy::chunk_bounds& bounds, range_result& result,
+                                         report& out) {
         row_digest left, right;
         {
             pg::transaction tx(conn_, begin_snapshot);
@@ -237,48 +256,10 @@ class verifier {
         }
         result.rows_left = left.rows;
         result.rows_right = right.rows;
-        if (left == right) return {};
-        ++out.chunks_rechecked;
-
-        // The range differs: find which keys, and follow only those. A pass follows at most
-        // max_keys_per_pass keys; when there were more, the range is diffed again afterwards.
-        range_outcome outcome;
-        for (int pass = 0; pass < options_.max_rounds; ++pass) {
-            check_stop();
-            std::vector<key_row> rows;
-            state::lsn_t position = 0;
-            {
-                pg::transaction tx(conn_, begin_snapshot);
-                position = open_snapshot(bounds);
-                rows = read_key_rows(
-                    conn_.query(diff_keys_sql(spec_, bounds), options_.max_keys_per_pass + 1),
-                    spec_.key_columns.size());
-                tx.commit();
-            }
-            if (rows.empty()) return {};  // equal in one snapshot: the applier caught up
-            const bool truncated = rows.size() > static_cast<size_t>(options_.max_keys_per_pass);
-            if (truncated) rows.pop_back();
-            std::vector<key_recheck> keys;
-            keys.reserve(rows.size());
-            for (auto& row : rows) keys.push_back({std::move(row.key), row.left, 0, false});
-
-            auto followed = follow_keys(std::move(keys), position);
-            if (!followed.mismatched.empty()) {
-                outcome.kind = range_outcome::mismatch;
-                outcome.keys = std::move(followed.mismatched);
-                return outcome;
-            }
-            if (!followed.unresolved.empty()) {
-                outcome.kind = range_outcome::still_changing;
-                outcome.keys = std::move(followed.unresolved);
-                return outcome;
-            }
-            if (!truncated) return {};
-        }
-        // Every pass found more differing keys than it could follow, and each batch settled:
-        // the range keeps moving faster than verify looks.
-        outcome.kind = range_outcome::still_changing;
-        return outcome;
+        if (left == right) return std::nullopt;
+        auto diff = diff_range(bounds);
+        if (diff.rows.empty()) return std::nullopt;  // equal in one snapshot: caught up
+        return diff;
     }
 
     void collect_duplicates(const copy::chunk_bounds& bounds, int64_t count, report& out) {
@@ -296,15 +277,87 @@ class verifier {
         }
     }
 
-    struct followed_keys {
-        std::vector<copy::key_value> mismatched;
-        std::vector<copy::key_value> unresolved;
+    // diff_range: the keys of the range whose rows differ, at most max_keys_per_pass.
+    first_diff diff_range(const copy::chunk_bounds& bounds) {
+        first_diff diff;
+        pg::transaction tx(conn_, begin_snapshot);
+        diff.position = open_snapshot(bounds);
+        diff.rows =
+            read_key_rows(conn_.query(diff_keys_sql(spec_, bounds), options_.max_keys_per_pass + 1),
+                          spec_.key_columns.size());
+        tx.commit();
+        diff.truncated = diff.rows.size() > static_cast<size_t>(options_.max_keys_per_pass);
+        if (diff.truncated) diff.rows.pop_back();
+        return diff;
+    }
+
+    // batch: open ranges and their keys, rechecked together.
+    struct batch {
+        std::vector<open_range> ranges;
+        std::vector<tracked_key> keys;
+        state::lsn_t position = 0;  // the latest diff snapshot's position
+
+        void add(range_result result, first_diff diff) {
+            const size_t index = ranges.size();
+            ranges.push_back({std::move(result), diff.truncated, {}, {}});
+            for (auto& row : diff.rows)
+                keys.push_back({{std::move(row.key), row.left, 0, false}, index});
+            position = std::max(position, diff.position);
+        }
     };
 
-    // follow_keys: rounds of (wait for the applier to pass the last snapshot's position,
-    // read both sides of the pending keys in a new snapshot, judge each key).
-    followed_keys follow_keys(std::vector<key_recheck> pending, state::lsn_t position) {
-        followed_keys out;
+    // settle follows the batch's keys to their verdicts and files each range in the report.
+    // A range whose diff was cut short and whose followed keys all settled equal is diffed
+    // again on its own (more keys differed than one pass follows).
+    void settle(batch& b, report& out) {
+        follow(b);
+        for (auto& range : b.ranges) {
+            if (range.truncated && range.mismatched.empty() && range.unresolved.empty())
+                repass(range);
+            auto file = [&](std::vector<range_result>& list, std::vector<copy::key_value> keys) {
+                if (keys.size() > static_cast<size_t>(options_.max_reported_keys))
+                    keys.resize(static_cast<size_t>(options_.max_reported_keys));
+                range.result.keys = std::move(keys);
+                list.push_back(std::move(range.result));
+            };
+            if (!range.mismatched.empty()) {
+                spdlog::debug("verify: key range {} differs",
+                              copy::describe_bounds(range.result.bounds));
+                file(out.mismatches, std::move(range.mismatched));
+            } else if (!range.unresolved.empty() || range.truncated) {
+                file(out.still_changing, std::move(range.unresolved));
+            }
+        }
+        b = batch{};
+    }
+
+    // repass: diff and follow one range again until no more keys differ than one pass
+    // follows; still changing (truncated stays set) when every pass is cut short.
+    void repass(open_range& range) {
+        for (int pass = 1; pass < options_.max_rounds; ++pass) {
+            check_stop();
+            auto diff = diff_range(range.result.bounds);
+            if (diff.rows.empty()) {
+                range.truncated = false;
+                return;
+            }
+            batch one;
+            one.add(range_result{range.result.bounds, 0, 0, {}}, std::move(diff));
+            follow(one);
+            range.mismatched = std::move(one.ranges[0].mismatched);
+            range.unresolved = std::move(one.ranges[0].unresolved);
+            range.truncated = one.ranges[0].truncated;
+            if (!range.mismatched.empty() || !range.unresolved.empty() || !range.truncated) return;
+        }
+    }
+
+    // follow: rounds of (wait for the applier to pass the last snapshot's position, read both
+    // sides of the pending keys in one new snapshot, judge each key). Verdicts land in the
+    // keys' ranges; keys left when the rounds, the budget or the applier's time run out are
+    // unresolved.
+    void follow(batch& b) {
+        std::vector<tracked_key> pending = std::move(b.keys);
+        state::lsn_t position = b.position;
         for (int round = 0; round < options_.max_rounds && !pending.empty(); ++round) {
             check_stop();
             if (!wait_for_applier(position)) break;
@@ -319,18 +372,18 @@ class verifier {
             // The recheck returns one row per key asked for, keyed by the same text values.
             std::map<copy::key_value, const key_row*> by_key;
             for (const auto& row : now) by_key.emplace(row.key, &row);
-            std::vector<key_recheck> still;
+            std::vector<tracked_key> still;
             for (auto& key : pending) {
-                auto found = by_key.find(key.key);
+                auto found = by_key.find(key.state.key);
                 if (found == by_key.end())
                     throw runtime_error("verify: a rechecked key did not come back from " +
                                         spec_.source);
                 const key_row& row = *found->second;
-                switch (key.judge(row.left, row.right, options_.confirmations)) {
+                switch (key.state.judge(row.left, row.right, options_.confirmations)) {
                     case key_verdict::equal:
                         break;
                     case key_verdict::mismatch:
-                        out.mismatched.push_back(key.key);
+                        b.ranges[key.range].mismatched.push_back(std::move(key.state.key));
                         break;
                     case key_verdict::changing:
                     case key_verdict::confirming:
@@ -340,17 +393,17 @@ class verifier {
             }
             pending = std::move(still);
         }
-        for (auto& key : pending) out.unresolved.push_back(std::move(key.key));
-        return out;
+        for (auto& key : pending)
+            b.ranges[key.range].unresolved.push_back(std::move(key.state.key));
     }
 
     // key_arrays: one array parameter per key column, for recheck_keys_sql.
-    pg::param_list key_arrays(const std::vector<key_recheck>& keys) const {
+    pg::param_list key_arrays(const std::vector<tracked_key>& keys) const {
         pg::param_list params;
         for (size_t col = 0; col < spec_.key_columns.size(); ++col) {
             std::vector<std::string> values;
             values.reserve(keys.size());
-            for (const auto& k : keys) values.push_back(k.key.at(col));
+            for (const auto& k : keys) values.push_back(k.state.key.at(col));
             params.emplace_back(array_literal(values));
         }
         return params;

@@ -43,8 +43,12 @@ struct verify_options {
     // confirmations: rounds in a row a key must differ with its source unchanged before it is
     // a mismatch (2: a change reverted between two rounds cannot pass for a difference).
     int confirmations = 2;
-    // max_keys_per_pass: differing keys of one range followed at once (client memory bound).
+    // max_keys_per_pass: differing keys of one range followed at once; a range with more is
+    // diffed again once those have settled.
     int max_keys_per_pass = 1000;
+    // max_keys_in_flight: differing keys of all ranges rechecked together (one wait for the
+    // applier serves them all); the client memory bound of the rechecks.
+    int max_keys_in_flight = 20'000;
     int max_reported_keys = 5;          // keys listed per range in the report
     int max_reported_duplicates = 100;  // duplicate keys listed in the report
     // wait_for_applier: returns true once the applier has applied the source up to the LSN,

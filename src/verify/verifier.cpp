@@ -1,6 +1,6 @@
-// verifier: the verify loop — plan key ranges, compare digests per range, follow the keys of a
-// range that differs through bounded rechecks. All SQL text comes from checksum_sql and the
-// copier's chunk_sql; values travel as parameters. Read-only.
+// verifier: the verify loop — plan key ranges, compare digests per range, gather the keys of
+// ranges that differ and follow them together through bounded rechecks. All SQL text comes
+// from checksum_sql and the copier's chunk_sql; values travel as parameters. Read-only.
 #include "partshift/verify/verifier.hpp"
 
 #include <spdlog/spdlog.h>
@@ -108,7 +108,6 @@ class verifier {
         out.right = right_display_;
         waiting_ = options_.wait == applier_wait::always ||
                    (options_.wait == applier_wait::automatic && out.run_active && !pair.swapped);
-        deadline_ = clock::now() + options_.recheck_budget;
 
         const auto ranges = plan_ranges();
         out.chunks_total = static_cast<int64_t>(ranges.size());
@@ -356,6 +355,12 @@ class verifier {
     // keys' ranges; keys left when the rounds, the budget or the applier's time run out are
     // unresolved.
     void follow(batch& b) {
+        // The budget counts recheck time only: reading a large table once may take far longer.
+        follow_started_ = clock::now();
+        struct account {
+            verifier& v;
+            ~account() { v.recheck_spent_ += clock::now() - v.follow_started_; }
+        } spent{*this};
         std::vector<tracked_key> pending = std::move(b.keys);
         state::lsn_t position = b.position;
         for (int round = 0; round < options_.max_rounds && !pending.empty(); ++round) {
@@ -414,7 +419,8 @@ class verifier {
     // wait ran out the applier is far behind: waiting again for every later range would only
     // multiply the timeout, so the remaining ranges that differ are still changing at once.
     bool wait_for_applier(state::lsn_t position) {
-        const auto left = deadline_ - clock::now();
+        const auto left = std::chrono::duration_cast<clock::duration>(options_.recheck_budget) -
+                          recheck_spent_ - (clock::now() - follow_started_);
         if (left <= clock::duration::zero() || applier_behind_) return false;
         if (!waiting_) return true;
         auto timeout = std::min(options_.applier_timeout,
@@ -441,7 +447,8 @@ class verifier {
     std::string left_display_, right_display_;
     bool waiting_ = false;
     bool applier_behind_ = false;
-    clock::time_point deadline_;
+    clock::duration recheck_spent_{};   // time spent in finished follow() calls
+    clock::time_point follow_started_;  // start of the follow() under way
 };
 
 }  // namespace

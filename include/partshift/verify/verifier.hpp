@@ -35,8 +35,8 @@ struct verify_options {
     // the applier did not reach in time is reported as still changing, never as a mismatch,
     // and so is every later range that differs (the applier is far behind: no more waits).
     std::chrono::milliseconds applier_timeout{20'000};
-    // recheck_budget: the total time rechecks may take over the whole table; ranges left when
-    // it is spent are reported as still changing.
+    // recheck_budget: the total time rechecks may take over the whole table (reading it once
+    // is not counted); ranges left when it is spent are reported as still changing.
     std::chrono::milliseconds recheck_budget{120'000};
     // max_rounds: rechecks of one differing key before it counts as still changing.
     int max_rounds = 8;
@@ -64,11 +64,11 @@ struct verify_options {
 // it waits for the applier. A caller running an event loop (run --verify) must call it from
 // another thread, or the applier it waits for cannot advance.
 // How long: one pass reads every row of both tables once (two indexed range scans per key
-// range, about as long as a sequential read of both), plus, for ranges that differ, rechecks
-// bounded by recheck_budget in total (default 2 min; each wait by applier_timeout, 20 s, and
-// only one wait may run out). Caught up and idle, a range that differs takes about two
-// monitor ticks per round (a few seconds) to be confirmed; under write load a differing range
-// settles within a second or two once the applier has passed it.
+// range, about as long as a sequential read of both); then the keys of every range that
+// differed are rechecked together, for at most recheck_budget (default 2 min; each wait for
+// the applier at most applier_timeout, 20 s, and only one wait may run out). With an idle
+// applier a round waits a few seconds (applier_watch) and a real difference takes two rounds;
+// under write load differing keys settle within a second or two of the applier passing them.
 // Throws usage_error when the job is still being copied (nothing to compare yet), and
 // runtime_error (exit 1) when a table is missing, the plain table has no apply key, or a
 // statement fails.

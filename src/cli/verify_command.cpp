@@ -1,9 +1,41 @@
-// partshift verify: not built yet.
+// partshift verify: compares a job's source and partitioned tables and prints the report.
+// Wiring only: the comparison is verify::verify_job.
+#include <iostream>
+
 #include "partshift/cli/commands.hpp"
+#include "partshift/cli/common_options.hpp"
+#include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
+#include "partshift/state/job_store.hpp"
+#include "partshift/verify/verifier.hpp"
 
 namespace partshift::cli {
 
-int command_verify(const arguments&) { throw usage_error("'verify' is not implemented yet"); }
+int command_verify(const arguments& args) {
+    po::options_description desc("verify options");
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
+                       "libpq connection string or URI; PG* environment variables apply as in "
+                       "psql")("job", po::value<std::string>(),
+                               "job name (default: the only job in the database)")(
+        "json", "print one JSON object");
+    po::variables_map vm;
+    if (!parse_or_help(args, desc, "partshift verify [--dsn DSN] [--job NAME] [--json]", vm))
+        return 0;
+    const std::string dsn = optional_string(vm, "dsn").value_or("");
+    auto conn = connect(dsn);
+    auto name = resolve_job(conn, optional_string(vm, "job"));
+    auto job = state::load_job(conn, name);
+    if (!job) throw usage_error("no partshift job named " + name);
+
+    auto report = verify::verify_job(dsn, *job);
+    std::cout << (vm.count("json") ? verify::report_to_json(report) + "\n"
+                                   : verify::report_to_text(report));
+    if (report.ok()) return 0;
+    // The report is on stdout; one line on stderr says why the exit code is 1.
+    std::cerr << "partshift: job " << name << ": " << report.mismatches.size()
+              << " key ranges differ, " << report.duplicate_keys_total
+              << " source keys are duplicated in " << report.right << "\n";
+    return static_cast<int>(exit_code::runtime_failure);
+}
 
 }  // namespace partshift::cli

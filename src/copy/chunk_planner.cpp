@@ -50,14 +50,8 @@ awaitable<std::vector<chunk_bounds>> compute_ranges(pg::async_connection& conn,
         auto r = co_await conn.exec(min_max_sql(quoted));
         if (r.is_null(0, 0)) co_return std::vector<chunk_bounds>{chunk_bounds{}};  // empty table
         int64_t min = parse_int64(r.get(0, 0)), max = parse_int64(r.get(0, 1));
-        __int128 span = static_cast<__int128>(max) - min + 1;
-        if (span <=
-            static_cast<__int128>(std::max<int64_t>(estimate, 1)) * options.max_integer_sparsity) {
-            // Steps sized so that a dense key gives chunks of about per_chunk rows.
-            __int128 chunks = std::max<int64_t>(1, (estimate + per_chunk - 1) / per_chunk);
-            auto step = static_cast<int64_t>(std::max<__int128>(1, (span + chunks - 1) / chunks));
-            co_return integer_ranges(min, max, step);
-        }
+        if (auto ranges = dense_integer_ranges(min, max, estimate, per_chunk, options))
+            co_return std::move(*ranges);
         spdlog::info("copy: key of {} is sparse ({} .. {} for ~{} rows); sampling boundaries",
                      quoted.source, min, max, estimate);
     }
@@ -82,6 +76,20 @@ int64_t rows_per_chunk(int64_t row_estimate, int64_t total_bytes, const chunk_op
         rows = std::min(rows, std::max<int64_t>(1, options.max_chunk_bytes / bytes_per_row));
     }
     return rows;
+}
+
+std::optional<std::vector<chunk_bounds>> dense_integer_ranges(int64_t min, int64_t max,
+                                                              int64_t estimate, int64_t per_chunk,
+                                                              const chunk_options& options) {
+    __int128 span = static_cast<__int128>(max) - min + 1;
+    if (span >
+        static_cast<__int128>(std::max<int64_t>(estimate, 1)) * options.max_integer_sparsity)
+        return std::nullopt;
+    // Steps sized so that a dense key gives chunks of about per_chunk rows.
+    __int128 chunks = std::max<int64_t>(1, (estimate + std::max<int64_t>(per_chunk, 1) - 1) /
+                                               std::max<int64_t>(per_chunk, 1));
+    auto step = static_cast<int64_t>(std::max<__int128>(1, (span + chunks - 1) / chunks));
+    return integer_ranges(min, max, step);
 }
 
 std::vector<chunk_bounds> integer_ranges(int64_t min, int64_t max, int64_t step) {

@@ -102,3 +102,16 @@ TEST(CopyChunkPlanner, CopySpecLeavesOutGeneratedColumnsAndNeedsAKey) {
     ASSERT_EQ(spec.key.size(), 1u);
     EXPECT_EQ(spec.key[0], (key_column{"id", "bigint"}));
 }
+
+TEST(CopyChunkPlanner, DenseIntegerRangesOrNoneForSparseKeys) {
+    chunk_options o;
+    auto dense = dense_integer_ranges(1, 100'000, 100'000, 10'000, o);
+    ASSERT_TRUE(dense);
+    EXPECT_EQ(dense->size(), 10u);
+    expect_contiguous(*dense);
+    // 10M keys for 100k rows: over 10× sparser than the rows, so sample instead.
+    EXPECT_FALSE(dense_integer_ranges(1, 10'000'000, 100'000, 10'000, o));
+    // A span past the int64 range (min..max of bigint) is not an overflow, just sparse.
+    EXPECT_FALSE(dense_integer_ranges(std::numeric_limits<int64_t>::min(),
+                                      std::numeric_limits<int64_t>::max(), 1000, 100, o));
+}

@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,14 @@ int64_t rows_per_chunk(int64_t row_estimate, int64_t total_bytes, const chunk_op
 // min+2·step), …, [last, +inf). One unbounded chunk when min..max fits in one step. Safe over
 // the whole int64 range.
 std::vector<chunk_bounds> integer_ranges(int64_t min, int64_t max, int64_t step);
+
+// dense_integer_ranges: ranges for a single integer key spanning min..max, sized so that a dense
+// key gives chunks of about per_chunk rows; nullopt when the key is too sparse for arithmetic
+// (max - min + 1 > max_integer_sparsity × estimate), so the caller samples boundaries instead.
+// Pure; shared by the copier and verify.
+std::optional<std::vector<chunk_bounds>> dense_integer_ranges(int64_t min, int64_t max,
+                                                              int64_t estimate, int64_t per_chunk,
+                                                              const chunk_options& options);
 
 // ranges_from_boundaries: (-inf, b1), [b1, b2), …, [bn, +inf); boundaries sorted ascending.
 std::vector<chunk_bounds> ranges_from_boundaries(const std::vector<key_value>& boundaries);

@@ -30,6 +30,9 @@ po::options_description run_options() {
         "dry-run", po::bool_switch(), "copy, stream and follow, reporting lag; never cut over")(
         "max-lock-hold", po::value<std::string>()->default_value("2s")->value_name("DURATION"),
         "cutover: longest time the source may stay locked; past it, roll back and retry")(
+        "verify", po::bool_switch(),
+        "cutover: compare source and target (counts and checksums per key range) first, and "
+        "refuse to cut over on a mismatch")(
         "drop-unrepointable-fks", po::bool_switch(),
         "cutover: drop inbound foreign keys that cannot reference the partitioned table")(
         "dry-run-for", po::value<std::string>()->value_name("DURATION"),
@@ -120,6 +123,7 @@ int command_run(const arguments& args) {
     run.max_lock_hold = max_lock_hold;
     run.cutover_attempts = vm["cutover-attempts"].as<int>();
     run.drop_unrepointable_fks = vm["drop-unrepointable-fks"].as<bool>();
+    run.verify = vm["verify"].as<bool>();
     if (vm.count("dry-run-for"))
         run.dry_run_for = parse_duration(vm["dry-run-for"].as<std::string>(), "dry-run-for");
     run.copy_workers = vm["copy-workers"].as<int>();

@@ -46,6 +46,7 @@
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/stream/streamer.hpp"
+#include "partshift/verify/verifier.hpp"
 
 namespace partshift::migrate {
 namespace {
@@ -503,6 +504,7 @@ class job_runner {
             hooks.stopping = [&stop] { return stop.load(); };
             cutover_thread.emplace([&, o, hooks] {
                 try {
+                    if (options_.verify) verify_before_swap(o.job, progress, stop);
                     cutover_ = cutover::run_cutover(o, hooks);
                 } catch (...) {
                     cutover_failure = std::current_exception();
@@ -588,6 +590,39 @@ class job_runner {
         }
         if (apply_error && !cutover_.swapped) std::rethrow_exception(apply_error);
         if (unique_error) std::rethrow_exception(unique_error);
+    }
+
+    // verify_before_swap (run --verify, on the cutover thread): every key range of source and
+    // target compared while the applier follows; a real mismatch refuses the cutover.
+    void verify_before_swap(const state::job_record& job, const monitor::progress& progress,
+                            const std::atomic<bool>& stop) {
+        spdlog::info("verify: comparing {}.{} with {}.{} before the cutover", job.source_schema,
+                     job.source_table, job.target_schema, job.target_table);
+        verify::verify_options o;
+        o.wait = verify::applier_wait::always;
+        o.stop = &stop;
+        // Applied up to `lsn`: the applied LSN passed it, or everything up to it is spooled and
+        // every spooled transaction applied (an idle source moves no applied LSN).
+        o.wait_for_applier = [&progress, &stop](state::lsn_t lsn, std::chrono::milliseconds limit) {
+            const auto until = std::chrono::steady_clock::now() + limit;
+            while (std::chrono::steady_clock::now() < until && !stop) {
+                if (progress.applied_lsn >= lsn ||
+                    (progress.spooled_lsn >= lsn &&
+                     progress.applied_lsn >= progress.spooled_commit_lsn))
+                    return true;
+                std::this_thread::sleep_for(20ms);
+            }
+            return false;
+        };
+        auto report = verify::verify_job(options_.dsn, job, o);
+        spdlog::info("verify: {} key ranges, {} rows on each side, {} still changing",
+                     report.chunks_total, report.rows_left, report.still_changing.size());
+        if (!report.ok())
+            throw runtime_error("verify found " + std::to_string(report.mismatches.size()) +
+                                " mismatched key range(s) and " +
+                                std::to_string(report.duplicate_keys_total) +
+                                " duplicate key(s) between source and target; not cutting "
+                                "over (run 'partshift verify' for the ranges)");
     }
 
     const run_options& options_;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <functional>
@@ -160,9 +161,10 @@ protected:
         return out;
     }
 
-    void cut_over_under_load(const std::string& mode) {
+    void cut_over_under_load(const std::string& mode, std::vector<std::string> extra = {}) {
         auto load = start_ledger_load(mode, 40);
-        auto run = start_run({"--max-lag", "2s"});
+        extra.insert(extra.end(), {"--max-lag", "2s"});
+        auto run = start_run(extra);
         auto code = run->wait(300s);
         ASSERT_TRUE(code.has_value()) << run->log();
         ASSERT_EQ(*code, 0) << run->log();
@@ -179,6 +181,8 @@ protected:
         EXPECT_GT(s->lock_hold_ms(), 0);
         EXPECT_LT(s->lock_hold_ms(), 2000);
         EXPECT_NE(run->log().find("lock held"), std::string::npos);
+        if (std::find(extra.begin(), extra.end(), "--verify") != extra.end())
+            EXPECT_NE(run->log().find("verify: "), std::string::npos) << run->log();
         // Slot and publication are gone; the spool too.
         EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
                         "current_database()"),
@@ -195,7 +199,10 @@ protected:
 
 }  // namespace
 
-TEST_F(CutoverTest, NoWriteLostAcrossTheCutoverSimpleProtocol) { cut_over_under_load("simple"); }
+// With --verify: every key range compared under the load before the swap (no false alarm).
+TEST_F(CutoverTest, NoWriteLostAcrossTheCutoverSimpleProtocol) {
+    cut_over_under_load("simple", {"--verify"});
+}
 
 TEST_F(CutoverTest, NoWriteLostAcrossTheCutoverPreparedStatements) {
     cut_over_under_load("prepared");
@@ -333,6 +340,9 @@ TEST_F(CutoverTest, PostponedUntilPartshiftCutoverFromAnotherShell) {
     EXPECT_EQ(relkind("public.events"), "p");
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
+    // verify after the cutover compares the partitioned table with the kept original.
+    auto verify = run_partshift({"verify", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
 
 TEST_F(CutoverTest, NoRunningProcessMeansCutoverExits1) {

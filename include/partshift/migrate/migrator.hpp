@@ -33,6 +33,7 @@ struct run_options {
     std::chrono::milliseconds max_lock_hold{2000};
     int cutover_attempts = 30;
     bool drop_unrepointable_fks = false;
+    bool verify = false;  // compare every key range before the swap; refuse on a mismatch
 };
 
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its

@@ -37,9 +37,9 @@ step "Starting the application's write load (pgbench -M prepared, 200 tx/s)"
 ) &
 load_pid=$!
 
-step "partshift run: copy ‖ stream, index, replay, follow, then cut over by itself"
+step "partshift run --verify: copy ‖ stream, index, replay, follow; compare every key range; cut over"
 "$partshift" run --dsn "$dsn" --table events --partition-by range --key ts \
-  --interval '1 month' --premake 3 --spool-dir "$work/spool" --max-lag 1s &
+  --interval '1 month' --premake 3 --spool-dir "$work/spool" --max-lag 1s --verify &
 run_pid=$!
 while kill -0 "$run_pid" 2>/dev/null; do
   sleep 10
@@ -76,6 +76,9 @@ if [[ -s "$work/lat" ]]; then
 fi
 grep -h "failed transactions" "$work/pgbench.log" | awk '{ failed += $5 } END { print "failed transactions: " failed + 0 }'
 
-step "partshift verify: events (partitioned) against events_old, row counts and checksums"
-"$partshift" verify --dsn "$dsn" --job events
-echo "OK: events is partitioned, under write load, with nothing lost."
+step "The application kept writing, into the partitioned table"
+if [[ -s "$work/lat" ]]; then
+  awk -v cut="$cut_at" '$2 > cut { k++ } END { printf "%d transactions committed after the cutover\n", k }' "$work/lat"
+fi
+echo "OK: events is partitioned; source and target were compared range by range before the"
+echo "swap (the 'verify:' lines above), and the application never stopped writing."

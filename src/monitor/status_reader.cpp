@@ -96,7 +96,8 @@ std::string status_to_text(const proto::status_report& s) {
         << (s.cutover_state().empty() || s.phase() == "done" ? "" : " (" + s.cutover_state() + ")")
         << "\n"
         << "source       " << s.source() << "\n"
-        << "target       " << s.target() << "\n"
+        << "target       " << s.target() << (s.phase() == "done" ? " (swapped: see cutover)" : "")
+        << "\n"
         << "copied       " << static_cast<int64_t>(s.rows_copied()) << " of ~"
         << static_cast<int64_t>(s.rows_estimate()) << " rows ("
         << static_cast<int64_t>(s.chunks_done()) << "/" << static_cast<int64_t>(s.chunks_total())

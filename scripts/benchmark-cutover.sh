@@ -44,7 +44,7 @@ load() {  # load NAME SECONDS: the fixed-rate load, latency log under $work/NAME
 # Columns of pgbench -l: client, transaction, latency (µs), script, epoch seconds, µs.
 latencies() { cat "$work/$1".* | awk -v from="${2:-0}" -v to="${3:-9999999999}" \
   '{ t = $5 + $6 / 1e6 } t >= from && t <= to { printf "%.3f\n", $3 / 1000.0 }' | sort -n; }
-pct() { awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print v[int(NR * p) + 1 > NR ? NR : int(NR * p) + 1] }'; }
+pct() { awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p) + 1; if (i > NR) i = NR; if (NR == 0) print "nan"; else print v[i] }'; }
 
 echo "benchmark: reference, the load alone for 30 s" >&2
 load ref 30

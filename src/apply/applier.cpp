@@ -457,8 +457,10 @@ asio::awaitable<void> applier::commit_batch() {
     // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
     if (batch_txns_ > 0)
         co_await queue_sql(
+            // Never backwards: a batch that would move the checkpoint back (a second applier
+            // of the same job) finds no row and fails instead.
             "UPDATE partshift.jobs SET applied_lsn = $1::pg_lsn, updated_at = now() "
-            "WHERE job = $2",
+            "WHERE job = $2 AND (applied_lsn IS NULL OR applied_lsn <= $1::pg_lsn)",
             pg::make_params(lsn_text(batch_end_lsn_), options_.job), check::one_row, "checkpoint");
     // Row-count checks happen here, on the client, so read every result before COMMIT is
     // even sent: a divergence must roll the batch back (one extra round trip per batch).
@@ -551,7 +553,8 @@ asio::awaitable<void> applier::sync() {
                 if (p.expect == check::one_row && rows != 1) {
                     if (std::string(p.operation) == "checkpoint")
                         throw runtime_error("job '" + options_.job +
-                                            "' vanished from partshift.jobs during apply");
+                                            "' vanished from partshift.jobs during apply, or its "
+                                            "applied LSN moved past this batch (another run?)");
                     diverged(p, rows == 0 ? "no such row on the target"
                                           : std::to_string(rows) + " rows on the target");
                 }

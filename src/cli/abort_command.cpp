@@ -2,7 +2,7 @@
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
-#include "partshift/cutover/job_teardown.hpp"
+#include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
 #include "partshift/state/run_lock.hpp"
 
@@ -22,7 +22,7 @@ int command_abort(const arguments& args) {
     if (!job) throw usage_error("no partshift job named " + job_name);
     // Held until abort ends: no run can start while its job is being removed.
     state::acquire_run_lock(conn, job_name);
-    cutover::abort_job(conn, *job);
+    teardown::abort_job(conn, *job);
     return 0;
 }
 

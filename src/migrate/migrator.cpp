@@ -24,7 +24,7 @@
 #include "partshift/copy/index_builder.hpp"
 #include "partshift/cutover/after_swap.hpp"
 #include "partshift/cutover/cutover_runner.hpp"
-#include "partshift/cutover/job_teardown.hpp"
+#include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/spool_feed.hpp"
@@ -181,7 +181,7 @@ class job_runner {
         if (existing && existing->phase == state::phase::preparing) {
             // Interrupted while preparing: nothing was copied yet; start that step over.
             spdlog::warn("job {} was interrupted while preparing; preparing again", existing->job);
-            cutover::remove_server_objects(control_, *existing);
+            teardown::remove_server_objects(control_, *existing);
             state::delete_job(control_, existing->job);
             existing.reset();
         }
@@ -197,7 +197,7 @@ class job_runner {
             // A failed prepare (e.g. the slot was blocked) leaves nothing behind.
             try {
                 if (auto half = state::load_job(control_, options_.job)) {
-                    cutover::remove_server_objects(control_, *half);
+                    teardown::remove_server_objects(control_, *half);
                     std::filesystem::remove_all(half->spool_dir);
                     state::delete_job(control_, half->job);
                 }

@@ -368,6 +368,28 @@ TEST(Apply, AppliedLsnCommitsWithTheChangesAndResumeSkips) {
               "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan 3|2024-01-07|3|c|src_jan");
 }
 
+// Issue 8 item 1: the checkpoint never moves backwards. Another applier of the job that got
+// further while this one held a batch (two runs at once) makes this batch fail, not rewind.
+TEST(Apply, CheckpointNeverMovesBackwards) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.options.idempotent_until = 0;
+    f.options.max_batch_delay = std::chrono::hours(1);
+    auto messages = concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))})});
+    auto other_run = [&](size_t i) {
+        if (i + 1 != messages.size()) return;  // before the Commit: the batch is open
+        f.db.exec("UPDATE partshift.jobs SET applied_lsn = '0/900'");
+    };
+    try {
+        f.apply(messages, other_run);
+        ADD_FAILURE() << "the batch committed and moved the checkpoint back";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("another run"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(f.applied(), "0/900");
+    EXPECT_EQ(f.target_rows(), "");
+}
+
 TEST(Apply, LargeTransactionStreamsThroughBoundedPipeline) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     fixture f;

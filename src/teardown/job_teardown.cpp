@@ -1,14 +1,15 @@
 // job_teardown: the abort path. Never touches the source table.
-#include "partshift/cutover/job_teardown.hpp"
+#include "partshift/teardown/job_teardown.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 
 #include "partshift/error.hpp"
+#include "partshift/spool/job_marker.hpp"
 #include "partshift/stream/slot_manager.hpp"
 
-namespace partshift::cutover {
+namespace partshift::teardown {
 
 void remove_server_objects(pg::connection& conn, const state::job_record& job) {
     stream::drop_slot(conn, job.slot_name, /*terminate_user=*/false);
@@ -41,15 +42,14 @@ void abort_job(pg::connection& conn, const state::job_record& job) {
                                        slot.get(0, 0) +
                                        "); stop that partshift run first (Ctrl-C or SIGTERM)");
     remove_server_objects(conn, job);
-    if (!job.spool_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::remove_all(job.spool_dir, ec);
-        if (ec)
-            spdlog::warn("could not remove the spool directory {}: {}", job.spool_dir,
-                         ec.message());
-    }
+    // Only a directory that carries this job's marker is deleted: the path comes from
+    // partshift.jobs, which anyone with access to the database could have changed.
+    if (!job.spool_dir.empty() && std::filesystem::exists(job.spool_dir) &&
+        !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name))
+        spdlog::warn("left {} in place: it is not job {}'s spool (no matching JOB marker)",
+                     job.spool_dir, job.job);
     state::delete_job(conn, job.job);
     spdlog::info("job {} aborted: slot, publication, target and job state removed", job.job);
 }
 
-}  // namespace partshift::cutover
+}  // namespace partshift::teardown

@@ -8,7 +8,7 @@
 #include "partshift/pg/connection.hpp"
 #include "partshift/state/job_store.hpp"
 
-namespace partshift::cutover {
+namespace partshift::teardown {
 
 // abort_job refuses (runtime_error) when a run is active or the job was already cut over.
 void abort_job(pg::connection& conn, const state::job_record& job);
@@ -17,4 +17,4 @@ void abort_job(pg::connection& conn, const state::job_record& job);
 // restart of an interrupted prepare).
 void remove_server_objects(pg::connection& conn, const state::job_record& job);
 
-}  // namespace partshift::cutover
+}  // namespace partshift::teardown

@@ -32,7 +32,7 @@ asio::awaitable<void> follow_watcher::run() {
             const bool close = progress_.applied_lsn >= options_.window_end &&
                                lag_within(progress_.lag_micros, std::chrono::seconds(1));
             if (exact || close) {
-                hooks_.enter_follow();
+                co_await hooks_.enter_follow();
                 in_follow = true;
             }
         }

@@ -387,7 +387,7 @@ class job_runner {
         }
         co_await test_pause();
         if (stop) co_return;
-        co_await replay_and_follow(job, writer, progress, stop, set_phase);
+        co_await replay_and_follow(job, writer, progress, monitor, stop);
     }
 
     // indexes_to_build: the plan's indexes in the form the index builder takes. The primary
@@ -438,10 +438,10 @@ class job_runner {
                            [](const auto& i) { return i.is_unique && !i.is_primary; });
     }
 
-    template <typename SetPhase>
     asio::awaitable<void> replay_and_follow(state::job_record& job, spool::spool_writer& writer,
-                                            monitor::progress& progress, std::atomic<bool>& stop,
-                                            SetPhase& set_phase) {
+                                            monitor::progress& progress,
+                                            monitor::job_monitor& monitor,
+                                            std::atomic<bool>& stop) {
         auto ex = co_await asio::this_coro::executor;
         auto fresh = reload_job(job.job);
         apply::applier_options apply_options;
@@ -523,8 +523,15 @@ class job_runner {
         bool unique_built = !has_unique_indexes();
         follow_watcher_hooks hooks;
         hooks.backlog_applied = [&] { return feed->caught_up(); };
-        hooks.enter_follow = [&] {
-            set_phase(state::phase::follow);
+        hooks.enter_follow = [&]() -> asio::awaitable<void> {
+            // Not set_phase: its blocking wait for the job row, which the applier's open batch
+            // may hold (its checkpoint), would stall the loop the applier needs to commit.
+            auto conn = co_await pg::async_connection::connect(options_.dsn, "partshift-control");
+            std::string sql = state::set_phase_sql;
+            co_await conn.exec(std::move(sql), pg::make_params(job.job, state::phase::follow));
+            job.phase = state::phase::follow;
+            monitor.set_phase(state::phase::follow);
+            spdlog::info("phase {}", state::phase::follow);
             start_unique_build();
         };
         hooks.indexes_ready = [&] { return unique_built || unique_done; };

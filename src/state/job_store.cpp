@@ -108,12 +108,13 @@ void insert_job(pg::connection& conn, const job_record& rec) {
         rec.spool_dir, rec.phase, rec.rows_estimate);
 }
 
+// phase_started keeps the first start of each phase, for the summary's durations.
+const char* const set_phase_sql =
+    "UPDATE partshift.jobs SET phase = $2, updated_at = now(), "
+    "phase_started = jsonb_build_object($2::text, now()) || phase_started WHERE job = $1";
+
 void set_phase(pg::connection& conn, const std::string& job, const std::string& phase) {
-    // phase_started keeps the first start of each phase, for the summary's durations.
-    conn.query(
-        "UPDATE partshift.jobs SET phase = $2, updated_at = now(), "
-        "phase_started = jsonb_build_object($2::text, now()) || phase_started WHERE job = $1",
-        job, phase);
+    conn.query(set_phase_sql, job, phase);
 }
 
 void set_l0(pg::connection& conn, const std::string& job, lsn_t l0) {

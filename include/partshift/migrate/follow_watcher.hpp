@@ -31,7 +31,8 @@ struct follow_watcher_options {
 
 struct follow_watcher_hooks {
     std::function<bool()> backlog_applied;  // the applier has applied every spooled record
-    std::function<void()> enter_follow;     // phase change + unique index build
+    // phase change + unique index build; asynchronous: the applier runs on the same loop.
+    std::function<boost::asio::awaitable<void>()> enter_follow;
     std::function<bool()> indexes_ready;    // every index (unique ones too) built and valid
     std::function<void()> remove_applied_segments;
     std::function<void()> start_cutover;    // called once, when the gate opens

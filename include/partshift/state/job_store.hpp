@@ -51,6 +51,10 @@ bool schema_exists(pg::connection& conn);
 std::optional<job_record> load_job(pg::connection& conn, const std::string& job);
 void insert_job(pg::connection& conn, const job_record& record);
 void set_phase(pg::connection& conn, const std::string& job, const std::string& phase);
+// set_phase_sql: the statement set_phase runs ($1 job, $2 phase), for an async connection:
+// while the applier runs, a blocking wait on the job row (which its open batch may hold)
+// would stall the event loop the applier needs to commit.
+extern const char* const set_phase_sql;
 void set_l0(pg::connection& conn, const std::string& job, lsn_t l0);
 // reset_live_figures clears the lag and rate a previous run left, so status never shows
 // stale figures for a run that has not measured its own yet.

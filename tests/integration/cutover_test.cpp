@@ -4,7 +4,6 @@
 // cutover must not happen: a lock that is not granted (exit 4, source untouched), a hold that
 // would pass --max-lock-hold (rolled back, retried), kill -9 before and after the commit, and
 // a second run of the same job.
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -15,7 +14,7 @@
 #include <thread>
 
 #include "status.pb.h"
-#include "support/sandbox.hpp"
+#include "support/job_driver.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
@@ -30,12 +29,7 @@ protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
-        auto schema = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_->dsn(),
-                                   "-f", workload_dir + "/events_schema.sql"});
-        ASSERT_EQ(schema.exit_code, 0) << schema.err;
-        auto load = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "rows=50000",
-                                 "-d", db_->dsn(), "-f", workload_dir + "/events_load.sql"});
-        ASSERT_EQ(load.exit_code, 0) << load.err;
+        ASSERT_TRUE(load_events_table(*db_, 50000));
         // The ledger and the starting amounts, to check every committed write afterwards.
         db_->exec(
             "CREATE TABLE ledger (n bigserial PRIMARY KEY, op text NOT NULL, id bigint NOT NULL);"
@@ -70,29 +64,12 @@ protected:
             spool_.path() + "-pgbench-" + mode + ".log");
     }
 
-    std::optional<proto::status_report> status() {
-        auto r = run_partshift({"status", "--dsn", db_->dsn(), "--job", "events", "--json"});
-        if (r.exit_code != 0) return std::nullopt;
-        proto::status_report report;
-        if (!google::protobuf::util::JsonStringToMessage(r.out, &report).ok()) return std::nullopt;
-        return report;
-    }
+    std::optional<proto::status_report> status() { return job_status(db_->dsn(), "events"); }
 
     proto::status_report wait_for(const std::function<bool(const proto::status_report&)>& pred,
                                   std::chrono::seconds timeout, child_process* run,
                                   const std::string& what) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (auto s = status(); s && pred(*s)) return *s;
-            if (run && !run->running()) {
-                ADD_FAILURE() << "partshift exited while waiting for " << what << "\n"
-                              << run->log();
-                return {};
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        ADD_FAILURE() << "timed out waiting for " << what << "\n" << (run ? run->log() : "");
-        return {};
+        return wait_for_status(db_->dsn(), "events", pred, timeout, run, what);
     }
 
     std::string relkind(const std::string& name) {

@@ -3,7 +3,6 @@
 // changes, deletes, a 100k-row transaction), then follow until lag is 0 — and the target must
 // equal the source by content. The crash tests kill -9 partshift in each phase, or restart the
 // server, and run it again.
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -13,7 +12,7 @@
 #include <thread>
 
 #include "status.pb.h"
-#include "support/sandbox.hpp"
+#include "support/job_driver.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
@@ -31,15 +30,7 @@ protected:
         load_events(200000);
     }
 
-    void load_events(int rows) {
-        auto schema = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_->dsn(),
-                                   "-f", workload_dir + "/events_schema.sql"});
-        ASSERT_EQ(schema.exit_code, 0) << schema.err;
-        auto load = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v",
-                                 "rows=" + std::to_string(rows), "-d", db_->dsn(), "-f",
-                                 workload_dir + "/events_load.sql"});
-        ASSERT_EQ(load.exit_code, 0) << load.err;
-    }
+    void load_events(int rows) { ASSERT_TRUE(load_events_table(*db_, rows)); }
 
     std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
         std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
@@ -75,31 +66,13 @@ protected:
         db_->exec("UPDATE events SET amount = amount + 0.01 WHERE id <= 100000");
     }
 
-    std::optional<proto::status_report> status() {
-        auto r = run_partshift({"status", "--dsn", db_->dsn(), "--job", "events", "--json"});
-        if (r.exit_code != 0) return std::nullopt;
-        proto::status_report report;
-        if (!google::protobuf::util::JsonStringToMessage(r.out, &report).ok()) return std::nullopt;
-        return report;
-    }
+    std::optional<proto::status_report> status() { return job_status(db_->dsn(), "events"); }
 
     // wait_for polls status until pred holds; fails the test with the run log on timeout.
     proto::status_report wait_for(const std::function<bool(const proto::status_report&)>& pred,
                                   std::chrono::seconds timeout, child_process* run = nullptr,
                                   const std::string& what = "") {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (auto s = status(); s && pred(*s)) return *s;
-            if (run && !run->running()) {
-                ADD_FAILURE() << "partshift exited while waiting for " << what << "\n"
-                              << run->log();
-                return {};
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        ADD_FAILURE() << "timed out waiting for " << what << "\n"
-                      << (run ? run->log() : std::string());
-        return {};
+        return wait_for_status(db_->dsn(), "events", pred, timeout, run, what);
     }
 
     void wait_until_caught_up(child_process* run) {

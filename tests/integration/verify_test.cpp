@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "status.pb.h"
-#include "support/sandbox.hpp"
+#include "support/job_driver.hpp"
 #include "verify.pb.h"
 
 using namespace partshift;
@@ -28,15 +28,7 @@ class VerifyTest : public ::testing::Test {
         db_ = std::make_unique<test_database>();
     }
 
-    void load_events(int rows) {
-        auto schema = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_->dsn(),
-                                   "-f", workload_dir + "/events_schema.sql"});
-        ASSERT_EQ(schema.exit_code, 0) << schema.err;
-        auto load = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v",
-                                 "rows=" + std::to_string(rows), "-d", db_->dsn(), "-f",
-                                 workload_dir + "/events_load.sql"});
-        ASSERT_EQ(load.exit_code, 0) << load.err;
-    }
+    void load_events(int rows) { ASSERT_TRUE(load_events_table(*db_, rows)); }
 
     std::unique_ptr<child_process> start_run() {
         return std::make_unique<child_process>(
@@ -58,24 +50,9 @@ class VerifyTest : public ::testing::Test {
             spool_.path() + "-pgbench.log");
     }
 
-    std::optional<proto::status_report> status() {
-        auto r = run_partshift({"status", "--dsn", db_->dsn(), "--job", "events", "--json"});
-        if (r.exit_code != 0) return std::nullopt;
-        proto::status_report report;
-        if (!google::protobuf::util::JsonStringToMessage(r.out, &report).ok()) return std::nullopt;
-        return report;
-    }
-
     void wait_for(const std::function<bool(const proto::status_report&)>& pred,
                   std::chrono::seconds timeout, child_process& run, const std::string& what) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (auto s = status(); s && pred(*s)) return;
-            if (!run.running())
-                FAIL() << "partshift exited waiting for " << what << "\n" << run.log();
-            std::this_thread::sleep_for(100ms);
-        }
-        FAIL() << "timed out waiting for " << what << "\n" << run.log();
+        wait_for_status(db_->dsn(), "events", pred, timeout, &run, what);
     }
 
     // follow: a run that has copied the table and follows with lag 0.
@@ -243,7 +220,7 @@ TEST_F(VerifyTest, NoFalseAlarmUnderWriteLoad) {
     EXPECT_GT(rechecked, 0);
     load->signal(SIGINT);
     ASSERT_TRUE(load->wait(60s).has_value());
-    auto s = status();
+    auto s = job_status(db_->dsn(), "events");
     ASSERT_TRUE(s);
     wait_for([](const auto& st) { return st.lag_bytes() == 0; }, 120s, *run, "lag 0");
     auto settled = verify();

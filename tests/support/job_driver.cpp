@@ -1,0 +1,54 @@
+// job_driver: shared steps of the integration tests that drive a job through the binary.
+#include "support/job_driver.hpp"
+
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace partshift::testing {
+
+bool load_events_table(const test_database& db, int rows) {
+    const std::string workload = std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload";
+    auto schema = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.dsn(), "-f",
+                               workload + "/events_schema.sql"});
+    if (schema.exit_code != 0) {
+        ADD_FAILURE() << "events_schema.sql: " << schema.err;
+        return false;
+    }
+    auto load = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v",
+                             "rows=" + std::to_string(rows), "-d", db.dsn(), "-f",
+                             workload + "/events_load.sql"});
+    if (load.exit_code != 0) {
+        ADD_FAILURE() << "events_load.sql: " << load.err;
+        return false;
+    }
+    return true;
+}
+
+std::optional<proto::status_report> job_status(const std::string& dsn, const std::string& job) {
+    auto r = run_partshift({"status", "--dsn", dsn, "--job", job, "--json"});
+    if (r.exit_code != 0) return std::nullopt;
+    proto::status_report report;
+    if (!google::protobuf::util::JsonStringToMessage(r.out, &report).ok()) return std::nullopt;
+    return report;
+}
+
+proto::status_report wait_for_status(const std::string& dsn, const std::string& job,
+                                     const std::function<bool(const proto::status_report&)>& pred,
+                                     std::chrono::seconds timeout, child_process* run,
+                                     const std::string& what) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (auto s = job_status(dsn, job); s && pred(*s)) return *s;
+        if (run && !run->running()) {
+            ADD_FAILURE() << "partshift exited while waiting for " << what << "\n" << run->log();
+            return {};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "timed out waiting for " << what << "\n" << (run ? run->log() : "");
+    return {};
+}
+
+}  // namespace partshift::testing

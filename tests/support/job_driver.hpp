@@ -1,0 +1,30 @@
+// job_driver: what the engine, cutover and verify tests do to a job through the real binary:
+// load the sample events table, read `partshift status --json`, wait for a status condition.
+// Failures are reported with ADD_FAILURE (and the run's log), so callers stay short.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "status.pb.h"
+#include "support/sandbox.hpp"
+
+namespace partshift::testing {
+
+// load_events_table creates tests/workload's events table with `rows` rows; false on failure.
+bool load_events_table(const test_database& db, int rows);
+
+// job_status: `partshift status --json` of the job, parsed; nullopt when it fails.
+std::optional<proto::status_report> job_status(const std::string& dsn, const std::string& job);
+
+// wait_for_status polls job_status (every 100 ms) until pred holds and returns that status.
+// On a timeout, or when `run` exits first, it adds a failure with `what` and the run's log and
+// returns an empty report.
+proto::status_report wait_for_status(const std::string& dsn, const std::string& job,
+                                     const std::function<bool(const proto::status_report&)>& pred,
+                                     std::chrono::seconds timeout, child_process* run,
+                                     const std::string& what);
+
+}  // namespace partshift::testing

@@ -283,6 +283,32 @@ class job_runner {
                                 "the spool is, or 'partshift abort' and start again");
     }
 
+    // check_spool_covers_acknowledged: everything the slot acknowledged must be applied on the
+    // target or held by the spool (the server never sends it again). Recovery cuts a damaged
+    // tail off the spool and a deleted last segment takes its records with it: refuse to go
+    // on with such a hole (issue 8 item 3).
+    void check_spool_covers_acknowledged(const state::job_record& job,
+                                         const spool::spool_writer& writer) {
+        auto r = with_control([&](pg::connection& c) {
+            return c.query(
+                "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::numeric(20,0)::text "
+                "FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL",
+                job.slot_name);
+        });
+        if (r.rows() == 0) return;  // no slot: the streamer says so, with the way out
+        const stream::lsn_t acknowledged = std::stoull(r.get(0, 0));
+        const stream::lsn_t applied = job.applied_lsn.value_or(0);
+        const stream::lsn_t spooled = writer.durable_position_lsn();
+        if (acknowledged <= std::max(applied, spooled)) return;
+        throw runtime_error(
+            "the slot of job " + job.job + " acknowledged changes up to " +
+            stream::format_lsn(acknowledged) + ", but the target holds them up to " +
+            stream::format_lsn(applied) + " and the spool in " + job.spool_dir + " only up to " +
+            stream::format_lsn(spooled) + ": the changes in between were damaged or deleted from "
+            "the spool and the server will not send them again. Run 'partshift abort' and start "
+            "the job again");
+    }
+
     int run_phases(state::job_record job) {
         asio::io_context io;
         std::atomic<bool> stop{false};
@@ -295,6 +321,7 @@ class job_runner {
         check_spool_belongs_to_job(job);
         with_control([&](pg::connection& c) { state::reset_live_figures(c, job.job); });
         spool::spool_writer writer(job.spool_dir);
+        check_spool_covers_acknowledged(job, writer);
         spool_sink sink(writer);
 
         asio::signal_set signals(io, SIGINT, SIGTERM);

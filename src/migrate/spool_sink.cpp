@@ -12,6 +12,11 @@ void spool_sink::append(const stream::message& msg) {
     writer_.append(record);
 }
 
+void spool_sink::record_position(stream::lsn_t lsn) {
+    writer_.record_position(lsn);
+    unflushed_ += 64;  // a small record; counted so flush() is not skipped
+}
+
 stream::lsn_t spool_sink::flush() {
     auto durable = writer_.flush();
     unflushed_ = 0;

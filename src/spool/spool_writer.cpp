@@ -28,6 +28,7 @@ struct scan_result {
     uint64_t file_size = 0;
     std::map<uint32_t, proto::spool_relation> relations;  // as of boundary
     std::optional<stream::lsn_t> last_commit_end;         // as of boundary
+    std::optional<stream::lsn_t> last_position;           // position records, as of boundary
 };
 
 scan_result scan_segment(const std::filesystem::path& path) {
@@ -61,6 +62,11 @@ scan_result scan_segment(const std::filesystem::path& path) {
             case proto::spool_record::kCommit:
                 in_transaction = false;
                 out.last_commit_end = record.commit().end_lsn();
+                break;
+            case proto::spool_record::kMessage:
+                if (!record.message().transactional() &&
+                    record.message().prefix() == position_prefix)
+                    out.last_position = record.message().lsn();
                 break;
             default:
                 break;
@@ -149,10 +155,15 @@ void spool_writer::recover() {
         // The last commit may lie in an earlier segment when this one holds only
         // non-transactional messages.
         std::optional<stream::lsn_t> last_commit = scan.last_commit_end;
-        for (auto it = segments.rbegin() + 1; !last_commit && it != segments.rend(); ++it) {
-            last_commit = scan_segment(it->path).last_commit_end;
+        std::optional<stream::lsn_t> last_position = scan.last_position;
+        for (auto it = segments.rbegin() + 1;
+             (!last_commit || !last_position) && it != segments.rend(); ++it) {
+            auto earlier = scan_segment(it->path);
+            if (!last_commit) last_commit = earlier.last_commit_end;
+            if (!last_position) last_position = earlier.last_position;
         }
         last_commit_end_ = durable_commit_end_ = last_commit.value_or(0);
+        recorded_ = durable_recorded_ = last_position.value_or(0);
         durable_position_ = spool_position{segment_lsn_, segment_written_};
         return;
     }
@@ -211,6 +222,18 @@ void spool_writer::append(const proto::spool_record& record) {
     write_record(record);
 }
 
+void spool_writer::record_position(stream::lsn_t lsn) {
+    if (in_transaction_) throw runtime_error("spool: a position record inside a transaction");
+    if (lsn <= std::max(recorded_, last_commit_end_)) return;
+    proto::spool_record record;
+    auto* m = record.mutable_message();
+    m->set_transactional(false);
+    m->set_lsn(lsn);
+    m->set_prefix(position_prefix);
+    append(record);
+    recorded_ = lsn;
+}
+
 void spool_writer::start_unit(stream::lsn_t lsn) {
     if (segment_fd_ && segment_written_ + buffer_.size() < options_.segment_size) return;
     open_segment(lsn);
@@ -224,6 +247,7 @@ void spool_writer::open_segment(stream::lsn_t first_lsn) {
         sync_file(segment_fd_.get(), segment_path_);
         if (dir_sync_pending_) sync_file(dir_fd_.get(), dir_);
         durable_commit_end_ = last_commit_end_;
+        durable_recorded_ = recorded_;
         durable_position_ = spool_position{segment_lsn_, segment_written_};
         segment_fd_.reset();
     }
@@ -280,6 +304,7 @@ stream::lsn_t spool_writer::flush() {
         durable_position_ = spool_position{segment_lsn_, segment_written_};
     }
     durable_commit_end_ = last_commit_end_;
+    durable_recorded_ = recorded_;
     return durable_commit_end_;
 }
 

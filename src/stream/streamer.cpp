@@ -52,14 +52,18 @@ asio::awaitable<void> streamer::run() {
 }
 
 lsn_t streamer::flush_sink() {
+    // Nothing pending: everything the server sent up to `received_` is in the sink, including
+    // transactions pgoutput filtered out, so the slot may move there (idle acknowledgement) —
+    // once the sink records that position durably (at most once a second: an fsync each).
+    const bool idle = !in_transaction_ && sink_.unflushed_bytes() == 0;
+    if (idle && received_ > sink_.durable_position() && clock::now() >= next_position_record_) {
+        sink_.record_position(received_);
+        next_position_record_ = clock::now() + std::chrono::seconds(1);
+    }
     lsn_t durable = sink_.flush();
     unflushed_commit_ = false;
     if (durable > 0) progress_.spooled_commit_lsn = durable;
-    // Nothing pending: everything the server sent up to `received_` is in the sink, including
-    // transactions pgoutput filtered out, so the slot may move there (idle acknowledgement).
-    lsn_t ack = durable;
-    if (!in_transaction_ && sink_.unflushed_bytes() == 0) ack = std::max(ack, received_);
-    acknowledged_ = std::max(acknowledged_, ack);
+    acknowledged_ = std::max({acknowledged_, durable, sink_.durable_position()});
     progress_.spooled_lsn = acknowledged_;
     return durable;
 }

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -394,4 +396,59 @@ TEST_F(EngineTest, WalsenderTerminatedInsideALargeTransactionContinuesIt) {
     stop(*run);
     expect_target_equals_source();
     EXPECT_EQ(run->log().find("Begin inside"), std::string::npos) << run->log();
+}
+
+// Issue 8 item 3: what the slot acknowledged lives only in the spool (or on the target). A
+// damaged tail or a deleted segment must stop the resumed run with the gap named (exit 1),
+// never be cut off quietly and leave a hole in the target.
+TEST_F(EngineTest, DamagedOrDeletedSpoolIsRefusedNotSkipped) {
+    auto run = start_run();
+    wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(), "follow");
+    // Some changes, applied and acknowledged; then idle positions acknowledged too.
+    db_->exec("UPDATE events SET amount = amount + 1 WHERE id <= 2000");
+    wait_until_caught_up(run.get());
+    stop(*run);
+    namespace fs = std::filesystem;
+    std::vector<fs::path> segments;
+    for (const auto& dir : fs::directory_iterator(spool_.path()))
+        for (const auto& f : fs::directory_iterator(dir.path()))
+            if (f.path().extension() == ".seg") segments.push_back(f.path());
+    ASSERT_FALSE(segments.empty());
+    std::sort(segments.begin(), segments.end());
+    const auto last = segments.back();
+    const auto saved = last.string() + ".saved";
+    fs::copy_file(last, saved);
+
+    // A byte flipped near the end of the last segment: recovery would cut acknowledged data.
+    {
+        std::fstream f(last, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(fs::file_size(last) - 3));
+        char c = 0;
+        f.read(&c, 1);
+        f.seekp(static_cast<std::streamoff>(fs::file_size(last) - 3));
+        c = static_cast<char>(c ^ 0x55);
+        f.write(&c, 1);
+    }
+    auto damaged = start_run();
+    auto damaged_code = damaged->wait(120s);
+    ASSERT_TRUE(damaged_code.has_value());
+    EXPECT_EQ(*damaged_code, 1) << damaged->log();
+    EXPECT_NE(damaged->log().find("acknowledged changes up to"), std::string::npos)
+        << damaged->log();
+
+    // The last segment deleted.
+    fs::remove(last);
+    auto deleted = start_run();
+    auto code = deleted->wait(120s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 1) << deleted->log();
+    EXPECT_NE(deleted->log().find("acknowledged changes up to"), std::string::npos)
+        << deleted->log();
+
+    // Put back, the job resumes and converges.
+    fs::rename(saved, last);
+    auto again = start_run();
+    wait_until_caught_up(again.get());
+    stop(*again);
+    expect_target_equals_source();
 }

@@ -39,9 +39,19 @@ class gated_sink : public stream::change_sink {
         std::lock_guard lock(mutex_);
         if (open_) {
             durable_ = last_commit_;
+            durable_position_ = std::max(durable_position_, position_);
             unflushed_ = 0;
         }
         return durable_;
+    }
+    void record_position(stream::lsn_t lsn) override {
+        std::lock_guard lock(mutex_);
+        position_ = std::max(position_, lsn);
+        ++unflushed_;
+    }
+    stream::lsn_t durable_position() const override {
+        std::lock_guard lock(mutex_);
+        return std::max(durable_, durable_position_);
     }
     uint64_t unflushed_bytes() const override {
         std::lock_guard lock(mutex_);
@@ -67,6 +77,8 @@ class gated_sink : public stream::change_sink {
     uint64_t unflushed_ = 0;
     stream::lsn_t last_commit_ = 0;
     stream::lsn_t durable_ = 0;
+    stream::lsn_t position_ = 0;
+    stream::lsn_t durable_position_ = 0;
     std::vector<stream::lsn_t> commits_;
 };
 

@@ -481,3 +481,34 @@ TEST(Spool, WriteErrorIsReportedClearly) {
     EXPECT_FALSE(records.empty());
     EXPECT_TRUE(records.back().has_commit());
 }
+
+// Idle positions: recorded between transactions, durable after flush, found again by recovery;
+// a damaged record takes its position with it (issue 8 item 3: the migrator then refuses to
+// resume when the slot acknowledged more than the spool proves).
+TEST(Spool, RecordsIdlePositionsAndRecoversThem) {
+    temp_dir dir;
+    {
+        spool_writer w(dir.path());
+        write_transaction(w, 0x1000, 2);
+        w.flush();
+        w.record_position(0x5000);
+        EXPECT_EQ(w.durable_position_lsn(), 0x1030u);  // not durable before the flush
+        w.flush();
+        EXPECT_EQ(w.durable_position_lsn(), 0x5000u);
+        w.record_position(0x4000);  // never backwards
+        w.flush();
+        EXPECT_EQ(w.durable_position_lsn(), 0x5000u);
+    }
+    {
+        spool_writer w(dir.path());
+        EXPECT_EQ(w.durable_position_lsn(), 0x5000u);
+        EXPECT_EQ(w.durable_commit_end_lsn(), 0x1030u);
+    }
+    const auto seg = list_segments(dir.path()).back().path;
+    flip_byte(seg, fs::file_size(seg) - 3);  // inside the position record
+    spool_writer w(dir.path());
+    EXPECT_EQ(w.durable_position_lsn(), 0x1030u);
+    // The reader hands position records on like any other message; the applier ignores them.
+    spool_reader r(dir.path(), 0);
+    EXPECT_EQ(kinds(read_all(r)), "BIIC");
+}

@@ -13,6 +13,8 @@ public:
     stream::lsn_t flush() override;
     uint64_t unflushed_bytes() const override { return unflushed_; }
     stream::lsn_t last_commit_end_lsn() const override { return writer_.last_commit_end_lsn(); }
+    void record_position(stream::lsn_t lsn) override;
+    stream::lsn_t durable_position() const override { return writer_.durable_position_lsn(); }
 
 private:
     spool::spool_writer& writer_;

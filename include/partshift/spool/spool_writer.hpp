@@ -6,6 +6,7 @@
 // apply anything.
 #pragma once
 
+#include <algorithm>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,10 @@
 #include "spool.pb.h"
 
 namespace partshift::spool {
+
+// position_prefix: the prefix of the non-transactional message records that note an idle
+// position (record_position). The applier ignores them like any other foreign message.
+inline constexpr const char* position_prefix = "partshift.spool-position";
 
 struct spool_options {
     // A segment is rotated at the first transaction boundary after it reaches this size, so a
@@ -58,6 +63,15 @@ class spool_writer {
     // LSN the slot may be acknowledged with.
     stream::lsn_t flush();
 
+    // record_position appends a position record (outside a transaction): everything up to lsn
+    // is in the spool. Durable after the next flush().
+    void record_position(stream::lsn_t lsn);
+    // durable_position_lsn: max(durable commit end, durable recorded position); after
+    // recovery, what the recovered spool proves it holds.
+    stream::lsn_t durable_position_lsn() const noexcept {
+        return std::max(durable_commit_end_, durable_recorded_);
+    }
+
     // durable_commit_end_lsn: what the last flush() returned (after recovery: the last
     // recovered Commit's end_lsn).
     stream::lsn_t durable_commit_end_lsn() const noexcept { return durable_commit_end_; }
@@ -96,6 +110,8 @@ class spool_writer {
     bool in_transaction_ = false;
     stream::lsn_t last_commit_end_ = 0;
     stream::lsn_t durable_commit_end_ = 0;
+    stream::lsn_t recorded_ = 0;          // last position record appended
+    stream::lsn_t durable_recorded_ = 0;  // ... and made durable
     spool_position durable_position_;
     bool failed_ = false;
 };

@@ -22,6 +22,14 @@ public:
     // transactions the server sends again after a reconnect (their commit LSN is below it)
     // are skipped, not duplicated.
     virtual lsn_t last_commit_end_lsn() const = 0;
+    // record_position notes, between transactions, that everything the server sent up to lsn
+    // is in the sink (no published transaction in between); the next flush() makes it
+    // durable. The streamer acknowledges an idle position only once the sink records it, so a
+    // damaged or missing spool can never hide behind a position the slot has passed.
+    virtual void record_position(lsn_t lsn) = 0;
+    // durable_position: the highest LSN the sink holds durably: the last durable commit end,
+    // or a durable recorded position.
+    virtual lsn_t durable_position() const = 0;
 };
 
 }  // namespace partshift::stream

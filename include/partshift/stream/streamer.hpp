@@ -52,6 +52,7 @@ private:
     lsn_t last_commit_end_ = 0;   // end LSN of the last commit appended
     lsn_t acknowledged_ = 0;      // never goes backwards
     lsn_t received_ = 0;
+    std::chrono::steady_clock::time_point next_position_record_{};
     // The transaction being appended to the sink, and how many of its change records (changes,
     // truncates, messages) are in already. A connection lost inside it leaves those records
     // in the spool; the server sends the whole transaction again, so its first

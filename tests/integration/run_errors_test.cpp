@@ -88,6 +88,15 @@ TEST_F(RunErrors, BadDurationIsBadInput) {
     EXPECT_NE(r.err.find("--dry-run-for"), std::string::npos) << r.err;
 }
 
+TEST_F(RunErrors, ListValueThatDoesNotFitTheKeyTypeIsBadInputAndLeavesNothing) {
+    auto r = run({"--table", "orders", "--dry-run", "--subpartition-by", "list", "--subkey", "id",
+                  "--subvalues", "1,2,x"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--subvalues value 'x'"), std::string::npos) << r.err;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    expect_nothing_left();
+}
+
 TEST_F(RunErrors, SlotBlockedByAnOldTransactionNamesItAndLeavesNothing) {
     // A transaction holding an xid from before the slot request keeps the slot from becoming
     // consistent; partshift must give up in time, name the backend, and clean up.

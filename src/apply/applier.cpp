@@ -13,6 +13,7 @@
 #include "partshift/apply/row_values.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/session_settings.hpp"
 
 namespace partshift::apply {
 namespace {
@@ -102,26 +103,15 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     source_conn_.reset();
     conn_.reset();
     conn_.emplace(co_await pg::async_connection::connect(options_.dsn, options_.application_name));
-    // Replayed changes must not fire the target's triggers or FK checks; silently applying
-    // with them on (or not at all) is the failure other tools shipped, so stop instead.
-    try {
-        co_await conn_->exec("SET session_replication_role = replica");
-    } catch (const pg::pg_error& e) {
-        throw runtime_error(
-            "cannot SET session_replication_role = replica on the apply "
-            "connection (" +
-            std::string(e.what()) +
-            "); run as a superuser or GRANT SET ON PARAMETER "
-            "session_replication_role TO the partshift role");
-    }
+    // Replayed changes must not fire the target's triggers or FK checks.
+    co_await pg::require_replica_role(*conn_, "apply");
+    // The changes arrive as the walsender's text (pinned the same way there); parse it in the
+    // same styles whatever the role's or database's defaults.
+    co_await pg::pin_text_formats(*conn_);
     // Always the generic plan: a custom plan is made afresh for every change (the planner
     // prefers custom plans for partitioned tables), which costs more than the change itself;
     // the generic plan still prunes to one partition at executor start.
     co_await conn_->exec("SET plan_cache_mode = force_generic_plan");
-    auto role = co_await conn_->exec("SHOW session_replication_role");
-    if (role.get(0, 0) != "replica")
-        throw runtime_error("session_replication_role is '" + role.get(0, 0) +
-                            "' on the apply connection, expected 'replica'");
 
     auto job = co_await conn_->exec(
         "SELECT applied_lsn::text, max_chunk_high_lsn::text FROM partshift.jobs WHERE job = $1",
@@ -614,9 +604,12 @@ void applier::diverged(const pending& p, const std::string& detail) const {
 }
 
 asio::awaitable<std::optional<pg::param_list>> applier::read_source_row(const pg::param_list& key) {
-    if (!source_conn_)
+    if (!source_conn_) {
         source_conn_.emplace(co_await pg::async_connection::connect(
             options_.dsn, options_.application_name + "-lookup"));
+        // The row read here is written to the target as text: print it exactly.
+        co_await pg::pin_text_formats(*source_conn_);
+    }
     auto res = co_await source_conn_->exec(source_sql_.select_by_key().sql, key);
     if (res.rows() == 0) co_return std::nullopt;
     pg::param_list row;

@@ -4,6 +4,7 @@
 #include "partshift/catalog/data_facts.hpp"
 
 #include "partshift/error.hpp"
+#include "partshift/pg/pg_error.hpp"
 
 namespace partshift::catalog {
 namespace {
@@ -48,7 +49,42 @@ void gather_level(pg::connection& conn, const std::string& relation, const plan:
     }
 }
 
+// check_value casts one option value to the key column's type on the server.
+void check_value(pg::connection& conn, const column& key, const std::string& option,
+                 const std::string& value) {
+    try {
+        // type_name is the server's format_type() output, a valid type expression; the value
+        // is a parameter of that type, so the type's input function reads it.
+        conn.exec("SELECT $1::" + key.type_name, pg::param_list{value});
+    } catch (const pg::pg_error& e) {
+        // Class 22 (data exception: bad syntax, out of range) and 23 (a domain's CHECK): the
+        // value is wrong. Anything else (a lost connection) is not the user's input.
+        const std::string& state = e.sqlstate();
+        if (state.rfind("22", 0) != 0 && state.rfind("23", 0) != 0) throw;
+        std::string reason = e.what();
+        for (auto& ch : reason)
+            if (ch == '\n') ch = ' ';
+        throw usage_error(option + " value '" + value + "' does not fit column \"" + key.name +
+                          "\" of type " + key.type_name + ": " + reason);
+    }
+}
+
+void check_level_values(pg::connection& conn, const table_model& table,
+                        const plan::level_spec& level, const std::string& values_option,
+                        const std::string& step_option) {
+    const column* key = table.find_column(level.key);
+    if (!key) return;  // validate_spec names a missing column
+    for (const auto& value : level.values) check_value(conn, *key, values_option, value);
+    if (level.step) check_value(conn, *key, step_option, *level.step);
+}
+
 }  // namespace
+
+void check_explicit_values(pg::connection& conn, const table_model& table,
+                           const plan::partition_spec& spec) {
+    check_level_values(conn, table, spec.level1, "--values", "--step");
+    if (spec.level2) check_level_values(conn, table, *spec.level2, "--subvalues", "--substep");
+}
 
 plan::data_facts gather_data_facts(pg::connection& conn, const table_model& table,
                                    const plan::partition_spec& spec) {

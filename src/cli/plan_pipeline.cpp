@@ -46,6 +46,7 @@ planned_migration plan_migration(pg::connection& conn, const std::string& table_
     // Validate before reading the data: a wrong column or type should fail fast, not after a
     // scan of a big table.
     plan::validate_spec(out.table, spec);
+    catalog::check_explicit_values(conn, out.table, spec);
     out.facts = catalog::gather_data_facts(conn, out.table, spec);
     out.plan = plan::make_plan(out.table, spec, out.facts, names);
     out.checks =

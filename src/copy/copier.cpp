@@ -20,6 +20,7 @@
 #include "partshift/monitor/progress_bar.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/session_settings.hpp"
 
 namespace partshift::copy {
 namespace {
@@ -60,6 +61,14 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
     // Safe without flush-on-commit: the rows and their done record commit atomically, so a
     // crash loses both and the chunk is simply copied again.
     co_await target.exec("SET synchronous_commit = off");
+    // A chunk holds rows as of its own snapshot, and the replay corrects them later: checking
+    // them against live parent rows would fail a chunk whose parent was deleted since (23503),
+    // lock every parent row FOR KEY SHARE meanwhile, and fire user triggers a second time.
+    co_await pg::require_replica_role(target, "copy");
+    // The rows travel in binary, but a chunk's bounds are key values in text, read on the
+    // control connection and passed to these sessions.
+    co_await pg::pin_text_formats(source);
+    co_await pg::pin_text_formats(target);
 
     std::function<bool()> should_stop = [&run] { return run.halted(); };
     while (!run.halted() && run.next < run.pending.size()) {
@@ -108,6 +117,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
                                 const std::atomic<bool>& stop) {
     auto ex = co_await asio::this_coro::executor;
     auto control = co_await pg::async_connection::connect(dsn, options.application_name);
+    co_await pg::pin_text_formats(control);  // the chunk bounds are read here as text
 
     copy_run run(ex, stop);
     run.dsn = dsn;

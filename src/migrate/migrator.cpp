@@ -229,6 +229,8 @@ class job_runner {
     }
 
     void prepare() {
+        // First, before the server has anything to clean up.
+        spool::check_spool_root(options_.spool_root);
         const auto& plan = inputs_.plan;
         state::ensure_schema(control_);
         state::job_record rec;

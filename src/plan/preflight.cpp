@@ -68,6 +68,15 @@ int64_t count_outside(pg::connection& conn, const std::string& relation, const c
         .get_int(0, 0);
 }
 
+// replica_identity_beside_primary_key: the replica identity index when the table names one
+// other than its primary key (REPLICA IDENTITY USING INDEX on another unique index).
+const catalog::index* replica_identity_beside_primary_key(const catalog::table_model& table) {
+    if (table.replica_identity != 'i' || !table.primary_key()) return nullptr;
+    for (const auto& i : table.indexes)
+        if (i.is_replica_identity && !i.is_primary) return &i;
+    return nullptr;
+}
+
 }  // namespace
 
 server_facts read_server_facts(pg::connection& conn, const catalog::table_model& table,
@@ -261,6 +270,16 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                " has REPLICA IDENTITY NOTHING: once published, its UPDATEs and "
                                "DELETEs would fail; ALTER TABLE " +
                                rel + " REPLICA IDENTITY DEFAULT"));
+    else if (const catalog::index* other = replica_identity_beside_primary_key(table))
+        // pgoutput sends the replica identity's columns as the old key and partshift matches
+        // rows by the primary key: a DELETE would carry no primary key, and a primary-key
+        // change that leaves the index's columns alone no old key at all (skipped, silently).
+        out.push_back(fail("replica_key",
+                           rel + " has REPLICA IDENTITY USING INDEX " + quote_ident(other->name) +
+                               ", but partshift matches changes by the primary key " +
+                               quote_ident(table.primary_key()->name) + ": ALTER TABLE " + rel +
+                               " REPLICA IDENTITY DEFAULT for the migration, and set it on the "
+                               "partitioned table after the cutover"));
     else if (const catalog::index* key = table.apply_key())
         out.push_back(pass("replica_key", std::string(key->is_primary ? "primary key "
                                                                       : "replica identity index ") +

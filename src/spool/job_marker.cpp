@@ -1,6 +1,9 @@
 // job_marker: write, check and guarded removal of a job's spool directory.
 #include "partshift/spool/job_marker.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,6 +22,17 @@ std::string marker_text(const std::string& job, const std::string& slot) {
 }
 
 }  // namespace
+
+void check_spool_root(const std::string& root) {
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (!ec && !fs::is_directory(root, ec) && !ec)
+        ec = std::make_error_code(std::errc::not_a_directory);
+    // Search and write permission: each job's spool is a directory created inside it.
+    if (!ec && ::access(root.c_str(), W_OK | X_OK) != 0)
+        ec = std::error_code(errno, std::generic_category());
+    if (ec) throw usage_error("--spool-dir " + root + " cannot be used: " + ec.message());
+}
 
 void write_job_marker(const std::string& dir, const std::string& job, const std::string& slot) {
     std::error_code ec;

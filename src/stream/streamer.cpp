@@ -12,6 +12,7 @@
 #include "partshift/error.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/session_settings.hpp"
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/pgoutput_decoder.hpp"
 #include "partshift/stream/replication_protocol.hpp"
@@ -70,6 +71,10 @@ lsn_t streamer::flush_sink() {
 
 asio::awaitable<void> streamer::stream_once() {
     auto conn = co_await pg::async_connection::connect(options_.dsn, "partshift-stream", true);
+    // pgoutput sends values as the walsender's output functions print them, and the applier
+    // hands that text to another session: a role's or database's DateStyle or
+    // extra_float_digits = 0 would otherwise change (or round) every replayed value.
+    co_await pg::pin_text_formats(conn);
     lsn_t start = std::max({options_.start_lsn, acknowledged_, sink_.last_commit_end_lsn()});
     // A reconnect starts a fresh session: a transaction cut off mid-way is sent again whole.
     // What of it the sink already holds stays there; the resent copy continues it.

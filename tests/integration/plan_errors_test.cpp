@@ -144,6 +144,26 @@ TEST(PlanErrors, RowsOutsideExplicitList) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A list value the key's type cannot hold would make a script that fails when applied: refuse
+// it at plan time and name it, on either level.
+TEST(PlanErrors, ListValueThatDoesNotFitTheKeyType) {
+    REQUIRE_SANDBOX();
+    test_database db;
+    create_events(db);
+    EXPECT_FAILS_WITH(
+        plan(db.dsn(), "events", {"--partition-by", "list", "--key", "id", "--values", "1,2,x"}), 2,
+        "--values value 'x'");
+    EXPECT_FAILS_WITH(plan(db.dsn(), "events",
+                           {"--partition-by", "range", "--key", "ts", "--interval", "1 month",
+                            "--subpartition-by", "list", "--subkey", "id", "--subvalues",
+                            "1,99999999999999999999"}),
+                      2, "--subvalues value '99999999999999999999'");
+    // Values the type accepts in another spelling stay fine.
+    auto r =
+        plan(db.dsn(), "events", {"--partition-by", "list", "--key", "id", "--values", "01,2,3"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(PlanErrors, RoleWithoutReplication) {
     REQUIRE_SANDBOX();
     test_database db;

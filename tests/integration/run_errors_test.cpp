@@ -2,6 +2,8 @@
 // and nothing left behind on the source's database.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "support/sandbox.hpp"
 
 using namespace partshift;
@@ -86,6 +88,30 @@ TEST_F(RunErrors, BadDurationIsBadInput) {
     auto r = run({"--table", "orders", "--dry-run", "--dry-run-for", "ten minutes"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("--dry-run-for"), std::string::npos) << r.err;
+}
+
+TEST_F(RunErrors, ListValueThatDoesNotFitTheKeyTypeIsBadInputAndLeavesNothing) {
+    auto r = run({"--table", "orders", "--dry-run", "--subpartition-by", "list", "--subkey", "id",
+                  "--subvalues", "1,2,x"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--subvalues value 'x'"), std::string::npos) << r.err;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(RunErrors, SpoolDirThatCannotBeCreatedFailsBeforeAnythingIsCreated) {
+    // A path under a regular file: no directory can ever be made there.
+    const std::string file = spool_.path() + "/plain-file";
+    { std::ofstream(file) << "not a directory\n"; }
+    auto r = run_partshift(
+        {"run", "--dsn", db_->dsn(), "--table", "orders", "--partition-by", "range", "--key", "ts",
+         "--interval", "1 month", "--spool-dir", file + "/spool", "--dry-run"},
+        120s);
+    EXPECT_TRUE(r.exit_code == 2 || r.exit_code == 1) << r.exit_code << ": " << r.err;
+    EXPECT_NE(r.err.find(file + "/spool"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Not a directory"), std::string::npos) << r.err;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    expect_nothing_left();
 }
 
 TEST_F(RunErrors, SlotBlockedByAnOldTransactionNamesItAndLeavesNothing) {

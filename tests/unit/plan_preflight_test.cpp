@@ -145,6 +145,38 @@ TEST(PlanPreflight, NoKeyIsFatal) {
         find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)), "replica_key").ok);
 }
 
+// pgoutput identifies rows by the replica identity, partshift by the primary key: with another
+// index as replica identity a DELETE carries no primary key, and a primary-key change that
+// leaves the index's columns alone carries no old key at all.
+TEST(PlanPreflight, ReplicaIdentityOnAnotherIndexIsFatalWithTheFix) {
+    auto t = events_table();
+    catalog::index other;
+    other.name = "events_code_key";
+    other.is_unique = true;
+    other.is_replica_identity = true;
+    other.key_columns = {"code"};
+    t.indexes.push_back(other);
+    t.replica_identity = 'i';
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
+    const auto& c = find(checks, "replica_key");
+    EXPECT_FALSE(c.ok);
+    EXPECT_TRUE(c.fatal);
+    EXPECT_NE(c.message.find("events_code_key"), std::string::npos) << c.message;
+    EXPECT_NE(c.message.find("REPLICA IDENTITY DEFAULT"), std::string::npos) << c.message;
+
+    // The primary key named as the replica identity, and FULL (the old row holds the primary
+    // key), are fine.
+    t = events_table();
+    t.indexes[0].is_replica_identity = true;
+    t.replica_identity = 'i';
+    EXPECT_TRUE(
+        find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)), "replica_key").ok);
+    t = events_table();
+    t.replica_identity = 'f';
+    EXPECT_TRUE(
+        find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)), "replica_key").ok);
+}
+
 TEST(PlanPreflight, NullsInKeyAreFatalNullableKeyIsAWarning) {
     auto t = events_table();
     auto f = healthy();

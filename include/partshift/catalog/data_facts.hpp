@@ -23,4 +23,13 @@ inline constexpr std::size_t max_discovered_values = 1000;
 plan::data_facts gather_data_facts(pg::connection& conn, const table_model& table,
                                    const plan::partition_spec& spec);
 
+// check_explicit_values: every --values/--subvalues item and every --step/--substep must be a
+// value of its key column's type, or `plan` prints a script that fails when applied and `run`
+// fails after creating objects. The server's own input function decides (domain constraints
+// included), so '01' passes for an integer and 'x' does not. Throws usage_error naming the
+// option and the value. A failed cast aborts the caller's transaction, which is then only fit
+// for rolling back: call it inside the plan's read-only transaction.
+void check_explicit_values(pg::connection& conn, const table_model& table,
+                           const plan::partition_spec& spec);
+
 }  // namespace partshift::catalog

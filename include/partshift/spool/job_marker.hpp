@@ -7,6 +7,12 @@
 
 namespace partshift::spool {
 
+// check_spool_root creates the directory that holds the jobs' spools (--spool-dir) if it is
+// missing and checks that partshift may create entries in it. Called before a new job creates
+// anything on the server, so an unusable path fails with its cause and nothing to clean up.
+// Throws usage_error naming the path and the cause.
+void check_spool_root(const std::string& root);
+
 // write_job_marker creates the directory (0700: the spool holds full row images) and the
 // marker; throws runtime_error when it cannot.
 void write_job_marker(const std::string& dir, const std::string& job, const std::string& slot);

@@ -11,9 +11,24 @@ namespace partshift::migrate {
 
 namespace asio = boost::asio;
 
+namespace {
+
+bool is_position_record(const proto::spool_record& r) {
+    return r.has_message() && !r.message().transactional() &&
+           r.message().prefix() == spool::position_prefix;
+}
+
+}  // namespace
+
 bool spool_feed::fill_lookahead() const {
-    if (!lookahead_) lookahead_ = reader_.next(writer_.durable_position());
-    return lookahead_.has_value();
+    // Position records are the spool's own bookkeeping (idle acknowledgements), not changes:
+    // the applier never sees them, and one at the end must not hide that it is caught up (it
+    // commits its batch when caught up).
+    while (!lookahead_ || is_position_record(*lookahead_)) {
+        lookahead_ = reader_.next(writer_.durable_position());
+        if (!lookahead_) return false;
+    }
+    return true;
 }
 
 bool spool_feed::caught_up() const { return !fill_lookahead(); }

@@ -31,7 +31,7 @@ step "Starting the application's write load (pgbench -M prepared, 200 tx/s)"
   round=0
   while [[ ! -f "$work/migrated" ]]; do
     round=$((round + 1))
-    pgbench -n -M prepared -c 4 -j 2 -R 200 -T 10 -l --log-prefix="$work/latency.$round" \
+    pgbench -n -M prepared -c 4 -j 2 -R 200 --max-tries 10 -T 10 -l --log-prefix="$work/latency.$round" \
       -f "$workload/events_writes.pgbench" demo >>"$work/pgbench.log" 2>&1 || true
   done
 ) &

@@ -58,8 +58,13 @@ protected:
     // A steady load the applier keeps up with (a busy table, not a saturated server).
     std::unique_ptr<child_process> start_ledger_load(const std::string& mode, int seconds) {
         return std::make_unique<child_process>(
+            // --max-tries: an UPDATE racing a concurrent partition-key move of the same row fails
+            // with serialization_failure on any partitioned table (the row moved partitions);
+            // applications retry it, and so does this load. A retried transaction commits once,
+            // so the ledger still counts every committed write exactly once.
             std::vector<std::string>{"pgbench", "-n", "-M", mode, "-c", "3", "-j", "1", "-R",
-                                     "150", "-T", std::to_string(seconds), "-f",
+                                     "150", "--max-tries", "10", "--verbose-errors", "-T",
+                                     std::to_string(seconds), "-f",
                                      workload_dir + "/ledger_writes.pgbench", db_->name()},
             spool_.path() + "-pgbench-" + mode + ".log");
     }

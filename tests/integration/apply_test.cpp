@@ -715,3 +715,25 @@ TEST(Apply, SetBasedUpdatesStayRowByRowWithAnotherUniqueIndex) {
     EXPECT_EQ(f.last_rows_grouped, 2);
     EXPECT_EQ(f.target_rows(), "1|2024-01-05|2|a|src_jan 2|2024-01-05|3|b|src_jan");
 }
+
+// A row no partition takes, inside a run: the error says which run (its first and last key)
+// and how to go on; nothing of the batch commits.
+TEST(Apply, SetBasedRowWithoutAPartitionNamesTheRun) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    try {
+        f.apply(concat({{f.relation()},
+                        txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                    f.ins("2", "2031-01-01", "2", t("b")),
+                                    f.ins("3", "2024-01-07", "3", t("c"))})}));
+        ADD_FAILURE() << "expected an error";
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("keys (id)=(1) … (id)=(3)"), std::string::npos) << what;
+        EXPECT_NE(what.find("create a partition"), std::string::npos) << what;
+        EXPECT_NE(what.find("0/100"), std::string::npos) << what;
+    }
+    EXPECT_EQ(f.target_rows(), "");
+    EXPECT_EQ(f.applied(), "none");
+}

@@ -2,9 +2,13 @@
 // (DESIGN.md step 5). One dispatch() over messages into handle_begin/commit/relation/insert/
 // update/delete/truncate/message; idempotent mode up to the end of the copy window, strict
 // after; many source transactions per target transaction, statements pipelined, and the
-// applied LSN written in the same target transaction as the changes (invariant 2).
+// applied LSN written in the same target transaction as the changes (invariant 2). In strict
+// mode, runs of consecutive changes of one kind (INSERTs, DELETEs, UPDATEs of one column mask)
+// with distinct keys go as one set-based statement each, across source transactions of the
+// batch; the run is sent before any other statement, so statements still run in source order.
 // Must not: read the slot or the spool (that is the change_feed's job), buffer a whole source
-// transaction (memory stays bounded by the pipeline depth), or write a 'u' column (inv. 3).
+// transaction (memory stays bounded by the pipeline depth and the run caps), or write a 'u'
+// column (inv. 3).
 #pragma once
 
 #include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)

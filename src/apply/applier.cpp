@@ -147,6 +147,20 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     else if (auto high = job.opt(0, 1))
         idempotent_until_ = parse_lsn_text(*high);
     progress_.applied_lsn = applied_lsn_.load();
+    // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which the
+    // server refuses next to a DEFERRABLE unique or exclusion constraint; the target mirrors
+    // the source's constraints, and may gain them later, so look at both.
+    deferrable_constraint_ = false;
+    if (sets_supported_) {
+        auto deferrable = co_await conn_->exec(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_index WHERE NOT indimmediate AND "
+            "indrelid IN ($1::oid, pg_catalog.to_regclass($2)))",
+            pg::make_params(std::to_string(source_.oid), quote_qualified(options_.target)));
+        deferrable_constraint_ = deferrable.get(0, 0) == "t";
+        if (deferrable_constraint_)
+            spdlog::info("applier: a DEFERRABLE constraint on the source or target: inserts and "
+                         "updates are applied row by row");
+    }
     spdlog::info("applier: job {} resumes after {}, idempotent until {}", options_.job,
                  lsn_text(applied_lsn_), lsn_text(idempotent_until_));
 
@@ -262,7 +276,7 @@ asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
     check_tuple(m.new_tuple, "INSERT");
     auto key = key_of(m.new_tuple, target_sql_.key());
     ++batch_changes_;
-    if (groupable()) {
+    if (groupable() && !deferrable_constraint_) {
         co_await add_to_group(group_kind::insert, {}, params_of(m.new_tuple), key, "INSERT");
     } else if (strict_) {
         co_await queue(target_sql_.insert(), params_of(m.new_tuple), check::insert, "INSERT",
@@ -377,14 +391,6 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
     }
     auto params = params_of(row, mask);
     params.insert(params.end(), old_key.begin(), old_key.end());
-    if (!key_changed && groupable() && update_sets_) {
-        // Grouped by column mask: only the sent columns are set (inv. 3); a row whose
-        // partition key changed is moved by the server, as for the row-by-row update.
-        co_await add_to_group(group_kind::update, mask, params, old_key, "UPDATE");
-        co_return;
-    }
-    // A changed partition key moves the row: PostgreSQL does that for the partitioned parent.
-    const statement& by_key = target_sql_.update_by_key(mask);
     // Not for key changes: the fallback would move the row to its new key after statements
     // on that new key had already run.
     auto where = key_changed ? std::nullopt : partition_values(row, old_row);
@@ -395,19 +401,34 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
         for (const auto& v : params) bytes += v ? v->size() : 0;
         if (bytes > located_row_limit) where.reset();
     }
+    if (!key_changed && groupable() && update_sets_ && !deferrable_constraint_) {
+        // Grouped by column mask: only the sent columns are set (inv. 3); a row whose
+        // partition key changed is moved by the server, as for the row-by-row update.
+        co_await add_to_group(group_kind::update, mask, params, old_key, "UPDATE",
+                              std::move(where));
+        co_return;
+    }
+    co_await send_update(mask, std::move(params), old_key, std::move(where), txn_commit_lsn_);
+}
+
+asio::awaitable<void> applier::send_update(const column_mask& mask, pg::param_list params,
+                                           const pg::param_list& old_key,
+                                           std::optional<pg::param_list> where, lsn_t lsn) {
+    // A changed partition key moves the row: PostgreSQL does that for the partitioned parent.
+    const statement& by_key = target_sql_.update_by_key(mask);
     if (where) {
         // Most updates leave the partition key alone: look in the new values' partition
         // first, and fall back to the plain update when the row was not there.
         pg::param_list located = params;
         located.insert(located.end(), where->begin(), where->end());
         const statement& in_partition = target_sql_.update_in_partition(mask, located_columns_);
-        pending p(check::located, "UPDATE", old_key, txn_commit_lsn_);
+        pending p(check::located, "UPDATE", old_key, lsn);
         p.fallback = &by_key;
         p.fallback_params = std::move(params);
         co_await enqueue(in_partition, located, std::move(p));
         co_return;
     }
-    co_await queue(by_key, std::move(params), check::one_row, "UPDATE", old_key);
+    co_await enqueue(by_key, params, pending(check::one_row, "UPDATE", old_key, lsn));
 }
 
 std::optional<pg::param_list> applier::partition_values(const stream::tuple& row,
@@ -540,7 +561,8 @@ void applier::send(const statement& st, const pg::param_list& params, pending p)
 
 asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& mask,
                                            const pg::param_list& params,
-                                           const pg::param_list& key, const char* operation) {
+                                           const pg::param_list& key, const char* operation,
+                                           std::optional<pg::param_list> where) {
     std::string text = key_text(key);
     // Another kind or mask, or a key already in the run: the run goes first, so every key's
     // changes stay in source order (a set statement applies its rows as if at one instant).
@@ -552,6 +574,9 @@ asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& 
         group_.operation = operation;
         group_.arrays.assign(params.size(), std::string());
         group_.rows = std::make_shared<group_rows>();
+        // Kept in case the run stays one row long: then the row-by-row statement is cheaper.
+        group_.first_params = params;
+        group_.first_where = std::move(where);
     }
     for (size_t i = 0; i < params.size(); ++i) {
         append_array_element(group_.arrays[i], params[i]);
@@ -577,6 +602,29 @@ asio::awaitable<void> applier::flush_group() {
                 co_await sync();
                 break;
             }
+    if (g.rows->keys.size() == 1) {
+        // A run of one (changes of other kinds or keys around it): the row-by-row statement
+        // costs less than a set statement, and a lone UPDATE can still look in its partition.
+        pg::param_list key = std::move(g.rows->keys.front());
+        lsn_t lsn = g.rows->commit_lsns.front();
+        switch (g.kind) {
+            case group_kind::insert:
+                co_await enqueue(target_sql_.insert(), g.first_params,
+                                 pending(check::insert, "INSERT", std::move(key), lsn));
+                break;
+            case group_kind::remove:
+                co_await enqueue(target_sql_.delete_by_key(), g.first_params,
+                                 pending(check::one_row, "DELETE", std::move(key), lsn));
+                break;
+            case group_kind::update:
+                co_await send_update(g.mask, std::move(g.first_params), key,
+                                     std::move(g.first_where), lsn);
+                break;
+            case group_kind::none:
+                break;
+        }
+        co_return;
+    }
     const statement* st = nullptr;
     switch (g.kind) {
         case group_kind::insert: st = &target_sql_.insert_set(); break;

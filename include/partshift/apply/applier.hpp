@@ -59,7 +59,11 @@ struct applier_options {
     // Set-based apply in strict mode: runs of consecutive INSERTs, DELETEs, or UPDATEs with
     // the same column mask (distinct keys) go as one statement over unnested arrays, up to
     // these many rows and bytes of values per statement (memory stays bounded: inv. 6).
-    bool set_based = true;
+    // Off by default: with generic plans the server may join the unnested rows to the whole
+    // target by hash join over sequential scans of every partition (seen in the engine tests:
+    // 36 s for one statement on a 200k-row target); the statements need a plan that probes
+    // the key index (e.g. `t.key = ANY($n)` beside the join) before this can default to on.
+    bool set_based = false;
     int max_group_rows = 1000;
     size_t max_group_bytes = 4 * 1024 * 1024;
 };
@@ -116,6 +120,8 @@ class applier {
         std::unordered_set<std::string> keys;  // key_text of every row
         size_t bytes = 0;
         const char* operation = "";
+        pg::param_list first_params;                    // the first row's statement params
+        std::optional<pg::param_list> first_where;      // update: its partition values
     };
     // pending: one queued statement whose results are still to be read.
     struct pending {
@@ -145,6 +151,11 @@ class applier {
                                             const pg::param_list& new_key, bool key_changed);
     asio::awaitable<void> update_strict(stream::tuple& row, const stream::tuple* old_row,
                                         const pg::param_list& old_key, bool key_changed);
+    // send_update: the row-by-row strict UPDATE by key, located in the partition of `where`
+    // first when given (with the fallback by key alone).
+    asio::awaitable<void> send_update(const column_mask& mask, pg::param_list params,
+                                      const pg::param_list& old_key,
+                                      std::optional<pg::param_list> where, stream::lsn_t lsn);
     // partition_values: the row's partition key values for a located update; nullopt when
     // a lookup by them cannot help (no partition columns, all in the key, not sent, NULL, or
     // the full old row shows they changed).
@@ -156,7 +167,8 @@ class applier {
     // mask differs or the key is already in it, and after when it is full.
     asio::awaitable<void> add_to_group(group_kind kind, const column_mask& mask,
                                        const pg::param_list& params, const pg::param_list& key,
-                                       const char* operation);
+                                       const char* operation,
+                                       std::optional<pg::param_list> where = std::nullopt);
     // flush_group: sends the open row group as one set-based statement (nothing if empty).
     // Every other statement is sent after it, which keeps changes in source order.
     asio::awaitable<void> flush_group();
@@ -199,6 +211,7 @@ class applier {
     std::unordered_set<std::string> located_keys_;
     bool sets_supported_ = false;
     bool update_sets_ = false;  // sets_supported_ and no other UNIQUE/EXCLUDE index on the source
+    bool deferrable_constraint_ = false;  // on source or target: no set INSERT/UPDATE (this run)
     row_group group_;
     int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
     int64_t probe_rows_ = -1;

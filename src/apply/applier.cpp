@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "partshift/apply/array_literal.hpp"
 #include "partshift/apply/row_values.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
@@ -54,6 +55,16 @@ applier::applier(const catalog::table_model& source, applier_options options,
       progress_(progress),
       target_sql_(sql_builder::for_table(source, options_.target)),
       source_sql_(sql_builder::for_table(source, source.name)) {
+    sets_supported_ = options_.set_based && target_sql_.supports_sets() &&
+                      options_.max_group_rows > 1;
+    // A set-based UPDATE changes its rows in an order of its own, and a non-deferrable UNIQUE
+    // or EXCLUDE index is checked row by row: values swapped between rows (a → b, then c → a)
+    // would collide in the wrong order although the source's order never did. Inserts only
+    // add values and deletes only remove them, so only updates need this.
+    const catalog::index* key_index = source_.apply_key();
+    update_sets_ = sets_supported_;
+    for (const auto& index : source_.indexes)
+        if (&index != key_index && (index.is_unique || index.is_constraint)) update_sets_ = false;
     const auto& columns = target_sql_.columns();
     const auto& key = target_sql_.key();
     bool all_in_key = true;
@@ -98,6 +109,8 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     prepared_.clear();
     pending_.clear();
     located_keys_.clear();
+    group_ = row_group{};
+    pending_group_rows_ = 0;
     in_txn_ = skip_txn_ = strict_ = batch_open_ = false;
     batch_fence_.reset();
     source_conn_.reset();
@@ -124,6 +137,20 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     else if (auto high = job.opt(0, 1))
         idempotent_until_ = parse_lsn_text(*high);
     progress_.applied_lsn = applied_lsn_.load();
+    // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which the
+    // server refuses next to a DEFERRABLE unique or exclusion constraint; the target mirrors
+    // the source's constraints, and may gain them later, so look at both.
+    deferrable_constraint_ = false;
+    if (sets_supported_) {
+        auto deferrable = co_await conn_->exec(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_index WHERE NOT indimmediate AND "
+            "indrelid IN ($1::oid, pg_catalog.to_regclass($2)))",
+            pg::make_params(std::to_string(source_.oid), quote_qualified(options_.target)));
+        deferrable_constraint_ = deferrable.get(0, 0) == "t";
+        if (deferrable_constraint_)
+            spdlog::info("applier: a DEFERRABLE constraint on the source or target: inserts and "
+                         "updates are applied row by row");
+    }
     spdlog::info("applier: job {} resumes after {}, idempotent until {}", options_.job,
                  lsn_text(applied_lsn_), lsn_text(idempotent_until_));
 
@@ -136,7 +163,8 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
             // without its commit, and the whole batch goes with them; resume re-applies it.
             spdlog::info("applier: stopped inside a source transaction; rolling back the batch");
             // Settle located updates first: a fallback sent after the ROLLBACK would run
-            // outside the batch, in a transaction of its own.
+            // outside the batch, in a transaction of its own. The open row group is dropped.
+            group_ = row_group{};
             co_await sync();
             co_await queue_sql("ROLLBACK", {});
             co_await sync();
@@ -238,7 +266,9 @@ asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
     check_tuple(m.new_tuple, "INSERT");
     auto key = key_of(m.new_tuple, target_sql_.key());
     ++batch_changes_;
-    if (strict_) {
+    if (groupable() && !deferrable_constraint_) {
+        co_await add_to_group(group_kind::insert, {}, params_of(m.new_tuple), key, "INSERT");
+    } else if (strict_) {
         co_await queue(target_sql_.insert(), params_of(m.new_tuple), check::insert, "INSERT",
                        std::move(key));
     } else {
@@ -351,8 +381,6 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
     }
     auto params = params_of(row, mask);
     params.insert(params.end(), old_key.begin(), old_key.end());
-    // A changed partition key moves the row: PostgreSQL does that for the partitioned parent.
-    const statement& by_key = target_sql_.update_by_key(mask);
     // Not for key changes: the fallback would move the row to its new key after statements
     // on that new key had already run.
     auto where = key_changed ? std::nullopt : partition_values(row, old_row);
@@ -363,19 +391,34 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
         for (const auto& v : params) bytes += v ? v->size() : 0;
         if (bytes > located_row_limit) where.reset();
     }
+    if (!key_changed && groupable() && update_sets_ && !deferrable_constraint_) {
+        // Grouped by column mask: only the sent columns are set (inv. 3); a row whose
+        // partition key changed is moved by the server, as for the row-by-row update.
+        co_await add_to_group(group_kind::update, mask, params, old_key, "UPDATE",
+                              std::move(where));
+        co_return;
+    }
+    co_await send_update(mask, std::move(params), old_key, std::move(where), txn_commit_lsn_);
+}
+
+asio::awaitable<void> applier::send_update(const column_mask& mask, pg::param_list params,
+                                           const pg::param_list& old_key,
+                                           std::optional<pg::param_list> where, lsn_t lsn) {
+    // A changed partition key moves the row: PostgreSQL does that for the partitioned parent.
+    const statement& by_key = target_sql_.update_by_key(mask);
     if (where) {
         // Most updates leave the partition key alone: look in the new values' partition
         // first, and fall back to the plain update when the row was not there.
         pg::param_list located = params;
         located.insert(located.end(), where->begin(), where->end());
         const statement& in_partition = target_sql_.update_in_partition(mask, located_columns_);
-        pending p(check::located, "UPDATE", old_key, txn_commit_lsn_);
+        pending p(check::located, "UPDATE", old_key, lsn);
         p.fallback = &by_key;
         p.fallback_params = std::move(params);
         co_await enqueue(in_partition, located, std::move(p));
         co_return;
     }
-    co_await queue(by_key, std::move(params), check::one_row, "UPDATE", old_key);
+    co_await enqueue(by_key, params, pending(check::one_row, "UPDATE", old_key, lsn));
 }
 
 std::optional<pg::param_list> applier::partition_values(const stream::tuple& row,
@@ -399,7 +442,9 @@ asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
     check_tuple(m.old_tuple, "DELETE");
     auto key = key_of(m.old_tuple, target_sql_.key());
     ++batch_changes_;
-    if (strict_)
+    if (groupable())
+        co_await add_to_group(group_kind::remove, {}, key, key, "DELETE");
+    else if (strict_)
         co_await queue(target_sql_.delete_by_key(), key, check::one_row, "DELETE", key);
     else
         co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
@@ -411,6 +456,7 @@ asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
                      [this](uint32_t relid) { return applies_to(relid); }))
         co_return;
     ++batch_changes_;
+    co_await flush_group();
     if (!located_keys_.empty()) co_await sync();  // fallbacks first: TRUNCATE touches every key
     co_await queue_sql(target_sql_.truncate((m.options & 2) != 0), {});
 }
@@ -444,6 +490,7 @@ asio::awaitable<void> applier::open_batch() {
 }
 
 asio::awaitable<void> applier::commit_batch() {
+    co_await flush_group();
     // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
     if (batch_txns_ > 0)
         co_await queue_sql(
@@ -480,6 +527,7 @@ asio::awaitable<void> applier::queue(const statement& st, pg::param_list params,
 
 asio::awaitable<void> applier::enqueue(const statement& st, const pg::param_list& params,
                                        pending p) {
+    co_await flush_group();  // every grouped change precedes this one in the source
     // A row with a located update in flight is touched again: settle that update (and its
     // fallback) first, so changes to one key stay in source order.
     if (!located_keys_.empty() && !p.key.empty() && located_keys_.count(key_text(p.key)))
@@ -501,6 +549,98 @@ void applier::send(const statement& st, const pg::param_list& params, pending p)
     pending_.push_back(std::move(p));
 }
 
+asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& mask,
+                                           const pg::param_list& params,
+                                           const pg::param_list& key, const char* operation,
+                                           std::optional<pg::param_list> where) {
+    std::string text = key_text(key);
+    // Another kind or mask, or a key already in the run: the run goes first, so every key's
+    // changes stay in source order (a set statement applies its rows as if at one instant).
+    if (group_.kind != kind || group_.mask != mask || group_.keys.count(text))
+        co_await flush_group();
+    if (group_.kind == group_kind::none) {
+        group_.kind = kind;
+        group_.mask = mask;
+        group_.operation = operation;
+        group_.arrays.assign(params.size(), std::string());
+        group_.rows = std::make_shared<group_rows>();
+        // Kept in case the run stays one row long: then the row-by-row statement is cheaper.
+        group_.first_params = params;
+        group_.first_where = std::move(where);
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+        append_array_element(group_.arrays[i], params[i]);
+        group_.bytes += params[i] ? params[i]->size() + 3 : 5;
+    }
+    group_.rows->keys.push_back(key);
+    group_.rows->commit_lsns.push_back(txn_commit_lsn_);
+    group_.keys.insert(std::move(text));
+    if (static_cast<int>(group_.rows->keys.size()) >= options_.max_group_rows ||
+        group_.bytes >= options_.max_group_bytes)
+        co_await flush_group();
+}
+
+asio::awaitable<void> applier::flush_group() {
+    if (group_.kind == group_kind::none) co_return;
+    row_group g = std::move(group_);
+    group_ = row_group{};
+    // A located update of one of these keys is still in flight: settle it (and its fallback)
+    // first, as enqueue does for a single statement.
+    if (!located_keys_.empty())
+        for (const auto& k : g.keys)
+            if (located_keys_.count(k)) {
+                co_await sync();
+                break;
+            }
+    if (g.rows->keys.size() == 1) {
+        // A run of one (changes of other kinds or keys around it): the row-by-row statement
+        // costs less than a set statement, and a lone UPDATE can still look in its partition.
+        pg::param_list key = std::move(g.rows->keys.front());
+        lsn_t lsn = g.rows->commit_lsns.front();
+        switch (g.kind) {
+            case group_kind::insert:
+                co_await enqueue(target_sql_.insert(), g.first_params,
+                                 pending(check::insert, "INSERT", std::move(key), lsn));
+                break;
+            case group_kind::remove:
+                co_await enqueue(target_sql_.delete_by_key(), g.first_params,
+                                 pending(check::one_row, "DELETE", std::move(key), lsn));
+                break;
+            case group_kind::update:
+                co_await send_update(g.mask, std::move(g.first_params), key,
+                                     std::move(g.first_where), lsn);
+                break;
+            case group_kind::none:
+                break;
+        }
+        co_return;
+    }
+    const statement* st = nullptr;
+    switch (g.kind) {
+        case group_kind::insert: st = &target_sql_.insert_set(); break;
+        case group_kind::remove: st = &target_sql_.delete_set(); break;
+        case group_kind::update: st = &target_sql_.update_set(g.mask); break;
+        case group_kind::none: co_return;
+    }
+    pg::param_list params;
+    params.reserve(g.arrays.size());
+    for (auto& a : g.arrays) {
+        close_array_literal(a);
+        params.emplace_back(std::move(a));
+    }
+    g.arrays.clear();
+    auto rows = static_cast<int64_t>(g.rows->keys.size());
+    pending p(check::set, g.operation, pg::param_list{}, g.rows->commit_lsns.back());
+    p.group = std::move(g.rows);
+    send(*st, params, std::move(p));
+    pending_group_rows_ += rows;
+    rows_grouped_ += rows;
+    // The kept keys count too: at most a few groups' worth wait for their results.
+    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth ||
+        pending_group_rows_ >= 4 * static_cast<int64_t>(options_.max_group_rows))
+        co_await sync();
+}
+
 std::string applier::key_text(const pg::param_list& key) {
     // Length-prefixed, so ("a,b") and ("a", "b") and NULL never collide.
     std::string out;
@@ -516,6 +656,7 @@ std::string applier::key_text(const pg::param_list& key) {
 
 asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list params,
                                          check expect, const char* operation) {
+    co_await flush_group();
     conn_->send_query(sql, params);
     pending_.emplace_back(expect, operation, pg::param_list{}, txn_commit_lsn_);
     if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
@@ -535,6 +676,29 @@ asio::awaitable<void> applier::sync() {
             case PGRES_COMMAND_OK:
             case PGRES_TUPLES_OK: {
                 int64_t rows = affected_rows(res);
+                if (p.expect == check::set && rows > 0) {
+                    // The first row (in row order) that did not apply exactly once.
+                    int64_t first = -1, found = 0;
+                    for (int r = 0; r < res.rows(); ++r) {
+                        int64_t n = std::strtoll(res.get(r, 0).c_str(), nullptr, 10);
+                        if (first < 0 || n < first) {
+                            first = n;
+                            found = std::strtoll(res.get(r, 1).c_str(), nullptr, 10);
+                        }
+                    }
+                    size_t i = static_cast<size_t>(first - 1);
+                    if (!p.group || first < 1 || i >= p.group->keys.size())
+                        throw runtime_error("internal error: a set-based " +
+                                            std::string(p.operation) + " reported row " +
+                                            std::to_string(first) + " of its group");
+                    pending row(check::one_row, p.operation, p.group->keys[i],
+                                p.group->commit_lsns[i]);
+                    if (std::string(p.operation) == "INSERT")
+                        diverged(row, "the key already exists on the target (or another "
+                                      "unique value of the row does)");
+                    diverged(row, found == 0 ? "no such row on the target"
+                                             : std::to_string(found) + " rows on the target");
+                }
                 if (p.expect == check::probe) probe_rows_ = rows;
                 if (p.expect == check::located && rows == 1) ++progress_.updates_in_partition;
                 if (p.expect == check::located && rows == 0) misses.push_back(p);
@@ -564,6 +728,15 @@ asio::awaitable<void> applier::sync() {
                 if (!p.key.empty())
                     message += " (key " +
                                describe_key(target_sql_.columns(), target_sql_.key(), p.key) + ")";
+                if (p.group && !p.group->keys.empty())
+                    message += " (one of " + std::to_string(p.group->keys.size()) +
+                               " rows applied together, keys " +
+                               describe_key(target_sql_.columns(), target_sql_.key(),
+                                            p.group->keys.front()) +
+                               " … " +
+                               describe_key(target_sql_.columns(), target_sql_.key(),
+                                            p.group->keys.back()) +
+                               ")";
                 if (res.sqlstate() == check_violation &&
                     res.error_message().find("no partition of relation") != std::string::npos)
                     message +=
@@ -581,6 +754,7 @@ asio::awaitable<void> applier::sync() {
         if (res && res.status() == PGRES_PIPELINE_SYNC) break;
     }
     located_keys_.clear();
+    pending_group_rows_ = 0;
     progress_.changes_written += batch_changes_ - batch_changes_written_;
     batch_changes_written_ = batch_changes_;
     if (misses.empty()) co_return;

@@ -1,6 +1,7 @@
 // sql_builder: renders the applier's statements. String building only; no connection.
 #include "partshift/apply/sql_builder.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "partshift/error.hpp"
@@ -74,7 +75,8 @@ sql_builder sql_builder::for_table(const catalog::table_model& source,
     std::vector<column_def> columns;
     for (const auto& c : source.columns) {
         if (c.generated_expr) continue;  // pgoutput never sends generated columns
-        columns.push_back({c.name, c.type_oid, c.identity == 'a'});
+        columns.push_back({c.name, c.type_oid, c.identity == 'a', c.type_name,
+                           c.type_category.empty() ? '\0' : c.type_category[0]});
     }
     std::vector<size_t> key;
     for (const auto& name : apply_key->key_columns) {
@@ -146,6 +148,111 @@ column_mask sql_builder::updatable_mask(column_mask sent) const {
 
 std::string sql_builder::truncate(bool restart_identity) const {
     return "TRUNCATE " + relation_ + (restart_identity ? " RESTART IDENTITY" : "");
+}
+
+bool sql_builder::supports_sets() const {
+    for (const auto& c : columns_) {
+        if (c.type_name.empty() || c.type_category == 'A') return false;
+        if (c.type_name.size() > 2 && c.type_name.compare(c.type_name.size() - 2, 2, "[]") == 0)
+            return false;
+        if (c.type_name == "box") return false;  // its array delimiter is ';'
+    }
+    return true;
+}
+
+std::string sql_builder::set_source(const std::vector<size_t>& columns, statement& st) const {
+    if (!supports_sets())
+        throw std::logic_error("set-based statements need known, non-array column types");
+    std::string arrays, names;
+    for (size_t i = 0; i < columns.size(); ++i) {
+        st.param_types.push_back(0);  // the array type comes from the cast
+        arrays += (i ? ", " : "") + placeholder(st.param_types.size()) +
+                  "::" + columns_[columns[i]].type_name + "[]";
+        names += quote_identifier("c" + std::to_string(i + 1)) + ", ";
+    }
+    return "WITH v AS MATERIALIZED (SELECT * FROM unnest(" + arrays + ") WITH ORDINALITY AS v(" +
+           names + "\"n\"))";
+}
+
+namespace {
+
+// The rows of v whose target row count (in w, by row number) is not exactly one.
+constexpr const char* set_divergences =
+    " SELECT v.\"n\", count(w.\"n\") FROM v LEFT JOIN w ON w.\"n\" = v.\"n\""
+    " GROUP BY v.\"n\" HAVING count(w.\"n\") <> 1";
+
+}  // namespace
+
+const statement& sql_builder::insert_set() {
+    if (insert_set_) return *insert_set_;
+    statement st;
+    std::vector<size_t> all(columns_.size());
+    std::string names, values;
+    bool overriding = false;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        all[i] = i;
+        names += (i ? ", " : "") + quote_identifier(columns_[i].name);
+        values += (i ? ", " : "") + quote_identifier("c" + std::to_string(i + 1));
+        overriding = overriding || columns_[i].identity_always;
+    }
+    std::string returning, match;
+    for (size_t i = 0; i < key_.size(); ++i) {
+        const std::string name = quote_identifier(columns_[key_[i]].name);
+        returning += (i ? ", " : "") + name;
+        match += std::string(i ? " AND " : "") + "w." + name + " = v." +
+                 quote_identifier("c" + std::to_string(key_[i] + 1));
+    }
+    st.sql = set_source(all, st) + ", w AS (INSERT INTO " + relation_ + " (" + names + ")" +
+             (overriding ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + values +
+             " FROM v ON CONFLICT DO NOTHING RETURNING " + returning +
+             ") SELECT v.\"n\", 1::bigint FROM v WHERE NOT EXISTS (SELECT FROM w WHERE " + match +
+             ")";
+    insert_set_ = std::move(st);
+    return *insert_set_;
+}
+
+const statement& sql_builder::delete_set() {
+    if (delete_set_) return *delete_set_;
+    statement st;
+    std::string match;
+    for (size_t i = 0; i < key_.size(); ++i)
+        match += std::string(i ? " AND " : "") + "t." + quote_identifier(columns_[key_[i]].name) +
+                 " = v." + quote_identifier("c" + std::to_string(i + 1));
+    st.sql = set_source(key_, st) + ", w AS (DELETE FROM " + relation_ + " AS t USING v WHERE " +
+             match + " RETURNING v.\"n\")" + set_divergences;
+    delete_set_ = std::move(st);
+    return *delete_set_;
+}
+
+const statement& sql_builder::update_set(const column_mask& set) {
+    if (set.size() != columns_.size())
+        throw std::invalid_argument("column mask size does not match the column list");
+    if (auto found = update_sets_.find(set); found != update_sets_.end()) return found->second;
+    statement st;
+    std::vector<size_t> params;
+    std::string assignments;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        if (!set[i]) continue;
+        if (columns_[i].identity_always)
+            throw std::invalid_argument("UPDATE may not set GENERATED ALWAYS identity column " +
+                                        quote_identifier(columns_[i].name));
+        if (std::find(key_.begin(), key_.end(), i) != key_.end())
+            throw std::invalid_argument("a set-based UPDATE may not set key column " +
+                                        quote_identifier(columns_[i].name));
+        params.push_back(i);
+        assignments += (assignments.empty() ? "" : ", ") + quote_identifier(columns_[i].name) +
+                       " = v." + quote_identifier("c" + std::to_string(params.size()));
+    }
+    if (assignments.empty()) throw std::invalid_argument("UPDATE with no column to set");
+    std::string match;
+    for (size_t i = 0; i < key_.size(); ++i) {
+        params.push_back(key_[i]);
+        match += std::string(i ? " AND " : "") + "t." + quote_identifier(columns_[key_[i]].name) +
+                 " = v." + quote_identifier("c" + std::to_string(params.size()));
+    }
+    st.sql = set_source(params, st) + ", w AS (UPDATE " + relation_ + " AS t SET " + assignments +
+             " FROM v WHERE " + match + " RETURNING v.\"n\")" + set_divergences;
+    return update_sets_.emplace(set, std::move(st)).first->second;
 }
 
 }  // namespace partshift::apply

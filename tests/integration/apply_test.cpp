@@ -133,6 +133,7 @@ struct fixture {
         io.run();
         done.get();
         last_fence = a.fence_lsn();
+        last_rows_grouped = a.rows_grouped();
     }
 
     std::string target_rows() {
@@ -152,6 +153,7 @@ struct fixture {
     }
 
     stream::lsn_t last_fence = 0;
+    int64_t last_rows_grouped = 0;
 };
 
 stream::truncate_msg tr_of(const fixture& f) {
@@ -491,4 +493,266 @@ TEST(Apply, FailsLoudlyWithoutSessionReplicationRole) {
     }
     f.db.exec("DROP ROLE partshift_apply_noperm");
     EXPECT_EQ(f.target_rows(), "");
+}
+
+// ---- Set-based apply (strict mode): runs of inserts, deletes and same-mask updates ----
+
+namespace {
+
+// set_based: gives the fixture's columns their SQL types, as the catalog does, so the
+// applier may apply runs of strict-mode changes as set-based statements.
+void set_based(fixture& f, int group_rows = 1000) {
+    const char* types[] = {"bigint", "date", "integer", "text"};
+    const char* categories[] = {"N", "D", "N", "S"};
+    for (size_t i = 0; i < f.model.columns.size(); ++i) {
+        f.model.columns[i].type_name = types[i];
+        f.model.columns[i].type_category = categories[i];
+    }
+    f.options.idempotent_until = 0;  // strict from the start
+    f.options.set_based = true;
+    f.options.max_group_rows = group_rows;
+    f.options.max_batch_delay = std::chrono::hours(1);  // one batch per apply()
+}
+
+std::string bodies(fixture& f) {
+    auto conn = f.db.connect();
+    return conn
+        .exec("SELECT string_agg(id || '=' || coalesce(quote_literal(body), 'NULL'), ' ' "
+              "ORDER BY id) FROM src_new")
+        .get(0, 0);
+}
+
+}  // namespace
+
+// Many source transactions in one batch: the inserts go as a few set statements; an update
+// of one of them (another kind) and a second insert run follow in source order.
+TEST(Apply, SetBasedInsertsThenUpdateOfOneInTheSameBatch) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f, 4);  // small groups: several full groups and a partial one
+    std::vector<std::vector<stream::message>> parts{{f.relation()}};
+    for (int t0 = 0; t0 < 3; ++t0) {
+        std::vector<stream::message> changes;
+        for (int i = 1; i <= 3; ++i) {
+            int id = t0 * 3 + i;
+            changes.push_back(f.ins(std::to_string(id), id % 2 ? "2024-01-10" : "2024-02-10",
+                                    std::to_string(id), t("v" + std::to_string(id))));
+        }
+        parts.push_back(txn(0x100 * (t0 + 1), std::move(changes)));
+    }
+    // 0x400: update 5 (moves to feb, body 'u'), then 6 and 7 with the same mask, then inserts.
+    parts.push_back(txn(0x400, {f.upd({t("5"), t("2024-02-11"), t("50"), u()}),
+                                f.upd({t("6"), t("2024-02-10"), t("60"), u()}),
+                                f.upd({t("7"), t("2024-01-10"), t("70"), u()}),
+                                f.ins("10", "2024-01-12", "10", t("v10")),
+                                f.upd({t("10"), t("2024-01-12"), t("100"), t("w10")})}));
+    f.apply(concat(std::move(parts)));
+    EXPECT_EQ(f.target_rows(),
+              "1|2024-01-10|1|v1|src_jan 2|2024-02-10|2|v2|src_feb 3|2024-01-10|3|v3|src_jan "
+              "4|2024-02-10|4|v4|src_feb 5|2024-02-11|50|v5|src_feb 6|2024-02-10|60|v6|src_feb "
+              "7|2024-01-10|70|v7|src_jan 8|2024-02-10|8|v8|src_feb 9|2024-01-10|9|v9|src_jan "
+              "10|2024-01-12|100|w10|src_jan");
+    // Sets: inserts 1-4, 5-8, updates 5-7; runs of one (insert 9, insert 10, update 10) go
+    // row by row.
+    EXPECT_EQ(f.last_rows_grouped, 11);
+    EXPECT_EQ(f.applied(), "0/408");
+}
+
+// A key already in the open run flushes it first: delete then re-insert of one key, insert
+// then delete then insert, and a TRUNCATE in the middle of a run.
+TEST(Apply, SetBasedKeepsPerKeyOrder) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                f.ins("2", "2024-01-06", "2", t("b")),
+                                f.ins("3", "2024-01-07", "3", t("c"))})}));
+    f.apply(concat({txn(0x200, {f.del("1"), f.del("2")}),
+                    txn(0x300, {f.ins("2", "2024-02-02", "22", t("b2")), f.del("3"),
+                                f.del("2"), f.ins("2", "2024-02-03", "23", t("b3"))}),
+                    txn(0x400, {f.ins("4", "2024-01-04", "4", t("d")),
+                                f.upd({t("4"), t("2024-01-04"), t("44"), u()}),
+                                f.upd({t("4"), t("2024-01-04"), t("45"), u()}),
+                                f.del("4"), f.ins("4", "2024-01-04", "46", t("d2"))})}));
+    EXPECT_EQ(f.target_rows(), "2|2024-02-03|23|b3|src_feb 4|2024-01-04|46|d2|src_jan");
+    EXPECT_EQ(f.applied(), "0/408");
+
+    f.apply(concat({txn(0x500, {f.ins("5", "2024-01-05", "5", t("e")), tr_of(f),
+                                f.ins("6", "2024-01-06", "6", t("f"))})}));
+    EXPECT_EQ(f.target_rows(), "6|2024-01-06|6|f|src_jan");
+}
+
+// A duplicate key inside a run (or against the table) is a divergence naming the key and its
+// source transaction; nothing of the batch commits.
+TEST(Apply, SetBasedDuplicateInsertIsADivergenceNamingTheKey) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))})}));
+    EXPECT_EQ(f.last_rows_grouped, 0);  // a run of one goes row by row
+    expect_divergence(f,
+                      concat({txn(0x200, {f.ins("5", "2024-01-05", "5", t("e")),
+                                          f.ins("6", "2024-01-06", "6", t("f"))}),
+                              txn(0x300, {f.ins("7", "2024-01-07", "7", t("g")),
+                                          f.ins("1", "2024-01-05", "1", t("dup")),
+                                          f.ins("8", "2024-01-08", "8", t("h"))})}),
+                      "(id)=(1)", "0/300");
+    // The same key twice in one run: the second insert starts a new run and fails there.
+    expect_divergence(f,
+                      txn(0x200, {f.ins("9", "2024-01-09", "9", t("i")),
+                                  f.ins("9", "2024-01-09", "9", t("i"))}),
+                      "(id)=(9)", "0/200");
+    EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|a|src_jan");
+    EXPECT_EQ(f.applied(), "0/108");
+}
+
+TEST(Apply, SetBasedDeleteOrUpdateOfAMissingRowIsADivergenceNamingTheKey) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                                f.ins("2", "2024-01-06", "2", t("b"))})}));
+    expect_divergence(f,
+                      concat({txn(0x200, {f.del("1")}), txn(0x300, {f.del("99"), f.del("2")})}),
+                      "(id)=(99)", "0/300");
+    expect_divergence(f,
+                      txn(0x200, {f.upd({t("1"), t("2024-01-05"), t("10"), u()}),
+                                  f.upd({t("77"), t("2024-01-05"), t("10"), u()}),
+                                  f.upd({t("2"), t("2024-01-06"), t("20"), u()})}),
+                      "(id)=(77)", "0/200");
+    EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan");
+    EXPECT_EQ(f.applied(), "0/108");
+}
+
+// Values travel inside array literals: every character that means something there, NULLs,
+// the word NULL, empty strings, non-ASCII text, and a TOASTed value kept by a 'u' update.
+TEST(Apply, SetBasedOddValuesAndToast) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    const std::vector<std::string> odd = {
+        "plain", "", "NULL", "a,b", "{braces}", "say \"hi\"", "back\\slash", "\\\"", " pad ",
+        "line\nbreak", "grüße 日本 ✓", "'quote'", "}{,\"\\"};
+    std::vector<stream::message> inserts;
+    for (size_t i = 0; i < odd.size(); ++i)
+        inserts.push_back(f.ins(std::to_string(i + 1), "2024-01-05", "1", t(odd[i])));
+    inserts.push_back(f.ins("100", "2024-01-05", "1", n()));
+    std::string big = std::string(200000, 'x') + "ü\"\\,{}";
+    inserts.push_back(f.ins("101", "2024-01-05", "1", t(big)));
+    f.apply(concat({{f.relation()}, txn(0x100, std::move(inserts))}));
+    EXPECT_EQ(f.last_rows_grouped, static_cast<int64_t>(odd.size()) + 2);
+    {
+        auto conn = f.db.connect();
+        for (size_t i = 0; i < odd.size(); ++i) {
+            auto r = conn.query("SELECT body = $1, n FROM src_new WHERE id = $2", odd[i],
+                                std::to_string(i + 1));
+            ASSERT_EQ(r.rows(), 1);
+            EXPECT_EQ(r.get(0, 0), "t") << "value " << i << ": " << odd[i];
+        }
+        EXPECT_EQ(conn.exec("SELECT body IS NULL FROM src_new WHERE id = 100").get(0, 0), "t");
+        EXPECT_EQ(conn.query("SELECT body = $1 FROM src_new WHERE id = 101", big).get(0, 0), "t");
+    }
+    // Updates: odd values swapped around, NULL to value and back, the TOASTed body left alone
+    // ('u') and then replaced; deletes of the odd rows by key.
+    std::vector<stream::message> updates;
+    for (size_t i = 0; i < odd.size(); ++i)
+        updates.push_back(f.upd(
+            {t(std::to_string(i + 1)), t("2024-01-05"), t("2"), t(odd[odd.size() - 1 - i])}));
+    updates.push_back(f.upd({t("100"), t("2024-01-05"), t("2"), t("not null")}));
+    updates.push_back(f.upd({t("101"), t("2024-01-06"), t("3"), u()}));
+    f.apply(txn(0x200, std::move(updates)));
+    {
+        auto conn = f.db.connect();
+        for (size_t i = 0; i < odd.size(); ++i)
+            EXPECT_EQ(conn.query("SELECT body = $1 FROM src_new WHERE id = $2",
+                                 odd[odd.size() - 1 - i], std::to_string(i + 1))
+                          .get(0, 0),
+                      "t")
+                << "value " << i;
+        EXPECT_EQ(conn.exec("SELECT body FROM src_new WHERE id = 100").get(0, 0), "not null");
+        EXPECT_EQ(conn.query("SELECT body = $1, created_at, n FROM src_new WHERE id = 101", big)
+                      .get(0, 0),
+                  "t");
+        EXPECT_EQ(conn.exec("SELECT sum(n) FROM src_new").get(0, 0),
+                  std::to_string(2 * (odd.size() + 1) + 3));
+    }
+    std::vector<stream::message> deletes;
+    for (size_t i = 0; i < odd.size(); ++i) deletes.push_back(f.del(std::to_string(i + 1)));
+    f.apply(concat({txn(0x300, std::move(deletes)),
+                    txn(0x400, {f.upd({t("100"), t("2024-01-05"), t("4"), n()})})}));
+    EXPECT_EQ(bodies(f).substr(0, 10), "100=NULL 1");
+    EXPECT_EQ(f.applied(), "0/408");
+}
+
+// With set_based off (or in idempotent mode) nothing is grouped.
+TEST(Apply, SetBasedOffAppliesRowByRow) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    f.options.set_based = false;
+    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                                f.ins("2", "2024-01-06", "2", t("b"))})}));
+    EXPECT_EQ(f.last_rows_grouped, 0);
+    EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan");
+}
+
+// With another UNIQUE index on the source (and so on the target), updates stay row by row: a
+// set statement may change its rows in another order than the source did, and values moved
+// between rows (A: 1 → 3, then B: 2 → 1) could collide on the way. Inserts are still grouped.
+TEST(Apply, SetBasedUpdatesStayRowByRowWithAnotherUniqueIndex) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    f.db.exec("CREATE UNIQUE INDEX ON src_new (n, created_at)");
+    catalog::index unique_n;
+    unique_n.name = "src_n_key";
+    unique_n.is_unique = true;
+    unique_n.key_columns = {"n"};
+    f.model.indexes.push_back(unique_n);
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                f.ins("2", "2024-01-05", "2", t("b"))}),
+                    txn(0x200, {f.upd({t("2"), t("2024-01-05"), t("3"), u()}),
+                                f.upd({t("1"), t("2024-01-05"), t("2"), u()})})}));
+    EXPECT_EQ(f.last_rows_grouped, 2);
+    EXPECT_EQ(f.target_rows(), "1|2024-01-05|2|a|src_jan 2|2024-01-05|3|b|src_jan");
+}
+
+// A row no partition takes, inside a run: the error says which run (its first and last key)
+// and how to go on; nothing of the batch commits.
+TEST(Apply, SetBasedRowWithoutAPartitionNamesTheRun) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    try {
+        f.apply(concat({{f.relation()},
+                        txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                    f.ins("2", "2031-01-01", "2", t("b")),
+                                    f.ins("3", "2024-01-07", "3", t("c"))})}));
+        ADD_FAILURE() << "expected an error";
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("keys (id)=(1) … (id)=(3)"), std::string::npos) << what;
+        EXPECT_NE(what.find("create a partition"), std::string::npos) << what;
+        EXPECT_NE(what.find("0/100"), std::string::npos) << what;
+    }
+    EXPECT_EQ(f.target_rows(), "");
+    EXPECT_EQ(f.applied(), "none");
+}
+
+// ON CONFLICT DO NOTHING (the set INSERT) is refused next to a DEFERRABLE unique constraint:
+// then inserts (and updates) go row by row, deletes still as sets.
+TEST(Apply, SetBasedInsertsStayRowByRowBesideADeferrableConstraint) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    f.db.exec("ALTER TABLE src ADD CONSTRAINT src_n_key UNIQUE (n) DEFERRABLE");
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                f.ins("2", "2024-01-06", "2", t("b")),
+                                f.ins("3", "2024-01-07", "3", t("c"))}),
+                    txn(0x200, {f.del("1"), f.del("3")})}));
+    EXPECT_EQ(f.last_rows_grouped, 2);
+    EXPECT_EQ(f.target_rows(), "2|2024-01-06|2|b|src_jan");
 }

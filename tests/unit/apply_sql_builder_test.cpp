@@ -141,3 +141,97 @@ TEST(ApplySqlBuilder, FromTableModelSkipsGeneratedColumnsAndUsesSourceKey) {
     auto by_ri = sql_builder::for_table(m, {"app", "events_new"});
     EXPECT_EQ(by_ri.key(), (std::vector<size_t>{1, 0}));
 }
+
+namespace {
+
+sql_builder typed_orders_builder() {
+    return sql_builder(R"("public"."orders_new")",
+                       {{"tenant", int4_oid, false, "integer", 'N'},
+                        {"id", int8_oid, false, "bigint", 'N'},
+                        {"note", text_oid, false, "text", 'S'},
+                        {"created_at", timestamptz_oid, false, "timestamp with time zone", 'D'}},
+                       {0, 1});
+}
+
+}  // namespace
+
+// Set-based statements: one array parameter per column, unnested with row numbers; each
+// returns only the rows that did not apply exactly once.
+TEST(ApplySqlBuilder, SetStatementsUnnestArraysAndReturnDivergedRows) {
+    auto b = typed_orders_builder();
+    ASSERT_TRUE(b.supports_sets());
+    EXPECT_EQ(b.insert_set().sql,
+              R"(WITH v AS MATERIALIZED (SELECT * FROM unnest($1::integer[], $2::bigint[], )"
+              R"($3::text[], $4::timestamp with time zone[]) WITH ORDINALITY AS )"
+              R"(v("c1", "c2", "c3", "c4", "n")), w AS (INSERT INTO "public"."orders_new" )"
+              R"(("tenant", "id", "note", "created_at") SELECT "c1", "c2", "c3", "c4" FROM v )"
+              R"(ON CONFLICT DO NOTHING RETURNING "tenant", "id") SELECT v."n", 1::bigint )"
+              R"(FROM v WHERE NOT EXISTS (SELECT FROM w WHERE w."tenant" = v."c1" AND )"
+              R"(w."id" = v."c2"))");
+    EXPECT_EQ(b.insert_set().param_types, (std::vector<uint32_t>{0, 0, 0, 0}));
+    EXPECT_EQ(&b.insert_set(), &b.insert_set());
+
+    const std::string divergences =
+        R"( SELECT v."n", count(w."n") FROM v LEFT JOIN w ON w."n" = v."n" GROUP BY v."n" )"
+        R"(HAVING count(w."n") <> 1)";
+    EXPECT_EQ(b.delete_set().sql,
+              R"(WITH v AS MATERIALIZED (SELECT * FROM unnest($1::integer[], $2::bigint[]) )"
+              R"(WITH ORDINALITY AS v("c1", "c2", "n")), w AS (DELETE FROM )"
+              R"("public"."orders_new" AS t USING v WHERE t."tenant" = v."c1" AND )"
+              R"(t."id" = v."c2" RETURNING v."n"))" +
+                  divergences);
+    EXPECT_EQ(b.delete_set().param_types, (std::vector<uint32_t>{0, 0}));
+
+    // Masked columns first, then the key: the same parameters as update_by_key.
+    const auto& note = b.update_set({false, false, true, false});
+    EXPECT_EQ(note.sql,
+              R"(WITH v AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::integer[], )"
+              R"($3::bigint[]) WITH ORDINALITY AS v("c1", "c2", "c3", "n")), w AS (UPDATE )"
+              R"("public"."orders_new" AS t SET "note" = v."c1" FROM v WHERE )"
+              R"(t."tenant" = v."c2" AND t."id" = v."c3" RETURNING v."n"))" +
+                  divergences);
+    EXPECT_EQ(note.param_types.size(), 3u);
+    EXPECT_EQ(&b.update_set({false, false, true, false}), &note);
+    EXPECT_NE(&b.update_set({false, false, true, true}), &note);
+    // Key changes go row by row; an empty mask or a wrong size is a caller error.
+    EXPECT_THROW(b.update_set({false, true, true, false}), std::invalid_argument);
+    EXPECT_THROW(b.update_set({false, false, false, false}), std::invalid_argument);
+    EXPECT_THROW(b.update_set({true}), std::invalid_argument);
+}
+
+TEST(ApplySqlBuilder, SetStatementsQuoteOddIdentifiers) {
+    sql_builder b(quote_qualified({"My Schema", "Order \"Lines\""}),
+                  {{"Key Col", int8_oid, false, "bigint", 'N'},
+                   {"n", text_oid, false, "text", 'S'},
+                   {"a\"b", text_oid, false, "character varying(20)", 'S'}},
+                  {0});
+    EXPECT_EQ(b.update_set({false, true, true}).sql,
+              R"(WITH v AS MATERIALIZED (SELECT * FROM unnest($1::text[], )"
+              R"($2::character varying(20)[], $3::bigint[]) WITH ORDINALITY AS )"
+              R"(v("c1", "c2", "c3", "n")), w AS (UPDATE "My Schema"."Order ""Lines""" AS t )"
+              R"(SET "n" = v."c1", "a""b" = v."c2" FROM v WHERE t."Key Col" = v."c3" )"
+              R"(RETURNING v."n") SELECT v."n", count(w."n") FROM v LEFT JOIN w ON )"
+              R"(w."n" = v."n" GROUP BY v."n" HAVING count(w."n") <> 1)");
+}
+
+TEST(ApplySqlBuilder, SetStatementsNeedKnownScalarTypes) {
+    EXPECT_FALSE(orders_builder().supports_sets());  // no type names
+    EXPECT_THROW(orders_builder().insert_set(), std::logic_error);
+    auto with = [](std::string type, char category) {
+        return sql_builder(R"("t")",
+                           {{"id", int8_oid, false, "bigint", 'N'},
+                            {"v", 0, false, std::move(type), category}},
+                           {0});
+    };
+    EXPECT_TRUE(with("jsonb", 'U').supports_sets());
+    EXPECT_FALSE(with("integer[]", 'A').supports_sets());  // unnest would flatten it
+    EXPECT_FALSE(with("int_list", 'A').supports_sets());   // a domain over an array
+    EXPECT_FALSE(with("box", 'G').supports_sets());        // array delimiter ';'
+    // GENERATED ALWAYS identity: OVERRIDING SYSTEM VALUE, as for the single-row INSERT.
+    sql_builder identity(R"("t")",
+                         {{"id", int8_oid, true, "bigint", 'N'}, {"v", text_oid, false, "text", 'S'}},
+                         {0});
+    EXPECT_NE(identity.insert_set().sql.find(R"(("id", "v") OVERRIDING SYSTEM VALUE SELECT)"),
+              std::string::npos)
+        << identity.insert_set().sql;
+}

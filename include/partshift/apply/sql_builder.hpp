@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,11 @@ struct column_def {
     // GENERATED ALWAYS identity: INSERT needs OVERRIDING SYSTEM VALUE and UPDATE may not set
     // it (the server only allows DEFAULT there), so update masks leave it out.
     bool identity_always = false;
+    // format_type name (SQL-safe as the server rendered it) and pg_type.typcategory: the
+    // set-based statements cast their array parameters to `type_name[]`. Empty: unknown, and
+    // the relation is applied row by row.
+    std::string type_name = {};
+    char type_category = '\0';
     bool operator==(const column_def&) const = default;
 };
 
@@ -80,10 +86,33 @@ class sql_builder {
     // truncate: TRUNCATE of the relation, RESTART IDENTITY on request. No params.
     std::string truncate(bool restart_identity) const;
 
+    // Set-based statements for a run of strict-mode changes with distinct keys. Each
+    // parameter is one array literal (array_literal.hpp) holding that parameter of every row,
+    // in row order, cast in the SQL to `type_name[]`; the rows are numbered from 1 (WITH
+    // ORDINALITY). Each statement returns only the rows that diverged, as (n bigint,
+    // found bigint): n the row number, found the rows it found on the target (insert: 1 = the
+    // key, or another unique value of the row, already exists; ON CONFLICT DO NOTHING keeps
+    // the transaction usable so the applier can name the key). No row back = every row
+    // applied exactly once.
+    //
+    // supports_sets: every column has a known, non-array type whose array delimiter is a
+    // comma (not box); otherwise the set statements throw std::logic_error.
+    bool supports_sets() const;
+    // insert_set: params = every column (as insert()).
+    const statement& insert_set();
+    // delete_set: params = the key columns (as delete_by_key()); expects one row per key.
+    const statement& delete_set();
+    // update_set: params = the masked columns then the key (as update_by_key()); expects one
+    // row per key. The mask may not set a key column (key changes go row by row).
+    const statement& update_set(const column_mask& set);
+
     size_t cached_updates() const { return updates_.size(); }
 
   private:
     std::string key_condition(size_t first_param) const;
+    // set_source: `WITH v AS MATERIALIZED (SELECT * FROM unnest($1::t1[], …) WITH ORDINALITY
+    // AS v("c1", …, "n"))` over the given columns, one parameter each; fills param_types.
+    std::string set_source(const std::vector<size_t>& columns, statement& st) const;
 
     std::string relation_;
     std::vector<column_def> columns_;
@@ -93,6 +122,9 @@ class sql_builder {
     statement select_;
     std::map<column_mask, statement> updates_;
     std::map<std::pair<column_mask, std::vector<size_t>>, statement> located_updates_;
+    std::optional<statement> insert_set_;
+    std::optional<statement> delete_set_;
+    std::map<column_mask, statement> update_sets_;
 };
 
 }  // namespace partshift::apply

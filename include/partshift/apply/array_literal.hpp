@@ -1,0 +1,24 @@
+// array_literal: PostgreSQL array input syntax ('{"a",NULL,"b\"c"}') for the text values of
+// one column, so a run of changes can travel as one text parameter per column and be unnested
+// on the server (set-based apply). Pure: no connection, no I/O.
+// Every element is double-quoted and `"` and `\` are backslash-escaped, so commas, braces,
+// whitespace, empty strings and the word NULL survive exactly; a SQL NULL is the bare NULL.
+// Must not be used for element types whose array delimiter is not a comma (box) or for
+// array-typed columns (unnest would flatten them): sql_builder::supports_sets checks both.
+#pragma once
+
+#include <string>
+
+#include "partshift/pg/params.hpp"
+
+namespace partshift::apply {
+
+// append_array_element: adds `value` to an array literal being built in `literal` (empty =
+// nothing yet). Call close_array_literal once at the end.
+void append_array_element(std::string& literal, const pg::param& value);
+// close_array_literal: finishes the literal ("{}" when no element was added).
+void close_array_literal(std::string& literal);
+// array_literal: the whole literal of `values`.
+std::string array_literal(const pg::param_list& values);
+
+}  // namespace partshift::apply

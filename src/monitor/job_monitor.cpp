@@ -65,8 +65,9 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     if (int64_t batch = progress_.oldest_unapplied_commit_us; batch > 0)
         oldest = oldest > 0 ? std::min(oldest, batch) : batch;
     const int64_t now_us = stream::now_pg_epoch_micros();
-    auto lag = compute_lag(source, progress_.spooled_commit_lsn, progress_.spooled_lsn, applied,
-                           oldest, now_us, applying);
+    const uint64_t complete = std::max<uint64_t>(progress_.spooled_lsn, progress_.complete_lsn);
+    auto lag = compute_lag(source, progress_.spooled_commit_lsn, complete, applied, oldest, now_us,
+                           applying);
     // Until two source positions are known, lag is unknown (NULL), never a premature 0.
     const bool lag_known = insert_positions_.size() == 2;
     auto now = std::chrono::steady_clock::now();

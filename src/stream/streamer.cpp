@@ -56,7 +56,9 @@ lsn_t streamer::flush_sink() {
     // Nothing pending: everything the server sent up to `received_` is in the sink, including
     // transactions pgoutput filtered out, so the slot may move there (idle acknowledgement) —
     // once the sink records that position durably (at most once a second: an fsync each).
-    const bool idle = !in_transaction_ && sink_.unflushed_bytes() == 0;
+    // Not idle while a transaction cut off by a reconnect waits to be sent again: half of it
+    // is in the sink.
+    const bool idle = !in_transaction_ && !resume_final_lsn_ && sink_.unflushed_bytes() == 0;
     if (idle && received_ > sink_.durable_position() && clock::now() >= next_position_record_) {
         sink_.record_position(received_);
         next_position_record_ = clock::now() + std::chrono::seconds(1);
@@ -64,6 +66,7 @@ lsn_t streamer::flush_sink() {
     lsn_t durable = sink_.flush();
     unflushed_commit_ = false;
     if (durable > 0) progress_.spooled_commit_lsn = durable;
+    if (idle && received_ > progress_.complete_lsn) progress_.complete_lsn = received_;
     acknowledged_ = std::max({acknowledged_, durable, sink_.durable_position()});
     progress_.spooled_lsn = acknowledged_;
     return durable;

@@ -23,6 +23,10 @@ struct progress {
     std::atomic<uint64_t> received_lsn{0};    // latest WAL position the walsender reported
     std::atomic<uint64_t> spooled_lsn{0};     // durable position acknowledged to the slot
     std::atomic<uint64_t> spooled_commit_lsn{0};  // last commit end LSN fsynced to the spool
+    // The stream is complete up to here: the walsender's position seen while nothing was open
+    // or unflushed (every transaction before it is spooled). Ahead of spooled_lsn, which waits
+    // for a durable position record before the slot may move; lag uses this one.
+    std::atomic<uint64_t> complete_lsn{0};
     std::atomic<int64_t> changes_spooled{0};
     // apply
     std::atomic<uint64_t> applied_lsn{0};     // last commit end LSN committed on the target

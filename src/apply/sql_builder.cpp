@@ -29,6 +29,14 @@ std::string quote_qualified(const catalog::qualified_name& name) {
 
 namespace {
 
+// refuse_identity_always: UPDATE may only set a GENERATED ALWAYS identity column to DEFAULT,
+// so no update statement may carry one (the applier replaces such rows instead).
+void refuse_identity_always(const column_def& column) {
+    if (column.identity_always)
+        throw std::invalid_argument("UPDATE may not set GENERATED ALWAYS identity column " +
+                                    quote_identifier(column.name));
+}
+
 std::string placeholder(size_t n) {
     return "$" + std::to_string(n);
 }
@@ -109,9 +117,7 @@ const statement& sql_builder::update_by_key(const column_mask& set) {
     std::string assignments;
     for (size_t i = 0; i < columns_.size(); ++i) {
         if (!set[i]) continue;
-        if (columns_[i].identity_always)
-            throw std::invalid_argument("UPDATE may not set GENERATED ALWAYS identity column " +
-                                        quote_identifier(columns_[i].name));
+        refuse_identity_always(columns_[i]);
         if (!assignments.empty()) assignments += ", ";
         st.param_types.push_back(columns_[i].type_oid);
         assignments +=
@@ -233,9 +239,7 @@ const statement& sql_builder::update_set(const column_mask& set) {
     std::string assignments;
     for (size_t i = 0; i < columns_.size(); ++i) {
         if (!set[i]) continue;
-        if (columns_[i].identity_always)
-            throw std::invalid_argument("UPDATE may not set GENERATED ALWAYS identity column " +
-                                        quote_identifier(columns_[i].name));
+        refuse_identity_always(columns_[i]);
         if (std::find(key_.begin(), key_.end(), i) != key_.end())
             throw std::invalid_argument("a set-based UPDATE may not set key column " +
                                         quote_identifier(columns_[i].name));

@@ -65,6 +65,7 @@ applier::applier(const catalog::table_model& source, applier_options options,
     update_sets_ = sets_supported_;
     for (const auto& index : source_.indexes)
         if (&index != key_index && (index.is_unique || index.is_constraint)) update_sets_ = false;
+    interleave_groups_ = update_sets_;
     const auto& columns = target_sql_.columns();
     const auto& key = target_sql_.key();
     bool all_in_key = true;
@@ -109,7 +110,7 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     prepared_.clear();
     pending_.clear();
     located_keys_.clear();
-    group_ = row_group{};
+    groups_ = {};
     pending_group_rows_ = 0;
     in_txn_ = skip_txn_ = strict_ = batch_open_ = false;
     batch_fence_.reset();
@@ -125,9 +126,20 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     // prefers custom plans for partitioned tables), which costs more than the change itself;
     // the generic plan still prunes to one partition at executor start.
     co_await conn_->exec("SET plan_cache_mode = force_generic_plan");
+    // Every statement here finds its rows by key. Without these, the generic plan of a set
+    // statement (which cannot know its row count) may hash-join its rows to sequential scans
+    // of every partition: seen taking 36 s for one row on a 200k-row target. A nested loop
+    // probes the key index, pruned to one partition per row when the key holds the
+    // partition key.
+    if (sets_supported_)
+        co_await conn_->exec("SET enable_hashjoin = off; SET enable_mergejoin = off");
+    if (options_.asynchronous_commit) co_await conn_->exec("SET synchronous_commit = off");
 
     auto job = co_await conn_->exec(
-        "SELECT applied_lsn::text, max_chunk_high_lsn::text FROM partshift.jobs WHERE job = $1",
+        "SELECT applied_lsn::text, max_chunk_high_lsn::text, "
+        "pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn, "
+        "pg_catalog.pg_current_wal_flush_lsn() - '0/0'::pg_lsn "
+        "FROM partshift.jobs WHERE job = $1",
         pg::make_params(options_.job));
     if (job.rows() != 1)
         throw runtime_error("job '" + options_.job + "' not found in partshift.jobs");
@@ -137,6 +149,12 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     else if (auto high = job.opt(0, 1))
         idempotent_until_ = parse_lsn_text(*high);
     progress_.applied_lsn = applied_lsn_.load();
+    // The saved applied LSN may itself come from an asynchronous commit not yet flushed (a
+    // run killed a moment ago, or this applier restarted after a lost connection): durable
+    // once the flush passes the WAL position read with it.
+    unflushed_commits_.clear();
+    unflushed_commits_.emplace_back(std::stoull(job.get(0, 2)), applied_lsn_.load());
+    note_wal_positions(0, std::stoull(job.get(0, 3)));
     // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which the
     // server refuses next to a DEFERRABLE unique or exclusion constraint; the target mirrors
     // the source's constraints, and may gain them later, so look at both.
@@ -155,7 +173,18 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
                  lsn_text(applied_lsn_), lsn_text(idempotent_until_));
 
     conn_->enter_pipeline();
-    while (auto message = co_await feed.next()) co_await dispatch(*message);
+    commit_due_at_.reset();
+    while (true) {
+        if (commit_due_at_) {
+            const auto due = *commit_due_at_;
+            commit_due_at_.reset();
+            if (batch_open_ && !in_txn_ && !co_await feed.wait_for_data(due))
+                co_await commit_batch();
+        }
+        auto message = co_await feed.next();
+        if (!message) break;
+        co_await dispatch(*message);
+    }
 
     if (batch_open_) {
         if (in_txn_) {
@@ -164,7 +193,7 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
             spdlog::info("applier: stopped inside a source transaction; rolling back the batch");
             // Settle located updates first: a fallback sent after the ROLLBACK would run
             // outside the batch, in a transaction of its own. The open row group is dropped.
-            group_ = row_group{};
+            groups_ = {};
             co_await sync();
             co_await queue_sql("ROLLBACK", {});
             co_await sync();
@@ -224,9 +253,16 @@ asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
     if (skip_txn_) co_return;
     ++batch_txns_;
     batch_end_lsn_ = m.end_lsn;
+    const auto age = std::chrono::steady_clock::now() - batch_started_;
+    // The cutover waits for its fence under a lock: that batch commits at once.
     bool due = batch_txns_ >= options_.max_batch_transactions ||
-               std::chrono::steady_clock::now() - batch_started_ >= options_.max_batch_delay ||
-               (feed_ && feed_->caught_up());
+               age >= options_.max_batch_delay || batch_fence_.has_value();
+    if (!due && feed_ && feed_->caught_up()) {
+        if (age >= options_.min_batch_age)
+            due = true;
+        else
+            commit_due_at_ = batch_started_ + options_.min_batch_age;
+    }
     if (due) co_await commit_batch();
 }
 
@@ -456,7 +492,7 @@ asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
                      [this](uint32_t relid) { return applies_to(relid); }))
         co_return;
     ++batch_changes_;
-    co_await flush_group();
+    co_await flush_groups();
     if (!located_keys_.empty()) co_await sync();  // fallbacks first: TRUNCATE touches every key
     co_await queue_sql(target_sql_.truncate((m.options & 2) != 0), {});
 }
@@ -490,7 +526,7 @@ asio::awaitable<void> applier::open_batch() {
 }
 
 asio::awaitable<void> applier::commit_batch() {
-    co_await flush_group();
+    co_await flush_groups();
     // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
     if (batch_txns_ > 0)
         co_await queue_sql(
@@ -503,8 +539,17 @@ asio::awaitable<void> applier::commit_batch() {
     // even sent: a divergence must roll the batch back (one extra round trip per batch).
     co_await sync();
     co_await queue_sql("COMMIT", {});
-    co_await sync();
+    // Read in the same round trip: a WAL position at or past this commit record, and how far
+    // the WAL is flushed (which settles earlier asynchronous commits).
+    if (batch_txns_ > 0)
+        co_await queue_sql(
+            "SELECT pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn, "
+            "pg_catalog.pg_current_wal_flush_lsn() - '0/0'::pg_lsn",
+            {}, check::wal_positions, "WAL position");
     batch_open_ = false;
+    commit_due_at_.reset();
+    if (batch_txns_ > 0) unflushed_commits_.emplace_back(0, batch_end_lsn_);
+    co_await sync();
     if (batch_txns_ > 0) {
         applied_lsn_ = batch_end_lsn_;
         progress_.applied_lsn = batch_end_lsn_;
@@ -527,7 +572,7 @@ asio::awaitable<void> applier::queue(const statement& st, pg::param_list params,
 
 asio::awaitable<void> applier::enqueue(const statement& st, const pg::param_list& params,
                                        pending p) {
-    co_await flush_group();  // every grouped change precedes this one in the source
+    co_await flush_groups();  // every grouped change precedes this one in the source
     // A row with a located update in flight is touched again: settle that update (and its
     // fallback) first, so changes to one key stay in source order.
     if (!located_keys_.empty() && !p.key.empty() && located_keys_.count(key_text(p.key)))
@@ -554,36 +599,55 @@ asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& 
                                            const pg::param_list& key, const char* operation,
                                            std::optional<pg::param_list> where) {
     std::string text = key_text(key);
-    // Another kind or mask, or a key already in the run: the run goes first, so every key's
-    // changes stay in source order (a set statement applies its rows as if at one instant).
-    if (group_.kind != kind || group_.mask != mask || group_.keys.count(text))
-        co_await flush_group();
-    if (group_.kind == group_kind::none) {
-        group_.kind = kind;
-        group_.mask = mask;
-        group_.operation = operation;
-        group_.arrays.assign(params.size(), std::string());
-        group_.rows = std::make_shared<group_rows>();
+    row_group& group = groups_[static_cast<size_t>(kind) - 1];
+    // A key already in a run: every run goes first, so each key's changes stay in source
+    // order (a set statement applies its rows as if at one instant). Runs of other kinds
+    // stay open beside this one only when reordering rows of distinct keys is safe.
+    bool repeated = std::any_of(groups_.begin(), groups_.end(),
+                                [&](const row_group& g) { return g.keys.count(text) > 0; });
+    bool other_open = std::any_of(groups_.begin(), groups_.end(), [&](const row_group& g) {
+        return &g != &group && g.kind != group_kind::none;
+    });
+    if (repeated || (other_open && !interleave_groups_))
+        co_await flush_groups();
+    else if (group.kind != group_kind::none && group.mask != mask)
+        co_await flush_group(group);
+    if (group.kind == group_kind::none) {
+        group.kind = kind;
+        group.mask = mask;
+        group.operation = operation;
+        group.arrays.assign(params.size(), std::string());
+        group.rows = std::make_shared<group_rows>();
         // Kept in case the run stays one row long: then the row-by-row statement is cheaper.
-        group_.first_params = params;
-        group_.first_where = std::move(where);
+        group.first_params = params;
+        group.first_where = std::move(where);
     }
     for (size_t i = 0; i < params.size(); ++i) {
-        append_array_element(group_.arrays[i], params[i]);
-        group_.bytes += params[i] ? params[i]->size() + 3 : 5;
+        append_array_element(group.arrays[i], params[i]);
+        group.bytes += params[i] ? params[i]->size() + 3 : 5;
     }
-    group_.rows->keys.push_back(key);
-    group_.rows->commit_lsns.push_back(txn_commit_lsn_);
-    group_.keys.insert(std::move(text));
-    if (static_cast<int>(group_.rows->keys.size()) >= options_.max_group_rows ||
-        group_.bytes >= options_.max_group_bytes)
-        co_await flush_group();
+    group.rows->keys.push_back(key);
+    group.rows->commit_lsns.push_back(txn_commit_lsn_);
+    group.keys.insert(std::move(text));
+    if (static_cast<int>(group.rows->keys.size()) >= options_.max_group_rows ||
+        group.bytes >= options_.max_group_bytes)
+        co_await flush_group(group);
 }
 
-asio::awaitable<void> applier::flush_group() {
-    if (group_.kind == group_kind::none) co_return;
-    row_group g = std::move(group_);
-    group_ = row_group{};
+bool applier::any_group_open() const {
+    return std::any_of(groups_.begin(), groups_.end(),
+                       [](const row_group& g) { return g.kind != group_kind::none; });
+}
+
+asio::awaitable<void> applier::flush_groups() {
+    if (!any_group_open()) co_return;
+    for (auto& group : groups_) co_await flush_group(group);
+}
+
+asio::awaitable<void> applier::flush_group(row_group& group) {
+    if (group.kind == group_kind::none) co_return;
+    row_group g = std::move(group);
+    group = row_group{};
     // A located update of one of these keys is still in flight: settle it (and its fallback)
     // first, as enqueue does for a single statement.
     if (!located_keys_.empty())
@@ -656,7 +720,7 @@ std::string applier::key_text(const pg::param_list& key) {
 
 asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list params,
                                          check expect, const char* operation) {
-    co_await flush_group();
+    co_await flush_groups();
     conn_->send_query(sql, params);
     pending_.emplace_back(expect, operation, pg::param_list{}, txn_commit_lsn_);
     if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
@@ -700,6 +764,8 @@ asio::awaitable<void> applier::sync() {
                                              : std::to_string(found) + " rows on the target");
                 }
                 if (p.expect == check::probe) probe_rows_ = rows;
+                if (p.expect == check::wal_positions)
+                    note_wal_positions(std::stoull(res.get(0, 0)), std::stoull(res.get(0, 1)));
                 if (p.expect == check::located && rows == 1) ++progress_.updates_in_partition;
                 if (p.expect == check::located && rows == 0) misses.push_back(p);
                 if (p.expect == check::located && rows > 1)
@@ -766,6 +832,20 @@ asio::awaitable<void> applier::sync() {
         send(*miss.fallback, miss.fallback_params, std::move(p));
     }
     co_await sync();
+}
+
+void applier::note_wal_positions(uint64_t insert_position, uint64_t flush_position) {
+    // The newest entry is the commit just made (its position not yet known): fill it in.
+    if (!unflushed_commits_.empty() && unflushed_commits_.back().first == 0)
+        unflushed_commits_.back().first = insert_position;
+    // A synchronous commit waited for its flush (the initial entry, read, may not have).
+    if (!options_.asynchronous_commit) flush_position = std::max(flush_position, insert_position);
+    while (!unflushed_commits_.empty() && unflushed_commits_.front().first != 0 &&
+           unflushed_commits_.front().first <= flush_position) {
+        durable_applied_lsn_ = unflushed_commits_.front().second;
+        progress_.durable_applied_lsn = unflushed_commits_.front().second;
+        unflushed_commits_.pop_front();
+    }
 }
 
 void applier::diverged(const pending& p, const std::string& detail) const {

@@ -319,6 +319,7 @@ class job_runner {
         progress.rows_estimate = job.rows_estimate;
         progress.rows_copied = job.rows_copied;
         progress.applied_lsn = job.applied_lsn.value_or(0);
+        // durable_applied_lsn stays 0 until the applier has seen the target's WAL flushed.
 
         check_spool_belongs_to_job(job);
         with_control([&](pg::connection& c) { state::reset_live_figures(c, job.job); });
@@ -565,7 +566,8 @@ class job_runner {
         };
         hooks.indexes_ready = [&] { return unique_built || unique_done; };
         hooks.remove_applied_segments = [&] {
-            spool::remove_applied_segments(writer.dir(), progress.applied_lsn);
+            // Only what the target has flushed: its apply commits are asynchronous.
+            spool::remove_applied_segments(writer.dir(), progress.durable_applied_lsn);
         };
         hooks.start_cutover = start_cutover;
         hooks.cutover_finished = [&] { return cutover_finished.load(); };

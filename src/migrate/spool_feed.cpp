@@ -25,7 +25,7 @@ bool spool_feed::fill_lookahead() const {
     // the applier never sees them, and one at the end must not hide that it is caught up (it
     // commits its batch when caught up).
     while (!lookahead_ || is_position_record(*lookahead_)) {
-        lookahead_ = reader_.next(writer_.durable_position());
+        lookahead_ = reader_.next(writer_.written_position());
         if (!lookahead_) return false;
     }
     return true;
@@ -41,13 +41,27 @@ asio::awaitable<std::optional<stream::message>> spool_feed::next() {
             lookahead_.reset();
             co_return message;
         }
-        // New data arrives at most a few milliseconds after the streamer flushes; polling
-        // keeps the two roles independent (no callback from streamer into applier).
+        // New data is readable as soon as the streamer publishes it; polling keeps the two
+        // roles independent (no callback from streamer into applier). Short: the cutover's
+        // fence travels this way while the source is locked.
         if (!wait) wait.emplace(co_await asio::this_coro::executor);
-        wait->expires_after(std::chrono::milliseconds(20));
+        wait->expires_after(std::chrono::milliseconds(5));
         co_await wait->async_wait(asio::use_awaitable);
     }
     co_return std::nullopt;
+}
+
+asio::awaitable<bool> spool_feed::wait_for_data(std::chrono::steady_clock::time_point deadline) {
+    std::optional<asio::steady_timer> wait;
+    while (!stop_ && !fill_lookahead()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) co_return false;
+        if (!wait) wait.emplace(co_await asio::this_coro::executor);
+        wait->expires_after(std::min<std::chrono::steady_clock::duration>(
+            std::chrono::milliseconds(5), deadline - now));
+        co_await wait->async_wait(asio::use_awaitable);
+    }
+    co_return !stop_;
 }
 
 }  // namespace partshift::migrate

@@ -164,7 +164,7 @@ void spool_writer::recover() {
         }
         last_commit_end_ = durable_commit_end_ = last_commit.value_or(0);
         recorded_ = durable_recorded_ = last_position.value_or(0);
-        durable_position_ = spool_position{segment_lsn_, segment_written_};
+        durable_position_ = written_position_ = spool_position{segment_lsn_, segment_written_};
         return;
     }
 }
@@ -290,6 +290,12 @@ void spool_writer::write_out() {
     }
     segment_written_ += buffer_.size();
     buffer_.clear();
+    written_position_ = spool_position{segment_lsn_, segment_written_};
+}
+
+void spool_writer::publish() {
+    check_usable();
+    if (segment_fd_ && !buffer_.empty()) write_out();
 }
 
 stream::lsn_t spool_writer::flush() {

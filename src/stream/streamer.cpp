@@ -129,19 +129,25 @@ asio::awaitable<void> streamer::stream_once() {
             co_await conn.finish_copy();
             throw pg::pg_error("the server ended the replication stream", "08006");
         }
-        if (unflushed_commit_ || (!in_transaction_ && sink_.unflushed_bytes() == 0)) {
+        auto now = clock::now();
+        if (unflushed_commit_ && now < next_sync_) {
+            sink_.publish();  // the applier may go on; the fsync comes with the next one
+        } else if (unflushed_commit_ || (!in_transaction_ && sink_.unflushed_bytes() == 0)) {
             lsn_t before = acknowledged_;
+            if (unflushed_commit_) next_sync_ = now + options_.sync_interval;
             flush_sink();
             if (acknowledged_ != before) reply_now = true;
+        } else {
+            sink_.publish();  // inside a large transaction: the applier may start on it
         }
-        auto now = clock::now();
         if (reply_now || now >= next_status) {
             // Asking for a reply each interval gets a keepalive back, which carries the
             // server's position and keeps the lag figures fresh.
             co_await send_status(now >= next_status);
             next_status = now + options_.status_interval;
         }
-        if (co_await conn.wait_readable_for(std::max(next_status - clock::now(), clock::duration(0))))
+        auto wake = unflushed_commit_ ? std::min(next_status, next_sync_) : next_status;
+        if (co_await conn.wait_readable_for(std::max(wake - clock::now(), clock::duration(0))))
             conn.consume_input();
     }
     flush_sink();

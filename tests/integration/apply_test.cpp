@@ -5,6 +5,7 @@
 // replica identity FULL.
 #include <gtest/gtest.h>
 
+#include <thread>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -127,14 +128,18 @@ struct fixture {
                std::function<void(size_t)> before_next = {}) {
         apply::vector_change_feed feed(std::move(messages));
         if (before_next) feed.set_before_next(std::move(before_next));
-        apply::applier a(model, options, progress);
+        // The io_context outlives the applier: its connection's socket belongs to it.
         asio::io_context io;
+        apply::applier a(model, options, progress);
         auto done = asio::co_spawn(io, a.run(feed), asio::use_future);
         io.run();
         done.get();
         last_fence = a.fence_lsn();
         last_rows_grouped = a.rows_grouped();
+        last_durable = a.durable_applied_lsn();
     }
+
+    stream::lsn_t last_durable = 0;
 
     std::string target_rows() {
         auto conn = db.connect();
@@ -552,9 +557,10 @@ TEST(Apply, SetBasedInsertsThenUpdateOfOneInTheSameBatch) {
               "4|2024-02-10|4|v4|src_feb 5|2024-02-11|50|v5|src_feb 6|2024-02-10|60|v6|src_feb "
               "7|2024-01-10|70|v7|src_jan 8|2024-02-10|8|v8|src_feb 9|2024-01-10|9|v9|src_jan "
               "10|2024-01-12|100|w10|src_jan");
-    // Sets: inserts 1-4, 5-8, updates 5-7; runs of one (insert 9, insert 10, update 10) go
-    // row by row.
-    EXPECT_EQ(f.last_rows_grouped, 11);
+    // Sets: inserts 1-4, 5-8; insert 9 stays open beside the updates 5-7 (other keys, no
+    // other unique index) and takes insert 10; update 10 repeats a key, so inserts 9-10 and
+    // updates 5-7 go as sets, and update 10 (a run of one) row by row.
+    EXPECT_EQ(f.last_rows_grouped, 13);
     EXPECT_EQ(f.applied(), "0/408");
 }
 
@@ -717,6 +723,79 @@ TEST(Apply, SetBasedUpdatesStayRowByRowWithAnotherUniqueIndex) {
                                 f.upd({t("1"), t("2024-01-05"), t("2"), u()})})}));
     EXPECT_EQ(f.last_rows_grouped, 2);
     EXPECT_EQ(f.target_rows(), "1|2024-01-05|2|a|src_jan 2|2024-01-05|3|b|src_jan");
+}
+
+// The apply session commits asynchronously; durable_applied_lsn (what spool cleanup may use)
+// follows the target's WAL flush, never ahead of the applied LSN. A synchronous apply session
+// knows its commits flushed at once.
+TEST(Apply, DurableAppliedLsnFollowsTheTargetsWalFlush) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.options.idempotent_until = 0;
+    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))})}));
+    EXPECT_EQ(f.applied(), "0/108");
+    EXPECT_LE(f.last_durable, 0x108u);
+    // The WAL writer flushes within a few hundred milliseconds; the next applier sees it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    f.apply(concat({{f.relation()}, txn(0x200, {f.ins("2", "2024-01-06", "2", t("b"))})}));
+    EXPECT_GE(f.last_durable, 0x108u);
+    EXPECT_LE(f.last_durable, 0x208u);
+    f.options.asynchronous_commit = false;
+    f.apply(concat({{f.relation()}, txn(0x300, {f.ins("3", "2024-01-07", "3", t("c"))})}));
+    EXPECT_EQ(f.last_durable, 0x308u);
+    EXPECT_EQ(f.target_rows(),
+              "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan 3|2024-01-07|3|c|src_jan");
+}
+
+// An OLTP mix (UPDATE one row, INSERT another, DELETE a third per transaction) keeps one open
+// run per kind, so it still goes in sets; the runs' keys are disjoint, and a key repeated
+// in any run sends every run first.
+TEST(Apply, SetBasedInterleavedKindsGoInSetsAndKeepPerKeyOrder) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    std::vector<std::vector<stream::message>> parts{{f.relation()}};
+    std::vector<stream::message> seed;
+    for (int id = 1; id <= 20; ++id)
+        seed.push_back(f.ins(std::to_string(id), "2024-01-05", "0", t("s")));
+    parts.push_back(txn(0x100, std::move(seed)));
+    for (int i = 1; i <= 10; ++i)
+        parts.push_back(txn(0x100 * (i + 1),
+                            {f.upd({t(std::to_string(i)), t("2024-01-05"), t("1"), u()}),
+                             f.ins(std::to_string(100 + i), "2024-02-05", "2", t("new")),
+                             f.del(std::to_string(10 + i))}));
+    // Key 101 (inserted above, still in the open insert run) is updated, then deleted.
+    parts.push_back(txn(0xc00, {f.upd({t("101"), t("2024-02-05"), t("3"), u()})}));
+    parts.push_back(txn(0xd00, {f.del("101")}));
+    f.apply(concat(std::move(parts)));
+    auto conn = f.db.connect();
+    EXPECT_EQ(conn.exec("SELECT string_agg(id || ':' || n, ' ' ORDER BY id) FROM src_new").get(0, 0),
+              "1:1 2:1 3:1 4:1 5:1 6:1 7:1 8:1 9:1 10:1 102:2 103:2 104:2 105:2 106:2 107:2 "
+              "108:2 109:2 110:2");
+    // The seed (20), then updates 1-10, inserts 101-110 and deletes 11-20 as three sets; the
+    // update and delete of 101 go row by row.
+    EXPECT_EQ(f.last_rows_grouped, 50);
+    EXPECT_EQ(f.applied(), "0/D08");
+}
+
+// With another UNIQUE index, rows of different keys may collide in it if reordered: delete
+// of 1 (n = 7) then insert of 2 with n = 7 must run in that order.
+TEST(Apply, SetBasedKindsStayInSourceOrderWithAnotherUniqueIndex) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    f.db.exec("CREATE UNIQUE INDEX ON src_new (n, created_at)");
+    catalog::index unique_n;
+    unique_n.name = "src_n_key";
+    unique_n.is_unique = true;
+    unique_n.key_columns = {"n"};
+    f.model.indexes.push_back(unique_n);
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "7", t("a")),
+                                f.ins("3", "2024-01-05", "8", t("c"))}),
+                    txn(0x200, {f.del("1"), f.del("3"), f.ins("2", "2024-01-05", "7", t("b")),
+                                f.ins("4", "2024-01-05", "8", t("d"))})}));
+    EXPECT_EQ(f.target_rows(), "2|2024-01-05|7|b|src_jan 4|2024-01-05|8|d|src_jan");
 }
 
 // A row no partition takes, inside a run: the error says which run (its first and last key)

@@ -393,6 +393,25 @@ TEST(Spool, RemovesAppliedSegmentsOnly) {
     w.flush();
 }
 
+// publish() makes records readable in this process before they are durable: the applier
+// reads them at once, the slot is acknowledged only after flush().
+TEST(Spool, PublishedRecordsAreReadableBeforeTheyAreDurable) {
+    temp_dir dir;
+    spool_writer w(dir.path(), {.segment_size = 1 << 20, .write_buffer_size = 1 << 20});
+    spool_reader r(dir.path(), 0);
+    write_transaction(w, 0x1000, 5);
+    EXPECT_FALSE(r.next(w.written_position()));  // still in the writer's buffer
+    w.publish();
+    std::size_t seen = 0;
+    while (auto rec = r.next(w.written_position())) ++seen;
+    EXPECT_EQ(seen, 7u);
+    EXPECT_EQ(w.durable_position_lsn(), 0u);  // not durable: the slot may not move yet
+    EXPECT_FALSE(r.next(w.durable_position()));
+    w.flush();
+    EXPECT_GT(w.durable_position_lsn(), 0u);
+    EXPECT_FALSE(r.next(w.written_position()));  // nothing new
+}
+
 TEST(Spool, ReaderFollowsLiveWriter) {
     temp_dir dir;
     spool_writer w(dir.path(), {.segment_size = 1024, .write_buffer_size = 64});

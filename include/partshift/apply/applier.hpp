@@ -13,6 +13,7 @@
 
 #include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
 
+#include <array>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -46,6 +47,10 @@ struct applier_options {
     // transactions, or once it has been open this long, or when the feed is caught up.
     int max_batch_transactions = 1000;
     std::chrono::milliseconds max_batch_delay{500};
+    // ... but when caught up, a batch younger than this waits that long for more source
+    // commits first (a target commit per source commit would double the server's commit
+    // work while following). A batch holding the cutover fence commits at once.
+    std::chrono::milliseconds min_batch_age{50};
     // Statements queued before a pipeline sync: bounds memory and the size of a failed segment.
     int pipeline_depth = 1000;
     std::string application_name = "partshift-apply";
@@ -59,11 +64,15 @@ struct applier_options {
     // Set-based apply in strict mode: runs of consecutive INSERTs, DELETEs, or UPDATEs with
     // the same column mask (distinct keys) go as one statement over unnested arrays, up to
     // these many rows and bytes of values per statement (memory stays bounded: inv. 6).
-    // Off by default: with generic plans the server may join the unnested rows to the whole
-    // target by hash join over sequential scans of every partition (seen in the engine tests:
-    // 36 s for one statement on a 200k-row target); the statements need a plan that probes
-    // the key index (e.g. `t.key = ANY($n)` beside the join) before this can default to on.
-    bool set_based = false;
+    // The apply session turns hash and merge joins off, so the generic plan joins the rows to
+    // the target by key-index probes (with run-time partition pruning when the key holds the
+    // partition key), never by a hash join over sequential scans of every partition.
+    bool set_based = true;
+    // synchronous_commit = off on the apply session: a batch commit does not wait for the
+    // target's WAL flush (the clients' commits share that disk). Exactness is kept: the
+    // applied LSN commits with the changes, so a lost commit loses both; what must not run
+    // ahead of the flush (deleting spool segments) follows durable_applied_lsn().
+    bool asynchronous_commit = true;
     int max_group_rows = 1000;
     size_t max_group_bytes = 4 * 1024 * 1024;
 };
@@ -88,6 +97,8 @@ class applier {
 
     // Last source commit end LSN committed on the target (also in progress.applied_lsn).
     stream::lsn_t applied_lsn() const { return applied_lsn_.load(); }
+    // Of applied_lsn(), what the target's WAL flush covers (also progress.durable_applied_lsn).
+    stream::lsn_t durable_applied_lsn() const { return durable_applied_lsn_.load(); }
     // LSN of the last logical message with the fence prefix (the cutover fence), published
     // only once every transaction before it is committed on the target; 0 if none yet.
     stream::lsn_t fence_lsn() const { return fence_lsn_.load(); }
@@ -102,7 +113,8 @@ class applier {
     // fallback (the plain update by key, checked for one row) then runs before anything
     // else touches that key.
     // set: a set-based statement over a row group; it returns the rows that diverged.
-    enum class check : uint8_t { none, one_row, insert, probe, located, set };
+    // wal_positions: the target's WAL insert and flush positions read after a COMMIT.
+    enum class check : uint8_t { none, one_row, insert, probe, located, set, wal_positions };
     // group_rows: the keys of a row group and their source transactions, in row order, kept
     // until the group's result is read so a divergence can name its key.
     struct group_rows {
@@ -169,9 +181,13 @@ class applier {
                                        const pg::param_list& params, const pg::param_list& key,
                                        const char* operation,
                                        std::optional<pg::param_list> where = std::nullopt);
-    // flush_group: sends the open row group as one set-based statement (nothing if empty).
-    // Every other statement is sent after it, which keeps changes in source order.
-    asio::awaitable<void> flush_group();
+    // flush_groups: sends every open row group as one set-based statement each (their keys
+    // are disjoint, so their order does not matter). Every other statement is sent after
+    // them, which keeps changes in source order.
+    asio::awaitable<void> flush_groups();
+    // flush_group: sends one open row group (nothing if empty).
+    asio::awaitable<void> flush_group(row_group& group);
+    bool any_group_open() const;
     // groupable: set-based apply is on and possible for this relation, and the batch is strict.
     bool groupable() const { return strict_ && sets_supported_; }
 
@@ -212,7 +228,13 @@ class applier {
     bool sets_supported_ = false;
     bool update_sets_ = false;  // sets_supported_ and no other UNIQUE/EXCLUDE index on the source
     bool deferrable_constraint_ = false;  // on source or target: no set INSERT/UPDATE (this run)
-    row_group group_;
+    // One open run per kind (insert, delete, update of one mask), with disjoint keys: a
+    // workload that interleaves kinds (UPDATE a, INSERT b, UPDATE c, …) still goes in sets.
+    // Only when interleave_groups_: with another UNIQUE/EXCLUDE index on the source, rows of
+    // different keys may still collide in that index if reordered (delete x, insert y with
+    // x's unique value), so then one run at a time, in source order.
+    std::array<row_group, 3> groups_;
+    bool interleave_groups_ = false;
     int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
     int64_t probe_rows_ = -1;
     change_feed* feed_ = nullptr;
@@ -225,6 +247,8 @@ class applier {
     // Target transaction (batch) being built.
     bool batch_open_ = false;
     std::chrono::steady_clock::time_point batch_started_;
+    // Caught up with a young batch: commit at this time unless more data comes first.
+    std::optional<std::chrono::steady_clock::time_point> commit_due_at_;
     int64_t batch_txns_ = 0;
     int64_t batch_changes_ = 0;
     int64_t batch_changes_written_ = 0;  // of batch_changes_, executed by the last sync
@@ -234,6 +258,12 @@ class applier {
 
     std::atomic<stream::lsn_t> applied_lsn_{0};
     std::atomic<stream::lsn_t> fence_lsn_{0};
+    std::atomic<stream::lsn_t> durable_applied_lsn_{0};
+    // Batches committed asynchronously and not yet known flushed: (target WAL position at or
+    // past the commit record, the batch's applied LSN), oldest first. At most a few entries:
+    // each commit reads the flush position, and the WAL writer flushes within a second.
+    std::deque<std::pair<uint64_t, stream::lsn_t>> unflushed_commits_;
+    void note_wal_positions(uint64_t insert_position, uint64_t flush_position);
     std::atomic<int64_t> rows_grouped_{0};
     std::string fence_content_;
 };

@@ -6,6 +6,7 @@
 #include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <optional>
 
 #include "partshift/stream/pgoutput_messages.hpp"
@@ -27,6 +28,15 @@ class change_feed {
     // applied changes invisible (and the applied LSN behind) until the next write arrives.
     // The default (never caught up) suits feeds that end instead of waiting.
     virtual bool caught_up() const { return false; }
+
+    // wait_for_data waits until next() has a message without waiting, or the deadline passes,
+    // or the feed stops; true if a message is there. The applier keeps a young batch open this
+    // way while caught up, so a steady trickle of source commits is not one target commit each.
+    // The default suits feeds that never wait.
+    virtual asio::awaitable<bool> wait_for_data(std::chrono::steady_clock::time_point deadline) {
+        (void)deadline;
+        co_return !caught_up();
+    }
 };
 
 }  // namespace partshift::apply

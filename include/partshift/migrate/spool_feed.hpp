@@ -1,5 +1,5 @@
 // spool_feed: the applier's change_feed over the spool, following the live writer: it reads
-// only what the writer made durable, and waits (polling a timer) when it has read it all.
+// what the writer published (written, durable or not), and waits (polling a timer) when it has read it all.
 #pragma once
 
 #include <utility>
@@ -24,6 +24,8 @@ public:
     // caught_up looks one record ahead: the applier asks at each source commit whether to
     // commit its batch now, which must be answered before next() would wait.
     bool caught_up() const override;
+    boost::asio::awaitable<bool> wait_for_data(
+        std::chrono::steady_clock::time_point deadline) override;
 
 private:
     bool fill_lookahead() const;

@@ -11,6 +11,7 @@ public:
     explicit spool_sink(spool::spool_writer& writer) : writer_(writer) {}
     void append(const stream::message& msg) override;
     stream::lsn_t flush() override;
+    void publish() override { writer_.publish(); }
     uint64_t unflushed_bytes() const override { return unflushed_; }
     stream::lsn_t last_commit_end_lsn() const override { return writer_.last_commit_end_lsn(); }
     void record_position(stream::lsn_t lsn) override;

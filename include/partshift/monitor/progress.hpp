@@ -30,6 +30,10 @@ struct progress {
     std::atomic<int64_t> changes_spooled{0};
     // apply
     std::atomic<uint64_t> applied_lsn{0};     // last commit end LSN committed on the target
+    // Of applied_lsn, what the target has flushed to its WAL: the apply session commits
+    // asynchronously, and a server crash may take its last commits back (with their applied
+    // LSN, consistently). Spool segments are deleted only below this one.
+    std::atomic<uint64_t> durable_applied_lsn{0};
     std::atomic<int64_t> changes_applied{0};
     // Changes the target has executed, committed or still in the open batch: the apply rate,
     // which must move during one huge source transaction too.

@@ -63,6 +63,10 @@ class spool_writer {
     // LSN the slot may be acknowledged with.
     stream::lsn_t flush();
 
+    // publish hands what is buffered to the segment file without an fsync, so a reader in
+    // this process (the applier's feed) sees it at once; durable only after flush().
+    void publish();
+
     // record_position appends a position record (outside a transaction): everything up to lsn
     // is in the spool. Durable after the next flush().
     void record_position(stream::lsn_t lsn);
@@ -80,6 +84,11 @@ class spool_writer {
     // durable_position: how far the spool is durable; a reader following this writer passes it
     // as its read limit. {0, 0} while nothing is durable.
     spool_position durable_position() const noexcept { return durable_position_; }
+    // written_position: how far records are in the segment files (durable or not), always at
+    // a record boundary: the read limit of a reader in this process. Reading past the
+    // durable position is safe: the slot is acknowledged only up to the durable one, so what
+    // a machine crash takes from the file the server sends again.
+    spool_position written_position() const noexcept { return written_position_; }
     bool in_transaction() const noexcept { return in_transaction_; }
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
@@ -113,6 +122,7 @@ class spool_writer {
     stream::lsn_t recorded_ = 0;          // last position record appended
     stream::lsn_t durable_recorded_ = 0;  // ... and made durable
     spool_position durable_position_;
+    spool_position written_position_;
     bool failed_ = false;
 };
 

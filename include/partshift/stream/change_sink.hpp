@@ -16,6 +16,9 @@ public:
     // flush makes everything appended durable and returns the end LSN of the last complete
     // transaction now durable (0 if none).
     virtual lsn_t flush() = 0;
+    // publish makes what is appended visible to the sink's reader without making it durable
+    // (no fsync); flush() does both.
+    virtual void publish() {}
     // bytes appended since the last flush (to bound what a crash could lose).
     virtual uint64_t unflushed_bytes() const = 0;
     // last_commit_end_lsn: the end LSN of the last complete transaction in the sink, so that

@@ -23,6 +23,11 @@ struct streamer_options {
     std::string publication;
     lsn_t start_lsn = 0;  // L0 for a new job
     std::chrono::milliseconds status_interval{1000};
+    // Under a steady stream of commits the sink is fsynced at most this often (group commit):
+    // an fsync per source commit competes with the source's own commits for the disk. The
+    // applier reads published (written, not yet fsynced) data at once; only the slot's
+    // acknowledgement waits for the fsync.
+    std::chrono::milliseconds sync_interval{100};
     std::chrono::seconds max_backoff{30};
 };
 
@@ -53,6 +58,7 @@ private:
     lsn_t acknowledged_ = 0;      // never goes backwards
     lsn_t received_ = 0;
     std::chrono::steady_clock::time_point next_position_record_{};
+    std::chrono::steady_clock::time_point next_sync_{};
     // The transaction being appended to the sink, and how many of its change records (changes,
     // truncates, messages) are in already. A connection lost inside it leaves those records
     // in the spool; the server sends the whole transaction again, so its first

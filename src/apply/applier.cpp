@@ -608,23 +608,35 @@ asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& 
     bool other_open = std::any_of(groups_.begin(), groups_.end(), [&](const row_group& g) {
         return &g != &group && g.kind != group_kind::none;
     });
+    // An update with partition values is matched in their partition (one probe per row, not
+    // one per partition); its run holds only such updates.
+    const bool located = kind == group_kind::update && where.has_value();
     if (repeated || (other_open && !interleave_groups_))
         co_await flush_groups();
-    else if (group.kind != group_kind::none && group.mask != mask)
+    else if (group.kind != group_kind::none && (group.mask != mask || group.located != located))
         co_await flush_group(group);
     if (group.kind == group_kind::none) {
         group.kind = kind;
         group.mask = mask;
+        group.located = located;
         group.operation = operation;
-        group.arrays.assign(params.size(), std::string());
+        group.arrays.assign(params.size() + (located ? where->size() : 0), std::string());
         group.rows = std::make_shared<group_rows>();
+        group.rows->located = located;
         // Kept in case the run stays one row long: then the row-by-row statement is cheaper.
         group.first_params = params;
-        group.first_where = std::move(where);
+        group.first_where = where;
     }
     for (size_t i = 0; i < params.size(); ++i) {
         append_array_element(group.arrays[i], params[i]);
         group.bytes += params[i] ? params[i]->size() + 3 : 5;
+    }
+    if (located) {
+        for (size_t i = 0; i < where->size(); ++i) {
+            append_array_element(group.arrays[params.size() + i], (*where)[i]);
+            group.bytes += (*where)[i] ? (*where)[i]->size() + 3 : 5;
+        }
+        group.rows->fallback_params.push_back(params);
     }
     group.rows->keys.push_back(key);
     group.rows->commit_lsns.push_back(txn_commit_lsn_);
@@ -683,7 +695,10 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
     switch (g.kind) {
         case group_kind::insert: st = &target_sql_.insert_set(); break;
         case group_kind::remove: st = &target_sql_.delete_set(); break;
-        case group_kind::update: st = &target_sql_.update_set(g.mask); break;
+        case group_kind::update:
+            st = g.located ? &target_sql_.update_set(g.mask, located_columns_)
+                           : &target_sql_.update_set(g.mask);
+            break;
         case group_kind::none: co_return;
     }
     pg::param_list params;
@@ -695,8 +710,11 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
     g.arrays.clear();
     auto rows = static_cast<int64_t>(g.rows->keys.size());
     pending p(check::set, g.operation, pg::param_list{}, g.rows->commit_lsns.back());
+    if (g.located) p.fallback = &target_sql_.update_by_key(g.mask);
     p.group = std::move(g.rows);
     send(*st, params, std::move(p));
+    // A row of a located run may need its fallback: later statements on its key wait for it.
+    if (g.located) located_keys_.insert(g.keys.begin(), g.keys.end());
     pending_group_rows_ += rows;
     rows_grouped_ += rows;
     // The kept keys count too: at most a few groups' worth wait for their results.
@@ -740,6 +758,11 @@ asio::awaitable<void> applier::sync() {
             case PGRES_COMMAND_OK:
             case PGRES_TUPLES_OK: {
                 int64_t rows = affected_rows(res);
+                if (p.expect == check::set && p.group && p.group->located) {
+                    // Rows not found in their partition moved: update them by key alone.
+                    settle_located_set(p, res, misses);
+                    rows = 0;
+                }
                 if (p.expect == check::set && rows > 0) {
                     // The first row (in row order) that did not apply exactly once.
                     int64_t first = -1, found = 0;
@@ -832,6 +855,27 @@ asio::awaitable<void> applier::sync() {
         send(*miss.fallback, miss.fallback_params, std::move(p));
     }
     co_await sync();
+}
+
+void applier::settle_located_set(const pending& p, const pg::result& res,
+                                 std::vector<pending>& misses) {
+    const auto& group = *p.group;
+    int64_t moved = 0;
+    for (int r = 0; r < res.rows(); ++r) {
+        const int64_t n = std::strtoll(res.get(r, 0).c_str(), nullptr, 10);
+        const int64_t found = std::strtoll(res.get(r, 1).c_str(), nullptr, 10);
+        const auto i = static_cast<size_t>(n - 1);
+        if (n < 1 || i >= group.keys.size())
+            throw runtime_error("internal error: a set-based UPDATE reported row " +
+                                std::to_string(n) + " of its group");
+        pending row(check::one_row, p.operation, group.keys[i], group.commit_lsns[i]);
+        if (found != 0) diverged(row, std::to_string(found) + " rows on the target");
+        row.fallback = p.fallback;
+        row.fallback_params = group.fallback_params[i];
+        misses.push_back(std::move(row));
+        ++moved;
+    }
+    progress_.updates_in_partition += static_cast<int64_t>(group.keys.size()) - moved;
 }
 
 void applier::note_wal_positions(uint64_t insert_position, uint64_t flush_position) {

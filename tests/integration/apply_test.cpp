@@ -515,6 +515,7 @@ void set_based(fixture& f, int group_rows = 1000) {
     }
     f.options.idempotent_until = 0;  // strict from the start
     f.options.set_based = true;
+    f.options.partition_columns = {"created_at"};  // updates are matched in their partition
     f.options.max_group_rows = group_rows;
     f.options.max_batch_delay = std::chrono::hours(1);  // one batch per apply()
 }
@@ -745,6 +746,34 @@ TEST(Apply, DurableAppliedLsnFollowsTheTargetsWalFlush) {
     EXPECT_EQ(f.last_durable, 0x308u);
     EXPECT_EQ(f.target_rows(),
               "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan 3|2024-01-07|3|c|src_jan");
+}
+
+// Updates of a run are matched in the partition of their new values (one probe per row);
+// the one whose partition key changed is not found there and is moved by its key alone,
+// before anything else touches it.
+TEST(Apply, SetBasedUpdatesLookInTheirPartitionAndMoveRowsThatLeftIt) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    set_based(f);
+    std::vector<stream::message> seed;
+    for (int id = 1; id <= 6; ++id)
+        seed.push_back(f.ins(std::to_string(id), "2024-01-05", "0", t("s")));
+    std::vector<stream::message> updates;
+    for (int id = 1; id <= 5; ++id)
+        updates.push_back(f.upd({t(std::to_string(id)), t(id == 3 ? "2024-02-07" : "2024-01-05"),
+                                 t(std::to_string(id * 10)), u()}));
+    f.apply(concat({{f.relation()},
+                    txn(0x100, std::move(seed)),
+                    txn(0x200, std::move(updates)),
+                    // Row 3 again, right after the run: it must see the moved row.
+                    txn(0x300, {f.upd({t("3"), t("2024-02-07"), t("33"), u()}),
+                                f.upd({t("6"), t("2024-01-05"), t("66"), u()})})}));
+    EXPECT_EQ(f.target_rows(),
+              "1|2024-01-05|10|s|src_jan 2|2024-01-05|20|s|src_jan 3|2024-02-07|33|s|src_feb "
+              "4|2024-01-05|40|s|src_jan 5|2024-01-05|50|s|src_jan 6|2024-01-05|66|s|src_jan");
+    EXPECT_EQ(f.progress.updates_relocated.load(), 1);
+    EXPECT_GE(f.progress.updates_in_partition.load(), 4);
+    EXPECT_EQ(f.applied(), "0/308");
 }
 
 // An OLTP mix (UPDATE one row, INSERT another, DELETE a third per transaction) keeps one open

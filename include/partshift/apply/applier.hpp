@@ -120,6 +120,10 @@ class applier {
     struct group_rows {
         std::vector<pg::param_list> keys;
         std::vector<stream::lsn_t> commit_lsns;
+        // A located update run (matched in the partition of each row's new values): each
+        // row's plain update parameters, for the fallback by key of a row that moved.
+        bool located = false;
+        std::vector<pg::param_list> fallback_params;
     };
     // row_group: the open run of strict-mode changes of one kind (and one column mask for
     // updates), built column-wise into array literals as the changes arrive.
@@ -127,6 +131,7 @@ class applier {
     struct row_group {
         group_kind kind = group_kind::none;
         column_mask mask;                  // update only
+        bool located = false;              // update only: partition values follow the key
         std::vector<std::string> arrays;   // one open array literal per statement parameter
         std::shared_ptr<group_rows> rows;
         std::unordered_set<std::string> keys;  // key_text of every row
@@ -264,6 +269,9 @@ class applier {
     // each commit reads the flush position, and the WAL writer flushes within a second.
     std::deque<std::pair<uint64_t, stream::lsn_t>> unflushed_commits_;
     void note_wal_positions(uint64_t insert_position, uint64_t flush_position);
+    // settle_located_set: reads a located update run's result (the rows not updated exactly
+    // once); rows not found in their partition become misses (fallback by key after the sync).
+    void settle_located_set(const pending& p, const pg::result& res, std::vector<pending>& misses);
     std::atomic<int64_t> rows_grouped_{0};
     std::string fence_content_;
 };

@@ -108,7 +108,10 @@ public:
                                               o_.drop_unrepointable_fks});
             state::mark_cut_over(lock_, o_.job.job, attempt, result.swap.after_commit_sql);
             test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
+            const auto committing = clock::now();
+            result.swap_ms = ms_since(granted) - result.tail_apply_ms - ms_since(committing);
             tx.commit();
+            result.commit_ms = ms_since(committing);
         } catch (const pg::pg_error& e) {
             if (e.sqlstate() == pg::sqlstate::query_canceled ||
                 e.sqlstate() == pg::sqlstate::lock_not_available) {
@@ -159,8 +162,9 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         if (attempt_once.run(attempt, result, failure)) {
             result.swapped = true;
             spdlog::info("cutover: swapped on attempt {}; lock held {:.0f} ms (tail applied in "
-                         "{:.0f} ms)",
-                         attempt, result.lock_hold_ms, result.tail_apply_ms);
+                         "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",
+                         attempt, result.lock_hold_ms, result.tail_apply_ms, result.swap_ms,
+                         result.commit_ms);
             test_pause("PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS");
             return result;
         }

@@ -452,6 +452,7 @@ swap_outcome swap_tables(pg::connection& conn, const swap_request& req) {
     run.step("restore search_path");
     run.exec("SELECT pg_catalog.set_config('search_path', $1, true)",
              pg::make_params(saved_search_path));
+    run.step("done");  // logs the last step's time
     return out;
 }
 

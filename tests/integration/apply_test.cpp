@@ -299,6 +299,20 @@ TEST(Apply, SkippedKeyChangeIsNoDivergenceInStrictModeUntilTheKeyGoes) {
     expect_divergence(f, txn(0x3200, {f.del("31")}), "(id)=(31)", "0/3200");
 }
 
+// Issue 8 item 11: the target's key includes the partition key, so a strict INSERT of a key
+// already held by another partition goes through (finding it would take a probe of every
+// partition per insert). The key's next DELETE (or update by key) counts the rows it touched
+// and stops on the second copy, naming the key; `verify` lists such keys.
+TEST(Apply, KeyHeldByAnotherPartitionIsADivergenceAtItsNextDelete) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    fixture f;
+    f.db.exec("INSERT INTO src_new VALUES (5, '2024-01-05', 5, 'stale')");
+    f.options.idempotent_until = 0;
+    f.apply(txn(0x100, {f.ins("5", "2024-02-05", "5", t("new"))}));
+    EXPECT_EQ(f.target_rows(), "5|2024-01-05|5|stale|src_jan 5|2024-02-05|5|new|src_feb");
+    expect_divergence(f, txn(0x200, {f.del("5")}), "(id)=(5)", "0/200");
+}
+
 // Strict updates look in the partition of their new values first (pruned to one partition);
 // a row that moved is updated by key alone, and before anything else touches that key.
 TEST(Apply, StrictUpdatesLookInThePartitionFirstAndFallBackWhenTheRowMoved) {

@@ -188,6 +188,9 @@ class job_runner {
         }
         if (existing) {
             check_same_job(*existing);
+            // A job started by an older partshift: tables and columns added since (e.g.
+            // partshift.skipped_keys) must exist before the roles use them.
+            state::ensure_schema(control_);
             return *existing;
         }
         if (const auto* failed = plan::first_fatal_failure(inputs_.checks))

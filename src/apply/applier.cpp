@@ -155,6 +155,10 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     unflushed_commits_.clear();
     unflushed_commits_.emplace_back(std::stoull(job.get(0, 2)), applied_lsn_.load());
     note_wal_positions(0, std::stoull(job.get(0, 3)));
+    auto skipped = co_await conn_->exec(skipped_keys::load_sql, pg::make_params(options_.job));
+    std::vector<std::string> skipped_texts;
+    for (int r = 0; r < skipped.rows(); ++r) skipped_texts.push_back(skipped.get(r, 0));
+    skipped_.reset(std::move(skipped_texts));
     // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which the
     // server refuses next to a DEFERRABLE unique or exclusion constraint; the target mirrors
     // the source's constraints, and may gain them later, so look at both.
@@ -302,6 +306,7 @@ asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
     check_tuple(m.new_tuple, "INSERT");
     auto key = key_of(m.new_tuple, target_sql_.key());
     ++batch_changes_;
+    if (is_skipped(key)) co_await track_skipped(key, false);  // removed earlier: a full row now
     if (groupable() && !deferrable_constraint_) {
         co_await add_to_group(group_kind::insert, {}, params_of(m.new_tuple), key, "INSERT");
     } else if (strict_) {
@@ -330,7 +335,9 @@ asio::awaitable<void> applier::handle_update(const stream::update_msg& m) {
     pg::param_list old_key = old_row ? key_of(*old_row, key) : new_key;
     bool key_changed = old_key != new_key;
     ++batch_changes_;
-    if (strict_)
+    // A key the window left out of the target: its row is missing by design, so its changes
+    // follow the idempotent rules until one removes it (skipped_keys.hpp).
+    if (strict_ && !is_skipped(old_key))
         co_await update_strict(row, old_row, old_key, key_changed);
     else
         co_await update_idempotent(row, old_key, new_key, key_changed);
@@ -354,9 +361,11 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
     // Key change k1 → k2. Never move the k1 row: in this window it may be a later incarnation
     // copied under a newer snapshot. Delete it, then set k2's state.
     co_await queue(target_sql_.delete_by_key(), old_key, check::none, "DELETE");
+    co_await track_skipped(old_key, false);
     if (is_complete(row)) {
         co_await queue(target_sql_.delete_by_key(), new_key, check::none, "DELETE");
         co_await queue(target_sql_.insert(), params_of(row), check::none, "INSERT");
+        co_await track_skipped(new_key, false);
         co_return;
     }
     // Unsent columns come from k2's target row if there is one: update it with the sent
@@ -371,12 +380,18 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
         co_await queue(target_sql_.select_by_key(), new_key, check::probe, "SELECT");
     }
     co_await sync();
-    if (probe_rows_ > 0) co_return;
+    if (probe_rows_ > 0) {
+        co_await track_skipped(new_key, false);
+        co_return;
+    }
     // Else from the source's current row for k2 (a later change of k2 corrects it if newer).
     auto source_row = co_await read_source_row(new_key);
     if (!source_row) {
+        // The source lost k2 since this change, so a later change removes it: until then the
+        // target lacks k2 by design, even in strict mode (remembered with this batch).
         spdlog::debug("applier: key change to {} skipped: no row in target or source",
                       describe_key(target_sql_.columns(), target_sql_.key(), new_key));
+        co_await track_skipped(new_key, true);
         co_return;
     }
     pg::param_list full;
@@ -386,6 +401,7 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
                            ? (*source_row)[i]
                            : value_param(row[i]));
     co_await queue(target_sql_.insert(), std::move(full), check::none, "INSERT");
+    co_await track_skipped(new_key, false);
 }
 
 asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::tuple* old_row,
@@ -478,7 +494,11 @@ asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
     check_tuple(m.old_tuple, "DELETE");
     auto key = key_of(m.old_tuple, target_sql_.key());
     ++batch_changes_;
-    if (groupable())
+    if (is_skipped(key)) {
+        // Left out of the target by design: nothing to delete, in either mode.
+        co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
+        co_await track_skipped(key, false);
+    } else if (groupable())
         co_await add_to_group(group_kind::remove, {}, key, key, "DELETE");
     else if (strict_)
         co_await queue(target_sql_.delete_by_key(), key, check::one_row, "DELETE", key);
@@ -495,6 +515,15 @@ asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
     co_await flush_groups();
     if (!located_keys_.empty()) co_await sync();  // fallbacks first: TRUNCATE touches every key
     co_await queue_sql(target_sql_.truncate((m.options & 2) != 0), {});
+    if (skipped_.forget_all())
+        co_await queue_sql(skipped_keys::forget_all_sql, pg::make_params(options_.job));
+}
+
+asio::awaitable<void> applier::track_skipped(const pg::param_list& key, bool skipped) {
+    std::string text = key_text(key);
+    if (skipped ? skipped_.remember(text) : skipped_.forget(text))
+        co_await queue_sql(skipped ? skipped_keys::remember_sql : skipped_keys::forget_sql,
+                           pg::make_params(options_.job, text));
 }
 
 asio::awaitable<void> applier::handle_message(const stream::logical_message_msg& m) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "partshift/apply/change_feed.hpp"
+#include "partshift/apply/skipped_keys.hpp"
 #include "partshift/apply/sql_builder.hpp"
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/monitor/progress.hpp"
@@ -196,6 +197,13 @@ class applier {
     // groupable: set-based apply is on and possible for this relation, and the batch is strict.
     bool groupable() const { return strict_ && sets_supported_; }
 
+    // track_skipped: `key` was left out of the target by design (skipped = true), or a change
+    // removed it or gave it a full row (false); written in the batch when the set changes.
+    asio::awaitable<void> track_skipped(const pg::param_list& key, bool skipped);
+    bool is_skipped(const pg::param_list& key) const {
+        return !skipped_.empty() && skipped_.contains(key_text(key));
+    }
+
     bool applies_to(uint32_t relid) const;
     void check_tuple(const stream::tuple& row, const char* what) const;
     // queue sends one prepared statement into the pipeline (preparing it on first use) and
@@ -240,6 +248,7 @@ class applier {
     // x's unique value), so then one run at a time, in source order.
     std::array<row_group, 3> groups_;
     bool interleave_groups_ = false;
+    skipped_keys skipped_;  // keys missing from the target by design (skipped_keys.hpp)
     int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
     int64_t probe_rows_ = -1;
     change_feed* feed_ = nullptr;

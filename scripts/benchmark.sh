@@ -61,6 +61,7 @@ done
 rounds=${rounds:-$((quick ? 1 : 2))}
 duration=${duration:-$((quick ? 5 : 30))}
 cutovers=${cutovers:-$((quick ? 1 : 3))}
+cutover_timeout=$((quick ? 90 : 1800))  # a run that never reaches --max-lag 1s under the load
 backlog=${backlog:-$((rows / 5 > 2000 ? rows / 5 : 2000))}
 ((backlog >= 4)) || backlog=4
 [[ -n "$json" ]] && json=$(realpath -m "$json")

@@ -2,8 +2,10 @@
 # the offered rate (every transaction logged), each a fresh job `run --max-lag 1s` that copies,
 # follows and cuts over by itself. Per run: the lock hold (status --json lock_hold_ms), the worst
 # client transaction completing within 2 s of the swap, the time from `run` start to the swap
-# committed (its "swapped on attempt" log line), failed client transactions. Between runs the
-# partitioned table is dropped and the original (orders_old) gets its name and index names back.
+# committed (its "swapped on attempt" log line), failed client transactions. A run that has not
+# cut over after $cutover_timeout s is stopped and counted (cutover_timeouts), not waited for.
+# Between runs the partitioned table is dropped and the original (orders_old) gets its name and
+# index names back.
 
 restore_plain_table() {
   sql >/dev/null <<'SQL'
@@ -31,14 +33,22 @@ phase_cutover() {
     log "cutover $i/$cutovers: run --max-lag 1s from a fresh job under $rate tx/s"
     settle
     rm -f "$work/load.stop"
-    pgbench_until "cut$i" "$rate" "$work/load.stop" &
+    pgbench_until "cut$i" "$rate" "$work/load.stop" 2>/dev/null &
     track $!
     local load_pid=$!
     sleep 3
     logfile="$work/cutover-$i.log"
     t0=$(now)
     ps_start "$logfile" --max-lag 1s
-    ps_wait "$logfile"
+    if ! ps_wait_for "$logfile" "$cutover_timeout"; then
+      log "  no cutover within $cutover_timeout s (lag never at most 1 s for a second?); stopping it"
+      ps_stop || true
+      touch "$work/load.stop"
+      wait "$load_pid" || true
+      ps_abort
+      record cutover_timeouts 1
+      continue
+    fi
     t_swap=$(log_time "$logfile" "cutover: swapped on attempt")
     sleep 3  # the load keeps writing, into the partitioned table now
     touch "$work/load.stop"

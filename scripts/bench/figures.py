@@ -113,6 +113,7 @@ def derive(r):
         "cutovers": len(r.get("cutover_lock_ms", [])),
         "end_to_end_s": med("end_to_end_s"),
         "cutover_failed_transactions": top("cutover_failed_tx"),
+        "cutover_timeouts": sum(r.get("cutover_timeouts", [])),
     }
     for size in sorted({k.rsplit("_", 1)[1] for k in r if k.startswith("rsscmp_")}, key=int):
         f["rss_copy_mb_at_" + size] = top("rsscmp_copy_mb_" + size)
@@ -180,9 +181,9 @@ def report(args):
           "%s/%s, following %s/%s, trigger %s/%s" % tuple(fmt(f.get(k)) for k in (
               "base_tps", "follow_tps", "trigger_tps", "offered_tps", "base_p50_ms", "base_p99_ms",
               "follow_p50_ms", "follow_p99_ms", "trigger_p50_ms", "trigger_p99_ms")))
-    print("cutover: %s run(s), run→cutover %s s (median), failed client transactions %s; "
-          "peak RSS copy %s MB, replay %s MB" % tuple(fmt(f.get(k)) for k in (
-              "cutovers", "end_to_end_s", "cutover_failed_transactions", "peak_rss_copy_mb",
+    print("cutover: %s run(s) cut over, %s did not in time; run→cutover %s s (median), failed "
+          "client transactions %s; peak RSS copy %s MB, replay %s MB" % tuple(fmt(f.get(k)) for k in (
+              "cutovers", "cutover_timeouts", "end_to_end_s", "cutover_failed_transactions", "peak_rss_copy_mb",
               "peak_rss_replay_mb")))
     sizes = [k[len("rss_copy_mb_at_"):] for k in f if k.startswith("rss_copy_mb_at_")]
     for s in sizes:

@@ -71,7 +71,7 @@ phase_impact() {
   ps_start "$logfile" --dry-run
   ps_wait_caught_up "$logfile"
   : >"$work/lag.samples"
-  lag_sampler "$work/lag.samples" &
+  lag_sampler "$work/lag.samples" 2>/dev/null &
   sampler=$!
   track "$sampler"
   impact_window_fixed follow

@@ -60,7 +60,7 @@ ps_start() {
       echo "$v" >"$logfile.rss"
       sleep 0.2
     done
-  ) &
+  ) 2>/dev/null &
   track $!
 }
 ps_rss_mb() { awk '{ printf "%.1f", $1 / 1024 }' "$1.rss"; }
@@ -80,6 +80,15 @@ ps_wait() {  # ps_wait LOGFILE: wait for a run that ends by itself; it must exit
   wait "$ps_pid" || rc=$?
   ps_pid=""
   ((rc == 0)) || { echo "partshift run exited $rc; last lines of its log:" >&2; tail -n 20 "$1" >&2; return 1; }
+}
+# ps_wait_for LOGFILE SECONDS: ps_wait, but returns 1 with the run still going after SECONDS
+ps_wait_for() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$ps_pid" 2>/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+  ps_wait "$1"
 }
 ps_status() { "$partshift" status --dsn "dbname=$db" --job orders --json 2>/dev/null; }
 ps_abort() { "$partshift" abort --dsn "dbname=$db" --job orders >/dev/null 2>&1 || true; }
@@ -136,13 +145,14 @@ pgbench_until() {  # pgbench_until NAME RATE FILE
 }
 failed_transactions() { grep -h "failed transactions" "$@" 2>/dev/null | awk '{ f += $5 } END { print f + 0 }'; }
 
-# lag_sampler FILE: lag_seconds of status --json every ~200 ms, one per line, until killed
+# lag_sampler FILE: the job's lag_seconds every ~200 ms while it follows, one per line, until
+# ended. It reads the column `status --json` shows as lag_seconds (src/monitor/status_reader.cpp)
+# through one psql session (\watch), not a status process every 200 ms: on 2 cores that would
+# be load of its own on the latency being measured.
 lag_sampler() {
   trap 'exit 0' TERM  # ended by end_pid: quietly
-  while :; do
-    ps_status | jq -r 'select(.phase == "follow") | .lag_seconds' >>"$1" 2>/dev/null || true
-    sleep 0.2
-  done
+  printf '%s \\watch 0.2\n' "SELECT lag_seconds FROM partshift.jobs WHERE job = 'orders' AND phase = 'follow' AND lag_seconds IS NOT NULL" \
+    | psql -X -q -At -d "$db" >>"$1" 2>/dev/null
 }
 
 # The plan's DDL for the reference runs: $work/full.sql (tables and indexes), tables.sql,

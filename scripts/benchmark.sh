@@ -14,7 +14,8 @@
 #   --backlog N         source transactions in the drain backlog (default rows/5, at least 2000)
 #   --cutovers N        whole migrations cut over under the load (default 3; quick 1)
 #   --rss-compare       also peak RSS at 1M and 5M rows (--rss-sizes "N M" to change them)
-#   --phases LIST       comma-separated subset of copy,impact,drain,cutover (default all)
+#   --phases LIST       comma-separated subset of copy,impact,drain,cutover (default all; none:
+#                       only --rss-compare)
 #   --logs DIR          keep partshift's logs, pgbench output and results here
 #                       (default build/benchmark-logs)
 #   --no-build          use the partshift binary already built (PARTSHIFT_BIN or build dir)
@@ -33,7 +34,7 @@ bench_dir=$root/scripts/bench
 rows=1000000 json="" quick=0 rounds="" duration="" backlog="" cutovers="" rss_compare=0
 rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover" logs_dir="" build=1
 command_line="scripts/benchmark.sh $*"
-usage() { sed -n '6,20p' "$0" >&2; exit 2; }
+usage() { sed -n '6,21p' "$0" >&2; exit 2; }
 while (($#)); do
   case "$1" in
     --rows) rows=${2:?}; shift ;;
@@ -58,6 +59,9 @@ for n in "$rows" ${rounds:+"$rounds"} ${duration:+"$duration"} ${backlog:+"$back
   [[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 ]] || { echo "benchmark: not a positive number: $n" >&2; exit 2; }
 done
 ((rows >= 1000)) || { echo "benchmark: --rows must be at least 1000" >&2; exit 2; }
+for phase in ${phases//,/ }; do
+  [[ " copy impact drain cutover none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
+done
 rounds=${rounds:-$((quick ? 1 : 2))}
 duration=${duration:-$((quick ? 5 : 30))}
 cutovers=${cutovers:-$((quick ? 1 : 3))}
@@ -89,7 +93,9 @@ cleanup() {
   local rc=$?
   stop_tracked
   "$root/scripts/pg-sandbox.sh" remove "$pg_dir" || true
-  mkdir -p "$logs_dir" && rm -rf "${logs_dir:?}"/* && cp -r "$work"/. "$logs_dir"/ 2>/dev/null || true
+  # A previous run's logs (it has a results file) are replaced; any other directory is added to.
+  [[ -f "$logs_dir/results" ]] && rm -rf "$logs_dir"
+  mkdir -p "$logs_dir" && cp -r "$work"/. "$logs_dir"/ 2>/dev/null || true
   rm -rf "$work" "$pg_dir"
   exit "$rc"
 }

@@ -6,7 +6,7 @@
 #                                 "phase replay" log line (prepare + parallel COPY + index build)
 # Records ref_insert_select_indexed_s, ref_load_then_index_s, ps_copy_s, rss_copy_mb.
 
-copy_reference_indexed() {
+copy_reference_indexed() {  # [KEY]: what to record it as (default ref_insert_select_indexed_s)
   sql -f "$work/full.sql" >/dev/null
   settle
   local t0 t1
@@ -14,7 +14,7 @@ copy_reference_indexed() {
   sql -c "INSERT INTO $target SELECT * FROM orders" >/dev/null
   t1=$(now)
   sql -c "DROP TABLE $target" >/dev/null
-  record ref_insert_select_indexed_s "$(elapsed "$t0" "$t1")"
+  record "${1:-ref_insert_select_indexed_s}" "$(elapsed "$t0" "$t1")"
   log "  INSERT … SELECT into the indexed target: $(elapsed "$t0" "$t1") s"
 }
 

@@ -101,6 +101,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+set -E  # say which step failed (functions included), then the EXIT trap cleans up
+trap 'log "benchmark: failed: $BASH_COMMAND (${FUNCNAME[0]:-main}, line $LINENO), exit $?"' ERR
 
 log "starting the benchmark's PostgreSQL 15 (fsync on, synchronous_commit on) in $pg_dir"
 PARTSHIFT_SANDBOX_EXTRA_CONF=$'fsync = on\nfull_page_writes = on\nsynchronous_commit = on' \
@@ -125,10 +127,12 @@ log "orders: $(sql -c "SELECT pg_size_pretty(pg_total_relation_size('orders'))")
   "$partitions partitions; rounds $rounds, load windows $duration s, backlog $backlog tx, $cutovers cutover(s)"
 
 started=$SECONDS
+# (if, not &&: inside a function called from an && list, set -e is off and a failed step would
+# go unnoticed)
 for phase in copy impact drain cutover; do
-  [[ ",$phases," == *",$phase,"* ]] && "phase_$phase"
+  if [[ ",$phases," == *",$phase,"* ]]; then "phase_$phase"; fi
 done
-((rss_compare)) && phase_rss_compare
+if ((rss_compare)); then phase_rss_compare; fi
 
 machine="nproc $(nproc), $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo),\
  PostgreSQL $(sql -c 'SHOW server_version' | cut -d' ' -f1), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,19 +9,19 @@
 #   partshift following (run --dry-run, caught up first): fixed rate → follow_p50/p99_ms, with
 #   status --json sampled every ~200 ms → lag_p50_s / lag_p99_s; saturated → follow_tps
 
-impact_window_fixed() {  # impact_window_fixed NAME: fixed-rate window, records NAME_p50/p99_ms
+impact_window_fixed() {  # impact_window_fixed KEY [LOG]: fixed-rate window, records KEY_p50/p99_ms
+  local key=$1 name=${2:-$1} p50 p99 max n
   settle
-  pgbench_logged "$1" "$duration" "$offered"
-  local p50 p99 max n
-  read -r p50 p99 max n < <(python3 "$bench_dir/figures.py" latency "$work/lat/$1".*)
-  record "$1_p50_ms" "$p50"
-  record "$1_p99_ms" "$p99"
-  log "  $1 at $offered tx/s: $n transactions, p50 $p50 ms, p99 $p99 ms, max $max ms"
+  pgbench_logged "$name" "$duration" "$offered"
+  read -r p50 p99 max n < <(python3 "$bench_dir/figures.py" latency "$work/lat/$name".*)
+  record "${key}_p50_ms" "$p50"
+  record "${key}_p99_ms" "$p99"
+  log "  $key at $offered tx/s: $n transactions, p50 $p50 ms, p99 $p99 ms, max $max ms"
 }
-impact_window_saturated() {  # impact_window_saturated NAME: records NAME_tps
+impact_window_saturated() {  # impact_window_saturated KEY [LOG]: records KEY_tps
   settle
   local tps
-  tps=$(pgbench_load "$1-sat" -T "$duration")
+  tps=$(pgbench_load "${2:-$1}-sat" -T "$duration")
   record "$1_tps" "$tps"
   log "  $1 saturated: $tps tx/s"
 }
@@ -88,6 +88,6 @@ phase_impact() {
 
   log "  no migration again (the median of both is the reference: one window disturbed by the"
   log "  shared machine must not make every ratio)"
-  impact_window_fixed base
-  impact_window_saturated base
+  impact_window_fixed base base-again
+  impact_window_saturated base base-again
 }

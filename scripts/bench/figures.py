@@ -32,9 +32,12 @@ def summary(values):
                                   max(values), len(values))
 
 
-def latency_ms(files, start, end):
+def latency_ms(files, start, end, without_schedule_lag=False):
     # pgbench -l columns: client, transaction, latency µs (or "failed"/"skipped"), script,
-    # completion epoch seconds, µs, [schedule lag], [retries]
+    # completion epoch seconds, µs, [schedule lag µs (with --rate)], [retries]. With --rate the
+    # latency counts from the scheduled start, so a client that fell behind earlier carries
+    # that delay into every later transaction; without_schedule_lag keeps only the
+    # transaction's own time, from being sent to completing.
     out = []
     for name in files:
         with open(name) as f:
@@ -44,7 +47,8 @@ def latency_ms(files, start, end):
                     continue
                 done = int(cols[4]) + int(cols[5]) / 1e6
                 if start <= done <= end:
-                    out.append(int(cols[2]) / 1000.0)
+                    lag = int(cols[6]) if without_schedule_lag and len(cols) > 6 else 0
+                    out.append((int(cols[2]) - lag) / 1000.0)
     return out
 
 
@@ -89,6 +93,7 @@ def derive(r):
         "trigger_tps_ratio": div(med("trigger_tps"), med("base_tps")),
         "cutover_lock_ms_max": top("cutover_lock_ms"),
         "cutover_client_latency_ms_max": top("cutover_client_max_ms"),
+        "cutover_client_latency_with_schedule_lag_ms_max": top("cutover_client_max_scheduled_ms"),
         "end_to_end_vs_insert_select": div(med("end_to_end_s"), med("ref_e2e_insert_select_indexed_s")
                                            or med("ref_insert_select_indexed_s")),
         "lag_p50_s": med("lag_p50_s"),
@@ -210,6 +215,7 @@ def main():
     lat = sub.add_parser("latency")
     lat.add_argument("--from", dest="start", type=float, default=0.0)
     lat.add_argument("--to", dest="end", type=float, default=float("inf"))
+    lat.add_argument("--without-schedule-lag", action="store_true")
     lat.add_argument("files", nargs="*")
     smp = sub.add_parser("samples")
     smp.add_argument("file")
@@ -221,7 +227,7 @@ def main():
     rep.add_argument("--quick", action="store_true", default=None)
     args = p.parse_args()
     if args.cmd == "latency":
-        print(summary(latency_ms(args.files, args.start, args.end)))
+        print(summary(latency_ms(args.files, args.start, args.end, args.without_schedule_lag)))
     elif args.cmd == "samples":
         with open(args.file) as fh:
             vals = []

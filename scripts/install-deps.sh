@@ -10,6 +10,7 @@ packages=(
   libgtest-dev googletest
   postgresql-15 postgresql-client-15 postgresql-contrib
   procps util-linux
+  jq python3  # scripts/benchmark.sh (status JSON; percentiles and the report), run by the tests
 )
 
 missing=()

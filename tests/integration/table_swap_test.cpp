@@ -357,6 +357,80 @@ TEST(TableSwap, SwapsTheTablesAndCarriesEveryDependentObjectOver) {
     EXPECT_EQ(one(conn, "SELECT count(*) FROM public.events WHERE code = 'after-drop'"), "1");
 }
 
+// The cutover reads the catalog before its exclusive lock (prepare_swap, under SHARE UPDATE
+// EXCLUSIVE). What that weaker lock lets another session change meanwhile — a grant, a
+// comment, a new view over the table — must still be carried over: the swap sees the change
+// and reads the catalog again.
+TEST(TableSwap, ChangesBetweenThePreparedReadsAndTheLockAreCarriedOver) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_roles roles;
+    test_database db;
+    const std::string reader = "swap_prep_reader", owner = "swap_prep_owner",
+                      late = "swap_prep_late";
+    roles.create(reader);
+    roles.create(owner);
+    roles.create(late);
+    create_events(db, reader, owner);
+    const auto p = build_target(db, "public.events", id_ranges("id", "100"));
+    const auto req = request_for(p);
+    auto conn = db.connect();
+    {
+        pg::transaction tx(conn);
+        conn.exec("SET LOCAL lock_timeout = '5s'");
+        conn.exec("LOCK TABLE public.events, public.events_new IN SHARE UPDATE EXCLUSIVE MODE");
+        auto prepared = cutover::prepare_swap(conn, req);
+        // Another session, while only the weaker lock is held: none of these waits for it.
+        auto other = db.connect();
+        other.exec("SET lock_timeout = '5s'");  // a statement that waited would fail the test
+        other.exec("GRANT SELECT ON public.events TO " + late);
+        other.exec("CREATE VIEW public.late_view AS SELECT id, amount FROM public.events");
+        other.exec("INSERT INTO public.events (kind, amount, code) VALUES ('k1', 7, 'late')");
+        conn.exec("LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE");
+        auto out = cutover::swap_tables(conn, req, &prepared);
+        tx.commit();
+        cutover::finish_after_commit(conn, out);
+    }
+    EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class WHERE oid = 'public.events'::regclass"), "p");
+    EXPECT_EQ(one(conn, "SELECT has_table_privilege('" + late + "', 'public.events', 'SELECT')"),
+              "t");
+    // The late view reads the partitioned table now: a row inserted after the swap shows.
+    conn.exec("INSERT INTO public.events (kind, amount, code) VALUES ('k2', 123456, 'after')");
+    EXPECT_EQ(one(conn, "SELECT count(*) FROM public.late_view WHERE amount = 123456"), "1");
+    EXPECT_EQ(one(conn,
+                  "SELECT string_agg(DISTINCT d.refobjid::regclass::text, ',') FROM pg_depend d "
+                  "JOIN pg_rewrite r ON r.oid = d.objid "
+                  "WHERE r.ev_class = 'public.late_view'::regclass AND d.refobjsubid > 0"),
+              "events");
+}
+
+// Without any change in between, the prepared reads are used as they are.
+TEST(TableSwap, PreparedSwapWithoutChangesSwaps) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_roles roles;
+    test_database db;
+    const std::string reader = "swap_prep2_reader", owner = "swap_prep2_owner";
+    roles.create(reader);
+    roles.create(owner);
+    create_events(db, reader, owner);
+    const auto p = build_target(db, "public.events", id_ranges("id", "100"));
+    const auto req = request_for(p);
+    auto conn = db.connect();
+    const auto before = fingerprint(conn, "public.events");
+    {
+        pg::transaction tx(conn);
+        conn.exec("LOCK TABLE public.events, public.events_new IN SHARE UPDATE EXCLUSIVE MODE");
+        auto prepared = cutover::prepare_swap(conn, req);
+        conn.exec("LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE");
+        auto out = cutover::swap_tables(conn, req, &prepared);
+        tx.commit();
+        cutover::finish_after_commit(conn, out);
+    }
+    EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class WHERE oid = 'public.events'::regclass"), "p");
+    EXPECT_EQ(fingerprint(conn, "public.events"), before);
+    EXPECT_EQ(one(conn, "SELECT has_table_privilege('" + reader + "', 'public.events', 'SELECT')"),
+              "t");
+}
+
 TEST(TableSwap, IdentityColumnContinuesPastTheSourcesValues) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)";
     test_database db;

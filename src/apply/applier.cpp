@@ -133,7 +133,10 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     // partition key.
     if (sets_supported_)
         co_await conn_->exec("SET enable_hashjoin = off; SET enable_mergejoin = off");
-    if (options_.asynchronous_commit) co_await conn_->exec("SET synchronous_commit = off");
+    // Explicit both ways: a role or database default must not decide what durable_applied_lsn
+    // assumes.
+    co_await conn_->exec(options_.asynchronous_commit ? "SET synchronous_commit = off"
+                                                      : "SET synchronous_commit = on");
 
     auto job = co_await conn_->exec(
         "SELECT applied_lsn::text, max_chunk_high_lsn::text, "

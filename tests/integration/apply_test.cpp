@@ -799,19 +799,27 @@ TEST(Apply, DurableAppliedLsnFollowsTheTargetsWalFlush) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     fixture f;
     f.options.idempotent_until = 0;
-    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))})}));
-    EXPECT_EQ(f.applied(), "0/108");
-    EXPECT_LE(f.last_durable, 0x108u);
-    // The WAL writer flushes within a few hundred milliseconds; the next applier sees it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    f.apply(concat({{f.relation()}, txn(0x200, {f.ins("2", "2024-01-06", "2", t("b"))})}));
-    EXPECT_GE(f.last_durable, 0x108u);
-    EXPECT_LE(f.last_durable, 0x208u);
+    f.options.max_batch_transactions = 1;  // a target commit per source transaction
+    // Before the third transaction, time for the WAL writer to flush the first two commits
+    // (it does within a few hundred milliseconds); the third commit's WAL read then shows it.
+    auto messages = concat({{f.relation()},
+                            txn(0x100, {f.ins("1", "2024-01-05", "1", t("a"))}),
+                            txn(0x200, {f.ins("2", "2024-01-06", "2", t("b"))})});
+    const size_t third = messages.size();
+    messages = concat({std::move(messages), txn(0x300, {f.ins("3", "2024-01-07", "3", t("c"))})});
+    f.apply(std::move(messages), [&](size_t i) {
+        if (i == third) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    });
+    EXPECT_EQ(f.applied(), "0/308");
+    EXPECT_GE(f.last_durable, 0x208u);  // flushed by then
+    EXPECT_LE(f.last_durable, 0x308u);  // never ahead of what is applied
+    // A synchronous apply session knows each of its commits flushed at once.
     f.options.asynchronous_commit = false;
-    f.apply(concat({{f.relation()}, txn(0x300, {f.ins("3", "2024-01-07", "3", t("c"))})}));
-    EXPECT_EQ(f.last_durable, 0x308u);
+    f.apply(concat({{f.relation()}, txn(0x400, {f.ins("4", "2024-01-08", "4", t("d"))})}));
+    EXPECT_EQ(f.last_durable, 0x408u);
     EXPECT_EQ(f.target_rows(),
-              "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan 3|2024-01-07|3|c|src_jan");
+              "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan 3|2024-01-07|3|c|src_jan "
+              "4|2024-01-08|4|d|src_jan");
 }
 
 // Updates of a run are matched in the partition of their new values (one probe per row);

@@ -166,14 +166,16 @@ TEST(ApplySqlBuilder, SetStatementsUnnestArraysAndReturnDivergedRows) {
               R"(v("c1", "c2", "c3", "c4", "n")), w AS (INSERT INTO "public"."orders_new" )"
               R"(("tenant", "id", "note", "created_at") SELECT "c1", "c2", "c3", "c4" FROM v )"
               R"(ON CONFLICT DO NOTHING RETURNING "tenant", "id") SELECT v."n", 1::bigint )"
-              R"(FROM v WHERE NOT EXISTS (SELECT FROM w WHERE w."tenant" = v."c1" AND )"
-              R"(w."id" = v."c2"))");
+              R"(FROM v WHERE (SELECT count(*) FROM w) <> (SELECT count(*) FROM v) AND NOT )"
+              R"(EXISTS (SELECT FROM w WHERE w."tenant" = v."c1" AND w."id" = v."c2"))");
     EXPECT_EQ(b.insert_set().param_types, (std::vector<uint32_t>{0, 0, 0, 0}));
     EXPECT_EQ(&b.insert_set(), &b.insert_set());
 
+    // The join runs only when the counts show a divergence (a one-time filter).
     const std::string divergences =
-        R"( SELECT v."n", count(w."n") FROM v LEFT JOIN w ON w."n" = v."n" GROUP BY v."n" )"
-        R"(HAVING count(w."n") <> 1)";
+        R"( SELECT v."n", count(w."n") FROM v LEFT JOIN w ON w."n" = v."n" WHERE )"
+        R"((SELECT count(*) <> (SELECT count(*) FROM v) OR count(DISTINCT w."n") <> )"
+        R"((SELECT count(*) FROM v) FROM w) GROUP BY v."n" HAVING count(w."n") <> 1)";
     EXPECT_EQ(b.delete_set().sql,
               R"(WITH v AS MATERIALIZED (SELECT * FROM unnest($1::integer[], $2::bigint[]) )"
               R"(WITH ORDINALITY AS v("c1", "c2", "n")), w AS (DELETE FROM )"
@@ -193,6 +195,14 @@ TEST(ApplySqlBuilder, SetStatementsUnnestArraysAndReturnDivergedRows) {
     EXPECT_EQ(note.param_types.size(), 3u);
     EXPECT_EQ(&b.update_set({false, false, true, false}), &note);
     EXPECT_NE(&b.update_set({false, false, true, true}), &note);
+    // Located in the partition of the new values: those values follow the key.
+    EXPECT_EQ(b.update_set({false, false, true, false}, {3}).sql,
+              R"(WITH v AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::integer[], )"
+              R"($3::bigint[], $4::timestamp with time zone[]) WITH ORDINALITY AS )"
+              R"(v("c1", "c2", "c3", "c4", "n")), w AS (UPDATE "public"."orders_new" AS t )"
+              R"(SET "note" = v."c1" FROM v WHERE t."tenant" = v."c2" AND t."id" = v."c3" )"
+              R"(AND t."created_at" = v."c4" RETURNING v."n"))" +
+                  divergences);
     // Key changes go row by row; an empty mask or a wrong size is a caller error.
     EXPECT_THROW(b.update_set({false, true, true, false}), std::invalid_argument);
     EXPECT_THROW(b.update_set({false, false, false, false}), std::invalid_argument);
@@ -211,7 +221,9 @@ TEST(ApplySqlBuilder, SetStatementsQuoteOddIdentifiers) {
               R"(v("c1", "c2", "c3", "n")), w AS (UPDATE "My Schema"."Order ""Lines""" AS t )"
               R"(SET "n" = v."c1", "a""b" = v."c2" FROM v WHERE t."Key Col" = v."c3" )"
               R"(RETURNING v."n") SELECT v."n", count(w."n") FROM v LEFT JOIN w ON )"
-              R"(w."n" = v."n" GROUP BY v."n" HAVING count(w."n") <> 1)");
+              R"(w."n" = v."n" WHERE (SELECT count(*) <> (SELECT count(*) FROM v) OR )"
+              R"(count(DISTINCT w."n") <> (SELECT count(*) FROM v) FROM w) GROUP BY v."n" )"
+              R"(HAVING count(w."n") <> 1)");
 }
 
 TEST(ApplySqlBuilder, SetStatementsNeedKnownScalarTypes) {

@@ -77,13 +77,15 @@ int command_set(const arguments& args) {
     auto job = resolve_job(conn, optional_string(vm, "job"));
     if (rate) state::set_max_copy_rate(conn, job, *rate);
     if (max_lag) state::set_max_lag(conn, job, *max_lag);
-    std::cerr << "partshift: job " << job << ":"
-              << (rate ? (*rate > 0 ? " max copy rate " + std::to_string(static_cast<int64_t>(*rate)) +
-                                          " rows/s"
-                                    : std::string(" no copy rate ceiling"))
-                       : "")
-              << (max_lag ? " max lag " + std::to_string(max_lag->count()) + "ms" : "") << " ("
-              << when_applied(conn, job) << ")\n";
+    std::string changes;
+    if (rate)
+        changes = *rate > 0 ? "max copy rate " + std::to_string(static_cast<int64_t>(*rate)) + " rows/s"
+                            : "no copy rate ceiling";
+    if (max_lag)
+        changes += (changes.empty() ? "" : ", ") + std::string("max lag ") +
+                   std::to_string(max_lag->count()) + "ms";
+    std::cerr << "partshift: job " << job << ": " << changes << " (" << when_applied(conn, job)
+              << ")\n";
     return 0;
 }
 

@@ -129,10 +129,10 @@ std::string status_to_text(const proto::status_report& s) {
         out << "slot lost    the server invalidated the slot (it pinned more WAL than "
                "max_slot_wal_keep_size allows): start over ('partshift abort', then run)\n";
     if (s.phase() != "done") {
-        out << "copy         " << (s.copy_paused() ? "paused" : "not paused");
+        out << "controls     copy " << (s.copy_paused() ? "paused" : "not paused");
         if (s.max_copy_rate() > 0)
             out << ", at most " << static_cast<int64_t>(s.max_copy_rate()) << " rows/s";
-        if (!s.throttle_limits().empty()) out << ", throttled on " << s.throttle_limits();
+        if (!s.throttle_limits().empty()) out << "; throttle limits: " << s.throttle_limits();
         out << "; cutover at lag <= " << s.max_lag_seconds() << " s\n";
     }
     if (s.copy_throttled()) out << "throttled    " << s.throttle_reason() << "\n";

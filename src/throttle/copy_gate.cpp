@@ -33,6 +33,11 @@ asio::awaitable<void> copy_gate::pace(int64_t rows, const std::function<bool()>&
         std::chrono::duration<double>(static_cast<double>(rows) / rate));
     asio::steady_timer timer(co_await asio::this_coro::executor);
     while (clock::now() < next_free_ && !halted()) {
+        // `partshift set` changed the ceiling: the new one counts from now on.
+        if (progress_.max_copy_rate != rate) {
+            next_free_ = clock::now();
+            break;
+        }
         timer.expires_at(std::min(next_free_, clock::now() + 200ms));
         co_await timer.async_wait(asio::use_awaitable);
     }

@@ -170,6 +170,41 @@ TEST_F(Operability, ThrottleQueryHoldsTheCopyUntilItClears) {
     expect_target_equals_source();
 }
 
+// --max-load: sessions waiting for a lock hold the copy back until the lock is released.
+// (Server-wide, as a DBA means it: another test's lock waits could only lengthen the wait.)
+// The throttle query holds the copy first, since the lock waits must start after the slot is
+// created (creating it waits for running transactions); load then names itself as the reason.
+TEST_F(Operability, MaxLoadThrottlesWhileSessionsWaitForALock) {
+    ASSERT_TRUE(load_events_table(*db_, 20000));
+    db_->exec("CREATE TABLE lockme (id int); CREATE TABLE throttle_switch (value int); "
+              "INSERT INTO throttle_switch VALUES (1)");
+    auto run = start_run({"--max-load", "waiting_backends=1", "--max-replica-lag", "1h",
+                          "--throttle-query", "SELECT value FROM throttle_switch"});
+    wait_for([](const auto& s) { return s.copy_throttled(); }, 120s, run.get(), "throttled");
+    auto holder = db_->connect();
+    holder.exec("BEGIN; LOCK TABLE lockme IN ACCESS EXCLUSIVE MODE");
+    std::vector<std::unique_ptr<child_process>> waiters;
+    for (int i = 0; i < 2; ++i)
+        waiters.push_back(std::make_unique<child_process>(
+            std::vector<std::string>{"psql", "-X", "-q", "-d", db_->dsn(), "-c",
+                                     "BEGIN; LOCK TABLE lockme; COMMIT;"},
+            spool_.path() + "-waiter" + std::to_string(i) + ".log"));
+    auto s = wait_for(
+        [](const auto& s) { return s.throttle_reason().rfind("waiting_backends ", 0) == 0; }, 60s,
+        run.get(), "throttled on load");
+    EXPECT_EQ(s.rows_copied(), 0);
+    db_->exec("UPDATE throttle_switch SET value = 0");
+    std::this_thread::sleep_for(2s);
+    EXPECT_EQ(status().rows_copied(), 0) << "the copy went on while sessions waited\n" << run->log();
+    holder.exec("COMMIT");
+    for (auto& w : waiters) EXPECT_EQ(w->wait(60s).value_or(-1), 0) << w->log();
+    wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(),
+             "follow once the lock is released");
+    stop(*run);
+    EXPECT_NE(run->log().find("copy still throttled: waiting_backends"), std::string::npos)
+        << run->log();
+}
+
 // A throttle query that cannot run is bad input before anything is created.
 TEST_F(Operability, ThrottleQueryThatFailsIsBadInputAndCreatesNothing) {
     ASSERT_TRUE(load_events_table(*db_, 1000));

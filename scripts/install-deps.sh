@@ -11,6 +11,7 @@ packages=(
   prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   procps util-linux
+  jq python3  # scripts/benchmark.sh (status JSON; percentiles and the report), run by the tests
 )
 
 missing=()

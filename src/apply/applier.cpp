@@ -155,6 +155,10 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     unflushed_commits_.clear();
     unflushed_commits_.emplace_back(std::stoull(job.get(0, 2)), applied_lsn_.load());
     note_wal_positions(0, std::stoull(job.get(0, 3)));
+    auto skipped = co_await conn_->exec(skipped_keys::load_sql, pg::make_params(options_.job));
+    std::vector<std::string> skipped_texts;
+    for (int r = 0; r < skipped.rows(); ++r) skipped_texts.push_back(skipped.get(r, 0));
+    skipped_.reset(std::move(skipped_texts));
     // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which the
     // server refuses next to a DEFERRABLE unique or exclusion constraint; the target mirrors
     // the source's constraints, and may gain them later, so look at both.
@@ -302,6 +306,7 @@ asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
     check_tuple(m.new_tuple, "INSERT");
     auto key = key_of(m.new_tuple, target_sql_.key());
     ++batch_changes_;
+    if (is_skipped(key)) co_await track_skipped(key, false);  // removed earlier: a full row now
     if (groupable() && !deferrable_constraint_) {
         co_await add_to_group(group_kind::insert, {}, params_of(m.new_tuple), key, "INSERT");
     } else if (strict_) {
@@ -330,7 +335,9 @@ asio::awaitable<void> applier::handle_update(const stream::update_msg& m) {
     pg::param_list old_key = old_row ? key_of(*old_row, key) : new_key;
     bool key_changed = old_key != new_key;
     ++batch_changes_;
-    if (strict_)
+    // A key the window left out of the target: its row is missing by design, so its changes
+    // follow the idempotent rules until one removes it (skipped_keys.hpp).
+    if (strict_ && !is_skipped(old_key))
         co_await update_strict(row, old_row, old_key, key_changed);
     else
         co_await update_idempotent(row, old_key, new_key, key_changed);
@@ -354,9 +361,11 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
     // Key change k1 → k2. Never move the k1 row: in this window it may be a later incarnation
     // copied under a newer snapshot. Delete it, then set k2's state.
     co_await queue(target_sql_.delete_by_key(), old_key, check::none, "DELETE");
+    co_await track_skipped(old_key, false);
     if (is_complete(row)) {
         co_await queue(target_sql_.delete_by_key(), new_key, check::none, "DELETE");
         co_await queue(target_sql_.insert(), params_of(row), check::none, "INSERT");
+        co_await track_skipped(new_key, false);
         co_return;
     }
     // Unsent columns come from k2's target row if there is one: update it with the sent
@@ -371,12 +380,18 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
         co_await queue(target_sql_.select_by_key(), new_key, check::probe, "SELECT");
     }
     co_await sync();
-    if (probe_rows_ > 0) co_return;
+    if (probe_rows_ > 0) {
+        co_await track_skipped(new_key, false);
+        co_return;
+    }
     // Else from the source's current row for k2 (a later change of k2 corrects it if newer).
     auto source_row = co_await read_source_row(new_key);
     if (!source_row) {
+        // The source lost k2 since this change, so a later change removes it: until then the
+        // target lacks k2 by design, even in strict mode (remembered with this batch).
         spdlog::debug("applier: key change to {} skipped: no row in target or source",
                       describe_key(target_sql_.columns(), target_sql_.key(), new_key));
+        co_await track_skipped(new_key, true);
         co_return;
     }
     pg::param_list full;
@@ -386,6 +401,7 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
                            ? (*source_row)[i]
                            : value_param(row[i]));
     co_await queue(target_sql_.insert(), std::move(full), check::none, "INSERT");
+    co_await track_skipped(new_key, false);
 }
 
 asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::tuple* old_row,
@@ -478,7 +494,11 @@ asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
     check_tuple(m.old_tuple, "DELETE");
     auto key = key_of(m.old_tuple, target_sql_.key());
     ++batch_changes_;
-    if (groupable())
+    if (is_skipped(key)) {
+        // Left out of the target by design: nothing to delete, in either mode.
+        co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
+        co_await track_skipped(key, false);
+    } else if (groupable())
         co_await add_to_group(group_kind::remove, {}, key, key, "DELETE");
     else if (strict_)
         co_await queue(target_sql_.delete_by_key(), key, check::one_row, "DELETE", key);
@@ -495,6 +515,15 @@ asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
     co_await flush_groups();
     if (!located_keys_.empty()) co_await sync();  // fallbacks first: TRUNCATE touches every key
     co_await queue_sql(target_sql_.truncate((m.options & 2) != 0), {});
+    if (skipped_.forget_all())
+        co_await queue_sql(skipped_keys::forget_all_sql, pg::make_params(options_.job));
+}
+
+asio::awaitable<void> applier::track_skipped(const pg::param_list& key, bool skipped) {
+    std::string text = key_text(key);
+    if (skipped ? skipped_.remember(text) : skipped_.forget(text))
+        co_await queue_sql(skipped ? skipped_keys::remember_sql : skipped_keys::forget_sql,
+                           pg::make_params(options_.job, text));
 }
 
 asio::awaitable<void> applier::handle_message(const stream::logical_message_msg& m) {
@@ -608,23 +637,35 @@ asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& 
     bool other_open = std::any_of(groups_.begin(), groups_.end(), [&](const row_group& g) {
         return &g != &group && g.kind != group_kind::none;
     });
+    // An update with partition values is matched in their partition (one probe per row, not
+    // one per partition); its run holds only such updates.
+    const bool located = kind == group_kind::update && where.has_value();
     if (repeated || (other_open && !interleave_groups_))
         co_await flush_groups();
-    else if (group.kind != group_kind::none && group.mask != mask)
+    else if (group.kind != group_kind::none && (group.mask != mask || group.located != located))
         co_await flush_group(group);
     if (group.kind == group_kind::none) {
         group.kind = kind;
         group.mask = mask;
+        group.located = located;
         group.operation = operation;
-        group.arrays.assign(params.size(), std::string());
+        group.arrays.assign(params.size() + (located ? where->size() : 0), std::string());
         group.rows = std::make_shared<group_rows>();
+        group.rows->located = located;
         // Kept in case the run stays one row long: then the row-by-row statement is cheaper.
         group.first_params = params;
-        group.first_where = std::move(where);
+        group.first_where = where;
     }
     for (size_t i = 0; i < params.size(); ++i) {
         append_array_element(group.arrays[i], params[i]);
         group.bytes += params[i] ? params[i]->size() + 3 : 5;
+    }
+    if (located) {
+        for (size_t i = 0; i < where->size(); ++i) {
+            append_array_element(group.arrays[params.size() + i], (*where)[i]);
+            group.bytes += (*where)[i] ? (*where)[i]->size() + 3 : 5;
+        }
+        group.rows->fallback_params.push_back(params);
     }
     group.rows->keys.push_back(key);
     group.rows->commit_lsns.push_back(txn_commit_lsn_);
@@ -683,7 +724,10 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
     switch (g.kind) {
         case group_kind::insert: st = &target_sql_.insert_set(); break;
         case group_kind::remove: st = &target_sql_.delete_set(); break;
-        case group_kind::update: st = &target_sql_.update_set(g.mask); break;
+        case group_kind::update:
+            st = g.located ? &target_sql_.update_set(g.mask, located_columns_)
+                           : &target_sql_.update_set(g.mask);
+            break;
         case group_kind::none: co_return;
     }
     pg::param_list params;
@@ -695,8 +739,11 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
     g.arrays.clear();
     auto rows = static_cast<int64_t>(g.rows->keys.size());
     pending p(check::set, g.operation, pg::param_list{}, g.rows->commit_lsns.back());
+    if (g.located) p.fallback = &target_sql_.update_by_key(g.mask);
     p.group = std::move(g.rows);
     send(*st, params, std::move(p));
+    // A row of a located run may need its fallback: later statements on its key wait for it.
+    if (g.located) located_keys_.insert(g.keys.begin(), g.keys.end());
     pending_group_rows_ += rows;
     rows_grouped_ += rows;
     // The kept keys count too: at most a few groups' worth wait for their results.
@@ -740,6 +787,11 @@ asio::awaitable<void> applier::sync() {
             case PGRES_COMMAND_OK:
             case PGRES_TUPLES_OK: {
                 int64_t rows = affected_rows(res);
+                if (p.expect == check::set && p.group && p.group->located) {
+                    // Rows not found in their partition moved: update them by key alone.
+                    settle_located_set(p, res, misses);
+                    rows = 0;
+                }
                 if (p.expect == check::set && rows > 0) {
                     // The first row (in row order) that did not apply exactly once.
                     int64_t first = -1, found = 0;
@@ -832,6 +884,27 @@ asio::awaitable<void> applier::sync() {
         send(*miss.fallback, miss.fallback_params, std::move(p));
     }
     co_await sync();
+}
+
+void applier::settle_located_set(const pending& p, const pg::result& res,
+                                 std::vector<pending>& misses) {
+    const auto& group = *p.group;
+    int64_t moved = 0;
+    for (int r = 0; r < res.rows(); ++r) {
+        const int64_t n = std::strtoll(res.get(r, 0).c_str(), nullptr, 10);
+        const int64_t found = std::strtoll(res.get(r, 1).c_str(), nullptr, 10);
+        const auto i = static_cast<size_t>(n - 1);
+        if (n < 1 || i >= group.keys.size())
+            throw runtime_error("internal error: a set-based UPDATE reported row " +
+                                std::to_string(n) + " of its group");
+        pending row(check::one_row, p.operation, group.keys[i], group.commit_lsns[i]);
+        if (found != 0) diverged(row, std::to_string(found) + " rows on the target");
+        row.fallback = p.fallback;
+        row.fallback_params = group.fallback_params[i];
+        misses.push_back(std::move(row));
+        ++moved;
+    }
+    progress_.updates_in_partition += static_cast<int64_t>(group.keys.size()) - moved;
 }
 
 void applier::note_wal_positions(uint64_t insert_position, uint64_t flush_position) {

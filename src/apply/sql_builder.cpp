@@ -237,10 +237,12 @@ const statement& sql_builder::delete_set() {
     return *delete_set_;
 }
 
-const statement& sql_builder::update_set(const column_mask& set) {
+const statement& sql_builder::update_set(const column_mask& set,
+                                        const std::vector<size_t>& located) {
     if (set.size() != columns_.size())
         throw std::invalid_argument("column mask size does not match the column list");
-    if (auto found = update_sets_.find(set); found != update_sets_.end()) return found->second;
+    auto id = std::make_pair(set, located);
+    if (auto found = update_sets_.find(id); found != update_sets_.end()) return found->second;
     statement st;
     std::vector<size_t> params;
     std::string assignments;
@@ -261,9 +263,15 @@ const statement& sql_builder::update_set(const column_mask& set) {
         match += std::string(i ? " AND " : "") + "t." + quote_identifier(columns_[key_[i]].name) +
                  " = v." + quote_identifier("c" + std::to_string(params.size()));
     }
+    for (size_t c : located) {
+        if (c >= columns_.size()) throw std::invalid_argument("located column out of range");
+        params.push_back(c);
+        match += " AND t." + quote_identifier(columns_[c].name) + " = v." +
+                 quote_identifier("c" + std::to_string(params.size()));
+    }
     st.sql = set_source(params, st) + ", w AS (UPDATE " + relation_ + " AS t SET " + assignments +
              " FROM v WHERE " + match + " RETURNING v.\"n\")" + set_divergences;
-    return update_sets_.emplace(set, std::move(st)).first->second;
+    return update_sets_.emplace(std::move(id), std::move(st)).first->second;
 }
 
 }  // namespace partshift::apply

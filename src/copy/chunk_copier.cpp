@@ -41,10 +41,13 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
                                                    const std::string& job, const chunk& c,
                                                    const std::function<bool()>& should_stop,
                                                    throttle::copy_gate* gate) {
-    // The snapshot is taken by the first statement after BEGIN, and the insert LSN read in that
-    // same statement covers every commit the snapshot can see (including asynchronous commits
-    // not yet flushed): that is the chunk's high LSN.
+    // The snapshot is taken by the first query after BEGIN (LOCK takes none), and the insert
+    // LSN read in that same statement covers every commit the snapshot can see (including
+    // asynchronous commits not yet flushed): that is the chunk's high LSN.
     co_await source.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    // The lock the COPY would take anyway, taken before the snapshot: a TRUNCATE committed
+    // after the snapshot would otherwise empty this chunk although its high LSN precedes it.
+    co_await source.exec(lock_source_sql(spec));
     auto snap = co_await source.exec(snapshot_sql(c.bounds), snapshot_params(c.bounds));
     chunk_outcome outcome;
     outcome.high_lsn = snap.get(0, 0);

@@ -46,6 +46,10 @@ std::string range_predicate(const quoted_copy_spec& spec, const chunk_bounds& bo
     return parts.size() == 1 ? parts[0] : parts[0] + " AND " + parts[1];
 }
 
+std::string lock_source_sql(const quoted_copy_spec& spec) {
+    return "LOCK TABLE " + spec.source + " IN ACCESS SHARE MODE";
+}
+
 std::string snapshot_sql(const chunk_bounds& bounds) {
     std::string sql = "SELECT pg_current_wal_insert_lsn()::text";
     int n = 0;

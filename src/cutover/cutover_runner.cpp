@@ -65,10 +65,24 @@ public:
     bool run(int attempt, cutover_result& result, std::string& failure) {
         pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
         lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
+        const cutover::swap_request request{{o_.job.source_schema, o_.job.source_table},
+                                            o_.job.target_table,
+                                            o_.job.old_name,
+                                            o_.job.publication_name,
+                                            o_.drop_unrepointable_fks};
+        swap_preparation prepared;
         try {
+            // The catalog is read first, under a lock that holds DDL off but lets writes go
+            // on, so the reads are not part of the ACCESS EXCLUSIVE hold.
+            lock_.exec("LOCK TABLE " + source_ + ", " + target_ + " IN SHARE UPDATE EXCLUSIVE MODE");
+            prepared = prepare_swap(lock_, request);
             lock_.exec("LOCK TABLE " + source_ + " IN ACCESS EXCLUSIVE MODE");
         } catch (const pg::pg_error& e) {
-            if (e.sqlstate() != pg::sqlstate::lock_not_available) throw;
+            if (e.sqlstate() != pg::sqlstate::lock_not_available) {
+                if (e.is_connection_loss()) throw;
+                throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
+                                    std::string(e.what()));
+            }
             failure = "the lock on " + source_ + " was not granted within " +
                       std::to_string(o_.lock_timeout.count()) + " ms; blocked by " +
                       blockers(fence_, source_, lock_.backend_pid());
@@ -101,14 +115,13 @@ public:
         lock_.exec("SET LOCAL statement_timeout = '" + std::to_string(left.count()) + "ms'");
         try {
             lock_.exec("LOCK TABLE " + target_ + " IN ACCESS EXCLUSIVE MODE");
-            result.swap = swap_tables(lock_, {{o_.job.source_schema, o_.job.source_table},
-                                              o_.job.target_table,
-                                              o_.job.old_name,
-                                              o_.job.publication_name,
-                                              o_.drop_unrepointable_fks});
+            result.swap = swap_tables(lock_, request, &prepared);
             state::mark_cut_over(lock_, o_.job.job, attempt, result.swap.after_commit_sql);
             test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
+            const auto committing = clock::now();
+            result.swap_ms = ms_since(granted) - result.tail_apply_ms - ms_since(committing);
             tx.commit();
+            result.commit_ms = ms_since(committing);
         } catch (const pg::pg_error& e) {
             if (e.sqlstate() == pg::sqlstate::query_canceled ||
                 e.sqlstate() == pg::sqlstate::lock_not_available) {
@@ -164,8 +177,9 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         if (swapped) {
             result.swapped = true;
             spdlog::info("cutover: swapped on attempt {}; lock held {:.0f} ms (tail applied in "
-                         "{:.0f} ms)",
-                         attempt, result.lock_hold_ms, result.tail_apply_ms);
+                         "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",
+                         attempt, result.lock_hold_ms, result.tail_apply_ms, result.swap_ms,
+                         result.commit_ms);
             test_pause("PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS");
             return result;
         }

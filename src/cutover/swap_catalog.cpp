@@ -3,6 +3,8 @@
 // format('%I') produces it. Must not change anything except through swap_runner::exec.
 #include "partshift/cutover/swap_catalog.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/plan/partition_naming.hpp"
@@ -19,6 +21,15 @@ std::string one_line(std::string text) {
 }
 
 }  // namespace
+
+void swap_runner::step(std::string name) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!step_.empty())
+        spdlog::debug("swap: step '{}' took {:.1f} ms", step_,
+                      std::chrono::duration<double, std::milli>(now - step_started_).count());
+    step_ = std::move(name);
+    step_started_ = now;
+}
 
 void swap_runner::exec(const std::string& sql) {
     exec(sql, {});

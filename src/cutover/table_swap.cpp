@@ -89,7 +89,7 @@ struct swap_inputs {
 };
 
 void check_preconditions(pg::connection& conn, swap_runner& run, const swap_request& req,
-                         const catalog::qualified_name& target) {
+                         const catalog::qualified_name& target, bool need_lock) {
     run.step("check");
     if (PQtransactionStatus(conn.native()) != PQTRANS_INTRANS)
         run.fail("not inside an open transaction (the caller must BEGIN and LOCK the source)");
@@ -104,7 +104,7 @@ void check_preconditions(pg::connection& conn, swap_runner& run, const swap_requ
     const auto tgt = find_relation(conn, target);
     if (!tgt || tgt->relkind != 'p')
         run.fail("the target " + display(target) + " is missing or not a partitioned table");
-    if (!holds_access_exclusive(conn, src->oid))
+    if (need_lock && !holds_access_exclusive(conn, src->oid))
         run.fail("this transaction does not hold ACCESS EXCLUSIVE on " + display(req.source));
     if (name_taken(conn, req.source.schema, req.old_name))
         run.fail("the old name " + req.old_name + " is already taken in schema " +
@@ -416,22 +416,106 @@ void move_publications(swap_runner& run, const swap_inputs& in, const swap_reque
 
 }  // namespace
 
-swap_outcome swap_tables(pg::connection& conn, const swap_request& req) {
-    swap_outcome out;
-    swap_runner run(conn, out.steps);
-    const catalog::qualified_name target{req.source.schema, req.target_table};
-    check_preconditions(conn, run, req, target);
+namespace {
 
+// catalog_fingerprint: what could change between the reads of prepare_swap (under SHARE
+// UPDATE EXCLUSIVE, which DML does not wait for) and the ACCESS EXCLUSIVE lock, because the
+// statements that change it take no conflicting lock: privileges (GRANT/REVOKE), comments,
+// and the objects depending on either table (a new view). Everything else the reads see
+// (columns, indexes, triggers, policies, foreign keys, publication membership) changes only
+// under a lock that SHARE UPDATE EXCLUSIVE holds off.
+std::string catalog_fingerprint(pg::connection& conn, uint32_t source_oid, uint32_t target_oid) {
+    return conn
+        .query(
+            "WITH RECURSIVE deps(oid) AS ("
+            "  SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
+            "  JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass"
+            "   AND r.oid = d.objid"
+            "  WHERE d.refclassid = 'pg_catalog.pg_class'::regclass"
+            "   AND d.refobjid IN ($1::oid, $2::oid) AND r.ev_class NOT IN ($1::oid, $2::oid)"
+            "  UNION"
+            "  SELECT r.ev_class FROM deps JOIN pg_catalog.pg_depend d"
+            "   ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = deps.oid"
+            "  JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass"
+            "   AND r.oid = d.objid AND r.ev_class <> deps.oid)"
+            "SELECT pg_catalog.md5(pg_catalog.concat_ws('|',"
+            " (SELECT pg_catalog.string_agg(c.oid || ':' || c.relowner || ':' ||"
+            "   coalesce(c.relacl::text, '') , ',' ORDER BY c.oid) FROM pg_catalog.pg_class c"
+            "   WHERE c.oid IN ($1::oid, $2::oid)),"
+            " (SELECT pg_catalog.string_agg(a.attrelid || ':' || a.attnum || ':' ||"
+            "   coalesce(a.attacl::text, ''), ',' ORDER BY a.attrelid, a.attnum)"
+            "   FROM pg_catalog.pg_attribute a WHERE a.attrelid IN ($1::oid, $2::oid)"
+            "   AND a.attnum > 0 AND a.attacl IS NOT NULL),"
+            " (SELECT pg_catalog.string_agg(d.objoid || ':' || d.objsubid || ':' ||"
+            "   d.description, ',' ORDER BY d.objoid, d.objsubid)"
+            "   FROM pg_catalog.pg_description d WHERE d.classoid = 'pg_catalog.pg_class'::regclass"
+            "   AND d.objoid IN (SELECT $1::oid UNION SELECT $2::oid UNION"
+            "    SELECT i.indexrelid FROM pg_catalog.pg_index i"
+            "    WHERE i.indrelid IN ($1::oid, $2::oid))),"
+            " (SELECT pg_catalog.string_agg(oid::text, ',' ORDER BY oid) FROM deps)))",
+            std::to_string(source_oid), std::to_string(target_oid))
+        .get(0, 0);
+}
+
+}  // namespace
+
+struct swap_preparation::state {
+    swap_inputs inputs;
+    std::string saved_search_path;
+    std::string fingerprint;
+};
+
+swap_preparation::swap_preparation() = default;
+swap_preparation::~swap_preparation() = default;
+swap_preparation::swap_preparation(swap_preparation&&) noexcept = default;
+swap_preparation& swap_preparation::operator=(swap_preparation&&) noexcept = default;
+
+swap_preparation prepare_swap(pg::connection& conn, const swap_request& req) {
+    swap_preparation prep;
+    prep.state_ = std::make_unique<swap_preparation::state>();
+    std::vector<std::string> ignored;
+    swap_runner run(conn, ignored);
+    const catalog::qualified_name target{req.source.schema, req.target_table};
+    check_preconditions(conn, run, req, target, false);
     // Every text read from the catalog below (view, trigger, policy and FK definitions) comes
     // out schema-qualified under an empty search_path, and every statement runs under it too,
     // so a name means the same when the text is read (before the renames) and when it runs
     // (after them, when the source's name is the partitioned table's). LOCAL: it ends with the
-    // caller's transaction; it is restored below for the caller's own statements.
-    const std::string saved_search_path =
+    // caller's transaction; it is restored by the swap for the caller's own statements.
+    prep.state_->saved_search_path =
         conn.exec("SELECT pg_catalog.current_setting('search_path')").get(0, 0);
     run.exec("SET LOCAL search_path = ''");
+    prep.state_->inputs = read_inputs(conn, run, req, target);
+    prep.state_->fingerprint =
+        catalog_fingerprint(conn, prep.state_->inputs.source.oid, prep.state_->inputs.target.oid);
+    run.step("done");
+    return prep;
+}
 
-    const swap_inputs in = read_inputs(conn, run, req, target);
+swap_outcome swap_tables(pg::connection& conn, const swap_request& req,
+                         swap_preparation* prepared) {
+    swap_preparation local;
+    if (!prepared) {
+        local = prepare_swap(conn, req);
+        prepared = &local;
+    }
+    auto& st = *prepared->state_;
+    swap_outcome out;
+    swap_runner run(conn, out.steps);
+    const catalog::qualified_name target{req.source.schema, req.target_table};
+    run.step("check the lock");
+    if (!holds_access_exclusive(conn, st.inputs.source.oid))
+        run.fail("this transaction does not hold ACCESS EXCLUSIVE on " + display(req.source));
+    // Read before the lock: valid unless a privilege, a comment or a dependent view changed
+    // in between (the only changes the weaker lock let through); then read again, now.
+    if (catalog_fingerprint(conn, st.inputs.source.oid, st.inputs.target.oid) != st.fingerprint) {
+        spdlog::info("cutover: the catalog changed since the swap was prepared; reading it again");
+        st.inputs = read_inputs(conn, run, req, target);
+    } else {
+        // Identity sequences move with every insert until the lock: their floors are read now.
+        st.inputs.identities = read_identities(conn, run, st.inputs.source, st.inputs.target);
+    }
+    const swap_inputs& in = st.inputs;
     for (const auto& n : in.view_notes) run.note(n);
 
     rename_tables(run, req, in, target);
@@ -446,12 +530,13 @@ swap_outcome swap_tables(pg::connection& conn, const swap_request& req) {
     move_triggers(run, in, table);
     move_sequences(run, in, table);
     move_replica_identity(run, in, table);
-    carry_views(run, in.views, saved_search_path);
+    carry_views(run, in.views, st.saved_search_path);
     move_publications(run, in, req, table);
 
     run.step("restore search_path");
     run.exec("SELECT pg_catalog.set_config('search_path', $1, true)",
-             pg::make_params(saved_search_path));
+             pg::make_params(st.saved_search_path));
+    run.step("done");  // logs the last step's time
     return out;
 }
 

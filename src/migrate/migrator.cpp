@@ -39,6 +39,7 @@
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/sql_quote.hpp"
 #include "partshift/spool/job_marker.hpp"
+#include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/job_names.hpp"
@@ -198,6 +199,9 @@ class job_runner {
         }
         if (existing) {
             check_same_job(*existing);
+            // A job started by an older partshift: tables and columns added since (e.g.
+            // partshift.skipped_keys) must exist before the roles use them.
+            state::ensure_schema(control_);
             return *existing;
         }
         if (const auto* failed = plan::first_fatal_failure(inputs_.checks))
@@ -354,6 +358,8 @@ class job_runner {
         });
         spool::spool_writer writer(job.spool_dir);
         check_spool_covers_acknowledged(job, writer);
+        // And nothing in between is missing or damaged: segments in the middle of the spool.
+        spool::check_segment_chain(job.spool_dir, job.applied_lsn.value_or(0));
         spool_sink sink(writer);
 
         asio::signal_set signals(io, SIGINT, SIGTERM);

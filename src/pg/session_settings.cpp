@@ -11,10 +11,14 @@ asio::awaitable<void> pin_text_formats(async_connection& conn) {
     // set_config in one SELECT: one round trip, and valid SQL on a database walsender too.
     // IntervalStyle matters for input as well: under sql_standard a leading sign applies to
     // every field of an interval literal.
+    // client_encoding = the server's: text then crosses no conversion at all, so a default
+    // such as LATIN1 (PGCLIENTENCODING, a role or database setting) cannot fail a value it
+    // cannot represent, on the walsender, the copy or the apply side.
     co_await conn.exec(
         "SELECT set_config('DateStyle', 'ISO', false), "
         "set_config('IntervalStyle', 'postgres', false), "
-        "set_config('extra_float_digits', '3', false)");
+        "set_config('extra_float_digits', '3', false), "
+        "set_config('client_encoding', current_setting('server_encoding'), false)");
 }
 
 asio::awaitable<void> require_replica_role(async_connection& conn, const std::string& session) {

@@ -3,6 +3,7 @@
 #include "partshift/spool/spool_reader.hpp"
 
 #include "partshift/error.hpp"
+#include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_format.hpp"
 #include "segment_file_reader.hpp"
 
@@ -61,6 +62,18 @@ bool spool_reader::advance_segment() {
         if (status != segment_file_reader::status::record) {
             throw runtime_error("spool: " + s.path.string() + " is not a spool segment");
         }
+        // The next segment must continue the one just read: a segment missing in between (or
+        // this one cut short) would otherwise be skipped without a trace.
+        if (auto link = read_segment_link(s.path); link && link->previous &&
+                                                   (*link->previous != segment_lsn_ ||
+                                                    link->previous_size != file_->offset())) {
+            throw runtime_error(
+                "spool: " + s.path.string() + " does not continue " +
+                file_->path().filename().string() + " (it follows " +
+                segment_file_name(*link->previous) + " of " +
+                std::to_string(link->previous_size) + " bytes, read " +
+                std::to_string(file_->offset()) + "): a segment is missing or was cut short");
+        }
         file_ = std::move(file);
         segment_lsn_ = s.first_lsn;
         return true;
@@ -81,6 +94,7 @@ bool spool_reader::skip(const proto::spool_record& r) {
         case proto::spool_record::kRelation:
             return false;
         case proto::spool_record::kMessage:
+            if (is_segment_link(r)) return true;  // the spool's own bookkeeping
             if (!r.message().transactional()) return r.message().lsn() < applied_lsn_;
             return skipping_transaction_;
         default:

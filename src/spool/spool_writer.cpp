@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "partshift/error.hpp"
+#include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_format.hpp"
 #include "segment_file_reader.hpp"
 
@@ -240,10 +241,12 @@ void spool_writer::start_unit(stream::lsn_t lsn) {
 }
 
 void spool_writer::open_segment(stream::lsn_t first_lsn) {
+    segment_link link;  // the new segment names the one before it (segment_chain.hpp)
     if (segment_fd_) {
         // The old segment is complete and durable before the next one exists, so readers
         // may treat anything short in a non-last segment as corruption.
         write_out();
+        link = {segment_lsn_, segment_written_};
         sync_file(segment_fd_.get(), segment_path_);
         if (dir_sync_pending_) sync_file(dir_fd_.get(), dir_);
         durable_commit_end_ = last_commit_end_;
@@ -260,6 +263,7 @@ void spool_writer::open_segment(stream::lsn_t first_lsn) {
     segment_written_ = 0;
     dir_sync_pending_ = true;
     buffer_.append(segment_magic);
+    append_frame(buffer_, segment_link_record(first_lsn, link).SerializeAsString());
     for (const auto& [relid, rel] : relations_) {
         proto::spool_record r;
         *r.mutable_relation() = rel;

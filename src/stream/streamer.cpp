@@ -81,7 +81,7 @@ asio::awaitable<void> streamer::stream_once() {
     lsn_t start = std::max({options_.start_lsn, acknowledged_, sink_.last_commit_end_lsn()});
     // A reconnect starts a fresh session: a transaction cut off mid-way is sent again whole.
     // What of it the sink already holds stays there; the resent copy continues it.
-    if (in_transaction_ && !skipping_) {
+    if (in_transaction_ && !skipping_ && !held_begin_) {
         resume_final_lsn_ = open_final_lsn_;
         resume_skip_ = open_changes_;
         spdlog::info("stream: reconnecting inside the transaction committed at {} ({} changes "
@@ -90,6 +90,7 @@ asio::awaitable<void> streamer::stream_once() {
     }
     in_transaction_ = false;
     skipping_ = false;
+    held_begin_.reset();  // nothing of it reached the sink: it comes again whole
     std::string sql = "START_REPLICATION SLOT " + conn.quote_ident(options_.slot_name) +
                       " LOGICAL " + format_lsn(start) +
                       " (proto_version '1', publication_names " +
@@ -187,14 +188,17 @@ void streamer::handle_message(const message& msg) {
             resume_final_lsn_.reset();
             return;  // its Begin is in the sink already
         }
-        sink_.append(msg);
+        held_begin_ = *begin;  // appended with the transaction's first message
         open_final_lsn_ = begin->final_lsn;
         open_changes_ = 0;
         resume_skip_ = 0;
         return;
     }
     if (auto* commit = std::get_if<commit_msg>(&msg)) {
-        if (!skipping_) {
+        if (held_begin_) {
+            // An empty transaction: nothing to spool or apply (see held_begin_).
+            held_begin_.reset();
+        } else if (!skipping_) {
             if (resume_skip_ > 0)
                 throw partshift::runtime_error(
                     "the transaction committed at " + format_lsn(open_final_lsn_) +
@@ -220,6 +224,10 @@ void streamer::handle_message(const message& msg) {
     if (is_change && resume_skip_ > 0) {
         --resume_skip_;  // spooled before the reconnect
         return;
+    }
+    if (held_begin_) {
+        sink_.append(*held_begin_);
+        held_begin_.reset();
     }
     sink_.append(msg);
     if (is_change) {

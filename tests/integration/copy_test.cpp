@@ -2,10 +2,18 @@
 // text keys, stop and resume, a chunk killed midway, and concurrent writes on the source.
 #include <gtest/gtest.h>
 
+#include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
+
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
+#include <future>
+#include <optional>
 #include <thread>
 
+#include "partshift/copy/chunk_copier.hpp"
 #include "partshift/copy/copier.hpp"
 #include "partshift/error.hpp"
 #include "partshift/state/schema.hpp"
@@ -351,4 +359,67 @@ TEST(Copy, ConcurrentWritesNeitherBlockNorFail) {
     EXPECT_EQ(copied, result.rows_copied);
     EXPECT_GE(copied, 200'000 - writes.load() / 5 - 1);
     EXPECT_LE(copied, 200'000 + writes.load());
+}
+
+// A TRUNCATE that commits after a chunk's snapshot empties the table for that snapshot too
+// (TRUNCATE is not MVCC-safe): the chunk would copy nothing while its high LSN says "the
+// source as of before the TRUNCATE". The chunk locks the source before its snapshot, so a
+// TRUNCATE waiting on it ends either before the snapshot (high LSN after it) or after the chunk.
+TEST(Copy, TruncateCommittedWhileAChunkWaitsIsBeforeItsSnapshot) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    create_int_source(db, 1000);
+    auto conn = db.connect();
+    conn.exec("INSERT INTO partshift.chunks (job, chunk_id) VALUES ('src', 1)");
+
+    auto truncator = db.connect();
+    truncator.exec("BEGIN");
+    truncator.exec("TRUNCATE src");  // holds ACCESS EXCLUSIVE until COMMIT
+
+    copy::quoted_copy_spec spec;
+    spec.source = "\"public\".\"src\"";
+    spec.target = "\"public\".\"src_new\"";
+    spec.columns = {"id", "ts", "amount", "note", "tags", "doc", "flag"};
+    spec.key_columns = {"id"};
+    spec.key_types = {"bigint"};
+    copy::chunk c;
+    c.id = 1;
+    std::promise<copy::chunk_outcome> outcome;
+    auto result = outcome.get_future();
+    std::thread copier([&] {
+        try {
+            boost::asio::io_context io;
+            auto done = boost::asio::co_spawn(
+                io,
+                [&]() -> boost::asio::awaitable<std::optional<copy::chunk_outcome>> {
+                    auto source = co_await pg::async_connection::connect(db.dsn(), "chunk-src");
+                    auto target = co_await pg::async_connection::connect(db.dsn(), "chunk-dst");
+                    co_return co_await copy::copy_chunk(source, target, spec, "src", c,
+                                                        [] { return false; });
+                },
+                boost::asio::use_future);
+            io.run();
+            outcome.set_value(*done.get());
+        } catch (...) {
+            outcome.set_exception(std::current_exception());
+        }
+    });
+    // Wait until the chunk's source session waits on the TRUNCATE's lock.
+    bool waiting = false;
+    for (int i = 0; i < 1000 && !waiting; ++i) {
+        waiting = conn.exec("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND application_name = 'chunk-src' AND "
+                            "wait_event_type = 'Lock'")
+                      .get_int(0, 0) == 1;
+        if (!waiting) std::this_thread::sleep_for(10ms);
+    }
+    std::string before_commit = conn.exec("SELECT pg_current_wal_insert_lsn()::text").get(0, 0);
+    truncator.exec("COMMIT");
+    copier.join();
+    ASSERT_TRUE(waiting);
+    auto chunk = result.get();
+    EXPECT_EQ(chunk.rows, 0);
+    // The chunk's rows (none) are the source as of its high LSN: after the TRUNCATE.
+    EXPECT_GT(lsn_of(conn, chunk.high_lsn), lsn_of(conn, before_commit))
+        << "high LSN " << chunk.high_lsn << ", TRUNCATE committed after " << before_commit;
 }

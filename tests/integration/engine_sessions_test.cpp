@@ -200,3 +200,36 @@ TEST_F(EngineSessions, DatabaseTextFormatDefaultsDoNotChangeReplayedValues) {
                   .get_int(0, 0),
               0);
 }
+
+// A database default client_encoding that cannot hold every stored character: the walsender
+// and the copy would convert each value to it (and fail on '€'), so the engine's sessions pin
+// the server's encoding.
+TEST_F(EngineSessions, DatabaseClientEncodingDefaultDoesNotFailOrChangeValues) {
+    db_->exec(
+        "CREATE TABLE notes (id bigint PRIMARY KEY, ts timestamptz NOT NULL, v text);"
+        "INSERT INTO notes SELECT g, '2025-01-01'::timestamptz + g * interval '1 hour', "
+        "  'ж€ é ' || g FROM generate_series(1, 2000) g;");
+    {
+        auto conn = db_->connect();
+        conn.exec("ALTER DATABASE " + conn.quote_ident(db_->name()) +
+                  " SET client_encoding = 'LATIN1'");
+    }
+    auto run =
+        start_run("notes", {"--partition-by", "range", "--key", "ts", "--interval", "1 month"});
+    ASSERT_TRUE(wait_for(
+        "notes", [](const auto& s) { return s.phase() == "follow"; }, 300s, *run, "follow"));
+    {
+        auto conn = db_->connect();
+        conn.exec("SET client_encoding = 'UTF8'");
+        conn.exec(
+            "INSERT INTO notes SELECT g, '2025-02-01'::timestamptz + g * interval '1 minute', "
+            "  '€ ∑ 😀 ' || g FROM generate_series(3001, 3200) g;"
+            "UPDATE notes SET v = v || ' ✓' WHERE id % 5 = 0;");
+    }
+    ASSERT_TRUE(wait_until_caught_up("notes", *run));
+    stop(*run);
+    auto conn = exact_connection();
+    conn.exec("SET client_encoding = 'UTF8'");
+    EXPECT_EQ(fingerprint(conn, "public.notes_new"), fingerprint(conn, "public.notes"));
+    EXPECT_EQ(conn.exec("SELECT count(*) FROM notes_new WHERE v LIKE '%€%'").get_int(0, 0), 2200);
+}

@@ -155,6 +155,9 @@ TEST_F(EngineTest, DryRunForStopsByItselfAndResumes) {
     ASSERT_TRUE(s);
     EXPECT_EQ(s->phase(), "follow");
     EXPECT_FALSE(s->running());
+    // As if the job had been started by a partshift older than partshift.skipped_keys: the
+    // resumed run creates what is missing in the schema before the applier needs it.
+    db_->exec("DROP TABLE partshift.skipped_keys");
     // Writes while nobody is running are picked up by the next run from the slot.
     auto load = start_pgbench(5);
     ASSERT_TRUE(load->wait(60s).has_value());

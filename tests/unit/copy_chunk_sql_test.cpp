@@ -64,6 +64,7 @@ TEST(CopyChunkSql, CopyStatements) {
               R"(SELECT "a"::text, "b"::text FROM (SELECT "a", "b", row_number() OVER (ORDER BY )"
               R"("a", "b") AS partshift_rn FROM "public"."Order Lines") s WHERE partshift_rn % $1 )"
               R"(= 0 ORDER BY partshift_rn)");
+    EXPECT_EQ(lock_source_sql(s), R"(LOCK TABLE "public"."Order Lines" IN ACCESS SHARE MODE)");
     EXPECT_TRUE(is_integer_type("bigint"));
     EXPECT_FALSE(is_integer_type("numeric"));
 }

@@ -10,6 +10,7 @@
 
 #include "partshift/error.hpp"
 #include "partshift/spool/record_conversion.hpp"
+#include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
 #include "partshift/spool/segment_format.hpp"
 #include "partshift/spool/spool_reader.hpp"
@@ -366,6 +367,77 @@ TEST(Spool, CorruptionInAnEarlierSegmentThrows) {
     flip_byte(segments[0].path, fs::file_size(segments[0].path) / 2);
     spool_reader r(dir.path(), 0);
     EXPECT_THROW(read_all(r), partshift::runtime_error);
+}
+
+// expect_refusal: check_segment_chain throws, and its message holds `part`.
+void expect_refusal(const fs::path& dir, lsn_t applied, const std::string& part) {
+    try {
+        check_segment_chain(dir, applied);
+        ADD_FAILURE() << "expected the spool to be refused (" << part << ")";
+    } catch (const partshift::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+}
+
+// Issue 8 item 3: a segment in the middle of the spool that is missing, cut short or damaged
+// holds changes the slot already acknowledged. The resume check names it, and the reader stops
+// on it instead of reading on from the segment after the hole.
+TEST(Spool, MissingCutOrDamagedMiddleSegmentIsNamedNotSkipped) {
+    temp_dir dir;
+    {
+        spool_writer w(dir.path(), {.segment_size = 1024, .write_buffer_size = 256});
+        for (int t = 0; t < 30; ++t) write_transaction(w, 0x1000 + t * 0x100, 10);
+        w.flush();
+    }
+    const auto segments = list_segments(dir.path());
+    ASSERT_GT(segments.size(), 4u);
+    EXPECT_NO_THROW(check_segment_chain(dir.path(), 0));
+    {
+        spool_reader r(dir.path(), 0);
+        EXPECT_EQ(begin_lsns(read_all(r)).size(), 30u);
+    }
+    const fs::path saved = dir.path() / "saved";
+
+    // A segment deleted from the middle.
+    fs::copy_file(segments[2].path, saved);
+    fs::remove(segments[2].path);
+    expect_refusal(dir.path(), 0, segment_file_name(segments[2].first_lsn) + " is missing");
+    {
+        spool_reader r(dir.path(), 0);
+        EXPECT_THROW(read_all(r), partshift::runtime_error);
+    }
+    // Applied past it: the hole loses nothing (cleanup removes such segments itself).
+    EXPECT_NO_THROW(check_segment_chain(dir.path(), segments[3].first_lsn));
+    fs::rename(saved, segments[2].path);
+
+    // The first segment deleted while not applied.
+    fs::copy_file(segments[0].path, saved);
+    fs::remove(segments[0].path);
+    expect_refusal(dir.path(), 0, segment_file_name(segments[0].first_lsn) + " is missing");
+    fs::rename(saved, segments[0].path);
+
+    // A middle segment cut at a record boundary (only its head left): every record intact,
+    // transactions gone.
+    fs::copy_file(segments[1].path, saved);
+    {
+        std::ifstream in(segments[1].path, std::ios::binary);
+        std::string head(16, '\0');
+        in.read(head.data(), 16);
+        const auto first = parse_frame_header(std::string_view(head).substr(8));
+        fs::resize_file(segments[1].path, 16 + first.length);
+    }
+    expect_refusal(dir.path(), 0, "cut short");
+    {
+        spool_reader r(dir.path(), 0);
+        EXPECT_THROW(read_all(r), partshift::runtime_error);
+    }
+    fs::remove(segments[1].path);
+    fs::rename(saved, segments[1].path);
+
+    // A byte flipped inside a middle segment: found at resume, not only when read.
+    flip_byte(segments[1].path, fs::file_size(segments[1].path) / 2);
+    expect_refusal(dir.path(), 0, segments[1].path.filename().string() + " is damaged");
+    EXPECT_NO_THROW(check_segment_chain(dir.path(), segments[2].first_lsn));  // applied
 }
 
 TEST(Spool, RemovesAppliedSegmentsOnly) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "partshift/apply/change_feed.hpp"
+#include "partshift/apply/skipped_keys.hpp"
 #include "partshift/apply/sql_builder.hpp"
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/monitor/progress.hpp"
@@ -120,6 +121,10 @@ class applier {
     struct group_rows {
         std::vector<pg::param_list> keys;
         std::vector<stream::lsn_t> commit_lsns;
+        // A located update run (matched in the partition of each row's new values): each
+        // row's plain update parameters, for the fallback by key of a row that moved.
+        bool located = false;
+        std::vector<pg::param_list> fallback_params;
     };
     // row_group: the open run of strict-mode changes of one kind (and one column mask for
     // updates), built column-wise into array literals as the changes arrive.
@@ -127,6 +132,7 @@ class applier {
     struct row_group {
         group_kind kind = group_kind::none;
         column_mask mask;                  // update only
+        bool located = false;              // update only: partition values follow the key
         std::vector<std::string> arrays;   // one open array literal per statement parameter
         std::shared_ptr<group_rows> rows;
         std::unordered_set<std::string> keys;  // key_text of every row
@@ -191,6 +197,13 @@ class applier {
     // groupable: set-based apply is on and possible for this relation, and the batch is strict.
     bool groupable() const { return strict_ && sets_supported_; }
 
+    // track_skipped: `key` was left out of the target by design (skipped = true), or a change
+    // removed it or gave it a full row (false); written in the batch when the set changes.
+    asio::awaitable<void> track_skipped(const pg::param_list& key, bool skipped);
+    bool is_skipped(const pg::param_list& key) const {
+        return !skipped_.empty() && skipped_.contains(key_text(key));
+    }
+
     bool applies_to(uint32_t relid) const;
     void check_tuple(const stream::tuple& row, const char* what) const;
     // queue sends one prepared statement into the pipeline (preparing it on first use) and
@@ -235,6 +248,7 @@ class applier {
     // x's unique value), so then one run at a time, in source order.
     std::array<row_group, 3> groups_;
     bool interleave_groups_ = false;
+    skipped_keys skipped_;  // keys missing from the target by design (skipped_keys.hpp)
     int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
     int64_t probe_rows_ = -1;
     change_feed* feed_ = nullptr;
@@ -264,6 +278,9 @@ class applier {
     // each commit reads the flush position, and the WAL writer flushes within a second.
     std::deque<std::pair<uint64_t, stream::lsn_t>> unflushed_commits_;
     void note_wal_positions(uint64_t insert_position, uint64_t flush_position);
+    // settle_located_set: reads a located update run's result (the rows not updated exactly
+    // once); rows not found in their partition become misses (fallback by key after the sync).
+    void settle_located_set(const pending& p, const pg::result& res, std::vector<pending>& misses);
     std::atomic<int64_t> rows_grouped_{0};
     std::string fence_content_;
 };

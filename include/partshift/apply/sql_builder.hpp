@@ -104,7 +104,11 @@ class sql_builder {
     const statement& delete_set();
     // update_set: params = the masked columns then the key (as update_by_key()); expects one
     // row per key. The mask may not set a key column (key changes go row by row).
-    const statement& update_set(const column_mask& set);
+    // With `located` columns (partition key columns, as update_in_partition): their values
+    // follow the key as more parameters, and a row is matched in the partition they name only,
+    // so the server probes one partition per row instead of every partition's key index; a
+    // row that moved partition is reported with count 0 (the caller updates it by key alone).
+    const statement& update_set(const column_mask& set, const std::vector<size_t>& located = {});
 
     size_t cached_updates() const { return updates_.size(); }
 
@@ -124,7 +128,7 @@ class sql_builder {
     std::map<std::pair<column_mask, std::vector<size_t>>, statement> located_updates_;
     std::optional<statement> insert_set_;
     std::optional<statement> delete_set_;
-    std::map<column_mask, statement> update_sets_;
+    std::map<std::pair<column_mask, std::vector<size_t>>, statement> update_sets_;
 };
 
 }  // namespace partshift::apply

@@ -26,6 +26,12 @@ struct quoted_copy_spec {
 // "true" for a chunk without bounds. A row comparison so composite keys order like their index.
 std::string range_predicate(const quoted_copy_spec& spec, const chunk_bounds& bounds);
 
+// lock_source_sql: LOCK source IN ACCESS SHARE MODE, the statement before snapshot_sql. LOCK takes
+// no snapshot, so the chunk holds the lock from before its snapshot: a TRUNCATE (not MVCC-safe:
+// it empties the table for older snapshots too) or a rewrite of the source can then not commit
+// between the snapshot and the COPY and leave the chunk with less than its snapshot saw.
+std::string lock_source_sql(const quoted_copy_spec& spec);
+
 // snapshot_sql: the first statement of a chunk's source transaction. It takes the snapshot,
 // reads the WAL insert position inside it (the chunk's high LSN, column 0) and stores the
 // bounds as transaction-local settings for range_predicate. Its parameters: snapshot_params.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +26,8 @@ class swap_runner {
         : conn_(conn), steps_(steps) {}
     pg::connection& conn() { return conn_; }
     // step names what follows, for error messages ("renames", "grants", ...).
-    void step(std::string name) { step_ = std::move(name); }
+    // Each step's duration is logged at debug level: the swap runs under the cutover's lock.
+    void step(std::string name);
     const std::string& current_step() const { return step_; }
     void exec(const std::string& sql);
     void exec(const std::string& sql, const pg::param_list& params);
@@ -38,6 +40,7 @@ class swap_runner {
     pg::connection& conn_;
     std::vector<std::string>& steps_;
     std::string step_;
+    std::chrono::steady_clock::time_point step_started_{};
 };
 
 // relation_facts: kind and oid of an existing relation.

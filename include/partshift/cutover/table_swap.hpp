@@ -9,6 +9,7 @@
 // (invariant 4); inbound foreign keys are the one place it alters other tables.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,13 +35,38 @@ struct swap_outcome {
     std::vector<std::string> after_commit_sql;  // e.g. ALTER TABLE ... VALIDATE CONSTRAINT ...
 };
 
+// swap_preparation: the catalog as read by prepare_swap, for the swap that follows in the
+// same transaction. Opaque; move-only.
+class swap_preparation {
+  public:
+    swap_preparation();
+    ~swap_preparation();
+    swap_preparation(swap_preparation&&) noexcept;
+    swap_preparation& operator=(swap_preparation&&) noexcept;
+
+  private:
+    struct state;
+    std::unique_ptr<state> state_;
+    friend swap_preparation prepare_swap(pg::connection&, const swap_request&);
+    friend swap_outcome swap_tables(pg::connection&, const swap_request&, swap_preparation*);
+};
+
+// prepare_swap: the swap's catalog reads, done before the ACCESS EXCLUSIVE lock so they are
+// not part of the lock hold, inside the caller's transaction, which must already hold SHARE
+// UPDATE EXCLUSIVE on the source and the target (no DDL can change them meanwhile; writes go
+// on). Sets search_path to '' for the rest of the transaction (swap_tables restores it).
+swap_preparation prepare_swap(pg::connection& conn, const swap_request& request);
+
 // swap_tables: run inside the caller's transaction holding ACCESS EXCLUSIVE on the source.
+// With `prepared` (from prepare_swap in the same transaction), the catalog is not read again
+// unless a privilege, comment or dependent view changed since; without, it is read here.
 // Throws pg::pg_error / partshift::runtime_error naming the failing step (and statement); the
 // caller rolls back, which leaves the source exactly as it was (invariant 5). Besides the source
 // it locks the target and its partitions, every dependent view, every table whose foreign key
 // references the source (ACCESS EXCLUSIVE, to drop and re-add the constraint) and the tables in
 // the moved publications' lists; each wait is bounded by the caller's lock_timeout.
-swap_outcome swap_tables(pg::connection& conn, const swap_request& request);
+swap_outcome swap_tables(pg::connection& conn, const swap_request& request,
+                         swap_preparation* prepared = nullptr);
 
 // finish_after_commit: runs after_commit_sql (FK validation etc.), each in its own statement;
 // a failure is logged as a warning with the statement, never thrown (the swap is committed).

@@ -10,8 +10,10 @@
 // File layout: the 8-byte magic "PSSPOOL1", then records, each framed as
 //   uint32 length (little-endian) | uint32 CRC-32C (little-endian) | length bytes of payload
 // where the CRC covers the 4 length bytes and the payload, and the payload is a serialized
-// partshift.proto.spool_record. Each segment starts with a Relation record for every relation
-// known when it was created, so reading can start at any segment.
+// partshift.proto.spool_record. Each segment starts with a link record naming the segment
+// before it and that segment's size (segment_chain.hpp; absent in older spools), then a
+// Relation record for every relation known when it was created, so reading can start at any
+// segment.
 #pragma once
 
 #include <cstdint>

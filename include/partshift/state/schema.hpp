@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS partshift.chunks (
     copied_at  timestamptz,
     PRIMARY KEY (job, chunk_id)
 );
+-- Keys the idempotent window left out of the target on purpose (apply/skipped_keys.hpp): strict
+-- mode accepts a missing row for exactly these until a change removes them. Written in the
+-- applier's batch transactions. key: the applier's length-prefixed text of the key values (a
+-- source key fits a btree entry, so this one does too).
+CREATE TABLE IF NOT EXISTS partshift.skipped_keys (
+    job        text NOT NULL REFERENCES partshift.jobs (job) ON DELETE CASCADE,
+    key        text NOT NULL,
+    PRIMARY KEY (job, key)
+);
 -- Columns added after the first release: ADD COLUMN IF NOT EXISTS keeps older jobs working.
 ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS swap_xid bigint,          -- the cutover transaction (for a later revert)

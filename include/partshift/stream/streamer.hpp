@@ -40,9 +40,13 @@ public:
     // Throws on errors that retrying cannot fix (slot lost, decode errors, sink errors).
     boost::asio::awaitable<void> run();
 
+    // handle_frame: one CopyData frame from the walsender into the sink; reply_now is set when
+    // the server asks for a reply. Public so unit tests can feed captured or hand-made frames
+    // without a server; run() is the only caller otherwise.
+    void handle_frame(std::string_view frame, bool& reply_now);
+
 private:
     boost::asio::awaitable<void> stream_once();
-    void handle_frame(std::string_view frame, bool& reply_now);
     void handle_message(const message& msg);
     lsn_t flush_sink();
 
@@ -67,6 +71,12 @@ private:
     uint64_t open_changes_ = 0;
     std::optional<lsn_t> resume_final_lsn_;
     uint64_t resume_skip_ = 0;
+    // The open transaction's Begin, held back until something of the transaction arrives.
+    // Before PostgreSQL 15, pgoutput sends a Begin/Commit pair for every transaction in the
+    // database — partshift's own checkpoint and status writes too, each of which would be
+    // applied and write a checkpoint again, forever. An empty pair is dropped; its position
+    // is acknowledged as an idle one.
+    std::optional<begin_msg> held_begin_;
 };
 
 }  // namespace partshift::stream

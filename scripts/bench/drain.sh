@@ -1,0 +1,107 @@
+# Phase drain (sourced by scripts/benchmark.sh): one backlog of $backlog source transactions
+# (the load, saturated, pgbench -t) built while both consumers are stopped, then drained by
+# partshift and by native logical replication, one after the other, each timed from its start
+# until it has applied the backlog's last transaction.
+#   source      REPLICA IDENTITY FULL (native replication needs it to apply into a target whose
+#               key is (id, created_at)); a marker transaction ends the backlog: an LSN read
+#               inside it, before its COMMIT, is passed only once everything is applied
+#   partshift   a fresh job run --dry-run to follow, SIGTERM; after the backlog, run again and
+#               time until partshift.jobs.applied_lsn passes the marker; peak RSS = rss_replay_mb
+#   native      CREATE PUBLICATION for orders; a second database ${db}_sub on the same server
+#               with the identically partitioned table (the plan's DDL, renamed orders) holding
+#               the same rows; its slot created on the idle source, the rows copied, then
+#               CREATE SUBSCRIPTION (existing slot, copy_data off) disabled while the backlog
+#               is built; ENABLE and time until the subscription's replication origin
+#               (pg_replication_origin_status.remote_lsn, committed with the applied
+#               transactions) passes the marker
+# Both targets are compared with the source afterwards (count, sums, md5); a difference fails.
+
+native_setup() {
+  local sub_db=${db}_sub
+  createdb "$sub_db"
+  # The plan's DDL as is (its id default names the source's sequence)
+  sql_in "$sub_db" -c "CREATE SEQUENCE orders_id_seq" -f "$work/full.sql" >/dev/null
+  sql_in "$sub_db" -c "ALTER TABLE $target RENAME TO orders" >/dev/null
+  sql -c "CREATE PUBLICATION bench_native FOR TABLE orders" >/dev/null
+  # Created here and not by CREATE SUBSCRIPTION: in the same cluster that would wait for itself.
+  sql -c "SELECT pg_create_logical_replication_slot('bench_native', 'pgoutput')" >/dev/null
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c '\copy orders to stdout' \
+    | psql -X -q -v ON_ERROR_STOP=1 -d "$sub_db" -c '\copy orders from stdin'
+  sql_in "$sub_db" -c "VACUUM ANALYZE orders" >/dev/null
+  sql_in "$sub_db" -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db'
+    PUBLICATION bench_native WITH (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false)" \
+    >/dev/null
+}
+native_teardown() {
+  local sub_db=${db}_sub
+  sql_in "$sub_db" -c "ALTER SUBSCRIPTION bench_native DISABLE" \
+    -c "ALTER SUBSCRIPTION bench_native SET (slot_name = NONE)" -c "DROP SUBSCRIPTION bench_native" >/dev/null
+  sql -c "SELECT pg_drop_replication_slot('bench_native')" -c "DROP PUBLICATION bench_native" >/dev/null
+  dropdb "$sub_db"
+}
+native_replayed_past() {  # native_replayed_past LSN: t once the subscription applied up to LSN
+  sql_in "${db}_sub" -c "SELECT coalesce(bool_or(s.remote_lsn >= '$1'), false)
+    FROM pg_replication_origin_status s JOIN pg_subscription sub ON s.external_id = 'pg_' || sub.oid
+    WHERE sub.subname = 'bench_native'"
+}
+
+# fingerprint DB TABLE: what the two targets must agree with the source on
+fingerprint() {
+  sql_in "$1" -c "SELECT count(*), sum(amount), md5(string_agg(id::text || ':' || status || ':' || amount::text, ',' ORDER BY id)) FROM $2"
+}
+
+phase_drain() {
+  local logfile="$work/drain-setup.log" end_lsn t0 t1 tps deadline
+  log "drain: source at REPLICA IDENTITY FULL; partshift job to follow, then stopped"
+  sql -c "ALTER TABLE orders REPLICA IDENTITY FULL" >/dev/null
+  ps_start "$logfile" --dry-run
+  ps_wait_caught_up "$logfile"
+  ps_stop
+  log "  native: publication, slot, ${db}_sub with the partitioned table and the same rows, disabled subscription"
+  native_setup
+
+  log "  building a backlog of $backlog transactions with both consumers stopped"
+  tps=$(pgbench_load backlog -t $((backlog / 4)))
+  end_lsn=$(sql <<SQL
+BEGIN;
+UPDATE orders SET status = status WHERE id = 1;
+SELECT pg_current_wal_insert_lsn();
+COMMIT;
+SQL
+)
+  record backlog_tx "$backlog"
+  log "  backlog built at $tps tx/s; it ends before $end_lsn"
+  sql -c "CHECKPOINT" >/dev/null
+
+  logfile="$work/drain.log"
+  t0=$(now)
+  ps_start "$logfile" --dry-run
+  ps_wait_applied "$logfile" "$end_lsn"
+  t1=$(now)
+  ps_stop
+  record ps_drain_s "$(elapsed "$t0" "$t1")"
+  record rss_replay_mb "$(ps_rss_mb "$logfile")"
+  log "  partshift drained it in $(elapsed "$t0" "$t1") s, peak RSS $(ps_rss_mb "$logfile") MB"
+
+  sql -c "CHECKPOINT" >/dev/null
+  t0=$(now)
+  sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native ENABLE" >/dev/null
+  deadline=$((SECONDS + 3600))
+  until [[ "$(native_replayed_past "$end_lsn")" == t ]]; do
+    ((SECONDS < deadline)) || { echo "native replication did not pass $end_lsn in an hour" >&2; return 1; }
+    sleep 0.2
+  done
+  t1=$(now)
+  record native_drain_s "$(elapsed "$t0" "$t1")"
+  log "  native logical replication drained it in $(elapsed "$t0" "$t1") s"
+
+  local src ps_dst native_dst
+  src=$(fingerprint "$db" orders)
+  ps_dst=$(fingerprint "$db" "$target")
+  native_dst=$(fingerprint "${db}_sub" orders)
+  [[ "$src" == "$ps_dst" ]] || { echo "partshift's target differs from the source: $ps_dst vs $src" >&2; return 1; }
+  [[ "$src" == "$native_dst" ]] || { echo "native replication's target differs from the source: $native_dst vs $src" >&2; return 1; }
+  native_teardown
+  ps_abort
+  sql -c "ALTER TABLE orders REPLICA IDENTITY DEFAULT" >/dev/null
+}

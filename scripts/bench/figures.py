@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""The benchmark's arithmetic (stdlib only): percentiles of pgbench latency logs and of samples,
+and the final report (table, targets, JSON) from the measurements scripts/benchmark.sh recorded.
+
+  figures.py latency [--from EPOCH] [--to EPOCH] FILE...   p50 p99 max count (ms) of pgbench -l
+                                                          logs, by completion time
+  figures.py samples FILE                                  p50 p99 max count of one number a line
+  figures.py report RESULTS [--json FILE] [--quick]       table and pass/fail; JSON object
+
+RESULTS holds "key value" lines; a key recorded once per round appears once per round and the
+median of its rounds is used.
+"""
+import argparse
+import json
+import math
+import statistics
+import sys
+
+
+def percentile(values, p):
+    """Nearest-rank percentile (the value below which p of the values fall)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p * len(ordered)) - 1))]
+
+
+def summary(values):
+    if not values:
+        return "nan nan nan 0"
+    return "%.3f %.3f %.3f %d" % (percentile(values, 0.5), percentile(values, 0.99),
+                                  max(values), len(values))
+
+
+def latency_ms(files, start, end, without_schedule_lag=False):
+    # pgbench -l columns: client, transaction, latency µs (or "failed"/"skipped"), script,
+    # completion epoch seconds, µs, [schedule lag µs (with --rate)], [retries]. With --rate the
+    # latency counts from the scheduled start, so a client that fell behind earlier carries
+    # that delay into every later transaction; without_schedule_lag keeps only the
+    # transaction's own time, from being sent to completing.
+    out = []
+    for name in files:
+        with open(name) as f:
+            for line in f:
+                cols = line.split()
+                if len(cols) < 6 or not cols[2].isdigit():
+                    continue
+                done = int(cols[4]) + int(cols[5]) / 1e6
+                if start <= done <= end:
+                    lag = int(cols[6]) if without_schedule_lag and len(cols) > 6 else 0
+                    out.append((int(cols[2]) - lag) / 1000.0)
+    return out
+
+
+def read_results(path):
+    values = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split(None, 1)
+            if len(parts) != 2:
+                continue
+            try:
+                v = float(parts[1])
+            except ValueError:
+                continue
+            if not math.isnan(v):
+                values.setdefault(parts[0], []).append(v)
+    return values
+
+
+# (field, label, how it is computed, target as (op, bound) or None)
+def derive(r):
+    def med(key):
+        return statistics.median(r[key]) if key in r else None
+
+    def top(key):
+        return max(r[key]) if key in r else None
+
+    def div(a, b):
+        return a / b if a is not None and b not in (None, 0) else None
+
+    ps_copy = med("ps_copy_s")
+    f = {
+        "rows": med("rows"),
+        "copy_vs_insert_select_indexed": div(ps_copy, med("ref_insert_select_indexed_s")),
+        "copy_vs_load_then_index": div(ps_copy, med("ref_load_then_index_s")),
+        "apply_speedup_vs_native": div(med("native_drain_s"), med("ps_drain_s")),
+        "follow_p50_latency_ratio": div(med("follow_p50_ms"), med("base_p50_ms")),
+        "follow_p99_latency_ratio": div(med("follow_p99_ms"), med("base_p99_ms")),
+        "trigger_p50_latency_ratio": div(med("trigger_p50_ms"), med("base_p50_ms")),
+        "trigger_p99_latency_ratio": div(med("trigger_p99_ms"), med("base_p99_ms")),
+        "source_tps_ratio": div(med("follow_tps"), med("base_tps")),
+        "trigger_tps_ratio": div(med("trigger_tps"), med("base_tps")),
+        "cutover_lock_ms_max": top("cutover_lock_ms"),
+        "cutover_client_latency_ms_max": top("cutover_client_max_ms"),
+        "cutover_client_latency_with_schedule_lag_ms_max": top("cutover_client_max_scheduled_ms"),
+        "end_to_end_vs_insert_select": div(med("end_to_end_s"), med("ref_e2e_insert_select_indexed_s")
+                                           or med("ref_insert_select_indexed_s")),
+        "lag_p50_s": med("lag_p50_s"),
+        "lag_p99_s": med("lag_p99_s"),
+        "peak_rss_mb": max([v for k in ("rss_copy_mb", "rss_replay_mb") for v in r.get(k, [])],
+                           default=None),
+        "peak_rss_copy_mb": top("rss_copy_mb"),
+        "peak_rss_replay_mb": top("rss_replay_mb"),
+        # the measurements behind the ratios
+        "ref_insert_select_indexed_s": med("ref_insert_select_indexed_s"),
+        "ref_load_then_index_s": med("ref_load_then_index_s"),
+        "partshift_copy_s": ps_copy,
+        "backlog_transactions": med("backlog_tx"),
+        "partshift_drain_s": med("ps_drain_s"),
+        "native_drain_s": med("native_drain_s"),
+        "offered_tps": med("offered_tps"),
+        "base_tps": med("base_tps"),
+        "follow_tps": med("follow_tps"),
+        "trigger_tps": med("trigger_tps"),
+        "base_p50_ms": med("base_p50_ms"), "base_p99_ms": med("base_p99_ms"),
+        "follow_p50_ms": med("follow_p50_ms"), "follow_p99_ms": med("follow_p99_ms"),
+        "trigger_p50_ms": med("trigger_p50_ms"), "trigger_p99_ms": med("trigger_p99_ms"),
+        "cutovers": len(r.get("cutover_lock_ms", [])),
+        "end_to_end_s": med("end_to_end_s"),
+        "end_to_end_ref_insert_select_indexed_s": med("ref_e2e_insert_select_indexed_s"),
+        "cutover_failed_transactions": top("cutover_failed_tx"),
+        "cutover_timeouts": sum(r.get("cutover_timeouts", [])),
+    }
+    for size in sorted({k.rsplit("_", 1)[1] for k in r if k.startswith("rsscmp_")}, key=int):
+        f["rss_copy_mb_at_" + size] = top("rsscmp_copy_mb_" + size)
+        f["rss_replay_mb_at_" + size] = top("rsscmp_replay_mb_" + size)
+    sizes = sorted({int(k.rsplit("_", 1)[1]) for k in r if k.startswith("rsscmp_")})
+    if len(sizes) >= 2:
+        small, large = (max(top("rsscmp_%s_mb_%d" % (p, s)) or 0 for p in ("copy", "replay"))
+                        for s in (sizes[0], sizes[-1]))
+        f["rss_growth_ratio"] = div(large, small)
+    return f
+
+
+TARGETS = [  # field, what it is, op, bound (issue 7 item 2)
+    ("apply_speedup_vs_native", "backlog drain speed vs native logical replication", ">=", 2.0),
+    ("copy_vs_insert_select_indexed", "copy+index time / INSERT…SELECT into indexed", "<=", 0.5),
+    ("copy_vs_load_then_index", "copy+index time / load then index", "<=", 1.0),
+    ("follow_p50_latency_ratio", "client p50 latency, following / no migration", "<=", 1.3),
+    ("follow_p99_latency_ratio", "client p99 latency, following / no migration", "<=", 1.5),
+    ("cutover_lock_ms_max", "cutover lock hold, worst run (ms)", "<=", 50.0),
+    ("cutover_client_latency_ms_max", "worst client transaction across cutover (ms)", "<=", 100.0),
+    ("end_to_end_vs_insert_select", "run→cutover under load / INSERT…SELECT indexed", "<=", 0.7),
+    ("lag_p99_s", "lag p99 while following the load (s)", "<=", 1.0),
+    ("peak_rss_mb", "peak RSS, copy and backlog replay (MB)", "<=", 256.0),
+    ("rss_growth_ratio", "peak RSS at the largest / smallest --rss-compare size", "<=", 1.25),
+]
+INFO = [  # reported without a target
+    ("trigger_p50_latency_ratio", "client p50 latency, sync trigger / no migration"),
+    ("trigger_p99_latency_ratio", "client p99 latency, sync trigger / no migration"),
+    ("source_tps_ratio", "saturated TPS, following / no migration"),
+    ("trigger_tps_ratio", "saturated TPS, sync trigger / no migration"),
+    ("lag_p50_s", "lag p50 while following the load (s)"),
+]
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    if float(v).is_integer():
+        return "%d" % v
+    return "%.0f" % v if abs(v) >= 1000 else "%.2f" % v
+
+
+def report(args):
+    r = read_results(args.results)
+    f = derive(r)
+    verdicts = {}
+    print("%-34s %-52s %9s %8s %s" % ("figure", "what", "measured", "target", "result"))
+    print("-" * 114)
+    for field, what, op, bound in TARGETS:
+        v = f.get(field)
+        if field == "rss_growth_ratio" and v is None:
+            continue
+        ok = None if v is None else (v >= bound if op == ">=" else v <= bound)
+        verdicts[field] = ok
+        print("%-34s %-52s %9s %8s %s" % (field, what, fmt(v), op + " " + fmt(bound),
+                                          {None: "n/a", True: "PASS", False: "FAIL"}[ok]))
+    for field, what in INFO:
+        print("%-34s %-52s %9s" % (field, what, fmt(f.get(field))))
+    print()
+    print("measured: copy partshift %s s vs INSERT…SELECT indexed %s s / load then index %s s; "
+          "drain of %s tx partshift %s s vs native %s s" % tuple(fmt(f.get(k)) for k in (
+              "partshift_copy_s", "ref_insert_select_indexed_s", "ref_load_then_index_s",
+              "backlog_transactions", "partshift_drain_s", "native_drain_s")))
+    print("load: saturated %s tx/s (following %s, trigger %s); fixed %s tx/s: p50/p99 ms none "
+          "%s/%s, following %s/%s, trigger %s/%s" % tuple(fmt(f.get(k)) for k in (
+              "base_tps", "follow_tps", "trigger_tps", "offered_tps", "base_p50_ms", "base_p99_ms",
+              "follow_p50_ms", "follow_p99_ms", "trigger_p50_ms", "trigger_p99_ms")))
+    print("cutover: %s run(s) cut over, %s did not in time; run→cutover %s s (median) vs INSERT…"
+          "SELECT indexed %s s at that size; failed client transactions %s; peak RSS copy %s MB, "
+          "replay %s MB" % tuple(fmt(f.get(k)) for k in (
+              "cutovers", "cutover_timeouts", "end_to_end_s", "end_to_end_ref_insert_select_indexed_s", "cutover_failed_transactions", "peak_rss_copy_mb",
+              "peak_rss_replay_mb")))
+    sizes = [k[len("rss_copy_mb_at_"):] for k in f if k.startswith("rss_copy_mb_at_")]
+    for s in sizes:
+        print("rss-compare %s rows: copy %s MB, replay %s MB" % (
+            s, fmt(f["rss_copy_mb_at_" + s]), fmt(f["rss_replay_mb_at_" + s])))
+    if args.json:
+        out = {k: (None if v is None or math.isnan(v) else int(v) if float(v).is_integer() else v)
+               for k, v in f.items()}
+        out["targets"] = {k: v for k, v in verdicts.items()}
+        for key in ("machine", "command", "quick"):
+            if getattr(args, key) is not None:
+                out[key] = getattr(args, key)
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1, sort_keys=False)
+            fh.write("\n")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--from", dest="start", type=float, default=0.0)
+    lat.add_argument("--to", dest="end", type=float, default=float("inf"))
+    lat.add_argument("--without-schedule-lag", action="store_true")
+    lat.add_argument("files", nargs="*")
+    smp = sub.add_parser("samples")
+    smp.add_argument("file")
+    rep = sub.add_parser("report")
+    rep.add_argument("results")
+    rep.add_argument("--json")
+    rep.add_argument("--machine")
+    rep.add_argument("--command")
+    rep.add_argument("--quick", action="store_true", default=None)
+    args = p.parse_args()
+    if args.cmd == "latency":
+        print(summary(latency_ms(args.files, args.start, args.end, args.without_schedule_lag)))
+    elif args.cmd == "samples":
+        with open(args.file) as fh:
+            vals = []
+            for line in fh:
+                try:
+                    vals.append(float(line))
+                except ValueError:
+                    pass
+        print(summary(vals))
+    else:
+        report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# ctest "benchmark_quick" (label bench): the CI-sized run of scripts/benchmark.sh, so the harness
+# cannot rot. It asserts no timings: only that the run completes and that its JSON has every
+# figure of issue 7 as a number. Usage: benchmark_quick.sh PARTSHIFT_BINARY OUTPUT_DIR
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+binary=$1 out=$2
+rm -rf "$out" && mkdir -p "$out"
+PARTSHIFT_BIN=$binary "$root/scripts/benchmark.sh" --quick --rows 20000 --no-build \
+  --json "$out/benchmark.json" --logs "$out/logs"
+python3 - "$out/benchmark.json" <<'PY'
+import json, sys
+figures = json.load(open(sys.argv[1]))
+required = ["rows", "copy_vs_insert_select_indexed", "copy_vs_load_then_index",
+            "apply_speedup_vs_native", "follow_p50_latency_ratio", "follow_p99_latency_ratio",
+            "trigger_p50_latency_ratio", "trigger_p99_latency_ratio", "source_tps_ratio",
+            "cutover_lock_ms_max", "cutover_client_latency_ms_max", "end_to_end_vs_insert_select",
+            "lag_p99_s", "peak_rss_mb"]
+bad = [k for k in required
+       if isinstance(figures.get(k), bool) or not isinstance(figures.get(k), (int, float))]
+if bad:
+    sys.exit("benchmark JSON: not a number: " + ", ".join("%s=%r" % (k, figures.get(k)) for k in bad))
+print("benchmark JSON: all %d figures are numbers" % len(required))
+PY

@@ -8,6 +8,7 @@ packages=(
   libpq-dev libboost-dev libboost-program-options-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libfmt-dev
   libgtest-dev googletest
+  prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   procps util-linux
   jq python3  # scripts/benchmark.sh (status JSON; percentiles and the report), run by the tests

@@ -13,6 +13,7 @@ enum class exit_code : int {
     bad_input = 2,
     preflight_failed = 3,
     cutover_not_performed = 4,
+    wal_guard_stop = 5,
 };
 
 // error is a failure with a one-line message a user can act on.
@@ -43,6 +44,14 @@ class cutover_error : public error {
 public:
     explicit cutover_error(const std::string& message)
         : error(exit_code::cutover_not_performed, message) {}
+};
+
+// wal_guard_error: the run stopped itself before the server would invalidate the job's slot
+// for the WAL it pins (run --slot-wal-limit, max_slot_wal_keep_size); checkpoint kept. Exit 5.
+class wal_guard_error : public error {
+public:
+    explicit wal_guard_error(const std::string& message)
+        : error(exit_code::wal_guard_stop, message) {}
 };
 
 // runtime_error: anything else that stops a job (divergence, lost slot, disk full). Exit 1.

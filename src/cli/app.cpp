@@ -28,6 +28,9 @@ constexpr command_entry commands[] = {
     {"cutover", command_cutover, "ask a running job (--postpone-cutover) to cut over now"},
     {"verify", command_verify, "compare source and target by row counts and checksums"},
     {"abort", command_abort, "drop everything a job created; the source stays as it was"},
+    {"pause", command_pause, "pause a job's copy (the stream and the apply go on)"},
+    {"resume", command_resume, "let a paused copy go on"},
+    {"set", command_set, "change a job's --max-copy-rate or --max-lag while it runs"},
 };
 
 void print_usage(std::ostream& out) {
@@ -35,7 +38,8 @@ void print_usage(std::ostream& out) {
     for (const auto& c : commands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
     out << "\n'partshift COMMAND --help' lists a command's options.\n"
            "exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 preflight failed,\n"
-           "            4 cutover not performed (source untouched)\n";
+           "            4 cutover not performed (source untouched), 5 stopped by the WAL-retention\n"
+           "            guard (checkpoint kept)\n";
 }
 
 void setup_logging() {

@@ -12,6 +12,9 @@
 #include "partshift/error.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/throttle/throttle_limits.hpp"
+#include "partshift/throttle/throttler.hpp"
+#include "partshift/throttle/wal_guard.hpp"
 
 namespace partshift::cli {
 namespace po = boost::program_options;
@@ -57,8 +60,23 @@ po::options_description run_options() {
         "how long creating the slot may wait for transactions already running")(
         "reconnect-for", po::value<std::string>()->default_value("10m")->value_name("DURATION"),
         "when the server goes away (restart, failover), how long to keep trying to resume")(
+        "postpone-cutover-flag", po::value<std::string>()->value_name("FILE"),
+        "cutover: wait while this file exists (or until 'partshift cutover')")(
+        "max-replica-lag", po::value<std::string>()->value_name("DURATION"),
+        "throttle the copy while a physical standby's write/flush/replay lag is over this")(
+        "max-load", po::value<std::string>()->value_name("SPEC"),
+        "throttle the copy while the server is busier than this: "
+        "active_backends=N,waiting_backends=N")(
+        "max-copy-rate", po::value<std::string>()->value_name("ROWS/s"),
+        "copy at most this many rows per second (0: no ceiling; kept with the job, "
+        "'partshift set' changes it)")(
+        "throttle-query", po::value<std::string>()->value_name("SQL"),
+        "throttle the copy while this query returns a number > 0")(
+        "slot-wal-limit", po::value<std::string>()->value_name("SIZE"),
+        "WAL-retention guard: the most WAL the slot may pin (e.g. 20GB), besides the "
+        "server's max_slot_wal_keep_size; warn at 50%, throttle the copy at 75%, stop at 90%")(
         "metrics-addr", po::value<std::string>()->value_name("HOST:PORT"),
-        "serve Prometheus metrics here (not available yet)");
+        "serve Prometheus metrics at http://HOST:PORT/metrics");
     general.add(partition_options_description());
     return general;
 }
@@ -79,14 +97,14 @@ int command_run(const arguments& args) {
         return 0;
     }
     if (!vm.count("table")) throw usage_error("--table NAME is required (try partshift run --help)");
-    if (vm.count("metrics-addr"))
-        throw usage_error("--metrics-addr is not available in this version yet");
     if (vm.count("dry-run-for") && !vm["dry-run"].as<bool>())
         throw usage_error("--dry-run-for goes with --dry-run");
     if (vm["copy-workers"].as<int>() < 1 || vm["copy-workers"].as<int>() > 64)
         throw usage_error("--copy-workers takes a number from 1 to 64");
     if (vm["dry-run"].as<bool>() && vm["postpone-cutover"].as<bool>())
         throw usage_error("--postpone-cutover goes without --dry-run (a dry run never cuts over)");
+    if (vm["dry-run"].as<bool>() && vm.count("postpone-cutover-flag"))
+        throw usage_error("--postpone-cutover-flag goes without --dry-run (a dry run never cuts over)");
     const auto max_lag = parse_duration(vm["max-lag"].as<std::string>(), "max-lag");
     const auto lock_timeout = parse_duration(vm["lock-timeout"].as<std::string>(), "lock-timeout");
     const auto max_lock_hold =
@@ -96,12 +114,28 @@ int command_run(const arguments& args) {
     if (vm["cutover-attempts"].as<int>() < 1 || vm["cutover-attempts"].as<int>() > 10000)
         throw usage_error("--cutover-attempts takes a number from 1 to 10000");
 
+    throttle::throttle_limits limits;
+    if (vm.count("max-replica-lag"))
+        limits.max_replica_lag =
+            parse_duration(vm["max-replica-lag"].as<std::string>(), "max-replica-lag");
+    if (vm.count("max-load")) limits.max_load = throttle::parse_load_spec(vm["max-load"].as<std::string>());
+    if (vm.count("throttle-query")) limits.throttle_query = vm["throttle-query"].as<std::string>();
+    std::optional<double> max_copy_rate;
+    if (vm.count("max-copy-rate"))
+        max_copy_rate =
+            throttle::parse_copy_rate(vm["max-copy-rate"].as<std::string>(), "max-copy-rate");
+    std::optional<int64_t> slot_wal_limit;
+    if (vm.count("slot-wal-limit"))
+        slot_wal_limit = throttle::parse_size(vm["slot-wal-limit"].as<std::string>(), "slot-wal-limit");
+
     const auto spec = partition_spec_from(vm);
     plan::plan_names names;
     if (vm.count("target-name")) names.target_name = vm["target-name"].as<std::string>();
 
     const std::string dsn = vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string();
     auto conn = connect(dsn);
+    // Once here, so a typo is bad input rather than a copy that waits forever.
+    if (limits.throttle_query) throttle::check_throttle_query(conn, *limits.throttle_query);
     // A job already cut over: the table is partitioned now and cannot be planned again. A
     // rerun after a crash during the cutover finishes its last steps here.
     {
@@ -119,6 +153,14 @@ int command_run(const arguments& args) {
     run.dry_run = vm["dry-run"].as<bool>();
     run.postpone_cutover = vm["postpone-cutover"].as<bool>();
     run.max_lag = max_lag;
+    run.max_lag_given = !vm["max-lag"].defaulted();
+    run.max_copy_rate = max_copy_rate;
+    run.throttle = limits;
+    run.slot_wal_limit = slot_wal_limit;
+    if (vm.count("postpone-cutover-flag"))
+        run.postpone_flag_file =
+            std::filesystem::absolute(vm["postpone-cutover-flag"].as<std::string>()).string();
+    if (vm.count("metrics-addr")) run.metrics_addr = vm["metrics-addr"].as<std::string>();
     run.lock_timeout = lock_timeout;
     run.max_lock_hold = max_lock_hold;
     run.cutover_attempts = vm["cutover-attempts"].as<int>();

@@ -39,7 +39,8 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
                                                    pg::async_connection& target,
                                                    const quoted_copy_spec& spec,
                                                    const std::string& job, const chunk& c,
-                                                   const std::function<bool()>& should_stop) {
+                                                   const std::function<bool()>& should_stop,
+                                                   throttle::copy_gate* gate) {
     // The snapshot is taken by the first query after BEGIN (LOCK takes none), and the insert
     // LSN read in that same statement covers every commit the snapshot can see (including
     // asynchronous commits not yet flushed): that is the chunk's high LSN.
@@ -57,19 +58,27 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
 
     std::string buffer;
     buffer.reserve(copy_buffer_bytes + 64 * 1024);  // one row may overshoot
+    int64_t buffered_rows = 0;
     // Rows are gathered into one buffer and written when it is full. (Not try_read_copy():
     // when it meets the end of the COPY it reports "nothing buffered" and the end is lost.)
     while (auto row = co_await source.read_copy()) {
         buffer.append(row->view());
+        ++buffered_rows;
         if (buffer.size() < copy_buffer_bytes) continue;
+        // The ceiling slows the reading too: the source's COPY waits behind a full socket.
+        if (gate) co_await gate->pace(buffered_rows, should_stop);
         if (should_stop()) {
             co_await abandon_chunk(source, target);
             co_return std::nullopt;
         }
         co_await target.write_copy(buffer);
         buffer.clear();
+        buffered_rows = 0;
     }
-    if (!buffer.empty()) co_await target.write_copy(buffer);
+    if (!buffer.empty()) {
+        if (gate) co_await gate->pace(buffered_rows, should_stop);
+        co_await target.write_copy(buffer);
+    }
     co_await source.finish_copy();
     auto copied = co_await target.end_copy();
     outcome.rows = std::stoll(PQcmdTuples(copied.native()));

@@ -39,6 +39,7 @@ struct copy_run {
     std::string application_name;
     quoted_copy_spec spec;
     monitor::progress* progress = nullptr;
+    throttle::copy_gate* gate = nullptr;
     const std::atomic<bool>& stop;
 
     std::vector<chunk> chunks;
@@ -72,10 +73,16 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
 
     std::function<bool()> should_stop = [&run] { return run.halted(); };
     while (!run.halted() && run.next < run.pending.size()) {
+        // Throttled: wait here, between chunks, where no snapshot is held open.
+        if (run.gate) {
+            co_await run.gate->wait_open(should_stop);
+            if (run.halted() || run.next >= run.pending.size()) break;
+        }
         chunk& c = run.chunks[run.pending[run.next++]];
         std::optional<chunk_outcome> outcome;
         try {
-            outcome = co_await copy_chunk(source, target, run.spec, run.job, c, should_stop);
+            outcome =
+                co_await copy_chunk(source, target, run.spec, run.job, c, should_stop, run.gate);
         } catch (...) {
             if (!run.failed) {
                 run.failed = true;
@@ -125,6 +132,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     run.application_name = options.application_name;
     run.spec = quote_spec(control, spec);
     run.progress = &progress;
+    run.gate = options.gate;
     run.chunks = co_await plan_chunks(control, job, spec, options.chunking);
 
     int64_t rows_done = 0;

@@ -169,7 +169,12 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
             std::this_thread::sleep_for(50ms);
         }
         std::string failure;
-        if (attempt_once.run(attempt, result, failure)) {
+        const bool swapped = attempt_once.run(attempt, result, failure);
+        if (hooks.attempt_finished) {
+            result.swapped = swapped;
+            hooks.attempt_finished(result);
+        }
+        if (swapped) {
             result.swapped = true;
             spdlog::info("cutover: swapped on attempt {}; lock held {:.0f} ms (tail applied in "
                          "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 
 #include "partshift/monitor/lag.hpp"
 #include "partshift/stream/pg_clock.hpp"
@@ -61,7 +62,7 @@ void follow_watcher::check_cutover_gate() {
         progress_.cutover = monitor::cutover_stage::catching_up;
         return;
     }
-    if (!lag_within(progress_.lag_micros, options_.max_lag)) {
+    if (!lag_within(progress_.lag_micros, std::chrono::microseconds(progress_.max_lag_micros))) {
         lag_ok_since_.reset();
         progress_.cutover = monitor::cutover_stage::catching_up;
         return;
@@ -73,6 +74,20 @@ void follow_watcher::check_cutover_gate() {
             spdlog::info("ready to cut over; waiting for 'partshift cutover'");
         progress_.cutover = monitor::cutover_stage::waiting_for_request;
         return;
+    }
+    if (options_.postpone_flag_file && !progress_.cutover_requested) {
+        std::error_code ec;  // unreadable counts as present: postponing is the safe side
+        const bool present = std::filesystem::exists(*options_.postpone_flag_file, ec) || ec;
+        const bool was = progress_.cutover == monitor::cutover_stage::postponed_by_flag_file;
+        if (present && !was)
+            spdlog::info("ready to cut over; postponed while {} exists",
+                         *options_.postpone_flag_file);
+        else if (!present && was)
+            spdlog::info("{} is gone", *options_.postpone_flag_file);
+        if (present) {
+            progress_.cutover = monitor::cutover_stage::postponed_by_flag_file;
+            return;
+        }
     }
     progress_.cutover = monitor::cutover_stage::cutting_over;
     cutover_started_ = true;

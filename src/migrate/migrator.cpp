@@ -26,6 +26,7 @@
 #include "partshift/cutover/cutover_runner.hpp"
 #include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
+#include "partshift/metrics/metrics_exporter.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/spool_feed.hpp"
 #include "partshift/migrate/spool_sink.hpp"
@@ -40,6 +41,7 @@
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
+#include "partshift/state/job_controls.hpp"
 #include "partshift/state/job_names.hpp"
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/job_store.hpp"
@@ -47,6 +49,8 @@
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/stream/streamer.hpp"
+#include "partshift/throttle/copy_gate.hpp"
+#include "partshift/throttle/throttler.hpp"
 #include "partshift/verify/verifier.hpp"
 
 namespace partshift::migrate {
@@ -73,8 +77,10 @@ asio::awaitable<void> test_pause() {
 
 class job_runner {
   public:
-    job_runner(const run_options& options, const job_inputs& inputs)
-        : options_(options), inputs_(inputs), control_(options.dsn, state::run_application_name()) {}
+    job_runner(const run_options& options, const job_inputs& inputs,
+               metrics::metrics_exporter* exporter)
+        : options_(options), inputs_(inputs), exporter_(exporter),
+          control_(options.dsn, state::run_application_name()) {}
 
     int run() {
         // One process per job, for the whole run (taken again after a reconnect).
@@ -111,6 +117,7 @@ class job_runner {
                     record_failure(job, e);
                     throw;
                 }
+                count_error();
                 spdlog::warn("lost the server ({}); resuming from the checkpoint in {}s", e.what(),
                              backoff.count());
             } catch (const std::exception& e) {
@@ -126,6 +133,10 @@ class job_runner {
     }
 
   private:
+    void count_error() {
+        if (exporter_) exporter_->count_error();
+    }
+
     // pause_unless_signalled sleeps for `d`; false when SIGINT/SIGTERM came first.
     static bool pause_unless_signalled(std::chrono::seconds d) {
         asio::io_context io;
@@ -327,6 +338,24 @@ class job_runner {
 
         check_spool_belongs_to_job(job);
         with_control([&](pg::connection& c) { state::reset_live_figures(c, job.job); });
+        // Live controls: this run's flags, else what the row kept (partshift set / pause).
+        const auto controls = with_control([&](pg::connection& c) {
+            state::upgrade_schema(c);
+            return state::settle_run_controls(
+                c, job.job, options_.max_copy_rate,
+                options_.max_lag_given ? std::optional(options_.max_lag) : std::nullopt,
+                options_.max_lag, throttle::describe(options_.throttle));
+        });
+        progress.copy_paused = controls.copy_paused;
+        progress.max_copy_rate = controls.max_copy_rate;
+        progress.max_lag_micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(controls.max_lag).count();
+        if (controls.copy_paused)
+            spdlog::info("the copy is paused ('partshift resume --job {}' lets it go on)", job.job);
+        // A slot the server invalidated cannot be resumed from: say so before anything else.
+        with_control([&](pg::connection& c) {
+            throttle::check_slot_not_lost(c, job.slot_name, job.job);
+        });
         spool::spool_writer writer(job.spool_dir);
         check_spool_covers_acknowledged(job, writer);
         // And nothing in between is missing or damaged: segments in the middle of the spool.
@@ -354,6 +383,20 @@ class job_runner {
         asio::co_spawn(io, monitor.run(), [&](std::exception_ptr e) {
             if (e) spdlog::warn("status updates stopped");
         });
+        throttle::throttler_options throttle_options;
+        throttle_options.dsn = options_.dsn;
+        throttle_options.job = job.job;
+        throttle_options.slot_name = job.slot_name;
+        throttle_options.limits = options_.throttle;
+        throttle_options.slot_wal_limit = options_.slot_wal_limit;
+        throttle::throttler throttler(throttle_options, progress, stop);
+        // The WAL guard ends the run through here (exit 5, or 1 for a lost slot).
+        asio::co_spawn(io, throttler.run(), fail);
+        if (exporter_)
+            asio::co_spawn(io,
+                           metrics::publish_metrics(*exporter_, progress,
+                                                    [&monitor] { return monitor.phase(); }, stop),
+                           asio::detached);
         asio::co_spawn(io, phase_script(job, writer, progress, monitor, stop),
                        [&](std::exception_ptr e) {
                            fail(e);
@@ -397,6 +440,9 @@ class job_runner {
             auto spec = copy::make_copy_spec(inputs_.table, {job.target_schema, job.target_table});
             copy::copy_options copy_options;
             copy_options.workers = options_.copy_workers;
+            throttle::copy_gate gate(progress);
+            copy_options.gate = &gate;
+            progress.copy_active = true;
             std::atomic<bool> copy_finished{false};
             asio::co_spawn(co_await asio::this_coro::executor,
                            monitor::show_copy_progress(progress, copy_finished), asio::detached);
@@ -409,6 +455,7 @@ class job_runner {
                 copy_error = std::current_exception();
             }
             copy_finished = true;
+            progress.copy_active = false;
             if (copy_error) std::rethrow_exception(copy_error);
             if (!result.completed || stop) co_return;
             spdlog::info("copy done: {} rows in {} chunks", result.rows_copied,
@@ -533,8 +580,13 @@ class job_runner {
             o.drop_unrepointable_fks = options_.drop_unrepointable_fks;
             figures_.lag_seconds = static_cast<double>(progress.lag_micros) / 1e6;
             cutover::cutover_hooks hooks;
-            hooks.applier_current = [&progress, max = options_.max_lag] {
-                return follow_watcher::lag_within(progress.lag_micros, max);
+            hooks.applier_current = [&progress] {
+                return follow_watcher::lag_within(
+                    progress.lag_micros, std::chrono::microseconds(progress.max_lag_micros));
+            };
+            hooks.attempt_finished = [&progress](const cutover::cutover_result& r) {
+                progress.cutover_attempts = r.attempts;
+                if (r.swapped) progress.last_lock_hold_ms = r.lock_hold_ms;
             };
             hooks.applied_fence_lsn = [&applier] { return applier.fence_lsn(); };
             hooks.stopping = [&stop] { return stop.load(); };
@@ -555,7 +607,7 @@ class job_runner {
         watch.dry_run_for = options_.dry_run_for;
         watch.cut_over = !options_.dry_run;
         watch.postpone = options_.postpone_cutover;
-        watch.max_lag = options_.max_lag;
+        watch.postpone_flag_file = options_.postpone_flag_file;
         bool unique_built = !has_unique_indexes();
         follow_watcher_hooks hooks;
         hooks.backlog_applied = [&] { return feed->caught_up(); };
@@ -596,6 +648,7 @@ class job_runner {
             } catch (const pg::pg_error& e) {
                 // No rethrow here: the watcher below must be waited for before leaving.
                 if (e.is_connection_loss()) {
+                    count_error();
                     spdlog::warn("apply connection lost ({}); resuming from the checkpoint in {}s",
                                  e.what(), backoff.count());
                     reconnect = true;
@@ -671,6 +724,7 @@ class job_runner {
 
     const run_options& options_;
     const job_inputs& inputs_;
+    metrics::metrics_exporter* exporter_;  // null without --metrics-addr
     pg::connection control_;
     cutover::cutover_result cutover_;
     cutover::swap_figures figures_;
@@ -680,7 +734,13 @@ class job_runner {
 }  // namespace
 
 int run_job(const run_options& options, const job_inputs& inputs) {
-    job_runner runner(options, inputs);
+    // Listening first: a taken port is bad input, before anything is created.
+    std::optional<metrics::metrics_exporter> exporter;
+    if (!options.metrics_addr.empty()) {
+        exporter.emplace(options.metrics_addr, options.job);
+        spdlog::info("serving Prometheus metrics on {}/metrics", options.metrics_addr);
+    }
+    job_runner runner(options, inputs, exporter ? &*exporter : nullptr);
     return runner.run();
 }
 

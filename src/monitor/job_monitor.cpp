@@ -100,9 +100,10 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "source_lsn = pg_current_wal_lsn(), lag_bytes = $4::bigint, "
         "lag_seconds = $5::double precision, apply_rate = $6::double precision, "
         "cutover_state = CASE WHEN phase = 'done' THEN cutover_state ELSE nullif($8, '') END, "
-        "updated_at = now() WHERE job = $1 "
+        "throttle_reason = nullif($9, ''), updated_at = now() WHERE job = $1 "
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
-        "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested";
+        "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested, "
+        "copy_paused, coalesce(max_copy_rate, 0), coalesce(max_lag_ms, -1)";
     pg::param lag_bytes, lag_seconds;
     if (lag_known) {
         lag_bytes = std::to_string(lag.lag_bytes);
@@ -111,12 +112,15 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     pg::param_list params = pg::make_params(
         options_.job, progress_.rows_copied.load(), std::to_string(progress_.received_lsn.load()),
         lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name,
-        std::string(describe(progress_.cutover.load())));
+        std::string(describe(progress_.cutover.load())), progress_.throttle.get().text);
     auto r = co_await conn.exec(std::move(sql), std::move(params));
+    progress_.apply_rate = rate_;
     if (r.rows() > 0) {
         insert_positions_.emplace_back(std::stoull(r.get(0, 2)), now);
         if (insert_positions_.size() > 2) insert_positions_.pop_front();
+        progress_.source_lsn = insert_positions_.back().first;
         progress_.cutover_requested = r.get_bool(0, 3);
+        take_controls(r.get_bool(0, 4), std::stod(r.get(0, 5)), r.get_int(0, 6));
     }
     if (print && lag_known && r.rows() > 0) {
         spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",
@@ -124,6 +128,25 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
                                           : megabytes(static_cast<int64_t>(lag.lag_bytes)),
                      lag.lag_seconds, rate_, megabytes(r.is_null(0, 0) ? 0 : r.get_int(0, 0)),
                      r.get(0, 1));
+    }
+}
+
+void job_monitor::take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms) {
+    if (paused != progress_.copy_paused) {
+        spdlog::info(paused ? "copy paused ('partshift pause'); the stream and the apply go on"
+                            : "copy resumed ('partshift resume')");
+        progress_.copy_paused = paused;
+    }
+    if (max_copy_rate != progress_.max_copy_rate) {
+        if (max_copy_rate > 0)
+            spdlog::info("copy rate ceiling now {:.0f} rows/s", max_copy_rate);
+        else
+            spdlog::info("copy rate ceiling removed");
+        progress_.max_copy_rate = max_copy_rate;
+    }
+    if (max_lag_ms >= 0 && max_lag_ms * 1000 != progress_.max_lag_micros) {
+        spdlog::info("cutover max lag now {} ms", max_lag_ms);
+        progress_.max_lag_micros = max_lag_ms * 1000;
     }
 }
 

@@ -11,6 +11,8 @@ const char* describe(cutover_stage stage) {
             return "catching up before the cutover";
         case cutover_stage::waiting_for_request:
             return "waiting for cutover";
+        case cutover_stage::postponed_by_flag_file:
+            return "postponed while the --postpone-cutover-flag file exists";
         case cutover_stage::cutting_over:
             return "cutting over";
     }

@@ -59,6 +59,7 @@ boost::asio::awaitable<void> show_copy_progress(const progress& counters,
         std::string line =
             format_copy_progress(rows, counters.rows_estimate.load(), rate,
                                  counters.chunks_done.load(), counters.chunks_total.load());
+        if (!last && counters.copy_throttled) line += " (throttled)";
         if (terminal && last)
             terminal->end_status("copy: " + line);
         else if (terminal)

@@ -29,7 +29,15 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
         "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job) AS chunks_total, "
         "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job AND c.done) AS chunks_done, "
         "coalesce(j.cutover_state, '') AS cutover_state, coalesce(j.lock_hold_ms, 0) AS hold, "
-        "coalesce(j.summary, '') AS summary "
+        "coalesce(j.summary, '') AS summary, "
+        // Through jsonb: a job an older version started has no control columns yet, and
+        // status must not change the schema.
+        "coalesce(to_jsonb(j)->>'throttle_reason', '') AS throttle_reason, "
+        "coalesce((to_jsonb(j)->>'copy_paused')::boolean, false) AS copy_paused, "
+        "coalesce((to_jsonb(j)->>'max_copy_rate')::float8, 0) AS max_copy_rate, "
+        "coalesce((to_jsonb(j)->>'max_lag_ms')::bigint, 1000) AS max_lag_ms, "
+        "coalesce(to_jsonb(j)->>'throttle_limits', '') AS limits, "
+        "coalesce(s.safe_wal_size, -1) AS safe_wal "
         "FROM partshift.jobs j LEFT JOIN pg_replication_slots s ON s.slot_name = j.slot_name "
         "WHERE j.job = $1",
         job);
@@ -60,6 +68,15 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_cutover_state(r.get(0, "cutover_state"));
     s.set_lock_hold_ms(std::stod(r.get(0, "hold")));
     s.set_summary(r.get(0, "summary"));
+    // The reason is written by a running job once a second; a stopped job's last one is stale.
+    const bool copying = s.running() && s.phase() == "copy";
+    s.set_copy_throttled(copying && !r.get(0, "throttle_reason").empty());
+    s.set_throttle_reason(s.copy_throttled() ? r.get(0, "throttle_reason") : "");
+    s.set_copy_paused(r.get_bool(0, "copy_paused"));
+    s.set_max_copy_rate(std::stod(r.get(0, "max_copy_rate")));
+    s.set_max_lag_seconds(static_cast<double>(r.get_int(0, "max_lag_ms")) / 1000.0);
+    s.set_throttle_limits(r.get(0, "limits"));
+    s.set_slot_safe_wal_bytes(static_cast<double>(r.get_int(0, "safe_wal")));
     return s;
 }
 
@@ -108,6 +125,17 @@ std::string status_to_text(const proto::status_report& s) {
         << "slot         " << s.slot_name() << ", wal_status " << s.wal_status()
         << ", retains " << human_bytes(s.retained_wal_bytes()) << " of WAL\n"
         << "updated at   " << s.updated_at() << "\n";
+    if (s.wal_status() == "lost")
+        out << "slot lost    the server invalidated the slot (it pinned more WAL than "
+               "max_slot_wal_keep_size allows): start over ('partshift abort', then run)\n";
+    if (s.phase() != "done") {
+        out << "controls     copy " << (s.copy_paused() ? "paused" : "not paused");
+        if (s.max_copy_rate() > 0)
+            out << ", at most " << static_cast<int64_t>(s.max_copy_rate()) << " rows/s";
+        if (!s.throttle_limits().empty()) out << "; throttle limits: " << s.throttle_limits();
+        out << "; cutover at lag <= " << s.max_lag_seconds() << " s\n";
+    }
+    if (s.copy_throttled()) out << "throttled    " << s.throttle_reason() << "\n";
     if (!s.summary().empty()) out << "cutover      " << s.summary() << "\n";
     if (!s.last_error().empty()) out << "last error   " << s.last_error() << "\n";
     return out.str();

@@ -15,6 +15,9 @@ int command_status(const arguments& args);
 int command_cutover(const arguments& args);
 int command_verify(const arguments& args);
 int command_abort(const arguments& args);
+int command_pause(const arguments& args);
+int command_resume(const arguments& args);
+int command_set(const arguments& args);
 
 // run is the whole CLI: dispatch, logging setup, and the one place errors become exit codes.
 int run(int argc, char** argv);

@@ -16,6 +16,7 @@
 #include "partshift/copy/chunk.hpp"
 #include "partshift/copy/chunk_sql.hpp"
 #include "partshift/pg/async_connection.hpp"
+#include "partshift/throttle/copy_gate.hpp"
 
 namespace partshift::copy {
 
@@ -30,11 +31,13 @@ struct chunk_outcome {
 
 // copy_chunk copies `c` from `source` to `target` (two connections to the same database, both
 // idle). Returns nullopt when should_stop() turned true mid-chunk (polled once per buffer): both
-// transactions are rolled back and both connections are left idle and reusable. Throws pg_error /
+// transactions are rolled back and both connections are left idle and reusable. With a gate,
+// each buffer waits for the --max-copy-rate ceiling before it is written. Throws pg_error /
 // runtime_error on failure; the connections are then in an unknown state and must be dropped
 // (dropping rolls back).
 boost::asio::awaitable<std::optional<chunk_outcome>> copy_chunk(
     pg::async_connection& source, pg::async_connection& target, const quoted_copy_spec& spec,
-    const std::string& job, const chunk& c, const std::function<bool()>& should_stop);
+    const std::string& job, const chunk& c, const std::function<bool()>& should_stop,
+    throttle::copy_gate* gate = nullptr);
 
 }  // namespace partshift::copy

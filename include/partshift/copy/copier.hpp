@@ -15,6 +15,7 @@
 #include "partshift/copy/chunk_planner.hpp"
 #include "partshift/copy/copy_spec.hpp"
 #include "partshift/monitor/progress.hpp"
+#include "partshift/throttle/copy_gate.hpp"
 
 namespace partshift::copy {
 
@@ -22,6 +23,8 @@ struct copy_options {
     int workers = 2;  // --copy-workers
     chunk_options chunking;
     std::string application_name = "partshift-copy";
+    // Throttling and the --max-copy-rate ceiling; none = copy at full speed.
+    throttle::copy_gate* gate = nullptr;
 };
 
 struct copy_result {

@@ -29,11 +29,15 @@ struct cutover_options {
     bool drop_unrepointable_fks = false;
 };
 
+struct cutover_result;
+
 // What the cutover needs from the running job, all safe to call from another thread.
 struct cutover_hooks {
     std::function<bool()> applier_current;        // lag is small: an attempt may start
     std::function<uint64_t()> applied_fence_lsn;  // highest fence LSN committed on the target
     std::function<bool()> stopping;               // SIGINT/SIGTERM or a failed role
+    // after each attempt, with the result so far (for metrics); optional
+    std::function<void(const cutover_result&)> attempt_finished;
 };
 
 struct cutover_result {

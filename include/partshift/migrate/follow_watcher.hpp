@@ -2,7 +2,9 @@
 // switches the job to follow once the idempotent window is behind and the backlog is
 // applied, starts the unique index build, removes applied spool segments, ends a timed dry
 // run, and opens the cutover gate: copy done, every index built and valid, lag at most
-// --max-lag for a moment, and (with --postpone-cutover) `partshift cutover` asked for.
+// --max-lag (live: `partshift set --max-lag`) for a moment, (with --postpone-cutover)
+// `partshift cutover` asked for, and (with --postpone-cutover-flag) its file gone or
+// `partshift cutover` asked for.
 // Must not: apply, cut over or write job state itself; it calls the hooks it is given.
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "partshift/monitor/progress.hpp"
 
@@ -24,7 +27,8 @@ struct follow_watcher_options {
     std::optional<std::chrono::milliseconds> dry_run_for;
     bool cut_over = false;    // not a dry run: open the gate when ready
     bool postpone = false;    // --postpone-cutover: also wait for `partshift cutover`
-    std::chrono::microseconds max_lag{1'000'000};
+    // --postpone-cutover-flag: the cutover waits while this file exists (gh-ost style)
+    std::optional<std::string> postpone_flag_file;
     // How long lag must stay at most max_lag before the gate opens.
     std::chrono::milliseconds steady_for{1000};
 };

@@ -12,6 +12,7 @@
 #include "partshift/pg/connection.hpp"
 #include "partshift/plan/preflight_check.hpp"
 #include "partshift/plan/target_plan.hpp"
+#include "partshift/throttle/throttle_limits.hpp"
 
 namespace partshift::migrate {
 
@@ -34,6 +35,15 @@ struct run_options {
     int cutover_attempts = 30;
     bool drop_unrepointable_fks = false;
     bool verify = false;  // compare every key range before the swap; refuse on a mismatch
+    // Given on the command line: replaces what the job's row holds (partshift set); without,
+    // the row's value (or the default max_lag) is used.
+    bool max_lag_given = false;
+    std::optional<double> max_copy_rate;  // rows/s; 0 = no ceiling
+    std::optional<std::string> postpone_flag_file;  // cut over only once this file is gone
+    // Operability: throttling, the WAL-retention guard, metrics.
+    throttle::throttle_limits throttle;
+    std::optional<int64_t> slot_wal_limit;  // bytes; the guard's limit besides the server's
+    std::string metrics_addr;               // HOST:PORT; empty = no metrics
 };
 
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its

@@ -1,6 +1,7 @@
 // job_monitor: once a second, turns the progress counters into lag and rate figures, writes
-// them to the job's row (so `partshift status` works from any shell), and in a dry run prints
-// the lag line the user watches before deciding to cut over.
+// them to the job's row (so `partshift status` works from any shell), reads back the live
+// controls (`partshift cutover`, `pause`, `set`) into progress, and in a dry run prints the
+// lag line the user watches before deciding to cut over.
 #pragma once
 
 #include <utility>
@@ -29,11 +30,14 @@ public:
 
     // phase the orchestrator is in; decides whether apply figures mean anything yet.
     void set_phase(std::string phase) { phase_ = std::move(phase); }
+    const std::string& phase() const { return phase_; }
 
     boost::asio::awaitable<void> run();
 
 private:
     boost::asio::awaitable<void> report_once(pg::async_connection& conn, bool print);
+    // take_controls: the live controls as the job's row holds them now, logged when changed.
+    void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
 
     monitor_options options_;
     progress& progress_;

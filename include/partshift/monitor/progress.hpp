@@ -6,11 +6,18 @@
 #include <cstdint>
 
 #include "partshift/monitor/commit_clock.hpp"
+#include "partshift/monitor/throttle_status.hpp"
 
 namespace partshift::monitor {
 
 // cutover_stage: where a run that will cut over stands, for status ("waiting for cutover").
-enum class cutover_stage : int { none, catching_up, waiting_for_request, cutting_over };
+enum class cutover_stage : int {
+    none,
+    catching_up,
+    waiting_for_request,
+    postponed_by_flag_file,
+    cutting_over
+};
 const char* describe(cutover_stage stage);
 
 struct progress {
@@ -54,6 +61,30 @@ struct progress {
     // cutover: requested from another shell (read by the job monitor), and where it stands.
     std::atomic<bool> cutover_requested{false};
     std::atomic<cutover_stage> cutover{cutover_stage::none};
+    std::atomic<int64_t> cutover_attempts{0};     // lock attempts made by this run
+    std::atomic<double> last_lock_hold_ms{0};     // of the attempt that swapped
+
+    // Throttling: the copier waits between chunks while copy_throttled (the throttler sets
+    // both, once a second); the applier never looks at these.
+    std::atomic<bool> copy_active{false};         // the copy phase is running
+    // The throttler has judged the copy at least once: no chunk starts before that, so a
+    // signal over its limit from the start holds back even the first chunk.
+    std::atomic<bool> copy_throttle_checked{false};
+    std::atomic<bool> copy_throttled{false};
+    throttle_status throttle;
+    // Live control (partshift pause / set), read from the job's row once a second by the job
+    // monitor, so a change from another shell takes effect within a second.
+    std::atomic<bool> copy_paused{false};
+    std::atomic<double> max_copy_rate{0};         // rows/s; 0 = no ceiling
+    std::atomic<int64_t> max_lag_micros{1'000'000};  // the cutover gate's --max-lag
+
+    // Figures the job monitor measures once a second, for metrics.
+    std::atomic<uint64_t> source_lsn{0};          // the server's WAL insert position
+    std::atomic<double> apply_rate{0};            // changes/s, smoothed
+    std::atomic<int64_t> slot_retained_bytes{-1}; // WAL the slot pins; -1 = unknown
+    std::atomic<int64_t> slot_safe_wal_bytes{-1}; // before the server may invalidate it; -1 = no limit
+    // Errors the run met: connections lost and resumed, and the one it stopped on.
+    std::atomic<int64_t> errors{0};
 };
 
 }  // namespace partshift::monitor

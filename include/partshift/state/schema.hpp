@@ -6,6 +6,9 @@
 
 namespace partshift::state {
 
+// newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
+inline constexpr const char* newest_column = "throttle_limits";
+
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
 CREATE SCHEMA IF NOT EXISTS partshift;
@@ -68,7 +71,14 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS cutover_state text,       -- 'waiting for cutover', 'cutting over', ...
     ADD COLUMN IF NOT EXISTS summary text,             -- the report printed after the cutover
     ADD COLUMN IF NOT EXISTS phase_started jsonb NOT NULL DEFAULT '{}',  -- phase → first start time
-    ADD COLUMN IF NOT EXISTS after_swap_sql text[];    -- run after the swap's commit (FK validation)
+    ADD COLUMN IF NOT EXISTS after_swap_sql text[],    -- run after the swap's commit (FK validation)
+    -- Live control (partshift pause/resume/set; run flags replace them): read by the run
+    -- once a second, kept for the next run.
+    ADD COLUMN IF NOT EXISTS copy_paused boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS max_copy_rate double precision,  -- rows/s ceiling; NULL = none
+    ADD COLUMN IF NOT EXISTS max_lag_ms bigint,        -- the cutover gate's --max-lag in effect
+    ADD COLUMN IF NOT EXISTS throttle_reason text,     -- why the copy waits now; NULL = it does not
+    ADD COLUMN IF NOT EXISTS throttle_limits text;     -- the run's throttle flags, for status
 )SQL";
 
 }  // namespace partshift::state

@@ -1,0 +1,41 @@
+// job_controls: the live settings of a job kept in its partshift.jobs row: copy paused, the
+// --max-copy-rate ceiling and the cutover gate's --max-lag. `partshift pause|resume|set`
+// write them from any shell; the running job reads them once a second (job_monitor); a new
+// run starts from them, except where its own flags say otherwise.
+// Must not hold any other job state (job_store does).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "partshift/pg/connection.hpp"
+
+namespace partshift::state {
+
+struct run_controls {
+    bool copy_paused = false;
+    double max_copy_rate = 0;  // rows/s; 0 = no ceiling
+    std::chrono::milliseconds max_lag{1000};
+};
+
+// upgrade_schema adds the columns newer versions keep in partshift.jobs to a schema an older
+// version created; nothing when they are there (or when there is no schema yet).
+void upgrade_schema(pg::connection& conn);
+
+// settle_run_controls, at the start of a run: a flag given on the command line replaces what
+// the row holds (it was set by an earlier run or by `partshift set`), the others keep it;
+// `default_max_lag` applies when neither says. Records `throttle_limits` (for status) and
+// returns what is in effect.
+run_controls settle_run_controls(pg::connection& conn, const std::string& job,
+                                 std::optional<double> max_copy_rate,
+                                 std::optional<std::chrono::milliseconds> max_lag,
+                                 std::chrono::milliseconds default_max_lag,
+                                 const std::string& throttle_limits);
+
+// The control commands; each throws usage_error for an unknown job or one already cut over.
+void set_copy_paused(pg::connection& conn, const std::string& job, bool paused);
+void set_max_copy_rate(pg::connection& conn, const std::string& job, double rows_per_second);
+void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag);
+
+}  // namespace partshift::state

@@ -1,0 +1,92 @@
+// partshift pause | resume | set: live control of a job from any shell. Each writes the job's
+// row in partshift.jobs; a running `run` reads it within a second, and the next run starts
+// from it. Wiring only.
+#include <iostream>
+
+#include "partshift/cli/commands.hpp"
+#include "partshift/cli/common_options.hpp"
+#include "partshift/cli/duration.hpp"
+#include "partshift/cli/plan_pipeline.hpp"
+#include "partshift/error.hpp"
+#include "partshift/state/job_controls.hpp"
+#include "partshift/state/run_lock.hpp"
+#include "partshift/throttle/throttle_limits.hpp"
+
+namespace partshift::cli {
+namespace {
+
+po::options_description job_options(const char* title) {
+    po::options_description desc(title);
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
+                       "libpq connection string or URI; PG* environment variables apply as in "
+                       "psql")(
+        "job", po::value<std::string>(), "job name (default: the only job in the database)");
+    return desc;
+}
+
+// when_applied: how the change reaches the job, for the confirmation line.
+std::string when_applied(pg::connection& conn, const std::string& job) {
+    return state::run_lock_holder(conn, job)
+               ? "the run applies it within a second"
+               : "no run of the job is active; the next run starts with it";
+}
+
+int pause_or_resume(const arguments& args, bool pause) {
+    const char* name = pause ? "pause" : "resume";
+    auto desc = job_options(pause ? "pause options" : "resume options");
+    po::variables_map vm;
+    if (!parse_or_help(args, desc, std::string("partshift ") + name + " [--dsn DSN] [--job NAME]",
+                       vm))
+        return 0;
+    auto conn = connect(optional_string(vm, "dsn").value_or(""));
+    auto job = resolve_job(conn, optional_string(vm, "job"));
+    state::set_copy_paused(conn, job, pause);
+    std::cerr << "partshift: copy of job " << job << (pause ? " paused" : " resumed") << " ("
+              << when_applied(conn, job)
+              << (pause ? "; the stream and the apply go on)" : ")") << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int command_pause(const arguments& args) { return pause_or_resume(args, true); }
+
+int command_resume(const arguments& args) { return pause_or_resume(args, false); }
+
+int command_set(const arguments& args) {
+    auto desc = job_options("set options");
+    desc.add_options()("max-copy-rate", po::value<std::string>()->value_name("ROWS/s"),
+                       "copy at most this many rows per second (0: no ceiling)")(
+        "max-lag", po::value<std::string>()->value_name("DURATION"),
+        "cut over once lag has stayed at most this for a second");
+    po::variables_map vm;
+    if (!parse_or_help(args, desc,
+                       "partshift set [--dsn DSN] [--job NAME] [--max-copy-rate ROWS/s] "
+                       "[--max-lag DURATION]",
+                       vm))
+        return 0;
+    if (!vm.count("max-copy-rate") && !vm.count("max-lag"))
+        throw usage_error("partshift set needs --max-copy-rate or --max-lag (try partshift set --help)");
+    // Parsed before anything is written: a bad value changes nothing.
+    std::optional<double> rate;
+    std::optional<std::chrono::milliseconds> max_lag;
+    if (vm.count("max-copy-rate"))
+        rate = throttle::parse_copy_rate(vm["max-copy-rate"].as<std::string>(), "max-copy-rate");
+    if (vm.count("max-lag")) max_lag = parse_duration(vm["max-lag"].as<std::string>(), "max-lag");
+    auto conn = connect(optional_string(vm, "dsn").value_or(""));
+    auto job = resolve_job(conn, optional_string(vm, "job"));
+    if (rate) state::set_max_copy_rate(conn, job, *rate);
+    if (max_lag) state::set_max_lag(conn, job, *max_lag);
+    std::string changes;
+    if (rate)
+        changes = *rate > 0 ? "max copy rate " + std::to_string(static_cast<int64_t>(*rate)) + " rows/s"
+                            : "no copy rate ceiling";
+    if (max_lag)
+        changes += (changes.empty() ? "" : ", ") + std::string("max lag ") +
+                   std::to_string(max_lag->count()) + "ms";
+    std::cerr << "partshift: job " << job << ": " << changes << " (" << when_applied(conn, job)
+              << ")\n";
+    return 0;
+}
+
+}  // namespace partshift::cli

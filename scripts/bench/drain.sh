@@ -7,9 +7,10 @@
 #               inside it, before its COMMIT, is passed only once everything is applied
 #   partshift   a fresh job run --dry-run to follow, SIGTERM; after the backlog, run again and
 #               time until partshift.jobs.applied_lsn passes the marker; peak RSS = rss_replay_mb
-#   native      CREATE PUBLICATION for orders; a second database ${db}_sub on the same server
-#               with the identically partitioned table (the plan's DDL, renamed orders) holding
-#               the same rows; its slot created on the idle source, the rows copied, then
+#   native      a second database ${db}_sub on the same server with the identically
+#               partitioned table (the plan's DDL, renamed orders) holding the same rows (copied
+#               while partshift still follows); then CREATE PUBLICATION for orders and its slot
+#               on the idle source, so neither consumer decodes that copy's WAL; then
 #               CREATE SUBSCRIPTION (existing slot, copy_data off) disabled while the backlog
 #               is built; ENABLE and time until the subscription's replication origin
 #               (pg_replication_origin_status.remote_lsn, committed with the applied
@@ -22,12 +23,15 @@ native_setup() {
   # The plan's DDL as is (its id default names the source's sequence)
   sql_in "$sub_db" -c "CREATE SEQUENCE orders_id_seq" -f "$work/full.sql" >/dev/null
   sql_in "$sub_db" -c "ALTER TABLE $target RENAME TO orders" >/dev/null
-  sql -c "CREATE PUBLICATION bench_native FOR TABLE orders" >/dev/null
-  # Created here and not by CREATE SUBSCRIPTION: in the same cluster that would wait for itself.
-  sql -c "SELECT pg_create_logical_replication_slot('bench_native', 'pgoutput')" >/dev/null
+  # The rows first, the slot after: the source is idle during the setup (no change can fall
+  # between the copy and the slot), and neither consumer then has the copy's WAL to decode
+  # before the backlog (partshift, still following here, decodes it before it is stopped).
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c '\copy orders to stdout' \
     | psql -X -q -v ON_ERROR_STOP=1 -d "$sub_db" -c '\copy orders from stdin'
   sql_in "$sub_db" -c "VACUUM ANALYZE orders" >/dev/null
+  sql -c "CREATE PUBLICATION bench_native FOR TABLE orders" >/dev/null
+  # Created here and not by CREATE SUBSCRIPTION: in the same cluster that would wait for itself.
+  sql -c "SELECT pg_create_logical_replication_slot('bench_native', 'pgoutput')" >/dev/null
   sql_in "$sub_db" -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db'
     PUBLICATION bench_native WITH (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false)" \
     >/dev/null
@@ -56,9 +60,13 @@ phase_drain() {
   sql -c "ALTER TABLE orders REPLICA IDENTITY FULL" >/dev/null
   ps_start "$logfile" --dry-run
   ps_wait_caught_up "$logfile"
-  ps_stop
-  log "  native: publication, slot, ${db}_sub with the partitioned table and the same rows, disabled subscription"
+  log "  native: ${db}_sub with the partitioned table and the same rows, publication, slot, disabled subscription"
   native_setup
+  # partshift stops only once it has read past the setup's WAL, as native's slot starts after it
+  # (a few seconds first: the job's status must have seen the new WAL position).
+  sleep 3
+  ps_wait_caught_up "$logfile"
+  ps_stop
 
   log "  building a backlog of $backlog transactions with both consumers stopped"
   tps=$(pgbench_load backlog -t $((backlog / 4)))

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "partshift/error.hpp"
+#include "partshift/monitor/byte_size.hpp"
 #include "partshift/state/job_store.hpp"
 
 namespace partshift::monitor {
@@ -90,21 +91,6 @@ std::string status_to_json(const proto::status_report& report) {
     return out;
 }
 
-namespace {
-
-std::string human_bytes(double bytes) {
-    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    int unit = 0;
-    while (bytes >= 1024 && unit < 4) {
-        bytes /= 1024;
-        ++unit;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-    return buf;
-}
-
-}  // namespace
 
 std::string status_to_text(const proto::status_report& s) {
     std::ostringstream out;
@@ -120,10 +106,10 @@ std::string status_to_text(const proto::status_report& s) {
         << static_cast<int64_t>(s.chunks_done()) << "/" << static_cast<int64_t>(s.chunks_total())
         << " chunks)\n"
         << "applied LSN  " << s.applied_lsn() << " (server at " << s.source_lsn() << ")\n"
-        << "lag          " << human_bytes(s.lag_bytes()) << ", " << s.lag_seconds() << " s\n"
+        << "lag          " << human_size(s.lag_bytes()) << ", " << s.lag_seconds() << " s\n"
         << "apply rate   " << s.apply_rate() << " changes/s\n"
         << "slot         " << s.slot_name() << ", wal_status " << s.wal_status()
-        << ", retains " << human_bytes(s.retained_wal_bytes()) << " of WAL\n"
+        << ", retains " << human_size(s.retained_wal_bytes()) << " of WAL\n"
         << "updated at   " << s.updated_at() << "\n";
     if (s.wal_status() == "lost")
         out << "slot lost    the server invalidated the slot (it pinned more WAL than "

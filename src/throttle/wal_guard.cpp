@@ -6,20 +6,11 @@
 #include <cstdio>
 
 #include "partshift/error.hpp"
+#include "partshift/monitor/byte_size.hpp"
 
 namespace partshift::throttle {
 
-std::string human_size(double bytes) {
-    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    int unit = 0;
-    while (bytes >= 1024 && unit < 4) {
-        bytes /= 1024;
-        ++unit;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-    return buf;
-}
+using monitor::human_size;
 
 wal_guard_verdict assess_slot_wal(const slot_wal_reading& r, std::optional<int64_t> own_limit,
                                   const wal_guard_thresholds& t) {

@@ -48,7 +48,4 @@ wal_guard_verdict assess_slot_wal(const slot_wal_reading& reading,
 // usage_error naming `option`.
 int64_t parse_size(const std::string& text, const std::string& option);
 
-// human_size: "3.3 MB" (binary units, as status prints them).
-std::string human_size(double bytes);
-
 }  // namespace partshift::throttle

@@ -57,15 +57,15 @@ applier::applier(const catalog::table_model& source, applier_options options,
       source_sql_(sql_builder::for_table(source, source.name)) {
     sets_supported_ = options_.set_based && target_sql_.supports_sets() &&
                       options_.max_group_rows > 1;
-    // A set-based UPDATE changes its rows in an order of its own, and a non-deferrable UNIQUE
-    // or EXCLUDE index is checked row by row: values swapped between rows (a → b, then c → a)
-    // would collide in the wrong order although the source's order never did. Inserts only
-    // add values and deletes only remove them, so only updates need this.
+    // Rows of different keys may be applied out of source order only when no other
+    // non-deferrable UNIQUE or EXCLUDE index checks them row by row: a set-based UPDATE
+    // changes its rows in an order of its own (values swapped between rows, a → b then c → a,
+    // would collide), and runs of different kinds sent side by side reorder a delete of x and
+    // an insert of y holding x's unique value.
     const catalog::index* key_index = source_.apply_key();
-    update_sets_ = sets_supported_;
+    reorder_safe_ = sets_supported_;
     for (const auto& index : source_.indexes)
-        if (&index != key_index && (index.is_unique || index.is_constraint)) update_sets_ = false;
-    interleave_groups_ = update_sets_;
+        if (&index != key_index && (index.is_unique || index.is_constraint)) reorder_safe_ = false;
     const auto& columns = target_sql_.columns();
     const auto& key = target_sql_.key();
     bool all_in_key = true;
@@ -446,7 +446,7 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
         for (const auto& v : params) bytes += v ? v->size() : 0;
         if (bytes > located_row_limit) where.reset();
     }
-    if (!key_changed && groupable() && update_sets_ && !deferrable_constraint_) {
+    if (!key_changed && groupable() && reorder_safe_ && !deferrable_constraint_) {
         // Grouped by column mask: only the sent columns are set (inv. 3); a row whose
         // partition key changed is moved by the server, as for the row-by-row update.
         co_await add_to_group(group_kind::update, mask, params, old_key, "UPDATE",
@@ -643,7 +643,7 @@ asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& 
     // An update with partition values is matched in their partition (one probe per row, not
     // one per partition); its run holds only such updates.
     const bool located = kind == group_kind::update && where.has_value();
-    if (repeated || (other_open && !interleave_groups_))
+    if (repeated || (other_open && !reorder_safe_))
         co_await flush_groups();
     else if (group.kind != group_kind::none && (group.mask != mask || group.located != located))
         co_await flush_group(group);

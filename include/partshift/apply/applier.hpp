@@ -239,15 +239,14 @@ class applier {
     // syncs first, so a fallback can never run after a later change of its row.
     std::unordered_set<std::string> located_keys_;
     bool sets_supported_ = false;
-    bool update_sets_ = false;  // sets_supported_ and no other UNIQUE/EXCLUDE index on the source
+    // sets_supported_ and no other UNIQUE/EXCLUDE index on the source: set UPDATEs, and runs
+    // of different kinds open side by side.
+    bool reorder_safe_ = false;
     bool deferrable_constraint_ = false;  // on source or target: no set INSERT/UPDATE (this run)
     // One open run per kind (insert, delete, update of one mask), with disjoint keys: a
     // workload that interleaves kinds (UPDATE a, INSERT b, UPDATE c, …) still goes in sets.
-    // Only when interleave_groups_: with another UNIQUE/EXCLUDE index on the source, rows of
-    // different keys may still collide in that index if reordered (delete x, insert y with
-    // x's unique value), so then one run at a time, in source order.
+    // Only when reorder_safe_; otherwise one run at a time, in source order.
     std::array<row_group, 3> groups_;
-    bool interleave_groups_ = false;
     skipped_keys skipped_;  // keys missing from the target by design (skipped_keys.hpp)
     int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
     int64_t probe_rows_ = -1;

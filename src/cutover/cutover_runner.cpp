@@ -10,6 +10,7 @@
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/state/job_names.hpp"
+#include "partshift/state/source_partitions.hpp"
 
 namespace partshift::cutover {
 namespace {
@@ -75,6 +76,10 @@ public:
             // The catalog is read first, under a lock that holds DDL off but lets writes go
             // on, so the reads are not part of the ACCESS EXCLUSIVE hold.
             lock_.exec("LOCK TABLE " + source_ + ", " + target_ + " IN SHARE UPDATE EXCLUSIVE MODE");
+            // That lock also holds off ATTACH and DETACH PARTITION: a re-partitioned source's
+            // tree is now settled; one that changed stops the job (runtime_error, exit 1).
+            state::check_source_partitions(lock_, o_.job.job,
+                                           {o_.job.source_schema, o_.job.source_table});
             prepared = prepare_swap(lock_, request);
             lock_.exec("LOCK TABLE " + source_ + " IN ACCESS EXCLUSIVE MODE");
         } catch (const pg::pg_error& e) {

@@ -98,9 +98,11 @@ void check_preconditions(pg::connection& conn, swap_runner& run, const swap_requ
         run.fail("source, target and old names must be three different names");
     const auto src = find_relation(conn, req.source);
     if (!src) run.fail("the source " + display(req.source) + " does not exist");
-    if (src->relkind != 'r')
-        run.fail("the source " + display(req.source) + " is not a plain table (relkind " +
-                 std::string(1, src->relkind) + "); was the swap already done?");
+    // A partitioned source is re-partitioned: its root is renamed, its partitions keep their
+    // names (the new tree's partitions were named apart from them).
+    if (src->relkind != 'r' && src->relkind != 'p')
+        run.fail("the source " + display(req.source) + " is not a table (relkind " +
+                 std::string(1, src->relkind) + ")");
     const auto tgt = find_relation(conn, target);
     if (!tgt || tgt->relkind != 'p')
         run.fail("the target " + display(target) + " is missing or not a partitioned table");

@@ -28,6 +28,7 @@
 #include "partshift/error.hpp"
 #include "partshift/metrics/metrics_exporter.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
+#include "partshift/migrate/partition_watch.hpp"
 #include "partshift/migrate/spool_feed.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/monitor/job_monitor.hpp"
@@ -46,6 +47,7 @@
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/run_lock.hpp"
+#include "partshift/state/source_partitions.hpp"
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/stream/streamer.hpp"
@@ -277,6 +279,9 @@ class job_runner {
                 control_.exec(statement);
             tx.commit();
         }
+        // Re-partitioning: the tree as it is before the slot exists; from here on a change of
+        // it stops the job (partition_watch, and the cutover under its lock).
+        state::record_source_partitions(control_, rec.job, inputs_.table.partitions);
         stream::create_publication(control_, rec.publication_name, plan::qualified(plan.source));
         asio::io_context io;
         auto future = asio::co_spawn(
@@ -392,6 +397,14 @@ class job_runner {
         throttle::throttler throttler(throttle_options, progress, stop);
         // The WAL guard ends the run through here (exit 5, or 1 for a lost slot).
         asio::co_spawn(io, throttler.run(), fail);
+        if (inputs_.table.relkind == 'p') {
+            partition_watch_options watch{options_.dsn, job.job, inputs_.table.oid,
+                                          plan::qualified(inputs_.table.name)};
+            // Test hook: a long interval leaves a change to the cutover's own check.
+            if (const char* ms = std::getenv("PARTSHIFT_TEST_PARTITION_CHECK_MS"))
+                watch.interval = std::chrono::milliseconds(std::atoi(ms));
+            asio::co_spawn(io, watch_partitions(std::move(watch), stop), fail);
+        }
         if (exporter_)
             asio::co_spawn(io,
                            metrics::publish_metrics(*exporter_, progress,

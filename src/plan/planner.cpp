@@ -141,6 +141,10 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
     alloc.reserve(table.name.name);
     alloc.reserve(plan.target.name);
     alloc.reserve(plan.final_name);
+    // Re-partitioning: the old tree keeps its partitions' names through the cutover, so the
+    // new partitions take other names (events_default_2 beside the old events_default).
+    for (const auto& p : table.partitions)
+        if (p.name.schema == plan.target.schema) alloc.reserve(p.name.name);
 
     // ---- the parent ----
     std::vector<std::string> body;

@@ -171,6 +171,35 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
     return f;
 }
 
+// check_partition_identities (re-partitioning): the source is published through its root, but
+// each leaf writes its own old key to the WAL, by its own replica identity (PostgreSQL 15 does
+// not inherit REPLICA IDENTITY USING INDEX). A leaf without one would fail the application's
+// UPDATEs and DELETEs once published; a leaf whose identity is not the source key would send
+// old keys partshift cannot match.
+static preflight_check check_partition_identities(const catalog::table_model& table) {
+    const catalog::index* key = table.apply_key();
+    std::vector<std::string> wanted = key ? key->key_columns : std::vector<std::string>{};
+    std::sort(wanted.begin(), wanted.end());
+    for (const auto& p : table.partitions) {
+        if (p.relkind == 'p' || p.replica_identity == 'f') continue;
+        std::vector<std::string> have = p.identity_columns;
+        std::sort(have.begin(), have.end());
+        if (!have.empty() && have == wanted) continue;
+        const std::string leaf = qualified(p.name);
+        return fail("partition_identity",
+                    "partition " + leaf + " has " +
+                        (have.empty() ? std::string("no replica identity")
+                                      : "a replica identity other than the key of " +
+                                            qualified(table.name)) +
+                        ": once published, its UPDATEs and DELETEs would fail or carry keys "
+                        "partshift cannot match; ALTER TABLE " + leaf +
+                        " REPLICA IDENTITY USING INDEX <its index on the key>, or REPLICA "
+                        "IDENTITY FULL");
+    }
+    return pass("partition_identity", "every partition of " + qualified(table.name) +
+                                          " sends the key of its changed rows");
+}
+
 std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                                 const catalog::table_model& table,
                                                 const partition_spec& spec,
@@ -292,6 +321,8 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                     rel + " ADD PRIMARY KEY (...), or ALTER TABLE " + rel +
                                     " REPLICA IDENTITY USING INDEX <unique index on NOT NULL "
                                     "columns>"));
+
+    if (!table.partitions.empty()) out.push_back(check_partition_identities(table));
 
     // The target's primary key includes the partition key, so its columns are NOT NULL there.
     bool keys_ok = true;

@@ -104,9 +104,8 @@ void validate_spec(const catalog::table_model& table, const partition_spec& spec
     const std::string label = table_label(table);
     switch (table.relkind) {
         case 'r':
+        case 'p':  // re-partitioning: copied and streamed through its root (README)
             break;
-        case 'p':
-            throw usage_error("table " + label + " is already partitioned");
         case 'f':
             throw usage_error(label + " is a foreign table; only plain tables can be migrated");
         case 'v':

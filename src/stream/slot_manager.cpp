@@ -149,8 +149,11 @@ void drop_slot(pg::connection& conn, const std::string& slot_name, bool terminat
 
 void create_publication(pg::connection& conn, const std::string& publication,
                         const std::string& quoted_source) {
+    // publish_via_partition_root: a partitioned source (re-partitioning) then sends every
+    // leaf's changes as changes of the root, the one relation the applier follows; a plain
+    // table is not affected by it.
     conn.exec("CREATE PUBLICATION " + conn.quote_ident(publication) + " FOR TABLE " +
-              quoted_source);
+              quoted_source + " WITH (publish_via_partition_root = true)");
 }
 
 void drop_publication(pg::connection& conn, const std::string& publication) {

@@ -45,7 +45,10 @@ table_pair find_table_pair(pg::connection& conn, const state::job_record& job) {
     // The catalog decides, not the phase: a cutover interrupted at any point has committed the
     // swap or not, and the relkinds say which.
     if (final_kind == 'p' && old_kind == 'r') return {old_name, final_name, true};
-    if (source_kind == 'r' && target_kind == 'p') return {source, target, false};
+    // Re-partitioning: both sides are partitioned; after the swap the target's name is gone.
+    if (final_kind == 'p' && old_kind == 'p' && !target_kind) return {old_name, final_name, true};
+    if ((source_kind == 'r' || source_kind == 'p') && target_kind == 'p')
+        return {source, target, false};
 
     // Neither arrangement: name what is wrong with the one the phase expects.
     std::string why;

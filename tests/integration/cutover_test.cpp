@@ -17,6 +17,7 @@
 
 #include "status.pb.h"
 #include "support/job_driver.hpp"
+#include "support/ledger_checks.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
@@ -92,37 +93,7 @@ protected:
         return conn.exec(sql).get_int(0, 0);
     }
 
-    // expect_ledger_holds: every committed write of the load is in `events` exactly once:
-    // amounts equal the starting amount plus the updates counted in the ledger, inserted rows
-    // are there, deleted rows are gone, no key twice.
-    void expect_ledger_holds() {
-        EXPECT_GT(count("SELECT count(*) FROM ledger"), 100);
-        EXPECT_EQ(count("SELECT count(*) FROM (SELECT id FROM events GROUP BY id "
-                        "HAVING count(*) > 1) d"),
-                  0);
-        EXPECT_EQ(count("SELECT count(*) FROM ledger l JOIN events e USING (id) "
-                        "WHERE l.op = 'delete'"),
-                  0)
-            << "deleted rows came back";
-        EXPECT_EQ(count("SELECT count(*) FROM ledger l WHERE l.op = 'insert' AND NOT EXISTS "
-                        "(SELECT 1 FROM events e WHERE e.id = l.id) AND NOT EXISTS (SELECT 1 "
-                        "FROM ledger d WHERE d.op = 'delete' AND d.id = l.id)"),
-                  0)
-            << "inserted rows are missing";
-        EXPECT_EQ(count("WITH u AS (SELECT id, count(*) AS n FROM ledger WHERE op = 'update' "
-                        "GROUP BY id), "
-                        "expected AS (SELECT i.id, i.amount + coalesce(u.n, 0) AS amount FROM "
-                        "initial i LEFT JOIN u USING (id) UNION ALL SELECT l.id, coalesce(u.n, 0) "
-                        "FROM ledger l LEFT JOIN u USING (id) WHERE l.op = 'insert') "
-                        "SELECT count(*) FROM expected x JOIN events e USING (id) "
-                        "WHERE e.amount <> x.amount"),
-                  0)
-            << "updates lost or applied twice";
-        EXPECT_EQ(count("SELECT count(*) FROM events"),
-                  count("SELECT (SELECT count(*) FROM initial) + (SELECT count(*) FROM ledger "
-                        "WHERE op = 'insert') - (SELECT count(*) FROM ledger WHERE op = "
-                        "'delete')"));
-    }
+    void expect_ledger_holds() { partshift::testing::expect_ledger_holds(*db_); }
 
     void expect_pgbench_clean(child_process& load) {
         auto code = load.wait(180s);
@@ -134,15 +105,7 @@ protected:
 
     // The source's definition as pg_dump prints it (table, indexes, triggers, grants).
     std::string source_ddl(const std::string& table = "public.events") {
-        auto r = run_command({"pg_dump", "-s", "-t", table, db_->name()});
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        // Newer pg_dump brackets its output with a random \restrict key: not part of the schema.
-        std::string out;
-        std::istringstream lines(r.out);
-        for (std::string line; std::getline(lines, line);)
-            if (line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0)
-                out += line + "\n";
-        return out;
+        return schema_dump(*db_, {table});
     }
 
     void cut_over_under_load(const std::string& mode, std::vector<std::string> extra = {}) {

@@ -214,6 +214,20 @@ void restart_sandbox(const std::string& mode) {
     if (r.exit_code != 0) throw std::runtime_error("sandbox restart failed: " + r.err);
 }
 
+std::string schema_dump(const test_database& db, const std::vector<std::string>& patterns) {
+    std::vector<std::string> argv{"pg_dump", "-s"};
+    for (const auto& p : patterns) argv.insert(argv.end(), {"-t", p});
+    argv.push_back(db.name());
+    auto r = run_command(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string out;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0)
+            out += line + "\n";
+    return out;
+}
+
 bool one_line(const std::string& text) {
     return !text.empty() && text.find('\n') == text.size() - 1;
 }

@@ -82,6 +82,10 @@ class child_process {
 // Restart the sandbox server (mode "fast" or "immediate"), for fault tests.
 void restart_sandbox(const std::string& mode = "fast");
 
+// schema_dump: `pg_dump -s` of the tables matching the -t patterns in db, without the random
+// \restrict key newer pg_dump brackets its output with; "" (and a test failure) on an error.
+std::string schema_dump(const test_database& db, const std::vector<std::string>& patterns);
+
 // one_line: the text is exactly one line ending in a newline (how errors reach stderr).
 bool one_line(const std::string& text);
 

@@ -155,8 +155,6 @@ TEST(PlanSpecValidation, RefusesWhatCannotBePartitioned) {
     s.level1.key = "id";
     expect_usage_error(t, s, "--interval needs a date or timestamp column");
     s = monthly();
-    t.relkind = 'p';
-    expect_usage_error(t, s, "already partitioned");
     t.relkind = 'f';
     expect_usage_error(t, s, "foreign table");
     t.relkind = 'r';
@@ -305,6 +303,30 @@ TEST(PlanPlanner, TwoLevelsNameChildrenAfterTheirParent) {
     EXPECT_EQ(
         plan.indexes[0].create_sql,
         "ALTER TABLE shop.orders_tmp ADD CONSTRAINT orders_pkey_new PRIMARY KEY (id, region)");
+}
+
+// Re-partitioning: the old tree's partitions keep their names through the cutover, so the new
+// ones are named apart from them; other schemas' names do not matter.
+TEST(PlanPlanner, RepartitioningNamesNewPartitionsApartFromTheOldTree) {
+    auto t = orders();
+    t.relkind = 'p';
+    auto member = [](std::string schema, std::string name, std::string bound) {
+        catalog::partition_member m;
+        m.name = {std::move(schema), std::move(name)};
+        m.bound = std::move(bound);
+        return m;
+    };
+    t.partitions = {member("shop", "orders_p2025_01", "FOR VALUES FROM (...) TO (...)"),
+                    member("shop", "orders_default", "DEFAULT"),
+                    member("archive", "orders_p2025_02", "FOR VALUES FROM (...) TO (...)")};
+    EXPECT_NO_THROW(validate_spec(t, monthly()));
+    auto s = monthly();
+    s.default_partition = true;
+    const auto plan = make_plan(t, s, facts());
+    std::vector<std::string> names;
+    for (const auto& p : plan.partitions) names.push_back(p.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"orders_p2025_01_2", "orders_p2025_02",
+                                               "orders_p2025_03", "orders_default_2"}));
 }
 
 TEST(PlanPlanner, RefusesTooManyPartitionsAcrossLevels) {

@@ -271,3 +271,52 @@ TEST(PlanPreflight, TakenTargetNameIsFatal) {
     EXPECT_TRUE(c.fatal);
     EXPECT_NE(c.message.find("events_new"), std::string::npos);
 }
+
+// Re-partitioning: each leaf writes the old key by its own replica identity; one without it
+// would fail the application's UPDATEs and DELETEs once published.
+TEST(PlanPreflight, EveryPartitionOfAPartitionedSourceMustSendTheKey) {
+    auto t = events_table();
+    t.relkind = 'p';
+    t.indexes[0].key_columns = {"id", "ts"};
+    catalog::partition_member leaf;
+    leaf.name = {"billing", "events_p2026_01"};
+    leaf.identity_columns = {"ts", "id"};
+    catalog::partition_member sub = leaf;
+    sub.name = {"billing", "events_p2026"};
+    sub.relkind = 'p';
+    sub.identity_columns = {};
+    t.partitions = {sub, leaf};
+    auto ok = find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)),
+                   "partition_identity");
+    EXPECT_TRUE(ok.ok) << ok.message;
+
+    catalog::partition_member full = leaf;
+    full.name.name = "events_p2026_02";
+    full.replica_identity = 'f';
+    full.identity_columns = {};
+    catalog::partition_member bare = leaf;
+    bare.name.name = "events_default";
+    bare.identity_columns = {};
+    t.partitions = {sub, leaf, full, bare};
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
+    const auto& c = find(checks, "partition_identity");
+    EXPECT_FALSE(c.ok);
+    EXPECT_TRUE(c.fatal);
+    EXPECT_NE(c.message.find("partition billing.events_default has no replica identity"),
+              std::string::npos)
+        << c.message;
+    EXPECT_EQ(first_fatal_failure(checks), &c);
+
+    bare.identity_columns = {"id"};  // an index on another set of columns
+    t.partitions = {sub, leaf, full, bare};
+    EXPECT_FALSE(find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)),
+                      "partition_identity")
+                     .ok);
+}
+
+// A plain source has no such check.
+TEST(PlanPreflight, PlainTableHasNoPartitionCheck) {
+    auto t = events_table();
+    auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
+    EXPECT_THROW(find(checks, "partition_identity"), std::runtime_error);
+}

@@ -110,6 +110,23 @@ struct policy {
     std::optional<std::string> check_expr;
 };
 
+// partition_member: one relation below a partitioned source (sub-parents and leaves), as
+// read by catalog/partition_tree. A re-partitioning job records them at prepare and stops
+// when they change (ATTACH/DETACH), and preflight checks each leaf's replica identity.
+struct partition_member {
+    uint32_t oid = 0;
+    qualified_name name;
+    uint32_t parent_oid = 0;
+    std::string bound;              // pg_get_expr(relpartbound): FOR VALUES ... / DEFAULT
+    // bound_id: md5 of the stored bound; unlike `bound` its text does not depend on the
+    // session's TimeZone, so it is what a job records and compares.
+    std::string bound_id;
+    char relkind = 'r';             // p for a sub-parent
+    bool detach_pending = false;    // DETACH ... CONCURRENTLY not finished
+    char replica_identity = 'd';    // the leaf's own: PostgreSQL 15 does not inherit it
+    std::vector<std::string> identity_columns;  // of its replica identity index (PK for 'd')
+};
+
 // table_model: one source table.
 struct table_model {
     uint32_t oid = 0;
@@ -135,6 +152,9 @@ struct table_model {
     std::vector<policy> policies;
     bool rls_enabled = false;
     bool rls_forced = false;
+    // partitions: every relation below a partitioned source (relkind 'p'), by level then name;
+    // empty for a plain table.
+    std::vector<partition_member> partitions;
 
     int64_t row_estimate = 0;  // pg_class.reltuples (or an exact count for tiny tables)
     int64_t total_bytes = 0;   // pg_total_relation_size

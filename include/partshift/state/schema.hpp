@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS partshift.skipped_keys (
     key        text NOT NULL,
     PRIMARY KEY (job, key)
 );
+-- The partitions of a partitioned source (re-partitioning, catalog/partition_tree.hpp) as
+-- they were when the job was prepared; the job stops when the source's tree differs.
+CREATE TABLE IF NOT EXISTS partshift.source_partitions (
+    job        text NOT NULL REFERENCES partshift.jobs (job) ON DELETE CASCADE,
+    relid      oid NOT NULL,
+    member     text NOT NULL,                 -- catalog::member_text: name, parent, bound
+    PRIMARY KEY (job, relid)
+);
 -- Columns added after the first release: ADD COLUMN IF NOT EXISTS keeps older jobs working.
 ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS swap_xid bigint,          -- the cutover transaction (for a later revert)

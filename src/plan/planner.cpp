@@ -225,6 +225,14 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
         }
     }
 
+    if (table.relkind == 'p')
+        plan.notes.push_back(
+            qualified(table.name) + " is partitioned (" + std::to_string(table.partitions.size()) +
+            " partitions below it): it is re-partitioned. Its partitions keep their names and "
+            "stay attached to it when the cutover renames it; a new partition whose name the old "
+            "tree holds gets a suffix (_2, _3, ...). Attaching or detaching its partitions stops "
+            "the job");
+
     // ---- indexes ----
     std::vector<std::string> keys{spec.level1.key};
     if (spec.level2 && spec.level2->key != spec.level1.key) keys.push_back(spec.level2->key);

@@ -169,8 +169,20 @@ TEST_F(RepartitionTest, MonthlyWithDefaultBecomesDailyUnderPreparedLoad) {
 }
 
 // RANGE → HASH on the id: the two trees hold the same rows after changes made while following
-// (cross-partition moves, the DEFAULT partition's rows, deletes, inserts).
+// (cross-partition moves, the DEFAULT partition's rows, deletes, inserts); what depends on the
+// table (a view, a grant, a trigger, a publication of the application's) follows it to the
+// new tree.
 TEST_F(RepartitionTest, RangeBecomesHashWithEqualContent) {
+    db_->exec(
+        "CREATE VIEW recent_events AS SELECT id, ts, amount FROM events "
+        "  WHERE ts > now() - interval '7 days';"
+        "GRANT SELECT, INSERT ON events TO PUBLIC;"
+        "CREATE TABLE audit (id bigint);"
+        "CREATE FUNCTION audit_insert() RETURNS trigger LANGUAGE plpgsql AS "
+        "  $$BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NEW; END$$;"
+        "CREATE TRIGGER events_audit AFTER INSERT ON events FOR EACH ROW "
+        "  EXECUTE FUNCTION audit_insert();"
+        "CREATE PUBLICATION app_pub FOR TABLE events;");
     auto run = start_run({"--partition-by", "hash", "--key", "id", "--modulus", "4"},
                          {"--postpone-cutover"});
     wait_for([](const auto& s) { return s.cutover_state() == "waiting for cutover"; }, run.get(),
@@ -200,6 +212,51 @@ TEST_F(RepartitionTest, RangeBecomesHashWithEqualContent) {
     EXPECT_EQ(after, fingerprint(conn, "public.events_old"));
     auto verify = run_partshift({"verify", "--dsn", db_->dsn(), "--job", "events"});
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+    EXPECT_EQ(text("SELECT string_agg(DISTINCT d.refobjid::regclass::text, ',') FROM pg_depend d "
+                   "JOIN pg_rewrite r ON r.oid = d.objid "
+                   "WHERE r.ev_class = 'public.recent_events'::regclass AND d.refobjid IN "
+                   "('public.events'::regclass, 'public.events_old'::regclass)"),
+              "events")
+        << "the view reads the new tree";
+    EXPECT_TRUE(db_->connect()
+                    .exec("SELECT has_table_privilege('public', 'public.events', 'INSERT')")
+                    .get_bool(0, 0));
+    EXPECT_EQ(count("SELECT count(*) FROM pg_publication_rel WHERE prpubid = "
+                    "(SELECT oid FROM pg_publication WHERE pubname = 'app_pub') "
+                    "AND prrelid = 'public.events'::regclass"),
+              1);
+    const auto audited = count("SELECT count(*) FROM audit");
+    db_->exec("INSERT INTO events (ts, customer_id) VALUES (now(), 7)");
+    EXPECT_EQ(count("SELECT count(*) FROM audit"), audited + 1) << "the trigger fires on the new tree";
+}
+
+// Preflight of a partitioned source: PostgreSQL 15 does not give the partitions the parent's
+// REPLICA IDENTITY USING INDEX, so a partition without an identity of its own would fail the
+// application's UPDATEs and DELETEs once published: refused (exit 3) with the fix.
+TEST_F(RepartitionTest, PartitionWithoutReplicaIdentityFailsPreflight) {
+    db_->exec(
+        "CREATE TABLE readings (id bigint NOT NULL, ts timestamptz NOT NULL, v int) "
+        "  PARTITION BY RANGE (ts);"
+        "CREATE TABLE readings_2026 PARTITION OF readings "
+        "  FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+        "CREATE UNIQUE INDEX readings_key ON readings (id, ts);"
+        "ALTER TABLE readings REPLICA IDENTITY USING INDEX readings_key;");
+    const std::vector<std::string> args{"plan", "--dsn", db_->dsn(), "--table", "readings",
+                                        "--partition-by", "hash", "--key", "id", "--modulus", "2"};
+    auto refused = run_partshift(args);
+    EXPECT_EQ(refused.exit_code, 3) << refused.out << refused.err;
+    EXPECT_NE(refused.out.find("partition public.readings_2026 has no replica identity"),
+              std::string::npos)
+        << refused.out;
+    EXPECT_NE(refused.out.find("ALTER TABLE public.readings_2026 REPLICA IDENTITY USING INDEX"),
+              std::string::npos)
+        << refused.out;
+    db_->exec("ALTER TABLE readings_2026 REPLICA IDENTITY USING INDEX readings_2026_id_ts_idx");
+    auto planned = run_partshift(args);
+    EXPECT_EQ(planned.exit_code, 0) << planned.out << planned.err;
+    EXPECT_NE(planned.out.find("-- preflight ok: partition_identity"), std::string::npos)
+        << planned.out;
 }
 
 // abort before the cutover: the source tree, its partitions, their bounds and rows are exactly
@@ -304,4 +361,24 @@ TEST_F(RepartitionTest, AttachJustBeforeTheCutoverIsCaughtUnderItsLock) {
     EXPECT_EQ(count("SELECT count(*) FROM pg_inherits WHERE inhparent = "
                     "'public.events'::regclass AND inhrelid = 'public.events_late'::regclass"),
               1);
+}
+
+// One level → two: months again, each split by hash of the id; the months take names apart from
+// the old tree's months, which the cutover leaves under events_old.
+TEST_F(RepartitionTest, OneLevelBecomesTwo) {
+    const std::string old_partitions = partitions_of("public.events");
+    auto run = start_run({"--partition-by", "range", "--key", "ts", "--interval", "1 month",
+                          "--subpartition-by", "hash", "--subkey", "id", "--submodulus", "2",
+                          "--premake", "2", "--default-partition"});
+    auto code = run->wait(300s);
+    ASSERT_TRUE(code.has_value()) << run->log();
+    ASSERT_EQ(*code, 0) << run->log();
+    const auto month = text("SELECT 'events_p' || to_char(now(), 'YYYY_MM')");
+    EXPECT_EQ(relkind("public." + month + "_2"), "p");
+    EXPECT_EQ(partitions_of("public." + month + "_2"),
+              month + "_2_h0 FOR VALUES WITH (modulus 2, remainder 0)\n" + month +
+                  "_2_h1 FOR VALUES WITH (modulus 2, remainder 1)");
+    EXPECT_EQ(partitions_of("public.events_old"), old_partitions);
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
 }

@@ -42,7 +42,8 @@ std::string member_text(const partition_member& m);
 
 // describe_tree_change: nullopt when `now` holds exactly the recorded members; otherwise one
 // sentence naming the first difference (a partition attached, detached, or re-attached with
-// another bound, or a change recorded by an earlier run) and what to do. root: the source as the user wrote it, for the message.
+// another bound, or a change recorded by an earlier run) and what to do. root: the source as
+// the user wrote it, for the message.
 std::optional<std::string> describe_tree_change(const std::vector<recorded_member>& recorded,
                                                 const std::vector<partition_member>& now,
                                                 const std::string& root);

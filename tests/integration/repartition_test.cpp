@@ -2,8 +2,10 @@
 // monthly RANGE table with a DEFAULT partition becomes daily under a prepared-statement pgbench
 // load and is cut over (every committed write exactly once, `run --verify` comparing every key
 // range before the swap); RANGE becomes HASH and both trees hold the same rows; the old tree is
-// kept as events_old with its partitions under their names; `abort` leaves the source tree
-// exactly as it was; ATTACH and DETACH PARTITION during the job stop it with a clear message.
+// kept as events_old with its partitions under their names; one level becomes two and two
+// become one; `abort` leaves the source tree exactly as it was; ATTACH and DETACH PARTITION
+// during the job stop it with a clear message, also just before the cutover (under its lock);
+// a partition without a replica identity of its own is refused at preflight.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -381,4 +383,39 @@ TEST_F(RepartitionTest, OneLevelBecomesTwo) {
     EXPECT_EQ(partitions_of("public.events_old"), old_partitions);
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
+}
+
+// Two levels → one: a source whose partition is itself partitioned (by hash) is copied and
+// followed through its root like any other, its sub-partitions left alone with the old tree.
+TEST_F(RepartitionTest, TwoLevelSourceBecomesOneLevel) {
+    db_->exec(
+        "CREATE TABLE events_future PARTITION OF events FOR VALUES FROM ('2100-01-01') "
+        "  TO ('2101-01-01') PARTITION BY HASH (id);"
+        "CREATE TABLE events_future_h0 PARTITION OF events_future "
+        "  FOR VALUES WITH (modulus 2, remainder 0);"
+        "CREATE TABLE events_future_h1 PARTITION OF events_future "
+        "  FOR VALUES WITH (modulus 2, remainder 1);"
+        "INSERT INTO events (ts, customer_id) SELECT '2100-06-01'::timestamptz + g * "
+        "  interval '1 hour', g FROM generate_series(1, 100) g;");
+    auto run = start_run({"--partition-by", "hash", "--key", "id", "--modulus", "3"},
+                         {"--postpone-cutover"});
+    wait_for([](const auto& s) { return s.cutover_state() == "waiting for cutover"; }, run.get(),
+             "waiting for cutover");
+    db_->exec(
+        "UPDATE events SET ts = '2100-02-01' WHERE id % 7 = 0;"  // into the sub-partitions
+        "DELETE FROM events WHERE ts > '2100-06-02';");
+    auto cut = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "events"}, 120s);
+    EXPECT_EQ(cut.exit_code, 0) << cut.err;
+    ASSERT_EQ(run->wait(120s).value_or(-1), 0) << run->log();
+    EXPECT_EQ(text("SELECT pg_get_partkeydef('public.events'::regclass)"), "HASH (id)");
+    EXPECT_EQ(partitions_of("public.events_future"),
+              "events_future_h0 FOR VALUES WITH (modulus 2, remainder 0)\n"
+              "events_future_h1 FOR VALUES WITH (modulus 2, remainder 1)");
+    EXPECT_EQ(count("SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                    "'public.events_old'::regclass AND inhrelid = 'public.events_future'::regclass"),
+              1);
+    auto conn = db_->connect();
+    const auto after = fingerprint(conn, "public.events");
+    EXPECT_GT(count("SELECT count(*) FROM events WHERE ts >= '2100-01-01'"), 2000);
+    EXPECT_EQ(after, fingerprint(conn, "public.events_old"));
 }

@@ -228,3 +228,29 @@ TEST_F(RevertWindowTest, ServerRestartDuringTheWindow) {
     EXPECT_TRUE(run->running()) << run->log();
     finish_the_window(*run);
 }
+
+// With no run following the window, `partshift revert` follows it itself until it has swapped
+// back: the changes made while nobody followed are applied first.
+TEST_F(RevertWindowTest, RevertWithoutARunningProcessFollowsTheWindowItself) {
+    auto run = start_run({"--revert-window", "10m"});
+    wait_for([](const auto& st) { return st.revert_state() == "open" && st.reverse_running(); },
+             240s, run.get(), "reverse stream running");
+    run->signal(SIGKILL);
+    run->wait(10s);
+    db_->exec("UPDATE events SET amount = amount + 7 WHERE id <= 300; "
+              "INSERT INTO events (ts, customer_id) VALUES (now(), 5)");
+    auto conn = db_->connect();
+    const auto partitioned = fingerprint(conn, "public.events");
+    auto revert = run_partshift({"revert", "--dsn", db_->dsn()});
+    EXPECT_EQ(revert.exit_code, 0) << revert.out << revert.err;
+    EXPECT_NE(revert.out.find("reverted: public.events is the original table again"),
+              std::string::npos)
+        << revert.out;
+    EXPECT_EQ(relkind("public.events"), "r");
+    EXPECT_EQ(fingerprint(conn, "public.events"), partitioned);
+    EXPECT_EQ(replication_objects(), 0);
+    // Once reverted, there is no window left to end or revert.
+    auto finish = run_partshift({"finish", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_EQ(finish.exit_code, 2) << finish.err;
+    EXPECT_NE(finish.err.find("already reverted"), std::string::npos) << finish.err;
+}

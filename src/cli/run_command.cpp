@@ -12,6 +12,7 @@
 #include "partshift/error.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/state/revert_window.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
 #include "partshift/throttle/throttler.hpp"
 #include "partshift/throttle/wal_guard.hpp"
@@ -76,7 +77,10 @@ po::options_description run_options() {
         "WAL-retention guard: the most WAL the slot may pin (e.g. 20GB), besides the "
         "server's max_slot_wal_keep_size; warn at 50%, throttle the copy at 75%, stop at 90%")(
         "metrics-addr", po::value<std::string>()->value_name("HOST:PORT"),
-        "serve Prometheus metrics at http://HOST:PORT/metrics");
+        "serve Prometheus metrics at http://HOST:PORT/metrics")(
+        "revert-window", po::value<std::string>()->value_name("DURATION"),
+        "after the cutover, keep the original table current from the partitioned one for this "
+        "long (e.g. 24h), so 'partshift revert' can swap back without losing a write");
     general.add(partition_options_description());
     return general;
 }
@@ -136,20 +140,11 @@ int command_run(const arguments& args) {
     auto conn = connect(dsn);
     // Once here, so a typo is bad input rather than a copy that waits forever.
     if (limits.throttle_query) throttle::check_throttle_query(conn, *limits.throttle_query);
-    // A job already cut over: the table is partitioned now and cannot be planned again. A
-    // rerun after a crash during the cutover finishes its last steps here.
-    {
-        const auto name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
-        const std::string job_name = vm.count("job") ? vm["job"].as<std::string>() : name.name;
-        if (auto job = state::load_job(conn, job_name); job && job->phase == state::phase::done)
-            return migrate::finish_cut_over_job(dsn, job_name);
-    }
-    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
-                                  vm["drop-unrepointable-fks"].as<bool>());
-
     migrate::run_options run;
     run.dsn = dsn;
-    run.job = vm.count("job") ? vm["job"].as<std::string>() : planned.table.name.name;
+    // The job's name: --job, else the table's name as the plan will resolve it.
+    const auto table_name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
+    run.job = vm.count("job") ? vm["job"].as<std::string>() : table_name.name;
     run.dry_run = vm["dry-run"].as<bool>();
     run.postpone_cutover = vm["postpone-cutover"].as<bool>();
     run.max_lag = max_lag;
@@ -176,6 +171,27 @@ int command_run(const arguments& args) {
         parse_duration(vm["reconnect-for"].as<std::string>(), "reconnect-for"));
     run.spool_root = vm["spool-dir"].as<std::string>();
     if (vm.count("old-name")) run.old_name = vm["old-name"].as<std::string>();
+    if (vm.count("revert-window")) {
+        run.revert_window = parse_duration(vm["revert-window"].as<std::string>(), "revert-window");
+        if (run.revert_window->count() < 1000)
+            throw usage_error("--revert-window must be at least 1s");
+    }
+
+    // A job already cut over: the table is partitioned now and cannot be planned again. A
+    // rerun after a crash during the cutover finishes its last steps here; with a revert
+    // window open, it follows the window again from its checkpoint.
+    if (auto job = state::load_job(conn, run.job); job && job->phase == state::phase::done) {
+        const int code = migrate::finish_cut_over_job(dsn, run.job);
+        if (job->revert_state == std::string(state::revert_state::open))
+            return migrate::run_revert_window(run, run.job);
+        return code;
+    }
+    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
+                                  vm["drop-unrepointable-fks"].as<bool>());
+    if (run.revert_window && planned.table.relkind == 'p')
+        throw usage_error("--revert-window is not available when re-partitioning a partitioned "
+                          "table; cut over without it (the old tree is kept as " +
+                          (run.old_name.empty() ? std::string("NAME_old") : run.old_name) + ")");
     migrate::job_inputs inputs{std::move(planned.table), std::move(planned.plan),
                                std::move(planned.checks)};
     return migrate::run_job(run, inputs);

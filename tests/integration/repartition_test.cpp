@@ -14,15 +14,13 @@
 
 #include "status.pb.h"
 #include "support/job_driver.hpp"
-#include "support/ledger_checks.hpp"
+#include "support/ledger_load.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::string workload_dir = std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload";
 
 // The cutover tests' events table, partitioned by month over the last two months and the next
 // two, older rows in the DEFAULT partition; rows spread over the last 60 days.
@@ -57,8 +55,6 @@ SELECT now() - (g % 60) * interval '1 day' - (g % 86400) * interval '1 second',
        jsonb_build_object('g', g, 'tag', 'x' || (g % 7))
 FROM generate_series(1, 20000) g;
 ANALYZE events;
-CREATE TABLE ledger (n bigserial PRIMARY KEY, op text NOT NULL, id bigint NOT NULL);
-CREATE TABLE initial AS SELECT id, amount FROM events;
 )SQL";
 
 class RepartitionTest : public ::testing::Test {
@@ -69,6 +65,7 @@ class RepartitionTest : public ::testing::Test {
         auto r = run_psql(db_->dsn(), monthly_events_sql);
         ASSERT_EQ(r.exit_code, 0) << r.err;
         ASSERT_GT(count("SELECT count(*) FROM ONLY events_default"), 0);
+        create_ledger(*db_);
     }
 
     std::unique_ptr<child_process> start_run(std::vector<std::string> partition_options,
@@ -131,21 +128,14 @@ class RepartitionTest : public ::testing::Test {
 // between partitions (into and out of the DEFAULT one), cut over while the load runs.
 TEST_F(RepartitionTest, MonthlyWithDefaultBecomesDailyUnderPreparedLoad) {
     const std::string old_partitions = partitions_of("public.events");
-    child_process load({"pgbench", "-n", "-M", "prepared", "-c", "3", "-j", "1", "-R", "150",
-                        "--max-tries", "10", "--verbose-errors", "-T", "40", "-f",
-                        workload_dir + "/ledger_writes.pgbench", db_->name()},
-                       spool_.path() + "-pgbench.log");
+    auto load = start_ledger_load(*db_, "prepared", 40, spool_.path() + "-pgbench.log");
     auto run = start_run(daily(), {"--max-lag", "2s", "--verify"});
     auto code = run->wait(300s);
     ASSERT_TRUE(code.has_value()) << run->log();
     ASSERT_EQ(*code, 0) << run->log();
     EXPECT_NE(run->log().find("verify: "), std::string::npos) << run->log();
-    EXPECT_TRUE(load.running()) << "the load should run across the cutover";
-    auto load_code = load.wait(180s);
-    ASSERT_TRUE(load_code.has_value());
-    EXPECT_EQ(*load_code, 0) << load.log();
-    EXPECT_NE(load.log().find("number of failed transactions: 0 "), std::string::npos)
-        << load.log();
+    EXPECT_TRUE(load->running()) << "the load should run across the cutover";
+    expect_pgbench_clean(*load);
     expect_ledger_holds(*db_);
 
     // The new tree is daily, its DEFAULT named apart from the old one's.
@@ -418,4 +408,16 @@ TEST_F(RepartitionTest, TwoLevelSourceBecomesOneLevel) {
     const auto after = fingerprint(conn, "public.events");
     EXPECT_GT(count("SELECT count(*) FROM events WHERE ts >= '2100-01-01'"), 2000);
     EXPECT_EQ(after, fingerprint(conn, "public.events_old"));
+}
+
+// No revert window when re-partitioning (the swap back expects a plain table): refused before
+// anything is created.
+TEST_F(RepartitionTest, RevertWindowIsRefused) {
+    auto run = start_run(daily(), {"--revert-window", "1h"});
+    EXPECT_EQ(run->wait(60s).value_or(-1), 2) << run->log();
+    EXPECT_NE(run->log().find("--revert-window is not available when re-partitioning"),
+              std::string::npos)
+        << run->log();
+    EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+    EXPECT_EQ(relkind("public.events_new"), "-");
 }

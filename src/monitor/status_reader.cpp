@@ -36,6 +36,8 @@ void read_revert_window(pg::connection& conn, proto::status_report& s) {
         reverse);
     if (r.rows() == 0) return;
     s.set_reverse_running(r.get_bool(0, 0));
+    // The job's run is the one following its window now.
+    if (s.reverse_running() && s.revert_state() == "open") s.set_running(true);
     s.set_reverse_lag_bytes(static_cast<double>(std::max<int64_t>(0, r.get_int(0, 1))));
     s.set_reverse_lag_seconds(std::stod(r.get(0, 2)));
     s.set_reverse_retained_wal_bytes(static_cast<double>(r.get_int(0, 3)));

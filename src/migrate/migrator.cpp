@@ -347,9 +347,13 @@ class job_runner {
             return state::settle_run_controls(
                 c, job.job, options_.max_copy_rate,
                 options_.max_lag_given ? std::optional(options_.max_lag) : std::nullopt,
-                options_.max_lag, throttle::describe(options_.throttle));
+                options_.max_lag, throttle::describe(options_.throttle),
+                options_.copy_workers_given ? std::optional(options_.copy_workers) : std::nullopt,
+                options_.copy_workers);
         });
         progress.copy_paused = controls.copy_paused;
+        progress.copy_workers = controls.copy_workers;
+        workers_in_effect_ = controls.copy_workers;
         progress.max_copy_rate = controls.max_copy_rate;
         progress.max_lag_micros =
             std::chrono::duration_cast<std::chrono::microseconds>(controls.max_lag).count();
@@ -442,7 +446,8 @@ class job_runner {
             co_await test_pause();
             auto spec = copy::make_copy_spec(inputs_.table, {job.target_schema, job.target_table});
             copy::copy_options copy_options;
-            copy_options.workers = options_.copy_workers;
+            copy_options.workers = progress.copy_workers;
+            copy_options.live_workers = &progress.copy_workers;
             throttle::copy_gate gate(progress);
             copy_options.gate = &gate;
             progress.copy_active = true;
@@ -507,7 +512,7 @@ class job_runner {
     asio::awaitable<bool> build_indexes(const state::job_record& job, std::atomic<bool>& stop,
                                         bool unique_only = false) {
         copy::index_build_options index_options;
-        index_options.workers = options_.copy_workers;
+        index_options.workers = workers_in_effect_;
         // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await operands.
         catalog::qualified_name target{job.target_schema, job.target_table};
         auto indexes = indexes_to_build();
@@ -773,6 +778,7 @@ class job_runner {
     const run_options& options_;
     const job_inputs& inputs_;
     metrics::metrics_exporter* exporter_;  // null without --metrics-addr
+    int workers_in_effect_ = 2;  // --copy-workers, or what `partshift set` kept in the row
     pg::connection control_;
     cutover::cutover_result cutover_;
     cutover::swap_figures figures_;

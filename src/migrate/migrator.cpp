@@ -898,18 +898,35 @@ void finish_revert_window(const std::string& dsn, const std::string& name) {
     end_revert_window(conn, *state::load_job(conn, name));
 }
 
+namespace {
+
+// has_leftovers: what the steps after a swap remove is still there (a run died after the
+// swap's commit).
+bool has_leftovers(pg::connection& conn, const state::job_record& job) {
+    return stream::slot_exists(conn, job.slot_name) || std::filesystem::exists(job.spool_dir) ||
+           conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1", job.publication_name)
+                   .rows() > 0;
+}
+
+}  // namespace
+
 int finish_cut_over_job(const std::string& dsn, const std::string& name) {
     pg::connection conn(dsn, state::run_application_name());
     state::acquire_run_lock(conn, name);
     auto job = state::load_job(conn, name);
     if (!job || job->phase != state::phase::done)
         throw runtime_error("job " + name + " is not cut over");
-    const bool leftovers = stream::slot_exists(conn, job->slot_name) ||
-                           std::filesystem::exists(job->spool_dir) ||
-                           conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                      job->publication_name)
-                                   .rows() > 0;
-    if (leftovers) {
+    // A revert whose run died right after its swap back: the reverse job's steps after the
+    // swap (its slot would pin WAL for ever).
+    if (job->revert_state == std::string(state::revert_state::reverted)) {
+        auto reverse = state::load_job(conn, state::reverse_job_name(name));
+        if (reverse && reverse->phase == state::phase::done && has_leftovers(conn, *reverse)) {
+            state::acquire_run_lock(conn, reverse->job, 10s);
+            spdlog::info("job {} was reverted; finishing the steps after the swap back", name);
+            spdlog::info("done: {}", cutover::finish_after_swap(conn, *reverse, nullptr, {}));
+        }
+    }
+    if (has_leftovers(conn, *job)) {
         spdlog::info("job {} was cut over; finishing the steps after the swap", name);
         spdlog::info("done: {}", cutover::finish_after_swap(conn, *job, nullptr, {}));
     } else if (job->revert_state == std::string(state::revert_state::reverted)) {

@@ -1,6 +1,7 @@
 // partshift run: plan, then run or resume the job (copy ‖ stream → index → replay → follow).
 // Wiring only: options → plan pipeline → migrator.
 #include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
 #include <filesystem>
 #include <iostream>
 
@@ -164,6 +165,7 @@ int command_run(const arguments& args) {
     if (vm.count("dry-run-for"))
         run.dry_run_for = parse_duration(vm["dry-run-for"].as<std::string>(), "dry-run-for");
     run.copy_workers = vm["copy-workers"].as<int>();
+    run.copy_workers_given = !vm["copy-workers"].defaulted();
     run.slot_timeout = std::chrono::duration_cast<std::chrono::seconds>(
         parse_duration(vm["slot-timeout"].as<std::string>(), "slot-timeout"));
     if (run.slot_timeout.count() < 1) throw usage_error("--slot-timeout must be at least 1s");
@@ -184,6 +186,10 @@ int command_run(const arguments& args) {
         const int code = migrate::finish_cut_over_job(dsn, run.job);
         if (job->revert_state == std::string(state::revert_state::open))
             return migrate::run_revert_window(run, run.job);
+        if (run.revert_window && !job->revert_state)
+            spdlog::warn("job {} was cut over without a revert window; --revert-window applies "
+                         "only to a cutover still to come",
+                         run.job);
         return code;
     }
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,

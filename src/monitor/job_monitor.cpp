@@ -89,6 +89,19 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     }
     last_changes_ = changes;
     last_time_ = now;
+    if (lag_known && applying)
+        pace_.add(now, lag.lag_seconds, static_cast<int64_t>(lag.lag_bytes), rate_);
+    else
+        pace_.reset();
+    const auto behind = pace_.behind();
+    if (behind.has_value() != behind_) {
+        if (behind)
+            spdlog::warn("{}", *behind);
+        else
+            spdlog::info("the applier is keeping up again (lag {:.1f} s)", lag.lag_seconds);
+        behind_ = behind.has_value();
+        progress_.apply_falling_behind = behind_;
+    }
 
     // Statement and parameters as named locals: GCC 12 mis-destroys temporaries (notably
     // conditional ones) that live across a co_await.
@@ -100,10 +113,12 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "source_lsn = pg_current_wal_lsn(), lag_bytes = $4::bigint, "
         "lag_seconds = $5::double precision, apply_rate = $6::double precision, "
         "cutover_state = CASE WHEN phase = 'done' THEN cutover_state ELSE nullif($8, '') END, "
-        "throttle_reason = nullif($9, ''), updated_at = now() WHERE job = $1 "
+        "throttle_reason = nullif($9, ''), apply_behind = nullif($10, ''), updated_at = now() "
+        "WHERE job = $1 "
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
         "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested, "
         "copy_paused, coalesce(max_copy_rate, 0), coalesce(max_lag_ms, -1), "
+        "coalesce(copy_workers, 0), "
         // A reverse job (revert window): its window is over, or `partshift finish` asked.
         "finish_requested OR coalesce((SELECT f.revert_until <= now() FROM partshift.jobs f "
         "WHERE f.job = partshift.jobs.reverse_of), false)";
@@ -115,7 +130,8 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     pg::param_list params = pg::make_params(
         options_.job, progress_.rows_copied.load(), std::to_string(progress_.received_lsn.load()),
         lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name,
-        std::string(describe(progress_.cutover.load())), progress_.throttle.get().text);
+        std::string(describe(progress_.cutover.load())), progress_.throttle.get().text,
+        behind.value_or(""));
     auto r = co_await conn.exec(std::move(sql), std::move(params));
     progress_.apply_rate = rate_;
     if (r.rows() > 0) {
@@ -124,7 +140,8 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         progress_.source_lsn = insert_positions_.back().first;
         progress_.cutover_requested = r.get_bool(0, 3);
         take_controls(r.get_bool(0, 4), std::stod(r.get(0, 5)), r.get_int(0, 6));
-        progress_.end_revert_window = r.get_bool(0, 7);
+        progress_.end_revert_window = r.get_bool(0, 8);
+        take_copy_workers(static_cast<int>(r.get_int(0, 7)));
     }
     if (print && lag_known && r.rows() > 0) {
         spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",
@@ -133,6 +150,12 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
                      lag.lag_seconds, rate_, megabytes(r.is_null(0, 0) ? 0 : r.get_int(0, 0)),
                      r.get(0, 1));
     }
+}
+
+void job_monitor::take_copy_workers(int workers) {
+    if (workers < 1 || workers == progress_.copy_workers) return;
+    spdlog::info("copy workers now {} ('partshift set'; applied between chunks)", workers);
+    progress_.copy_workers = workers;
 }
 
 void job_monitor::take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms) {

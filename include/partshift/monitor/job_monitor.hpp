@@ -12,6 +12,7 @@
 #include <deque>
 #include <string>
 
+#include "partshift/monitor/apply_pace.hpp"
 #include "partshift/monitor/progress.hpp"
 #include "partshift/pg/async_connection.hpp"
 
@@ -38,6 +39,7 @@ private:
     boost::asio::awaitable<void> report_once(pg::async_connection& conn, bool print);
     // take_controls: the live controls as the job's row holds them now, logged when changed.
     void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
+    void take_copy_workers(int workers);
 
     monitor_options options_;
     progress& progress_;
@@ -46,6 +48,8 @@ private:
     int64_t last_changes_ = 0;
     std::chrono::steady_clock::time_point last_time_{};
     double rate_ = 0;
+    apply_pace pace_;
+    bool behind_ = false;  // the last verdict, to log changes only
     // The server's WAL insert LSN of the last two ticks, with the time each was read.
     std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> insert_positions_;
 };

@@ -10,6 +10,7 @@
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
+#include "partshift/hooks/hook_runner.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
@@ -76,7 +77,16 @@ po::options_description run_options() {
         "WAL-retention guard: the most WAL the slot may pin (e.g. 20GB), besides the "
         "server's max_slot_wal_keep_size; warn at 50%, throttle the copy at 75%, stop at 90%")(
         "metrics-addr", po::value<std::string>()->value_name("HOST:PORT"),
-        "serve Prometheus metrics at http://HOST:PORT/metrics");
+        "serve Prometheus metrics at http://HOST:PORT/metrics")(
+        "hooks-dir", po::value<std::string>()->value_name("DIR"),
+        "run the executables named before-copy, after-copy, before-cutover, after-cutover, "
+        "on-failure, on-status in DIR at those events (a failing before-cutover postpones "
+        "the cutover)")(
+        "hooks-timeout", po::value<std::string>()->default_value("60s")->value_name("DURATION"),
+        "a hook still running after this long is ended (and counts as failed)")(
+        "hooks-status-interval",
+        po::value<std::string>()->default_value("10m")->value_name("DURATION"),
+        "how often the on-status hook runs");
     general.add(partition_options_description());
     return general;
 }
@@ -124,6 +134,13 @@ int command_run(const arguments& args) {
     if (vm.count("max-copy-rate"))
         max_copy_rate =
             throttle::parse_copy_rate(vm["max-copy-rate"].as<std::string>(), "max-copy-rate");
+    const auto hooks_timeout = parse_duration(vm["hooks-timeout"].as<std::string>(), "hooks-timeout");
+    const auto status_hook_interval =
+        parse_duration(vm["hooks-status-interval"].as<std::string>(), "hooks-status-interval");
+    if (hooks_timeout.count() < 100) throw usage_error("--hooks-timeout must be at least 100ms");
+    if (status_hook_interval.count() < 1000)
+        throw usage_error("--hooks-status-interval must be at least 1s");
+    if (vm.count("hooks-dir")) hooks::check_hooks_dir(vm["hooks-dir"].as<std::string>());
     std::optional<int64_t> slot_wal_limit;
     if (vm.count("slot-wal-limit"))
         slot_wal_limit = throttle::parse_size(vm["slot-wal-limit"].as<std::string>(), "slot-wal-limit");
@@ -161,6 +178,10 @@ int command_run(const arguments& args) {
         run.postpone_flag_file =
             std::filesystem::absolute(vm["postpone-cutover-flag"].as<std::string>()).string();
     if (vm.count("metrics-addr")) run.metrics_addr = vm["metrics-addr"].as<std::string>();
+    if (vm.count("hooks-dir"))
+        run.hooks_dir = std::filesystem::absolute(vm["hooks-dir"].as<std::string>()).string();
+    run.hooks_timeout = hooks_timeout;
+    run.status_hook_interval = status_hook_interval;
     run.lock_timeout = lock_timeout;
     run.max_lock_hold = max_lock_hold;
     run.cutover_attempts = vm["cutover-attempts"].as<int>();

@@ -26,6 +26,8 @@
 #include "partshift/cutover/cutover_runner.hpp"
 #include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
+#include "partshift/hooks/async_hook.hpp"
+#include "partshift/hooks/hook_runner.hpp"
 #include "partshift/metrics/metrics_exporter.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/spool_feed.hpp"
@@ -80,7 +82,9 @@ class job_runner {
     job_runner(const run_options& options, const job_inputs& inputs,
                metrics::metrics_exporter* exporter)
         : options_(options), inputs_(inputs), exporter_(exporter),
-          control_(options.dsn, state::run_application_name()) {}
+          control_(options.dsn, state::run_application_name()) {
+        if (!options.hooks_dir.empty()) hooks_.emplace(options.hooks_dir, options.hooks_timeout);
+    }
 
     int run() {
         // One process per job, for the whole run (taken again after a reconnect).
@@ -115,6 +119,7 @@ class job_runner {
                 if (!lost_since) lost_since = now;
                 if (!e.is_connection_loss() || now - *lost_since >= options_.reconnect_for) {
                     record_failure(job, e);
+                    run_failure_hook(job, e);
                     throw;
                 }
                 count_error();
@@ -122,6 +127,7 @@ class job_runner {
                              backoff.count());
             } catch (const std::exception& e) {
                 record_failure(job, e);
+                run_failure_hook(job, e);
                 throw;
             }
             if (!pause_unless_signalled(backoff)) {
@@ -151,6 +157,62 @@ class job_runner {
         timer.async_wait([&](boost::system::error_code) { signals.cancel(); });
         io.run();
         return !signalled;
+    }
+
+    // figures: what a hook is told about the job (hook_env); from the run's live counters
+    // when it has them, else from the job's row.
+    static hooks::hook_figures figures(const state::job_record& job, const std::string& phase,
+                                       const monitor::progress* p) {
+        hooks::hook_figures f;
+        f.job = job.job;
+        f.phase = phase;
+        f.source = job.source_schema + "." + job.source_table;
+        f.target = job.target_schema + "." + job.target_table;
+        f.rows_estimate = p ? p->rows_estimate.load() : job.rows_estimate;
+        f.rows_copied = p ? p->rows_copied.load() : job.rows_copied;
+        f.applied_lsn = stream::format_lsn(p ? p->applied_lsn.load() : job.applied_lsn.value_or(0));
+        if (p && p->lag_micros >= 0) f.lag_seconds = static_cast<double>(p->lag_micros) / 1e6;
+        if (p && p->lag_bytes >= 0) f.lag_bytes = p->lag_bytes.load();
+        if (p) {
+            f.copy_throttled = p->copy_throttled;
+            if (f.copy_throttled) f.throttle_reason = p->throttle.get().text;
+            f.cutover_attempts = p->cutover_attempts;
+        }
+        return f;
+    }
+
+    // run_failure_hook: on-failure, with the reason; the run is over, so nothing can stop it
+    // but its timeout.
+    void run_failure_hook(const state::job_record& job, const std::exception& e) {
+        if (!hooks_) return;
+        auto f = figures(job, job.phase, nullptr);
+        f.error = e.what();
+        hooks_->run(hooks::hook_event::on_failure, f);
+    }
+
+    // notify: a hook whose exit status changes nothing (before-copy, after-copy, on-status),
+    // run off the event loop.
+    asio::awaitable<void> notify(hooks::hook_event event, const state::job_record& job,
+                                 const std::string& phase, const monitor::progress& progress,
+                                 const std::atomic<bool>& stop) {
+        if (!hooks_) co_return;
+        co_await hooks::run_hook_async(*hooks_, event, figures(job, phase, &progress), &stop);
+    }
+
+    // status_hooks: on-status every --hooks-status-interval until the run stops.
+    asio::awaitable<void> status_hooks(const state::job_record& job,
+                                       const monitor::progress& progress,
+                                       const monitor::job_monitor& monitor,
+                                       const std::atomic<bool>& stop) {
+        asio::steady_timer tick(co_await asio::this_coro::executor);
+        auto next = std::chrono::steady_clock::now() + options_.status_hook_interval;
+        while (!stop) {
+            tick.expires_after(200ms);
+            co_await tick.async_wait(asio::use_awaitable);
+            if (stop || std::chrono::steady_clock::now() < next) continue;
+            co_await notify(hooks::hook_event::on_status, job, monitor.phase(), progress, stop);
+            next = std::chrono::steady_clock::now() + options_.status_hook_interval;
+        }
     }
 
     // reload_job: the job's row as saved now (nullopt once aborted), over the control
@@ -397,6 +459,8 @@ class job_runner {
                            metrics::publish_metrics(*exporter_, progress,
                                                     [&monitor] { return monitor.phase(); }, stop),
                            asio::detached);
+        if (hooks_)
+            asio::co_spawn(io, status_hooks(job, progress, monitor, stop), asio::detached);
         asio::co_spawn(io, phase_script(job, writer, progress, monitor, stop),
                        [&](std::exception_ptr e) {
                            fail(e);
@@ -413,6 +477,11 @@ class job_runner {
                                                   figures_);
             });
             spdlog::info("done: {}", summary);
+            if (hooks_) {
+                auto f = figures(*saved, state::phase::done, &progress);
+                if (cutover_.swapped) f.lock_hold_ms = cutover_.lock_hold_ms;
+                hooks_->run(hooks::hook_event::after_cutover, f);
+            }
             return 0;
         }
         if (cutover_gave_up_) {
@@ -437,6 +506,8 @@ class job_runner {
 
         if (job.phase == state::phase::copy) {
             co_await test_pause();
+            co_await notify(hooks::hook_event::before_copy, job, job.phase, progress, stop);
+            if (stop) co_return;
             auto spec = copy::make_copy_spec(inputs_.table, {job.target_schema, job.target_table});
             copy::copy_options copy_options;
             copy_options.workers = options_.copy_workers;
@@ -460,6 +531,7 @@ class job_runner {
             if (!result.completed || stop) co_return;
             spdlog::info("copy done: {} rows in {} chunks", result.rows_copied,
                          result.chunks_total);
+            co_await notify(hooks::hook_event::after_copy, job, job.phase, progress, stop);
             set_phase(state::phase::index);
         }
         if (job.phase == state::phase::index) {
@@ -608,6 +680,7 @@ class job_runner {
         watch.cut_over = !options_.dry_run;
         watch.postpone = options_.postpone_cutover;
         watch.postpone_flag_file = options_.postpone_flag_file;
+        watch.hook_retry = options_.before_cutover_retry;
         bool unique_built = !has_unique_indexes();
         follow_watcher_hooks hooks;
         hooks.backlog_applied = [&] { return feed->caught_up(); };
@@ -627,6 +700,14 @@ class job_runner {
             // Only what the target has flushed: its apply commits are asynchronous.
             spool::remove_applied_segments(writer.dir(), progress.durable_applied_lsn);
         };
+        if (hooks_)
+            hooks.before_cutover = [&]() -> asio::awaitable<std::optional<std::string>> {
+                auto outcome = co_await hooks::run_hook_async(
+                    *hooks_, hooks::hook_event::before_cutover,
+                    figures(job, job.phase, &progress), &stop);
+                if (outcome.ok()) co_return std::nullopt;
+                co_return outcome.describe(hooks::hook_event::before_cutover);
+            };
         hooks.start_cutover = start_cutover;
         hooks.cutover_finished = [&] { return cutover_finished.load(); };
         follow_watcher watcher(watch, hooks, progress, stop);
@@ -725,6 +806,7 @@ class job_runner {
     const run_options& options_;
     const job_inputs& inputs_;
     metrics::metrics_exporter* exporter_;  // null without --metrics-addr
+    std::optional<hooks::hook_runner> hooks_;  // without --hooks-dir: none
     pg::connection control_;
     cutover::cutover_result cutover_;
     cutover::swap_figures figures_;

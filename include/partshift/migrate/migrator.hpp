@@ -44,6 +44,11 @@ struct run_options {
     throttle::throttle_limits throttle;
     std::optional<int64_t> slot_wal_limit;  // bytes; the guard's limit besides the server's
     std::string metrics_addr;               // HOST:PORT; empty = no metrics
+    // Hooks (--hooks-dir): executables run at the job's events; empty = none.
+    std::string hooks_dir;
+    std::chrono::milliseconds hooks_timeout{60'000};
+    std::chrono::milliseconds status_hook_interval{600'000};  // on-status
+    std::chrono::milliseconds before_cutover_retry{10'000};   // after a failed before-cutover
 };
 
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its

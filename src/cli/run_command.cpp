@@ -53,6 +53,9 @@ po::options_description run_options() {
         "behind it for at most this long)")(
         "cutover-attempts", po::value<int>()->default_value(30)->value_name("N"),
         "cutover lock attempts before giving up (exit 4)")(
+        "cutover-terminate-blockers-after", po::value<std::string>()->value_name("DURATION"),
+        "cutover: terminate client sessions that have blocked the lock for this long (never "
+        "autovacuum against wraparound; off unless given)")(
         "target-name", po::value<std::string>()->value_name("NAME"),
         "name of the partitioned table until cutover (default NAME_new)")(
         "old-name", po::value<std::string>()->value_name("NAME"),
@@ -185,6 +188,15 @@ int command_run(const arguments& args) {
     run.lock_timeout = lock_timeout;
     run.max_lock_hold = max_lock_hold;
     run.cutover_attempts = vm["cutover-attempts"].as<int>();
+    if (vm.count("cutover-terminate-blockers-after")) {
+        if (vm["dry-run"].as<bool>())
+            throw usage_error(
+                "--cutover-terminate-blockers-after goes without --dry-run (a dry run never cuts "
+                "over)");
+        run.terminate_blockers_after = parse_duration(
+            vm["cutover-terminate-blockers-after"].as<std::string>(),
+            "cutover-terminate-blockers-after");
+    }
     run.drop_unrepointable_fks = vm["drop-unrepointable-fks"].as<bool>();
     run.verify = vm["verify"].as<bool>();
     if (vm.count("dry-run-for"))

@@ -650,6 +650,7 @@ class job_runner {
             o.max_lock_hold = options_.max_lock_hold;
             o.attempts = options_.cutover_attempts;
             o.drop_unrepointable_fks = options_.drop_unrepointable_fks;
+            o.terminate_blockers_after = options_.terminate_blockers_after;
             figures_.lag_seconds = static_cast<double>(progress.lag_micros) / 1e6;
             cutover::cutover_hooks hooks;
             hooks.applier_current = [&progress] {

@@ -34,6 +34,7 @@ struct run_options {
     std::chrono::milliseconds max_lock_hold{2000};
     int cutover_attempts = 30;
     bool drop_unrepointable_fks = false;
+    std::optional<std::chrono::milliseconds> terminate_blockers_after;  // unset: never
     bool verify = false;  // compare every key range before the swap; refuse on a mismatch
     // Given on the command line: replaces what the job's row holds (partshift set); without,
     // the row's value (or the default max_lag) is used.

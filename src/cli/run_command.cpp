@@ -12,6 +12,7 @@
 #include "partshift/error.hpp"
 #include "partshift/hooks/hook_runner.hpp"
 #include "partshift/migrate/migrator.hpp"
+#include "partshift/partman/partman_handoff.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
 #include "partshift/throttle/throttler.hpp"
@@ -87,6 +88,9 @@ po::options_description run_options() {
         "the cutover)")(
         "hooks-timeout", po::value<std::string>()->default_value("60s")->value_name("DURATION"),
         "a hook still running after this long is ended (and counts as failed)")(
+        "partman", po::bool_switch(),
+        "after the cutover, register the table with pg_partman (create_parent, same interval "
+        "and premake) so its maintenance creates future partitions")(
         "hooks-status-interval",
         po::value<std::string>()->default_value("10m")->value_name("DURATION"),
         "how often the on-status hook runs");
@@ -149,6 +153,8 @@ int command_run(const arguments& args) {
         slot_wal_limit = throttle::parse_size(vm["slot-wal-limit"].as<std::string>(), "slot-wal-limit");
 
     const auto spec = partition_spec_from(vm);
+    const bool partman = vm["partman"].as<bool>();
+    if (partman) partman::check_spec_for_partman(spec);
     plan::plan_names names;
     if (vm.count("target-name")) names.target_name = vm["target-name"].as<std::string>();
 
@@ -162,13 +168,21 @@ int command_run(const arguments& args) {
         const auto name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
         const std::string job_name = vm.count("job") ? vm["job"].as<std::string>() : name.name;
         if (auto job = state::load_job(conn, job_name); job && job->phase == state::phase::done)
-            return migrate::finish_cut_over_job(dsn, job_name);
+            return migrate::finish_cut_over_job(dsn, job_name, partman);
     }
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
                                   vm["drop-unrepointable-fks"].as<bool>());
+    if (partman) {
+        // Checked on every run, a resumed one too: the registration comes after the cutover,
+        // when refusing would be too late.
+        auto check = partman::partman_preflight(partman::find_partman(conn),
+                                                planned.plan.source.schema, planned.plan.final_name);
+        if (!check.ok) throw preflight_error("preflight failed: " + check.message);
+    }
 
     migrate::run_options run;
     run.dsn = dsn;
+    run.partman = partman;
     run.job = vm.count("job") ? vm["job"].as<std::string>() : planned.table.name.name;
     run.dry_run = vm["dry-run"].as<bool>();
     run.postpone_cutover = vm["postpone-cutover"].as<bool>();

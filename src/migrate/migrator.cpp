@@ -35,6 +35,7 @@
 #include "partshift/monitor/job_monitor.hpp"
 #include "partshift/monitor/lag.hpp"
 #include "partshift/monitor/progress_bar.hpp"
+#include "partshift/partman/partman_handoff.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/plan/partition_naming.hpp"
 #include "partshift/plan/plan_renderer.hpp"
@@ -60,6 +61,21 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+
+// hand_over_to_partman: run --partman after the swap committed. A failure here leaves the
+// cutover done; running the same command again retries the registration alone.
+void hand_over_to_partman(pg::connection& conn, const state::job_record& job) {
+    proto::job_spec stored;
+    stored.ParseFromString(job.spec);
+    try {
+        partman::register_with_partman(conn, job.target_schema, job.final_name,
+                                       state::from_proto(stored));
+    } catch (const std::exception& e) {
+        throw runtime_error("the cutover is done, but registering " + job.target_schema + "." +
+                            job.final_name + " with pg_partman failed: " + e.what() +
+                            "; run the same command again to retry the registration");
+    }
+}
 
 std::string serialized_spec(const plan::partition_spec& spec) {
     std::string bytes;
@@ -477,6 +493,8 @@ class job_runner {
                                                   figures_);
             });
             spdlog::info("done: {}", summary);
+            if (options_.partman)
+                with_control([&](pg::connection& c) { hand_over_to_partman(c, *saved); });
             if (hooks_) {
                 auto f = figures(*saved, state::phase::done, &progress);
                 if (cutover_.swapped) f.lock_hold_ms = cutover_.lock_hold_ms;
@@ -827,7 +845,7 @@ int run_job(const run_options& options, const job_inputs& inputs) {
     return runner.run();
 }
 
-int finish_cut_over_job(const std::string& dsn, const std::string& name) {
+int finish_cut_over_job(const std::string& dsn, const std::string& name, bool partman) {
     pg::connection conn(dsn, state::run_application_name());
     state::acquire_run_lock(conn, name);
     auto job = state::load_job(conn, name);
@@ -845,6 +863,7 @@ int finish_cut_over_job(const std::string& dsn, const std::string& name) {
         auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1", name);
         spdlog::info("job {} is already done: {}", name, r.rows() ? r.get(0, 0) : "");
     }
+    if (partman) hand_over_to_partman(conn, *job);
     return 0;
 }
 

@@ -50,6 +50,7 @@ struct run_options {
     std::chrono::milliseconds hooks_timeout{60'000};
     std::chrono::milliseconds status_hook_interval{600'000};  // on-status
     std::chrono::milliseconds before_cutover_retry{10'000};   // after a failed before-cutover
+    bool partman = false;  // register the partitioned table with pg_partman after the cutover
 };
 
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its
@@ -66,7 +67,8 @@ int run_job(const run_options& options, const job_inputs& inputs);
 
 // finish_cut_over_job completes the steps after a committed swap (drop slot and publication,
 // remove the spool, report) for a job in phase done; a rerun after a crash during the
-// cutover comes here. Idempotent. Returns the exit code.
-int finish_cut_over_job(const std::string& dsn, const std::string& job);
+// cutover comes here. Idempotent. With `partman`, also the pg_partman registration (again, if
+// it failed after the swap). Returns the exit code.
+int finish_cut_over_job(const std::string& dsn, const std::string& job, bool partman = false);
 
 }  // namespace partshift::migrate

@@ -19,6 +19,9 @@ std::vector<lock_blocker> read_lock_blockers(pg::connection& conn, const std::st
         "left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 60) "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'relation' AND l.relation = $1::regclass AND l.granted "
+        // Relation OIDs are per database: a table copied from a template has the same OID in
+        // every database made from it, and a session there must never be taken for a blocker.
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND l.pid <> $2 ORDER BY a.pid LIMIT 100",
         relation, own_pid);
     std::vector<lock_blocker> out;

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -264,6 +265,56 @@ TEST_F(CutoverTest, TerminateBlockersAfterEndsASessionThatBlockedThatLong) {
     EXPECT_EQ(count("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                     "'stuck_report'"),
               0);
+}
+
+// Relation OIDs are per database: a database copied from this one (CREATE DATABASE ...
+// TEMPLATE) has `events` under the same OID, and a session holding it there neither blocks the
+// cutover nor is ever terminated; only the blocker in this database is.
+TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
+    const std::string twin = "twin_" + std::to_string(::getpid());
+    struct drop_database {
+        std::string name;
+        ~drop_database() {
+            try {
+                pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
+                admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(name) + " WITH (FORCE)");
+            } catch (const std::exception&) {
+            }
+        }
+    } cleanup{twin};
+    {
+        pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
+        admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(twin) + " WITH (FORCE)");
+        admin.exec("CREATE DATABASE " + admin.quote_ident(twin) + " TEMPLATE " +
+                   admin.quote_ident(db_->name()));
+    }
+    pg::connection twin_conn(sandbox_dsn(twin), "partshift-test");
+    ASSERT_EQ(twin_conn.exec("SELECT 'events'::regclass::oid::bigint").get_int(0, 0),
+              count("SELECT 'events'::regclass::oid::bigint"));
+    child_process twin_holder(
+        {"psql", "-X", "-q", "-d", sandbox_dsn(twin) + " application_name=twin_holder", "-c",
+         "BEGIN; LOCK events IN ACCESS SHARE MODE; SELECT pg_sleep(600);"},
+        spool_.path() + "-twin.log");
+    child_process blocker({"psql", "-X", "-q", "-d", db_->dsn() + " application_name=stuck_here",
+                           "-c", "BEGIN; SELECT count(*) FROM events; SELECT pg_sleep(600);"},
+                          spool_.path() + "-blocker.log");
+    std::this_thread::sleep_for(1s);
+    const auto twin_pid = twin_conn
+                              .exec("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                    "'twin_holder'")
+                              .get_int(0, 0);
+    auto run = start_run({"--cutover-attempts", "100", "--lock-timeout", "50ms",
+                          "--cutover-terminate-blockers-after", "2s"});
+    auto code = run->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << run->log();
+    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_NE(run->log().find("application 'stuck_here'"), std::string::npos) << run->log();
+    EXPECT_EQ(run->log().find("pid " + std::to_string(twin_pid) + " "), std::string::npos)
+        << "a session of another database was taken for a blocker\n" << run->log();
+    EXPECT_TRUE(twin_holder.running()) << "the other database's session was terminated";
+    twin_holder.signal(SIGKILL);
+    twin_holder.wait(10s);
 }
 
 TEST_F(CutoverTest, HoldCapExceededRollsBackAndRetries) {

@@ -30,6 +30,8 @@ constexpr command_entry commands[] = {
     {"pause", command_pause, "pause a job's copy (the stream and the apply go on)"},
     {"resume", command_resume, "let a paused copy go on"},
     {"set", command_set, "change a job's --max-copy-rate or --max-lag while it runs"},
+    {"revert", command_revert, "swap back to the original table in the revert window"},
+    {"finish", command_finish, "end the revert window (keep the partitioned table)"},
 };
 
 void print_usage(std::ostream& out) {

@@ -29,7 +29,10 @@ std::optional<std::string> optional_string(const po::variables_map& vm, const ch
 std::string resolve_job(pg::connection& conn, const std::optional<std::string>& job) {
     if (job) return *job;
     if (!state::schema_exists(conn)) throw usage_error("no partshift job in this database");
-    auto r = conn.exec("SELECT job FROM partshift.jobs ORDER BY created_at");
+    // A revert window's reverse job belongs to its job: not a job of its own to pick.
+    auto r = conn.exec(
+        "SELECT job FROM partshift.jobs j WHERE to_jsonb(j) ->> 'reverse_of' IS NULL "
+        "ORDER BY created_at");
     if (r.rows() == 0) throw usage_error("no partshift job in this database");
     if (r.rows() > 1) {
         std::string names;

@@ -1,14 +1,16 @@
 // partshift cutover: asks the running process of a job (started with --postpone-cutover) to cut
 // over now, then waits for the outcome. Wiring only: the running process does the cutover.
-#include <chrono>
 #include <iostream>
-#include <thread>
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
+#include "partshift/cli/duration.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
+#include "partshift/cli/swap_wait.hpp"
 #include "partshift/error.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/state/job_controls.hpp"
+#include "partshift/state/revert_window.hpp"
 #include "partshift/state/run_lock.hpp"
 
 namespace partshift::cli {
@@ -19,9 +21,12 @@ int command_cutover(const arguments& args) {
                        "libpq connection string or URI; PG* environment variables apply as in "
                        "psql")(
         "job", po::value<std::string>(), "job name (default: the only job in the database)")(
-        "no-wait", "return once the request is recorded, without waiting for the outcome");
+        "no-wait", "return once the request is recorded, without waiting for the outcome")(
+        "revert-window", po::value<std::string>()->value_name("DURATION"),
+        "after the cutover, keep the original table current for this long, so 'partshift "
+        "revert' can swap back (replaces the run's --revert-window)");
     po::variables_map vm;
-    if (!parse_or_help(args, desc, "partshift cutover [--dsn DSN] [--job NAME] [--no-wait]", vm))
+    if (!parse_or_help(args, desc, "partshift cutover [--dsn DSN] [--job NAME] [--revert-window DURATION] [--no-wait]", vm))
         return 0;
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
     auto name = resolve_job(conn, optional_string(vm, "job"));
@@ -34,32 +39,17 @@ int command_cutover(const arguments& args) {
         throw runtime_error("no run of job " + name +
                             " is active: start one ('partshift run ... --postpone-cutover' "
                             "follows until asked; without it, run cuts over by itself)");
+    if (auto window = optional_string(vm, "revert-window")) {
+        const auto ms = parse_duration(*window, "revert-window");
+        if (ms.count() < 1000) throw usage_error("--revert-window must be at least 1s");
+        state::upgrade_schema(conn);
+        state::set_revert_window(conn, name, ms);
+    }
     state::set_cutover_requested(conn, name, true);
     std::cerr << "partshift: cutover of job " << name << " requested from the run (" << *holder
               << ")\n";
     if (vm.count("no-wait")) return 0;
-    // The run acts within a second; then the outcome is in the job row: 'done', or the flag
-    // cleared... by a run that gave up (exit 4), or no run any more.
-    while (true) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-        job = state::load_job(conn, name);
-        if (!job) throw runtime_error("job " + name + " disappeared (aborted?)");
-        if (job->phase == state::phase::done) {
-            auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
-                                name);
-            const std::string summary = r.rows() ? r.get(0, 0) : "";
-            // The summary follows the commit by a moment, unless the run died right after it
-            // (the next 'partshift run' finishes the steps after the swap).
-            if (summary.empty() && state::run_lock_holder(conn, name)) continue;
-            std::cout << "cut over" << (summary.empty() ? "" : ": " + summary) << "\n";
-            return 0;
-        }
-        if (!state::run_lock_holder(conn, name)) {
-            throw cutover_error("the run of job " + name + " ended without cutting over" +
-                                (job->last_error ? ": " + *job->last_error : std::string()) +
-                                "; the source is untouched");
-        }
-    }
+    return wait_for_swap(conn, name, "cut over");
 }
 
 }  // namespace partshift::cli

@@ -14,6 +14,7 @@
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/partman/partman_handoff.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/state/revert_window.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
 #include "partshift/throttle/throttler.hpp"
 #include "partshift/throttle/wal_guard.hpp"
@@ -93,7 +94,10 @@ po::options_description run_options() {
         "and premake) so its maintenance creates future partitions")(
         "hooks-status-interval",
         po::value<std::string>()->default_value("10m")->value_name("DURATION"),
-        "how often the on-status hook runs");
+        "how often the on-status hook runs")(
+        "revert-window", po::value<std::string>()->value_name("DURATION"),
+        "after the cutover, keep the original table current from the partitioned one for this "
+        "long (e.g. 24h), so 'partshift revert' can swap back without losing a write");
     general.add(partition_options_description());
     return general;
 }
@@ -162,28 +166,12 @@ int command_run(const arguments& args) {
     auto conn = connect(dsn);
     // Once here, so a typo is bad input rather than a copy that waits forever.
     if (limits.throttle_query) throttle::check_throttle_query(conn, *limits.throttle_query);
-    // A job already cut over: the table is partitioned now and cannot be planned again. A
-    // rerun after a crash during the cutover finishes its last steps here.
-    {
-        const auto name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
-        const std::string job_name = vm.count("job") ? vm["job"].as<std::string>() : name.name;
-        if (auto job = state::load_job(conn, job_name); job && job->phase == state::phase::done)
-            return migrate::finish_cut_over_job(dsn, job_name, partman);
-    }
-    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
-                                  vm["drop-unrepointable-fks"].as<bool>());
-    if (partman) {
-        // Checked on every run, a resumed one too: the registration comes after the cutover,
-        // when refusing would be too late.
-        auto check = partman::partman_preflight(partman::find_partman(conn),
-                                                planned.plan.source.schema, planned.plan.final_name);
-        if (!check.ok) throw preflight_error("preflight failed: " + check.message);
-    }
-
     migrate::run_options run;
     run.dsn = dsn;
+    // The job's name: --job, else the table's name as the plan will resolve it.
+    const auto table_name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
+    run.job = vm.count("job") ? vm["job"].as<std::string>() : table_name.name;
     run.partman = partman;
-    run.job = vm.count("job") ? vm["job"].as<std::string>() : planned.table.name.name;
     run.dry_run = vm["dry-run"].as<bool>();
     run.postpone_cutover = vm["postpone-cutover"].as<bool>();
     run.max_lag = max_lag;
@@ -223,6 +211,35 @@ int command_run(const arguments& args) {
         parse_duration(vm["reconnect-for"].as<std::string>(), "reconnect-for"));
     run.spool_root = vm["spool-dir"].as<std::string>();
     if (vm.count("old-name")) run.old_name = vm["old-name"].as<std::string>();
+    if (vm.count("revert-window")) {
+        run.revert_window = parse_duration(vm["revert-window"].as<std::string>(), "revert-window");
+        if (run.revert_window->count() < 1000)
+            throw usage_error("--revert-window must be at least 1s");
+        if (partman)
+            throw usage_error(
+                "--partman goes without --revert-window: pg_partman would go on maintaining a "
+                "table that 'partshift revert' swaps away; once the window is over, run the same "
+                "command with --partman to register it");
+    }
+
+    // A job already cut over: the table is partitioned now and cannot be planned again. A
+    // rerun after a crash during the cutover finishes its last steps here; with a revert
+    // window open, it follows the window again from its checkpoint.
+    if (auto job = state::load_job(conn, run.job); job && job->phase == state::phase::done) {
+        const int code = migrate::finish_cut_over_job(dsn, run.job, partman);
+        if (job->revert_state == std::string(state::revert_state::open))
+            return migrate::run_revert_window(run, run.job);
+        return code;
+    }
+    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
+                                  vm["drop-unrepointable-fks"].as<bool>());
+    if (partman) {
+        // Checked on every run, a resumed one too: the registration comes after the cutover,
+        // when refusing would be too late.
+        auto check = partman::partman_preflight(partman::find_partman(conn),
+                                                planned.plan.source.schema, planned.plan.final_name);
+        if (!check.ok) throw preflight_error("preflight failed: " + check.message);
+    }
     migrate::job_inputs inputs{std::move(planned.table), std::move(planned.plan),
                                std::move(planned.checks)};
     return migrate::run_job(run, inputs);

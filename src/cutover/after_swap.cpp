@@ -4,12 +4,32 @@
 #include <spdlog/spdlog.h>
 
 #include "partshift/spool/job_marker.hpp"
+#include "partshift/state/revert_window.hpp"
 #include "partshift/stream/slot_manager.hpp"
+#include "partshift/teardown/job_teardown.hpp"
 
 namespace partshift::cutover {
 namespace {
 
 std::string seconds_text(double s) { return fmt::format("{:.1f} s", s); }
+
+// reverted_summary: the report of a revert window's swap back (a reverse job).
+std::string reverted_summary(pg::connection& conn, const state::job_record& reverse,
+                             const swap_figures& figures) {
+    auto r = conn.query(
+        "SELECT coalesce(lock_hold_ms, -1), cutover_attempts FROM partshift.jobs WHERE job = $1",
+        reverse.job);
+    const double hold = figures.attempts > 0 ? figures.lock_hold_ms
+                        : r.rows()           ? std::stod(r.get(0, 0))
+                                             : -1;
+    std::string summary = fmt::format(
+        "reverted: {}.{} is the original table again, with every write made since the cutover; "
+        "the partitioned table is kept as {}.{}. Swap took {} attempt(s), lock held {:.0f} ms",
+        reverse.source_schema, reverse.final_name, reverse.source_schema, reverse.old_name,
+        r.rows() ? r.get(0, 1) : "?", hold);
+    state::record_cutover_report(conn, reverse.job, hold, summary);
+    return summary;
+}
 
 }  // namespace
 
@@ -31,6 +51,12 @@ std::string finish_after_swap(pg::connection& conn, const state::job_record& job
         !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name))
         spdlog::warn("left the spool directory {} in place: it does not carry job {}'s marker",
                      job.spool_dir, job.job);
+    // A run with --revert-window that died before its swap left a reverse stream prepared;
+    // this swap opened no window, so nothing will ever read it.
+    const bool window_open = job.revert_state == std::string(state::revert_state::open);
+    if (!job.reverse_of && !window_open)
+        teardown::drop_reverse_stream(conn, teardown::reverse_stream_of(conn, job));
+    if (job.reverse_of) return reverted_summary(conn, job, figures);
 
     auto r = conn.query(
         "SELECT rows_copied, extract(epoch FROM cut_over_at - created_at), cutover_attempts, "
@@ -56,6 +82,16 @@ std::string finish_after_swap(pg::connection& conn, const state::job_record& job
             job.source_schema, job.final_name, job.source_schema, job.old_name, r.get(0, 0),
             phase(3), phase(4), phase(5), seconds_text(std::stod(r.get(0, 1))), r.get(0, 2), hold,
             figures.tail_apply_ms, figures.lag_seconds);
+        if (window_open) {
+            auto until = conn.query(
+                "SELECT to_char(revert_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
+                "FROM partshift.jobs WHERE job = $1",
+                job.job);
+            summary += fmt::format(
+                "; the revert window is open until {} UTC: {}.{} follows every change, "
+                "'partshift revert' swaps back, 'partshift finish' ends the window",
+                until.rows() ? until.get(0, 0) : "?", job.source_schema, job.old_name);
+        }
         state::record_cutover_report(conn, job.job, hold, summary);
     }
     return summary;

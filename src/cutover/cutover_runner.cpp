@@ -47,11 +47,16 @@ public:
         terminated_ = 0;
         pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
         lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
-        const cutover::swap_request request{{o_.job.source_schema, o_.job.source_table},
-                                            o_.job.target_table,
-                                            o_.job.old_name,
-                                            o_.job.publication_name,
-                                            o_.drop_unrepointable_fks};
+        cutover::swap_request request{{o_.job.source_schema, o_.job.source_table},
+                                      o_.job.target_table,
+                                      o_.job.old_name,
+                                      o_.job.publication_name,
+                                      o_.drop_unrepointable_fks};
+        if (o_.reverting) {
+            request.reverting = true;
+            request.target_index_suffix = "_old";
+            request.old_suffix = "_partitioned";
+        }
         swap_preparation prepared;
         try {
             // The catalog is read first, under a lock that holds DDL off but lets writes go
@@ -102,6 +107,7 @@ public:
             lock_.exec("LOCK TABLE " + target_ + " IN ACCESS EXCLUSIVE MODE");
             result.swap = swap_tables(lock_, request, &prepared);
             state::mark_cut_over(lock_, o_.job.job, attempt, result.swap.after_commit_sql);
+            if (hooks_.in_swap_transaction) hooks_.in_swap_transaction(lock_);
             test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
             const auto committing = clock::now();
             result.swap_ms = ms_since(granted) - result.tail_apply_ms - ms_since(committing);

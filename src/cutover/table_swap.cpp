@@ -32,21 +32,23 @@ key_columns sorted(key_columns k) {
 }
 
 // index_rename: a source index and the target index that recreates it (plan/index_planning
-// names it source + "_new", or "_new_2", ... when that was taken, fitted to 63 bytes).
+// names it source + "_new", or "_new_2", ... when that was taken, fitted to 63 bytes; when
+// reverting, the forward swap named the original's source + "_old" the same way).
 struct index_rename {
     const catalog::index* source = nullptr;
     const catalog::index* target = nullptr;
 };
 
 std::vector<index_rename> match_indexes(const catalog::table_model& src,
-                                        const catalog::table_model& tgt) {
+                                        const catalog::table_model& tgt,
+                                        const std::string& suffix) {
     std::map<std::string, const catalog::index*> by_name;
     for (const auto& i : tgt.indexes) by_name[i.name] = &i;
     std::set<std::string> claimed;
     std::vector<index_rename> out;
     for (const auto& s : src.indexes) {
         for (int n = 1; n <= 100; ++n) {
-            const std::string wanted = s.name + "_new" + (n == 1 ? "" : "_" + std::to_string(n));
+            const std::string wanted = s.name + suffix + (n == 1 ? "" : "_" + std::to_string(n));
             const auto it = by_name.find(plan::fit_identifier(wanted));
             if (it == by_name.end() || claimed.count(it->first)) continue;
             // Same kind of index, or it is not this one's copy.
@@ -98,12 +100,17 @@ void check_preconditions(pg::connection& conn, swap_runner& run, const swap_requ
         run.fail("source, target and old names must be three different names");
     const auto src = find_relation(conn, req.source);
     if (!src) run.fail("the source " + display(req.source) + " does not exist");
-    if (src->relkind != 'r')
-        run.fail("the source " + display(req.source) + " is not a plain table (relkind " +
+    // Forward: plain → partitioned; reverting: the partitioned table back to the plain one.
+    const char source_kind = req.reverting ? 'p' : 'r';
+    const char target_kind = req.reverting ? 'r' : 'p';
+    if (src->relkind != source_kind)
+        run.fail("the source " + display(req.source) + " is not a " +
+                 (req.reverting ? "partitioned" : "plain") + " table (relkind " +
                  std::string(1, src->relkind) + "); was the swap already done?");
     const auto tgt = find_relation(conn, target);
-    if (!tgt || tgt->relkind != 'p')
-        run.fail("the target " + display(target) + " is missing or not a partitioned table");
+    if (!tgt || tgt->relkind != target_kind)
+        run.fail("the target " + display(target) + " is missing or not a " +
+                 (req.reverting ? "plain" : "partitioned") + " table");
     if (need_lock && !holds_access_exclusive(conn, src->oid))
         run.fail("this transaction does not hold ACCESS EXCLUSIVE on " + display(req.source));
     if (name_taken(conn, req.source.schema, req.old_name))
@@ -166,7 +173,7 @@ swap_inputs read_inputs(pg::connection& conn, swap_runner& run, const swap_reque
     in.target = catalog::inspect_table(conn, target, catalog::row_estimate::catalog_only);
     in.views = capture_views(conn, in.source, in.view_notes);
     in.publications = read_publications(conn, in.source.oid, req.publication_to_skip);
-    in.indexes = match_indexes(in.source, in.target);
+    in.indexes = match_indexes(in.source, in.target, req.target_index_suffix);
     in.identities = read_identities(conn, run, in.source, in.target);
     in.inbound = decide_inbound(conn, run, req, in.source, in.target);
     return in;

@@ -43,6 +43,10 @@ asio::awaitable<void> follow_watcher::run() {
             spdlog::info("dry run time is up; stopping with the checkpoint saved");
             stop_ = true;
         }
+        if (progress_.end_revert_window && !cutover_started_) {
+            spdlog::info("the revert window is over (its time is up, or 'partshift finish')");
+            stop_ = true;
+        }
         if (now - last_cleanup > 5s) {
             hooks_.remove_applied_segments();
             last_cleanup = now;

@@ -29,7 +29,9 @@
 #include "partshift/hooks/async_hook.hpp"
 #include "partshift/hooks/hook_runner.hpp"
 #include "partshift/metrics/metrics_exporter.hpp"
+#include "partshift/catalog/inspector.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
+#include "partshift/migrate/reverse_stream.hpp"
 #include "partshift/migrate/spool_feed.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/monitor/job_monitor.hpp"
@@ -48,6 +50,7 @@
 #include "partshift/state/job_names.hpp"
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/state/revert_window.hpp"
 #include "partshift/state/run_lock.hpp"
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
@@ -65,6 +68,20 @@ using namespace std::chrono_literals;
 // hand_over_to_partman: run --partman after the swap committed. A failure here leaves the
 // cutover done; running the same command again retries the registration alone.
 void hand_over_to_partman(pg::connection& conn, const state::job_record& job) {
+    // pg_partman must not maintain a table a revert may still swap away (a window opened by
+    // 'partshift cutover --revert-window'), nor one that was swapped away.
+    if (job.revert_state == std::string(state::revert_state::open)) {
+        spdlog::warn("partman: not registering {}.{} while its revert window is open; once it is "
+                     "over, run the same command with --partman again",
+                     job.target_schema, job.final_name);
+        return;
+    }
+    if (job.revert_state == std::string(state::revert_state::reverted)) {
+        spdlog::warn("partman: job {} was reverted; {}.{} is the original table again, nothing "
+                     "to register",
+                     job.job, job.target_schema, job.final_name);
+        return;
+    }
     proto::job_spec stored;
     stored.ParseFromString(job.spec);
     try {
@@ -622,7 +639,9 @@ class job_runner {
         apply_options.job = job.job;
         apply_options.target = {job.target_schema, job.target_table};
         apply_options.fence_prefix = state::fence_prefix(job.job);
-        apply_options.partition_columns.push_back(inputs_.plan.spec.level1.key);
+        // A reverse job (revert window) applies into the plain NAME_old: no partitions.
+        if (!inputs_.plan.spec.level1.key.empty())
+            apply_options.partition_columns.push_back(inputs_.plan.spec.level1.key);
         if (inputs_.plan.spec.level2)
             apply_options.partition_columns.push_back(inputs_.plan.spec.level2->key);
         apply::applier applier(inputs_.table, apply_options, progress);
@@ -681,13 +700,30 @@ class job_runner {
             };
             hooks.applied_fence_lsn = [&applier] { return applier.fence_lsn(); };
             hooks.stopping = [&stop] { return stop.load(); };
-            cutover_thread.emplace([&, o, hooks] {
+            o.reverting = o.job.reverse_of.has_value();
+            cutover_thread.emplace([&, o, hooks]() mutable {
+                std::optional<state::job_record> reverse;
                 try {
-                    if (options_.verify) verify_before_swap(o.job, progress, stop);
+                    if (options_.verify && !o.reverting) verify_before_swap(o.job, progress, stop);
+                    if (o.reverting) {
+                        hooks.in_swap_transaction = [forward = *o.job.reverse_of](
+                                                        pg::connection& c) {
+                            state::mark_reverted(c, forward);
+                        };
+                    } else if (auto window = revert_window_for(o.job)) {
+                        pg::connection conn(options_.dsn, "partshift-control");
+                        reverse = prepare_reverse_stream(options_.dsn, conn, o.job,
+                                                         options_.slot_timeout);
+                        hooks.in_swap_transaction = [job = o.job, r = *reverse,
+                                                     w = *window](pg::connection& c) {
+                            state::open_revert_window(c, job, r, w);
+                        };
+                    }
                     cutover_ = cutover::run_cutover(o, hooks);
                 } catch (...) {
                     cutover_failure = std::current_exception();
                 }
+                if (reverse) drop_unused_reverse_stream(o.job, *reverse);
                 cutover_finished = true;
             });
         };
@@ -789,6 +825,30 @@ class job_runner {
         if (unique_error) std::rethrow_exception(unique_error);
     }
 
+    // revert_window_for: the window this job's cutover opens: `partshift cutover
+    // --revert-window` (kept in the row) over run --revert-window; none for a reverse job.
+    std::optional<std::chrono::milliseconds> revert_window_for(const state::job_record& job) const {
+        if (job.reverse_of) return std::nullopt;
+        if (job.revert_window_ms) return std::chrono::milliseconds(*job.revert_window_ms);
+        return options_.revert_window;
+    }
+
+    // drop_unused_reverse_stream: a cutover that did not swap (or whose outcome a lost
+    // connection hid) leaves the reverse stream it prepared; unless the job's row says the
+    // window opened, drop it, so its slot does not pin WAL until the next attempt.
+    void drop_unused_reverse_stream(const state::job_record& job, const state::job_record& reverse) {
+        try {
+            pg::connection conn(options_.dsn, "partshift-control");
+            auto now = state::load_job(conn, job.job);
+            if (now && now->revert_state == std::string(state::revert_state::open)) return;
+            teardown::drop_reverse_stream(conn, reverse);
+        } catch (const std::exception& e) {
+            spdlog::warn("could not drop the revert window's slot {} ({}); 'partshift abort' "
+                         "or the next cutover drops it",
+                         reverse.slot_name, e.what());
+        }
+    }
+
     // verify_before_swap (run --verify, on the cutover thread): every key range of source and
     // target compared while the applier follows; a real mismatch refuses the cutover.
     void verify_before_swap(const state::job_record& job, const monitor::progress& progress,
@@ -834,6 +894,88 @@ class job_runner {
 
 }  // namespace
 
+bool revert_window_open(pg::connection& conn, const std::string& job) {
+    state::upgrade_schema(conn);
+    auto rec = state::load_job(conn, job);
+    return rec && rec->revert_state == std::string(state::revert_state::open);
+}
+
+// end_revert_window: the reverse slot, publication and spool go; the window is closed.
+// The caller holds the reverse job's run lock.
+void end_revert_window(pg::connection& conn, const state::job_record& job) {
+    teardown::drop_reverse_stream(conn, teardown::reverse_stream_of(conn, job));
+    state::close_revert_window(conn, job.job, state::reverse_job_name(job.job));
+    spdlog::info("revert window of job {} closed: its slot and publication are dropped; {}.{} "
+                 "is kept as it was at the window's end",
+                 job.job, job.source_schema, job.old_name);
+}
+
+int follow_revert_window(const run_options& base, const std::string& name,
+                         metrics::metrics_exporter* exporter) {
+    pg::connection conn(base.dsn, state::run_application_name());
+    state::upgrade_schema(conn);
+    auto job = state::load_job(conn, name);
+    if (!job || job->revert_state != std::string(state::revert_state::open))
+        throw usage_error("job " + name + " has no open revert window");
+    const auto reverse_name = state::reverse_job_name(name);
+    auto reverse = state::load_job(conn, reverse_name);
+    if (!reverse)
+        throw runtime_error("the revert window of job " + name +
+                            " is open but its reverse job is missing; 'partshift finish --job " +
+                            name + "' closes it");
+    if (reverse->phase == state::phase::done) {
+        // Reverted, and the run died before the steps after the swap: finish them.
+        return finish_cut_over_job(base.dsn, reverse_name);
+    }
+    // Over while nobody followed it: close it now.
+    auto over = [&] {
+        return state::window_expired(conn, name) || state::finish_requested(conn, reverse_name);
+    };
+    if (!over()) {
+        spdlog::info("revert window of job {}: following {}.{} into {}.{}", name,
+                     reverse->source_schema, reverse->source_table, reverse->target_schema,
+                     reverse->target_table);
+        run_options o = base;
+        o.job = reverse_name;
+        o.dry_run = false;
+        o.dry_run_for.reset();
+        o.postpone_cutover = true;  // the swap back only when asked: partshift revert
+        o.postpone_flag_file.reset();
+        o.verify = false;
+        o.revert_window.reset();
+        o.throttle = {};  // there is no copy to throttle
+        // Hooks and pg_partman belong to the migration, not to the stream back: a failing
+        // before-cutover hook must not hold up 'partshift revert', and partman never takes
+        // over NAME_old.
+        o.hooks_dir.clear();
+        o.partman = false;
+        job_inputs inputs;
+        inputs.table = catalog::inspect_table(conn, {reverse->source_schema, reverse->source_table},
+                                              catalog::row_estimate::catalog_only);
+        // Rows are identified as NAME_old identifies them: by the original's key, not by the
+        // partitioned table's (that one adds the partition key, so a row whose partition key
+        // changes would look like a different row, and set-based runs could reorder its delete
+        // and insert). The partitioned key contains the original's, so every old tuple carries
+        // it. The oid and columns stay the partitioned table's: the stream's relation.
+        inputs.table.indexes =
+            catalog::inspect_table(conn, {reverse->target_schema, reverse->target_table},
+                                   catalog::row_estimate::catalog_only)
+                .indexes;
+        job_runner runner(o, inputs, exporter);
+        const int code = runner.run();
+        // The runner rides out a server restart on connections of its own; this one may not
+        // have survived it.
+        conn = pg::connection(base.dsn, state::run_application_name());
+        job = state::load_job(conn, name);
+        if (!job || job->revert_state != std::string(state::revert_state::open)) return code;
+        if (!over()) return code;  // stopped by a signal: the next run resumes
+    }
+    // The runner's own session held the lock until a moment ago.
+    state::acquire_run_lock(conn, reverse_name, 10s);
+    end_revert_window(conn, *job);
+    return 0;
+}
+
 int run_job(const run_options& options, const job_inputs& inputs) {
     // Listening first: a taken port is bad input, before anything is created.
     std::optional<metrics::metrics_exporter> exporter;
@@ -842,7 +984,30 @@ int run_job(const run_options& options, const job_inputs& inputs) {
         spdlog::info("serving Prometheus metrics on {}/metrics", options.metrics_addr);
     }
     job_runner runner(options, inputs, exporter ? &*exporter : nullptr);
-    return runner.run();
+    const int code = runner.run();
+    if (code != 0 || options.dry_run) return code;
+    // Cut over with a revert window: this process follows it (the job's own lock stays held).
+    pg::connection conn(options.dsn, state::run_application_name());
+    if (!revert_window_open(conn, options.job)) return code;
+    return follow_revert_window(options, options.job, exporter ? &*exporter : nullptr);
+}
+
+int run_revert_window(const run_options& options, const std::string& job) {
+    std::optional<metrics::metrics_exporter> exporter;
+    if (!options.metrics_addr.empty()) {
+        exporter.emplace(options.metrics_addr, options.job);
+        spdlog::info("serving Prometheus metrics on {}/metrics", options.metrics_addr);
+    }
+    return follow_revert_window(options, job, exporter ? &*exporter : nullptr);
+}
+
+void finish_revert_window(const std::string& dsn, const std::string& name) {
+    pg::connection conn(dsn, state::run_application_name());
+    if (!revert_window_open(conn, name))
+        throw usage_error("job " + name + " has no open revert window");
+    const auto reverse_name = state::reverse_job_name(name);
+    state::acquire_run_lock(conn, reverse_name, 10s);
+    end_revert_window(conn, *state::load_job(conn, name));
 }
 
 int finish_cut_over_job(const std::string& dsn, const std::string& name, bool partman) {
@@ -859,6 +1024,13 @@ int finish_cut_over_job(const std::string& dsn, const std::string& name, bool pa
     if (leftovers) {
         spdlog::info("job {} was cut over; finishing the steps after the swap", name);
         spdlog::info("done: {}", cutover::finish_after_swap(conn, *job, nullptr, {}));
+    } else if (job->revert_state == std::string(state::revert_state::reverted)) {
+        // The summary of the swap back is the reverse job's.
+        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
+                            state::reverse_job_name(name));
+        spdlog::info("job {} was cut over and then reverted: {} (start a new attempt with "
+                     "another --job)",
+                     name, r.rows() ? r.get(0, 0) : "");
     } else {
         auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1", name);
         spdlog::info("job {} is already done: {}", name, r.rows() ? r.get(0, 0) : "");

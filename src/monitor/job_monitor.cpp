@@ -103,7 +103,10 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "throttle_reason = nullif($9, ''), updated_at = now() WHERE job = $1 "
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
         "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested, "
-        "copy_paused, coalesce(max_copy_rate, 0), coalesce(max_lag_ms, -1)";
+        "copy_paused, coalesce(max_copy_rate, 0), coalesce(max_lag_ms, -1), "
+        // A reverse job (revert window): its window is over, or `partshift finish` asked.
+        "finish_requested OR coalesce((SELECT f.revert_until <= now() FROM partshift.jobs f "
+        "WHERE f.job = partshift.jobs.reverse_of), false)";
     pg::param lag_bytes, lag_seconds;
     if (lag_known) {
         lag_bytes = std::to_string(lag.lag_bytes);
@@ -121,6 +124,7 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         progress_.source_lsn = insert_positions_.back().first;
         progress_.cutover_requested = r.get_bool(0, 3);
         take_controls(r.get_bool(0, 4), std::stod(r.get(0, 5)), r.get_int(0, 6));
+        progress_.end_revert_window = r.get_bool(0, 7);
     }
     if (print && lag_known && r.rows() > 0) {
         spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",

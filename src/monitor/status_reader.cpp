@@ -9,8 +9,40 @@
 #include "partshift/error.hpp"
 #include "partshift/monitor/byte_size.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/state/revert_window.hpp"
 
 namespace partshift::monitor {
+
+namespace {
+
+// read_revert_window: the window's state from the job's row, and the reverse job's figures.
+void read_revert_window(pg::connection& conn, proto::status_report& s) {
+    auto w = conn.query(
+        "SELECT coalesce(to_jsonb(j)->>'revert_state', ''), "
+        "coalesce(to_char((to_jsonb(j)->>'revert_until')::timestamptz AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM partshift.jobs j WHERE job = $1",
+        s.job());
+    if (w.rows() == 0 || w.get(0, 0).empty()) return;
+    s.set_revert_state(w.get(0, 0));
+    s.set_revert_until(w.get(0, 1));
+    const std::string reverse = state::reverse_job_name(s.job());
+    s.set_reverse_job(reverse);
+    auto r = conn.query(
+        "SELECT coalesce(s.active, false), coalesce(j.lag_bytes, 0), coalesce(j.lag_seconds, 0), "
+        "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn), 0)::bigint, "
+        "coalesce(j.summary, '') "
+        "FROM partshift.jobs j LEFT JOIN pg_replication_slots s ON s.slot_name = j.slot_name "
+        "WHERE j.job = $1",
+        reverse);
+    if (r.rows() == 0) return;
+    s.set_reverse_running(r.get_bool(0, 0));
+    s.set_reverse_lag_bytes(static_cast<double>(std::max<int64_t>(0, r.get_int(0, 1))));
+    s.set_reverse_lag_seconds(std::stod(r.get(0, 2)));
+    s.set_reverse_retained_wal_bytes(static_cast<double>(r.get_int(0, 3)));
+    s.set_revert_summary(r.get(0, 4));
+}
+
+}  // namespace
 
 proto::status_report read_status(pg::connection& conn, const std::string& job) {
     if (!state::schema_exists(conn)) throw usage_error("no partshift job named " + job);
@@ -78,6 +110,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_max_lag_seconds(static_cast<double>(r.get_int(0, "max_lag_ms")) / 1000.0);
     s.set_throttle_limits(r.get(0, "limits"));
     s.set_slot_safe_wal_bytes(static_cast<double>(r.get_int(0, "safe_wal")));
+    read_revert_window(conn, s);
     return s;
 }
 
@@ -123,6 +156,16 @@ std::string status_to_text(const proto::status_report& s) {
     }
     if (s.copy_throttled()) out << "throttled    " << s.throttle_reason() << "\n";
     if (!s.summary().empty()) out << "cutover      " << s.summary() << "\n";
+    if (s.revert_state() == "open")
+        out << "revert       window open until " << s.revert_until() << "; reverse stream "
+            << (s.reverse_running() ? "running" : "not running") << ", lag "
+            << human_size(s.reverse_lag_bytes()) << ", " << s.reverse_lag_seconds()
+            << " s; its slot retains " << human_size(s.reverse_retained_wal_bytes())
+            << " of WAL ('partshift revert' swaps back, 'partshift finish' ends it)\n";
+    else if (s.revert_state() == "reverted")
+        out << "revert       " << s.revert_summary() << "\n";
+    else if (s.revert_state() == "finished")
+        out << "revert       window closed; the original table is kept, no longer followed\n";
     if (!s.last_error().empty()) out << "last error   " << s.last_error() << "\n";
     return out.str();
 }

@@ -57,8 +57,13 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
         "(max_chunk_high_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS high, "
         "(applied_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS applied, "
         "rows_estimate, rows_copied, last_error, cutover_requested, "
-        "(swap_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS swap "
-        "FROM partshift.jobs WHERE job = $1",
+        "(swap_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS swap, "
+        // Through jsonb: a schema an older version created lacks these columns until a run
+        // upgrades it, and status must still read it.
+        "to_jsonb(j) ->> 'reverse_of' AS reverse_of, "
+        "to_jsonb(j) ->> 'revert_window_ms' AS revert_window_ms, "
+        "to_jsonb(j) ->> 'revert_state' AS revert_state "
+        "FROM partshift.jobs j WHERE job = $1",
         job);
     if (r.rows() == 0) return std::nullopt;
     job_record rec;
@@ -88,6 +93,9 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
     rec.last_error = r.opt(0, "last_error");
     rec.cutover_requested = r.get_bool(0, "cutover_requested");
     rec.swap_lsn = lsn_from_number_text(r.opt(0, "swap"));
+    rec.reverse_of = r.opt(0, "reverse_of");
+    if (auto ms = r.opt(0, "revert_window_ms")) rec.revert_window_ms = std::stoll(*ms);
+    rec.revert_state = r.opt(0, "revert_state");
     return rec;
 }
 

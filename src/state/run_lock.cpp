@@ -1,6 +1,8 @@
 // run_lock: the per-job session advisory lock. One bigint key per job and database.
 #include "partshift/state/run_lock.hpp"
 
+#include <thread>
+
 #include <unistd.h>
 
 #include "partshift/error.hpp"
@@ -25,9 +27,15 @@ std::string run_application_name() {
     return std::string(holder_prefix) + "pid " + std::to_string(getpid()) + " on " + host_name();
 }
 
-void acquire_run_lock(pg::connection& conn, const std::string& job) {
-    auto r = conn.query(std::string("SELECT pg_try_advisory_lock(") + key_sql + ")", job);
-    if (r.get_bool(0, 0)) return;
+void acquire_run_lock(pg::connection& conn, const std::string& job,
+                      std::chrono::milliseconds patience) {
+    const auto until = std::chrono::steady_clock::now() + patience;
+    while (true) {
+        auto r = conn.query(std::string("SELECT pg_try_advisory_lock(") + key_sql + ")", job);
+        if (r.get_bool(0, 0)) return;
+        if (std::chrono::steady_clock::now() >= until) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     auto holder = run_lock_holder(conn, job);
     throw runtime_error("job " + job + " is running (" + holder.value_or("another session") +
                         "); stop that run first, or wait for it");

@@ -7,13 +7,29 @@
 
 #include "partshift/error.hpp"
 #include "partshift/spool/job_marker.hpp"
+#include "partshift/state/revert_window.hpp"
 #include "partshift/stream/slot_manager.hpp"
 
 namespace partshift::teardown {
 
+state::job_record reverse_stream_of(pg::connection& conn, const state::job_record& job) {
+    return state::reverse_job_for(job, conn.exec("SELECT current_database()").get(0, 0), "");
+}
+
+void drop_reverse_stream(pg::connection& conn, const state::job_record& reverse) {
+    stream::drop_slot(conn, reverse.slot_name, /*terminate_user=*/true);
+    stream::drop_publication(conn, reverse.publication_name);
+    if (!reverse.spool_dir.empty() && std::filesystem::exists(reverse.spool_dir) &&
+        !spool::remove_job_spool(reverse.spool_dir, reverse.job, reverse.slot_name))
+        spdlog::warn("left {} in place: it is not job {}'s spool (no matching JOB marker)",
+                     reverse.spool_dir, reverse.job);
+}
+
 void remove_server_objects(pg::connection& conn, const state::job_record& job) {
     stream::drop_slot(conn, job.slot_name, /*terminate_user=*/false);
     stream::drop_publication(conn, job.publication_name);
+    // A run with --revert-window prepares the reverse stream just before its cutover.
+    drop_reverse_stream(conn, reverse_stream_of(conn, job));
     // Only drop the target if it is still the partitioned table partshift created, never a
     // relation that now carries the source's name.
     auto r = conn.query(
@@ -31,9 +47,17 @@ void remove_server_objects(pg::connection& conn, const state::job_record& job) {
 }
 
 void abort_job(pg::connection& conn, const state::job_record& job) {
+    if (job.reverse_of)
+        throw partshift::usage_error("job " + job.job + " is the revert window of job " +
+                                     *job.reverse_of + ": end it with 'partshift finish --job " +
+                                     *job.reverse_of + "' or swap back with 'partshift revert'");
     if (job.phase == state::phase::done)
-        throw partshift::runtime_error("job " + job.job +
-                                       " was already cut over; there is nothing to abort");
+        throw partshift::runtime_error(
+            "job " + job.job + " was already cut over; there is nothing to abort" +
+            (job.revert_state == std::string(state::revert_state::open)
+                 ? " (its revert window is open: 'partshift revert' swaps back, 'partshift "
+                   "finish' ends the window)"
+                 : ""));
     auto slot = conn.query(
         "SELECT coalesce(active_pid, 0) FROM pg_replication_slots WHERE slot_name = $1 AND active",
         job.slot_name);

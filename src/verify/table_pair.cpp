@@ -44,6 +44,16 @@ table_pair find_table_pair(pg::connection& conn, const state::job_record& job) {
 
     // The catalog decides, not the phase: a cutover interrupted at any point has committed the
     // swap or not, and the relkinds say which.
+    if (job.reverse_of) {
+        // A revert window's reverse job: NAME is partitioned and NAME_old plain until the swap
+        // back; then NAME is the plain original again and the partitioned one is old_name.
+        if (source_kind == 'p' && target_kind == 'r') return {target, source, false};
+        if (final_kind == 'r' && old_kind == 'p') return {final_name, old_name, true};
+        throw runtime_error("job " + job.job + ": cannot find the tables to compare: neither " +
+                            display(conn, source) + " (partitioned) with " +
+                            display(conn, target) + " nor " + display(conn, final_name) +
+                            " with " + display(conn, old_name) + " (partitioned)");
+    }
     if (final_kind == 'p' && old_kind == 'r') return {old_name, final_name, true};
     if (source_kind == 'r' && target_kind == 'p') return {source, target, false};
 

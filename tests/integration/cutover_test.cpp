@@ -18,6 +18,7 @@
 
 #include "status.pb.h"
 #include "support/job_driver.hpp"
+#include "support/ledger_load.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
@@ -25,7 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string workload_dir = std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload";
 
 class CutoverTest : public ::testing::Test {
 protected:
@@ -34,9 +34,7 @@ protected:
         db_ = std::make_unique<test_database>();
         ASSERT_TRUE(load_events_table(*db_, 50000));
         // The ledger and the starting amounts, to check every committed write afterwards.
-        db_->exec(
-            "CREATE TABLE ledger (n bigserial PRIMARY KEY, op text NOT NULL, id bigint NOT NULL);"
-            "CREATE TABLE initial AS SELECT id, amount FROM events;");
+        create_ledger(*db_);
     }
 
     std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
@@ -60,16 +58,8 @@ protected:
 
     // A steady load the applier keeps up with (a busy table, not a saturated server).
     std::unique_ptr<child_process> start_ledger_load(const std::string& mode, int seconds) {
-        return std::make_unique<child_process>(
-            // --max-tries: an UPDATE racing a concurrent partition-key move of the same row fails
-            // with serialization_failure on any partitioned table (the row moved partitions);
-            // applications retry it, and so does this load. A retried transaction commits once,
-            // so the ledger still counts every committed write exactly once.
-            std::vector<std::string>{"pgbench", "-n", "-M", mode, "-c", "3", "-j", "1", "-R",
-                                     "150", "--max-tries", "10", "--verbose-errors", "-T",
-                                     std::to_string(seconds), "-f",
-                                     workload_dir + "/ledger_writes.pgbench", db_->name()},
-            spool_.path() + "-pgbench-" + mode + ".log");
+        return partshift::testing::start_ledger_load(*db_, mode, seconds,
+                                          spool_.path() + "-pgbench-" + mode + ".log");
     }
 
     std::optional<proto::status_report> status() { return job_status(db_->dsn(), "events"); }
@@ -93,45 +83,7 @@ protected:
         return conn.exec(sql).get_int(0, 0);
     }
 
-    // expect_ledger_holds: every committed write of the load is in `events` exactly once:
-    // amounts equal the starting amount plus the updates counted in the ledger, inserted rows
-    // are there, deleted rows are gone, no key twice.
-    void expect_ledger_holds() {
-        EXPECT_GT(count("SELECT count(*) FROM ledger"), 100);
-        EXPECT_EQ(count("SELECT count(*) FROM (SELECT id FROM events GROUP BY id "
-                        "HAVING count(*) > 1) d"),
-                  0);
-        EXPECT_EQ(count("SELECT count(*) FROM ledger l JOIN events e USING (id) "
-                        "WHERE l.op = 'delete'"),
-                  0)
-            << "deleted rows came back";
-        EXPECT_EQ(count("SELECT count(*) FROM ledger l WHERE l.op = 'insert' AND NOT EXISTS "
-                        "(SELECT 1 FROM events e WHERE e.id = l.id) AND NOT EXISTS (SELECT 1 "
-                        "FROM ledger d WHERE d.op = 'delete' AND d.id = l.id)"),
-                  0)
-            << "inserted rows are missing";
-        EXPECT_EQ(count("WITH u AS (SELECT id, count(*) AS n FROM ledger WHERE op = 'update' "
-                        "GROUP BY id), "
-                        "expected AS (SELECT i.id, i.amount + coalesce(u.n, 0) AS amount FROM "
-                        "initial i LEFT JOIN u USING (id) UNION ALL SELECT l.id, coalesce(u.n, 0) "
-                        "FROM ledger l LEFT JOIN u USING (id) WHERE l.op = 'insert') "
-                        "SELECT count(*) FROM expected x JOIN events e USING (id) "
-                        "WHERE e.amount <> x.amount"),
-                  0)
-            << "updates lost or applied twice";
-        EXPECT_EQ(count("SELECT count(*) FROM events"),
-                  count("SELECT (SELECT count(*) FROM initial) + (SELECT count(*) FROM ledger "
-                        "WHERE op = 'insert') - (SELECT count(*) FROM ledger WHERE op = "
-                        "'delete')"));
-    }
-
-    void expect_pgbench_clean(child_process& load) {
-        auto code = load.wait(180s);
-        ASSERT_TRUE(code.has_value());
-        EXPECT_EQ(*code, 0) << load.log();
-        EXPECT_NE(load.log().find("number of failed transactions: 0 "), std::string::npos)
-            << load.log();
-    }
+    void expect_ledger_holds() { partshift::testing::expect_ledger_holds(*db_); }
 
     // The source's definition as pg_dump prints it (table, indexes, triggers, grants).
     std::string source_ddl(const std::string& table = "public.events") {

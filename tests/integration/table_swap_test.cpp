@@ -584,3 +584,52 @@ TEST(TableSwap, OddIdentifiersInSchemaTableColumnsAndViews) {
               "it's odd");
     conn.exec("DROP TABLE \"Sales Data\".\"Order Lines_old\"");
 }
+
+// The revert window's swap back (issue 10): after a forward swap, swapping back with the
+// reverting request makes the schema exactly what it was before the migration once the kept
+// partitioned table is dropped: names, views, grants, policies, triggers' states, sequences'
+// ownership, replica identity, publication membership, the inbound foreign key (validated).
+TEST(TableSwap, SwappingBackRestoresTheOriginalSchema) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)";
+    test_roles roles;
+    test_database db;
+    const std::string reader = "swap_back_reader", owner = "swap_back_owner";
+    roles.create(reader);
+    roles.create(owner);
+    create_events(db, reader, owner);
+    const std::string original = schema_dump(db);
+    const auto p = build_target(db, "public.events", id_ranges("id", "100"));
+    auto conn = db.connect();
+    const auto before = fingerprint(conn, "public.events");
+    swap(db, request_for(p));
+
+    cutover::swap_request back;
+    back.source = p.source;  // public.events, now the partitioned table
+    back.target_table = "events_old";
+    back.old_name = "events_partitioned";
+    back.publication_to_skip = "partshift_job";
+    back.reverting = true;
+    back.target_index_suffix = "_old";
+    back.old_suffix = "_partitioned";
+    const auto out = swap(db, back);
+    EXPECT_EQ(out.after_commit_sql.size(), 1u);  // the re-pointed FK's VALIDATE
+
+    EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class WHERE oid = 'public.events'::regclass"), "r");
+    EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class "
+                        "WHERE oid = 'public.events_partitioned'::regclass"),
+              "p");
+    EXPECT_EQ(fingerprint(conn, "public.events"), before);
+    // A row inserted now lands in the original table, with the next serial value.
+    conn.exec("INSERT INTO public.events (kind, amount, code) VALUES ('back', 1, 'back')");
+    EXPECT_EQ(one(conn, "SELECT tableoid::regclass::text FROM public.events WHERE code = 'back'"),
+              "events");
+    conn.exec("DELETE FROM public.events WHERE code = 'back'");
+    conn.exec("DROP TABLE public.events_partitioned");
+    EXPECT_EQ(schema_dump(db), original);
+
+    // A swap back asked of tables in the wrong shape fails and changes nothing.
+    auto again = db.connect();
+    pg::transaction tx(again);
+    again.exec("LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE");
+    EXPECT_THROW(cutover::swap_tables(again, back), std::exception);
+}

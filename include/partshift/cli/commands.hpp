@@ -18,6 +18,8 @@ int command_abort(const arguments& args);
 int command_pause(const arguments& args);
 int command_resume(const arguments& args);
 int command_set(const arguments& args);
+int command_revert(const arguments& args);
+int command_finish(const arguments& args);
 
 // run is the whole CLI: dispatch, logging setup, and the one place errors become exit codes.
 int run(int argc, char** argv);

@@ -31,6 +31,8 @@ struct cutover_options {
     // --cutover-terminate-blockers-after: terminate sessions that have blocked the lock this
     // long (lock_blockers.hpp says which ones never); unset = never.
     std::optional<std::chrono::milliseconds> terminate_blockers_after;
+    // The swap back of a revert window (swap_request::reverting); the job is the reverse job.
+    bool reverting = false;
 };
 
 struct cutover_result;
@@ -42,6 +44,9 @@ struct cutover_hooks {
     std::function<bool()> stopping;               // SIGINT/SIGTERM or a failed role
     // after each attempt, with the result so far (for metrics); optional
     std::function<void(const cutover_result&)> attempt_finished;
+    // Inside the swap's transaction, after state::mark_cut_over: more state that must commit
+    // with the swap or not at all (the revert window's reverse job); optional.
+    std::function<void(pg::connection&)> in_swap_transaction;
 };
 
 struct cutover_result {

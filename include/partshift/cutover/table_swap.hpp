@@ -28,6 +28,13 @@ struct swap_request {
     // old_suffix: appended (fitted to 63 bytes) to the old table's index, constraint and
     // identity sequence names, which the partitioned table takes over.
     std::string old_suffix = "_old";
+    // target_index_suffix: how the target's copies of the source's indexes are named: the plan
+    // names them source index + "_new" (…"_new_2" when taken).
+    std::string target_index_suffix = "_new";
+    // reverting: the swap back of a revert window (issue 10): the source is the partitioned
+    // table, the target the original plain table kept as NAME_old, whose indexes carry the
+    // forward swap's "_old" names (target_index_suffix "_old"). Everything else is the same.
+    bool reverting = false;
 };
 
 struct swap_outcome {

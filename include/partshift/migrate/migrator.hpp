@@ -51,6 +51,10 @@ struct run_options {
     std::chrono::milliseconds status_hook_interval{600'000};  // on-status
     std::chrono::milliseconds before_cutover_retry{10'000};   // after a failed before-cutover
     bool partman = false;  // register the partitioned table with pg_partman after the cutover
+    // --revert-window: after the cutover, keep NAME_old current from the partitioned table
+    // for this long, so `partshift revert` can swap back (issue 10). `partshift cutover
+    // --revert-window` replaces it through the job's row.
+    std::optional<std::chrono::milliseconds> revert_window;
 };
 
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its
@@ -70,5 +74,15 @@ int run_job(const run_options& options, const job_inputs& inputs);
 // cutover comes here. Idempotent. With `partman`, also the pg_partman registration (again, if
 // it failed after the swap). Returns the exit code.
 int finish_cut_over_job(const std::string& dsn, const std::string& job, bool partman = false);
+
+// run_revert_window follows an open revert window of `job` (cut over with --revert-window):
+// streams the partitioned table's changes into NAME_old until the window's end, `partshift
+// finish` (then the reverse slot, publication and spool go and the window is closed), a
+// revert asked with `partshift revert` (the swap back), or a signal (the checkpoint is kept;
+// the next run resumes). `options` gives the connection, spool, lock and cutover settings.
+int run_revert_window(const run_options& options, const std::string& job);
+
+// finish_revert_window ends an open window now, without a revert, when no run follows it.
+void finish_revert_window(const std::string& dsn, const std::string& job);
 
 }  // namespace partshift::migrate

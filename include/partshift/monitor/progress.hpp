@@ -63,6 +63,9 @@ struct progress {
     std::atomic<bool> cutover_requested{false};
     std::atomic<cutover_stage> cutover{cutover_stage::none};
     std::atomic<int64_t> cutover_attempts{0};     // lock attempts made by this run
+    // A revert window's reverse job: the window's end has passed or `partshift finish` asked
+    // (read by the job monitor); the run then stops and the window is closed.
+    std::atomic<bool> end_revert_window{false};
     std::atomic<double> last_lock_hold_ms{0};     // of the attempt that swapped
 
     // Throttling: the copier waits between chunks while copy_throttled (the throttler sets

@@ -42,6 +42,10 @@ struct job_record {
     std::optional<std::string> last_error;
     bool cutover_requested = false;
     std::optional<lsn_t> swap_lsn;  // set in the cutover transaction: the swap committed
+    // The revert window (state/revert_window.hpp).
+    std::optional<std::string> reverse_of;            // on a reverse job: the job it reverses
+    std::optional<int64_t> revert_window_ms;          // asked for by `partshift cutover`
+    std::optional<std::string> revert_state;          // open, reverted, finished
 };
 
 // ensure_schema creates the partshift schema and its tables if missing.

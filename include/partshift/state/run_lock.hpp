@@ -6,6 +6,7 @@
 // Must not: write job state (the lock lives only as long as its session).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -19,7 +20,11 @@ std::string run_application_name();
 
 // acquire_run_lock takes the job's lock on `conn` (kept until that session ends) or throws
 // runtime_error "job X is running (pid N on host H)".
-void acquire_run_lock(pg::connection& conn, const std::string& job);
+// With `patience`, a lock still held is tried again until that much time has passed: a
+// session that just ended (its process took the lock a moment ago) keeps it until its backend
+// has exited.
+void acquire_run_lock(pg::connection& conn, const std::string& job,
+                      std::chrono::milliseconds patience = std::chrono::milliseconds(0));
 
 // run_lock_holder: who holds the job's lock ("pid N on host H"), nullopt when nobody does.
 std::optional<std::string> run_lock_holder(pg::connection& conn, const std::string& job);

@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "throttle_limits";
+inline constexpr const char* newest_column = "revert_state";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -78,7 +78,15 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS max_copy_rate double precision,  -- rows/s ceiling; NULL = none
     ADD COLUMN IF NOT EXISTS max_lag_ms bigint,        -- the cutover gate's --max-lag in effect
     ADD COLUMN IF NOT EXISTS throttle_reason text,     -- why the copy waits now; NULL = it does not
-    ADD COLUMN IF NOT EXISTS throttle_limits text;     -- the run's throttle flags, for status
+    ADD COLUMN IF NOT EXISTS throttle_limits text,     -- the run's throttle flags, for status
+    -- The revert window (state/revert_window.hpp). On the job: the window asked for, its end,
+    -- and 'open' / 'reverted' / 'finished'. On the reverse job's row (NAME -> NAME_old): the
+    -- job it reverses, and a `partshift finish` request.
+    ADD COLUMN IF NOT EXISTS revert_window_ms bigint,
+    ADD COLUMN IF NOT EXISTS revert_until timestamptz,
+    ADD COLUMN IF NOT EXISTS reverse_of text,
+    ADD COLUMN IF NOT EXISTS finish_requested boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS revert_state text;
 )SQL";
 
 }  // namespace partshift::state

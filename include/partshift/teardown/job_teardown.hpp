@@ -17,4 +17,14 @@ void abort_job(pg::connection& conn, const state::job_record& job);
 // restart of an interrupted prepare).
 void remove_server_objects(pg::connection& conn, const state::job_record& job);
 
+// drop_reverse_stream removes a revert window's reverse slot (ending a walsender still on it:
+// only the job's own run holds it), publication and spool, where they exist. For a cutover
+// that did not happen after all, an abort, a cutover without a window after a run that had
+// prepared one, and the window's end.
+void drop_reverse_stream(pg::connection& conn, const state::job_record& reverse);
+
+// reverse_stream_of: the reverse job's names for `job` (its slot, publication and spool),
+// whether or not a window was opened.
+state::job_record reverse_stream_of(pg::connection& conn, const state::job_record& job);
+
 }  // namespace partshift::teardown

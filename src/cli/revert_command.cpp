@@ -1,0 +1,163 @@
+// partshift revert / partshift finish: the two ways a revert window ends (issue 10). revert
+// asks the run that follows the window to swap back (or, with no run, follows it here until
+// the swap back is done); finish closes the window without a swap. Wiring only: the migrator
+// and the cutover runner do the work.
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "partshift/cli/commands.hpp"
+#include "partshift/cli/common_options.hpp"
+#include "partshift/cli/duration.hpp"
+#include "partshift/cli/plan_pipeline.hpp"
+#include "partshift/cli/swap_wait.hpp"
+#include "partshift/error.hpp"
+#include "partshift/migrate/migrator.hpp"
+#include "partshift/state/job_controls.hpp"
+#include "partshift/state/job_store.hpp"
+#include "partshift/state/revert_window.hpp"
+#include "partshift/state/run_lock.hpp"
+
+namespace partshift::cli {
+namespace {
+
+// window_job: the job whose revert window the user means (--job may name its reverse job),
+// checked to have an open window.
+state::job_record window_job(pg::connection& conn, const po::variables_map& vm) {
+    state::upgrade_schema(conn);
+    auto name = resolve_job(conn, optional_string(vm, "job"));
+    auto job = state::load_job(conn, name);
+    if (job && job->reverse_of) job = state::load_job(conn, *job->reverse_of);
+    if (!job) throw usage_error("no partshift job named " + name);
+    const std::string st = job->revert_state.value_or("");
+    if (st == state::revert_state::reverted)
+        throw usage_error("job " + job->job + " was already reverted");
+    if (st == state::revert_state::finished)
+        throw usage_error("the revert window of job " + job->job +
+                          " is closed; the original table is kept as " + job->old_name +
+                          " but no longer follows the partitioned one");
+    if (st != state::revert_state::open)
+        throw usage_error("job " + job->job +
+                          (job->phase == state::phase::done
+                               ? std::string(" was cut over without a revert window")
+                               : std::string(" is not cut over yet (nothing to revert; "
+                                             "'partshift abort' removes the job)")));
+    return *job;
+}
+
+}  // namespace
+
+int command_revert(const arguments& args) {
+    po::options_description desc("revert options");
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
+                       "libpq connection string or URI; PG* environment variables apply as in "
+                       "psql")(
+        "job", po::value<std::string>(), "job name (default: the only job in the database)")(
+        "keep-as", po::value<std::string>()->value_name("NAME"),
+        "name the partitioned table gets (default NAME_partitioned)")(
+        "no-wait", "with a run following the window: return once the request is recorded")(
+        "lock-timeout", po::value<std::string>()->default_value("50ms")->value_name("DURATION"),
+        "without a running process: how long each lock attempt waits")(
+        "max-lock-hold", po::value<std::string>()->default_value("2s")->value_name("DURATION"),
+        "without a running process: the longest time the tables may stay locked")(
+        "cutover-attempts", po::value<int>()->default_value(30)->value_name("N"),
+        "without a running process: lock attempts before giving up (exit 4)")(
+        "drop-unrepointable-fks",
+        "drop inbound foreign keys that cannot reference the original table");
+    po::variables_map vm;
+    if (!parse_or_help(args, desc,
+                       "partshift revert [--dsn DSN] [--job NAME] [--keep-as NAME] [--no-wait]",
+                       vm))
+        return 0;
+    const std::string dsn = optional_string(vm, "dsn").value_or("");
+    auto conn = connect(dsn);
+    const auto job = window_job(conn, vm);
+    if (state::window_expired(conn, job.job))
+        throw usage_error("the revert window of job " + job.job +
+                          " has ended; 'partshift finish' (or the next run) closes it");
+    const auto reverse = state::reverse_job_name(job.job);
+    if (auto keep_as = optional_string(vm, "keep-as")) {
+        if (keep_as->empty() || keep_as->size() > 63)
+            throw usage_error("--keep-as takes a table name of 1 to 63 bytes");
+        auto taken = conn.query(
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relname = $2",
+            job.source_schema, *keep_as);
+        if (taken.rows() > 0)
+            throw usage_error("--keep-as " + *keep_as + ": that name is taken in schema " +
+                              job.source_schema);
+        state::set_partitioned_name(conn, reverse, *keep_as);
+    }
+    state::set_cutover_requested(conn, reverse, true);
+    if (auto holder = state::run_lock_holder(conn, reverse)) {
+        std::cerr << "partshift: revert of job " << job.job << " requested from the run ("
+                  << *holder << ")\n";
+        if (vm.count("no-wait")) return 0;
+        return wait_for_swap(conn, reverse, "reverted");
+    }
+    // Nobody follows the window: follow it here until the swap back is done.
+    migrate::run_options o;
+    o.dsn = dsn;
+    o.job = job.job;
+    o.lock_timeout = parse_duration(vm["lock-timeout"].as<std::string>(), "lock-timeout");
+    o.max_lock_hold = parse_duration(vm["max-lock-hold"].as<std::string>(), "max-lock-hold");
+    o.cutover_attempts = vm["cutover-attempts"].as<int>();
+    o.drop_unrepointable_fks = vm.count("drop-unrepointable-fks") > 0;
+    if (o.lock_timeout.count() < 1) throw usage_error("--lock-timeout must be at least 1ms");
+    if (o.max_lock_hold.count() < 10) throw usage_error("--max-lock-hold must be at least 10ms");
+    const int code = migrate::run_revert_window(o, job.job);
+    auto after = state::load_job(conn, reverse);
+    if (after && after->phase == state::phase::done) {
+        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
+                            reverse);
+        std::cout << "reverted" << (r.rows() && !r.get(0, 0).empty() ? ": " + r.get(0, 0) : "")
+                  << "\n";
+        return 0;
+    }
+    if (code != 0) return code;
+    throw cutover_error("job " + job.job + " was not reverted (stopped before the swap back); "
+                        "both tables are untouched");
+}
+
+int command_finish(const arguments& args) {
+    po::options_description desc("finish options");
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
+                       "libpq connection string or URI; PG* environment variables apply as in "
+                       "psql")(
+        "job", po::value<std::string>(), "job name (default: the only job in the database)");
+    po::variables_map vm;
+    if (!parse_or_help(args, desc, "partshift finish [--dsn DSN] [--job NAME]", vm)) return 0;
+    const std::string dsn = optional_string(vm, "dsn").value_or("");
+    auto conn = connect(dsn);
+    const auto job = window_job(conn, vm);
+    const auto reverse = state::reverse_job_name(job.job);
+    if (auto holder = state::run_lock_holder(conn, reverse)) {
+        // The run that follows the window closes it within a second or two.
+        state::set_finish_requested(conn, reverse);
+        std::cerr << "partshift: finish of job " << job.job << "'s revert window requested from "
+                  << "the run (" << *holder << ")\n";
+        for (int i = 0; i < 1200 && state::run_lock_holder(conn, reverse); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        // The run closes the window right after its stream stops: give it a moment.
+        auto now = state::load_job(conn, job.job);
+        for (int i = 0; i < 100 && now && now->revert_state == std::string(state::revert_state::open);
+             ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            now = state::load_job(conn, job.job);
+        }
+        if (now && now->revert_state == std::string(state::revert_state::open)) {
+            if (state::run_lock_holder(conn, reverse))
+                throw runtime_error("the run following job " + job.job +
+                                    "'s revert window did not end it within 2 minutes");
+            migrate::finish_revert_window(dsn, job.job);
+        }
+    } else {
+        migrate::finish_revert_window(dsn, job.job);
+    }
+    std::cout << "revert window of job " << job.job << " closed: " << job.source_schema << "."
+              << job.final_name << " stays partitioned; the original is kept as "
+              << job.source_schema << "." << job.old_name << "\n";
+    return 0;
+}
+
+}  // namespace partshift::cli

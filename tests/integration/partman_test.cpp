@@ -60,6 +60,14 @@ TEST_F(PartmanTest, WithoutTheExtensionRunIsRefusedAtPreflight) {
     auto list = run_partshift({"run", "--dsn", db_->dsn(), "--table", "events", "--partition-by",
                                "list", "--key", "status", "--partman"});
     EXPECT_EQ(list.exit_code, 2) << list.err;
+    // pg_partman must not maintain a table a revert window may swap away.
+    auto window = run_args();
+    window.erase(window.begin());
+    window.insert(window.end(), {"--revert-window", "1h"});
+    auto both = run_partshift(window);
+    EXPECT_EQ(both.exit_code, 2) << both.err;
+    EXPECT_NE(both.err.find("--partman goes without --revert-window"), std::string::npos)
+        << both.err;
 }
 
 TEST_F(PartmanTest, CutoverRegistersTheTableAndMaintenanceCreatesTheNextPartitions) {

@@ -258,6 +258,11 @@ asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
     if (!in_txn_) throw runtime_error("Commit " + lsn_text(m.end_lsn) + " without Begin");
     in_txn_ = false;
     if (skip_txn_) co_return;
+    if (options_.test_delay_per_transaction.count() > 0) {
+        asio::steady_timer pause(co_await asio::this_coro::executor,
+                                 options_.test_delay_per_transaction);
+        co_await pause.async_wait(asio::use_awaitable);
+    }
     ++batch_txns_;
     batch_end_lsn_ = m.end_lsn;
     const auto age = std::chrono::steady_clock::now() - batch_started_;

@@ -1,6 +1,7 @@
 // partshift run: plan, then run or resume the job (copy ‖ stream → index → replay → follow).
 // Wiring only: options → plan pipeline → migrator.
 #include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
 #include <filesystem>
 #include <iostream>
 
@@ -229,6 +230,10 @@ int command_run(const arguments& args) {
         const int code = migrate::finish_cut_over_job(dsn, run.job, partman);
         if (job->revert_state == std::string(state::revert_state::open))
             return migrate::run_revert_window(run, run.job);
+        if (run.revert_window && !job->revert_state)
+            spdlog::warn("job {} was cut over without a revert window; --revert-window applies "
+                         "only to a cutover still to come",
+                         run.job);
         return code;
     }
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,

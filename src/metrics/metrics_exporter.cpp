@@ -60,8 +60,8 @@ struct metrics_exporter::instruments {
     std::array<prometheus::Gauge*, phases.size()> phase{};
     std::array<prometheus::Gauge*, throttle_kinds.size()> throttled{};
     prometheus::Gauge *rows_estimated, *chunks, *chunks_done, *applied_lsn, *source_lsn,
-        *lag_bytes, *lag_seconds, *apply_rate, *retained, *safe_wal, *paused, *rate_limit,
-        *lock_hold;
+        *lag_bytes, *lag_seconds, *apply_rate, *apply_behind, *retained, *safe_wal, *paused,
+        *rate_limit, *lock_hold;
     counter_feed rows_copied, changes_applied, changes_spooled, cutover_attempts;
     prometheus::Counter* errors;
 };
@@ -101,6 +101,9 @@ metrics_exporter::metrics_exporter(const std::string& address, const std::string
                             "Age of the oldest committed source change not yet applied");
     m_->apply_rate = gauge("partshift_apply_rate_changes_per_second",
                            "Changes written to the target per second, smoothed");
+    m_->apply_behind = gauge("partshift_apply_falling_behind",
+                             "1 while lag keeps growing: the source writes faster than partshift "
+                             "applies");
     m_->changes_applied.counter =
         counter("partshift_changes_applied_total", "Source changes committed on the target");
     m_->changes_spooled.counter =
@@ -145,6 +148,7 @@ void metrics_exporter::update(const monitor::progress& p, const std::string& pha
     m_->lag_bytes->Set(lag_bytes < 0 ? unknown : static_cast<double>(lag_bytes));
     m_->lag_seconds->Set(lag_micros < 0 ? unknown : static_cast<double>(lag_micros) / 1e6);
     m_->apply_rate->Set(p.apply_rate);
+    m_->apply_behind->Set(p.apply_falling_behind ? 1 : 0);
     m_->changes_applied.set(static_cast<double>(p.changes_applied.load()));
     m_->changes_spooled.set(static_cast<double>(p.changes_spooled.load()));
     const int64_t retained = p.slot_retained_bytes, safe = p.slot_safe_wal_bytes;

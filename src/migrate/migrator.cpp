@@ -644,6 +644,8 @@ class job_runner {
             apply_options.partition_columns.push_back(inputs_.plan.spec.level1.key);
         if (inputs_.plan.spec.level2)
             apply_options.partition_columns.push_back(inputs_.plan.spec.level2->key);
+        if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_MS"))
+            apply_options.test_delay_per_transaction = std::chrono::milliseconds(std::atoi(ms));
         apply::applier applier(inputs_.table, apply_options, progress);
         std::optional<spool_feed> feed;
         feed.emplace(writer, fresh->applied_lsn.value_or(0), stop);

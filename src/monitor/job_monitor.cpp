@@ -89,6 +89,19 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     }
     last_changes_ = changes;
     last_time_ = now;
+    if (lag_known && applying)
+        pace_.add(now, lag.lag_seconds, static_cast<int64_t>(lag.lag_bytes), rate_);
+    else
+        pace_.reset();
+    const auto behind = pace_.behind();
+    if (behind.has_value() != behind_) {
+        if (behind)
+            spdlog::warn("{}", *behind);
+        else
+            spdlog::info("the applier is keeping up again (lag {:.1f} s)", lag.lag_seconds);
+        behind_ = behind.has_value();
+        progress_.apply_falling_behind = behind_;
+    }
 
     // Statement and parameters as named locals: GCC 12 mis-destroys temporaries (notably
     // conditional ones) that live across a co_await.
@@ -100,7 +113,8 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "source_lsn = pg_current_wal_lsn(), lag_bytes = $4::bigint, "
         "lag_seconds = $5::double precision, apply_rate = $6::double precision, "
         "cutover_state = CASE WHEN phase = 'done' THEN cutover_state ELSE nullif($8, '') END, "
-        "throttle_reason = nullif($9, ''), updated_at = now() WHERE job = $1 "
+        "throttle_reason = nullif($9, ''), apply_behind = nullif($10, ''), updated_at = now() "
+        "WHERE job = $1 "
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
         "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested, "
         "copy_paused, coalesce(max_copy_rate, 0), coalesce(max_lag_ms, -1), "
@@ -115,7 +129,8 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     pg::param_list params = pg::make_params(
         options_.job, progress_.rows_copied.load(), std::to_string(progress_.received_lsn.load()),
         lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name,
-        std::string(describe(progress_.cutover.load())), progress_.throttle.get().text);
+        std::string(describe(progress_.cutover.load())), progress_.throttle.get().text,
+        behind.value_or(""));
     auto r = co_await conn.exec(std::move(sql), std::move(params));
     progress_.apply_rate = rate_;
     if (r.rows() > 0) {

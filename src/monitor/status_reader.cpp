@@ -36,6 +36,8 @@ void read_revert_window(pg::connection& conn, proto::status_report& s) {
         reverse);
     if (r.rows() == 0) return;
     s.set_reverse_running(r.get_bool(0, 0));
+    // The job's run is the one following its window now.
+    if (s.reverse_running() && s.revert_state() == "open") s.set_running(true);
     s.set_reverse_lag_bytes(static_cast<double>(std::max<int64_t>(0, r.get_int(0, 1))));
     s.set_reverse_lag_seconds(std::stod(r.get(0, 2)));
     s.set_reverse_retained_wal_bytes(static_cast<double>(r.get_int(0, 3)));
@@ -70,7 +72,8 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
         "coalesce((to_jsonb(j)->>'max_copy_rate')::float8, 0) AS max_copy_rate, "
         "coalesce((to_jsonb(j)->>'max_lag_ms')::bigint, 1000) AS max_lag_ms, "
         "coalesce(to_jsonb(j)->>'throttle_limits', '') AS limits, "
-        "coalesce(s.safe_wal_size, -1) AS safe_wal "
+        "coalesce(s.safe_wal_size, -1) AS safe_wal, "
+        "coalesce(to_jsonb(j)->>'apply_behind', '') AS behind "
         "FROM partshift.jobs j LEFT JOIN pg_replication_slots s ON s.slot_name = j.slot_name "
         "WHERE j.job = $1",
         job);
@@ -110,6 +113,9 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_max_lag_seconds(static_cast<double>(r.get_int(0, "max_lag_ms")) / 1000.0);
     s.set_throttle_limits(r.get(0, "limits"));
     s.set_slot_safe_wal_bytes(static_cast<double>(r.get_int(0, "safe_wal")));
+    // Written once a second by a running job; a stopped job's last verdict is stale.
+    s.set_apply_falling_behind(s.running() && !r.get(0, "behind").empty());
+    s.set_apply_behind_reason(s.apply_falling_behind() ? r.get(0, "behind") : "");
     read_revert_window(conn, s);
     return s;
 }
@@ -155,6 +161,7 @@ std::string status_to_text(const proto::status_report& s) {
         out << "; cutover at lag <= " << s.max_lag_seconds() << " s\n";
     }
     if (s.copy_throttled()) out << "throttled    " << s.throttle_reason() << "\n";
+    if (s.apply_falling_behind()) out << "behind       " << s.apply_behind_reason() << "\n";
     if (!s.summary().empty()) out << "cutover      " << s.summary() << "\n";
     if (s.revert_state() == "open")
         out << "revert       window open until " << s.revert_until() << "; reverse stream "

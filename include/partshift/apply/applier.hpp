@@ -74,6 +74,9 @@ struct applier_options {
     // applied LSN commits with the changes, so a lost commit loses both; what must not run
     // ahead of the flush (deleting spool segments) follows durable_applied_lsn().
     bool asynchronous_commit = true;
+    // Fault injection for tests (an applier slower than the source): a pause after each source
+    // transaction. Zero outside tests.
+    std::chrono::milliseconds test_delay_per_transaction{0};
     int max_group_rows = 1000;
     size_t max_group_bytes = 4 * 1024 * 1024;
 };

@@ -12,6 +12,7 @@
 #include <deque>
 #include <string>
 
+#include "partshift/monitor/apply_pace.hpp"
 #include "partshift/monitor/progress.hpp"
 #include "partshift/pg/async_connection.hpp"
 
@@ -46,6 +47,8 @@ private:
     int64_t last_changes_ = 0;
     std::chrono::steady_clock::time_point last_time_{};
     double rate_ = 0;
+    apply_pace pace_;
+    bool behind_ = false;  // the last verdict, to log changes only
     // The server's WAL insert LSN of the last two ticks, with the time each was read.
     std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> insert_positions_;
 };

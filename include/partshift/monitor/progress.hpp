@@ -85,6 +85,7 @@ struct progress {
     // Figures the job monitor measures once a second, for metrics.
     std::atomic<uint64_t> source_lsn{0};          // the server's WAL insert position
     std::atomic<double> apply_rate{0};            // changes/s, smoothed
+    std::atomic<bool> apply_falling_behind{false};  // lag keeps growing (monitor/apply_pace)
     std::atomic<int64_t> slot_retained_bytes{-1}; // WAL the slot pins; -1 = unknown
     std::atomic<int64_t> slot_safe_wal_bytes{-1}; // before the server may invalidate it; -1 = no limit
     // Errors the run met: connections lost and resumed, and the one it stopped on.

@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "revert_state";
+inline constexpr const char* newest_column = "apply_behind";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -86,7 +86,9 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS revert_until timestamptz,
     ADD COLUMN IF NOT EXISTS reverse_of text,
     ADD COLUMN IF NOT EXISTS finish_requested boolean NOT NULL DEFAULT false,
-    ADD COLUMN IF NOT EXISTS revert_state text;
+    ADD COLUMN IF NOT EXISTS revert_state text,
+    -- Written by the running job once a second: why the applier is not keeping up; NULL = it is.
+    ADD COLUMN IF NOT EXISTS apply_behind text;
 )SQL";
 
 }  // namespace partshift::state

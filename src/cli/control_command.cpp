@@ -58,15 +58,24 @@ int command_set(const arguments& args) {
     desc.add_options()("max-copy-rate", po::value<std::string>()->value_name("ROWS/s"),
                        "copy at most this many rows per second (0: no ceiling)")(
         "max-lag", po::value<std::string>()->value_name("DURATION"),
-        "cut over once lag has stayed at most this for a second");
+        "cut over once lag has stayed at most this for a second")(
+        "copy-workers", po::value<int>()->value_name("N"),
+        "parallel chunk copies (1 to 64), added or retired between chunks");
     po::variables_map vm;
     if (!parse_or_help(args, desc,
                        "partshift set [--dsn DSN] [--job NAME] [--max-copy-rate ROWS/s] "
-                       "[--max-lag DURATION]",
+                       "[--max-lag DURATION] [--copy-workers N]",
                        vm))
         return 0;
-    if (!vm.count("max-copy-rate") && !vm.count("max-lag"))
-        throw usage_error("partshift set needs --max-copy-rate or --max-lag (try partshift set --help)");
+    if (!vm.count("max-copy-rate") && !vm.count("max-lag") && !vm.count("copy-workers"))
+        throw usage_error("partshift set needs --max-copy-rate, --max-lag or --copy-workers (try "
+                          "partshift set --help)");
+    std::optional<int> workers;
+    if (vm.count("copy-workers")) {
+        workers = vm["copy-workers"].as<int>();
+        if (*workers < 1 || *workers > 64)
+            throw usage_error("--copy-workers takes a number from 1 to 64");
+    }
     // Parsed before anything is written: a bad value changes nothing.
     std::optional<double> rate;
     std::optional<std::chrono::milliseconds> max_lag;
@@ -77,6 +86,7 @@ int command_set(const arguments& args) {
     auto job = resolve_job(conn, optional_string(vm, "job"));
     if (rate) state::set_max_copy_rate(conn, job, *rate);
     if (max_lag) state::set_max_lag(conn, job, *max_lag);
+    if (workers) state::set_copy_workers(conn, job, *workers);
     std::string changes;
     if (rate)
         changes = *rate > 0 ? "max copy rate " + std::to_string(static_cast<int64_t>(*rate)) + " rows/s"
@@ -84,6 +94,8 @@ int command_set(const arguments& args) {
     if (max_lag)
         changes += (changes.empty() ? "" : ", ") + std::string("max lag ") +
                    std::to_string(max_lag->count()) + "ms";
+    if (workers)
+        changes += (changes.empty() ? "" : ", ") + std::to_string(*workers) + " copy workers";
     std::cerr << "partshift: job " << job << ": " << changes << " (" << when_applied(conn, job)
               << ")\n";
     return 0;

@@ -23,15 +23,18 @@ namespace {
 
 // window_job: the job whose revert window the user means (--job may name its reverse job),
 // checked to have an open window.
-state::job_record window_job(pg::connection& conn, const po::variables_map& vm) {
+state::job_record window_job(pg::connection& conn, const po::variables_map& vm,
+                             bool reverted_ok = false) {
     state::upgrade_schema(conn);
     auto name = resolve_job(conn, optional_string(vm, "job"));
     auto job = state::load_job(conn, name);
     if (job && job->reverse_of) job = state::load_job(conn, *job->reverse_of);
     if (!job) throw usage_error("no partshift job named " + name);
     const std::string st = job->revert_state.value_or("");
-    if (st == state::revert_state::reverted)
+    if (st == state::revert_state::reverted) {
+        if (reverted_ok) return *job;
         throw usage_error("job " + job->job + " was already reverted");
+    }
     if (st == state::revert_state::finished)
         throw usage_error("the revert window of job " + job->job +
                           " is closed; the original table is kept as " + job->old_name +
@@ -71,11 +74,22 @@ int command_revert(const arguments& args) {
         return 0;
     const std::string dsn = optional_string(vm, "dsn").value_or("");
     auto conn = connect(dsn);
-    const auto job = window_job(conn, vm);
+    const auto job = window_job(conn, vm, /*reverted_ok=*/true);
+    const auto reverse = state::reverse_job_name(job.job);
+    if (job.revert_state == std::string(state::revert_state::reverted)) {
+        // Idempotent, like run after a cutover: a revert whose run died right after the swap
+        // back is finished here.
+        migrate::finish_cut_over_job(dsn, job.job);
+        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
+                            reverse);
+        // The summary reads "reverted: ...".
+        const std::string summary = r.rows() ? r.get(0, 0) : "";
+        std::cout << "already " << (summary.empty() ? "reverted" : summary) << "\n";
+        return 0;
+    }
     if (state::window_expired(conn, job.job))
         throw usage_error("the revert window of job " + job.job +
                           " has ended; 'partshift finish' (or the next run) closes it");
-    const auto reverse = state::reverse_job_name(job.job);
     if (auto keep_as = optional_string(vm, "keep-as")) {
         if (keep_as->empty() || keep_as->size() > 63)
             throw usage_error("--keep-as takes a table name of 1 to 63 bytes");

@@ -205,6 +205,7 @@ int command_run(const arguments& args) {
     if (vm.count("dry-run-for"))
         run.dry_run_for = parse_duration(vm["dry-run-for"].as<std::string>(), "dry-run-for");
     run.copy_workers = vm["copy-workers"].as<int>();
+    run.copy_workers_given = !vm["copy-workers"].defaulted();
     run.slot_timeout = std::chrono::duration_cast<std::chrono::seconds>(
         parse_duration(vm["slot-timeout"].as<std::string>(), "slot-timeout"));
     if (run.slot_timeout.count() < 1) throw usage_error("--slot-timeout must be at least 1s");

@@ -31,8 +31,7 @@ using asio::awaitable;
 // copy_run: what the workers share. One io_context thread runs every worker, so plain members
 // are safe; only `stop` (set from outside, e.g. a signal handler's thread) is atomic.
 struct copy_run {
-    copy_run(asio::any_io_executor ex, const std::atomic<bool>& stop_flag)
-        : stop(stop_flag), all_done(std::move(ex), asio::steady_timer::time_point::max()) {}
+    explicit copy_run(const std::atomic<bool>& stop_flag) : stop(stop_flag) {}
 
     std::string dsn;
     std::string job;
@@ -49,7 +48,17 @@ struct copy_run {
     bool failed = false;
     std::exception_ptr failure;
     int running = 0;
-    asio::steady_timer all_done;  // cancelled when the last worker ends
+    std::vector<bool> active;  // by worker id (index 0 unused)
+    const std::atomic<int>* live_workers = nullptr;
+    int fixed_workers = 1;
+    asio::steady_timer* wake = nullptr;  // the scheduler's tick, cut short when the last ends
+
+    // wanted: how many workers should copy now.
+    int wanted() const {
+        const int n = live_workers ? live_workers->load() : fixed_workers;
+        return std::max(1, std::min(n, 64));
+    }
+    bool more_chunks() const { return next < pending.size(); }
 
     bool halted() const { return failed || stop.load(std::memory_order_relaxed); }
 };
@@ -72,7 +81,8 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
     co_await pg::pin_text_formats(target);
 
     std::function<bool()> should_stop = [&run] { return run.halted(); };
-    while (!run.halted() && run.next < run.pending.size()) {
+    // A worker whose id is past the wanted count retires, between chunks.
+    while (!run.halted() && run.next < run.pending.size() && worker_id <= run.wanted()) {
         // Throttled: wait here, between chunks, where no snapshot is held open.
         if (run.gate) {
             co_await run.gate->wait_open(should_stop);
@@ -108,13 +118,14 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
 
 // worker_finished is the completion handler of one worker coroutine.
 void worker_finished(copy_run& run, int worker_id, std::exception_ptr error) {
+    run.active[static_cast<size_t>(worker_id)] = false;
     if (error && !run.failed) {
         // Errors outside a chunk (connecting): nothing was written, but the copy cannot go on.
         run.failure =
             pg::with_context("copy worker " + std::to_string(worker_id) + " failed: ", error);
         run.failed = true;
     }
-    if (--run.running == 0) run.all_done.cancel();
+    if (--run.running == 0 && run.wake) run.wake->cancel();
 }
 
 }  // namespace
@@ -126,7 +137,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     auto control = co_await pg::async_connection::connect(dsn, options.application_name);
     co_await pg::pin_text_formats(control);  // the chunk bounds are read here as text
 
-    copy_run run(ex, stop);
+    copy_run run(stop);
     run.dsn = dsn;
     run.job = job;
     run.application_name = options.application_name;
@@ -152,14 +163,33 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     spdlog::info("copy: {} of {} chunks pending, {} workers", run.pending.size(), run.chunks.size(),
                  options.workers);
 
-    int workers = std::max(1, std::min<int>(options.workers, static_cast<int>(run.pending.size())));
-    if (!run.pending.empty()) {
-        run.running = workers;
-        for (int w = 1; w <= workers; ++w)
+    run.fixed_workers = options.workers;
+    run.live_workers = options.live_workers;
+    run.active.assign(65, false);
+    // start_workers: every wanted worker not running yet, while chunks are left.
+    auto start_workers = [&run, ex] {
+        const int wanted = std::min<int>(run.wanted(), static_cast<int>(run.pending.size()));
+        for (int w = 1; w <= wanted && run.more_chunks() && !run.halted(); ++w) {
+            if (run.active[static_cast<size_t>(w)]) continue;
+            run.active[static_cast<size_t>(w)] = true;
+            ++run.running;
             asio::co_spawn(ex, run_worker(run, w),
                            [&run, w](std::exception_ptr e) { worker_finished(run, w, e); });
-        boost::system::error_code ignored;
-        co_await run.all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+    };
+    if (!run.pending.empty()) {
+        start_workers();
+        // Worker 1 is always wanted, so the copy ends only when no chunk is left, it failed
+        // or it was stopped; meanwhile a raised count adds workers within a second.
+        asio::steady_timer tick(ex);
+        run.wake = &tick;
+        while (run.running > 0) {
+            tick.expires_after(std::chrono::milliseconds(500));
+            boost::system::error_code ignored;
+            co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+            if (run.running > 0) start_workers();
+        }
+        run.wake = nullptr;
     }
     if (run.failure) std::rethrow_exception(run.failure);
 

@@ -439,9 +439,13 @@ class job_runner {
             return state::settle_run_controls(
                 c, job.job, options_.max_copy_rate,
                 options_.max_lag_given ? std::optional(options_.max_lag) : std::nullopt,
-                options_.max_lag, throttle::describe(options_.throttle));
+                options_.max_lag, throttle::describe(options_.throttle),
+                options_.copy_workers_given ? std::optional(options_.copy_workers) : std::nullopt,
+                options_.copy_workers);
         });
         progress.copy_paused = controls.copy_paused;
+        progress.copy_workers = controls.copy_workers;
+        workers_in_effect_ = controls.copy_workers;
         progress.max_copy_rate = controls.max_copy_rate;
         progress.max_lag_micros =
             std::chrono::duration_cast<std::chrono::microseconds>(controls.max_lag).count();
@@ -545,7 +549,8 @@ class job_runner {
             if (stop) co_return;
             auto spec = copy::make_copy_spec(inputs_.table, {job.target_schema, job.target_table});
             copy::copy_options copy_options;
-            copy_options.workers = options_.copy_workers;
+            copy_options.workers = progress.copy_workers;
+            copy_options.live_workers = &progress.copy_workers;
             throttle::copy_gate gate(progress);
             copy_options.gate = &gate;
             progress.copy_active = true;
@@ -611,7 +616,7 @@ class job_runner {
     asio::awaitable<bool> build_indexes(const state::job_record& job, std::atomic<bool>& stop,
                                         bool unique_only = false) {
         copy::index_build_options index_options;
-        index_options.workers = options_.copy_workers;
+        index_options.workers = workers_in_effect_;
         // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await operands.
         catalog::qualified_name target{job.target_schema, job.target_table};
         auto indexes = indexes_to_build();
@@ -888,6 +893,7 @@ class job_runner {
     const job_inputs& inputs_;
     metrics::metrics_exporter* exporter_;  // null without --metrics-addr
     std::optional<hooks::hook_runner> hooks_;  // without --hooks-dir: none
+    int workers_in_effect_ = 2;  // --copy-workers, or what `partshift set` kept in the row
     pg::connection control_;
     cutover::cutover_result cutover_;
     cutover::swap_figures figures_;
@@ -1012,18 +1018,35 @@ void finish_revert_window(const std::string& dsn, const std::string& name) {
     end_revert_window(conn, *state::load_job(conn, name));
 }
 
+namespace {
+
+// has_leftovers: what the steps after a swap remove is still there (a run died after the
+// swap's commit).
+bool has_leftovers(pg::connection& conn, const state::job_record& job) {
+    return stream::slot_exists(conn, job.slot_name) || std::filesystem::exists(job.spool_dir) ||
+           conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1", job.publication_name)
+                   .rows() > 0;
+}
+
+}  // namespace
+
 int finish_cut_over_job(const std::string& dsn, const std::string& name, bool partman) {
     pg::connection conn(dsn, state::run_application_name());
     state::acquire_run_lock(conn, name);
     auto job = state::load_job(conn, name);
     if (!job || job->phase != state::phase::done)
         throw runtime_error("job " + name + " is not cut over");
-    const bool leftovers = stream::slot_exists(conn, job->slot_name) ||
-                           std::filesystem::exists(job->spool_dir) ||
-                           conn.query("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                      job->publication_name)
-                                   .rows() > 0;
-    if (leftovers) {
+    // A revert whose run died right after its swap back: the reverse job's steps after the
+    // swap (its slot would pin WAL for ever).
+    if (job->revert_state == std::string(state::revert_state::reverted)) {
+        auto reverse = state::load_job(conn, state::reverse_job_name(name));
+        if (reverse && reverse->phase == state::phase::done && has_leftovers(conn, *reverse)) {
+            state::acquire_run_lock(conn, reverse->job, 10s);
+            spdlog::info("job {} was reverted; finishing the steps after the swap back", name);
+            spdlog::info("done: {}", cutover::finish_after_swap(conn, *reverse, nullptr, {}));
+        }
+    }
+    if (has_leftovers(conn, *job)) {
         spdlog::info("job {} was cut over; finishing the steps after the swap", name);
         spdlog::info("done: {}", cutover::finish_after_swap(conn, *job, nullptr, {}));
     } else if (job->revert_state == std::string(state::revert_state::reverted)) {

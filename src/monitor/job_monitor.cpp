@@ -118,6 +118,7 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
         "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested, "
         "copy_paused, coalesce(max_copy_rate, 0), coalesce(max_lag_ms, -1), "
+        "coalesce(copy_workers, 0), "
         // A reverse job (revert window): its window is over, or `partshift finish` asked.
         "finish_requested OR coalesce((SELECT f.revert_until <= now() FROM partshift.jobs f "
         "WHERE f.job = partshift.jobs.reverse_of), false)";
@@ -139,7 +140,8 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         progress_.source_lsn = insert_positions_.back().first;
         progress_.cutover_requested = r.get_bool(0, 3);
         take_controls(r.get_bool(0, 4), std::stod(r.get(0, 5)), r.get_int(0, 6));
-        progress_.end_revert_window = r.get_bool(0, 7);
+        progress_.end_revert_window = r.get_bool(0, 8);
+        take_copy_workers(static_cast<int>(r.get_int(0, 7)));
     }
     if (print && lag_known && r.rows() > 0) {
         spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",
@@ -148,6 +150,12 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
                      lag.lag_seconds, rate_, megabytes(r.is_null(0, 0) ? 0 : r.get_int(0, 0)),
                      r.get(0, 1));
     }
+}
+
+void job_monitor::take_copy_workers(int workers) {
+    if (workers < 1 || workers == progress_.copy_workers) return;
+    spdlog::info("copy workers now {} ('partshift set'; applied between chunks)", workers);
+    progress_.copy_workers = workers;
 }
 
 void job_monitor::take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms) {

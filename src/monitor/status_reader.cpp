@@ -73,7 +73,8 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
         "coalesce((to_jsonb(j)->>'max_lag_ms')::bigint, 1000) AS max_lag_ms, "
         "coalesce(to_jsonb(j)->>'throttle_limits', '') AS limits, "
         "coalesce(s.safe_wal_size, -1) AS safe_wal, "
-        "coalesce(to_jsonb(j)->>'apply_behind', '') AS behind "
+        "coalesce(to_jsonb(j)->>'apply_behind', '') AS behind, "
+        "coalesce((to_jsonb(j)->>'copy_workers')::int, 0) AS copy_workers "
         "FROM partshift.jobs j LEFT JOIN pg_replication_slots s ON s.slot_name = j.slot_name "
         "WHERE j.job = $1",
         job);
@@ -114,6 +115,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_throttle_limits(r.get(0, "limits"));
     s.set_slot_safe_wal_bytes(static_cast<double>(r.get_int(0, "safe_wal")));
     // Written once a second by a running job; a stopped job's last verdict is stale.
+    s.set_copy_workers(static_cast<double>(r.get_int(0, "copy_workers")));
     s.set_apply_falling_behind(s.running() && !r.get(0, "behind").empty());
     s.set_apply_behind_reason(s.apply_falling_behind() ? r.get(0, "behind") : "");
     read_revert_window(conn, s);
@@ -155,6 +157,8 @@ std::string status_to_text(const proto::status_report& s) {
                "max_slot_wal_keep_size allows): start over ('partshift abort', then run)\n";
     if (s.phase() != "done") {
         out << "controls     copy " << (s.copy_paused() ? "paused" : "not paused");
+        if (s.copy_workers() > 0)
+            out << ", " << static_cast<int>(s.copy_workers()) << " workers";
         if (s.max_copy_rate() > 0)
             out << ", at most " << static_cast<int64_t>(s.max_copy_rate()) << " rows/s";
         if (!s.throttle_limits().empty()) out << "; throttle limits: " << s.throttle_limits();

@@ -272,7 +272,9 @@ void spool_writer::open_segment(stream::lsn_t first_lsn) {
 }
 
 void spool_writer::write_record(const proto::spool_record& record) {
-    append_frame(buffer_, record.SerializeAsString());
+    // One buffer for every record's bytes: a string per record was a malloc and a free each.
+    record.SerializeToString(&serialized_);
+    append_frame(buffer_, serialized_);
     if (buffer_.size() >= options_.write_buffer_size) write_out();
 }
 

@@ -33,22 +33,27 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
                                  std::optional<double> max_copy_rate,
                                  std::optional<std::chrono::milliseconds> max_lag,
                                  std::chrono::milliseconds default_max_lag,
-                                 const std::string& throttle_limits) {
-    std::optional<std::string> rate_param, lag_param;
+                                 const std::string& throttle_limits,
+                                 std::optional<int> copy_workers, int default_copy_workers) {
+    std::optional<std::string> rate_param, lag_param, workers_param;
     if (max_copy_rate) rate_param = std::to_string(*max_copy_rate);
     if (max_lag) lag_param = std::to_string(max_lag->count());
+    if (copy_workers) workers_param = std::to_string(*copy_workers);
     auto r = conn.query(
         "UPDATE partshift.jobs SET "
         "max_copy_rate = CASE WHEN $2::float8 IS NULL THEN max_copy_rate ELSE nullif($2::float8, 0) END, "
         "max_lag_ms = coalesce($3::bigint, max_lag_ms, $4::bigint), throttle_limits = nullif($5, ''), "
+        "copy_workers = coalesce($6::integer, copy_workers, $7::integer), "
         "throttle_reason = NULL WHERE job = $1 "
-        "RETURNING copy_paused, coalesce(max_copy_rate, 0), max_lag_ms",
-        job, rate_param, lag_param, std::to_string(default_max_lag.count()), throttle_limits);
+        "RETURNING copy_paused, coalesce(max_copy_rate, 0), max_lag_ms, copy_workers",
+        job, rate_param, lag_param, std::to_string(default_max_lag.count()), throttle_limits,
+        workers_param, std::to_string(default_copy_workers));
     if (r.rows() == 0) throw usage_error("no partshift job named " + job);
     run_controls c;
     c.copy_paused = r.get_bool(0, 0);
     c.max_copy_rate = std::stod(r.get(0, 1));
     c.max_lag = std::chrono::milliseconds(r.get_int(0, 2));
+    c.copy_workers = static_cast<int>(r.get_int(0, 3));
     return c;
 }
 
@@ -62,6 +67,11 @@ void set_max_copy_rate(pg::connection& conn, const std::string& job, double rows
     update_control(conn, job,
                    "UPDATE partshift.jobs SET max_copy_rate = nullif($2::float8, 0) WHERE job = $1",
                    std::to_string(rows_per_second));
+}
+
+void set_copy_workers(pg::connection& conn, const std::string& job, int workers) {
+    update_control(conn, job, "UPDATE partshift.jobs SET copy_workers = $2::integer WHERE job = $1",
+                   std::to_string(workers));
 }
 
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag) {

@@ -254,3 +254,33 @@ TEST_F(RevertWindowTest, RevertWithoutARunningProcessFollowsTheWindowItself) {
     EXPECT_EQ(finish.exit_code, 2) << finish.err;
     EXPECT_NE(finish.err.find("already reverted"), std::string::npos) << finish.err;
 }
+
+// kill -9 right after the swap back committed: the reverse slot is left behind (it would pin
+// WAL); `partshift revert` again finishes the steps after the swap and says it is reverted.
+TEST_F(RevertWindowTest, KillRightAfterTheRevertCommitThenRevertAgainFinishes) {
+    auto run = start_run({"--revert-window", "10m"});
+    wait_for([](const auto& st) { return st.revert_state() == "open" && st.reverse_running(); },
+             240s, run.get(), "reverse stream running");
+    run->signal(SIGKILL);
+    run->wait(10s);
+    db_->exec("UPDATE events SET amount = amount + 3 WHERE id <= 50");
+    // The revert runs in its own process here (no run follows the window): pause it after the
+    // commit and kill it there.
+    child_process revert({"env", "PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS=20000", PARTSHIFT_BINARY,
+                          "revert", "--dsn", db_->dsn(), "--job", "events"},
+                         spool_.path() + "-revert.log");
+    wait_for([](const auto& st) { return st.revert_state() == "reverted"; }, 120s, &revert,
+             "reverted");
+    revert.signal(SIGKILL);
+    revert.wait(10s);
+    EXPECT_EQ(relkind("public.events"), "r");
+    EXPECT_GT(replication_objects(), 0) << "the kill should leave the reverse slot behind";
+    auto again = run_partshift({"revert", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+    EXPECT_NE(again.out.find("already reverted: public.events is the original table"),
+              std::string::npos)
+        << again.out;
+    EXPECT_EQ(replication_objects(), 0);
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_partitioned"));
+}

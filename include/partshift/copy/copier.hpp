@@ -21,6 +21,9 @@ namespace partshift::copy {
 
 struct copy_options {
     int workers = 2;  // --copy-workers
+    // Live worker count (partshift set --copy-workers, read by the job monitor): workers are
+    // added or retired between chunks to follow it; null = `workers` throughout.
+    const std::atomic<int>* live_workers = nullptr;
     chunk_options chunking;
     std::string application_name = "partshift-copy";
     // Throttling and the --max-copy-rate ceiling; none = copy at full speed.

@@ -39,6 +39,7 @@ private:
     boost::asio::awaitable<void> report_once(pg::async_connection& conn, bool print);
     // take_controls: the live controls as the job's row holds them now, logged when changed.
     void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
+    void take_copy_workers(int workers);
 
     monitor_options options_;
     progress& progress_;

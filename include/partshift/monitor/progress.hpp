@@ -81,6 +81,7 @@ struct progress {
     std::atomic<bool> copy_paused{false};
     std::atomic<double> max_copy_rate{0};         // rows/s; 0 = no ceiling
     std::atomic<int64_t> max_lag_micros{1'000'000};  // the cutover gate's --max-lag
+    std::atomic<int> copy_workers{2};             // parallel chunk copies wanted now
 
     // Figures the job monitor measures once a second, for metrics.
     std::atomic<uint64_t> source_lsn{0};          // the server's WAL insert position

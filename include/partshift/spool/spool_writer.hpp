@@ -111,6 +111,7 @@ class spool_writer {
     stream::lsn_t segment_lsn_ = 0;
     uint64_t segment_written_ = 0;  // bytes handed to write()
     std::string buffer_;            // framed records not yet written
+    std::string serialized_;        // the record being framed (reused)
     bool dir_sync_pending_ = false;
 
     // Every relation seen, for the snapshot at the head of each new segment. Bounded by the

@@ -17,6 +17,7 @@ struct run_controls {
     bool copy_paused = false;
     double max_copy_rate = 0;  // rows/s; 0 = no ceiling
     std::chrono::milliseconds max_lag{1000};
+    int copy_workers = 2;
 };
 
 // upgrade_schema adds the columns newer versions keep in partshift.jobs to a schema an older
@@ -31,11 +32,14 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
                                  std::optional<double> max_copy_rate,
                                  std::optional<std::chrono::milliseconds> max_lag,
                                  std::chrono::milliseconds default_max_lag,
-                                 const std::string& throttle_limits);
+                                 const std::string& throttle_limits,
+                                 std::optional<int> copy_workers = std::nullopt,
+                                 int default_copy_workers = 2);
 
 // The control commands; each throws usage_error for an unknown job or one already cut over.
 void set_copy_paused(pg::connection& conn, const std::string& job, bool paused);
 void set_max_copy_rate(pg::connection& conn, const std::string& job, double rows_per_second);
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag);
+void set_copy_workers(pg::connection& conn, const std::string& job, int workers);
 
 }  // namespace partshift::state

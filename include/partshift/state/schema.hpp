@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "apply_behind";
+inline constexpr const char* newest_column = "copy_workers";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -88,7 +88,9 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS finish_requested boolean NOT NULL DEFAULT false,
     ADD COLUMN IF NOT EXISTS revert_state text,
     -- Written by the running job once a second: why the applier is not keeping up; NULL = it is.
-    ADD COLUMN IF NOT EXISTS apply_behind text;
+    ADD COLUMN IF NOT EXISTS apply_behind text,
+    -- Live control: parallel chunk copies (partshift set --copy-workers); NULL = the run's own.
+    ADD COLUMN IF NOT EXISTS copy_workers integer;
 )SQL";
 
 }  // namespace partshift::state

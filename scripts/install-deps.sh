@@ -10,6 +10,7 @@ packages=(
   libgtest-dev googletest
   prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
+  postgresql-15-partman  # run --partman: the tests register a table with pg_partman 4.x
   procps util-linux
   jq python3  # scripts/benchmark.sh (status JSON; percentiles and the report), run by the tests
 )

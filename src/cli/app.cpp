@@ -1,6 +1,5 @@
 // cli::run: picks the subcommand, sets up logging, and maps errors to exit codes (DESIGN.md §5).
 // Wiring only: no SQL and no migration logic here.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options/errors.hpp>
@@ -9,8 +8,8 @@
 #include <iostream>
 
 #include "partshift/cli/commands.hpp"
+#include "partshift/cli/log_setup.hpp"
 #include "partshift/error.hpp"
-#include "partshift/monitor/terminal_sink.hpp"
 
 namespace partshift::cli {
 namespace {
@@ -41,58 +40,57 @@ void print_usage(std::ostream& out) {
     out << "\n'partshift COMMAND --help' lists a command's options.\n"
            "exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 preflight failed,\n"
            "            4 cutover not performed (source untouched), 5 stopped by the WAL-retention\n"
-           "            guard (checkpoint kept)\n";
+           "            guard (checkpoint kept)\n"
+           "every command also takes --log-format text|json (json: one object per log line)\n";
 }
 
-void setup_logging() {
-    // Logs go to stderr so stdout stays clean for plan scripts and --json output.
-    std::shared_ptr<spdlog::logger> logger;
-    if (::isatty(STDERR_FILENO) == 1) {
-        // On a terminal, log lines and the copy progress line share stderr without clashing.
-        auto sink = std::make_shared<monitor::terminal_sink>(
-            std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-        logger = std::make_shared<spdlog::logger>("partshift", sink);
-    } else {
-        logger = spdlog::stderr_color_mt("partshift");
-    }
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::info);
-    if (const char* level = std::getenv("PARTSHIFT_LOG_LEVEL"))
-        spdlog::set_level(spdlog::level::from_str(level));
+// report_error: the one line a failure ends with; in JSON, a log object like every other line
+// (a log pipeline reading stderr must not meet plain text).
+void report_error(log_format format, const std::string& line) {
+    if (format == log_format::json) spdlog::error("{}", line);
+    else std::cerr << line << "\n";
 }
 
 }  // namespace
 
 int run(int argc, char** argv) {
-    setup_logging();
-    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
-        print_usage(argc < 2 ? std::cerr : std::cout);
-        return argc < 2 ? static_cast<int>(exit_code::bad_input) : 0;
+    arguments all(argv + 1, argv + argc);
+    log_format format = log_format::text;
+    try {
+        format = take_log_format(all);
+    } catch (const partshift::error& e) {
+        setup_logging(log_format::text);
+        std::cerr << "partshift: " << e.what() << "\n";
+        return static_cast<int>(e.code());
     }
-    if (std::strcmp(argv[1], "--version") == 0) {
-        std::cout << "partshift 0.1.0\n";
+    setup_logging(format);
+    if (all.empty() || all[0] == "--help" || all[0] == "-h") {
+        print_usage(all.empty() ? std::cerr : std::cout);
+        return all.empty() ? static_cast<int>(exit_code::bad_input) : 0;
+    }
+    if (all[0] == "--version") {
+        std::cout << "partshift " << PARTSHIFT_VERSION << "\n";
         return 0;
     }
     const command_entry* chosen = nullptr;
     for (const auto& c : commands)
-        if (std::strcmp(argv[1], c.name) == 0) chosen = &c;
+        if (all[0] == c.name) chosen = &c;
     if (!chosen) {
-        std::cerr << "partshift: unknown command '" << argv[1] << "' (try partshift --help)\n";
+        report_error(format, "partshift: unknown command '" + all[0] + "' (try partshift --help)");
         return static_cast<int>(exit_code::bad_input);
     }
-    arguments args(argv + 2, argv + argc);
+    arguments args(all.begin() + 1, all.end());
     try {
         return chosen->handler(args);
     } catch (const partshift::error& e) {
-        std::cerr << "partshift: " << e.what() << "\n";
+        report_error(format, std::string("partshift: ") + e.what());
         return static_cast<int>(e.code());
     } catch (const boost::program_options::error& e) {
-        std::cerr << "partshift " << chosen->name << ": " << e.what() << " (try partshift "
-                  << chosen->name << " --help)\n";
+        report_error(format, std::string("partshift ") + chosen->name + ": " + e.what() +
+                                 " (try partshift " + chosen->name + " --help)");
         return static_cast<int>(exit_code::bad_input);
     } catch (const std::exception& e) {
-        std::cerr << "partshift: " << e.what() << "\n";
+        report_error(format, std::string("partshift: ") + e.what());
         return static_cast<int>(exit_code::runtime_failure);
     }
 }

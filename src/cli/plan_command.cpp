@@ -8,7 +8,12 @@
 #include "partshift/cli/partition_options.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
+#include "partshift/partman/partman_handoff.hpp"
+#include "partshift/catalog/table_name.hpp"
+#include "partshift/plan/next_partitions.hpp"
 #include "partshift/plan/plan_renderer.hpp"
+#include "partshift/state/job_spec_codec.hpp"
+#include "partshift/state/job_store.hpp"
 #include "partshift/plan/preflight.hpp"
 
 namespace partshift::cli {
@@ -25,9 +30,48 @@ po::options_description plan_options() {
         "the table as SQL writes it: billing.events, \"Order Lines\"")(
         "target-name", po::value<std::string>()->value_name("NAME"),
         "name of the partitioned table until cutover (default NAME_new)")(
-        "json", po::bool_switch(), "print the plan as JSON instead of a SQL script");
+        "json", po::bool_switch(), "print the plan as JSON instead of a SQL script")(
+        "next-partitions", po::value<int>()->value_name("N"),
+        "for a table already partitioned by RANGE (after a cutover): print the statements that "
+        "create the N partitions after its last one (interval or step from the job, or "
+        "--interval/--step)")(
+        "job", po::value<std::string>()->value_name("NAME"),
+        "with --next-partitions: the job whose interval or step to use (default: the table name)")(
+        "partman", po::bool_switch(),
+        "also check that pg_partman can take the table over after the cutover (run --partman)");
     general.add(partition_options_description());
     return general;
+}
+
+// next_partitions: plan --next-partitions N. The interval or step is --interval/--step when
+// given, else the one the table was partitioned with by its partshift job.
+int next_partitions(const po::variables_map& vm) {
+    const int count = vm["next-partitions"].as<int>();
+    if (count < 1 || count > 1000) throw usage_error("--next-partitions takes a number from 1 to 1000");
+    auto conn = connect(vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string());
+    const auto table = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
+    plan::level_spec level;
+    if (vm.count("interval")) level.interval = vm["interval"].as<std::string>();
+    if (vm.count("step")) level.step = vm["step"].as<std::string>();
+    if (!level.interval && !level.step) {
+        const std::string job_name = vm.count("job") ? vm["job"].as<std::string>() : table.name;
+        auto job = state::load_job(conn, job_name);
+        if (!job || job->target_schema != table.schema || job->final_name != table.name)
+            throw usage_error("no partshift job partitioned " + table.schema + "." + table.name +
+                              " (job " + job_name + "); give --interval or --step");
+        proto::job_spec stored;
+        stored.ParseFromString(job->spec);
+        level = state::from_proto(stored).level1;
+        if (level.method != plan::partition_method::range)
+            throw usage_error("job " + job_name + " partitioned by " +
+                              plan::method_name(level.method) +
+                              "; --next-partitions is for RANGE partitioning");
+    }
+    const auto range = plan::read_range_partitioning(conn, table);
+    level.method = plan::partition_method::range;
+    level.key = range.key;
+    std::cout << plan::render_next_partitions(range, level, count);
+    return 0;
 }
 
 }  // namespace
@@ -39,7 +83,9 @@ int command_plan(const arguments& args) {
     po::notify(vm);
     if (vm.count("help")) {
         std::cout << "usage: partshift plan --dsn DSN --table NAME PARTITION-OPTIONS "
-                     "[--target-name NAME] [--json]\n\n"
+                     "[--target-name NAME] [--json] [--partman]\n"
+                     "       partshift plan --dsn DSN --table NAME --next-partitions N "
+                     "[--job NAME | --interval I | --step N]\n\n"
                      "Shows the partitioned table partshift would create and checks that the "
                      "server,\nthe role and the table are ready. Changes nothing.\n\n"
                   << options
@@ -49,13 +95,18 @@ int command_plan(const arguments& args) {
     }
     if (!vm.count("table"))
         throw usage_error("--table NAME is required (try partshift plan --help)");
+    if (vm.count("next-partitions")) return next_partitions(vm);
     const auto spec = partition_spec_from(vm);
+    if (vm["partman"].as<bool>()) partman::check_spec_for_partman(spec);
     plan::plan_names names;
     if (vm.count("target-name")) names.target_name = vm["target-name"].as<std::string>();
 
     // An empty conninfo means "PG* environment variables and defaults", as in psql.
     auto conn = connect(vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string());
-    const auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names);
+    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names);
+    if (vm["partman"].as<bool>())
+        planned.checks.push_back(partman::partman_preflight(
+            partman::find_partman(conn), planned.plan.source.schema, planned.plan.final_name));
 
     std::cout << (vm["json"].as<bool>() ? plan::render_json(planned.plan, planned.checks)
                                         : plan::render_sql(planned.plan, planned.checks));

@@ -11,7 +11,9 @@
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
+#include "partshift/hooks/hook_runner.hpp"
 #include "partshift/migrate/migrator.hpp"
+#include "partshift/partman/partman_handoff.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
@@ -54,6 +56,9 @@ po::options_description run_options() {
         "behind it for at most this long)")(
         "cutover-attempts", po::value<int>()->default_value(30)->value_name("N"),
         "cutover lock attempts before giving up (exit 4)")(
+        "cutover-terminate-blockers-after", po::value<std::string>()->value_name("DURATION"),
+        "cutover: terminate client sessions that have blocked the lock for this long (never "
+        "autovacuum against wraparound; off unless given)")(
         "target-name", po::value<std::string>()->value_name("NAME"),
         "name of the partitioned table until cutover (default NAME_new)")(
         "old-name", po::value<std::string>()->value_name("NAME"),
@@ -79,6 +84,18 @@ po::options_description run_options() {
         "server's max_slot_wal_keep_size; warn at 50%, throttle the copy at 75%, stop at 90%")(
         "metrics-addr", po::value<std::string>()->value_name("HOST:PORT"),
         "serve Prometheus metrics at http://HOST:PORT/metrics")(
+        "hooks-dir", po::value<std::string>()->value_name("DIR"),
+        "run the executables named before-copy, after-copy, before-cutover, after-cutover, "
+        "on-failure, on-status in DIR at those events (a failing before-cutover postpones "
+        "the cutover)")(
+        "hooks-timeout", po::value<std::string>()->default_value("60s")->value_name("DURATION"),
+        "a hook still running after this long is ended (and counts as failed)")(
+        "partman", po::bool_switch(),
+        "after the cutover, register the table with pg_partman (create_parent, same interval "
+        "and premake) so its maintenance creates future partitions")(
+        "hooks-status-interval",
+        po::value<std::string>()->default_value("10m")->value_name("DURATION"),
+        "how often the on-status hook runs")(
         "revert-window", po::value<std::string>()->value_name("DURATION"),
         "after the cutover, keep the original table current from the partitioned one for this "
         "long (e.g. 24h), so 'partshift revert' can swap back without losing a write");
@@ -129,11 +146,20 @@ int command_run(const arguments& args) {
     if (vm.count("max-copy-rate"))
         max_copy_rate =
             throttle::parse_copy_rate(vm["max-copy-rate"].as<std::string>(), "max-copy-rate");
+    const auto hooks_timeout = parse_duration(vm["hooks-timeout"].as<std::string>(), "hooks-timeout");
+    const auto status_hook_interval =
+        parse_duration(vm["hooks-status-interval"].as<std::string>(), "hooks-status-interval");
+    if (hooks_timeout.count() < 100) throw usage_error("--hooks-timeout must be at least 100ms");
+    if (status_hook_interval.count() < 1000)
+        throw usage_error("--hooks-status-interval must be at least 1s");
+    if (vm.count("hooks-dir")) hooks::check_hooks_dir(vm["hooks-dir"].as<std::string>());
     std::optional<int64_t> slot_wal_limit;
     if (vm.count("slot-wal-limit"))
         slot_wal_limit = throttle::parse_size(vm["slot-wal-limit"].as<std::string>(), "slot-wal-limit");
 
     const auto spec = partition_spec_from(vm);
+    const bool partman = vm["partman"].as<bool>();
+    if (partman) partman::check_spec_for_partman(spec);
     plan::plan_names names;
     if (vm.count("target-name")) names.target_name = vm["target-name"].as<std::string>();
 
@@ -146,6 +172,7 @@ int command_run(const arguments& args) {
     // The job's name: --job, else the table's name as the plan will resolve it.
     const auto table_name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
     run.job = vm.count("job") ? vm["job"].as<std::string>() : table_name.name;
+    run.partman = partman;
     run.dry_run = vm["dry-run"].as<bool>();
     run.postpone_cutover = vm["postpone-cutover"].as<bool>();
     run.max_lag = max_lag;
@@ -157,9 +184,22 @@ int command_run(const arguments& args) {
         run.postpone_flag_file =
             std::filesystem::absolute(vm["postpone-cutover-flag"].as<std::string>()).string();
     if (vm.count("metrics-addr")) run.metrics_addr = vm["metrics-addr"].as<std::string>();
+    if (vm.count("hooks-dir"))
+        run.hooks_dir = std::filesystem::absolute(vm["hooks-dir"].as<std::string>()).string();
+    run.hooks_timeout = hooks_timeout;
+    run.status_hook_interval = status_hook_interval;
     run.lock_timeout = lock_timeout;
     run.max_lock_hold = max_lock_hold;
     run.cutover_attempts = vm["cutover-attempts"].as<int>();
+    if (vm.count("cutover-terminate-blockers-after")) {
+        if (vm["dry-run"].as<bool>())
+            throw usage_error(
+                "--cutover-terminate-blockers-after goes without --dry-run (a dry run never cuts "
+                "over)");
+        run.terminate_blockers_after = parse_duration(
+            vm["cutover-terminate-blockers-after"].as<std::string>(),
+            "cutover-terminate-blockers-after");
+    }
     run.drop_unrepointable_fks = vm["drop-unrepointable-fks"].as<bool>();
     run.verify = vm["verify"].as<bool>();
     if (vm.count("dry-run-for"))
@@ -177,13 +217,18 @@ int command_run(const arguments& args) {
         run.revert_window = parse_duration(vm["revert-window"].as<std::string>(), "revert-window");
         if (run.revert_window->count() < 1000)
             throw usage_error("--revert-window must be at least 1s");
+        if (partman)
+            throw usage_error(
+                "--partman goes without --revert-window: pg_partman would go on maintaining a "
+                "table that 'partshift revert' swaps away; once the window is over, run the same "
+                "command with --partman to register it");
     }
 
     // A job already cut over: the table is partitioned now and cannot be planned again. A
     // rerun after a crash during the cutover finishes its last steps here; with a revert
     // window open, it follows the window again from its checkpoint.
     if (auto job = state::load_job(conn, run.job); job && job->phase == state::phase::done) {
-        const int code = migrate::finish_cut_over_job(dsn, run.job);
+        const int code = migrate::finish_cut_over_job(dsn, run.job, partman);
         if (job->revert_state == std::string(state::revert_state::open))
             return migrate::run_revert_window(run, run.job);
         if (run.revert_window && !job->revert_state)
@@ -198,6 +243,13 @@ int command_run(const arguments& args) {
         throw usage_error("--revert-window is not available when re-partitioning a partitioned "
                           "table; cut over without it (the old tree is kept as " +
                           (run.old_name.empty() ? std::string("NAME_old") : run.old_name) + ")");
+    if (partman) {
+        // Checked on every run, a resumed one too: the registration comes after the cutover,
+        // when refusing would be too late.
+        auto check = partman::partman_preflight(partman::find_partman(conn),
+                                                planned.plan.source.schema, planned.plan.final_name);
+        if (!check.ok) throw preflight_error("preflight failed: " + check.message);
+    }
     migrate::job_inputs inputs{std::move(planned.table), std::move(planned.plan),
                                std::move(planned.checks)};
     return migrate::run_job(run, inputs);

@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "partshift/cutover/lock_blockers.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/state/job_names.hpp"
@@ -32,38 +33,19 @@ std::string qualified(pg::connection& conn, const std::string& schema, const std
     return conn.quote_ident(schema) + "." + conn.quote_ident(name);
 }
 
-// blockers: the sessions holding a lock on the source (every granted lock conflicts with
-// ACCESS EXCLUSIVE), read right after a LOCK timed out, for the log and the final error.
-std::string blockers(pg::connection& conn, const std::string& relation, int own_pid) {
-    auto r = conn.query(
-        "SELECT a.pid, coalesce(a.state, '?'), coalesce(a.application_name, ''), "
-        "coalesce(round(extract(epoch FROM now() - a.xact_start))::text, '?'), "
-        "left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 60) "
-        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'relation' AND l.relation = $1::regclass AND l.granted "
-        "AND l.pid <> $2 GROUP BY 1, 2, 3, 4, 5 ORDER BY a.pid LIMIT 5",
-        relation, own_pid);
-    std::string out;
-    for (int i = 0; i < r.rows(); ++i) {
-        if (i) out += "; ";
-        out += "pid " + r.get(i, 0) + " (" + r.get(i, 1) + ", application '" + r.get(i, 2) +
-               "', transaction open " + r.get(i, 3) + " s, last query: " + r.get(i, 4) + ")";
-    }
-    return out.empty() ? "a session that finished meanwhile" : out;
-}
-
 // cutover_attempt: one BEGIN … COMMIT (or rollback) on the locking session.
 class cutover_attempt {
 public:
     cutover_attempt(const cutover_options& o, const cutover_hooks& hooks, pg::connection& lock_conn,
-                    pg::connection& fence_conn)
-        : o_(o), hooks_(hooks), lock_(lock_conn), fence_(fence_conn),
+                    pg::connection& fence_conn, blocker_terminator* terminator)
+        : o_(o), hooks_(hooks), lock_(lock_conn), fence_(fence_conn), terminator_(terminator),
           source_(qualified(lock_conn, o.job.source_schema, o.job.source_table)),
           target_(qualified(lock_conn, o.job.target_schema, o.job.target_table)),
           prefix_(state::fence_prefix(o.job.job)) {}
 
     // run: true when the swap committed; false with `failure` set when it rolled back.
     bool run(int attempt, cutover_result& result, std::string& failure) {
+        terminated_ = 0;
         pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
         lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
         cutover::swap_request request{{o_.job.source_schema, o_.job.source_table},
@@ -95,9 +77,12 @@ public:
                 throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
                                     std::string(e.what()));
             }
+            // Read on the fence session: this one is in an aborted transaction.
+            const auto blockers = read_lock_blockers(fence_, source_, lock_.backend_pid());
             failure = "the lock on " + source_ + " was not granted within " +
                       std::to_string(o_.lock_timeout.count()) + " ms; blocked by " +
-                      blockers(fence_, source_, lock_.backend_pid());
+                      describe_blockers(blockers);
+            if (terminator_) terminated_ = terminator_->observe(fence_, blockers);
             return false;
         }
         const auto granted = clock::now();
@@ -150,11 +135,16 @@ public:
         return true;
     }
 
+    // terminated: blocking sessions the last failed attempt terminated.
+    int terminated() const { return terminated_; }
+
 private:
     const cutover_options& o_;
     const cutover_hooks& hooks_;
     pg::connection& lock_;
     pg::connection& fence_;
+    blocker_terminator* terminator_;  // null unless --cutover-terminate-blockers-after
+    int terminated_ = 0;
     const std::string source_, target_, prefix_;
 };
 
@@ -167,7 +157,10 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
     // only be decoded at its commit, after the swap (DESIGN.md §1 step 7).
     pg::connection fence_conn(o.dsn, "partshift-fence");
     fence_conn.exec("SET synchronous_commit = on");
-    cutover_attempt attempt_once(o, hooks, lock_conn, fence_conn);
+    std::optional<blocker_terminator> terminator;
+    if (o.terminate_blockers_after) terminator.emplace(*o.terminate_blockers_after);
+    cutover_attempt attempt_once(o, hooks, lock_conn, fence_conn,
+                                 terminator ? &*terminator : nullptr);
     std::mt19937 random(std::random_device{}());
     auto backoff = 200ms;
 
@@ -200,6 +193,11 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         spdlog::warn("cutover attempt {}/{}: {}; rolled back, source untouched", attempt,
                      o.attempts, failure);
         if (attempt == o.attempts) break;
+        if (attempt_once.terminated() > 0) {
+            // The blockers are gone: try again as soon as their sessions have ended.
+            std::this_thread::sleep_for(100ms);
+            continue;
+        }
         // Back off with jitter, so retries do not fall into step with the blocking workload.
         auto pause = backoff + std::chrono::milliseconds(std::uniform_int_distribution<int>(
                                    0, static_cast<int>(backoff.count()))(random));

@@ -51,33 +51,33 @@ asio::awaitable<void> follow_watcher::run() {
             hooks_.remove_applied_segments();
             last_cleanup = now;
         }
-        if (in_follow && options_.cut_over) check_cutover_gate();
+        if (in_follow && options_.cut_over && gate_open()) co_await open_gate();
         if (cutover_started_ && hooks_.cutover_finished()) stop_ = true;
         tick.expires_after(200ms);
         co_await tick.async_wait(asio::use_awaitable);
     }
 }
 
-void follow_watcher::check_cutover_gate() {
-    if (cutover_started_) return;
+bool follow_watcher::gate_open() {
+    if (cutover_started_) return false;
     const auto now = std::chrono::steady_clock::now();
     if (!hooks_.indexes_ready()) {
         lag_ok_since_.reset();
         progress_.cutover = monitor::cutover_stage::catching_up;
-        return;
+        return false;
     }
     if (!lag_within(progress_.lag_micros, std::chrono::microseconds(progress_.max_lag_micros))) {
         lag_ok_since_.reset();
         progress_.cutover = monitor::cutover_stage::catching_up;
-        return;
+        return false;
     }
     if (!lag_ok_since_) lag_ok_since_ = now;
-    if (now - *lag_ok_since_ < options_.steady_for) return;
+    if (now - *lag_ok_since_ < options_.steady_for) return false;
     if (options_.postpone && !progress_.cutover_requested) {
         if (progress_.cutover != monitor::cutover_stage::waiting_for_request)
             spdlog::info("ready to cut over; waiting for 'partshift cutover'");
         progress_.cutover = monitor::cutover_stage::waiting_for_request;
-        return;
+        return false;
     }
     if (options_.postpone_flag_file && !progress_.cutover_requested) {
         std::error_code ec;  // unreadable counts as present: postponing is the safe side
@@ -90,7 +90,24 @@ void follow_watcher::check_cutover_gate() {
             spdlog::info("{} is gone", *options_.postpone_flag_file);
         if (present) {
             progress_.cutover = monitor::cutover_stage::postponed_by_flag_file;
-            return;
+            return false;
+        }
+    }
+    return true;
+}
+
+asio::awaitable<void> follow_watcher::open_gate() {
+    if (hooks_.before_cutover) {
+        const auto now = std::chrono::steady_clock::now();
+        if (hook_retry_at_ && now < *hook_retry_at_) co_return;
+        auto postponed = co_await hooks_.before_cutover();
+        if (stop_) co_return;
+        if (postponed) {
+            progress_.cutover = monitor::cutover_stage::postponed_by_hook;
+            hook_retry_at_ = std::chrono::steady_clock::now() + options_.hook_retry;
+            spdlog::warn("cutover postponed: {}; asking it again in {} s", *postponed,
+                         std::chrono::duration_cast<std::chrono::seconds>(options_.hook_retry).count());
+            co_return;
         }
     }
     progress_.cutover = monitor::cutover_stage::cutting_over;

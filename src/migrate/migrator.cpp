@@ -26,6 +26,8 @@
 #include "partshift/cutover/cutover_runner.hpp"
 #include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
+#include "partshift/hooks/async_hook.hpp"
+#include "partshift/hooks/hook_runner.hpp"
 #include "partshift/metrics/metrics_exporter.hpp"
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
@@ -36,6 +38,7 @@
 #include "partshift/monitor/job_monitor.hpp"
 #include "partshift/monitor/lag.hpp"
 #include "partshift/monitor/progress_bar.hpp"
+#include "partshift/partman/partman_handoff.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/plan/partition_naming.hpp"
 #include "partshift/plan/plan_renderer.hpp"
@@ -64,6 +67,35 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+// hand_over_to_partman: run --partman after the swap committed. A failure here leaves the
+// cutover done; running the same command again retries the registration alone.
+void hand_over_to_partman(pg::connection& conn, const state::job_record& job) {
+    // pg_partman must not maintain a table a revert may still swap away (a window opened by
+    // 'partshift cutover --revert-window'), nor one that was swapped away.
+    if (job.revert_state == std::string(state::revert_state::open)) {
+        spdlog::warn("partman: not registering {}.{} while its revert window is open; once it is "
+                     "over, run the same command with --partman again",
+                     job.target_schema, job.final_name);
+        return;
+    }
+    if (job.revert_state == std::string(state::revert_state::reverted)) {
+        spdlog::warn("partman: job {} was reverted; {}.{} is the original table again, nothing "
+                     "to register",
+                     job.job, job.target_schema, job.final_name);
+        return;
+    }
+    proto::job_spec stored;
+    stored.ParseFromString(job.spec);
+    try {
+        partman::register_with_partman(conn, job.target_schema, job.final_name,
+                                       state::from_proto(stored));
+    } catch (const std::exception& e) {
+        throw runtime_error("the cutover is done, but registering " + job.target_schema + "." +
+                            job.final_name + " with pg_partman failed: " + e.what() +
+                            "; run the same command again to retry the registration");
+    }
+}
+
 std::string serialized_spec(const plan::partition_spec& spec) {
     std::string bytes;
     state::to_proto(spec).SerializeToString(&bytes);
@@ -85,7 +117,9 @@ class job_runner {
     job_runner(const run_options& options, const job_inputs& inputs,
                metrics::metrics_exporter* exporter)
         : options_(options), inputs_(inputs), exporter_(exporter),
-          control_(options.dsn, state::run_application_name()) {}
+          control_(options.dsn, state::run_application_name()) {
+        if (!options.hooks_dir.empty()) hooks_.emplace(options.hooks_dir, options.hooks_timeout);
+    }
 
     int run() {
         // One process per job, for the whole run (taken again after a reconnect).
@@ -120,6 +154,7 @@ class job_runner {
                 if (!lost_since) lost_since = now;
                 if (!e.is_connection_loss() || now - *lost_since >= options_.reconnect_for) {
                     record_failure(job, e);
+                    run_failure_hook(job, e);
                     throw;
                 }
                 count_error();
@@ -127,6 +162,7 @@ class job_runner {
                              backoff.count());
             } catch (const std::exception& e) {
                 record_failure(job, e);
+                run_failure_hook(job, e);
                 throw;
             }
             if (!pause_unless_signalled(backoff)) {
@@ -156,6 +192,62 @@ class job_runner {
         timer.async_wait([&](boost::system::error_code) { signals.cancel(); });
         io.run();
         return !signalled;
+    }
+
+    // figures: what a hook is told about the job (hook_env); from the run's live counters
+    // when it has them, else from the job's row.
+    static hooks::hook_figures figures(const state::job_record& job, const std::string& phase,
+                                       const monitor::progress* p) {
+        hooks::hook_figures f;
+        f.job = job.job;
+        f.phase = phase;
+        f.source = job.source_schema + "." + job.source_table;
+        f.target = job.target_schema + "." + job.target_table;
+        f.rows_estimate = p ? p->rows_estimate.load() : job.rows_estimate;
+        f.rows_copied = p ? p->rows_copied.load() : job.rows_copied;
+        f.applied_lsn = stream::format_lsn(p ? p->applied_lsn.load() : job.applied_lsn.value_or(0));
+        if (p && p->lag_micros >= 0) f.lag_seconds = static_cast<double>(p->lag_micros) / 1e6;
+        if (p && p->lag_bytes >= 0) f.lag_bytes = p->lag_bytes.load();
+        if (p) {
+            f.copy_throttled = p->copy_throttled;
+            if (f.copy_throttled) f.throttle_reason = p->throttle.get().text;
+            f.cutover_attempts = p->cutover_attempts;
+        }
+        return f;
+    }
+
+    // run_failure_hook: on-failure, with the reason; the run is over, so nothing can stop it
+    // but its timeout.
+    void run_failure_hook(const state::job_record& job, const std::exception& e) {
+        if (!hooks_) return;
+        auto f = figures(job, job.phase, nullptr);
+        f.error = e.what();
+        hooks_->run(hooks::hook_event::on_failure, f);
+    }
+
+    // notify: a hook whose exit status changes nothing (before-copy, after-copy, on-status),
+    // run off the event loop.
+    asio::awaitable<void> notify(hooks::hook_event event, const state::job_record& job,
+                                 const std::string& phase, const monitor::progress& progress,
+                                 const std::atomic<bool>& stop) {
+        if (!hooks_) co_return;
+        co_await hooks::run_hook_async(*hooks_, event, figures(job, phase, &progress), &stop);
+    }
+
+    // status_hooks: on-status every --hooks-status-interval until the run stops.
+    asio::awaitable<void> status_hooks(const state::job_record& job,
+                                       const monitor::progress& progress,
+                                       const monitor::job_monitor& monitor,
+                                       const std::atomic<bool>& stop) {
+        asio::steady_timer tick(co_await asio::this_coro::executor);
+        auto next = std::chrono::steady_clock::now() + options_.status_hook_interval;
+        while (!stop) {
+            tick.expires_after(200ms);
+            co_await tick.async_wait(asio::use_awaitable);
+            if (stop || std::chrono::steady_clock::now() < next) continue;
+            co_await notify(hooks::hook_event::on_status, job, monitor.phase(), progress, stop);
+            next = std::chrono::steady_clock::now() + options_.status_hook_interval;
+        }
     }
 
     // reload_job: the job's row as saved now (nullopt once aborted), over the control
@@ -419,6 +511,8 @@ class job_runner {
                            metrics::publish_metrics(*exporter_, progress,
                                                     [&monitor] { return monitor.phase(); }, stop),
                            asio::detached);
+        if (hooks_)
+            asio::co_spawn(io, status_hooks(job, progress, monitor, stop), asio::detached);
         asio::co_spawn(io, phase_script(job, writer, progress, monitor, stop),
                        [&](std::exception_ptr e) {
                            fail(e);
@@ -435,6 +529,13 @@ class job_runner {
                                                   figures_);
             });
             spdlog::info("done: {}", summary);
+            if (options_.partman)
+                with_control([&](pg::connection& c) { hand_over_to_partman(c, *saved); });
+            if (hooks_) {
+                auto f = figures(*saved, state::phase::done, &progress);
+                if (cutover_.swapped) f.lock_hold_ms = cutover_.lock_hold_ms;
+                hooks_->run(hooks::hook_event::after_cutover, f);
+            }
             return 0;
         }
         if (cutover_gave_up_) {
@@ -459,6 +560,8 @@ class job_runner {
 
         if (job.phase == state::phase::copy) {
             co_await test_pause();
+            co_await notify(hooks::hook_event::before_copy, job, job.phase, progress, stop);
+            if (stop) co_return;
             auto spec = copy::make_copy_spec(inputs_.table, {job.target_schema, job.target_table});
             copy::copy_options copy_options;
             copy_options.workers = progress.copy_workers;
@@ -483,6 +586,7 @@ class job_runner {
             if (!result.completed || stop) co_return;
             spdlog::info("copy done: {} rows in {} chunks", result.rows_copied,
                          result.chunks_total);
+            co_await notify(hooks::hook_event::after_copy, job, job.phase, progress, stop);
             set_phase(state::phase::index);
         }
         if (job.phase == state::phase::index) {
@@ -605,6 +709,7 @@ class job_runner {
             o.max_lock_hold = options_.max_lock_hold;
             o.attempts = options_.cutover_attempts;
             o.drop_unrepointable_fks = options_.drop_unrepointable_fks;
+            o.terminate_blockers_after = options_.terminate_blockers_after;
             figures_.lag_seconds = static_cast<double>(progress.lag_micros) / 1e6;
             cutover::cutover_hooks hooks;
             hooks.applier_current = [&progress] {
@@ -652,6 +757,7 @@ class job_runner {
         watch.cut_over = !options_.dry_run;
         watch.postpone = options_.postpone_cutover;
         watch.postpone_flag_file = options_.postpone_flag_file;
+        watch.hook_retry = options_.before_cutover_retry;
         bool unique_built = !has_unique_indexes();
         follow_watcher_hooks hooks;
         hooks.backlog_applied = [&] { return feed->caught_up(); };
@@ -671,6 +777,14 @@ class job_runner {
             // Only what the target has flushed: its apply commits are asynchronous.
             spool::remove_applied_segments(writer.dir(), progress.durable_applied_lsn);
         };
+        if (hooks_)
+            hooks.before_cutover = [&]() -> asio::awaitable<std::optional<std::string>> {
+                auto outcome = co_await hooks::run_hook_async(
+                    *hooks_, hooks::hook_event::before_cutover,
+                    figures(job, job.phase, &progress), &stop);
+                if (outcome.ok()) co_return std::nullopt;
+                co_return outcome.describe(hooks::hook_event::before_cutover);
+            };
         hooks.start_cutover = start_cutover;
         hooks.cutover_finished = [&] { return cutover_finished.load(); };
         follow_watcher watcher(watch, hooks, progress, stop);
@@ -793,6 +907,7 @@ class job_runner {
     const run_options& options_;
     const job_inputs& inputs_;
     metrics::metrics_exporter* exporter_;  // null without --metrics-addr
+    std::optional<hooks::hook_runner> hooks_;  // without --hooks-dir: none
     int workers_in_effect_ = 2;  // --copy-workers, or what `partshift set` kept in the row
     pg::connection control_;
     cutover::cutover_result cutover_;
@@ -852,6 +967,11 @@ int follow_revert_window(const run_options& base, const std::string& name,
         o.verify = false;
         o.revert_window.reset();
         o.throttle = {};  // there is no copy to throttle
+        // Hooks and pg_partman belong to the migration, not to the stream back: a failing
+        // before-cutover hook must not hold up 'partshift revert', and partman never takes
+        // over NAME_old.
+        o.hooks_dir.clear();
+        o.partman = false;
         job_inputs inputs;
         inputs.table = catalog::inspect_table(conn, {reverse->source_schema, reverse->source_table},
                                               catalog::row_estimate::catalog_only);
@@ -925,7 +1045,7 @@ bool has_leftovers(pg::connection& conn, const state::job_record& job) {
 
 }  // namespace
 
-int finish_cut_over_job(const std::string& dsn, const std::string& name) {
+int finish_cut_over_job(const std::string& dsn, const std::string& name, bool partman) {
     pg::connection conn(dsn, state::run_application_name());
     state::acquire_run_lock(conn, name);
     auto job = state::load_job(conn, name);
@@ -955,6 +1075,7 @@ int finish_cut_over_job(const std::string& dsn, const std::string& name) {
         auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1", name);
         spdlog::info("job {} is already done: {}", name, r.rows() ? r.get(0, 0) : "");
     }
+    if (partman) hand_over_to_partman(conn, *job);
     return 0;
 }
 

@@ -13,6 +13,8 @@ const char* describe(cutover_stage stage) {
             return "waiting for cutover";
         case cutover_stage::postponed_by_flag_file:
             return "postponed while the --postpone-cutover-flag file exists";
+        case cutover_stage::postponed_by_hook:
+            return "postponed by the before-cutover hook";
         case cutover_stage::cutting_over:
             return "cutting over";
     }

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -159,6 +160,9 @@ TEST_F(CutoverTest, LockNotGrantedRetriesThenExits4WithTheSourceUntouched) {
     EXPECT_EQ(relkind("public.events"), "r");
     EXPECT_EQ(relkind("public.events_new"), "p");
     EXPECT_EQ(source_ddl(), before);
+    // Blockers are never terminated without --cutover-terminate-blockers-after.
+    EXPECT_TRUE(blocker.running()) << run->log();
+    EXPECT_EQ(run->log().find("terminating pid"), std::string::npos) << run->log();
     // With the blocker gone, the next run resumes and cuts over.
     blocker.signal(SIGKILL);
     blocker.wait(10s);
@@ -168,6 +172,93 @@ TEST_F(CutoverTest, LockNotGrantedRetriesThenExits4WithTheSourceUntouched) {
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << again->log();
     EXPECT_EQ(relkind("public.events"), "p");
+}
+
+// --cutover-terminate-blockers-after: a session that has held the source for that long while
+// the cutover's lock waited is terminated (and logged with its pid, user, application and
+// query start); one that blocked for a shorter time is not.
+TEST_F(CutoverTest, TerminateBlockersAfterEndsASessionThatBlockedThatLong) {
+    child_process blocker({"psql", "-X", "-q", "-d", db_->dsn() + " application_name=stuck_report",
+                           "-c", "BEGIN; SELECT count(*) FROM events; SELECT pg_sleep(600);"},
+                          spool_.path() + "-blocker.log");
+    std::this_thread::sleep_for(1s);
+    auto blocker_pid = count(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
+        "application_name = 'stuck_report'");
+    ASSERT_GT(blocker_pid, 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto run = start_run({"--cutover-attempts", "100", "--lock-timeout", "50ms",
+                          "--cutover-terminate-blockers-after", "3s"});
+    auto code = run->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << run->log();
+    EXPECT_EQ(relkind("public.events"), "p");
+    const auto log = run->log();
+    const auto line = log.find("cutover: terminating pid " + std::to_string(blocker_pid) + " (user ");
+    ASSERT_NE(line, std::string::npos) << log;
+    const auto text = log.substr(line, log.find('\n', line) - line);
+    EXPECT_NE(text.find("application 'stuck_report'"), std::string::npos) << text;
+    EXPECT_NE(text.find("query started 20"), std::string::npos) << text;
+    // Not before it had blocked for the 3 s asked for.
+    const auto blocked = text.find("blocked the cutover lock for ");
+    ASSERT_NE(blocked, std::string::npos) << text;
+    EXPECT_GE(std::stod(text.substr(blocked + 29)), 3.0) << text;
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 3s);
+    auto exited = blocker.wait(10s);
+    EXPECT_TRUE(exited.has_value()) << "the blocking session is still there";
+    EXPECT_EQ(count("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                    "'stuck_report'"),
+              0);
+}
+
+// Relation OIDs are per database: a database copied from this one (CREATE DATABASE ...
+// TEMPLATE) has `events` under the same OID, and a session holding it there neither blocks the
+// cutover nor is ever terminated; only the blocker in this database is.
+TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
+    const std::string twin = "twin_" + std::to_string(::getpid());
+    struct drop_database {
+        std::string name;
+        ~drop_database() {
+            try {
+                pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
+                admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(name) + " WITH (FORCE)");
+            } catch (const std::exception&) {
+            }
+        }
+    } cleanup{twin};
+    {
+        pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
+        admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(twin) + " WITH (FORCE)");
+        admin.exec("CREATE DATABASE " + admin.quote_ident(twin) + " TEMPLATE " +
+                   admin.quote_ident(db_->name()));
+    }
+    pg::connection twin_conn(sandbox_dsn(twin), "partshift-test");
+    ASSERT_EQ(twin_conn.exec("SELECT 'events'::regclass::oid::bigint").get_int(0, 0),
+              count("SELECT 'events'::regclass::oid::bigint"));
+    child_process twin_holder(
+        {"psql", "-X", "-q", "-d", sandbox_dsn(twin) + " application_name=twin_holder", "-c",
+         "BEGIN; LOCK events IN ACCESS SHARE MODE; SELECT pg_sleep(600);"},
+        spool_.path() + "-twin.log");
+    child_process blocker({"psql", "-X", "-q", "-d", db_->dsn() + " application_name=stuck_here",
+                           "-c", "BEGIN; SELECT count(*) FROM events; SELECT pg_sleep(600);"},
+                          spool_.path() + "-blocker.log");
+    std::this_thread::sleep_for(1s);
+    const auto twin_pid = twin_conn
+                              .exec("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                    "'twin_holder'")
+                              .get_int(0, 0);
+    auto run = start_run({"--cutover-attempts", "100", "--lock-timeout", "50ms",
+                          "--cutover-terminate-blockers-after", "2s"});
+    auto code = run->wait(300s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << run->log();
+    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_NE(run->log().find("application 'stuck_here'"), std::string::npos) << run->log();
+    EXPECT_EQ(run->log().find("pid " + std::to_string(twin_pid) + " "), std::string::npos)
+        << "a session of another database was taken for a blocker\n" << run->log();
+    EXPECT_TRUE(twin_holder.running()) << "the other database's session was terminated";
+    twin_holder.signal(SIGKILL);
+    twin_holder.wait(10s);
 }
 
 TEST_F(CutoverTest, HoldCapExceededRollsBackAndRetries) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "partshift/cutover/table_swap.hpp"
@@ -27,6 +28,9 @@ struct cutover_options {
     std::chrono::milliseconds max_lock_hold{2000};
     int attempts = 30;
     bool drop_unrepointable_fks = false;
+    // --cutover-terminate-blockers-after: terminate sessions that have blocked the lock this
+    // long (lock_blockers.hpp says which ones never); unset = never.
+    std::optional<std::chrono::milliseconds> terminate_blockers_after;
     // The swap back of a revert window (swap_request::reverting); the job is the reverse job.
     bool reverting = false;
 };

@@ -4,7 +4,8 @@
 // run, and opens the cutover gate: copy done, every index built and valid, lag at most
 // --max-lag (live: `partshift set --max-lag`) for a moment, (with --postpone-cutover)
 // `partshift cutover` asked for, and (with --postpone-cutover-flag) its file gone or
-// `partshift cutover` asked for.
+// `partshift cutover` asked for; then (with --hooks-dir) the before-cutover hook exits 0, or
+// the cutover is postponed and the hook asked again after hook_retry.
 // Must not: apply, cut over or write job state itself; it calls the hooks it is given.
 #pragma once
 
@@ -31,6 +32,8 @@ struct follow_watcher_options {
     std::optional<std::string> postpone_flag_file;
     // How long lag must stay at most max_lag before the gate opens.
     std::chrono::milliseconds steady_for{1000};
+    // A failed before-cutover hook is run again after this long (the gate still open).
+    std::chrono::milliseconds hook_retry{10'000};
 };
 
 struct follow_watcher_hooks {
@@ -39,6 +42,9 @@ struct follow_watcher_hooks {
     std::function<boost::asio::awaitable<void>()> enter_follow;
     std::function<bool()> indexes_ready;    // every index (unique ones too) built and valid
     std::function<void()> remove_applied_segments;
+    // The before-cutover hook, run when the gate is open (optional): nullopt lets the cutover
+    // start; a reason postpones it.
+    std::function<boost::asio::awaitable<std::optional<std::string>>()> before_cutover;
     std::function<void()> start_cutover;    // called once, when the gate opens
     std::function<bool()> cutover_finished; // the cutover thread has returned
 };
@@ -59,7 +65,10 @@ public:
     }
 
 private:
-    void check_cutover_gate();
+    // gate_open: every condition for the cutover holds (status says which one waits if not).
+    bool gate_open();
+    // open_gate: the before-cutover hook, then the cutover.
+    boost::asio::awaitable<void> open_gate();
 
     follow_watcher_options options_;
     follow_watcher_hooks hooks_;
@@ -68,6 +77,7 @@ private:
     std::optional<std::chrono::steady_clock::time_point> follow_since_;
     std::optional<std::chrono::steady_clock::time_point> lag_ok_since_;
     bool cutover_started_ = false;
+    std::optional<std::chrono::steady_clock::time_point> hook_retry_at_;
 };
 
 }  // namespace partshift::migrate

@@ -35,6 +35,7 @@ struct run_options {
     std::chrono::milliseconds max_lock_hold{2000};
     int cutover_attempts = 30;
     bool drop_unrepointable_fks = false;
+    std::optional<std::chrono::milliseconds> terminate_blockers_after;  // unset: never
     bool verify = false;  // compare every key range before the swap; refuse on a mismatch
     // Given on the command line: replaces what the job's row holds (partshift set); without,
     // the row's value (or the default max_lag) is used.
@@ -45,6 +46,12 @@ struct run_options {
     throttle::throttle_limits throttle;
     std::optional<int64_t> slot_wal_limit;  // bytes; the guard's limit besides the server's
     std::string metrics_addr;               // HOST:PORT; empty = no metrics
+    // Hooks (--hooks-dir): executables run at the job's events; empty = none.
+    std::string hooks_dir;
+    std::chrono::milliseconds hooks_timeout{60'000};
+    std::chrono::milliseconds status_hook_interval{600'000};  // on-status
+    std::chrono::milliseconds before_cutover_retry{10'000};   // after a failed before-cutover
+    bool partman = false;  // register the partitioned table with pg_partman after the cutover
     // --revert-window: after the cutover, keep NAME_old current from the partitioned table
     // for this long, so `partshift revert` can swap back (issue 10). `partshift cutover
     // --revert-window` replaces it through the job's row.
@@ -65,8 +72,9 @@ int run_job(const run_options& options, const job_inputs& inputs);
 
 // finish_cut_over_job completes the steps after a committed swap (drop slot and publication,
 // remove the spool, report) for a job in phase done; a rerun after a crash during the
-// cutover comes here. Idempotent. Returns the exit code.
-int finish_cut_over_job(const std::string& dsn, const std::string& job);
+// cutover comes here. Idempotent. With `partman`, also the pg_partman registration (again, if
+// it failed after the swap). Returns the exit code.
+int finish_cut_over_job(const std::string& dsn, const std::string& job, bool partman = false);
 
 // run_revert_window follows an open revert window of `job` (cut over with --revert-window):
 // streams the partitioned table's changes into NAME_old until the window's end, `partshift

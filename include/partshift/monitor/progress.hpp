@@ -16,6 +16,7 @@ enum class cutover_stage : int {
     catching_up,
     waiting_for_request,
     postponed_by_flag_file,
+    postponed_by_hook,
     cutting_over
 };
 const char* describe(cutover_stage stage);

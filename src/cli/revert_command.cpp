@@ -80,11 +80,8 @@ int command_revert(const arguments& args) {
         // Idempotent, like run after a cutover: a revert whose run died right after the swap
         // back is finished here.
         migrate::finish_cut_over_job(dsn, job.job);
-        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
-                            reverse);
-        // The summary reads "reverted: ...".
-        const std::string summary = r.rows() ? r.get(0, 0) : "";
-        std::cout << "already " << (summary.empty() ? "reverted" : summary) << "\n";
+        const std::string summary = state::job_summary(conn, reverse);
+        std::cout << "already reverted" << (summary.empty() ? "" : ": " + summary) << "\n";
         return 0;
     }
     if (state::window_expired(conn, job.job))
@@ -122,10 +119,8 @@ int command_revert(const arguments& args) {
     const int code = migrate::run_revert_window(o, job.job);
     auto after = state::load_job(conn, reverse);
     if (after && after->phase == state::phase::done) {
-        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
-                            reverse);
-        std::cout << "reverted" << (r.rows() && !r.get(0, 0).empty() ? ": " + r.get(0, 0) : "")
-                  << "\n";
+        const std::string summary = state::job_summary(conn, reverse);
+        std::cout << "reverted" << (summary.empty() ? "" : ": " + summary) << "\n";
         return 0;
     }
     if (code != 0) return code;

@@ -19,9 +19,7 @@ int wait_for_swap(pg::connection& conn, const std::string& name, const std::stri
         auto job = state::load_job(conn, name);
         if (!job) throw runtime_error("job " + name + " disappeared (aborted?)");
         if (job->phase == state::phase::done) {
-            auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
-                                name);
-            const std::string summary = r.rows() ? r.get(0, 0) : "";
+            const std::string summary = state::job_summary(conn, name);
             // The summary follows the commit by a moment, unless the run died right after it
             // (the next 'partshift run' finishes the steps after the swap).
             if (summary.empty() && state::run_lock_holder(conn, name)) continue;

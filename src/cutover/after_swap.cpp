@@ -23,7 +23,7 @@ std::string reverted_summary(pg::connection& conn, const state::job_record& reve
                         : r.rows()           ? std::stod(r.get(0, 0))
                                              : -1;
     std::string summary = fmt::format(
-        "reverted: {}.{} is the original table again, with every write made since the cutover; "
+        "{}.{} is the original table again, with every write made since the cutover; "
         "the partitioned table is kept as {}.{}. Swap took {} attempt(s), lock held {:.0f} ms",
         reverse.source_schema, reverse.final_name, reverse.source_schema, reverse.old_name,
         r.rows() ? r.get(0, 1) : "?", hold);

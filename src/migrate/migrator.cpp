@@ -1066,14 +1066,11 @@ int finish_cut_over_job(const std::string& dsn, const std::string& name, bool pa
         spdlog::info("done: {}", cutover::finish_after_swap(conn, *job, nullptr, {}));
     } else if (job->revert_state == std::string(state::revert_state::reverted)) {
         // The summary of the swap back is the reverse job's.
-        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1",
-                            state::reverse_job_name(name));
         spdlog::info("job {} was cut over and then reverted: {} (start a new attempt with "
                      "another --job)",
-                     name, r.rows() ? r.get(0, 0) : "");
+                     name, state::job_summary(conn, state::reverse_job_name(name)));
     } else {
-        auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1", name);
-        spdlog::info("job {} is already done: {}", name, r.rows() ? r.get(0, 0) : "");
+        spdlog::info("job {} is already done: {}", name, state::job_summary(conn, name));
     }
     if (partman) hand_over_to_partman(conn, *job);
     return 0;

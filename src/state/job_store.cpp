@@ -190,6 +190,11 @@ void record_cutover_report(pg::connection& conn, const std::string& job, double 
         job, std::to_string(lock_hold_ms), summary);
 }
 
+std::string job_summary(pg::connection& conn, const std::string& job) {
+    auto r = conn.query("SELECT coalesce(summary, '') FROM partshift.jobs WHERE job = $1", job);
+    return r.rows() ? r.get(0, 0) : "";
+}
+
 void delete_job(pg::connection& conn, const std::string& job) {
     pg::transaction tx(conn);
     conn.exec("SELECT pg_advisory_xact_lock(hashtext('partshift.schema'))");

@@ -80,6 +80,8 @@ std::vector<std::string> after_swap_sql(pg::connection& conn, const std::string&
 // record_cutover_report: after the commit, the lock hold and the summary for status.
 void record_cutover_report(pg::connection& conn, const std::string& job, double lock_hold_ms,
                            const std::string& summary);
+// job_summary: that summary ("" before it is written, or for an unknown job).
+std::string job_summary(pg::connection& conn, const std::string& job);
 
 // delete_job removes the job's rows, and the schema itself once no job is left.
 void delete_job(pg::connection& conn, const std::string& job);

@@ -70,13 +70,6 @@ protected:
         return wait_for_status(db_->dsn(), "events", pred, timeout, run, what);
     }
 
-    std::string relkind(const std::string& name) {
-        auto conn = db_->connect();
-        auto r = conn.query("SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = "
-                            "to_regclass($1)), '-')",
-                            name);
-        return r.get(0, 0);
-    }
 
     int64_t count(const std::string& sql) {
         auto conn = db_->connect();
@@ -99,9 +92,9 @@ protected:
         ASSERT_EQ(*code, 0) << run->log();
         EXPECT_TRUE(load->running()) << "the load should run across the cutover";
         expect_pgbench_clean(*load);
-        EXPECT_EQ(relkind("public.events"), "p");
-        EXPECT_EQ(relkind("public.events_old"), "r");
-        EXPECT_EQ(relkind("public.events_new"), "-");
+        EXPECT_EQ(relkind(*db_, "public.events"), "p");
+        EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
+        EXPECT_EQ(relkind(*db_, "public.events_new"), "-");
         expect_ledger_holds();
         // The hold is logged, and short: the tail, not the backlog, is applied under the lock.
         auto s = status();
@@ -157,8 +150,8 @@ TEST_F(CutoverTest, LockNotGrantedRetriesThenExits4WithTheSourceUntouched) {
     EXPECT_EQ(*code, 4) << run->log();
     EXPECT_NE(run->log().find("pid " + std::to_string(blocker_pid)), std::string::npos)
         << run->log();
-    EXPECT_EQ(relkind("public.events"), "r");
-    EXPECT_EQ(relkind("public.events_new"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events_new"), "p");
     EXPECT_EQ(source_ddl(), before);
     // Blockers are never terminated without --cutover-terminate-blockers-after.
     EXPECT_TRUE(blocker.running()) << run->log();
@@ -171,7 +164,7 @@ TEST_F(CutoverTest, LockNotGrantedRetriesThenExits4WithTheSourceUntouched) {
     code = again->wait(300s);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << again->log();
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
 }
 
 // --cutover-terminate-blockers-after: a session that has held the source for that long while
@@ -192,7 +185,7 @@ TEST_F(CutoverTest, TerminateBlockersAfterEndsASessionThatBlockedThatLong) {
     auto code = run->wait(300s);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << run->log();
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
     const auto log = run->log();
     const auto line = log.find("cutover: terminating pid " + std::to_string(blocker_pid) + " (user ");
     ASSERT_NE(line, std::string::npos) << log;
@@ -252,7 +245,7 @@ TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
     auto code = run->wait(300s);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << run->log();
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
     EXPECT_NE(run->log().find("application 'stuck_here'"), std::string::npos) << run->log();
     EXPECT_EQ(run->log().find("pid " + std::to_string(twin_pid) + " "), std::string::npos)
         << "a session of another database was taken for a blocker\n" << run->log();
@@ -269,12 +262,12 @@ TEST_F(CutoverTest, HoldCapExceededRollsBackAndRetries) {
     EXPECT_EQ(*code, 4) << run->log();
     EXPECT_NE(run->log().find("cutover attempt 2/2"), std::string::npos) << run->log();
     EXPECT_NE(run->log().find("--max-lock-hold"), std::string::npos) << run->log();
-    EXPECT_EQ(relkind("public.events"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events"), "r");
     auto again = start_run();
     code = again->wait(300s);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << again->log();
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
 }
 
 TEST_F(CutoverTest, KillDuringTheSwapBeforeCommitThenRunAgain) {
@@ -297,14 +290,14 @@ TEST_F(CutoverTest, KillDuringTheSwapBeforeCommitThenRunAgain) {
     while (count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
                  "application_name = 'partshift-cutover'") > 0)
         ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-    EXPECT_EQ(relkind("public.events"), "r");
-    EXPECT_EQ(relkind("public.events_new"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events_new"), "p");
     auto again = start_run({"--max-lag", "2s"});
     auto code = again->wait(300s);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << again->log();
     expect_pgbench_clean(*load);
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
     expect_ledger_holds();
 }
 
@@ -318,7 +311,7 @@ TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
     wait_for([](const auto& s) { return s.phase() == "done"; }, 240s, run.get(), "phase done");
     run->signal(SIGKILL);
     run->wait(10s);
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
     EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
                     "current_database()"),
               1);
@@ -331,8 +324,8 @@ TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
                     "current_database()"),
               0);
     EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
-    EXPECT_EQ(relkind("public.events"), "p");
-    EXPECT_EQ(relkind("public.events_old"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
     EXPECT_EQ(count("SELECT count(*) FROM pg_constraint WHERE conname = 'refs_event_fk' AND "
@@ -353,14 +346,14 @@ TEST_F(CutoverTest, PostponedUntilPartshiftCutoverFromAnotherShell) {
     wait_for([](const auto& s) { return s.cutover_state() == "waiting for cutover"; }, 240s,
              run.get(), "waiting for cutover");
     std::this_thread::sleep_for(2s);
-    EXPECT_EQ(relkind("public.events"), "r") << "cut over without being asked";
+    EXPECT_EQ(relkind(*db_, "public.events"), "r") << "cut over without being asked";
     auto cut = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "events"});
     EXPECT_EQ(cut.exit_code, 0) << cut.err;
     EXPECT_NE(cut.out.find("is now partitioned"), std::string::npos) << cut.out;
     auto code = run->wait(60s);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << run->log();
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
     // verify after the cutover compares the partitioned table with the kept original.

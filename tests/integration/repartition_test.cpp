@@ -87,13 +87,6 @@ class RepartitionTest : public ::testing::Test {
 
     std::string text(const std::string& sql) { return db_->connect().exec(sql).get(0, 0); }
 
-    std::string relkind(const std::string& name) {
-        return db_->connect()
-            .query("SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = "
-                   "to_regclass($1)), '-')",
-                   name)
-            .get(0, 0);
-    }
 
     // partitions_of: "name bound" lines of the relations directly below `parent`, sorted.
     std::string partitions_of(const std::string& parent) {
@@ -139,7 +132,7 @@ TEST_F(RepartitionTest, MonthlyWithDefaultBecomesDailyUnderPreparedLoad) {
     expect_ledger_holds(*db_);
 
     // The new tree is daily, its DEFAULT named apart from the old one's.
-    EXPECT_EQ(relkind("public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
     EXPECT_EQ(text("SELECT pg_get_partkeydef('public.events'::regclass)"), "RANGE (ts)");
     EXPECT_GT(count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass"),
               60);
@@ -147,7 +140,7 @@ TEST_F(RepartitionTest, MonthlyWithDefaultBecomesDailyUnderPreparedLoad) {
                     "AND inhrelid = 'public.events_default_2'::regclass"),
               1);
     // The old tree is kept whole as events_old, its partitions under their own names.
-    EXPECT_EQ(relkind("public.events_old"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "p");
     EXPECT_EQ(partitions_of("public.events_old"), old_partitions);
     EXPECT_EQ(count("SELECT count(*) FROM pg_constraint WHERE conname = 'events_pkey' AND "
                     "conrelid = 'public.events'::regclass"),
@@ -197,7 +190,7 @@ TEST_F(RepartitionTest, RangeBecomesHashWithEqualContent) {
               "events_h1 FOR VALUES WITH (modulus 4, remainder 1)\n"
               "events_h2 FOR VALUES WITH (modulus 4, remainder 2)\n"
               "events_h3 FOR VALUES WITH (modulus 4, remainder 3)");
-    EXPECT_EQ(relkind("public.events_old"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "p");
     auto conn = db_->connect();
     const auto after = fingerprint(conn, "public.events");
     EXPECT_GT(after.rows, 19000);
@@ -265,7 +258,7 @@ TEST_F(RepartitionTest, AbortLeavesTheSourceTreeExactlyAsItWas) {
     EXPECT_EQ(abort.exit_code, 0) << abort.err;
     EXPECT_EQ(source_ddl(), before);
     EXPECT_EQ(fingerprint(conn, "public.events"), rows_before);
-    EXPECT_EQ(relkind("public.events_new"), "-");
+    EXPECT_EQ(relkind(*db_, "public.events_new"), "-");
     EXPECT_EQ(count("SELECT count(*) FROM pg_class WHERE relname ~ '^events_p\\d{4}_\\d{2}_\\d{2}'"),
               0)
         << "daily partitions left behind";
@@ -317,7 +310,7 @@ TEST_F(RepartitionTest, DetachDuringTheJobStopsIt) {
         << run->log();
     auto abort = run_partshift({"abort", "--dsn", db_->dsn(), "--job", "events"});
     EXPECT_EQ(abort.exit_code, 0) << abort.err;
-    EXPECT_EQ(relkind("public." + month), "r");
+    EXPECT_EQ(relkind(*db_, "public." + month), "r");
 }
 
 // A partition attached after the last check and before the cutover is caught under the
@@ -348,8 +341,8 @@ TEST_F(RepartitionTest, AttachJustBeforeTheCutoverIsCaughtUnderItsLock) {
     EXPECT_NE(run->log().find("partition public.events_late was attached to public.events"),
               std::string::npos)
         << run->log();
-    EXPECT_EQ(relkind("public.events_old"), "-");
-    EXPECT_EQ(relkind("public.events_new"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "-");
+    EXPECT_EQ(relkind(*db_, "public.events_new"), "p");
     EXPECT_EQ(count("SELECT count(*) FROM pg_inherits WHERE inhparent = "
                     "'public.events'::regclass AND inhrelid = 'public.events_late'::regclass"),
               1);
@@ -366,7 +359,7 @@ TEST_F(RepartitionTest, OneLevelBecomesTwo) {
     ASSERT_TRUE(code.has_value()) << run->log();
     ASSERT_EQ(*code, 0) << run->log();
     const auto month = text("SELECT 'events_p' || to_char(now(), 'YYYY_MM')");
-    EXPECT_EQ(relkind("public." + month + "_2"), "p");
+    EXPECT_EQ(relkind(*db_, "public." + month + "_2"), "p");
     EXPECT_EQ(partitions_of("public." + month + "_2"),
               month + "_2_h0 FOR VALUES WITH (modulus 2, remainder 0)\n" + month +
                   "_2_h1 FOR VALUES WITH (modulus 2, remainder 1)");
@@ -419,5 +412,5 @@ TEST_F(RepartitionTest, RevertWindowIsRefused) {
               std::string::npos)
         << run->log();
     EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
-    EXPECT_EQ(relkind("public.events_new"), "-");
+    EXPECT_EQ(relkind(*db_, "public.events_new"), "-");
 }

@@ -50,14 +50,6 @@ protected:
         return wait_for_status(db_->dsn(), "events", pred, timeout, run, what);
     }
 
-    std::string relkind(const std::string& name) {
-        auto conn = db_->connect();
-        return conn
-            .query("SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = "
-                   "to_regclass($1)), '-')",
-                   name)
-            .get(0, 0);
-    }
 
     int64_t count(const std::string& sql) {
         auto conn = db_->connect();
@@ -105,8 +97,8 @@ TEST_F(RevertWindowTest, NoWriteLostAcrossTheCutoverAndTheRevert) {
     auto run = start_run({"--revert-window", "10m"});
     auto s = wait_for([](const auto& st) { return st.revert_state() == "open"; }, 240s, run.get(),
                       "revert window open");
-    EXPECT_EQ(relkind("public.events"), "p");
-    EXPECT_EQ(relkind("public.events_old"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
     EXPECT_TRUE(first->running()) << "the load should run across the cutover";
     expect_pgbench_clean(*first);
     // Every write made after the swap reached events_old, and none before it twice (an update
@@ -130,9 +122,9 @@ TEST_F(RevertWindowTest, NoWriteLostAcrossTheCutoverAndTheRevert) {
     ASSERT_TRUE(code.has_value()) << run->log();
     EXPECT_EQ(*code, 0) << run->log();
     expect_pgbench_clean(*second);
-    EXPECT_EQ(relkind("public.events"), "r");
-    EXPECT_EQ(relkind("public.events_partitioned"), "p");
-    EXPECT_EQ(relkind("public.events_old"), "-");
+    EXPECT_EQ(relkind(*db_, "public.events"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events_partitioned"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "-");
     // Every committed write of both loads is in the original table, exactly once.
     expect_ledger_holds(*db_, "events");
     EXPECT_EQ(replication_objects(), 0);
@@ -167,7 +159,7 @@ TEST_F(RevertWindowTest, FinishLeavesNoSlotOrPublication) {
         auto revert = run_partshift({"revert", "--dsn", db_->dsn(), "--job", "events"});
         EXPECT_EQ(revert.exit_code, 2) << revert.err;
         EXPECT_TRUE(one_line(revert.err)) << revert.err;
-        EXPECT_EQ(relkind("public.events"), "p");
+        EXPECT_EQ(relkind(*db_, "public.events"), "p");
     }
 }
 
@@ -178,8 +170,8 @@ TEST_F(RevertWindowTest, TheWindowExpiresByItself) {
     EXPECT_EQ(*code, 0) << run->log();
     EXPECT_EQ(replication_objects(), 0) << run->log();
     EXPECT_EQ(job_status(db_->dsn(), "events")->revert_state(), "finished");
-    EXPECT_EQ(relkind("public.events"), "p");
-    EXPECT_EQ(relkind("public.events_old"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
 }
 
 TEST_F(RevertWindowTest, KillDuringTheWindowResumesTheReverseStream) {
@@ -204,8 +196,8 @@ TEST_F(RevertWindowTest, KillDuringTheWindowResumesTheReverseStream) {
     auto code = again->wait(120s);
     ASSERT_TRUE(code.has_value()) << again->log();
     EXPECT_EQ(*code, 0) << again->log();
-    EXPECT_EQ(relkind("public.events"), "r");
-    EXPECT_EQ(relkind("public.events_by_month"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events_by_month"), "p");
     expect_ledger_holds(*db_, "events");
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_by_month"));
@@ -246,7 +238,7 @@ TEST_F(RevertWindowTest, RevertWithoutARunningProcessFollowsTheWindowItself) {
     EXPECT_NE(revert.out.find("reverted: public.events is the original table again"),
               std::string::npos)
         << revert.out;
-    EXPECT_EQ(relkind("public.events"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events"), "r");
     EXPECT_EQ(fingerprint(conn, "public.events"), partitioned);
     EXPECT_EQ(replication_objects(), 0);
     // Once reverted, there is no window left to end or revert.
@@ -273,7 +265,7 @@ TEST_F(RevertWindowTest, KillRightAfterTheRevertCommitThenRevertAgainFinishes) {
              "reverted");
     revert.signal(SIGKILL);
     revert.wait(10s);
-    EXPECT_EQ(relkind("public.events"), "r");
+    EXPECT_EQ(relkind(*db_, "public.events"), "r");
     EXPECT_GT(replication_objects(), 0) << "the kill should leave the reverse slot behind";
     auto again = run_partshift({"revert", "--dsn", db_->dsn(), "--job", "events"});
     EXPECT_EQ(again.exit_code, 0) << again.out << again.err;

@@ -26,6 +26,15 @@ bool load_events_table(const test_database& db, int rows) {
     return true;
 }
 
+std::string relkind(const test_database& db, const std::string& name) {
+    auto conn = db.connect();
+    return conn
+        .query("SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = "
+               "to_regclass($1)), '-')",
+               name)
+        .get(0, 0);
+}
+
 std::optional<proto::status_report> job_status(const std::string& dsn, const std::string& job) {
     auto r = run_partshift({"status", "--dsn", dsn, "--job", job, "--json"});
     if (r.exit_code != 0) return std::nullopt;

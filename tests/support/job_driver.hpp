@@ -16,6 +16,10 @@ namespace partshift::testing {
 // load_events_table creates tests/workload's events table with `rows` rows; false on failure.
 bool load_events_table(const test_database& db, int rows);
 
+// relkind: pg_class.relkind of the relation named `name` (SQL text, e.g. "public.events"),
+// or "-" when there is none.
+std::string relkind(const test_database& db, const std::string& name);
+
 // job_status: `partshift status --json` of the job, parsed; nullopt when it fails.
 std::optional<proto::status_report> job_status(const std::string& dsn, const std::string& job);
 

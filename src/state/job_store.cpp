@@ -48,9 +48,9 @@ bool schema_exists(pg::connection& conn) {
     return conn.exec("SELECT to_regclass('partshift.jobs') IS NOT NULL").get_bool(0, 0);
 }
 
-std::optional<job_record> load_job(pg::connection& conn, const std::string& job) {
-    if (!schema_exists(conn)) return std::nullopt;
-    auto r = conn.query(
+namespace {
+
+constexpr const char* job_columns =
         "SELECT job, source_schema, source_table, target_schema, target_table, final_name, "
         "old_name, slot_name, publication_name, spec, spool_dir, phase, "
         "(l0_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS l0, "
@@ -62,41 +62,65 @@ std::optional<job_record> load_job(pg::connection& conn, const std::string& job)
         // upgrades it, and status must still read it.
         "to_jsonb(j) ->> 'reverse_of' AS reverse_of, "
         "to_jsonb(j) ->> 'revert_window_ms' AS revert_window_ms, "
-        "to_jsonb(j) ->> 'revert_state' AS revert_state "
-        "FROM partshift.jobs j WHERE job = $1",
-        job);
-    if (r.rows() == 0) return std::nullopt;
+        "to_jsonb(j) ->> 'revert_state' AS revert_state, "
+        "to_jsonb(j) ->> 'group_job' AS group_job, "
+        "coalesce((to_jsonb(j) ->> 'group_position')::int, 0) AS group_position "
+        "FROM partshift.jobs j ";
+
+job_record record_from(const pg::result& r, int row) {
     job_record rec;
-    rec.job = r.get(0, "job");
-    rec.source_schema = r.get(0, "source_schema");
-    rec.source_table = r.get(0, "source_table");
-    rec.target_schema = r.get(0, "target_schema");
-    rec.target_table = r.get(0, "target_table");
-    rec.final_name = r.get(0, "final_name");
-    rec.old_name = r.get(0, "old_name");
-    rec.slot_name = r.get(0, "slot_name");
-    rec.publication_name = r.get(0, "publication_name");
+    rec.job = r.get(row, "job");
+    rec.source_schema = r.get(row, "source_schema");
+    rec.source_table = r.get(row, "source_table");
+    rec.target_schema = r.get(row, "target_schema");
+    rec.target_table = r.get(row, "target_table");
+    rec.final_name = r.get(row, "final_name");
+    rec.old_name = r.get(row, "old_name");
+    rec.slot_name = r.get(row, "slot_name");
+    rec.publication_name = r.get(row, "publication_name");
     // bytea arrives in hex text form; decode it to the serialized message.
     size_t length = 0;
     std::unique_ptr<unsigned char, decltype(&PQfreemem)> raw(
-        PQunescapeBytea(reinterpret_cast<const unsigned char*>(r.get(0, "spec").c_str()), &length),
+        PQunescapeBytea(reinterpret_cast<const unsigned char*>(r.get(row, "spec").c_str()), &length),
         &PQfreemem);
     if (!raw) throw std::runtime_error("cannot decode the stored job spec");
     rec.spec.assign(reinterpret_cast<const char*>(raw.get()), length);
-    rec.spool_dir = r.get(0, "spool_dir");
-    rec.phase = r.get(0, "phase");
-    rec.l0_lsn = lsn_from_number_text(r.opt(0, "l0"));
-    rec.max_chunk_high_lsn = lsn_from_number_text(r.opt(0, "high"));
-    rec.applied_lsn = lsn_from_number_text(r.opt(0, "applied"));
-    rec.rows_estimate = r.get_int(0, "rows_estimate");
-    rec.rows_copied = r.get_int(0, "rows_copied");
-    rec.last_error = r.opt(0, "last_error");
-    rec.cutover_requested = r.get_bool(0, "cutover_requested");
-    rec.swap_lsn = lsn_from_number_text(r.opt(0, "swap"));
-    rec.reverse_of = r.opt(0, "reverse_of");
-    if (auto ms = r.opt(0, "revert_window_ms")) rec.revert_window_ms = std::stoll(*ms);
-    rec.revert_state = r.opt(0, "revert_state");
+    rec.spool_dir = r.get(row, "spool_dir");
+    rec.phase = r.get(row, "phase");
+    rec.l0_lsn = lsn_from_number_text(r.opt(row, "l0"));
+    rec.max_chunk_high_lsn = lsn_from_number_text(r.opt(row, "high"));
+    rec.applied_lsn = lsn_from_number_text(r.opt(row, "applied"));
+    rec.rows_estimate = r.get_int(row, "rows_estimate");
+    rec.rows_copied = r.get_int(row, "rows_copied");
+    rec.last_error = r.opt(row, "last_error");
+    rec.cutover_requested = r.get_bool(row, "cutover_requested");
+    rec.swap_lsn = lsn_from_number_text(r.opt(row, "swap"));
+    rec.reverse_of = r.opt(row, "reverse_of");
+    if (auto ms = r.opt(row, "revert_window_ms")) rec.revert_window_ms = std::stoll(*ms);
+    rec.revert_state = r.opt(row, "revert_state");
+    rec.group_job = r.opt(row, "group_job");
+    rec.group_position = static_cast<int>(r.get_int(row, "group_position"));
     return rec;
+}
+
+}  // namespace
+
+std::optional<job_record> load_job(pg::connection& conn, const std::string& job) {
+    if (!schema_exists(conn)) return std::nullopt;
+    auto r = conn.query(std::string(job_columns) + "WHERE job = $1", job);
+    if (r.rows() == 0) return std::nullopt;
+    return record_from(r, 0);
+}
+
+std::vector<job_record> load_group(pg::connection& conn, const std::string& group) {
+    std::vector<job_record> out;
+    if (!schema_exists(conn)) return out;
+    auto r = conn.query(std::string(job_columns) +
+                            "WHERE to_jsonb(j) ->> 'group_job' = $1 "
+                            "ORDER BY (to_jsonb(j) ->> 'group_position')::int, job",
+                        group);
+    for (int i = 0; i < r.rows(); ++i) out.push_back(record_from(r, i));
+    return out;
 }
 
 void insert_job(pg::connection& conn, const job_record& rec) {
@@ -110,16 +134,20 @@ void insert_job(pg::connection& conn, const job_record& rec) {
     conn.query(
         "INSERT INTO partshift.jobs (job, source_schema, source_table, target_schema, "
         "target_table, final_name, old_name, slot_name, publication_name, spec, spool_dir, phase, "
-        "rows_estimate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bytea, $11, $12, $13)",
+        "rows_estimate, group_job, group_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10::bytea, $11, $12, $13, $14, nullif($15, '')::int)",
         rec.job, rec.source_schema, rec.source_table, rec.target_schema, rec.target_table,
         rec.final_name, rec.old_name, rec.slot_name, rec.publication_name, spec_hex,
-        rec.spool_dir, rec.phase, rec.rows_estimate);
+        rec.spool_dir, rec.phase, rec.rows_estimate, rec.group_job,
+        rec.group_job ? std::to_string(rec.group_position) : std::string());
 }
 
-// phase_started keeps the first start of each phase, for the summary's durations.
+// phase_started keeps the first start of each phase, for the summary's durations. The tables
+// of a multi-table job move through the phases together: their rows follow the lead's.
 const char* const set_phase_sql =
     "UPDATE partshift.jobs SET phase = $2, updated_at = now(), "
-    "phase_started = jsonb_build_object($2::text, now()) || phase_started WHERE job = $1";
+    "phase_started = jsonb_build_object($2::text, now()) || phase_started "
+    "WHERE job = $1 OR group_job = $1";
 
 void set_phase(pg::connection& conn, const std::string& job, const std::string& phase) {
     conn.query(set_phase_sql, job, phase);
@@ -129,7 +157,7 @@ void set_l0(pg::connection& conn, const std::string& job, lsn_t l0) {
     conn.query(
         "UPDATE partshift.jobs SET l0_lsn = '0/0'::pg_lsn + $2::numeric, "
         "applied_lsn = coalesce(applied_lsn, '0/0'::pg_lsn + $2::numeric), updated_at = now() "
-        "WHERE job = $1",
+        "WHERE job = $1 OR group_job = $1",
         job, number_param(l0));
 }
 

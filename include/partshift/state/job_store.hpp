@@ -46,6 +46,12 @@ struct job_record {
     std::optional<std::string> reverse_of;            // on a reverse job: the job it reverses
     std::optional<int64_t> revert_window_ms;          // asked for by `partshift cutover`
     std::optional<std::string> revert_state;          // open, reverted, finished
+    // A multi-table job (run --spec): the job's name on every table's row; the row whose job
+    // is group_job itself leads (slot, publication, spool, applied LSN, controls).
+    std::optional<std::string> group_job;
+    int group_position = 0;
+    bool is_group_member() const { return group_job && *group_job != job; }
+    bool is_group_lead() const { return group_job && *group_job == job; }
 };
 
 // ensure_schema creates the partshift schema and its tables if missing.
@@ -82,6 +88,10 @@ void record_cutover_report(pg::connection& conn, const std::string& job, double 
                            const std::string& summary);
 // job_summary: that summary ("" before it is written, or for an unknown job).
 std::string job_summary(pg::connection& conn, const std::string& job);
+
+// load_group: the rows of multi-table job `group` in job-file order (the lead first); empty
+// for a job of one table.
+std::vector<job_record> load_group(pg::connection& conn, const std::string& group);
 
 // delete_job removes the job's rows, and the schema itself once no job is left.
 void delete_job(pg::connection& conn, const std::string& job);

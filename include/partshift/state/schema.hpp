@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "copy_workers";
+inline constexpr const char* newest_column = "group_position";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -98,7 +98,13 @@ ALTER TABLE partshift.jobs
     -- Written by the running job once a second: why the applier is not keeping up; NULL = it is.
     ADD COLUMN IF NOT EXISTS apply_behind text,
     -- Live control: parallel chunk copies (partshift set --copy-workers); NULL = the run's own.
-    ADD COLUMN IF NOT EXISTS copy_workers integer;
+    ADD COLUMN IF NOT EXISTS copy_workers integer,
+    -- Multi-table jobs (run --spec): every table of the job has a row; group_job is the job's
+    -- name on all of them (the first table's row is the job itself and owns the slot,
+    -- publication, spool, applied LSN and controls), group_position the table's place in
+    -- the job file. NULL on a job of one table.
+    ADD COLUMN IF NOT EXISTS group_job text,
+    ADD COLUMN IF NOT EXISTS group_position integer;
 )SQL";
 
 }  // namespace partshift::state

@@ -29,10 +29,11 @@ std::optional<std::string> optional_string(const po::variables_map& vm, const ch
 std::string resolve_job(pg::connection& conn, const std::optional<std::string>& job) {
     if (job) return *job;
     if (!state::schema_exists(conn)) throw usage_error("no partshift job in this database");
-    // A revert window's reverse job belongs to its job: not a job of its own to pick.
+    // A revert window's reverse job belongs to its job, and so do the other tables of a
+    // multi-table job: not jobs of their own to pick.
     auto r = conn.exec(
         "SELECT job FROM partshift.jobs j WHERE to_jsonb(j) ->> 'reverse_of' IS NULL "
-        "ORDER BY created_at");
+        "AND coalesce(to_jsonb(j) ->> 'group_job', job) = job ORDER BY created_at");
     if (r.rows() == 0) throw usage_error("no partshift job in this database");
     if (r.rows() > 1) {
         std::string names;
@@ -40,6 +41,15 @@ std::string resolve_job(pg::connection& conn, const std::optional<std::string>& 
         throw usage_error("several jobs in this database (" + names + "); pick one with --job");
     }
     return r.get(0, 0);
+}
+
+std::string resolve_whole_job(pg::connection& conn, const std::optional<std::string>& job) {
+    auto name = resolve_job(conn, job);
+    if (auto row = state::load_job(conn, name); row && row->is_group_member())
+        throw usage_error("table " + row->source_schema + "." + row->source_table +
+                          " belongs to job " + *row->group_job + ", whose tables go together: " +
+                          "use --job " + *row->group_job);
+    return name;
 }
 
 }  // namespace partshift::cli

@@ -39,7 +39,7 @@ int pause_or_resume(const arguments& args, bool pause) {
                        vm))
         return 0;
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
-    auto job = resolve_job(conn, optional_string(vm, "job"));
+    auto job = resolve_whole_job(conn, optional_string(vm, "job"));
     state::set_copy_paused(conn, job, pause);
     std::cerr << "partshift: copy of job " << job << (pause ? " paused" : " resumed") << " ("
               << when_applied(conn, job)
@@ -83,7 +83,7 @@ int command_set(const arguments& args) {
         rate = throttle::parse_copy_rate(vm["max-copy-rate"].as<std::string>(), "max-copy-rate");
     if (vm.count("max-lag")) max_lag = parse_duration(vm["max-lag"].as<std::string>(), "max-lag");
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
-    auto job = resolve_job(conn, optional_string(vm, "job"));
+    auto job = resolve_whole_job(conn, optional_string(vm, "job"));
     if (rate) state::set_max_copy_rate(conn, job, *rate);
     if (max_lag) state::set_max_lag(conn, job, *max_lag);
     if (workers) state::set_copy_workers(conn, job, *workers);

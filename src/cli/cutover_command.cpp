@@ -30,7 +30,7 @@ int command_cutover(const arguments& args) {
     if (!parse_or_help(args, desc, "partshift cutover [--dsn DSN] [--job NAME] [--revert-window DURATION] [--no-wait]", vm))
         return 0;
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
-    auto name = resolve_job(conn, optional_string(vm, "job"));
+    auto name = resolve_whole_job(conn, optional_string(vm, "job"));
     auto job = state::load_job(conn, name);
     if (!job) throw usage_error("no partshift job named " + name);
     if (job->phase == state::phase::done)
@@ -43,6 +43,8 @@ int command_cutover(const arguments& args) {
     if (auto window = optional_string(vm, "revert-window")) {
         const auto ms = parse_duration(*window, "revert-window");
         if (ms.count() < 1000) throw usage_error("--revert-window must be at least 1s");
+        if (job->is_group_lead())
+            throw usage_error("--revert-window is not available for a multi-table job");
         if (cutover::relkind_of(conn, {job->source_schema, job->source_table}) == 'p')
             throw usage_error("--revert-window is not available when re-partitioning a "
                               "partitioned table; cut over without it");

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "partshift/cli/commands.hpp"
+#include "partshift/cli/job_file.hpp"
 #include "partshift/cli/partition_options.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
@@ -28,6 +29,12 @@ po::options_description plan_options() {
         "libpq connection string or URI; PG* environment variables apply as in psql")(
         "table", po::value<std::string>()->value_name("NAME"),
         "the table as SQL writes it: billing.events, \"Order Lines\"")(
+        "spec", po::value<std::string>()->value_name("FILE"),
+        "plan a multi-table job: a JSON job file listing the tables and their partition "
+        "options (instead of --table and PARTITION-OPTIONS)")(
+        "drop-unrepointable-fks", po::bool_switch(),
+        "accept that foreign keys which cannot reference a partitioned table are dropped at "
+        "cutover (or, between tables of a --spec job, left off the partitioned tables)")(
         "target-name", po::value<std::string>()->value_name("NAME"),
         "name of the partitioned table until cutover (default NAME_new)")(
         "json", po::bool_switch(), "print the plan as JSON instead of a SQL script")(
@@ -74,6 +81,31 @@ int next_partitions(const po::variables_map& vm) {
     return 0;
 }
 
+// plan_spec: plan --spec FILE, every table of a multi-table job and the keys between them.
+int plan_spec(const po::variables_map& vm) {
+    for (const char* option : {"table", "partition-by", "target-name", "next-partitions"})
+        if (vm.count(option))
+            throw usage_error(std::string("--spec takes the tables and their options from the "
+                                          "job file; --") +
+                              option + " goes without it");
+    if (vm["partman"].as<bool>()) throw usage_error("--partman goes without --spec");
+    const auto file = read_job_file(vm["spec"].as<std::string>());
+    auto conn = connect(vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string());
+    const auto job = vm.count("job") ? std::optional(vm["job"].as<std::string>()) : std::nullopt;
+    auto planned =
+        plan_group_migration(conn, file, job, vm["drop-unrepointable-fks"].as<bool>());
+    std::cout << (vm["json"].as<bool>()
+                      ? plan::render_group_json(planned.job, planned.members, planned.group)
+                      : plan::render_group_sql(planned.job, planned.members, planned.group));
+    std::cout.flush();
+    for (const auto& m : planned.members)
+        if (const auto* failed = plan::first_fatal_failure(m.checks)) {
+            std::cerr << "partshift: preflight failed: " << failed->message << "\n";
+            return static_cast<int>(exit_code::preflight_failed);
+        }
+    return 0;
+}
+
 }  // namespace
 
 int command_plan(const arguments& args) {
@@ -84,6 +116,7 @@ int command_plan(const arguments& args) {
     if (vm.count("help")) {
         std::cout << "usage: partshift plan --dsn DSN --table NAME PARTITION-OPTIONS "
                      "[--target-name NAME] [--json] [--partman]\n"
+                     "       partshift plan --dsn DSN --spec FILE [--job NAME] [--json]\n"
                      "       partshift plan --dsn DSN --table NAME --next-partitions N "
                      "[--job NAME | --interval I | --step N]\n\n"
                      "Shows the partitioned table partshift would create and checks that the "
@@ -93,6 +126,7 @@ int command_plan(const arguments& args) {
                      "input,\n            3 preflight failed (the plan is printed anyway)\n";
         return 0;
     }
+    if (vm.count("spec")) return plan_spec(vm);
     if (!vm.count("table"))
         throw usage_error("--table NAME is required (try partshift plan --help)");
     if (vm.count("next-partitions")) return next_partitions(vm);
@@ -103,7 +137,8 @@ int command_plan(const arguments& args) {
 
     // An empty conninfo means "PG* environment variables and defaults", as in psql.
     auto conn = connect(vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string());
-    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names);
+    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
+                                  vm["drop-unrepointable-fks"].as<bool>());
     if (vm["partman"].as<bool>())
         planned.checks.push_back(partman::partman_preflight(
             partman::find_partman(conn), planned.plan.source.schema, planned.plan.final_name));

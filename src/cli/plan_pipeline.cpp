@@ -55,4 +55,20 @@ planned_migration plan_migration(pg::connection& conn, const std::string& table_
     return out;
 }
 
+planned_group plan_group_migration(pg::connection& conn, const job_file& file,
+                                   const std::optional<std::string>& job,
+                                   bool drop_unrepointable_fks) {
+    planned_group out;
+    for (const auto& t : file.tables) {
+        plan::plan_names names;
+        names.target_name = t.target_name;
+        auto planned = plan_migration(conn, t.table, t.spec, names, drop_unrepointable_fks);
+        out.members.push_back(
+            {std::move(planned.table), std::move(planned.plan), std::move(planned.checks)});
+    }
+    out.job = job ? *job : file.job ? *file.job : out.members.front().table.name.name;
+    out.group = plan::plan_group(out.members, drop_unrepointable_fks);
+    return out;
+}
+
 }  // namespace partshift::cli

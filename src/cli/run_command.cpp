@@ -7,6 +7,9 @@
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/duration.hpp"
+#include "partshift/cli/job_file.hpp"
+#include "partshift/plan/preflight.hpp"
+#include "partshift/plan/sql_quote.hpp"
 #include "partshift/cli/partition_options.hpp"
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
@@ -32,6 +35,10 @@ po::options_description run_options() {
         "libpq connection string or URI; PG* environment variables apply as in psql")(
         "table", po::value<std::string>()->value_name("NAME"),
         "the table as SQL writes it: billing.events, \"Order Lines\"")(
+        "spec", po::value<std::string>()->value_name("FILE"),
+        "migrate several tables in one job (instead of --table and PARTITION-OPTIONS): a JSON "
+        "job file listing the tables and their partition options; one slot, one applier, one "
+        "cutover transaction for all of them")(
         "job", po::value<std::string>()->value_name("NAME"),
         "job name (default: the table name without schema)")(
         "dry-run", po::bool_switch(), "copy, stream and follow, reporting lag; never cut over")(
@@ -103,6 +110,26 @@ po::options_description run_options() {
     return general;
 }
 
+// run_group: run --spec, a multi-table job: every table planned, then one job for them all.
+int run_group(pg::connection& conn, const job_file& file, migrate::run_options& run) {
+    auto planned = plan_group_migration(conn, file, run.job, run.drop_unrepointable_fks);
+    for (const auto& m : planned.members)
+        if (m.table.relkind == 'p')
+            throw usage_error("--spec takes plain tables; " + plan::qualified(m.table.name) +
+                              " is partitioned: re-partition it in a job of its own (--table)");
+    if (file.tables.front().old_name) run.old_name = *file.tables.front().old_name;
+    auto& first = planned.members.front();
+    migrate::job_inputs inputs{std::move(first.table), std::move(first.plan),
+                               std::move(first.checks)};
+    for (size_t i = 1; i < planned.members.size(); ++i) {
+        auto& m = planned.members[i];
+        inputs.members.push_back({std::move(m.table), std::move(m.plan), std::move(m.checks),
+                                  file.tables[i].old_name.value_or("")});
+    }
+    inputs.group = std::move(planned.group);
+    return migrate::run_job(run, inputs);
+}
+
 }  // namespace
 
 int command_run(const arguments& args) {
@@ -118,7 +145,18 @@ int command_run(const arguments& args) {
                   << options << "\n";
         return 0;
     }
-    if (!vm.count("table")) throw usage_error("--table NAME is required (try partshift run --help)");
+    const bool spec_file = vm.count("spec") > 0;
+    if (spec_file) {
+        for (const char* option : {"table", "partition-by", "target-name", "old-name", "revert-window"})
+            if (vm.count(option))
+                throw usage_error(std::string("--") + option + " goes without --spec" +
+                                  (std::string(option) == "revert-window"
+                                       ? " (a multi-table job has no revert window)"
+                                       : ": the job file gives each table's own"));
+        if (vm["partman"].as<bool>()) throw usage_error("--partman goes without --spec");
+    } else if (!vm.count("table")) {
+        throw usage_error("--table NAME or --spec FILE is required (try partshift run --help)");
+    }
     if (vm.count("dry-run-for") && !vm["dry-run"].as<bool>())
         throw usage_error("--dry-run-for goes with --dry-run");
     if (vm["copy-workers"].as<int>() < 1 || vm["copy-workers"].as<int>() > 64)
@@ -157,8 +195,10 @@ int command_run(const arguments& args) {
     if (vm.count("slot-wal-limit"))
         slot_wal_limit = throttle::parse_size(vm["slot-wal-limit"].as<std::string>(), "slot-wal-limit");
 
-    const auto spec = partition_spec_from(vm);
     const bool partman = vm["partman"].as<bool>();
+    const auto file = spec_file ? std::optional(read_job_file(vm["spec"].as<std::string>()))
+                                : std::nullopt;
+    const auto spec = spec_file ? plan::partition_spec{} : partition_spec_from(vm);
     if (partman) partman::check_spec_for_partman(spec);
     plan::plan_names names;
     if (vm.count("target-name")) names.target_name = vm["target-name"].as<std::string>();
@@ -169,9 +209,13 @@ int command_run(const arguments& args) {
     if (limits.throttle_query) throttle::check_throttle_query(conn, *limits.throttle_query);
     migrate::run_options run;
     run.dsn = dsn;
-    // The job's name: --job, else the table's name as the plan will resolve it.
-    const auto table_name = catalog::resolve_table_name(conn, vm["table"].as<std::string>());
-    run.job = vm.count("job") ? vm["job"].as<std::string>() : table_name.name;
+    // The job's name: --job, else the job file's, else the (first) table's name as the plan
+    // will resolve it.
+    const auto table_name = catalog::resolve_table_name(
+        conn, file ? file->tables.front().table : vm["table"].as<std::string>());
+    run.job = vm.count("job")      ? vm["job"].as<std::string>()
+              : file && file->job ? *file->job
+                                  : table_name.name;
     run.partman = partman;
     run.dry_run = vm["dry-run"].as<bool>();
     run.postpone_cutover = vm["postpone-cutover"].as<bool>();
@@ -237,6 +281,7 @@ int command_run(const arguments& args) {
                          run.job);
         return code;
     }
+    if (file) return run_group(conn, *file, run);
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
                                   vm["drop-unrepointable-fks"].as<bool>());
     if (run.revert_window && planned.table.relkind == 'p')

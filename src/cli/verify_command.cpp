@@ -1,6 +1,10 @@
 // partshift verify: compares a job's source and partitioned tables and prints the report.
 // Wiring only: the comparison is verify::verify_job.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
 #include <iostream>
+#include <vector>
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
@@ -10,6 +14,30 @@
 #include "partshift/verify/verifier.hpp"
 
 namespace partshift::cli {
+namespace {
+
+// group_json: {"job": NAME, "tables": [report, ...]} for a multi-table job, through
+// protobuf's Struct so every string is escaped by the library.
+std::string group_json(const std::string& job, const std::vector<verify::report>& reports) {
+    google::protobuf::Struct out;
+    (*out.mutable_fields())["job"].set_string_value(job);
+    auto* tables = (*out.mutable_fields())["tables"].mutable_list_value();
+    for (const auto& report : reports) {
+        google::protobuf::Struct one;
+        if (!google::protobuf::util::JsonStringToMessage(verify::report_to_json(report), &one).ok())
+            throw runtime_error("cannot render the verify report as JSON");
+        *tables->add_values()->mutable_struct_value() = std::move(one);
+    }
+    std::string json;
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.preserve_proto_field_names = true;
+    if (!google::protobuf::util::MessageToJsonString(out, &json, options).ok())
+        throw runtime_error("cannot render the verify report as JSON");
+    return json;
+}
+
+}  // namespace
 
 int command_verify(const arguments& args) {
     po::options_description desc("verify options");
@@ -27,15 +55,31 @@ int command_verify(const arguments& args) {
     auto job = state::load_job(conn, name);
     if (!job) throw usage_error("no partshift job named " + name);
 
-    auto report = verify::verify_job(dsn, *job);
-    std::cout << (vm.count("json") ? verify::report_to_json(report) + "\n"
-                                   : verify::report_to_text(report));
-    if (report.ok()) return 0;
-    // The report is on stdout; one line on stderr says why the exit code is 1.
-    std::cerr << "partshift: job " << name << ": " << report.mismatches.size()
-              << " key ranges differ, " << report.duplicate_keys_total
-              << " source keys are duplicated in " << report.right << "\n";
-    return static_cast<int>(exit_code::runtime_failure);
+    // A multi-table job: every table, one report each (with --json, one object holding them).
+    std::vector<state::job_record> tables{*job};
+    if (job->is_group_lead()) {
+        tables.clear();
+        for (auto& r : state::load_group(conn, job->job)) tables.push_back(std::move(r));
+    }
+    std::vector<verify::report> reports;
+    for (const auto& table : tables) reports.push_back(verify::verify_job(dsn, table));
+    if (!vm.count("json")) {
+        for (const auto& report : reports) std::cout << verify::report_to_text(report);
+    } else if (reports.size() == 1) {
+        std::cout << verify::report_to_json(reports.front()) << "\n";
+    } else {
+        std::cout << group_json(name, reports) << "\n";
+    }
+    int code = 0;
+    for (const auto& report : reports) {
+        if (report.ok()) continue;
+        // The report is on stdout; one line on stderr says why the exit code is 1.
+        std::cerr << "partshift: job " << name << ": " << report.mismatches.size()
+                  << " key ranges differ, " << report.duplicate_keys_total
+                  << " source keys are duplicated in " << report.right << "\n";
+        code = static_cast<int>(exit_code::runtime_failure);
+    }
+    return code;
 }
 
 }  // namespace partshift::cli

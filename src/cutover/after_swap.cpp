@@ -31,6 +31,24 @@ std::string reverted_summary(pg::connection& conn, const state::job_record& reve
     return summary;
 }
 
+// group_summary: a multi-table job's other tables, switched in the same transaction; each
+// of their rows gets its own line for `status --job` on it.
+std::string group_summary(pg::connection& conn, const state::job_record& lead, double hold) {
+    std::string out;
+    for (const auto& member : state::load_group(conn, lead.job)) {
+        if (!member.is_group_member()) continue;
+        out += fmt::format("; with it {}.{} (the original kept as {}.{})", member.source_schema,
+                           member.final_name, member.source_schema, member.old_name);
+        state::record_cutover_report(
+            conn, member.job, hold,
+            fmt::format("{}.{} is now partitioned, switched with the other tables of job {} in "
+                        "one transaction; the original is kept as {}.{}",
+                        member.source_schema, member.final_name, lead.job, member.source_schema,
+                        member.old_name));
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string finish_after_swap(pg::connection& conn, const state::job_record& job,
@@ -92,6 +110,7 @@ std::string finish_after_swap(pg::connection& conn, const state::job_record& job
                 "'partshift revert' swaps back, 'partshift finish' ends the window",
                 until.rows() ? until.get(0, 0) : "?", job.source_schema, job.old_name);
         }
+        if (job.is_group_lead()) summary += group_summary(conn, job, hold);
         state::record_cutover_report(conn, job.job, hold, summary);
     }
     return summary;

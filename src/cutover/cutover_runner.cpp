@@ -3,7 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <tuple>
 #include <random>
 #include <thread>
 
@@ -33,14 +35,44 @@ std::string qualified(pg::connection& conn, const std::string& schema, const std
     return conn.quote_ident(schema) + "." + conn.quote_ident(name);
 }
 
+// swapped_table: one table the attempt swaps, with its quoted names.
+struct swapped_table {
+    const state::job_record* job;
+    std::string source, target;
+};
+
+// tables_in_lock_order: the job's table and a multi-table job's others, sorted by source
+// name: every partshift cutover takes its locks in the same order.
+std::vector<swapped_table> tables_in_lock_order(const cutover_options& o, pg::connection& conn) {
+    std::vector<swapped_table> out;
+    auto add = [&](const state::job_record& j) {
+        out.push_back({&j, qualified(conn, j.source_schema, j.source_table),
+                       qualified(conn, j.target_schema, j.target_table)});
+    };
+    add(o.job);
+    for (const auto& m : o.members) add(m);
+    std::sort(out.begin(), out.end(), [](const swapped_table& a, const swapped_table& b) {
+        return std::tie(a.job->source_schema, a.job->source_table) <
+               std::tie(b.job->source_schema, b.job->source_table);
+    });
+    return out;
+}
+
+std::string joined(const std::vector<swapped_table>& tables, std::string swapped_table::*field) {
+    std::string out;
+    for (const auto& t : tables) out += (out.empty() ? "" : ", ") + t.*field;
+    return out;
+}
+
 // cutover_attempt: one BEGIN … COMMIT (or rollback) on the locking session.
 class cutover_attempt {
 public:
     cutover_attempt(const cutover_options& o, const cutover_hooks& hooks, pg::connection& lock_conn,
                     pg::connection& fence_conn, blocker_terminator* terminator)
         : o_(o), hooks_(hooks), lock_(lock_conn), fence_(fence_conn), terminator_(terminator),
-          source_(qualified(lock_conn, o.job.source_schema, o.job.source_table)),
-          target_(qualified(lock_conn, o.job.target_schema, o.job.target_table)),
+          tables_(tables_in_lock_order(o, lock_conn)),
+          sources_(joined(tables_, &swapped_table::source)),
+          targets_(joined(tables_, &swapped_table::target)),
           prefix_(state::fence_prefix(o.job.job)) {}
 
     // run: true when the swap committed; false with `failure` set when it rolled back.
@@ -48,29 +80,39 @@ public:
         terminated_ = 0;
         pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
         lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
-        cutover::swap_request request{{o_.job.source_schema, o_.job.source_table},
-                                      o_.job.target_table,
-                                      o_.job.old_name,
-                                      o_.job.publication_name,
-                                      o_.drop_unrepointable_fks};
-        if (o_.reverting) {
-            request.reverting = true;
-            request.target_index_suffix = "_old";
-            request.old_suffix = "_partitioned";
+        // The other tables of a multi-table job: their inbound keys from each other stay on
+        // the old tables (the partitioned ones got theirs before the copy, plan::group_plan).
+        std::vector<catalog::qualified_name> job_sources;
+        for (const auto& t : tables_) job_sources.push_back({t.job->source_schema, t.job->source_table});
+        std::vector<cutover::swap_request> requests;
+        for (const auto& t : tables_) {
+            cutover::swap_request request{{t.job->source_schema, t.job->source_table},
+                                          t.job->target_table,
+                                          t.job->old_name,
+                                          t.job->publication_name,
+                                          o_.drop_unrepointable_fks};
+            if (o_.reverting) {
+                request.reverting = true;
+                request.target_index_suffix = "_old";
+                request.old_suffix = "_partitioned";
+            }
+            if (tables_.size() > 1) request.keep_inbound_from = job_sources;
+            requests.push_back(std::move(request));
         }
-        swap_preparation prepared;
+        std::vector<swap_preparation> prepared;
         try {
             // The catalog is read first, under a lock that holds DDL off but lets writes go
             // on, so the reads are not part of the ACCESS EXCLUSIVE hold.
-            lock_.exec("LOCK TABLE " + source_ + ", " + target_ + " IN SHARE UPDATE EXCLUSIVE MODE");
+            lock_.exec("LOCK TABLE " + sources_ + ", " + targets_ + " IN SHARE UPDATE EXCLUSIVE MODE");
             // That lock also holds off ATTACH and DETACH PARTITION: a re-partitioned source's
             // tree is now settled; one that changed stops the job (runtime_error, exit 1). The
             // swap back of a revert window has a partitioned source of partshift's own making.
             if (!o_.reverting)
                 state::check_source_partitions(lock_, o_.job.job,
                                                {o_.job.source_schema, o_.job.source_table});
-            prepared = prepare_swap(lock_, request);
-            lock_.exec("LOCK TABLE " + source_ + " IN ACCESS EXCLUSIVE MODE");
+            for (const auto& request : requests) prepared.push_back(prepare_swap(lock_, request));
+            // One statement, the tables in its list order: the fixed order of tables_.
+            lock_.exec("LOCK TABLE " + sources_ + " IN ACCESS EXCLUSIVE MODE");
         } catch (const pg::pg_error& e) {
             if (e.sqlstate() != pg::sqlstate::lock_not_available) {
                 if (e.is_connection_loss()) throw;
@@ -78,8 +120,12 @@ public:
                                     std::string(e.what()));
             }
             // Read on the fence session: this one is in an aborted transaction.
-            const auto blockers = read_lock_blockers(fence_, source_, lock_.backend_pid());
-            failure = "the lock on " + source_ + " was not granted within " +
+            std::vector<lock_blocker> blockers;
+            for (const auto& t : tables_) {
+                auto found = read_lock_blockers(fence_, t.source, lock_.backend_pid());
+                blockers.insert(blockers.end(), found.begin(), found.end());
+            }
+            failure = "the lock on " + sources_ + " was not granted within " +
                       std::to_string(o_.lock_timeout.count()) + " ms; blocked by " +
                       describe_blockers(blockers);
             if (terminator_) terminated_ = terminator_->observe(fence_, blockers);
@@ -111,9 +157,19 @@ public:
         }
         lock_.exec("SET LOCAL statement_timeout = '" + std::to_string(left.count()) + "ms'");
         try {
-            lock_.exec("LOCK TABLE " + target_ + " IN ACCESS EXCLUSIVE MODE");
-            result.swap = swap_tables(lock_, request, &prepared);
+            lock_.exec("LOCK TABLE " + targets_ + " IN ACCESS EXCLUSIVE MODE");
+            result.swap = {};
+            for (size_t i = 0; i < requests.size(); ++i) {
+                auto outcome = swap_tables(lock_, requests[i], &prepared[i]);
+                result.swap.steps.insert(result.swap.steps.end(), outcome.steps.begin(),
+                                         outcome.steps.end());
+                result.swap.after_commit_sql.insert(result.swap.after_commit_sql.end(),
+                                                    outcome.after_commit_sql.begin(),
+                                                    outcome.after_commit_sql.end());
+            }
+            // The job's own row keeps the statements to run after the commit, for all tables.
             state::mark_cut_over(lock_, o_.job.job, attempt, result.swap.after_commit_sql);
+            for (const auto& member : o_.members) state::mark_cut_over(lock_, member.job, attempt, {});
             if (hooks_.in_swap_transaction) hooks_.in_swap_transaction(lock_);
             test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
             const auto committing = clock::now();
@@ -145,7 +201,8 @@ private:
     pg::connection& fence_;
     blocker_terminator* terminator_;  // null unless --cutover-terminate-blockers-after
     int terminated_ = 0;
-    const std::string source_, target_, prefix_;
+    const std::vector<swapped_table> tables_;  // in lock order
+    const std::string sources_, targets_, prefix_;
 };
 
 }  // namespace

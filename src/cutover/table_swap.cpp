@@ -150,6 +150,11 @@ std::vector<inbound_move> decide_inbound(pg::connection& conn, swap_runner& run,
     std::vector<inbound_move> out;
     for (const auto& fk : src.inbound_fks) {
         if (fk.table == src.name) continue;  // self-reference: stays on the old table
+        // Another table of a multi-table job: its key stays between the old tables, and the
+        // partitioned tables have their own (plan::group_plan).
+        if (std::find(req.keep_inbound_from.begin(), req.keep_inbound_from.end(), fk.table) !=
+            req.keep_inbound_from.end())
+            continue;
         const bool stuck = std::any_of(problems.begin(), problems.end(), [&](auto& p) {
             return p.name == fk.name && p.table == fk.table;
         });

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -122,9 +123,11 @@ class job_runner {
     }
 
     int run() {
-        // One process per job, for the whole run (taken again after a reconnect).
-        state::acquire_run_lock(control_, options_.job);
+        // One process per job, for the whole run (taken again after a reconnect). A
+        // multi-table job also holds its other tables' rows, so no run takes one on its own.
+        lock_tables();
         auto job = load_or_prepare();
+        remember_targets(job);
         spdlog::info("job {}: {} → {} (phase {})", job.job,
                      job.source_schema + "." + job.source_table,
                      job.target_schema + "." + job.target_table, job.phase);
@@ -176,6 +179,72 @@ class job_runner {
   private:
     void count_error() {
         if (exporter_) exporter_->count_error();
+    }
+
+    // table_ref: one table of the job as the roles need it; tables()[0] is the job's own row,
+    // the others are a multi-table job's (run --spec) rows in job-file order.
+    struct table_ref {
+        std::string job;  // its row in partshift.jobs
+        const catalog::table_model* table;
+        const plan::target_plan* plan;
+        catalog::qualified_name target;  // as the row keeps it (a resumed job's own)
+    };
+    std::vector<table_ref> tables() const {
+        auto target = [&](const std::string& job, const plan::target_plan& plan) {
+            auto stored = stored_targets_.find(job);
+            return stored != stored_targets_.end() ? stored->second : plan.target;
+        };
+        std::vector<table_ref> out{
+            {options_.job, &inputs_.table, &inputs_.plan, target(options_.job, inputs_.plan)}};
+        for (const auto& m : inputs_.members) {
+            auto job = member_job_name(options_.job, m.table.name);
+            out.push_back({job, &m.table, &m.plan, target(job, m.plan)});
+        }
+        return out;
+    }
+    // remember_targets: the targets the job's rows keep, which the roles use from then on.
+    void remember_targets(const state::job_record& job) {
+        stored_targets_[job.job] = {job.target_schema, job.target_table};
+        for (const auto& r : state::load_group(control_, job.job))
+            stored_targets_[r.job] = {r.target_schema, r.target_table};
+    }
+    bool multi_table() const { return !inputs_.members.empty(); }
+
+    void lock_tables() {
+        for (const auto& t : tables()) state::acquire_run_lock(control_, t.job);
+    }
+
+    // discard_members: a multi-table job's other rows and their targets (a prepare that is
+    // started over or failed); the slot and publication go with the job's own row.
+    void discard_members(const std::string& job) {
+        for (const auto& member : state::load_group(control_, job)) {
+            if (!member.is_group_member()) continue;
+            teardown::remove_server_objects(control_, member);
+            state::delete_job(control_, member.job);
+        }
+    }
+
+    // check_same_members: a resumed job keeps its tables; a job file that lists others (or a
+    // --table run of a multi-table job) is refused before anything runs.
+    void check_same_members(const state::job_record& job) {
+        std::vector<state::job_record> stored;
+        for (auto& r : state::load_group(control_, job.job))
+            if (r.is_group_member()) stored.push_back(std::move(r));
+        bool same = stored.size() == inputs_.members.size();
+        for (size_t i = 0; same && i < stored.size(); ++i) {
+            const auto& m = inputs_.members[i];
+            same = stored[i].source_schema == m.table.name.schema &&
+                   stored[i].source_table == m.table.name.name &&
+                   stored[i].spec == serialized_spec(m.plan.spec);
+        }
+        if (same) return;
+        std::string listed = job.source_schema + "." + job.source_table;
+        for (const auto& r : stored) listed += ", " + r.source_schema + "." + r.source_table;
+        throw usage_error("job " + job.job + " was started with " +
+                          (stored.empty() ? std::string("one table (") + listed + ")"
+                                          : "the tables " + listed) +
+                          " and their options; resume it the same way (the same job file), or "
+                          "run 'partshift abort' first");
     }
 
     // pause_unless_signalled sleeps for `d`; false when SIGINT/SIGTERM came first.
@@ -274,7 +343,7 @@ class job_runner {
                 if (PQstatus(control_.native()) != CONNECTION_OK) {
                     control_ = pg::connection(options_.dsn, state::run_application_name());
                     // The lock died with the old session; nobody may have taken it meanwhile.
-                    state::acquire_run_lock(control_, options_.job);
+                    lock_tables();
                 }
                 return body(control_);
             } catch (const pg::pg_error& e) {
@@ -290,12 +359,14 @@ class job_runner {
         if (existing && existing->phase == state::phase::preparing) {
             // Interrupted while preparing: nothing was copied yet; start that step over.
             spdlog::warn("job {} was interrupted while preparing; preparing again", existing->job);
+            discard_members(existing->job);
             teardown::remove_server_objects(control_, *existing);
             state::delete_job(control_, existing->job);
             existing.reset();
         }
         if (existing) {
             check_same_job(*existing);
+            check_same_members(*existing);
             // A job started by an older partshift: tables and columns added since (e.g.
             // partshift.skipped_keys) must exist before the roles use them.
             state::ensure_schema(control_);
@@ -303,12 +374,18 @@ class job_runner {
         }
         if (const auto* failed = plan::first_fatal_failure(inputs_.checks))
             throw preflight_error("preflight failed: " + failed->message);
+        // A multi-table job: one verdict for all its tables.
+        for (const auto& m : inputs_.members)
+            if (const auto* failed = plan::first_fatal_failure(m.checks))
+                throw preflight_error("preflight failed: " + plan::qualified(m.table.name) + ": " +
+                                      failed->message);
         try {
             prepare();
         } catch (...) {
             // A failed prepare (e.g. the slot was blocked) leaves nothing behind.
             try {
                 if (auto half = state::load_job(control_, options_.job)) {
+                    discard_members(half->job);
                     teardown::remove_server_objects(control_, *half);
                     std::filesystem::remove_all(half->spool_dir);
                     state::delete_job(control_, half->job);
@@ -362,7 +439,26 @@ class job_runner {
                                                   rec.slot_name);  // unique per cluster
         rec.phase = state::phase::preparing;
         rec.rows_estimate = inputs_.table.row_estimate;
+        if (multi_table()) rec.group_job = rec.job;
         state::insert_job(control_, rec);
+        // A multi-table job's other tables: rows of their own (source, target, spec, chunks),
+        // sharing the job's slot, publication and spool.
+        for (size_t i = 0; i < inputs_.members.size(); ++i) {
+            const auto& m = inputs_.members[i];
+            state::job_record member = rec;
+            member.job = member_job_name(rec.job, m.table.name);
+            member.source_schema = m.plan.source.schema;
+            member.source_table = m.plan.source.name;
+            member.target_schema = m.plan.target.schema;
+            member.target_table = m.plan.target.name;
+            member.final_name = m.plan.final_name;
+            member.old_name = m.old_name.empty() ? plan::fit_identifier(m.plan.final_name + "_old")
+                                                 : m.old_name;
+            member.spec = serialized_spec(m.plan.spec);
+            member.rows_estimate = m.table.row_estimate;
+            member.group_position = static_cast<int>(i) + 1;
+            state::insert_job(control_, member);
+        }
 
         // A new job starts with an empty spool: anything left there belongs to an old job.
         std::filesystem::remove_all(rec.spool_dir);
@@ -370,14 +466,19 @@ class job_runner {
 
         {
             pg::transaction tx(control_);
-            for (const auto& statement : plan::sql_statements(plan, /*with_indexes=*/false))
-                control_.exec(statement);
+            for (const auto& t : tables())
+                for (const auto& statement : plan::sql_statements(*t.plan, /*with_indexes=*/false))
+                    control_.exec(statement);
             tx.commit();
         }
+        create_group_foreign_keys();
         // Re-partitioning: the tree as it is before the slot exists; from here on a change of
         // it stops the job (partition_watch, and the cutover under its lock).
         state::record_source_partitions(control_, rec.job, inputs_.table.partitions);
-        stream::create_publication(control_, rec.publication_name, plan::qualified(plan.source));
+        std::string published;
+        for (const auto& t : tables())
+            published += (published.empty() ? "" : ", ") + plan::qualified(t.plan->source);
+        stream::create_publication(control_, rec.publication_name, published);
         asio::io_context io;
         auto future = asio::co_spawn(
             io, stream::create_slot(options_.dsn, rec.slot_name, options_.slot_timeout),
@@ -388,6 +489,29 @@ class job_runner {
         state::set_phase(control_, rec.job, state::phase::copy);
         spdlog::info("prepared: target {}.{}, publication and slot {} at {}", rec.target_schema,
                      rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
+    }
+
+    // create_group_foreign_keys: a multi-table job's keys between its partitioned tables
+    // (plan::group_plan), made while the tables are empty: the referenced tables' primary keys
+    // first, then the keys.
+    void create_group_foreign_keys() {
+        const auto& group = inputs_.group;
+        if (group.fks.empty()) return;
+        const auto all = tables();
+        for (size_t i = 0; i < all.size() && i < group.primary_key_first.size(); ++i) {
+            if (!group.primary_key_first[i]) continue;
+            auto indexes = indexes_to_build(*all[i].table, *all[i].plan);
+            std::erase_if(indexes, [](const copy::index_to_build& x) { return !x.is_primary; });
+            std::atomic<bool> never{false};
+            copy::index_build_options o;
+            o.workers = 1;
+            copy::build_indexes_blocking(options_.dsn, all[i].plan->target, indexes, o, never,
+                                         /*unique_only=*/false);
+        }
+        pg::transaction tx(control_);
+        for (const auto& fk : group.fks) control_.exec(fk.sql);
+        tx.commit();
+        spdlog::info("prepared: {} foreign key(s) between the partitioned tables", group.fks.size());
     }
 
     // The slot acknowledges what the spool holds, so running a resumed job against a missing
@@ -562,7 +686,6 @@ class job_runner {
             co_await test_pause();
             co_await notify(hooks::hook_event::before_copy, job, job.phase, progress, stop);
             if (stop) co_return;
-            auto spec = copy::make_copy_spec(inputs_.table, {job.target_schema, job.target_table});
             copy::copy_options copy_options;
             copy_options.workers = progress.copy_workers;
             copy_options.live_workers = &progress.copy_workers;
@@ -574,9 +697,22 @@ class job_runner {
                            monitor::show_copy_progress(progress, copy_finished), asio::detached);
             copy::copy_result result;
             std::exception_ptr copy_error;
+            // A multi-table job copies its tables one after the other, each with every worker;
+            // their chunks are kept under each table's own row.
             try {
-                result = co_await copy::run_copy(options_.dsn, job.job, spec, copy_options,
-                                                 progress, stop);
+                for (const auto& t : tables()) {
+                    auto spec = copy::make_copy_spec(*t.table, t.target);
+                    if (multi_table())
+                        spdlog::info("copy: {}", plan::qualified(t.table->name));
+                    auto one = co_await copy::run_copy(options_.dsn, t.job, spec, copy_options,
+                                                       progress, stop);
+                    result.rows_copied += one.rows_copied;
+                    result.chunks_total += one.chunks_total;
+                    result.completed = one.completed;
+                    if (!one.completed || stop) break;
+                }
+                if (result.completed && multi_table())
+                    with_control([&](pg::connection& c) { state::set_group_window_end(c, job.job); });
             } catch (...) {
                 copy_error = std::current_exception();
             }
@@ -592,7 +728,7 @@ class job_runner {
         if (job.phase == state::phase::index) {
             co_await test_pause();
             if (stop) co_return;
-            if (!co_await build_indexes(job, stop) || stop) co_return;
+            if (!co_await build_indexes(stop) || stop) co_return;
             set_phase(state::phase::replay);
         }
         co_await test_pause();
@@ -602,24 +738,24 @@ class job_runner {
 
     // indexes_to_build: the plan's indexes in the form the index builder takes. The primary
     // key's columns are the source key plus the partition keys (DESIGN.md step 4).
-    std::vector<copy::index_to_build> indexes_to_build() const {
+    static std::vector<copy::index_to_build> indexes_to_build(const catalog::table_model& table,
+                                                              const plan::target_plan& plan) {
         std::vector<copy::index_to_build> out;
-        for (const auto& planned : inputs_.plan.indexes) {
+        for (const auto& planned : plan.indexes) {
             copy::index_to_build index;
             index.name = planned.name;
             index.using_clause = planned.using_clause;
             index.is_primary = planned.is_primary;
             index.is_unique = planned.is_unique;
             if (planned.is_primary) {
-                if (const auto* pk = inputs_.table.primary_key())
-                    index.key_columns = pk->key_columns;
+                if (const auto* pk = table.primary_key()) index.key_columns = pk->key_columns;
                 auto add = [&](const std::string& key) {
                     if (std::find(index.key_columns.begin(), index.key_columns.end(), key) ==
                         index.key_columns.end())
                         index.key_columns.push_back(key);
                 };
-                add(inputs_.plan.spec.level1.key);
-                if (inputs_.plan.spec.level2) add(inputs_.plan.spec.level2->key);
+                add(plan.spec.level1.key);
+                if (plan.spec.level2) add(plan.spec.level2->key);
             }
             out.push_back(std::move(index));
         }
@@ -628,24 +764,29 @@ class job_runner {
 
     // build_indexes: the primary key and non-unique indexes (phase index), or with
     // `unique_only` the secondary UNIQUE indexes, built concurrently during follow.
-    asio::awaitable<bool> build_indexes(const state::job_record& job, std::atomic<bool>& stop,
-                                        bool unique_only = false) {
+    // Every table's, one table after the other.
+    asio::awaitable<bool> build_indexes(std::atomic<bool>& stop, bool unique_only = false) {
         copy::index_build_options index_options;
         index_options.workers = workers_in_effect_;
-        // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await operands.
-        catalog::qualified_name target{job.target_schema, job.target_table};
-        auto indexes = indexes_to_build();
-        auto build =
-            unique_only
-                ? copy::build_unique_indexes(options_.dsn, target, indexes, index_options, stop)
-                : copy::build_indexes(options_.dsn, target, indexes, index_options, stop);
-        co_return co_await std::move(build);
+        for (const auto& t : tables()) {
+            // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await
+            // operands.
+            catalog::qualified_name target = t.target;
+            auto indexes = indexes_to_build(*t.table, *t.plan);
+            auto build =
+                unique_only
+                    ? copy::build_unique_indexes(options_.dsn, target, indexes, index_options, stop)
+                    : copy::build_indexes(options_.dsn, target, indexes, index_options, stop);
+            if (!co_await std::move(build)) co_return false;
+        }
+        co_return true;
     }
 
     bool has_unique_indexes() const {
-        const auto& indexes = inputs_.plan.indexes;
-        return std::any_of(indexes.begin(), indexes.end(),
-                           [](const auto& i) { return i.is_unique && !i.is_primary; });
+        for (const auto& t : tables())
+            for (const auto& i : t.plan->indexes)
+                if (i.is_unique && !i.is_primary) return true;
+        return false;
     }
 
     asio::awaitable<void> replay_and_follow(state::job_record& job, spool::spool_writer& writer,
@@ -659,14 +800,23 @@ class job_runner {
         apply_options.job = job.job;
         apply_options.target = {job.target_schema, job.target_table};
         apply_options.fence_prefix = state::fence_prefix(job.job);
-        // A reverse job (revert window) applies into the plain NAME_old: no partitions.
-        if (!inputs_.plan.spec.level1.key.empty())
-            apply_options.partition_columns.push_back(inputs_.plan.spec.level1.key);
-        if (inputs_.plan.spec.level2)
-            apply_options.partition_columns.push_back(inputs_.plan.spec.level2->key);
         if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_MS"))
             apply_options.test_delay_per_transaction = std::chrono::milliseconds(std::atoi(ms));
-        apply::applier applier(inputs_.table, apply_options, progress);
+        // One applier for every table of the job: one target transaction, one applied LSN,
+        // the source's commit order across the tables.
+        std::vector<apply::relation_target> relations;
+        for (const auto& t : tables()) {
+            apply::relation_target r;
+            r.source = t.table;
+            r.target = t.target;
+            // A reverse job (revert window) applies into the plain NAME_old: no partitions.
+            if (!t.plan->spec.level1.key.empty())
+                r.partition_columns.push_back(t.plan->spec.level1.key);
+            if (t.plan->spec.level2) r.partition_columns.push_back(t.plan->spec.level2->key);
+            r.skipped_keys_job = t.job;
+            relations.push_back(std::move(r));
+        }
+        apply::applier applier(std::move(relations), apply_options, progress);
         std::optional<spool_feed> feed;
         feed.emplace(writer, fresh->applied_lsn.value_or(0), stop);
         stream::lsn_t window_end = fresh->max_chunk_high_lsn.value_or(0);
@@ -681,7 +831,7 @@ class job_runner {
             if (!has_unique_indexes()) return;
             spdlog::info("building the unique indexes concurrently");
             unique_running = true;
-            asio::co_spawn(ex, build_indexes(job, stop, /*unique_only=*/true),
+            asio::co_spawn(ex, build_indexes(stop, /*unique_only=*/true),
                            [&](std::exception_ptr e, bool built) {
                                unique_running = false;
                                if (e) {
@@ -705,6 +855,11 @@ class job_runner {
             cutover::cutover_options o;
             o.dsn = options_.dsn;
             o.job = *reload_job(job.job);
+            if (multi_table())
+                with_control([&](pg::connection& c) {
+                    for (auto& r : state::load_group(c, job.job))
+                        if (r.is_group_member()) o.members.push_back(std::move(r));
+                });
             o.lock_timeout = options_.lock_timeout;
             o.max_lock_hold = options_.max_lock_hold;
             o.attempts = options_.cutover_attempts;
@@ -726,7 +881,11 @@ class job_runner {
             cutover_thread.emplace([&, o, hooks]() mutable {
                 std::optional<state::job_record> reverse;
                 try {
-                    if (options_.verify && !o.reverting) verify_before_swap(o.job, progress, stop);
+                    if (options_.verify && !o.reverting) {
+                        verify_before_swap(o.job, progress, stop);
+                        for (const auto& member : o.members)
+                            verify_before_swap(member, progress, stop);
+                    }
                     if (o.reverting) {
                         hooks.in_swap_transaction = [forward = *o.job.reverse_of](
                                                         pg::connection& c) {
@@ -909,6 +1068,7 @@ class job_runner {
     metrics::metrics_exporter* exporter_;  // null without --metrics-addr
     std::optional<hooks::hook_runner> hooks_;  // without --hooks-dir: none
     int workers_in_effect_ = 2;  // --copy-workers, or what `partshift set` kept in the row
+    std::map<std::string, catalog::qualified_name> stored_targets_;  // row → its target
     pg::connection control_;
     cutover::cutover_result cutover_;
     cutover::swap_figures figures_;
@@ -916,6 +1076,10 @@ class job_runner {
 };
 
 }  // namespace
+
+std::string member_job_name(const std::string& job, const catalog::qualified_name& table) {
+    return job + "/" + table.schema + "." + table.name;
+}
 
 bool revert_window_open(pg::connection& conn, const std::string& job) {
     state::upgrade_schema(conn);

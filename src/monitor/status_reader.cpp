@@ -44,6 +44,34 @@ void read_revert_window(pg::connection& conn, proto::status_report& s) {
     s.set_revert_summary(r.get(0, 4));
 }
 
+
+// read_group_tables: a multi-table job's tables with their copy figures.
+void read_group_tables(pg::connection& conn, proto::status_report& s) {
+    auto r = conn.query(
+        "SELECT j.job, format('%I.%I', j.source_schema, j.source_table), "
+        "format('%I.%I', j.target_schema, j.target_table), j.rows_copied, j.rows_estimate, "
+        "(SELECT count(*) FILTER (WHERE c.done) FROM partshift.chunks c WHERE c.job = j.job), "
+        "(SELECT count(*) FROM partshift.chunks c WHERE c.job = j.job), "
+        "to_jsonb(j) ->> 'group_job' "
+        "FROM partshift.jobs j, partshift.jobs me WHERE me.job = $1 "
+        "AND to_jsonb(j) ->> 'group_job' = to_jsonb(me) ->> 'group_job' "
+        "ORDER BY (to_jsonb(j) ->> 'group_position')::int",
+        s.job());
+    if (r.rows() == 0) return;
+    if (r.get(0, 7) != s.job()) s.set_group_job(r.get(0, 7));
+    if (!s.group_job().empty()) return;  // the job's own row lists them
+    for (int i = 0; i < r.rows(); ++i) {
+        auto* t = s.add_tables();
+        t->set_job(r.get(i, 0));
+        t->set_source(r.get(i, 1));
+        t->set_target(r.get(i, 2));
+        t->set_rows_copied(static_cast<double>(r.get_int(i, 3)));
+        t->set_rows_estimate(static_cast<double>(r.get_int(i, 4)));
+        t->set_chunks_done(static_cast<double>(r.get_int(i, 5)));
+        t->set_chunks_total(static_cast<double>(r.get_int(i, 6)));
+    }
+}
+
 }  // namespace
 
 proto::status_report read_status(pg::connection& conn, const std::string& job) {
@@ -119,6 +147,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_apply_falling_behind(s.running() && !r.get(0, "behind").empty());
     s.set_apply_behind_reason(s.apply_falling_behind() ? r.get(0, "behind") : "");
     read_revert_window(conn, s);
+    read_group_tables(conn, s);
     return s;
 }
 
@@ -152,6 +181,18 @@ std::string status_to_text(const proto::status_report& s) {
         << "slot         " << s.slot_name() << ", wal_status " << s.wal_status()
         << ", retains " << human_size(s.retained_wal_bytes()) << " of WAL\n"
         << "updated at   " << s.updated_at() << "\n";
+    if (!s.group_job().empty())
+        out << "part of      job " << s.group_job() << " (its tables are copied, followed and "
+            << "cut over together: 'partshift status --job " << s.group_job() << "')\n";
+    if (s.tables_size() > 0) {
+        out << "tables       " << s.tables_size() << ", cut over together in one transaction\n";
+        for (const auto& t : s.tables())
+            out << "  " << t.source() << " -> " << t.target() << ": "
+                << static_cast<int64_t>(t.rows_copied()) << " of ~"
+                << static_cast<int64_t>(t.rows_estimate()) << " rows copied ("
+                << static_cast<int64_t>(t.chunks_done()) << "/"
+                << static_cast<int64_t>(t.chunks_total()) << " chunks)\n";
+    }
     if (s.wal_status() == "lost")
         out << "slot lost    the server invalidated the slot (it pinned more WAL than "
                "max_slot_wal_keep_size allows): start over ('partshift abort', then run)\n";

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "partshift/error.hpp"
+#include "partshift/plan/sql_quote.hpp"
 #include "plan.pb.h"
 
 namespace partshift::plan {
@@ -76,7 +77,9 @@ std::string render_sql(const target_plan& plan, const std::vector<preflight_chec
     return s;
 }
 
-std::string render_json(const target_plan& plan, const std::vector<preflight_check>& checks) {
+namespace {
+
+proto::target_plan to_message(const target_plan& plan, const std::vector<preflight_check>& checks) {
     proto::target_plan m;
     m.mutable_source()->set_schema(plan.source.schema);
     m.mutable_source()->set_name(plan.source.name);
@@ -115,6 +118,10 @@ std::string render_json(const target_plan& plan, const std::vector<preflight_che
         out->set_fatal(c.fatal);
         out->set_message(c.message);
     }
+    return m;
+}
+
+std::string to_json(const google::protobuf::Message& m) {
     google::protobuf::util::JsonPrintOptions options;
     options.add_whitespace = true;
     options.preserve_proto_field_names = true;
@@ -123,6 +130,42 @@ std::string render_json(const target_plan& plan, const std::vector<preflight_che
     const auto status = google::protobuf::util::MessageToJsonString(m, &json, options);
     if (!status.ok()) throw runtime_error("cannot render the plan as JSON: " + status.ToString());
     return json;
+}
+
+}  // namespace
+
+std::string render_json(const target_plan& plan, const std::vector<preflight_check>& checks) {
+    return to_json(to_message(plan, checks));
+}
+
+std::string render_group_sql(const std::string& job, const std::vector<group_member>& members,
+                             const group_plan& group) {
+    std::string s = "-- partshift plan for job " + one_line(job) + ": " +
+                    std::to_string(members.size()) +
+                    " tables, copied and followed together and switched in one cutover\n\n";
+    for (const auto& m : members) s += render_sql(m.plan, m.checks) + "\n";
+    if (!group.fks.empty()) {
+        s += "-- foreign keys between the tables of the job, between their partitioned tables\n"
+             "BEGIN;\n\n";
+        for (const auto& fk : group.fks) s += fk.sql + ";\n";
+        s += "\nCOMMIT;\n";
+    }
+    return s;
+}
+
+std::string render_group_json(const std::string& job, const std::vector<group_member>& members,
+                              const group_plan& group) {
+    proto::group_plan m;
+    m.set_job(job);
+    for (const auto& member : members) *m.add_tables() = to_message(member.plan, member.checks);
+    for (const auto& fk : group.fks) {
+        auto* out = m.add_foreign_keys();
+        out->set_name(fk.name);
+        out->set_referencing(qualified(members[fk.referencing].plan.target));
+        out->set_referenced(qualified(members[fk.referenced].plan.target));
+        out->set_sql(fk.sql);
+    }
+    return to_json(m);
 }
 
 }  // namespace partshift::plan

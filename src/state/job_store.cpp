@@ -223,6 +223,13 @@ std::string job_summary(pg::connection& conn, const std::string& job) {
     return r.rows() ? r.get(0, 0) : "";
 }
 
+void set_group_window_end(pg::connection& conn, const std::string& group) {
+    conn.query(
+        "UPDATE partshift.jobs SET max_chunk_high_lsn = (SELECT max(m.max_chunk_high_lsn) FROM "
+        "partshift.jobs m WHERE m.group_job = $1), updated_at = now() WHERE job = $1",
+        group);
+}
+
 void delete_job(pg::connection& conn, const std::string& job) {
     pg::transaction tx(conn);
     conn.exec("SELECT pg_advisory_xact_lock(hashtext('partshift.schema'))");

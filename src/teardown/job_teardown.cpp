@@ -51,6 +51,11 @@ void abort_job(pg::connection& conn, const state::job_record& job) {
         throw partshift::usage_error("job " + job.job + " is the revert window of job " +
                                      *job.reverse_of + ": end it with 'partshift finish --job " +
                                      *job.reverse_of + "' or swap back with 'partshift revert'");
+    if (job.is_group_member())
+        throw partshift::usage_error("table " + job.source_schema + "." + job.source_table +
+                                     " belongs to job " + *job.group_job +
+                                     ", whose tables go together: 'partshift abort --job " +
+                                     *job.group_job + "' removes the whole job");
     if (job.phase == state::phase::done)
         throw partshift::runtime_error(
             "job " + job.job + " was already cut over; there is nothing to abort" +
@@ -65,6 +70,12 @@ void abort_job(pg::connection& conn, const state::job_record& job) {
         throw partshift::runtime_error("job " + job.job + " is running (walsender pid " +
                                        slot.get(0, 0) +
                                        "); stop that partshift run first (Ctrl-C or SIGTERM)");
+    // A multi-table job's other tables: their partitioned tables and rows first.
+    for (const auto& member : state::load_group(conn, job.job)) {
+        if (!member.is_group_member()) continue;
+        remove_server_objects(conn, member);
+        state::delete_job(conn, member.job);
+    }
     remove_server_objects(conn, job);
     // Only a directory that carries this job's marker is deleted: the path comes from
     // partshift.jobs, which anyone with access to the database could have changed.
@@ -73,7 +84,8 @@ void abort_job(pg::connection& conn, const state::job_record& job) {
         spdlog::warn("left {} in place: it is not job {}'s spool (no matching JOB marker)",
                      job.spool_dir, job.job);
     state::delete_job(conn, job.job);
-    spdlog::info("job {} aborted: slot, publication, target and job state removed", job.job);
+    spdlog::info("job {} aborted: slot, publication, {} and job state removed", job.job,
+                 job.is_group_lead() ? "the partitioned tables" : "target");
 }
 
 }  // namespace partshift::teardown

@@ -19,7 +19,10 @@ bool applier_watch::wait_past(state::lsn_t lsn, std::chrono::milliseconds timeou
         auto r = conn_.query(
             "SELECT (applied_lsn - '0/0'::pg_lsn)::numeric(20,0)::text, "
             "(source_lsn - '0/0'::pg_lsn)::numeric(20,0)::text, lag_bytes = 0 "
-            "FROM partshift.jobs WHERE job = $1",
+            // A table of a multi-table job: the job's own row carries the one applier's
+            // position.
+            "FROM partshift.jobs WHERE job = coalesce((SELECT to_jsonb(m) ->> 'group_job' FROM "
+            "partshift.jobs m WHERE m.job = $1), $1)",
             job_);
         if (r.rows() == 0) return false;  // the job went away (abort): nothing will catch up
         auto applied = state::lsn_from_number_text(r.opt(0, 0));

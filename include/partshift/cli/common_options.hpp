@@ -20,6 +20,10 @@ bool parse_or_help(const arguments& args, const po::options_description& desc,
 // resolve_job picks the job: --job if given, else the only job in the database.
 std::string resolve_job(pg::connection& conn, const std::optional<std::string>& job);
 
+// resolve_whole_job: resolve_job for the commands that act on a whole job (cutover, pause,
+// resume, set): a table of a multi-table job is refused with the job's name (exit 2).
+std::string resolve_whole_job(pg::connection& conn, const std::optional<std::string>& job);
+
 std::optional<std::string> optional_string(const po::variables_map& vm, const char* name);
 
 }  // namespace partshift::cli

@@ -4,10 +4,13 @@
 // work is done by catalog:: and plan::.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "partshift/catalog/table_model.hpp"
+#include "partshift/cli/job_file.hpp"
+#include "partshift/plan/group_plan.hpp"
 #include "partshift/pg/connection.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/plan/planner.hpp"
@@ -34,5 +37,19 @@ pg::connection connect(const std::string& dsn);
 planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
                                  const plan::partition_spec& spec, const plan::plan_names& names,
                                  bool drop_unrepointable_fks = false);
+
+// planned_group: a multi-table job's tables (run --spec), each planned by plan_migration,
+// then adjusted for the foreign keys between them (plan::plan_group).
+struct planned_group {
+    std::string job;
+    std::vector<plan::group_member> members;  // in job-file order
+    plan::group_plan group;
+};
+
+// plan_group_migration plans every table of the job file. job: --job when given (else the
+// file's "job", else the first table's name). Throws like plan_migration.
+planned_group plan_group_migration(pg::connection& conn, const job_file& file,
+                                   const std::optional<std::string>& job,
+                                   bool drop_unrepointable_fks = false);
 
 }  // namespace partshift::cli

@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "partshift/cutover/table_swap.hpp"
 #include "partshift/state/job_store.hpp"
@@ -24,6 +25,11 @@ namespace partshift::cutover {
 struct cutover_options {
     std::string dsn;
     state::job_record job;
+    // A multi-table job's other tables (their rows): locked with the job's own table in one
+    // fixed order (by name, so two jobs can never deadlock on each other's tables), behind
+    // one fence, swapped in the same transaction. A lock not granted on any of them rolls
+    // everything back.
+    std::vector<state::job_record> members;
     std::chrono::milliseconds lock_timeout{50};
     std::chrono::milliseconds max_lock_hold{2000};
     int attempts = 30;

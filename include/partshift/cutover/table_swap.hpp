@@ -35,6 +35,10 @@ struct swap_request {
     // table, the target the original plain table kept as NAME_old, whose indexes carry the
     // forward swap's "_old" names (target_index_suffix "_old"). Everything else is the same.
     bool reverting = false;
+    // keep_inbound_from: the tables of a multi-table job swapped in the same transaction. Their
+    // foreign keys to this table stay on the old tables (between NAME_old and the other's old
+    // table); the partitioned tables were given theirs before the copy.
+    std::vector<catalog::qualified_name> keep_inbound_from;
 };
 
 struct swap_outcome {

@@ -10,6 +10,7 @@
 
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/pg/connection.hpp"
+#include "partshift/plan/group_plan.hpp"
 #include "partshift/plan/preflight_check.hpp"
 #include "partshift/plan/target_plan.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
@@ -58,13 +59,29 @@ struct run_options {
     std::optional<std::chrono::milliseconds> revert_window;
 };
 
+// member_inputs: one more table of a multi-table job (run --spec), planned like the first.
+struct member_inputs {
+    catalog::table_model table;
+    plan::target_plan plan;
+    std::vector<plan::preflight_check> checks;
+    std::string old_name;  // empty: NAME_old
+};
+
 // What the planner produced for this run (recomputed on every run; a resumed job keeps its
 // stored target and spec).
 struct job_inputs {
     catalog::table_model table;
     plan::target_plan plan;
     std::vector<plan::preflight_check> checks;
+    // A multi-table job (run --spec): the other tables in job-file order, and the foreign keys
+    // between the partitioned tables (group indexes: 0 is this table, i + 1 is members[i]).
+    // One slot, publication, spool and applier for all; one cutover transaction swaps them.
+    std::vector<member_inputs> members;
+    plan::group_plan group;
 };
+
+// member_job_name: the row name of a multi-table job's other table: "<job>/<schema>.<table>".
+std::string member_job_name(const std::string& job, const catalog::qualified_name& table);
 
 // run_job runs or resumes the job until it is stopped (SIGINT/SIGTERM, --dry-run-for) or
 // fails. Returns the exit code; throws partshift::error for failures.

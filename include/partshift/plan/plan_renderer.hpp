@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "partshift/plan/preflight_check.hpp"
+#include "partshift/plan/group_plan.hpp"
 #include "partshift/plan/target_plan.hpp"
 
 namespace partshift::plan {
@@ -24,5 +25,12 @@ std::string render_sql(const target_plan& plan, const std::vector<preflight_chec
 
 // render_json: the plan as a partshift.proto.target_plan message in JSON (proto field names).
 std::string render_json(const target_plan& plan, const std::vector<preflight_check>& checks = {});
+
+// render_group_sql / render_group_json: a multi-table job's plan (run --spec): every table's
+// plan as above, then the foreign keys between their partitioned tables.
+std::string render_group_sql(const std::string& job, const std::vector<group_member>& members,
+                             const group_plan& group);
+std::string render_group_json(const std::string& job, const std::vector<group_member>& members,
+                              const group_plan& group);
 
 }  // namespace partshift::plan

@@ -93,6 +93,10 @@ std::string job_summary(pg::connection& conn, const std::string& job);
 // for a job of one table.
 std::vector<job_record> load_group(pg::connection& conn, const std::string& group);
 
+// set_group_window_end: a multi-table job's idempotent window ends after every table's copy:
+// the job's own row (which the applier reads) gets the highest chunk high LSN of them all.
+void set_group_window_end(pg::connection& conn, const std::string& group);
+
 // delete_job removes the job's rows, and the schema itself once no job is left.
 void delete_job(pg::connection& conn, const std::string& job);
 

@@ -46,48 +46,45 @@ constexpr size_t located_row_limit = 8 * 1024;  // bytes of values per located u
 constexpr const char* unique_violation = "23505";
 constexpr const char* check_violation = "23514";  // also: no partition takes the row
 
+std::vector<relation_target> single_relation(const catalog::table_model& source,
+                                             const applier_options& options) {
+    return {{&source, options.target, options.partition_columns, options.job}};
+}
+
 }  // namespace
 
 applier::applier(const catalog::table_model& source, applier_options options,
                  monitor::progress& progress)
-    : source_(source),
-      options_(std::move(options)),
-      progress_(progress),
-      target_sql_(sql_builder::for_table(source, options_.target)),
-      source_sql_(sql_builder::for_table(source, source.name)) {
-    sets_supported_ = options_.set_based && target_sql_.supports_sets() &&
-                      options_.max_group_rows > 1;
-    // Rows of different keys may be applied out of source order only when no other
-    // non-deferrable UNIQUE or EXCLUDE index checks them row by row: a set-based UPDATE
-    // changes its rows in an order of its own (values swapped between rows, a → b then c → a,
-    // would collide), and runs of different kinds sent side by side reorder a delete of x and
-    // an insert of y holding x's unique value.
-    const catalog::index* key_index = source_.apply_key();
-    reorder_safe_ = sets_supported_;
-    for (const auto& index : source_.indexes)
-        if (&index != key_index && (index.is_unique || index.is_constraint)) reorder_safe_ = false;
-    const auto& columns = target_sql_.columns();
-    const auto& key = target_sql_.key();
-    bool all_in_key = true;
-    for (const auto& name : options_.partition_columns) {
-        auto it = std::find_if(columns.begin(), columns.end(),
-                               [&](const column_def& c) { return c.name == name; });
-        if (it == columns.end()) {  // e.g. a generated column: not in the stream
-            located_columns_.clear();
-            return;
-        }
-        size_t index = static_cast<size_t>(it - columns.begin());
-        all_in_key = all_in_key && std::find(key.begin(), key.end(), index) != key.end();
-        located_columns_.push_back(index);
+    // `options` is copied, not moved: argument evaluation order is unspecified.
+    : applier(single_relation(source, options), options, progress) {}
+
+applier::applier(std::vector<relation_target> relations, applier_options options,
+                 monitor::progress& progress)
+    : options_(std::move(options)), progress_(progress) {
+    if (relations.empty()) throw usage_error("the applier needs at least one relation");
+    const bool set_based = options_.set_based && options_.max_group_rows > 1;
+    std::unordered_set<std::string> skipped_jobs;
+    for (auto& r : relations) {
+        std::string skipped_job = r.skipped_keys_job.empty() ? options_.job : r.skipped_keys_job;
+        // A TRUNCATE of one relation forgets every skipped key of its job name: two relations
+        // sharing one would lose each other's keys.
+        if (!skipped_jobs.insert(skipped_job).second)
+            throw usage_error("two relations of one applier store skipped keys under job '" +
+                              skipped_job + "'");
+        auto [it, added] =
+            relations_.try_emplace(r.source->oid, *r.source, std::move(r.target),
+                                   r.partition_columns, std::move(skipped_job), set_based);
+        if (!added)
+            throw usage_error("table " + quote_qualified(r.source->name) +
+                              " is given to the applier twice");
     }
-    // A key that holds every partition key prunes by itself.
-    if (all_in_key) located_columns_.clear();
 }
 
 applier::~applier() = default;
 
-bool applier::applies_to(uint32_t relid) const {
-    return relid == source_.oid;
+relation_state* applier::relation_for(uint32_t relid) {
+    auto it = relations_.find(relid);
+    return it == relations_.end() ? nullptr : &it->second;
 }
 
 asio::awaitable<void> applier::run(change_feed& feed) {
@@ -110,7 +107,8 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     prepared_.clear();
     pending_.clear();
     located_keys_.clear();
-    groups_ = {};
+    for (auto& [relid, rel] : relations_) rel.groups = {};
+    grouped_ = nullptr;
     pending_group_rows_ = 0;
     in_txn_ = skip_txn_ = strict_ = batch_open_ = false;
     batch_fence_.reset();
@@ -131,7 +129,8 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     // of every partition: seen taking 36 s for one row on a 200k-row target. A nested loop
     // probes the key index, pruned to one partition per row when the key holds the
     // partition key.
-    if (sets_supported_)
+    if (std::any_of(relations_.begin(), relations_.end(),
+                    [](const auto& r) { return r.second.sets_supported; }))
         co_await conn_->exec("SET enable_hashjoin = off; SET enable_mergejoin = off");
     // Explicit both ways: a role or database default must not decide what durable_applied_lsn
     // assumes.
@@ -158,23 +157,27 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     unflushed_commits_.clear();
     unflushed_commits_.emplace_back(std::stoull(job.get(0, 2)), applied_lsn_.load());
     note_wal_positions(0, std::stoull(job.get(0, 3)));
-    auto skipped = co_await conn_->exec(skipped_keys::load_sql, pg::make_params(options_.job));
-    std::vector<std::string> skipped_texts;
-    for (int r = 0; r < skipped.rows(); ++r) skipped_texts.push_back(skipped.get(r, 0));
-    skipped_.reset(std::move(skipped_texts));
-    // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which the
-    // server refuses next to a DEFERRABLE unique or exclusion constraint; the target mirrors
-    // the source's constraints, and may gain them later, so look at both.
-    deferrable_constraint_ = false;
-    if (sets_supported_) {
+    for (auto& [relid, rel] : relations_) {
+        auto skipped =
+            co_await conn_->exec(skipped_keys::load_sql, pg::make_params(rel.skipped_keys_job));
+        std::vector<std::string> skipped_texts;
+        for (int r = 0; r < skipped.rows(); ++r) skipped_texts.push_back(skipped.get(r, 0));
+        rel.skipped.reset(std::move(skipped_texts));
+        // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which
+        // the server refuses next to a DEFERRABLE unique or exclusion constraint; the target
+        // mirrors the source's constraints, and may gain them later, so look at both.
+        rel.deferrable_constraint = false;
+        if (!rel.sets_supported) continue;
         auto deferrable = co_await conn_->exec(
             "SELECT EXISTS (SELECT FROM pg_catalog.pg_index WHERE NOT indimmediate AND "
             "indrelid IN ($1::oid, pg_catalog.to_regclass($2)))",
-            pg::make_params(std::to_string(source_.oid), quote_qualified(options_.target)));
-        deferrable_constraint_ = deferrable.get(0, 0) == "t";
-        if (deferrable_constraint_)
-            spdlog::info("applier: a DEFERRABLE constraint on the source or target: inserts and "
-                         "updates are applied row by row");
+            pg::make_params(std::to_string(rel.source.oid), quote_qualified(rel.target)));
+        rel.deferrable_constraint = deferrable.get(0, 0) == "t";
+        if (rel.deferrable_constraint)
+            spdlog::info(
+                "applier: a DEFERRABLE constraint on {} or {}: its inserts and updates "
+                "are applied row by row",
+                quote_qualified(rel.source.name), quote_qualified(rel.target));
     }
     spdlog::info("applier: job {} resumes after {}, idempotent until {}", options_.job,
                  lsn_text(applied_lsn_), lsn_text(idempotent_until_));
@@ -199,8 +202,9 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
             // without its commit, and the whole batch goes with them; resume re-applies it.
             spdlog::info("applier: stopped inside a source transaction; rolling back the batch");
             // Settle located updates first: a fallback sent after the ROLLBACK would run
-            // outside the batch, in a transaction of its own. The open row group is dropped.
-            groups_ = {};
+            // outside the batch, in a transaction of its own. The open row groups are dropped.
+            for (auto& [relid, rel] : relations_) rel.groups = {};
+            grouped_ = nullptr;
             co_await sync();
             co_await queue_sql("ROLLBACK", {});
             co_await sync();
@@ -279,62 +283,47 @@ asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
 }
 
 void applier::handle_relation(const stream::relation_msg& m) {
-    if (!applies_to(m.relid)) return;
-    // The stream must still describe the table the job was planned for; a column added,
-    // dropped, renamed or retyped on the source during the job cannot be followed.
-    const auto& expected = target_sql_.columns();
-    std::string table = quote_qualified(source_.name);
-    for (size_t i = 0; i < std::max(expected.size(), m.columns.size()); ++i) {
-        if (i >= m.columns.size())
-            throw runtime_error("source table " + table + " changed during the job: column " +
-                                quote_identifier(expected[i].name) + " is gone from the stream");
-        if (i >= expected.size())
-            throw runtime_error("source table " + table + " changed during the job: new column " +
-                                quote_identifier(m.columns[i].name) + " (type oid " +
-                                std::to_string(m.columns[i].type_oid) + ")");
-        if (m.columns[i].name != expected[i].name || m.columns[i].type_oid != expected[i].type_oid)
-            throw runtime_error("source table " + table + " changed during the job: column " +
-                                std::to_string(i + 1) + " is now " +
-                                quote_identifier(m.columns[i].name) + " (type oid " +
-                                std::to_string(m.columns[i].type_oid) + "), expected " +
-                                quote_identifier(expected[i].name) + " (type oid " +
-                                std::to_string(expected[i].type_oid) + ")");
-    }
+    if (const relation_state* rel = relation_for(m.relid)) rel->check_relation(m);
 }
 
-void applier::check_tuple(const stream::tuple& row, const char* what) const {
-    if (row.size() != target_sql_.columns().size())
-        throw runtime_error(std::string(what) + " in the transaction committed at " +
-                            lsn_text(txn_commit_lsn_) + " has " + std::to_string(row.size()) +
-                            " columns, expected " + std::to_string(target_sql_.columns().size()));
+void applier::check_tuple(const relation_state& rel, const stream::tuple& row,
+                          const char* what) const {
+    if (row.size() != rel.target_sql.columns().size())
+        throw runtime_error(std::string(what) + " of " + quote_qualified(rel.source.name) +
+                            " in the transaction committed at " + lsn_text(txn_commit_lsn_) +
+                            " has " + std::to_string(row.size()) + " columns, expected " +
+                            std::to_string(rel.target_sql.columns().size()));
 }
 
 asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
-    if (skip_txn_ || !applies_to(m.relid)) co_return;
-    check_tuple(m.new_tuple, "INSERT");
-    auto key = key_of(m.new_tuple, target_sql_.key());
+    relation_state* rel = relation_for(m.relid);
+    if (skip_txn_ || !rel) co_return;
+    check_tuple(*rel, m.new_tuple, "INSERT");
+    auto key = key_of(m.new_tuple, rel->target_sql.key());
     ++batch_changes_;
-    if (is_skipped(key)) co_await track_skipped(key, false);  // removed earlier: a full row now
-    if (groupable() && !deferrable_constraint_) {
-        co_await add_to_group(group_kind::insert, {}, params_of(m.new_tuple), key, "INSERT");
+    if (rel->is_skipped(key)) co_await track_skipped(*rel, key, false);  // a full row now
+    if (groupable(*rel) && !rel->deferrable_constraint) {
+        co_await add_to_group(*rel, group_kind::insert, {}, params_of(m.new_tuple), key, "INSERT");
     } else if (strict_) {
-        co_await queue(target_sql_.insert(), params_of(m.new_tuple), check::insert, "INSERT",
-                       std::move(key));
+        co_await queue(*rel, rel->target_sql.insert(), params_of(m.new_tuple), check::insert,
+                       "INSERT", std::move(key));
     } else {
         // Replace: the copy may already hold this key from a later snapshot.
-        co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
-        co_await queue(target_sql_.insert(), params_of(m.new_tuple), check::none, "INSERT");
+        co_await queue(*rel, rel->target_sql.delete_by_key(), key, check::none, "DELETE");
+        co_await queue(*rel, rel->target_sql.insert(), params_of(m.new_tuple), check::none,
+                       "INSERT");
     }
 }
 
 asio::awaitable<void> applier::handle_update(const stream::update_msg& m) {
-    if (skip_txn_ || !applies_to(m.relid)) co_return;
-    check_tuple(m.new_tuple, "UPDATE");
-    const auto& key = target_sql_.key();
+    relation_state* rel = relation_for(m.relid);
+    if (skip_txn_ || !rel) co_return;
+    check_tuple(*rel, m.new_tuple, "UPDATE");
+    const auto& key = rel->target_sql.key();
     stream::tuple row = m.new_tuple;
     const stream::tuple* old_row = nullptr;
     if (m.old_kind == 'K' || m.old_kind == 'O') {
-        check_tuple(m.old_tuple, "UPDATE old tuple");
+        check_tuple(*rel, m.old_tuple, "UPDATE old tuple");
         old_row = &m.old_tuple;
     }
     if (m.old_kind == 'O') fill_unchanged(row, m.old_tuple);
@@ -345,17 +334,19 @@ asio::awaitable<void> applier::handle_update(const stream::update_msg& m) {
     ++batch_changes_;
     // A key the window left out of the target: its row is missing by design, so its changes
     // follow the idempotent rules until one removes it (skipped_keys.hpp).
-    if (strict_ && !is_skipped(old_key))
-        co_await update_strict(row, old_row, old_key, key_changed);
+    if (strict_ && !rel->is_skipped(old_key))
+        co_await update_strict(*rel, row, old_row, old_key, key_changed);
     else
-        co_await update_idempotent(row, old_key, new_key, key_changed);
+        co_await update_idempotent(*rel, row, old_key, new_key, key_changed);
 }
 
-asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::param_list& old_key,
+asio::awaitable<void> applier::update_idempotent(relation_state& rel, stream::tuple& row,
+                                                 const pg::param_list& old_key,
                                                  const pg::param_list& new_key, bool key_changed) {
-    column_mask mask = target_sql_.updatable_mask(sent_columns(row));
+    auto& sql = rel.target_sql;
+    column_mask mask = sql.updatable_mask(sent_columns(row));
     // Key columns equal the WHERE values (k2 after a key change), so writing them is a no-op.
-    for (size_t k : target_sql_.key()) mask[k] = false;
+    for (size_t k : sql.key()) mask[k] = false;
     bool any = std::find(mask.begin(), mask.end(), true) != mask.end();
 
     if (!key_changed) {
@@ -363,17 +354,17 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
         auto params = params_of(row, mask);
         params.insert(params.end(), new_key.begin(), new_key.end());
         // No row → skip: it was deleted later or is copied under a later snapshot.
-        co_await queue(target_sql_.update_by_key(mask), std::move(params), check::none, "UPDATE");
+        co_await queue(rel, sql.update_by_key(mask), std::move(params), check::none, "UPDATE");
         co_return;
     }
     // Key change k1 → k2. Never move the k1 row: in this window it may be a later incarnation
     // copied under a newer snapshot. Delete it, then set k2's state.
-    co_await queue(target_sql_.delete_by_key(), old_key, check::none, "DELETE");
-    co_await track_skipped(old_key, false);
+    co_await queue(rel, sql.delete_by_key(), old_key, check::none, "DELETE");
+    co_await track_skipped(rel, old_key, false);
     if (is_complete(row)) {
-        co_await queue(target_sql_.delete_by_key(), new_key, check::none, "DELETE");
-        co_await queue(target_sql_.insert(), params_of(row), check::none, "INSERT");
-        co_await track_skipped(new_key, false);
+        co_await queue(rel, sql.delete_by_key(), new_key, check::none, "DELETE");
+        co_await queue(rel, sql.insert(), params_of(row), check::none, "INSERT");
+        co_await track_skipped(rel, new_key, false);
         co_return;
     }
     // Unsent columns come from k2's target row if there is one: update it with the sent
@@ -383,23 +374,23 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
     if (any) {
         auto params = params_of(row, mask);
         params.insert(params.end(), new_key.begin(), new_key.end());
-        co_await queue(target_sql_.update_by_key(mask), std::move(params), check::probe, "UPDATE");
+        co_await queue(rel, sql.update_by_key(mask), std::move(params), check::probe, "UPDATE");
     } else {
-        co_await queue(target_sql_.select_by_key(), new_key, check::probe, "SELECT");
+        co_await queue(rel, sql.select_by_key(), new_key, check::probe, "SELECT");
     }
     co_await sync();
     if (probe_rows_ > 0) {
-        co_await track_skipped(new_key, false);
+        co_await track_skipped(rel, new_key, false);
         co_return;
     }
     // Else from the source's current row for k2 (a later change of k2 corrects it if newer).
-    auto source_row = co_await read_source_row(new_key);
+    auto source_row = co_await read_source_row(rel, new_key);
     if (!source_row) {
         // The source lost k2 since this change, so a later change removes it: until then the
         // target lacks k2 by design, even in strict mode (remembered with this batch).
         spdlog::debug("applier: key change to {} skipped: no row in target or source",
-                      describe_key(target_sql_.columns(), target_sql_.key(), new_key));
-        co_await track_skipped(new_key, true);
+                      rel.describe(new_key));
+        co_await track_skipped(rel, new_key, true);
         co_return;
     }
     pg::param_list full;
@@ -408,42 +399,43 @@ asio::awaitable<void> applier::update_idempotent(stream::tuple& row, const pg::p
         full.push_back(row[i].k == stream::tuple_value::kind::unchanged_toast
                            ? (*source_row)[i]
                            : value_param(row[i]));
-    co_await queue(target_sql_.insert(), std::move(full), check::none, "INSERT");
-    co_await track_skipped(new_key, false);
+    co_await queue(rel, sql.insert(), std::move(full), check::none, "INSERT");
+    co_await track_skipped(rel, new_key, false);
 }
 
-asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::tuple* old_row,
+asio::awaitable<void> applier::update_strict(relation_state& rel, stream::tuple& row,
+                                             const stream::tuple* old_row,
                                              const pg::param_list& old_key, bool key_changed) {
+    auto& sql = rel.target_sql;
     column_mask sent = sent_columns(row);
-    column_mask mask = target_sql_.updatable_mask(sent);
+    column_mask mask = sql.updatable_mask(sent);
     if (key_changed) {
         bool identity_key = false;
-        for (size_t k : target_sql_.key()) identity_key = identity_key || (sent[k] && !mask[k]);
+        for (size_t k : sql.key()) identity_key = identity_key || (sent[k] && !mask[k]);
         if (identity_key) {
             // UPDATE may not set a GENERATED ALWAYS identity column: replace the row instead.
             if (!is_complete(row))
                 throw runtime_error(
-                    "UPDATE of key " +
-                    describe_key(target_sql_.columns(), target_sql_.key(), old_key) +
+                    "UPDATE of key " + rel.describe(old_key) +
                     " changes a GENERATED ALWAYS identity key and carries unchanged TOAST "
                     "columns; the applier cannot replay it");
-            co_await queue(target_sql_.delete_by_key(), old_key, check::one_row, "UPDATE", old_key);
-            co_await queue(target_sql_.insert(), params_of(row), check::insert, "UPDATE", old_key);
+            co_await queue(rel, sql.delete_by_key(), old_key, check::one_row, "UPDATE", old_key);
+            co_await queue(rel, sql.insert(), params_of(row), check::insert, "UPDATE", old_key);
             co_return;
         }
     } else {
-        for (size_t k : target_sql_.key()) mask[k] = false;
+        for (size_t k : sql.key()) mask[k] = false;
     }
     if (std::find(mask.begin(), mask.end(), true) == mask.end()) {
         // Nothing to write, but strict mode still requires the row to exist.
-        co_await queue(target_sql_.select_by_key(), old_key, check::one_row, "UPDATE", old_key);
+        co_await queue(rel, sql.select_by_key(), old_key, check::one_row, "UPDATE", old_key);
         co_return;
     }
     auto params = params_of(row, mask);
     params.insert(params.end(), old_key.begin(), old_key.end());
     // Not for key changes: the fallback would move the row to its new key after statements
     // on that new key had already run.
-    auto where = key_changed ? std::nullopt : partition_values(row, old_row);
+    auto where = key_changed ? std::nullopt : rel.partition_values(row, old_row);
     // The fallback's values wait in memory until the next sync: only for rows of modest size,
     // so a pipeline of wide rows (large TOAST values) cannot hold megabytes each.
     if (where) {
@@ -451,87 +443,84 @@ asio::awaitable<void> applier::update_strict(stream::tuple& row, const stream::t
         for (const auto& v : params) bytes += v ? v->size() : 0;
         if (bytes > located_row_limit) where.reset();
     }
-    if (!key_changed && groupable() && reorder_safe_ && !deferrable_constraint_) {
+    if (!key_changed && groupable(rel) && rel.reorder_safe && !rel.deferrable_constraint) {
         // Grouped by column mask: only the sent columns are set (inv. 3); a row whose
         // partition key changed is moved by the server, as for the row-by-row update.
-        co_await add_to_group(group_kind::update, mask, params, old_key, "UPDATE",
+        co_await add_to_group(rel, group_kind::update, mask, params, old_key, "UPDATE",
                               std::move(where));
         co_return;
     }
-    co_await send_update(mask, std::move(params), old_key, std::move(where), txn_commit_lsn_);
+    co_await send_update(rel, mask, std::move(params), old_key, std::move(where), txn_commit_lsn_);
 }
 
-asio::awaitable<void> applier::send_update(const column_mask& mask, pg::param_list params,
-                                           const pg::param_list& old_key,
+asio::awaitable<void> applier::send_update(relation_state& rel, const column_mask& mask,
+                                           pg::param_list params, const pg::param_list& old_key,
                                            std::optional<pg::param_list> where, lsn_t lsn) {
     // A changed partition key moves the row: PostgreSQL does that for the partitioned parent.
-    const statement& by_key = target_sql_.update_by_key(mask);
+    const statement& by_key = rel.target_sql.update_by_key(mask);
     if (where) {
         // Most updates leave the partition key alone: look in the new values' partition
         // first, and fall back to the plain update when the row was not there.
         pg::param_list located = params;
         located.insert(located.end(), where->begin(), where->end());
-        const statement& in_partition = target_sql_.update_in_partition(mask, located_columns_);
-        pending p(check::located, "UPDATE", old_key, lsn);
+        const statement& in_partition =
+            rel.target_sql.update_in_partition(mask, rel.located_columns);
+        pending p(&rel, check::located, "UPDATE", old_key, lsn);
         p.fallback = &by_key;
         p.fallback_params = std::move(params);
         co_await enqueue(in_partition, located, std::move(p));
         co_return;
     }
-    co_await enqueue(by_key, params, pending(check::one_row, "UPDATE", old_key, lsn));
-}
-
-std::optional<pg::param_list> applier::partition_values(const stream::tuple& row,
-                                                        const stream::tuple* old_row) const {
-    if (located_columns_.empty()) return std::nullopt;
-    pg::param_list values;
-    for (size_t c : located_columns_) {
-        const auto& value = row[c];
-        if (value.k != stream::tuple_value::kind::text) return std::nullopt;  // 'u', NULL
-        // A full old row ('O') that shows another value: the row moves; skip the detour.
-        if (old_row && (*old_row)[c].k == stream::tuple_value::kind::text &&
-            (*old_row)[c].data != value.data)
-            return std::nullopt;
-        values.push_back(value_param(value));
-    }
-    return values;
+    co_await enqueue(by_key, params, pending(&rel, check::one_row, "UPDATE", old_key, lsn));
 }
 
 asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
-    if (skip_txn_ || !applies_to(m.relid)) co_return;
-    check_tuple(m.old_tuple, "DELETE");
-    auto key = key_of(m.old_tuple, target_sql_.key());
+    relation_state* rel = relation_for(m.relid);
+    if (skip_txn_ || !rel) co_return;
+    check_tuple(*rel, m.old_tuple, "DELETE");
+    auto key = key_of(m.old_tuple, rel->target_sql.key());
+    const auto& delete_by_key = rel->target_sql.delete_by_key();
     ++batch_changes_;
-    if (is_skipped(key)) {
+    if (rel->is_skipped(key)) {
         // Left out of the target by design: nothing to delete, in either mode.
-        co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
-        co_await track_skipped(key, false);
-    } else if (groupable())
-        co_await add_to_group(group_kind::remove, {}, key, key, "DELETE");
+        co_await queue(*rel, delete_by_key, key, check::none, "DELETE");
+        co_await track_skipped(*rel, key, false);
+    } else if (groupable(*rel))
+        co_await add_to_group(*rel, group_kind::remove, {}, key, key, "DELETE");
     else if (strict_)
-        co_await queue(target_sql_.delete_by_key(), key, check::one_row, "DELETE", key);
+        co_await queue(*rel, delete_by_key, key, check::one_row, "DELETE", key);
     else
-        co_await queue(target_sql_.delete_by_key(), key, check::none, "DELETE");
+        co_await queue(*rel, delete_by_key, key, check::none, "DELETE");
 }
 
 asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
     if (skip_txn_) co_return;
-    if (std::none_of(m.relids.begin(), m.relids.end(),
-                     [this](uint32_t relid) { return applies_to(relid); }))
-        co_return;
+    // One message lists every table truncated together (and those it cascaded to).
+    std::vector<relation_state*> truncated;
+    for (uint32_t relid : m.relids)
+        if (relation_state* rel = relation_for(relid);
+            rel && std::find(truncated.begin(), truncated.end(), rel) == truncated.end())
+            truncated.push_back(rel);
+    if (truncated.empty()) co_return;
     ++batch_changes_;
     co_await flush_groups();
     if (!located_keys_.empty()) co_await sync();  // fallbacks first: TRUNCATE touches every key
-    co_await queue_sql(target_sql_.truncate((m.options & 2) != 0), {});
-    if (skipped_.forget_all())
-        co_await queue_sql(skipped_keys::forget_all_sql, pg::make_params(options_.job));
+    // One statement for all, as on the source (a foreign key between targets may require it).
+    std::vector<std::string> targets;
+    for (const relation_state* rel : truncated) targets.push_back(rel->target_sql.relation());
+    co_await queue_sql(truncate_sql(targets, (m.options & 2) != 0), {});
+    for (relation_state* rel : truncated)
+        if (rel->skipped.forget_all())
+            co_await queue_sql(skipped_keys::forget_all_sql,
+                               pg::make_params(rel->skipped_keys_job));
 }
 
-asio::awaitable<void> applier::track_skipped(const pg::param_list& key, bool skipped) {
+asio::awaitable<void> applier::track_skipped(relation_state& rel, const pg::param_list& key,
+                                             bool skipped) {
     std::string text = key_text(key);
-    if (skipped ? skipped_.remember(text) : skipped_.forget(text))
+    if (skipped ? rel.skipped.remember(text) : rel.skipped.forget(text))
         co_await queue_sql(skipped ? skipped_keys::remember_sql : skipped_keys::forget_sql,
-                           pg::make_params(options_.job, text));
+                           pg::make_params(rel.skipped_keys_job, text));
 }
 
 asio::awaitable<void> applier::handle_message(const stream::logical_message_msg& m) {
@@ -601,9 +590,10 @@ asio::awaitable<void> applier::commit_batch() {
     }
 }
 
-asio::awaitable<void> applier::queue(const statement& st, pg::param_list params, check expect,
-                                     const char* operation, pg::param_list key) {
-    pending p(expect, operation, std::move(key), txn_commit_lsn_);
+asio::awaitable<void> applier::queue(const relation_state& rel, const statement& st,
+                                     pg::param_list params, check expect, const char* operation,
+                                     pg::param_list key) {
+    pending p(&rel, expect, operation, std::move(key), txn_commit_lsn_);
     co_await enqueue(st, params, std::move(p));
 }
 
@@ -612,7 +602,8 @@ asio::awaitable<void> applier::enqueue(const statement& st, const pg::param_list
     co_await flush_groups();  // every grouped change precedes this one in the source
     // A row with a located update in flight is touched again: settle that update (and its
     // fallback) first, so changes to one key stay in source order.
-    if (!located_keys_.empty() && !p.key.empty() && located_keys_.count(key_text(p.key)))
+    if (!located_keys_.empty() && !p.key.empty() && p.relation &&
+        located_keys_.count(located_key(*p.relation, key_text(p.key))))
         co_await sync();
     send(st, params, std::move(p));
     if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
@@ -624,35 +615,40 @@ void applier::send(const statement& st, const pg::param_list& params, pending p)
         it->second = "partshift_apply_" + std::to_string(prepared_.size());
         std::vector<Oid> types(st.param_types.begin(), st.param_types.end());
         conn_->send_prepare(it->second, st.sql, static_cast<int>(types.size()), types.data());
-        pending_.emplace_back(check::none, "PREPARE", pg::param_list{}, p.commit_lsn);
+        pending_.emplace_back(nullptr, check::none, "PREPARE", pg::param_list{}, p.commit_lsn);
     }
     conn_->send_prepared(it->second, params);
-    if (p.expect == check::located) located_keys_.insert(key_text(p.key));
+    if (p.expect == check::located) located_keys_.insert(located_key(*p.relation, key_text(p.key)));
     pending_.push_back(std::move(p));
 }
 
-asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& mask,
-                                           const pg::param_list& params,
-                                           const pg::param_list& key, const char* operation,
-                                           std::optional<pg::param_list> where) {
+asio::awaitable<void> applier::add_to_group(relation_state& rel, group_kind kind,
+                                            const column_mask& mask, const pg::param_list& params,
+                                            const pg::param_list& key, const char* operation,
+                                            std::optional<pg::param_list> where) {
+    // Groups of one relation at a time: those of another go first, which keeps the source
+    // order across relations without comparing their keys.
+    if (grouped_ != &rel) co_await flush_groups();
     std::string text = key_text(key);
-    row_group& group = groups_[static_cast<size_t>(kind) - 1];
+    auto& groups = rel.groups;
+    row_group& group = groups[static_cast<size_t>(kind) - 1];
     // A key already in a run: every run goes first, so each key's changes stay in source
     // order (a set statement applies its rows as if at one instant). Runs of other kinds
     // stay open beside this one only when reordering rows of distinct keys is safe.
-    bool repeated = std::any_of(groups_.begin(), groups_.end(),
+    bool repeated = std::any_of(groups.begin(), groups.end(),
                                 [&](const row_group& g) { return g.keys.count(text) > 0; });
-    bool other_open = std::any_of(groups_.begin(), groups_.end(), [&](const row_group& g) {
+    bool other_open = std::any_of(groups.begin(), groups.end(), [&](const row_group& g) {
         return &g != &group && g.kind != group_kind::none;
     });
     // An update with partition values is matched in their partition (one probe per row, not
     // one per partition); its run holds only such updates.
     const bool located = kind == group_kind::update && where.has_value();
-    if (repeated || (other_open && !reorder_safe_))
+    if (repeated || (other_open && !rel.reorder_safe))
         co_await flush_groups();
     else if (group.kind != group_kind::none && (group.mask != mask || group.located != located))
-        co_await flush_group(group);
+        co_await flush_group(rel, group);
     if (group.kind == group_kind::none) {
+        grouped_ = &rel;
         group.kind = kind;
         group.mask = mask;
         group.located = located;
@@ -680,20 +676,17 @@ asio::awaitable<void> applier::add_to_group(group_kind kind, const column_mask& 
     group.keys.insert(std::move(text));
     if (static_cast<int>(group.rows->keys.size()) >= options_.max_group_rows ||
         group.bytes >= options_.max_group_bytes)
-        co_await flush_group(group);
-}
-
-bool applier::any_group_open() const {
-    return std::any_of(groups_.begin(), groups_.end(),
-                       [](const row_group& g) { return g.kind != group_kind::none; });
+        co_await flush_group(rel, group);
 }
 
 asio::awaitable<void> applier::flush_groups() {
-    if (!any_group_open()) co_return;
-    for (auto& group : groups_) co_await flush_group(group);
+    // Cleared first: a one-row group goes through enqueue, which flushes groups itself.
+    relation_state* rel = std::exchange(grouped_, nullptr);
+    if (!rel || !rel->any_group_open()) co_return;
+    for (auto& group : rel->groups) co_await flush_group(*rel, group);
 }
 
-asio::awaitable<void> applier::flush_group(row_group& group) {
+asio::awaitable<void> applier::flush_group(relation_state& rel, row_group& group) {
     if (group.kind == group_kind::none) co_return;
     row_group g = std::move(group);
     group = row_group{};
@@ -701,7 +694,7 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
     // first, as enqueue does for a single statement.
     if (!located_keys_.empty())
         for (const auto& k : g.keys)
-            if (located_keys_.count(k)) {
+            if (located_keys_.count(located_key(rel, k))) {
                 co_await sync();
                 break;
             }
@@ -712,15 +705,15 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
         lsn_t lsn = g.rows->commit_lsns.front();
         switch (g.kind) {
             case group_kind::insert:
-                co_await enqueue(target_sql_.insert(), g.first_params,
-                                 pending(check::insert, "INSERT", std::move(key), lsn));
+                co_await enqueue(rel.target_sql.insert(), g.first_params,
+                                 pending(&rel, check::insert, "INSERT", std::move(key), lsn));
                 break;
             case group_kind::remove:
-                co_await enqueue(target_sql_.delete_by_key(), g.first_params,
-                                 pending(check::one_row, "DELETE", std::move(key), lsn));
+                co_await enqueue(rel.target_sql.delete_by_key(), g.first_params,
+                                 pending(&rel, check::one_row, "DELETE", std::move(key), lsn));
                 break;
             case group_kind::update:
-                co_await send_update(g.mask, std::move(g.first_params), key,
+                co_await send_update(rel, g.mask, std::move(g.first_params), key,
                                      std::move(g.first_where), lsn);
                 break;
             case group_kind::none:
@@ -730,11 +723,11 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
     }
     const statement* st = nullptr;
     switch (g.kind) {
-        case group_kind::insert: st = &target_sql_.insert_set(); break;
-        case group_kind::remove: st = &target_sql_.delete_set(); break;
+        case group_kind::insert: st = &rel.target_sql.insert_set(); break;
+        case group_kind::remove: st = &rel.target_sql.delete_set(); break;
         case group_kind::update:
-            st = g.located ? &target_sql_.update_set(g.mask, located_columns_)
-                           : &target_sql_.update_set(g.mask);
+            st = g.located ? &rel.target_sql.update_set(g.mask, rel.located_columns)
+                           : &rel.target_sql.update_set(g.mask);
             break;
         case group_kind::none: co_return;
     }
@@ -746,12 +739,13 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
     }
     g.arrays.clear();
     auto rows = static_cast<int64_t>(g.rows->keys.size());
-    pending p(check::set, g.operation, pg::param_list{}, g.rows->commit_lsns.back());
-    if (g.located) p.fallback = &target_sql_.update_by_key(g.mask);
+    pending p(&rel, check::set, g.operation, pg::param_list{}, g.rows->commit_lsns.back());
+    if (g.located) p.fallback = &rel.target_sql.update_by_key(g.mask);
     p.group = std::move(g.rows);
     send(*st, params, std::move(p));
     // A row of a located run may need its fallback: later statements on its key wait for it.
-    if (g.located) located_keys_.insert(g.keys.begin(), g.keys.end());
+    if (g.located)
+        for (const auto& k : g.keys) located_keys_.insert(located_key(rel, k));
     pending_group_rows_ += rows;
     rows_grouped_ += rows;
     // The kept keys count too: at most a few groups' worth wait for their results.
@@ -760,24 +754,15 @@ asio::awaitable<void> applier::flush_group(row_group& group) {
         co_await sync();
 }
 
-std::string applier::key_text(const pg::param_list& key) {
-    // Length-prefixed, so ("a,b") and ("a", "b") and NULL never collide.
-    std::string out;
-    for (const auto& v : key) {
-        if (!v) {
-            out += "n;";
-            continue;
-        }
-        out += std::to_string(v->size()) + ":" + *v;
-    }
-    return out;
+std::string applier::located_key(const relation_state& rel, const std::string& text) {
+    return std::to_string(rel.source.oid) + "/" + text;
 }
 
 asio::awaitable<void> applier::queue_sql(const std::string& sql, pg::param_list params,
                                          check expect, const char* operation) {
     co_await flush_groups();
     conn_->send_query(sql, params);
-    pending_.emplace_back(expect, operation, pg::param_list{}, txn_commit_lsn_);
+    pending_.emplace_back(nullptr, expect, operation, pg::param_list{}, txn_commit_lsn_);
     if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
 }
 
@@ -815,7 +800,7 @@ asio::awaitable<void> applier::sync() {
                         throw runtime_error("internal error: a set-based " +
                                             std::string(p.operation) + " reported row " +
                                             std::to_string(first) + " of its group");
-                    pending row(check::one_row, p.operation, p.group->keys[i],
+                    pending row(p.relation, check::one_row, p.operation, p.group->keys[i],
                                 p.group->commit_lsns[i]);
                     if (std::string(p.operation) == "INSERT")
                         diverged(row, "the key already exists on the target (or another "
@@ -851,24 +836,19 @@ asio::awaitable<void> applier::sync() {
                 std::string message = std::string(p.operation) +
                                       " failed in the source transaction committed at " +
                                       lsn_text(p.commit_lsn) + ": " + res.error_message();
-                if (!p.key.empty())
-                    message += " (key " +
-                               describe_key(target_sql_.columns(), target_sql_.key(), p.key) + ")";
-                if (p.group && !p.group->keys.empty())
+                if (p.relation && !p.key.empty())
+                    message += " (key " + p.relation->describe(p.key) + ")";
+                if (p.relation && p.group && !p.group->keys.empty())
                     message += " (one of " + std::to_string(p.group->keys.size()) +
                                " rows applied together, keys " +
-                               describe_key(target_sql_.columns(), target_sql_.key(),
-                                            p.group->keys.front()) +
-                               " … " +
-                               describe_key(target_sql_.columns(), target_sql_.key(),
-                                            p.group->keys.back()) +
-                               ")";
-                if (res.sqlstate() == check_violation &&
+                               p.relation->describe_key(p.group->keys.front()) + " … " +
+                               p.relation->describe(p.group->keys.back()) + ")";
+                if (p.relation && res.sqlstate() == check_violation &&
                     res.error_message().find("no partition of relation") != std::string::npos)
                     message +=
                         "; create a partition that takes this value (CREATE TABLE ... "
                         "PARTITION OF " +
-                        quote_qualified(options_.target) +
+                        quote_qualified(p.relation->target) +
                         " FOR VALUES ...) and run again: the job resumes at this "
                         "transaction";
                 throw pg::pg_error(message, res.sqlstate());
@@ -888,7 +868,8 @@ asio::awaitable<void> applier::sync() {
     // Nothing else touched these keys since (enqueue saw to that).
     progress_.updates_relocated += static_cast<int64_t>(misses.size());
     for (auto& miss : misses) {
-        pending p(check::one_row, miss.operation, std::move(miss.key), miss.commit_lsn);
+        pending p(miss.relation, check::one_row, miss.operation, std::move(miss.key),
+                  miss.commit_lsn);
         send(*miss.fallback, miss.fallback_params, std::move(p));
     }
     co_await sync();
@@ -905,7 +886,7 @@ void applier::settle_located_set(const pending& p, const pg::result& res,
         if (n < 1 || i >= group.keys.size())
             throw runtime_error("internal error: a set-based UPDATE reported row " +
                                 std::to_string(n) + " of its group");
-        pending row(check::one_row, p.operation, group.keys[i], group.commit_lsns[i]);
+        pending row(p.relation, check::one_row, p.operation, group.keys[i], group.commit_lsns[i]);
         if (found != 0) diverged(row, std::to_string(found) + " rows on the target");
         row.fallback = p.fallback;
         row.fallback_params = group.fallback_params[i];
@@ -932,20 +913,21 @@ void applier::note_wal_positions(uint64_t insert_position, uint64_t flush_positi
 void applier::diverged(const pending& p, const std::string& detail) const {
     // The connection is left with an unread pipeline; run() unwinds and drops it, which rolls
     // the batch back together with its applied LSN.
+    std::string key = p.relation ? p.relation->describe(p.key) : "(unknown)";
     throw runtime_error("divergence in strict mode: " + std::string(p.operation) + " of key " +
-                        describe_key(target_sql_.columns(), target_sql_.key(), p.key) +
-                        " in the source transaction committed at " + lsn_text(p.commit_lsn) + ": " +
-                        detail);
+                        key + " in the source transaction committed at " + lsn_text(p.commit_lsn) +
+                        ": " + detail);
 }
 
-asio::awaitable<std::optional<pg::param_list>> applier::read_source_row(const pg::param_list& key) {
+asio::awaitable<std::optional<pg::param_list>> applier::read_source_row(const relation_state& rel,
+                                                                        const pg::param_list& key) {
     if (!source_conn_) {
         source_conn_.emplace(co_await pg::async_connection::connect(
             options_.dsn, options_.application_name + "-lookup"));
         // The row read here is written to the target as text: print it exactly.
         co_await pg::pin_text_formats(*source_conn_);
     }
-    auto res = co_await source_conn_->exec(source_sql_.select_by_key().sql, key);
+    auto res = co_await source_conn_->exec(rel.source_sql.select_by_key().sql, key);
     if (res.rows() == 0) co_return std::nullopt;
     pg::param_list row;
     for (int c = 0; c < res.columns(); ++c) row.push_back(res.opt(0, c));

@@ -152,8 +152,14 @@ column_mask sql_builder::updatable_mask(column_mask sent) const {
     return sent;
 }
 
+std::string truncate_sql(const std::vector<std::string>& relations, bool restart_identity) {
+    std::string sql = "TRUNCATE ";
+    for (size_t i = 0; i < relations.size(); ++i) sql += (i ? ", " : "") + relations[i];
+    return sql + (restart_identity ? " RESTART IDENTITY" : "");
+}
+
 std::string sql_builder::truncate(bool restart_identity) const {
-    return "TRUNCATE " + relation_ + (restart_identity ? " RESTART IDENTITY" : "");
+    return truncate_sql({relation_}, restart_identity);
 }
 
 bool sql_builder::supports_sets() const {

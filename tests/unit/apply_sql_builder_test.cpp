@@ -50,6 +50,9 @@ TEST(ApplySqlBuilder, InsertDeleteSelect) {
               R"( WHERE "tenant" = $1 AND "id" = $2)");
     EXPECT_EQ(b.truncate(false), R"(TRUNCATE "public"."orders_new")");
     EXPECT_EQ(b.truncate(true), R"(TRUNCATE "public"."orders_new" RESTART IDENTITY)");
+    // Several relations (one TRUNCATE message of a multi-table job): one statement.
+    EXPECT_EQ(apply::truncate_sql({R"("public"."orders_new")", R"("s"."items_new")"}, true),
+              R"(TRUNCATE "public"."orders_new", "s"."items_new" RESTART IDENTITY)");
 }
 
 TEST(ApplySqlBuilder, UpdateSetsOnlyMaskedColumnsAndCachesByMask) {

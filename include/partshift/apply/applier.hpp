@@ -1,11 +1,14 @@
-// applier: replays decoded pgoutput changes of the source table onto the partitioned target
-// (DESIGN.md step 5). One dispatch() over messages into handle_begin/commit/relation/insert/
-// update/delete/truncate/message; idempotent mode up to the end of the copy window, strict
-// after; many source transactions per target transaction, statements pipelined, and the
-// applied LSN written in the same target transaction as the changes (invariant 2). In strict
-// mode, runs of consecutive changes of one kind (INSERTs, DELETEs, UPDATEs of one column mask)
-// with distinct keys go as one set-based statement each, across source transactions of the
-// batch; the run is sent before any other statement, so statements still run in source order.
+// applier: replays decoded pgoutput changes of one or more source tables onto their
+// partitioned targets (DESIGN.md step 5), in source commit order, over one connection, in one
+// target transaction per batch with one applied-LSN checkpoint. One dispatch() over messages
+// into handle_begin/commit/relation/insert/update/delete/truncate/message; idempotent mode up
+// to the end of the copy window, strict after; many source transactions per target
+// transaction, statements pipelined, and the applied LSN written in the same target
+// transaction as the changes (invariant 2). In strict mode, runs of consecutive changes of one
+// kind (INSERTs, DELETEs, UPDATEs of one column mask) of one relation with distinct keys go as
+// one set-based statement each, across source transactions of the batch; the run is sent
+// before any other statement (a change of another relation included), so statements still run
+// in source order.
 // Must not: read the slot or the spool (that is the change_feed's job), buffer a whole source
 // transaction (memory stays bounded by the pipeline depth and the run caps), or write a 'u'
 // column (inv. 3).
@@ -13,7 +16,6 @@
 
 #include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
 
-#include <array>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -27,7 +29,7 @@
 #include <vector>
 
 #include "partshift/apply/change_feed.hpp"
-#include "partshift/apply/skipped_keys.hpp"
+#include "partshift/apply/relation_state.hpp"
 #include "partshift/apply/sql_builder.hpp"
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/monitor/progress.hpp"
@@ -39,7 +41,9 @@ namespace partshift::apply {
 struct applier_options {
     std::string dsn;                 // the database holding source, target and partshift.jobs
     std::string job;                 // partshift.jobs.job: where the applied LSN is saved
-    catalog::qualified_name target;  // the partitioned target (unquoted names)
+    // Single-table constructor only (relation_target says it per relation otherwise): the
+    // partitioned target (unquoted names).
+    catalog::qualified_name target;
     // End of the idempotent window: the highest chunk high LSN. Transactions committed at or
     // before it are applied idempotently, later ones strictly. nullopt: read
     // partshift.jobs.max_chunk_high_lsn at start (NULL there means "0": strict from the start).
@@ -55,9 +59,10 @@ struct applier_options {
     // Statements queued before a pipeline sync: bounds memory and the size of a failed segment.
     int pipeline_depth = 1000;
     std::string application_name = "partshift-apply";
-    // The target's partition key columns (both levels). A strict-mode UPDATE looks for its
-    // row in the partition of its new values first, so the server prunes to one partition
-    // instead of probing every partition's key index; empty: no such lookups.
+    // Single-table constructor only, as `target`. The target's partition key columns (both
+    // levels). A strict-mode UPDATE looks for its row in the partition of its new values
+    // first, so the server prunes to one partition instead of probing every partition's key
+    // index; empty: no such lookups.
     std::vector<std::string> partition_columns;
     // Prefix of this job's cutover fence messages (state::fence_prefix): per job, so a fence of
     // another job in the same database never counts for this one.
@@ -81,12 +86,31 @@ struct applier_options {
     size_t max_group_bytes = 4 * 1024 * 1024;
 };
 
+// relation_target: one relation the applier replays: changes whose relid is source->oid go
+// to target.
+struct relation_target {
+    const catalog::table_model* source;          // must outlive the applier; its oid is the relid
+    catalog::qualified_name target;              // the partitioned target (unquoted names)
+    std::vector<std::string> partition_columns;  // as applier_options::partition_columns
+    // partshift.skipped_keys rows of this relation are stored under this job name (a
+    // multi-table job passes each table's member job name, so keys of two tables never mix);
+    // empty = applier_options::job.
+    std::string skipped_keys_job;
+};
+
 class applier {
   public:
     // source: the table model (its oid is the relid the stream uses; its non-generated
     // columns are what Relation messages must match; its apply key is the row identity).
     // progress: updated after each target commit. Throws usage_error if the source has no key.
+    // The same as one relation_target of options.target and options.partition_columns.
     applier(const catalog::table_model& source, applier_options options,
+            monitor::progress& progress);
+    // relations: every relation of the stream to apply, each to its own target; changes of
+    // other relids are ignored. One connection, batch, checkpoint (options.job) and idempotent
+    // window for all. Throws usage_error when the list is empty, names a relid or a
+    // skipped-keys job twice, or a source has no key.
+    applier(std::vector<relation_target> relations, applier_options options,
             monitor::progress& progress);
     ~applier();
     applier(const applier&) = delete;
@@ -119,35 +143,12 @@ class applier {
     // set: a set-based statement over a row group; it returns the rows that diverged.
     // wal_positions: the target's WAL insert and flush positions read after a COMMIT.
     enum class check : uint8_t { none, one_row, insert, probe, located, set, wal_positions };
-    // group_rows: the keys of a row group and their source transactions, in row order, kept
-    // until the group's result is read so a divergence can name its key.
-    struct group_rows {
-        std::vector<pg::param_list> keys;
-        std::vector<stream::lsn_t> commit_lsns;
-        // A located update run (matched in the partition of each row's new values): each
-        // row's plain update parameters, for the fallback by key of a row that moved.
-        bool located = false;
-        std::vector<pg::param_list> fallback_params;
-    };
-    // row_group: the open run of strict-mode changes of one kind (and one column mask for
-    // updates), built column-wise into array literals as the changes arrive.
-    enum class group_kind : uint8_t { none, insert, remove, update };
-    struct row_group {
-        group_kind kind = group_kind::none;
-        column_mask mask;                  // update only
-        bool located = false;              // update only: partition values follow the key
-        std::vector<std::string> arrays;   // one open array literal per statement parameter
-        std::shared_ptr<group_rows> rows;
-        std::unordered_set<std::string> keys;  // key_text of every row
-        size_t bytes = 0;
-        const char* operation = "";
-        pg::param_list first_params;                    // the first row's statement params
-        std::optional<pg::param_list> first_where;      // update: its partition values
-    };
     // pending: one queued statement whose results are still to be read.
     struct pending {
-        pending(check e, const char* op, pg::param_list k, stream::lsn_t lsn)
-            : expect(e), operation(op), key(std::move(k)), commit_lsn(lsn) {}
+        pending(const relation_state* rel, check e, const char* op, pg::param_list k,
+                stream::lsn_t lsn)
+            : relation(rel), expect(e), operation(op), key(std::move(k)), commit_lsn(lsn) {}
+        const relation_state* relation = nullptr;  // null: not a change (BEGIN, checkpoint, …)
         check expect = check::none;
         const char* operation = "";
         pg::param_list key;            // only for checked statements, to name the key in an error
@@ -168,90 +169,83 @@ class applier {
     asio::awaitable<void> handle_truncate(const stream::truncate_msg& m);
     asio::awaitable<void> handle_message(const stream::logical_message_msg& m);
 
-    asio::awaitable<void> update_idempotent(stream::tuple& row, const pg::param_list& old_key,
+    asio::awaitable<void> update_idempotent(relation_state& rel, stream::tuple& row,
+                                            const pg::param_list& old_key,
                                             const pg::param_list& new_key, bool key_changed);
-    asio::awaitable<void> update_strict(stream::tuple& row, const stream::tuple* old_row,
-                                        const pg::param_list& old_key, bool key_changed);
+    asio::awaitable<void> update_strict(relation_state& rel, stream::tuple& row,
+                                        const stream::tuple* old_row, const pg::param_list& old_key,
+                                        bool key_changed);
     // send_update: the row-by-row strict UPDATE by key, located in the partition of `where`
     // first when given (with the fallback by key alone).
-    asio::awaitable<void> send_update(const column_mask& mask, pg::param_list params,
-                                      const pg::param_list& old_key,
+    asio::awaitable<void> send_update(relation_state& rel, const column_mask& mask,
+                                      pg::param_list params, const pg::param_list& old_key,
                                       std::optional<pg::param_list> where, stream::lsn_t lsn);
-    // partition_values: the row's partition key values for a located update; nullopt when
-    // a lookup by them cannot help (no partition columns, all in the key, not sent, NULL, or
-    // the full old row shows they changed).
-    std::optional<pg::param_list> partition_values(const stream::tuple& row,
-                                                   const stream::tuple* old_row) const;
 
     // add_to_group: appends one strict-mode change (its statement parameters, as the row-by-row
-    // statement would take them) to the open row group, flushing it first when the kind or
-    // mask differs or the key is already in it, and after when it is full.
-    asio::awaitable<void> add_to_group(group_kind kind, const column_mask& mask,
-                                       const pg::param_list& params, const pg::param_list& key,
-                                       const char* operation,
+    // statement would take them) to the open row group of its relation, flushing it first when
+    // the kind or mask differs or the key is already in it (and every group first when they
+    // belong to another relation), and after when it is full.
+    asio::awaitable<void> add_to_group(relation_state& rel, group_kind kind,
+                                       const column_mask& mask, const pg::param_list& params,
+                                       const pg::param_list& key, const char* operation,
                                        std::optional<pg::param_list> where = std::nullopt);
     // flush_groups: sends every open row group as one set-based statement each (their keys
     // are disjoint, so their order does not matter). Every other statement is sent after
     // them, which keeps changes in source order.
     asio::awaitable<void> flush_groups();
-    // flush_group: sends one open row group (nothing if empty).
-    asio::awaitable<void> flush_group(row_group& group);
-    bool any_group_open() const;
+    // flush_group: sends one open row group of `rel` (nothing if empty).
+    asio::awaitable<void> flush_group(relation_state& rel, row_group& group);
     // groupable: set-based apply is on and possible for this relation, and the batch is strict.
-    bool groupable() const { return strict_ && sets_supported_; }
+    bool groupable(const relation_state& rel) const { return strict_ && rel.sets_supported; }
 
     // track_skipped: `key` was left out of the target by design (skipped = true), or a change
     // removed it or gave it a full row (false); written in the batch when the set changes.
-    asio::awaitable<void> track_skipped(const pg::param_list& key, bool skipped);
-    bool is_skipped(const pg::param_list& key) const {
-        return !skipped_.empty() && skipped_.contains(key_text(key));
-    }
+    asio::awaitable<void> track_skipped(relation_state& rel, const pg::param_list& key,
+                                        bool skipped);
 
-    bool applies_to(uint32_t relid) const;
-    void check_tuple(const stream::tuple& row, const char* what) const;
+    // relation_for: the relation of a relid, or nullptr when it is not one of this applier's.
+    relation_state* relation_for(uint32_t relid);
+    void check_tuple(const relation_state& rel, const stream::tuple& row, const char* what) const;
     // queue sends one prepared statement into the pipeline (preparing it on first use) and
     // syncs when the pipeline is full.
-    asio::awaitable<void> queue(const statement& st, pg::param_list params, check expect,
-                                const char* operation, pg::param_list key = {});
+    asio::awaitable<void> queue(const relation_state& rel, const statement& st,
+                                pg::param_list params, check expect, const char* operation,
+                                pg::param_list key = {});
     // enqueue: queue for a statement with its pending record ready; send: the pipeline write.
     asio::awaitable<void> enqueue(const statement& st, const pg::param_list& params, pending p);
     void send(const statement& st, const pg::param_list& params, pending p);
-    static std::string key_text(const pg::param_list& key);
+    // located_key: the key_text of a row of `rel` in located_keys_ (keys of two relations
+    // never match).
+    static std::string located_key(const relation_state& rel, const std::string& text);
     asio::awaitable<void> queue_sql(const std::string& sql, pg::param_list params,
                                     check expect = check::none, const char* operation = "");
     // sync: pipeline sync, read every result, check row counts; throws on any failure.
     asio::awaitable<void> sync();
     asio::awaitable<void> open_batch();
     asio::awaitable<void> commit_batch();
-    asio::awaitable<std::optional<pg::param_list>> read_source_row(const pg::param_list& key);
+    asio::awaitable<std::optional<pg::param_list>> read_source_row(const relation_state& rel,
+                                                                   const pg::param_list& key);
     [[noreturn]] void diverged(const pending& p, const std::string& detail) const;
 
-    const catalog::table_model& source_;
     applier_options options_;
     monitor::progress& progress_;
-    sql_builder target_sql_;
-    sql_builder source_sql_;
+    // By relid. Node-based: pending statements and the open groups point into the entries.
+    std::unordered_map<uint32_t, relation_state> relations_;
     stream::lsn_t idempotent_until_ = 0;
 
     std::optional<pg::async_connection> conn_;
     std::optional<pg::async_connection> source_conn_;        // idempotent key-change lookups only
     std::unordered_map<std::string, std::string> prepared_;  // SQL → statement name
     std::deque<pending> pending_;
-    std::vector<size_t> located_columns_;  // partition_columns as column indexes
-    // Keys with a located update in the unsynced pipeline: a later statement on one of them
-    // syncs first, so a fallback can never run after a later change of its row.
+    // Keys with a located update in the unsynced pipeline (located_key): a later statement
+    // on one of them syncs first, so a fallback can never run after a later change of its row.
     std::unordered_set<std::string> located_keys_;
-    bool sets_supported_ = false;
-    // sets_supported_ and no other UNIQUE/EXCLUDE index on the source: set UPDATEs, and runs
-    // of different kinds open side by side.
-    bool reorder_safe_ = false;
-    bool deferrable_constraint_ = false;  // on source or target: no set INSERT/UPDATE (this run)
-    // One open run per kind (insert, delete, update of one mask), with disjoint keys: a
-    // workload that interleaves kinds (UPDATE a, INSERT b, UPDATE c, …) still goes in sets.
-    // Only when reorder_safe_; otherwise one run at a time, in source order.
-    std::array<row_group, 3> groups_;
-    skipped_keys skipped_;  // keys missing from the target by design (skipped_keys.hpp)
+    // The relation whose row groups are open, if any: groups of one relation at a time, so a
+    // change of another relation flushes them first and the source order holds across tables.
+    relation_state* grouped_ = nullptr;
     int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
+    // Result of the one probe statement a key change may sync for; read right after that
+    // sync, so it belongs to no relation.
     int64_t probe_rows_ = -1;
     change_feed* feed_ = nullptr;
 

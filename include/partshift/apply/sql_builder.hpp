@@ -38,6 +38,10 @@ using column_mask = std::vector<bool>;
 std::string quote_identifier(std::string_view name);
 // quote_qualified: "schema"."name" (just "name" when the schema is empty).
 std::string quote_qualified(const catalog::qualified_name& name);
+// truncate_sql: one TRUNCATE of the given (quoted) relations, RESTART IDENTITY on request. One
+// statement, not one per relation: a table referenced by a foreign key of another may only be
+// truncated together with it. No params.
+std::string truncate_sql(const std::vector<std::string>& relations, bool restart_identity);
 
 // statement: SQL with `$n` placeholders and the type oid of each placeholder, in order, ready
 // for PQsendPrepare.
@@ -83,7 +87,7 @@ class sql_builder {
                                          const std::vector<size_t>& located);
     // updatable_mask: `sent` without the GENERATED ALWAYS identity columns.
     column_mask updatable_mask(column_mask sent) const;
-    // truncate: TRUNCATE of the relation, RESTART IDENTITY on request. No params.
+    // truncate: truncate_sql of this relation alone.
     std::string truncate(bool restart_identity) const;
 
     // Set-based statements for a run of strict-mode changes with distinct keys. Each

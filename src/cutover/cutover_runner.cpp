@@ -82,8 +82,12 @@ public:
         lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
         // The other tables of a multi-table job: their inbound keys from each other stay on
         // the old tables (the partitioned ones got theirs before the copy, plan::group_plan).
+        // Under either name: a table swapped earlier in this transaction is NAME_old already.
         std::vector<catalog::qualified_name> job_sources;
-        for (const auto& t : tables_) job_sources.push_back({t.job->source_schema, t.job->source_table});
+        for (const auto& t : tables_) {
+            job_sources.push_back({t.job->source_schema, t.job->source_table});
+            job_sources.push_back({t.job->source_schema, t.job->old_name});
+        }
         std::vector<cutover::swap_request> requests;
         for (const auto& t : tables_) {
             cutover::swap_request request{{t.job->source_schema, t.job->source_table},

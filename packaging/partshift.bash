@@ -3,7 +3,7 @@
 _partshift() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="plan run status cutover verify abort pause resume set"
+    local commands="plan run status cutover verify abort pause resume set revert finish"
     COMPREPLY=()
     if [[ $COMP_CWORD -eq 1 ]]; then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -16,7 +16,7 @@ _partshift() {
             COMPREPLY=($(compgen -W "text json" -- "$cur")); return 0 ;;
         --spool-dir|--hooks-dir)
             COMPREPLY=($(compgen -d -- "$cur")); return 0 ;;
-        --postpone-cutover-flag)
+        --postpone-cutover-flag|--spec)
             COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
     esac
     if [[ $cur == -* ]]; then

@@ -75,11 +75,20 @@ class MultiTableTest : public ::testing::Test {
         return path;
     }
 
-    std::unique_ptr<child_process> start_run(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{PARTSHIFT_BINARY, "run",         "--dsn",     db_->dsn(),
-                                      "--spec",         spec_path_,    "--spool-dir", dir_.path(),
-                                      "--max-lag",      "2s"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
+    std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{"run",     "--dsn",       db_->dsn(),  "--spec", spec_path_,
+                                      "--spool-dir", dir_.path(), "--max-lag", "2s"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    }
+
+    std::unique_ptr<child_process> start_run(std::vector<std::string> extra = {},
+                                             std::vector<std::string> env = {}) {
+        std::vector<std::string> argv{"env"};
+        argv.insert(argv.end(), env.begin(), env.end());
+        argv.push_back(PARTSHIFT_BINARY);
+        auto args = run_args(std::move(extra));
+        argv.insert(argv.end(), args.begin(), args.end());
         return std::make_unique<child_process>(
             argv, dir_.path() + "-run" + std::to_string(++runs_) + ".log");
     }
@@ -236,6 +245,46 @@ TEST_F(MultiTableTest, ALockOnEitherTableRetriesThenExits4WithBothUntouched) {
     EXPECT_EQ(relkind(*db_, "public.orders"), "p");
     EXPECT_EQ(relkind(*db_, "public.order_items"), "p");
     expect_shop_holds_without_load();
+}
+
+// kill -9 right after the swap committed: the rerun learns it from the job's row and does the
+// rest for every table (the slot, the publication, the validation of a key from a table
+// outside the job, re-pointed NOT VALID under the lock, and each table's summary).
+TEST_F(MultiTableTest, KillRightAfterTheCommitThenRerunFinishesEveryTable) {
+    db_->exec("CREATE TABLE refunds (n serial PRIMARY KEY, order_id bigint, order_ts timestamptz, "
+              "CONSTRAINT refunds_order_fk FOREIGN KEY (order_id, order_ts) REFERENCES orders "
+              "(id, created_at));"
+              "INSERT INTO refunds (order_id, order_ts) SELECT id, created_at FROM orders "
+              "WHERE id <= 10;");
+    auto run = start_run({}, {"PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS=20000"});
+    wait_for_status(db_->dsn(), "shop", [](const auto& s) { return s.phase() == "done"; }, 240s,
+                    run.get(), "phase done");
+    run->signal(SIGKILL);
+    run->wait(10s);
+    EXPECT_EQ(relkind(*db_, "public.orders"), "p");
+    EXPECT_EQ(relkind(*db_, "public.order_items"), "p");
+    auto again = start_run();
+    auto code = again->wait(120s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << again->log();
+    EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
+                    "current_database()"),
+              0);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+    expect_shop_holds_without_load();
+    EXPECT_EQ(count("SELECT count(*) FROM pg_constraint WHERE conname = 'refunds_order_fk' AND "
+                    "confrelid = 'public.orders'::regclass AND convalidated"),
+              1)
+        << again->log();
+    auto member = job_status(db_->dsn(), "shop/public.order_items");
+    ASSERT_TRUE(member);
+    EXPECT_EQ(member->group_job(), "shop");
+    EXPECT_NE(member->summary().find("switched with the other tables of job shop"),
+              std::string::npos)
+        << member->summary();
+    // Nothing left to do: still exit 0.
+    auto third = run_partshift(run_args());
+    EXPECT_EQ(third.exit_code, 0) << third.err;
 }
 
 // abort after a dry run (and after a kill -9 in follow, resumed) leaves the database as it was.

@@ -170,10 +170,10 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
                 why = who + " is NOT VALID on the source, so the data may not satisfy it";
             else if (pk.empty() || sorted(fk.referenced_columns) != sorted(pk))
                 why = who + " references (" + join(fk.referenced_columns) +
-                      "); between tables of one job a key is kept only when it references the "
-                      "partitioned table's primary key (" +
+                      "), but the partitioned table's primary key will be (" +
                       (pk.empty() ? std::string("none") : join(pk)) +
-                      "), so include the partition key in both tables";
+                      "): between tables of one job a key is kept only when it references "
+                      "exactly that key (the source key and the partition key)";
             if (!why.empty()) {
                 if (drop_unrepointable_fks)
                     referencing.plan.warnings.push_back(

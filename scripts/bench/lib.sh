@@ -57,7 +57,9 @@ ps_start() {
   (
     trap 'exit 0' TERM
     while v=$(awk '/^VmHWM/ { print $2 }' "/proc/$ps_pid/status" 2>/dev/null) && [[ -n "$v" ]]; do
-      echo "$v" >"$logfile.rss"
+      # Through a rename: a reader must never see the file between truncation and write
+      # (that read an empty peak once, printed as "—").
+      echo "$v" >"$logfile.rss.tmp" && mv -f "$logfile.rss.tmp" "$logfile.rss"
       sleep 0.2
     done
   ) 2>/dev/null &

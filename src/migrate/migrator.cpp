@@ -214,16 +214,6 @@ class job_runner {
         for (const auto& t : tables()) state::acquire_run_lock(control_, t.job);
     }
 
-    // discard_members: a multi-table job's other rows and their targets (a prepare that is
-    // started over or failed); the slot and publication go with the job's own row.
-    void discard_members(const std::string& job) {
-        for (const auto& member : state::load_group(control_, job)) {
-            if (!member.is_group_member()) continue;
-            teardown::remove_server_objects(control_, member);
-            state::delete_job(control_, member.job);
-        }
-    }
-
     // check_same_members: a resumed job keeps its tables; a job file that lists others (or a
     // --table run of a multi-table job) is refused before anything runs.
     void check_same_members(const state::job_record& job) {
@@ -359,7 +349,6 @@ class job_runner {
         if (existing && existing->phase == state::phase::preparing) {
             // Interrupted while preparing: nothing was copied yet; start that step over.
             spdlog::warn("job {} was interrupted while preparing; preparing again", existing->job);
-            discard_members(existing->job);
             teardown::remove_server_objects(control_, *existing);
             state::delete_job(control_, existing->job);
             existing.reset();
@@ -385,7 +374,6 @@ class job_runner {
             // A failed prepare (e.g. the slot was blocked) leaves nothing behind.
             try {
                 if (auto half = state::load_job(control_, options_.job)) {
-                    discard_members(half->job);
                     teardown::remove_server_objects(control_, *half);
                     std::filesystem::remove_all(half->spool_dir);
                     state::delete_job(control_, half->job);

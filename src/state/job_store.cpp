@@ -233,7 +233,10 @@ void set_group_window_end(pg::connection& conn, const std::string& group) {
 void delete_job(pg::connection& conn, const std::string& job) {
     pg::transaction tx(conn);
     conn.exec("SELECT pg_advisory_xact_lock(hashtext('partshift.schema'))");
-    conn.query("DELETE FROM partshift.jobs WHERE job = $1", job);
+    // A multi-table job's other tables' rows go with it (through jsonb: a schema an older
+    // version created has no group_job column, and abort must still work on it).
+    conn.query("DELETE FROM partshift.jobs j WHERE job = $1 OR to_jsonb(j) ->> 'group_job' = $1",
+               job);
     if (conn.exec("SELECT count(*) FROM partshift.jobs").get_int(0, 0) == 0)
         conn.exec("DROP SCHEMA partshift CASCADE");
     tx.commit();

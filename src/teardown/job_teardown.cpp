@@ -25,13 +25,11 @@ void drop_reverse_stream(pg::connection& conn, const state::job_record& reverse)
                      reverse.spool_dir, reverse.job);
 }
 
-void remove_server_objects(pg::connection& conn, const state::job_record& job) {
-    stream::drop_slot(conn, job.slot_name, /*terminate_user=*/false);
-    stream::drop_publication(conn, job.publication_name);
-    // A run with --revert-window prepares the reverse stream just before its cutover.
-    drop_reverse_stream(conn, reverse_stream_of(conn, job));
-    // Only drop the target if it is still the partitioned table partshift created, never a
-    // relation that now carries the source's name.
+namespace {
+
+// drop_target: the job's partitioned table, if it is still the one partshift created, never a
+// relation that now carries the source's name.
+void drop_target(pg::connection& conn, const state::job_record& job) {
     auto r = conn.query(
         "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2",
@@ -44,6 +42,20 @@ void remove_server_objects(pg::connection& conn, const state::job_record& job) {
         conn.exec("DROP TABLE " + conn.quote_ident(job.target_schema) + "." +
                   conn.quote_ident(job.target_table));
     }
+}
+
+}  // namespace
+
+void remove_server_objects(pg::connection& conn, const state::job_record& job) {
+    stream::drop_slot(conn, job.slot_name, /*terminate_user=*/false);
+    stream::drop_publication(conn, job.publication_name);
+    // A run with --revert-window prepares the reverse stream just before its cutover.
+    drop_reverse_stream(conn, reverse_stream_of(conn, job));
+    // A multi-table job: the other tables' partitioned tables too (they share the slot and
+    // the publication just dropped).
+    for (const auto& member : state::load_group(conn, job.job))
+        if (member.is_group_member()) drop_target(conn, member);
+    drop_target(conn, job);
 }
 
 void abort_job(pg::connection& conn, const state::job_record& job) {
@@ -70,12 +82,6 @@ void abort_job(pg::connection& conn, const state::job_record& job) {
         throw partshift::runtime_error("job " + job.job + " is running (walsender pid " +
                                        slot.get(0, 0) +
                                        "); stop that partshift run first (Ctrl-C or SIGTERM)");
-    // A multi-table job's other tables: their partitioned tables and rows first.
-    for (const auto& member : state::load_group(conn, job.job)) {
-        if (!member.is_group_member()) continue;
-        remove_server_objects(conn, member);
-        state::delete_job(conn, member.job);
-    }
     remove_server_objects(conn, job);
     // Only a directory that carries this job's marker is deleted: the path comes from
     // partshift.jobs, which anyone with access to the database could have changed.

@@ -97,7 +97,8 @@ std::vector<job_record> load_group(pg::connection& conn, const std::string& grou
 // the job's own row (which the applier reads) gets the highest chunk high LSN of them all.
 void set_group_window_end(pg::connection& conn, const std::string& group);
 
-// delete_job removes the job's rows, and the schema itself once no job is left.
+// delete_job removes the job's rows (a multi-table job's other tables' rows too), and the
+// schema itself once no job is left.
 void delete_job(pg::connection& conn, const std::string& job);
 
 // LSN columns travel as decimal text ("(lsn - '0/0')::numeric"), so C++ sees plain integers.

@@ -13,8 +13,8 @@ namespace partshift::teardown {
 // abort_job refuses (runtime_error) when a run is active or the job was already cut over.
 void abort_job(pg::connection& conn, const state::job_record& job);
 
-// remove_server_objects drops the slot, publication and target (used by abort and by a
-// restart of an interrupted prepare).
+// remove_server_objects drops the slot, publication and target, and a multi-table job's
+// other targets (used by abort and by a restart of an interrupted prepare).
 void remove_server_objects(pg::connection& conn, const state::job_record& job);
 
 // drop_reverse_stream removes a revert window's reverse slot (ending a walsender still on it:

@@ -1,8 +1,5 @@
 // partshift verify: compares a job's source and partitioned tables and prints the report.
 // Wiring only: the comparison is verify::verify_job.
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-
 #include <iostream>
 #include <vector>
 
@@ -14,30 +11,6 @@
 #include "partshift/verify/verifier.hpp"
 
 namespace partshift::cli {
-namespace {
-
-// group_json: {"job": NAME, "tables": [report, ...]} for a multi-table job, through
-// protobuf's Struct so every string is escaped by the library.
-std::string group_json(const std::string& job, const std::vector<verify::report>& reports) {
-    google::protobuf::Struct out;
-    (*out.mutable_fields())["job"].set_string_value(job);
-    auto* tables = (*out.mutable_fields())["tables"].mutable_list_value();
-    for (const auto& report : reports) {
-        google::protobuf::Struct one;
-        if (!google::protobuf::util::JsonStringToMessage(verify::report_to_json(report), &one).ok())
-            throw runtime_error("cannot render the verify report as JSON");
-        *tables->add_values()->mutable_struct_value() = std::move(one);
-    }
-    std::string json;
-    google::protobuf::util::JsonPrintOptions options;
-    options.add_whitespace = true;
-    options.preserve_proto_field_names = true;
-    if (!google::protobuf::util::MessageToJsonString(out, &json, options).ok())
-        throw runtime_error("cannot render the verify report as JSON");
-    return json;
-}
-
-}  // namespace
 
 int command_verify(const arguments& args) {
     po::options_description desc("verify options");
@@ -68,7 +41,7 @@ int command_verify(const arguments& args) {
     } else if (reports.size() == 1) {
         std::cout << verify::report_to_json(reports.front()) << "\n";
     } else {
-        std::cout << group_json(name, reports) << "\n";
+        std::cout << verify::group_report_to_json(name, reports) << "\n";
     }
     int code = 0;
     for (const auto& report : reports) {

@@ -42,9 +42,7 @@ void write_ranges(std::ostream& out, const char* title, const std::vector<range_
     }
 }
 
-}  // namespace
-
-std::string report_to_json(const report& r) {
+proto::verify_report to_message(const report& r) {
     proto::verify_report p;
     p.set_job(r.job);
     p.set_phase(r.phase);
@@ -68,7 +66,10 @@ std::string report_to_json(const report& r) {
     p.set_duplicate_keys_total(static_cast<double>(r.duplicate_keys_total));
     p.set_ok(r.ok());
     p.set_seconds(r.seconds);
+    return p;
+}
 
+std::string to_json(const google::protobuf::Message& p) {
     google::protobuf::util::JsonPrintOptions options;
     options.always_print_primitive_fields = true;
     options.preserve_proto_field_names = true;
@@ -77,6 +78,19 @@ std::string report_to_json(const report& r) {
     if (!st.ok())
         throw std::runtime_error("cannot render the verify report as JSON: " + st.ToString());
     return out;
+}
+
+}  // namespace
+
+std::string report_to_json(const report& r) {
+    return to_json(to_message(r));
+}
+
+std::string group_report_to_json(const std::string& job, const std::vector<report>& reports) {
+    proto::verify_group_report p;
+    p.set_job(job);
+    for (const auto& r : reports) *p.add_tables() = to_message(r);
+    return to_json(p);
 }
 
 std::string report_to_text(const report& r) {

@@ -308,6 +308,12 @@ TEST_F(MultiTableTest, KillResumeThenAbortLeavesNothing) {
     EXPECT_EQ(fingerprint(conn, "public.order_items"), fingerprint(conn, "public.order_items_new"));
     auto verify = run_partshift({"verify", "--dsn", db_->dsn(), "--job", "shop"});
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+    // With --json, one object holding a report per table.
+    auto json = run_partshift({"verify", "--dsn", db_->dsn(), "--job", "shop", "--json"});
+    EXPECT_EQ(json.exit_code, 0) << json.err;
+    EXPECT_NE(json.out.find("{\"job\":\"shop\",\"tables\":["), std::string::npos) << json.out;
+    EXPECT_NE(json.out.find("\"right\":\"public.order_items_new\""), std::string::npos)
+        << json.out;
     // A table of the job cannot be aborted on its own.
     auto part = run_partshift({"abort", "--dsn", db_->dsn(), "--job", "shop/public.order_items"});
     EXPECT_EQ(part.exit_code, 2) << part.err;

@@ -54,6 +54,8 @@ struct report {
 };
 
 std::string report_to_json(const report& r);
+// group_report_to_json: a multi-table job's reports, {"job": ..., "tables": [report, ...]}.
+std::string group_report_to_json(const std::string& job, const std::vector<report>& reports);
 std::string report_to_text(const report& r);
 
 }  // namespace partshift::verify

@@ -48,12 +48,8 @@ protected:
 
     std::unique_ptr<child_process> start_run(std::vector<std::string> extra = {},
                                              std::vector<std::string> env = {}) {
-        std::vector<std::string> argv{"env"};
-        argv.insert(argv.end(), env.begin(), env.end());
-        auto args = run_args(std::move(extra));
-        argv.insert(argv.end(), args.begin(), args.end());
-        return std::make_unique<child_process>(argv, spool_.path() + "-run" +
-                                                         std::to_string(++runs_) + ".log");
+        return start_with_env(env, run_args(std::move(extra)),
+                              spool_.path() + "-run" + std::to_string(++runs_) + ".log");
     }
 
     // A steady load the applier keeps up with (a busy table, not a saturated server).

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "status.pb.h"
+#include "support/job_driver.hpp"
 #include "support/sandbox.hpp"
 
 using namespace partshift;
@@ -29,15 +30,11 @@ class EngineSessions : public ::testing::Test {
     std::unique_ptr<child_process> start_run(const std::string& table,
                                              std::vector<std::string> extra,
                                              std::vector<std::string> env = {}) {
-        std::vector<std::string> argv{"env"};
-        argv.insert(argv.end(), env.begin(), env.end());
-        for (std::string arg :
-             {std::string(PARTSHIFT_BINARY), std::string("run"), std::string("--dsn"), db_->dsn(),
-              std::string("--table"), table, std::string("--spool-dir"), spool_.path(),
-              std::string("--dry-run")})
-            argv.push_back(arg);
+        std::vector<std::string> argv{PARTSHIFT_BINARY, "run",         "--dsn",
+                                      db_->dsn(),       "--table",     table,
+                                      "--spool-dir",    spool_.path(), "--dry-run"};
         argv.insert(argv.end(), extra.begin(), extra.end());
-        return std::make_unique<child_process>(argv, spool_.path() + "-run.log");
+        return start_with_env(env, argv, spool_.path() + "-run.log");
     }
 
     std::optional<proto::status_report> status(const std::string& job) {

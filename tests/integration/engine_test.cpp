@@ -45,11 +45,7 @@ protected:
 
     std::unique_ptr<child_process> start_run(std::vector<std::string> extra = {},
                                              std::vector<std::string> env = {}) {
-        std::vector<std::string> argv{"env"};
-        argv.insert(argv.end(), env.begin(), env.end());
-        auto args = run_args(std::move(extra));
-        argv.insert(argv.end(), args.begin(), args.end());
-        return std::make_unique<child_process>(argv, log_path());
+        return start_with_env(env, run_args(std::move(extra)), log_path());
     }
 
     std::string log_path() const { return spool_.path() + "-run.log"; }

@@ -84,13 +84,9 @@ class MultiTableTest : public ::testing::Test {
 
     std::unique_ptr<child_process> start_run(std::vector<std::string> extra = {},
                                              std::vector<std::string> env = {}) {
-        std::vector<std::string> argv{"env"};
-        argv.insert(argv.end(), env.begin(), env.end());
-        argv.push_back(PARTSHIFT_BINARY);
-        auto args = run_args(std::move(extra));
-        argv.insert(argv.end(), args.begin(), args.end());
-        return std::make_unique<child_process>(
-            argv, dir_.path() + "-run" + std::to_string(++runs_) + ".log");
+        auto argv = run_args(std::move(extra));
+        argv.insert(argv.begin(), PARTSHIFT_BINARY);
+        return start_with_env(env, argv, dir_.path() + "-run" + std::to_string(++runs_) + ".log");
     }
 
     std::unique_ptr<child_process> start_load(int seconds) {

@@ -60,4 +60,13 @@ proto::status_report wait_for_status(const std::string& dsn, const std::string& 
     return {};
 }
 
+std::unique_ptr<child_process> start_with_env(const std::vector<std::string>& env,
+                                              const std::vector<std::string>& argv,
+                                              const std::string& log_path) {
+    std::vector<std::string> full{"env"};
+    full.insert(full.end(), env.begin(), env.end());
+    full.insert(full.end(), argv.begin(), argv.end());
+    return std::make_unique<child_process>(full, log_path);
+}
+
 }  // namespace partshift::testing

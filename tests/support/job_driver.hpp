@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "status.pb.h"
 #include "support/sandbox.hpp"
@@ -30,5 +32,11 @@ proto::status_report wait_for_status(const std::string& dsn, const std::string& 
                                      const std::function<bool(const proto::status_report&)>& pred,
                                      std::chrono::seconds timeout, child_process* run,
                                      const std::string& what);
+
+// start_with_env: `argv` started through env(1) with the VAR=value settings in `env` (the
+// engine's fault-injection hooks), logging to log_path.
+std::unique_ptr<child_process> start_with_env(const std::vector<std::string>& env,
+                                              const std::vector<std::string>& argv,
+                                              const std::string& log_path);
 
 }  // namespace partshift::testing

@@ -1,4 +1,5 @@
-// chunk_copier: one chunk, two transactions, one pipe. Must not plan or schedule chunks.
+// chunk_copier: one chunk, in one transaction inside the server or in two joined by a pipe.
+// Must not plan or schedule chunks.
 #include "partshift/copy/chunk_copier.hpp"
 
 #include <exception>
@@ -31,6 +32,22 @@ awaitable<void> abandon_chunk(pg::async_connection& source, pg::async_connection
         // expected: 57014 query_canceled
     }
     co_await source.exec("ROLLBACK");
+}
+
+// record_done marks the chunk done, with its rows and high LSN, in the transaction that wrote
+// its rows (invariant 2).
+awaitable<void> record_done(pg::async_connection& target, const std::string& job, const chunk& c,
+                            const chunk_outcome& outcome) {
+    auto recorded = co_await target.exec(
+        "UPDATE partshift.chunks SET done = true, rows = $3, high_lsn = $4::pg_lsn, "
+        "copied_at = now() WHERE job = $1 AND chunk_id = $2::integer AND NOT done",
+        pg::make_params(job, c.id, outcome.rows, outcome.high_lsn));
+    if (std::string(PQcmdTuples(recorded.native())) != "1")
+        // Another runner finished this chunk, or the job's chunks were removed: committing
+        // would duplicate rows, so roll back (by dropping the connection) and say so.
+        throw runtime_error("chunk " + std::to_string(c.id) + " of job " + job +
+                            " is no longer pending in partshift.chunks; is another partshift "
+                            "run copying this job?");
 }
 
 }  // namespace
@@ -83,20 +100,40 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
     auto copied = co_await target.end_copy();
     outcome.rows = std::stoll(PQcmdTuples(copied.native()));
 
-    auto recorded = co_await target.exec(
-        "UPDATE partshift.chunks SET done = true, rows = $3, high_lsn = $4::pg_lsn, "
-        "copied_at = now() WHERE job = $1 AND chunk_id = $2::integer AND NOT done",
-        pg::make_params(job, c.id, outcome.rows, outcome.high_lsn));
-    if (std::string(PQcmdTuples(recorded.native())) != "1")
-        // Another runner finished this chunk, or the job's chunks were removed: committing
-        // would duplicate rows, so roll back (by dropping the connection) and say so.
-        throw runtime_error("chunk " + std::to_string(c.id) + " of job " + job +
-                            " is no longer pending in partshift.chunks; is another partshift "
-                            "run copying this job?");
+    co_await record_done(target, job, c, outcome);
     co_await target.exec("COMMIT");
     // Read-only: ending it only releases the snapshot, so the source's xmin moves on.
     co_await source.exec("COMMIT");
     co_return outcome;
+}
+
+awaitable<std::optional<chunk_outcome>> copy_chunk_in_server(pg::async_connection& conn,
+                                                             const quoted_copy_spec& spec,
+                                                             const std::string& job,
+                                                             const chunk& c,
+                                                             const std::function<bool()>& stopped) {
+    chunk_outcome outcome;
+    bool committed = false;
+    try {
+        // As in copy_chunk: the lock before the snapshot, the snapshot and the high LSN in one
+        // statement. The INSERT then reads the source under that same snapshot (REPEATABLE
+        // READ), and its rows commit with the done record.
+        co_await conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+        co_await conn.exec(lock_source_sql(spec));
+        auto snap = co_await conn.exec(snapshot_sql(c.bounds), snapshot_params(c.bounds));
+        outcome.high_lsn = snap.get(0, 0);
+        auto inserted = co_await conn.exec(insert_select_sql(spec, c.bounds));
+        outcome.rows = std::stoll(PQcmdTuples(inserted.native()));
+        co_await record_done(conn, job, c, outcome);
+        co_await conn.exec("COMMIT");
+        committed = true;
+    } catch (const pg::pg_error& e) {
+        // The copier cancels the statement of a stopped run; anything else is a failure.
+        if (e.sqlstate() != pg::sqlstate::query_canceled || !stopped()) throw;
+    }
+    if (committed) co_return outcome;
+    co_await conn.exec("ROLLBACK");  // idle again, reusable
+    co_return std::nullopt;
 }
 
 }  // namespace partshift::copy

@@ -81,6 +81,12 @@ std::string copy_in_sql(const quoted_copy_spec& spec) {
     return "COPY " + spec.target + " (" + join(spec.columns) + ") FROM STDIN (FORMAT binary)";
 }
 
+std::string insert_select_sql(const quoted_copy_spec& spec, const chunk_bounds& bounds) {
+    const std::string columns = join(spec.columns);
+    return "INSERT INTO " + spec.target + " (" + columns + ") OVERRIDING SYSTEM VALUE SELECT " +
+           columns + " FROM " + spec.source + " WHERE " + range_predicate(spec, bounds);
+}
+
 std::string min_max_sql(const quoted_copy_spec& spec) {
     const std::string& k = spec.key_columns.at(0);
     return "SELECT min(" + k + ")::text, max(" + k + ")::text FROM " + spec.source;

@@ -14,6 +14,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 
 #include "partshift/copy/chunk_copier.hpp"
 #include "partshift/error.hpp"
@@ -52,6 +53,12 @@ struct copy_run {
     const std::atomic<int>* live_workers = nullptr;
     int fixed_workers = 1;
     asio::steady_timer* wake = nullptr;  // the scheduler's tick, cut short when the last ends
+    // By worker id: the connection running a chunk inside the server, which only a cancel
+    // stops, and whether that chunk was cancelled already (once: a second cancel could hit
+    // its ROLLBACK).
+    std::vector<pg::async_connection*> in_server;
+    std::vector<bool> cancel_sent;
+    bool relay_always = false;
 
     // wanted: how many workers should copy now.
     int wanted() const {
@@ -61,13 +68,48 @@ struct copy_run {
     bool more_chunks() const { return next < pending.size(); }
 
     bool halted() const { return failed || stop.load(std::memory_order_relaxed); }
+
+    // piped: whether the next chunk goes through partshift. Only a pipe can keep to a
+    // --max-copy-rate ceiling buffer by buffer; without one the rows stay in the server.
+    bool piped() const {
+        return relay_always || (gate && progress && progress->max_copy_rate > 0);
+    }
+
+    // cancel_stopped_chunks: on a stop, the cancel that ends each chunk running in the server.
+    void cancel_stopped_chunks() {
+        if (!halted()) return;
+        for (size_t w = 0; w < in_server.size(); ++w)
+            if (in_server[w] && !cancel_sent[w]) {
+                in_server[w]->cancel();
+                cancel_sent[w] = true;
+            }
+    }
+};
+
+// in_server_chunk: registers a worker's connection as running a chunk inside the server for
+// as long as it lives.
+class in_server_chunk {
+public:
+    in_server_chunk(copy_run& run, int worker, pg::async_connection& conn)
+        : run_(run), worker_(static_cast<size_t>(worker)) {
+        run_.in_server[worker_] = &conn;
+        run_.cancel_sent[worker_] = false;
+    }
+    ~in_server_chunk() { run_.in_server[worker_] = nullptr; }
+    in_server_chunk(const in_server_chunk&) = delete;
+    in_server_chunk& operator=(const in_server_chunk&) = delete;
+
+private:
+    copy_run& run_;
+    size_t worker_;
 };
 
 awaitable<void> run_worker(copy_run& run, int worker_id) {
-    auto source = co_await pg::async_connection::connect(
-        run.dsn, run.application_name + "-src-" + std::to_string(worker_id));
+    // The target's session; a chunk copied inside the server needs no other. A piped chunk
+    // also reads through a source session, opened for the first one.
     auto target = co_await pg::async_connection::connect(
         run.dsn, run.application_name + "-dst-" + std::to_string(worker_id));
+    std::optional<pg::async_connection> source;
     // Safe without flush-on-commit: the rows and their done record commit atomically, so a
     // crash loses both and the chunk is simply copied again.
     co_await target.exec("SET synchronous_commit = off");
@@ -75,9 +117,8 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
     // them against live parent rows would fail a chunk whose parent was deleted since (23503),
     // lock every parent row FOR KEY SHARE meanwhile, and fire user triggers a second time.
     co_await pg::require_replica_role(target, "copy");
-    // The rows travel in binary, but a chunk's bounds are key values in text, read on the
-    // control connection and passed to these sessions.
-    co_await pg::pin_text_formats(source);
+    // A piped chunk's rows travel in binary, but a chunk's bounds are key values in text, read
+    // on the control connection and passed to these sessions.
     co_await pg::pin_text_formats(target);
 
     std::function<bool()> should_stop = [&run] { return run.halted(); };
@@ -91,8 +132,19 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
         chunk& c = run.chunks[run.pending[run.next++]];
         std::optional<chunk_outcome> outcome;
         try {
-            outcome =
-                co_await copy_chunk(source, target, run.spec, run.job, c, should_stop, run.gate);
+            if (run.piped()) {
+                if (!source) {
+                    source.emplace(co_await pg::async_connection::connect(
+                        run.dsn, run.application_name + "-src-" + std::to_string(worker_id)));
+                    co_await pg::pin_text_formats(*source);
+                }
+                outcome = co_await copy_chunk(*source, target, run.spec, run.job, c, should_stop,
+                                              run.gate);
+            } else {
+                in_server_chunk registered(run, worker_id, target);
+                outcome =
+                    co_await copy_chunk_in_server(target, run.spec, run.job, c, should_stop);
+            }
         } catch (...) {
             if (!run.failed) {
                 run.failed = true;
@@ -144,6 +196,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     run.spec = quote_spec(control, spec);
     run.progress = &progress;
     run.gate = options.gate;
+    run.relay_always = options.relay_always;
     run.chunks = co_await plan_chunks(control, job, spec, options.chunking);
 
     int64_t rows_done = 0;
@@ -166,6 +219,8 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     run.fixed_workers = options.workers;
     run.live_workers = options.live_workers;
     run.active.assign(65, false);
+    run.in_server.assign(65, nullptr);
+    run.cancel_sent.assign(65, false);
     // start_workers: every wanted worker not running yet, while chunks are left.
     auto start_workers = [&run, ex] {
         const int wanted = std::min<int>(run.wanted(), static_cast<int>(run.pending.size()));
@@ -187,6 +242,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
             tick.expires_after(std::chrono::milliseconds(500));
             boost::system::error_code ignored;
             co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+            run.cancel_stopped_chunks();
             if (run.running > 0) start_workers();
         }
         run.wake = nullptr;

@@ -95,20 +95,22 @@ TEST(Copy, IntKeyIntoRangePartitionsWithTwoAndFourWorkers) {
     auto source_print = fingerprint(conn, "src");
     ASSERT_EQ(source_print.rows, 200'000);
 
-    for (int workers : {2, 4}) {
-        SCOPED_TRACE("workers=" + std::to_string(workers));
+    // Inside the server (the default) with 2 and 4 workers, and piped through partshift.
+    for (auto [workers, piped] : {std::pair{2, false}, std::pair{4, false}, std::pair{2, true}}) {
+        SCOPED_TRACE("workers=" + std::to_string(workers) + (piped ? ", piped" : ""));
         reset_copy(conn);
         std::string start_lsn = conn.exec("SELECT pg_current_wal_insert_lsn()::text").get(0, 0);
         monitor::progress progress;
         std::atomic<bool> stop{false};
         auto t0 = std::chrono::steady_clock::now();
-        auto result =
-            copy::copy_table(db.dsn(), "src", spec, options_with(workers, 20'000), progress, stop);
+        auto options = options_with(workers, 20'000);
+        options.relay_always = piped;
+        auto result = copy::copy_table(db.dsn(), "src", spec, options, progress, stop);
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - t0)
                       .count();
-        std::printf("copy 200k rows, %d workers: %lld ms, %d chunks\n", workers,
-                    static_cast<long long>(ms), result.chunks_total);
+        std::printf("copy 200k rows, %d workers%s: %lld ms, %d chunks\n", workers,
+                    piped ? " piped" : "", static_cast<long long>(ms), result.chunks_total);
 
         EXPECT_TRUE(result.completed);
         EXPECT_EQ(result.rows_copied, 200'000);
@@ -190,13 +192,15 @@ TEST(Copy, CompositeTextKeyIsChunkedBySampledBoundaries) {
     EXPECT_EQ(sizes.get_int(0, 2), 2);
 }
 
-TEST(Copy, StopMidwayThenResumeCopiesEveryRowOnce) {
-    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+// stop_midway_then_resume: a stop while chunks are in flight (inside the server, or piped)
+// leaves exactly the done chunks, and a second run copies the rest once.
+static void stop_midway_then_resume(bool piped) {
     test_database db;
     create_int_source(db);
     auto conn = db.connect();
     auto spec = int_spec(db);
     auto options = options_with(2, 5000);  // 40 chunks
+    options.relay_always = piped;
 
     monitor::progress progress;
     std::atomic<bool> stop{false};
@@ -248,6 +252,56 @@ TEST(Copy, StopMidwayThenResumeCopiesEveryRowOnce) {
     EXPECT_EQ(matched, done_before.rows());
 }
 
+TEST(Copy, StopMidwayThenResumeCopiesEveryRowOnce) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    stop_midway_then_resume(false);
+}
+
+TEST(Copy, StopMidwayThenResumeCopiesEveryRowOncePiped) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    stop_midway_then_resume(true);
+}
+
+TEST(Copy, StopCancelsAChunkBlockedInsideTheServer) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    create_int_source(db);
+    auto conn = db.connect();
+    auto spec = int_spec(db);
+    // The first chunk's INSERT waits for a lock on the partition its first rows go to: only a
+    // cancel can end it before the lock is released.
+    auto holder = db.connect();
+    holder.exec("BEGIN; LOCK TABLE src_new_2024_01 IN ACCESS EXCLUSIVE MODE");
+
+    monitor::progress progress;
+    std::atomic<bool> stop{false};
+    auto options = options_with(1, 50'000);
+    auto copy = std::async(std::launch::async, [&] {
+        return copy::copy_table(db.dsn(), "src", spec, options, progress, stop);
+    });
+    const char* waiting_sql =
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "application_name LIKE 'partshift-copy-dst-%' AND query LIKE 'INSERT%' AND "
+        "wait_event_type = 'Lock'";
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (conn.exec(waiting_sql).get_int(0, 0) == 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(conn.exec(waiting_sql).get_int(0, 0), 1);
+    stop = true;
+    const bool ended = copy.wait_for(10s) == std::future_status::ready;
+    holder.exec("ROLLBACK");
+    ASSERT_TRUE(ended) << "the stopped copy kept waiting for the lock";
+    auto result = copy.get();
+    EXPECT_FALSE(result.completed);
+    EXPECT_EQ(result.chunks_done, 0);
+    EXPECT_EQ(conn.exec("SELECT count(*) FROM src_new").get_int(0, 0), 0);
+    // The cancelled chunk's session ended its transaction: nothing holds a lock on the target.
+    EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                        "WHERE c.relname LIKE 'src_new%' AND l.pid <> pg_backend_pid()")
+                  .get_int(0, 0),
+              0);
+}
+
 TEST(Copy, ChunkKilledMidwayFailsLoudlyAndResumes) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     test_database db;
@@ -266,7 +320,8 @@ TEST(Copy, ChunkKilledMidwayFailsLoudlyAndResumes) {
             if (progress.rows_copied.load() >= 40'000) {
                 auto r = admin.exec(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                    "application_name LIKE 'partshift-copy-dst-%' AND query LIKE 'COPY%' "
+                    "application_name LIKE 'partshift-copy-dst-%' "
+                    "AND (query LIKE 'COPY%' OR query LIKE 'INSERT%') "
                     "AND state = 'active' AND datname = current_database() LIMIT 1");
                 if (r.rows() == 1) killed = true;
             }

@@ -49,6 +49,7 @@ TEST(CopyChunkSql, ValuesOnlyAsParameters) {
     EXPECT_EQ(*params[0], "x'; DROP TABLE t; --");
     EXPECT_EQ(*params[3], "2");
     EXPECT_EQ(copy_out_sql(composite(), b).find("DROP"), std::string::npos);
+    EXPECT_EQ(insert_select_sql(composite(), b).find("DROP"), std::string::npos);
     EXPECT_EQ(snapshot_sql({}), "SELECT pg_current_wal_insert_lsn()::text");
     EXPECT_TRUE(snapshot_params({}).empty());
 }
@@ -60,6 +61,11 @@ TEST(CopyChunkSql, CopyStatements) {
               R"((FORMAT binary))");
     EXPECT_EQ(copy_in_sql(s),
               R"(COPY "public"."Order Lines_new" ("a", "b", "v") FROM STDIN (FORMAT binary))");
+    EXPECT_EQ(insert_select_sql(s, {std::nullopt, key_value{"y", "2"}}),
+              R"(INSERT INTO "public"."Order Lines_new" ("a", "b", "v") OVERRIDING SYSTEM VALUE )"
+              R"(SELECT "a", "b", "v" FROM "public"."Order Lines" WHERE ("a", "b") < )"
+              R"((current_setting('partshift.chunk_upper_1')::text, )"
+              R"(current_setting('partshift.chunk_upper_2')::integer))");
     EXPECT_EQ(boundary_sample_sql(s),
               R"(SELECT "a"::text, "b"::text FROM (SELECT "a", "b", row_number() OVER (ORDER BY )"
               R"("a", "b") AS partshift_rn FROM "public"."Order Lines") s WHERE partshift_rn % $1 )"

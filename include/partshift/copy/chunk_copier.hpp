@@ -1,6 +1,9 @@
-// chunk_copier: copies one chunk through a binary COPY pipe, source snapshot → target, and
-// commits the rows on the target in the same transaction as the chunk's done record and high
-// LSN (invariant 2: a chunk is either fully copied and recorded, or not at all).
+// chunk_copier: copies one chunk, source snapshot → target, and commits the rows on the target
+// in the same transaction as the chunk's done record and high LSN (invariant 2: a chunk is
+// either fully copied and recorded, or not at all). Two ways: copy_chunk_in_server, one
+// INSERT … SELECT in one transaction (the rows never leave the server); copy_chunk, a binary
+// COPY pipe between two transactions through partshift, which can pace every buffer to a
+// --max-copy-rate ceiling.
 // Must not pick chunks or open connections (copier) and never holds a chunk in memory: at most
 // one write buffer (copy_buffer_bytes) of rows is in flight.
 #pragma once
@@ -39,5 +42,14 @@ boost::asio::awaitable<std::optional<chunk_outcome>> copy_chunk(
     pg::async_connection& source, pg::async_connection& target, const quoted_copy_spec& spec,
     const std::string& job, const chunk& c, const std::function<bool()>& should_stop,
     throttle::copy_gate* gate = nullptr);
+
+// copy_chunk_in_server copies `c` with one INSERT … SELECT on `conn` (idle, session set for
+// the target: replica role). Its snapshot, high LSN, rows and done record are one REPEATABLE
+// READ transaction. A stop is the caller's to deliver: it cancels the running statement, and
+// when stopped() is then true the transaction is rolled back and nullopt returned with the
+// connection idle. Throws pg_error / runtime_error on failure (drop the connection).
+boost::asio::awaitable<std::optional<chunk_outcome>> copy_chunk_in_server(
+    pg::async_connection& conn, const quoted_copy_spec& spec, const std::string& job,
+    const chunk& c, const std::function<bool()>& stopped);
 
 }  // namespace partshift::copy

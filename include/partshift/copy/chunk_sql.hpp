@@ -42,6 +42,11 @@ pg::param_list snapshot_params(const chunk_bounds& bounds);
 std::string copy_out_sql(const quoted_copy_spec& spec, const chunk_bounds& bounds);
 // COPY target (cols) FROM STDIN (FORMAT binary)
 std::string copy_in_sql(const quoted_copy_spec& spec);
+// INSERT INTO target (cols) OVERRIDING SYSTEM VALUE SELECT cols FROM source WHERE pred: the
+// chunk copied inside the server, in the transaction whose snapshot_sql took the snapshot.
+// OVERRIDING SYSTEM VALUE keeps the source's values in GENERATED ALWAYS identity columns, as
+// COPY does.
+std::string insert_select_sql(const quoted_copy_spec& spec, const chunk_bounds& bounds);
 
 // min_max_sql: SELECT min(k)::text, max(k)::text FROM source (single-column integer keys).
 std::string min_max_sql(const quoted_copy_spec& spec);

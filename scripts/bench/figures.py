@@ -2,8 +2,11 @@
 """The benchmark's arithmetic (stdlib only): percentiles of pgbench latency logs and of samples,
 and the final report (table, targets, JSON) from the measurements scripts/benchmark.sh recorded.
 
-  figures.py latency [--from EPOCH] [--to EPOCH] FILE...   p50 p99 max count (ms) of pgbench -l
-                                                          logs, by completion time
+  figures.py latency [--from EPOCH] [--to EPOCH] [--overlapping] FILE...
+                                                          p50 p99 max count (ms) of pgbench -l
+                                                          logs, by completion time (or, with
+                                                          --overlapping, every transaction in
+                                                          flight at some moment of the window)
   figures.py samples FILE                                  p50 p99 max count of one number a line
   figures.py report RESULTS [--json FILE] [--quick]       table and pass/fail; JSON object
 
@@ -32,12 +35,14 @@ def summary(values):
                                   max(values), len(values))
 
 
-def latency_ms(files, start, end, without_schedule_lag=False):
+def latency_ms(files, start, end, without_schedule_lag=False, overlapping=False):
     # pgbench -l columns: client, transaction, latency µs (or "failed"/"skipped"), script,
     # completion epoch seconds, µs, [schedule lag µs (with --rate)], [retries]. With --rate the
     # latency counts from the scheduled start, so a client that fell behind earlier carries
     # that delay into every later transaction; without_schedule_lag keeps only the
-    # transaction's own time, from being sent to completing.
+    # transaction's own time, from being sent to completing. overlapping: a transaction counts
+    # if it was running at some moment of [start, end] (its own start is its completion minus
+    # its own time), not only if it completed within it.
     out = []
     for name in files:
         with open(name) as f:
@@ -46,9 +51,11 @@ def latency_ms(files, start, end, without_schedule_lag=False):
                 if len(cols) < 6 or not cols[2].isdigit():
                     continue
                 done = int(cols[4]) + int(cols[5]) / 1e6
-                if start <= done <= end:
-                    lag = int(cols[6]) if without_schedule_lag and len(cols) > 6 else 0
-                    out.append((int(cols[2]) - lag) / 1000.0)
+                lag = int(cols[6]) if len(cols) > 6 else 0
+                own_s = (int(cols[2]) - lag) / 1e6
+                began = done - own_s if overlapping else done
+                if began <= end and done >= start:
+                    out.append((int(cols[2]) - (lag if without_schedule_lag else 0)) / 1000.0)
     return out
 
 
@@ -94,6 +101,7 @@ def derive(r):
         "cutover_lock_ms_max": top("cutover_lock_ms"),
         "cutover_client_latency_ms_max": top("cutover_client_max_ms"),
         "cutover_client_latency_with_schedule_lag_ms_max": top("cutover_client_max_scheduled_ms"),
+        "cutover_client_latency_2s_window_ms_max": top("cutover_client_max_2s_ms"),
         "end_to_end_vs_insert_select": div(med("end_to_end_s"), med("ref_e2e_insert_select_indexed_s")
                                            or med("ref_insert_select_indexed_s")),
         "lag_p50_s": med("lag_p50_s"),
@@ -152,6 +160,7 @@ INFO = [  # reported without a target
     ("source_tps_ratio", "saturated TPS, following / no migration"),
     ("trigger_tps_ratio", "saturated TPS, sync trigger / no migration"),
     ("lag_p50_s", "lag p50 while following the load (s)"),
+    ("cutover_client_latency_2s_window_ms_max", "worst client transaction done within 2 s of it (ms)"),
 ]
 
 
@@ -216,6 +225,7 @@ def main():
     lat.add_argument("--from", dest="start", type=float, default=0.0)
     lat.add_argument("--to", dest="end", type=float, default=float("inf"))
     lat.add_argument("--without-schedule-lag", action="store_true")
+    lat.add_argument("--overlapping", action="store_true")
     lat.add_argument("files", nargs="*")
     smp = sub.add_parser("samples")
     smp.add_argument("file")
@@ -227,7 +237,8 @@ def main():
     rep.add_argument("--quick", action="store_true", default=None)
     args = p.parse_args()
     if args.cmd == "latency":
-        print(summary(latency_ms(args.files, args.start, args.end, args.without_schedule_lag)))
+        print(summary(latency_ms(args.files, args.start, args.end, args.without_schedule_lag,
+                                 args.overlapping)))
     elif args.cmd == "samples":
         with open(args.file) as fh:
             vals = []

@@ -53,7 +53,7 @@ phase_cutover() {
     t0=$(now)
     ps_start "$logfile" --max-lag 1s
     if ! ps_wait_for "$logfile" "$cutover_timeout"; then
-      log "  no cutover within $cutover_timeout s (lag never at most 1 s for a second?); stopping it"
+      log "  no cutover within $cutover_timeout s (lag never at most 1 s?); stopping it"
       ps_stop || true
       touch "$work/load.stop"
       wait "$load_pid" || true

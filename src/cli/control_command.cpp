@@ -58,7 +58,7 @@ int command_set(const arguments& args) {
     desc.add_options()("max-copy-rate", po::value<std::string>()->value_name("ROWS/s"),
                        "copy at most this many rows per second (0: no ceiling)")(
         "max-lag", po::value<std::string>()->value_name("DURATION"),
-        "cut over once lag has stayed at most this for a second")(
+        "cut over once lag is at most this")(
         "copy-workers", po::value<int>()->value_name("N"),
         "parallel chunk copies (1 to 64), added or retired between chunks");
     po::variables_map vm;

@@ -57,7 +57,7 @@ po::options_description run_options() {
         "spool-dir", po::value<std::string>()->default_value("partshift-spool")->value_name("DIR"),
         "where the durable change spool lives (a subdirectory per job)")(
         "max-lag", po::value<std::string>()->default_value("1s")->value_name("DURATION"),
-        "cut over once lag has stayed at most this for a second")(
+        "cut over once lag is at most this")(
         "lock-timeout", po::value<std::string>()->default_value("50ms")->value_name("DURATION"),
         "how long the cutover waits for its lock per attempt (application statements queue "
         "behind it for at most this long)")(

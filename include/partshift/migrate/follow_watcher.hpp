@@ -30,8 +30,6 @@ struct follow_watcher_options {
     bool postpone = false;    // --postpone-cutover: also wait for `partshift cutover`
     // --postpone-cutover-flag: the cutover waits while this file exists (gh-ost style)
     std::optional<std::string> postpone_flag_file;
-    // How long lag must stay at most max_lag before the gate opens.
-    std::chrono::milliseconds steady_for{1000};
     // A failed before-cutover hook is run again after this long (the gate still open).
     std::chrono::milliseconds hook_retry{10'000};
 };
@@ -75,7 +73,6 @@ private:
     monitor::progress& progress_;
     std::atomic<bool>& stop_;
     std::optional<std::chrono::steady_clock::time_point> follow_since_;
-    std::optional<std::chrono::steady_clock::time_point> lag_ok_since_;
     bool cutover_started_ = false;
     std::optional<std::chrono::steady_clock::time_point> hook_retry_at_;
 };

@@ -16,6 +16,9 @@
 #               (pg_replication_origin_status.remote_lsn, committed with the applied
 #               transactions) passes the marker
 # Both targets are compared with the source afterwards (count, sums, md5); a difference fails.
+# Where the time goes: the CPU seconds each process of either pipeline used, read when the
+# drain is complete (each started with it): the walsender, partshift and its apply backend;
+# the walsender and the subscription's apply worker.
 
 native_setup() {
   local sub_db=${db}_sub
@@ -86,10 +89,18 @@ SQL
   ps_start "$logfile" --dry-run
   ps_wait_applied "$logfile" "$end_lsn"
   t1=$(now)
+  local ws apply cpu_ws cpu_ps cpu_apply
+  ws=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name LIKE 'partshift\_%' AND active_pid IS NOT NULL LIMIT 1")
+  apply=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'partshift-apply' AND datname = current_database() LIMIT 1")
+  cpu_ws=$(cpu_s "$ws") cpu_ps=$(cpu_s "$ps_pid") cpu_apply=$(cpu_s "$apply")
   ps_stop
+  record ps_drain_cpu_walsender_s "${cpu_ws:-nan}"
+  record ps_drain_cpu_partshift_s "${cpu_ps:-nan}"
+  record ps_drain_cpu_apply_s "${cpu_apply:-nan}"
   record ps_drain_s "$(elapsed "$t0" "$t1")"
   record rss_replay_mb "$(ps_rss_mb "$logfile")"
-  log "  partshift drained it in $(elapsed "$t0" "$t1") s, peak RSS $(ps_rss_mb "$logfile") MB"
+  log "  partshift drained it in $(elapsed "$t0" "$t1") s, peak RSS $(ps_rss_mb "$logfile") MB;" \
+    "CPU s: walsender ${cpu_ws:-?}, partshift ${cpu_ps:-?}, apply backend ${cpu_apply:-?}"
 
   sql -c "CHECKPOINT" >/dev/null
   t0=$(now)
@@ -100,8 +111,14 @@ SQL
     sleep 0.2
   done
   t1=$(now)
+  ws=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_native'")
+  apply=$(sql_in "${db}_sub" -c "SELECT pid FROM pg_stat_subscription WHERE subname = 'bench_native' AND relid IS NULL")
+  cpu_ws=$(cpu_s "$ws") cpu_apply=$(cpu_s "$apply")
   record native_drain_s "$(elapsed "$t0" "$t1")"
-  log "  native logical replication drained it in $(elapsed "$t0" "$t1") s"
+  record native_drain_cpu_walsender_s "${cpu_ws:-nan}"
+  record native_drain_cpu_apply_s "${cpu_apply:-nan}"
+  log "  native logical replication drained it in $(elapsed "$t0" "$t1") s;" \
+    "CPU s: walsender ${cpu_ws:-?}, apply worker ${cpu_apply:-?}"
 
   local src ps_dst native_dst
   src=$(fingerprint "$db" orders)

@@ -117,6 +117,11 @@ def derive(r):
         "backlog_transactions": med("backlog_tx"),
         "partshift_drain_s": med("ps_drain_s"),
         "native_drain_s": med("native_drain_s"),
+        "partshift_drain_cpu_walsender_s": med("ps_drain_cpu_walsender_s"),
+        "partshift_drain_cpu_partshift_s": med("ps_drain_cpu_partshift_s"),
+        "partshift_drain_cpu_apply_s": med("ps_drain_cpu_apply_s"),
+        "native_drain_cpu_walsender_s": med("native_drain_cpu_walsender_s"),
+        "native_drain_cpu_apply_s": med("native_drain_cpu_apply_s"),
         "offered_tps": med("offered_tps"),
         "base_tps": med("base_tps"),
         "follow_tps": med("follow_tps"),
@@ -193,6 +198,11 @@ def report(args):
           "drain of %s tx partshift %s s vs native %s s" % tuple(fmt(f.get(k)) for k in (
               "partshift_copy_s", "ref_insert_select_indexed_s", "ref_load_then_index_s",
               "backlog_transactions", "partshift_drain_s", "native_drain_s")))
+    print("drain CPU seconds: partshift walsender %s, partshift %s, apply backend %s; native "
+          "walsender %s, apply worker %s" % tuple(fmt(f.get(k)) for k in (
+              "partshift_drain_cpu_walsender_s", "partshift_drain_cpu_partshift_s",
+              "partshift_drain_cpu_apply_s", "native_drain_cpu_walsender_s",
+              "native_drain_cpu_apply_s")))
     print("load: saturated %s tx/s (following %s, trigger %s); fixed %s tx/s: p50/p99 ms none "
           "%s/%s, following %s/%s, trigger %s/%s" % tuple(fmt(f.get(k)) for k in (
               "base_tps", "follow_tps", "trigger_tps", "offered_tps", "base_p50_ms", "base_p99_ms",

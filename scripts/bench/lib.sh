@@ -117,6 +117,13 @@ ps_wait_applied() {
   return 1
 }
 
+# cpu_s PID: the CPU seconds (user + system) process PID has used so far; empty if it is gone.
+cpu_s() {
+  [[ -n "$1" && -r "/proc/$1/stat" ]] || return 0
+  # Fields after the command name (which may hold spaces): utime is the 14th of the line.
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
 # ---- the load -----------------------------------------------------------------------------------
 # pgbench_load NAME [pgbench options]: the reference load (4 clients, 1 UPDATE + 1 INSERT per
 # transaction, prepared), output in $work/NAME.out; prints the TPS it reached.

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/session_defaults.hpp"
 
 namespace partshift::pg {
 namespace {
@@ -74,7 +75,9 @@ asio::awaitable<async_connection> async_connection::connect(std::string conninfo
         [](void*, const char* message) { spdlog::debug("server: {}", one_line(message)); },
         nullptr);
     auto socket = watch_socket(ex, conn.get());
-    co_return async_connection(std::move(conn), std::move(*socket));
+    async_connection connected(std::move(conn), std::move(*socket));
+    if (!replication) co_await connected.exec(session_defaults_sql);
+    co_return connected;
 }
 
 std::string async_connection::quote_ident(std::string_view name) const {

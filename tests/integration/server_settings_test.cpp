@@ -1,7 +1,8 @@
 // Servers that cannot host a migration: wal_level below logical, every replication slot taken.
-// Each test starts a second throwaway server with those settings (the shared sandbox must stay
-// usable for the tests beside it), and checks that `plan` and `run` refuse with exit 3 and a
-// one-line reason, and that `run` leaves nothing behind.
+// Each of those tests starts a second throwaway server with those settings (the shared sandbox
+// must stay usable for the tests beside it), and checks that `plan` and `run` refuse with exit
+// 3 and a one-line reason, and that `run` leaves nothing behind. And a database whose default
+// timeouts are set for an application's short queries, which a migration must get through.
 #include <gtest/gtest.h>
 
 #include "support/sandbox.hpp"
@@ -74,4 +75,29 @@ TEST(ServerSettings, NoFreeReplicationSlotIsRefused) {
     // The slot that was there is untouched.
     EXPECT_EQ(conn.exec("SELECT string_agg(slot_name, ',') FROM pg_replication_slots").get(0, 0),
               "someone_elses");
+}
+
+TEST(ServerSettings, DatabaseDefaultTimeoutsDoNotCutAMigrationShort) {
+    REQUIRE_SANDBOX();
+    test_database db;
+    db.exec(
+        "CREATE TABLE events (id bigint PRIMARY KEY, ts timestamptz NOT NULL, note text);"
+        "INSERT INTO events SELECT g, '2025-01-01'::timestamptz + (g % 90) * interval '1 day', "
+        "repeat('n', 200) FROM generate_series(1, 300000) g");
+    // Far shorter than a 50,000-row chunk or a partition's index build takes.
+    db.exec("ALTER DATABASE \"" + db.name() + "\" SET statement_timeout = '20ms';"
+            "ALTER DATABASE \"" + db.name() + "\" SET idle_in_transaction_session_timeout = '20ms'");
+    temp_dir spool;
+    std::vector<std::string> args{"run", "--dsn", db.dsn(), "--table", "events", "--spool-dir",
+                                  spool.path()};
+    args.insert(args.end(), by_month.begin(), by_month.end());
+    auto r = run_partshift(args);
+    db.exec("ALTER DATABASE \"" + db.name() + "\" RESET ALL");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto conn = db.connect();
+    EXPECT_EQ(conn.exec("SELECT relkind::text FROM pg_class WHERE oid = 'events'::regclass")
+                  .get(0, 0),
+              "p");
+    EXPECT_EQ(fingerprint(conn, "events"), fingerprint(conn, "events_old"));
+    EXPECT_EQ(fingerprint(conn, "events").rows, 300'000);
 }

@@ -113,6 +113,10 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
     // Safe without flush-on-commit: the rows and their done record commit atomically, so a
     // crash loses both and the chunk is simply copied again.
     co_await target.exec("SET synchronous_commit = off");
+    // A chunk copied inside the server runs to its end before the server notices that its
+    // client is gone: after a kill -9 it would go on loading rows it can never commit, beside
+    // the rerun copying the same ones. The server checks the client every second instead.
+    co_await target.exec("SET client_connection_check_interval = '1s'");
     // A chunk holds rows as of its own snapshot, and the replay corrects them later: checking
     // them against live parent rows would fail a chunk whose parent was deleted since (23503),
     // lock every parent row FOR KEY SHARE meanwhile, and fire user triggers a second time.

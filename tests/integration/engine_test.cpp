@@ -283,6 +283,42 @@ TEST_F(ServerRestartTest, DuringIndexBuildTheRunResumesByItself) {
     restart_while_blocked_in("index", "partshift-index%");
 }
 
+// kill -9 while a chunk is being copied inside the server (its INSERT waits on a lock the test
+// holds): the server ends that session within seconds instead of letting it load rows it can
+// never commit beside the rerun; the rerun then copies the chunk and converges.
+TEST_F(EngineTest, KillNineDuringAChunkEndsItsServerSession) {
+    auto run = start_run({"--copy-workers", "1"}, {"PARTSHIFT_TEST_PHASE_PAUSE_MS=1500"});
+    wait_for(
+        [](const auto& s) {
+            return s.phase() == "copy" && s.chunks_done() >= 1 &&
+                   s.chunks_done() + 3 < s.chunks_total();
+        },
+        300s, run.get(), "phase copy");
+    auto blocker = db_->connect();
+    blocker.exec("BEGIN");
+    blocker.exec("LOCK TABLE events_new IN ACCESS EXCLUSIVE MODE");
+    auto admin = db_->connect();
+    auto copy_sessions = [&](bool waiting) {
+        return admin
+            .exec(std::string("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND application_name LIKE "
+                              "'partshift-copy-dst-%'") +
+                  (waiting ? " AND wait_event_type = 'Lock'" : ""))
+            .get_int(0, 0);
+    };
+    for (int i = 0; i < 300 && copy_sessions(true) == 0; ++i) std::this_thread::sleep_for(100ms);
+    ASSERT_EQ(copy_sessions(true), 1) << run->log();
+    run->signal(SIGKILL);
+    ASSERT_TRUE(run->wait(30s).has_value());
+    for (int i = 0; i < 100 && copy_sessions(false) > 0; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(copy_sessions(false), 0) << "the killed run's chunk is still running on the server";
+    blocker.exec("ROLLBACK");
+    auto again = start_run();
+    wait_until_caught_up(again.get());
+    stop(*again);
+    expect_target_equals_source();
+}
+
 TEST_F(EngineTest, AbortLeavesTheSourceAsItWas) {
     auto dump = [&] {
         auto r = run_command({"pg_dump", "--schema-only", "-d", db_->dsn()});

@@ -14,6 +14,8 @@ _partshift() {
             COMPREPLY=($(compgen -W "range list hash" -- "$cur")); return 0 ;;
         --log-format)
             COMPREPLY=($(compgen -W "text json" -- "$cur")); return 0 ;;
+        --copy-method)
+            COMPREPLY=($(compgen -W "insert copy" -- "$cur")); return 0 ;;
         --spool-dir|--hooks-dir)
             COMPREPLY=($(compgen -d -- "$cur")); return 0 ;;
         --postpone-cutover-flag|--spec)

@@ -217,8 +217,11 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     progress.chunks_total = static_cast<int64_t>(run.chunks.size());
     progress.chunks_done = chunks_done;
     progress.rows_copied = rows_done;
-    spdlog::info("copy: {} of {} chunks pending, {} workers", run.pending.size(), run.chunks.size(),
-                 options.workers);
+    spdlog::info("copy: {} of {} chunks pending, {} workers, {}", run.pending.size(),
+                 run.chunks.size(), options.workers,
+                 options.relay_always ? "through partshift (COPY)"
+                                      : "inside the server (INSERT … SELECT; COPY through "
+                                        "partshift while a --max-copy-rate ceiling is set)");
 
     run.fixed_workers = options.workers;
     run.live_workers = options.live_workers;

@@ -677,6 +677,7 @@ class job_runner {
             copy::copy_options copy_options;
             copy_options.workers = progress.copy_workers;
             copy_options.live_workers = &progress.copy_workers;
+            copy_options.relay_always = options_.copy_through_partshift;
             throttle::copy_gate gate(progress);
             copy_options.gate = &gate;
             progress.copy_active = true;

@@ -70,6 +70,21 @@ TEST_F(RunErrors, BadCutoverOptionsAreBadUsage) {
     expect_nothing_left();
 }
 
+TEST_F(RunErrors, CopyMethodIsInsertOrCopy) {
+    auto bad = run({"--table", "orders", "--dry-run", "--copy-method", "pipe"});
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+    EXPECT_NE(bad.err.find("--copy-method is insert or copy"), std::string::npos) << bad.err;
+    EXPECT_TRUE(one_line(bad.err)) << bad.err;
+    expect_nothing_left();
+    // `copy` pipes every chunk through partshift, with no ceiling set, and copies every row.
+    auto piped =
+        run({"--table", "orders", "--dry-run", "--dry-run-for", "500ms", "--copy-method", "copy"});
+    ASSERT_EQ(piped.exit_code, 0) << piped.err;
+    EXPECT_NE(piped.err.find("workers, through partshift (COPY)"), std::string::npos) << piped.err;
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "orders_new"), fingerprint(conn, "orders"));
+}
+
 TEST_F(RunErrors, TableWithoutKeyFailsPreflight) {
     auto r = run({"--table", "nokey", "--dry-run"});
     EXPECT_EQ(r.exit_code, 3) << r.err;

@@ -24,6 +24,7 @@ struct run_options {
     std::optional<std::chrono::milliseconds> dry_run_for;  // counted from entering follow
     int copy_workers = 2;
     bool copy_workers_given = false;  // on the command line: replaces the job row's value
+    bool copy_through_partshift = false;  // --copy-method copy: every chunk piped, ceiling or not
     std::string spool_root;  // the job's spool goes in spool_root/<slot name>
     std::string old_name;
     std::chrono::seconds slot_timeout{120};

@@ -80,6 +80,10 @@ public:
         terminated_ = 0;
         pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
         lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
+        // The commit releases the lock without waiting for its WAL to reach disk: an fsync
+        // stall (200 ms on a busy disk) would otherwise hold every writer of the table.
+        // make_durable waits for it once the lock is gone, before anything irreversible.
+        lock_.exec("SET LOCAL synchronous_commit = off");
         // The other tables of a multi-table job: their inbound keys from each other stay on
         // the old tables (the partitioned ones got theirs before the copy, plan::group_plan).
         // Under either name: a table swapped earlier in this transaction is NAME_old already.
@@ -192,6 +196,7 @@ public:
                                 std::string(e.what()));
         }
         result.lock_hold_ms = ms_since(granted);
+        make_durable();
         return true;
     }
 
@@ -199,6 +204,24 @@ public:
     int terminated() const { return terminated_; }
 
 private:
+    // make_durable returns once the swap's commit is on disk: a transaction with an xid
+    // committed synchronously after it flushes the WAL up to its own commit record, so past
+    // the swap's. Until then a
+    // crash of the server may undo the swap, harmlessly: no writer it released has had a
+    // commit acknowledged (each would have flushed the swap with its own), and the job's row
+    // goes back with it, so the next run follows and cuts over again. Dropping the slot or
+    // telling anyone has to wait for this. With a synchronous standby the write waits for it
+    // as the session's synchronous_commit says; 'off' is raised to a local flush.
+    void make_durable() {
+        test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_DURABLE_MS");
+        pg::transaction tx(lock_);
+        lock_.exec(
+            "SELECT set_config('synchronous_commit', 'local', true) "
+            "WHERE current_setting('synchronous_commit') = 'off'");
+        lock_.exec("SELECT pg_current_xact_id()");
+        tx.commit();
+    }
+
     const cutover_options& o_;
     const cutover_hooks& hooks_;
     pg::connection& lock_;

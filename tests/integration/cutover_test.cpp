@@ -334,6 +334,29 @@ TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
     EXPECT_EQ(third.exit_code, 0) << third.err;
 }
 
+// The swap commits without waiting for its WAL to reach disk (the lock is not held through an
+// fsync), then waits for it. An immediate server stop in that wait either keeps the swap (its WAL
+// was written) or undoes it with the job row; either way the same run reconnects and ends with
+// the table partitioned, equal to the original, and nothing left behind. (RUN_SERIAL: restarts
+// the shared server.)
+TEST_F(CutoverTest, ServerRestartBeforeTheSwapIsOnDiskStillCutsOver) {
+    auto run = start_run({}, {"PARTSHIFT_TEST_PAUSE_BEFORE_DURABLE_MS=3000"});
+    wait_for([](const auto& s) { return s.phase() == "done"; }, 240s, run.get(), "phase done");
+    restart_sandbox("immediate");
+    auto code = run->wait(240s);
+    ASSERT_TRUE(code.has_value()) << run->log();
+    EXPECT_EQ(*code, 0) << run->log();
+    EXPECT_NE(run->log().find("lost the server"), std::string::npos) << run->log();
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
+    EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
+                    "current_database()"),
+              0);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+}
+
 TEST_F(CutoverTest, PostponedUntilPartshiftCutoverFromAnotherShell) {
     // Without a running process there is nobody to cut over.
     auto early = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "events"});

@@ -80,13 +80,18 @@ TEST(ServerSettings, NoFreeReplicationSlotIsRefused) {
 TEST(ServerSettings, DatabaseDefaultTimeoutsDoNotCutAMigrationShort) {
     REQUIRE_SANDBOX();
     test_database db;
+    // One month, so one partition takes every row: its index on the wide text column is one
+    // build of 300,000 200-byte keys, far longer than the defaults below.
     db.exec(
         "CREATE TABLE events (id bigint PRIMARY KEY, ts timestamptz NOT NULL, note text);"
-        "INSERT INTO events SELECT g, '2025-01-01'::timestamptz + (g % 90) * interval '1 day', "
-        "repeat('n', 200) FROM generate_series(1, 300000) g");
-    // Far shorter than a 50,000-row chunk or a partition's index build takes.
-    db.exec("ALTER DATABASE \"" + db.name() + "\" SET statement_timeout = '20ms';"
-            "ALTER DATABASE \"" + db.name() + "\" SET idle_in_transaction_session_timeout = '20ms'");
+        "INSERT INTO events SELECT g, '2025-01-01'::timestamptz + (g % 28) * interval '1 day', "
+        "repeat(md5(g::text), 6) || md5((g * 7)::text) FROM generate_series(1, 300000) g;"
+        "CREATE INDEX events_note ON events (note)");
+    // Short enough to cancel an index build, a copy chunk or an open batch; long enough that
+    // the first statement of a session (the one that lifts them) never meets them on a busy
+    // machine.
+    db.exec("ALTER DATABASE \"" + db.name() + "\" SET statement_timeout = '100ms';"
+            "ALTER DATABASE \"" + db.name() + "\" SET idle_in_transaction_session_timeout = '100ms'");
     temp_dir spool;
     std::vector<std::string> args{"run", "--dsn", db.dsn(), "--table", "events", "--spool-dir",
                                   spool.path()};

@@ -34,6 +34,20 @@ awaitable<void> abandon_chunk(pg::async_connection& source, pg::async_connection
     co_await source.exec("ROLLBACK");
 }
 
+// open_chunk_snapshot begins the chunk's REPEATABLE READ transaction on `conn` (begin_sql
+// names it) and returns the chunk's high LSN. The snapshot is taken by the first query after
+// BEGIN (LOCK takes none), and the insert LSN read in that same statement covers every commit
+// the snapshot can see (including asynchronous commits not yet flushed). The lock the copy
+// would take anyway is taken before the snapshot: a TRUNCATE committed after the snapshot
+// would otherwise empty this chunk although its high LSN precedes it.
+awaitable<std::string> open_chunk_snapshot(pg::async_connection& conn, const char* begin_sql,
+                                           const quoted_copy_spec& spec, const chunk& c) {
+    co_await conn.exec(begin_sql);
+    co_await conn.exec(lock_source_sql(spec));
+    auto snap = co_await conn.exec(snapshot_sql(c.bounds), snapshot_params(c.bounds));
+    co_return snap.get(0, 0);
+}
+
 // record_done marks the chunk done, with its rows and high LSN, in the transaction that wrote
 // its rows (invariant 2).
 awaitable<void> record_done(pg::async_connection& target, const std::string& job, const chunk& c,
@@ -58,16 +72,9 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
                                                    const std::string& job, const chunk& c,
                                                    const std::function<bool()>& should_stop,
                                                    throttle::copy_gate* gate) {
-    // The snapshot is taken by the first query after BEGIN (LOCK takes none), and the insert
-    // LSN read in that same statement covers every commit the snapshot can see (including
-    // asynchronous commits not yet flushed): that is the chunk's high LSN.
-    co_await source.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    // The lock the COPY would take anyway, taken before the snapshot: a TRUNCATE committed
-    // after the snapshot would otherwise empty this chunk although its high LSN precedes it.
-    co_await source.exec(lock_source_sql(spec));
-    auto snap = co_await source.exec(snapshot_sql(c.bounds), snapshot_params(c.bounds));
     chunk_outcome outcome;
-    outcome.high_lsn = snap.get(0, 0);
+    outcome.high_lsn = co_await open_chunk_snapshot(
+        source, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", spec, c);
 
     co_await target.exec("BEGIN");
     co_await source.exec(copy_out_sql(spec, c.bounds));
@@ -115,13 +122,10 @@ awaitable<std::optional<chunk_outcome>> copy_chunk_in_server(pg::async_connectio
     chunk_outcome outcome;
     bool committed = false;
     try {
-        // As in copy_chunk: the lock before the snapshot, the snapshot and the high LSN in one
-        // statement. The INSERT then reads the source under that same snapshot (REPEATABLE
+        // The INSERT reads the source under the snapshot that gave the high LSN (REPEATABLE
         // READ), and its rows commit with the done record.
-        co_await conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-        co_await conn.exec(lock_source_sql(spec));
-        auto snap = co_await conn.exec(snapshot_sql(c.bounds), snapshot_params(c.bounds));
-        outcome.high_lsn = snap.get(0, 0);
+        outcome.high_lsn =
+            co_await open_chunk_snapshot(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", spec, c);
         auto inserted = co_await conn.exec(insert_select_sql(spec, c.bounds));
         outcome.rows = std::stoll(PQcmdTuples(inserted.native()));
         co_await record_done(conn, job, c, outcome);

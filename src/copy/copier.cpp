@@ -54,10 +54,8 @@ struct copy_run {
     int fixed_workers = 1;
     asio::steady_timer* wake = nullptr;  // the scheduler's tick, cut short when the last ends
     // By worker id: the connection running a chunk inside the server, which only a cancel
-    // stops, and whether that chunk was cancelled already (once: a second cancel could hit
-    // its ROLLBACK).
+    // stops; cleared once cancelled (a second cancel could hit its ROLLBACK).
     std::vector<pg::async_connection*> in_server;
-    std::vector<bool> cancel_sent;
     bool relay_always = false;
 
     // wanted: how many workers should copy now.
@@ -78,10 +76,10 @@ struct copy_run {
     // cancel_stopped_chunks: on a stop, the cancel that ends each chunk running in the server.
     void cancel_stopped_chunks() {
         if (!halted()) return;
-        for (size_t w = 0; w < in_server.size(); ++w)
-            if (in_server[w] && !cancel_sent[w]) {
-                in_server[w]->cancel();
-                cancel_sent[w] = true;
+        for (auto*& conn : in_server)
+            if (conn) {
+                conn->cancel();
+                conn = nullptr;
             }
     }
 };
@@ -93,7 +91,6 @@ public:
     in_server_chunk(copy_run& run, int worker, pg::async_connection& conn)
         : run_(run), worker_(static_cast<size_t>(worker)) {
         run_.in_server[worker_] = &conn;
-        run_.cancel_sent[worker_] = false;
     }
     ~in_server_chunk() { run_.in_server[worker_] = nullptr; }
     in_server_chunk(const in_server_chunk&) = delete;
@@ -227,7 +224,6 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     run.live_workers = options.live_workers;
     run.active.assign(65, false);
     run.in_server.assign(65, nullptr);
-    run.cancel_sent.assign(65, false);
     // start_workers: every wanted worker not running yet, while chunks are left.
     auto start_workers = [&run, ex] {
         const int wanted = std::min<int>(run.wanted(), static_cast<int>(run.pending.size()));

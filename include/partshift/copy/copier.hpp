@@ -1,8 +1,9 @@
 // copier: the copy phase. Plans (or reloads) the job's chunks and copies every pending one
 // with N parallel workers, each a coroutine owning a target connection (and a source one for
 // piped chunks), all on the caller's io_context. A chunk is copied inside the server (INSERT …
-// SELECT: the rows never pass through partshift) unless a --max-copy-rate ceiling is in effect,
-// which only a pipe through partshift can keep to, buffer by buffer. Updates the progress counters and, at the end, the job's
+// SELECT: the rows never pass through partshift) unless a --max-copy-rate ceiling is in
+// effect, which only a pipe through partshift can keep to, buffer by buffer, or the pipe is
+// asked for (--copy-method copy). Updates the progress counters and, at the end, the job's
 // rows_copied and max_chunk_high_lsn.
 // Must not decode, apply or build indexes; must not hold rows beyond one buffer per worker.
 #pragma once

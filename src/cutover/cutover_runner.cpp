@@ -206,12 +206,12 @@ public:
 private:
     // make_durable returns once the swap's commit is on disk: a transaction with an xid
     // committed synchronously after it flushes the WAL up to its own commit record, so past
-    // the swap's. Until then a
-    // crash of the server may undo the swap, harmlessly: no writer it released has had a
-    // commit acknowledged (each would have flushed the swap with its own), and the job's row
-    // goes back with it, so the next run follows and cuts over again. Dropping the slot or
-    // telling anyone has to wait for this. With a synchronous standby the write waits for it
-    // as the session's synchronous_commit says; 'off' is raised to a local flush.
+    // the swap's. Until then a crash of the server may undo the swap, harmlessly: no writer it
+    // released has had a commit acknowledged (each would have flushed the swap with its own),
+    // and the job's row goes back with it, so the next run follows and cuts over again.
+    // Dropping the slot or telling anyone has to wait for this. With a synchronous standby the
+    // commit waits for it as the session's synchronous_commit says; 'off' is raised to a local
+    // flush.
     void make_durable() {
         test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_DURABLE_MS");
         pg::transaction tx(lock_);

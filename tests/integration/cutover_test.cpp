@@ -74,6 +74,14 @@ protected:
 
     void expect_ledger_holds() { partshift::testing::expect_ledger_holds(*db_); }
 
+    // Nothing of the job's stream is left: no slot in this database, no publication.
+    void expect_no_slot_or_publication() {
+        EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
+                        "current_database()"),
+                  0);
+        EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+    }
+
     // The source's definition as pg_dump prints it (table, indexes, triggers, grants).
     std::string source_ddl(const std::string& table = "public.events") {
         return schema_dump(*db_, {table});
@@ -106,10 +114,7 @@ protected:
         if (std::find(extra.begin(), extra.end(), "--verify") != extra.end())
             EXPECT_NE(run->log().find("verify: "), std::string::npos) << run->log();
         // Slot and publication are gone; the spool too.
-        EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
-                        "current_database()"),
-                  0);
-        EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+        expect_no_slot_or_publication();
         // Inserts without an explicit id go on without collisions.
         db_->exec("INSERT INTO events (ts, customer_id) VALUES (now(), 1), (now(), 2)");
     }
@@ -316,10 +321,7 @@ TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
     auto code = again->wait(120s);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 0) << again->log();
-    EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
-                    "current_database()"),
-              0);
-    EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+    expect_no_slot_or_publication();
     EXPECT_EQ(relkind(*db_, "public.events"), "p");
     EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
     auto conn = db_->connect();
@@ -351,10 +353,7 @@ TEST_F(CutoverTest, ServerRestartBeforeTheSwapIsOnDiskStillCutsOver) {
     EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
-    EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
-                    "current_database()"),
-              0);
-    EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
+    expect_no_slot_or_publication();
 }
 
 TEST_F(CutoverTest, PostponedUntilPartshiftCutoverFromAnotherShell) {

@@ -35,6 +35,10 @@ po::options_description plan_options() {
         "drop-unrepointable-fks", po::bool_switch(),
         "accept that foreign keys which cannot reference a partitioned table are dropped at "
         "cutover (or, between tables of a --spec job, left off the partitioned tables)")(
+        "trust-table-owner", po::bool_switch(),
+        "accept that functions the table's owner wrote (in its CHECKs, defaults, index "
+        "expressions, column types, ...) run with this role's rights; without it, preflight "
+        "fails when the owner is neither this role nor a superuser")(
         "target-name", po::value<std::string>()->value_name("NAME"),
         "name of the partitioned table until cutover (default NAME_new)")(
         "json", po::bool_switch(), "print the plan as JSON instead of a SQL script")(
@@ -48,6 +52,14 @@ po::options_description plan_options() {
         "also check that pg_partman can take the table over after the cutover (run --partman)");
     general.add(partition_options_description());
     return general;
+}
+
+// accepted_options: what the user accepted for preflight on the command line.
+plan::preflight_options accepted_options(const po::variables_map& vm) {
+    plan::preflight_options o;
+    o.drop_unrepointable_fks = vm["drop-unrepointable-fks"].as<bool>();
+    o.trust_table_owner = vm["trust-table-owner"].as<bool>();
+    return o;
 }
 
 // next_partitions: plan --next-partitions N. The interval or step is --interval/--step when
@@ -92,8 +104,7 @@ int plan_spec(const po::variables_map& vm) {
     const auto file = read_job_file(vm["spec"].as<std::string>());
     auto conn = connect(vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string());
     const auto job = vm.count("job") ? std::optional(vm["job"].as<std::string>()) : std::nullopt;
-    auto planned =
-        plan_group_migration(conn, file, job, vm["drop-unrepointable-fks"].as<bool>());
+    auto planned = plan_group_migration(conn, file, job, accepted_options(vm));
     std::cout << (vm["json"].as<bool>()
                       ? plan::render_group_json(planned.job, planned.members, planned.group)
                       : plan::render_group_sql(planned.job, planned.members, planned.group));
@@ -137,8 +148,8 @@ int command_plan(const arguments& args) {
 
     // An empty conninfo means "PG* environment variables and defaults", as in psql.
     auto conn = connect(vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string());
-    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
-                                  vm["drop-unrepointable-fks"].as<bool>());
+    auto planned =
+        plan_migration(conn, vm["table"].as<std::string>(), spec, names, accepted_options(vm));
     if (vm["partman"].as<bool>())
         planned.checks.push_back(partman::partman_preflight(
             partman::find_partman(conn), planned.plan.source.schema, planned.plan.final_name));

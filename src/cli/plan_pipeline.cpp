@@ -30,7 +30,7 @@ pg::connection connect(const std::string& dsn) {
 
 planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
                                  const plan::partition_spec& spec, const plan::plan_names& names,
-                                 bool drop_unrepointable_fks) {
+                                 const plan::preflight_options& accepted) {
     // REPEATABLE READ: the model, the data facts and the preflight counts come from one
     // snapshot. READ ONLY: `plan` promises to change nothing.
     pg::transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -49,25 +49,24 @@ planned_migration plan_migration(pg::connection& conn, const std::string& table_
     catalog::check_explicit_values(conn, out.table, spec);
     out.facts = catalog::gather_data_facts(conn, out.table, spec);
     out.plan = plan::make_plan(out.table, spec, out.facts, names);
-    out.checks =
-        plan::run_preflight(conn, out.table, spec, out.plan, drop_unrepointable_fks);
+    out.checks = plan::run_preflight(conn, out.table, spec, out.plan, accepted);
     tx.commit();
     return out;
 }
 
 planned_group plan_group_migration(pg::connection& conn, const job_file& file,
                                    const std::optional<std::string>& job,
-                                   bool drop_unrepointable_fks) {
+                                   const plan::preflight_options& accepted) {
     planned_group out;
     for (const auto& t : file.tables) {
         plan::plan_names names;
         names.target_name = t.target_name;
-        auto planned = plan_migration(conn, t.table, t.spec, names, drop_unrepointable_fks);
+        auto planned = plan_migration(conn, t.table, t.spec, names, accepted);
         out.members.push_back(
             {std::move(planned.table), std::move(planned.plan), std::move(planned.checks)});
     }
     out.job = job ? *job : file.job ? *file.job : out.members.front().table.name.name;
-    out.group = plan::plan_group(out.members, drop_unrepointable_fks);
+    out.group = plan::plan_group(out.members, accepted.drop_unrepointable_fks);
     return out;
 }
 

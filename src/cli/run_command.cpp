@@ -49,6 +49,10 @@ po::options_description run_options() {
         "refuse to cut over on a mismatch")(
         "drop-unrepointable-fks", po::bool_switch(),
         "cutover: drop inbound foreign keys that cannot reference the partitioned table")(
+        "trust-table-owner", po::bool_switch(),
+        "accept that functions the table's owner wrote (in its CHECKs, defaults, index "
+        "expressions, column types, ...) run with this role's rights; without it, partshift "
+        "refuses (exit 3) when the owner is neither this role nor a superuser")(
         "dry-run-for", po::value<std::string>()->value_name("DURATION"),
         "with --dry-run: stop after following this long (e.g. 10m), checkpoint saved")(
         "postpone-cutover", po::bool_switch(), "follow until 'partshift cutover' is run")(
@@ -114,8 +118,9 @@ po::options_description run_options() {
 }
 
 // run_group: run --spec, a multi-table job: every table planned, then one job for them all.
-int run_group(pg::connection& conn, const job_file& file, migrate::run_options& run) {
-    auto planned = plan_group_migration(conn, file, run.job, run.drop_unrepointable_fks);
+int run_group(pg::connection& conn, const job_file& file, migrate::run_options& run,
+              const plan::preflight_options& accepted) {
+    auto planned = plan_group_migration(conn, file, run.job, accepted);
     for (const auto& m : planned.members)
         if (m.table.relkind == 'p')
             throw usage_error("--spec takes plain tables; " + plan::qualified(m.table.name) +
@@ -288,9 +293,11 @@ int command_run(const arguments& args) {
                          run.job);
         return code;
     }
-    if (file) return run_group(conn, *file, run);
-    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names,
-                                  vm["drop-unrepointable-fks"].as<bool>());
+    plan::preflight_options accepted;
+    accepted.drop_unrepointable_fks = run.drop_unrepointable_fks;
+    accepted.trust_table_owner = vm["trust-table-owner"].as<bool>();
+    if (file) return run_group(conn, *file, run, accepted);
+    auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names, accepted);
     if (run.revert_window && planned.table.relkind == 'p')
         throw usage_error("--revert-window is not available when re-partitioning a partitioned "
                           "table; cut over without it (the old tree is kept as " +

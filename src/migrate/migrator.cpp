@@ -355,19 +355,16 @@ class job_runner {
         }
         if (existing) {
             check_same_job(*existing);
+            // Judged afresh on every run (the table owner's code): the verdict of the run that
+            // started the job is not carried over.
+            throw_if_failed(/*resumed=*/true);
             check_same_members(*existing);
             // A job started by an older partshift: tables and columns added since (e.g.
             // partshift.skipped_keys) must exist before the roles use them.
             state::ensure_schema(control_);
             return *existing;
         }
-        if (const auto* failed = plan::first_fatal_failure(inputs_.checks))
-            throw preflight_error("preflight failed: " + failed->message);
-        // A multi-table job: one verdict for all its tables.
-        for (const auto& m : inputs_.members)
-            if (const auto* failed = plan::first_fatal_failure(m.checks))
-                throw preflight_error("preflight failed: " + plan::qualified(m.table.name) + ": " +
-                                      failed->message);
+        throw_if_failed(/*resumed=*/false);
         try {
             prepare();
         } catch (...) {
@@ -387,6 +384,17 @@ class job_runner {
             throw;
         }
         return *state::load_job(control_, options_.job);
+    }
+
+    // throw_if_failed: the first fatal preflight failure of the job's tables (a multi-table
+    // job: one verdict for all its tables); resumed: only the checks a resumed job meets too.
+    void throw_if_failed(bool resumed) const {
+        if (const auto* failed = plan::first_fatal_failure(inputs_.checks, resumed))
+            throw preflight_error("preflight failed: " + failed->message);
+        for (const auto& m : inputs_.members)
+            if (const auto* failed = plan::first_fatal_failure(m.checks, resumed))
+                throw preflight_error("preflight failed: " + plan::qualified(m.table.name) + ": " +
+                                      failed->message);
     }
 
     void check_same_job(const state::job_record& job) {

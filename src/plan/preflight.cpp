@@ -168,6 +168,7 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
             "ORDER BY w.i",
         params);
     for (int i = 0; i < taken.rows(); ++i) f.taken_names.push_back(taken.get(i, 0));
+    f.owner_code = read_owner_code(conn, table);
     return f;
 }
 
@@ -204,7 +205,7 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                                 const catalog::table_model& table,
                                                 const partition_spec& spec,
                                                 const target_plan& plan,
-                                                bool drop_unrepointable_fks) {
+                                                const preflight_options& options) {
     std::vector<preflight_check> out;
     const std::string rel = qualified(table.name);
     const std::string user = quote_ident(f.user);
@@ -389,7 +390,7 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
         if (stuck.empty())
             out.push_back(warn("inbound_foreign_keys",
                                found + "; cutover re-points them to the partitioned table"));
-        else if (drop_unrepointable_fks)
+        else if (options.drop_unrepointable_fks)
             out.push_back(warn("inbound_foreign_keys",
                                found + "; these cannot be re-pointed (their columns are not "
                                        "unique on the partitioned table) and cutover drops "
@@ -412,19 +413,22 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                                quote_ident(plan.target.schema) + ": " +
                                                join(f.taken_names, ", ") +
                                                " — drop them or choose another --target-name"));
+
+    out.push_back(evaluate_owner_code(f.owner_code, table.name, options.trust_table_owner));
     return out;
 }
 
 std::vector<preflight_check> run_preflight(pg::connection& conn, const catalog::table_model& table,
                                            const partition_spec& spec, const target_plan& plan,
-                                           bool drop_unrepointable_fks) {
+                                           const preflight_options& options) {
     return evaluate_preflight(read_server_facts(conn, table, spec, plan), table, spec, plan,
-                              drop_unrepointable_fks);
+                              options);
 }
 
-const preflight_check* first_fatal_failure(const std::vector<preflight_check>& checks) {
+const preflight_check* first_fatal_failure(const std::vector<preflight_check>& checks,
+                                           bool resumed) {
     for (const auto& c : checks)
-        if (!c.ok && c.fatal) return &c;
+        if (!c.ok && c.fatal && (c.on_resume || !resumed)) return &c;
     return nullptr;
 }
 

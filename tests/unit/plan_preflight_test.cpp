@@ -229,7 +229,9 @@ TEST(PlanPreflight, InboundForeignKeyThatCannotBeRepointedIsFatalUnlessDropsAreA
     EXPECT_NE(c.message.find("items_event_fkey on billing.items"), std::string::npos);
     EXPECT_NE(c.message.find("--drop-unrepointable-fks"), std::string::npos);
 
-    checks = evaluate_preflight(healthy(), t, range_spec(), plan, /*drop_unrepointable_fks=*/true);
+    preflight_options accepted;
+    accepted.drop_unrepointable_fks = true;
+    checks = evaluate_preflight(healthy(), t, range_spec(), plan, accepted);
     const auto& allowed = find(checks, "inbound_foreign_keys");
     EXPECT_FALSE(allowed.fatal);
     EXPECT_NE(allowed.message.find("drops"), std::string::npos);
@@ -286,8 +288,8 @@ TEST(PlanPreflight, EveryPartitionOfAPartitionedSourceMustSendTheKey) {
     sub.relkind = 'p';
     sub.identity_columns = {};
     t.partitions = {sub, leaf};
-    auto ok = find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)),
-                   "partition_identity");
+    auto ok =
+        find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)), "partition_identity");
     EXPECT_TRUE(ok.ok) << ok.message;
 
     catalog::partition_member full = leaf;
@@ -309,9 +311,8 @@ TEST(PlanPreflight, EveryPartitionOfAPartitionedSourceMustSendTheKey) {
 
     bare.identity_columns = {"id"};  // an index on another set of columns
     t.partitions = {sub, leaf, full, bare};
-    EXPECT_FALSE(find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)),
-                      "partition_identity")
-                     .ok);
+    EXPECT_FALSE(
+        find(evaluate_preflight(healthy(), t, range_spec(), plan_for(t)), "partition_identity").ok);
 }
 
 // A plain source has no such check.
@@ -319,4 +320,59 @@ TEST(PlanPreflight, PlainTableHasNoPartitionCheck) {
     auto t = events_table();
     auto checks = evaluate_preflight(healthy(), t, range_spec(), plan_for(t));
     EXPECT_THROW(find(checks, "partition_identity"), std::runtime_error);
+}
+
+// The table owner's code (issue 18, item 3): refused with the owner, each function and what
+// uses it, and both fixes; a warning once accepted; a failure that stops a resumed job too.
+TEST(PlanPreflight, UntrustedOwnerCodeIsFatalWithOwnerFunctionsAndFixes) {
+    auto t = events_table();
+    auto f = healthy();
+    f.user = "postgres";
+    f.owner_code.running_role = "postgres";
+    f.owner_code.table_owner = "app";
+    f.owner_code.functions = {
+        {"public.amount_ok(integer)", "app", "CHECK constraint events_amount_check"},
+        {"public.\"Lower\"(text)", "app", "index events_lower expression"}};
+    auto checks = evaluate_preflight(f, t, range_spec(), plan_for(t));
+    const auto& c = find(checks, "owner_code");
+    EXPECT_FALSE(c.ok);
+    EXPECT_TRUE(c.fatal);
+    EXPECT_TRUE(c.on_resume);
+    for (const char* part : {"billing.events", "role app", "public.amount_ok(integer)",
+                             "CHECK constraint events_amount_check", "public.\"Lower\"(text)",
+                             "index events_lower expression", "rights of role postgres",
+                             "run partshift as app", "REPLICATION", "--trust-table-owner"})
+        EXPECT_NE(c.message.find(part), std::string::npos) << part << " in " << c.message;
+    EXPECT_EQ(c.message.find('\n'), std::string::npos);
+    EXPECT_EQ(first_fatal_failure(checks), &c);
+    // Of all the checks, only this one stops a resumed job.
+    EXPECT_EQ(first_fatal_failure(checks, /*resumed=*/true), &c);
+
+    preflight_options accepted;
+    accepted.trust_table_owner = true;
+    checks = evaluate_preflight(f, t, range_spec(), plan_for(t), accepted);
+    const auto& trusted = find(checks, "owner_code");
+    EXPECT_FALSE(trusted.fatal);
+    EXPECT_NE(trusted.message.find("accepted with --trust-table-owner"), std::string::npos);
+    EXPECT_EQ(first_fatal_failure(checks), nullptr);
+}
+
+TEST(PlanPreflight, OwnerCodeIsTrustedAsTheOwnerOrFromASuperuserOwner) {
+    auto t = events_table();
+    auto f = healthy();
+    f.owner_code.functions = {{"public.amount_ok(integer)", "app", "CHECK constraint c"}};
+    f.owner_code.running_as_owner = true;
+    EXPECT_TRUE(find(evaluate_preflight(f, t, range_spec(), plan_for(t)), "owner_code").ok);
+    f.owner_code.running_as_owner = false;
+    f.owner_code.owner_is_superuser = true;
+    EXPECT_TRUE(find(evaluate_preflight(f, t, range_spec(), plan_for(t)), "owner_code").ok);
+}
+
+TEST(PlanPreflight, AResumedJobMeetsOnlyTheChecksMarkedForIt) {
+    auto t = events_table();
+    auto f = healthy();
+    f.taken_names = {"events_new"};  // a resumed job's own target
+    auto checks = evaluate_preflight(f, t, range_spec(), plan_for(t));
+    EXPECT_NE(first_fatal_failure(checks), nullptr);
+    EXPECT_EQ(first_fatal_failure(checks, /*resumed=*/true), nullptr);
 }

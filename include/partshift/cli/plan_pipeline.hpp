@@ -14,6 +14,7 @@
 #include "partshift/pg/connection.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/plan/planner.hpp"
+#include "partshift/plan/preflight.hpp"
 #include "partshift/plan/preflight_check.hpp"
 #include "partshift/plan/target_plan.hpp"
 
@@ -32,11 +33,11 @@ pg::connection connect(const std::string& dsn);
 
 // plan_migration runs the pipeline. Throws usage_error (exit 2) for a bad table name or a spec
 // that does not fit the table; preflight failures are returned in `checks`, not thrown.
-// drop_unrepointable_fks: the user accepts that inbound foreign keys which cannot reference
-// the partitioned table are dropped at cutover (preflight then passes them).
+// accepted: what the user accepted on the command line (--drop-unrepointable-fks,
+// --trust-table-owner); preflight then passes or only warns about it.
 planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
                                  const plan::partition_spec& spec, const plan::plan_names& names,
-                                 bool drop_unrepointable_fks = false);
+                                 const plan::preflight_options& accepted = {});
 
 // planned_group: a multi-table job's tables (run --spec), each planned by plan_migration,
 // then adjusted for the foreign keys between them (plan::plan_group).
@@ -50,6 +51,6 @@ struct planned_group {
 // file's "job", else the first table's name). Throws like plan_migration.
 planned_group plan_group_migration(pg::connection& conn, const job_file& file,
                                    const std::optional<std::string>& job,
-                                   bool drop_unrepointable_fks = false);
+                                   const plan::preflight_options& accepted = {});
 
 }  // namespace partshift::cli

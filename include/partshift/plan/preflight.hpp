@@ -11,6 +11,7 @@
 
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/pg/connection.hpp"
+#include "partshift/plan/owner_code.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/plan/preflight_check.hpp"
 #include "partshift/plan/target_plan.hpp"
@@ -42,6 +43,16 @@ struct server_facts {
     std::optional<int64_t> level1_outside;  // rows outside an explicit list, no default
     std::optional<int64_t> level2_outside;
     std::vector<std::string> taken_names;  // planned names that already exist in the schema
+    owner_code_facts owner_code;           // the table owner's code partshift would run
+};
+
+// preflight_options: what the user accepted on the command line.
+struct preflight_options {
+    // Inbound foreign keys that cannot be re-pointed to the partitioned table are dropped at
+    // cutover (--drop-unrepointable-fks).
+    bool drop_unrepointable_fks = false;
+    // The table owner's functions may run with partshift's rights (--trust-table-owner).
+    bool trust_table_owner = false;
 };
 
 // null_count_limit: NULL counting stops here; "at least this many" is enough to act on.
@@ -54,20 +65,23 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
 
 // evaluate_preflight turns the facts into checks, in a fixed order, each with a one-line
 // message that says how to fix a failure. Inbound foreign keys that cannot be re-pointed to the
-// partitioned table fail the check unless drop_unrepointable_fks (the user accepted that the
-// cutover drops them).
+// partitioned table, and the table owner's untrusted code, fail their checks unless the user
+// accepted them (options).
 std::vector<preflight_check> evaluate_preflight(const server_facts& facts,
                                                 const catalog::table_model& table,
                                                 const partition_spec& spec,
                                                 const target_plan& plan,
-                                                bool drop_unrepointable_fks = false);
+                                                const preflight_options& options = {});
 
 // run_preflight: read_server_facts + evaluate_preflight.
 std::vector<preflight_check> run_preflight(pg::connection& conn, const catalog::table_model& table,
                                            const partition_spec& spec, const target_plan& plan,
-                                           bool drop_unrepointable_fks = false);
+                                           const preflight_options& options = {});
 
 // first_fatal_failure returns the first failed fatal check, or nullptr when the plan may run.
-const preflight_check* first_fatal_failure(const std::vector<preflight_check>& checks);
+// resumed: only the checks that also stop a resumed job (preflight_check::on_resume); the
+// others judge a job's start (on a resumed job the target exists, for one).
+const preflight_check* first_fatal_failure(const std::vector<preflight_check>& checks,
+                                           bool resumed = false);
 
 }  // namespace partshift::plan

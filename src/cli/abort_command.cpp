@@ -10,9 +10,7 @@ namespace partshift::cli {
 
 int command_abort(const arguments& args) {
     po::options_description desc("abort options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
-                       "libpq connection string or URI; PG* environment variables apply as in "
-                       "psql")(
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
         "job", po::value<std::string>(), "job name (default: the only job in the database)");
     po::variables_map vm;
     if (!parse_or_help(args, desc, "partshift abort [--dsn DSN] [--job NAME]", vm)) return 0;

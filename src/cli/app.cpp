@@ -10,6 +10,7 @@
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/log_setup.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/conninfo.hpp"
 
 namespace partshift::cli {
 namespace {
@@ -55,6 +56,9 @@ void report_error(log_format format, const std::string& line) {
 
 int run(int argc, char** argv) {
     arguments all(argv + 1, argv + argc);
+    // Every option is parsed from these copies; the originals are what ps and
+    // /proc/PID/cmdline show every local user, so a password in --dsn is masked there now.
+    for (int i = 1; i < argc; ++i) pg::mask_password_in_place(argv[i]);
     log_format format = log_format::text;
     try {
         format = take_log_format(all);

@@ -17,9 +17,7 @@ namespace {
 
 po::options_description job_options(const char* title) {
     po::options_description desc(title);
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
-                       "libpq connection string or URI; PG* environment variables apply as in "
-                       "psql")(
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
         "job", po::value<std::string>(), "job name (default: the only job in the database)");
     return desc;
 }

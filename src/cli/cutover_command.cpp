@@ -18,9 +18,7 @@ namespace partshift::cli {
 
 int command_cutover(const arguments& args) {
     po::options_description desc("cutover options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
-                       "libpq connection string or URI; PG* environment variables apply as in "
-                       "psql")(
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
         "job", po::value<std::string>(), "job name (default: the only job in the database)")(
         "no-wait", "return once the request is recorded, without waiting for the outcome")(
         "revert-window", po::value<std::string>()->value_name("DURATION"),

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "partshift/cli/commands.hpp"
+#include "partshift/cli/common_options.hpp"
 #include "partshift/cli/job_file.hpp"
 #include "partshift/cli/partition_options.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
@@ -25,8 +26,7 @@ namespace {
 po::options_description plan_options() {
     po::options_description general("partshift plan options");
     general.add_options()("help,h", "show this help")(
-        "dsn", po::value<std::string>()->value_name("DSN"),
-        "libpq connection string or URI; PG* environment variables apply as in psql")(
+        "dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
         "table", po::value<std::string>()->value_name("NAME"),
         "the table as SQL writes it: billing.events, \"Order Lines\"")(
         "spec", po::value<std::string>()->value_name("FILE"),

@@ -52,9 +52,7 @@ state::job_record window_job(pg::connection& conn, const po::variables_map& vm,
 
 int command_revert(const arguments& args) {
     po::options_description desc("revert options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
-                       "libpq connection string or URI; PG* environment variables apply as in "
-                       "psql")(
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
         "job", po::value<std::string>(), "job name (default: the only job in the database)")(
         "keep-as", po::value<std::string>()->value_name("NAME"),
         "name the partitioned table gets (default NAME_partitioned)")(
@@ -130,9 +128,7 @@ int command_revert(const arguments& args) {
 
 int command_finish(const arguments& args) {
     po::options_description desc("finish options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
-                       "libpq connection string or URI; PG* environment variables apply as in "
-                       "psql")(
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
         "job", po::value<std::string>(), "job name (default: the only job in the database)");
     po::variables_map vm;
     if (!parse_or_help(args, desc, "partshift finish [--dsn DSN] [--job NAME]", vm)) return 0;

@@ -10,9 +10,7 @@ namespace partshift::cli {
 
 int command_status(const arguments& args) {
     po::options_description desc("status options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
-                       "libpq connection string or URI; PG* environment variables apply as in "
-                       "psql")(
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
         "job", po::value<std::string>(), "job name (default: the only job in the database)")(
         "json", "print one JSON object");
     po::variables_map vm;

@@ -14,9 +14,7 @@ namespace partshift::cli {
 
 int command_verify(const arguments& args) {
     po::options_description desc("verify options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"),
-                       "libpq connection string or URI; PG* environment variables apply as in "
-                       "psql")("job", po::value<std::string>(),
+    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)("job", po::value<std::string>(),
                                "job name (default: the only job in the database)")(
         "json", "print one JSON object");
     po::variables_map vm;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "partshift/spool/job_marker.hpp"
+#include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/teardown/job_teardown.hpp"
@@ -66,7 +67,8 @@ std::string finish_after_swap(pg::connection& conn, const state::job_record& job
     stream::drop_slot(conn, job.slot_name, /*terminate_user=*/true);
     stream::drop_publication(conn, job.publication_name);
     if (!job.spool_dir.empty() &&
-        !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name))
+        !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name,
+                                 state::cluster_identity(conn)))
         spdlog::warn("left the spool directory {} in place: it does not carry job {}'s marker",
                      job.spool_dir, job.job);
     // A run with --revert-window that died before its swap left a reverse stream prepared;

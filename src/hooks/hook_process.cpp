@@ -122,16 +122,20 @@ class line_logger {
     bool cut_ = false;
 };
 
-// child_environment: the inherited environment with `extra` set over it, as "K=V" strings.
-std::vector<std::string> child_environment(
-    const std::vector<std::pair<std::string, std::string>>& extra) {
+// child_environment: the inherited environment (what `inherit` keeps of it) with `extra` set
+// over it, as "K=V" strings.
+std::vector<std::string> child_environment(const process_request& request) {
     std::map<std::string, std::string> vars;
     for (char** e = environ; e && *e; ++e) {
         const std::string entry(*e);
         const auto eq = entry.find('=');
-        if (eq != std::string::npos) vars[entry.substr(0, eq)] = entry.substr(eq + 1);
+        if (eq == std::string::npos) continue;
+        auto name = entry.substr(0, eq);
+        auto value = entry.substr(eq + 1);
+        if (!request.inherit || request.inherit(name, value))
+            vars[std::move(name)] = std::move(value);
     }
-    for (const auto& [k, v] : extra) vars[k] = v;
+    for (const auto& [k, v] : request.env) vars[k] = v;
     std::vector<std::string> out;
     out.reserve(vars.size());
     for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
@@ -182,7 +186,7 @@ process_result run_process(const process_request& request) {
     posix_spawnattr_setflags(
         &attributes.value, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-    const auto env_strings = child_environment(request.env);
+    const auto env_strings = child_environment(request);
     std::vector<char*> envp;
     for (const auto& s : env_strings) envp.push_back(const_cast<char*>(s.c_str()));
     envp.push_back(nullptr);

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "partshift/error.hpp"
+#include "partshift/spool/trusted_path.hpp"
 
 namespace partshift::hooks {
 
@@ -24,11 +25,20 @@ hook_outcome hook_runner::run(hook_event event, const hook_figures& figures,
         return outcome;
     }
     outcome.ran = true;
+    // The directory was checked when the run started; a file in it that someone else could
+    // have written is not run as partshift's user.
+    if (auto reason = spool::untrusted_file_reason(outcome.path)) {
+        outcome.process.error =
+            "it " + *reason + "; partshift runs only hooks no other user can change";
+        spdlog::warn("{}", outcome.describe(event));
+        return outcome;
+    }
     spdlog::info("hook {}: running {}", event_name(event), outcome.path);
     process_request request;
     request.path = outcome.path;
     request.log_tag = std::string("hook ") + event_name(event);
     request.env = hook_env(event, figures);
+    request.inherit = may_inherit;
     request.timeout = timeout_;
     request.stop = stop;
     outcome.process = run_process(request);
@@ -44,6 +54,8 @@ void check_hooks_dir(const std::string& dir) {
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec))
         throw usage_error("--hooks-dir " + dir + " is not a directory");
+    // partshift executes what the directory holds: only this user (or root) may change it.
+    spool::check_trusted_directory(dir, "--hooks-dir", /*sticky_ok=*/false);
 }
 
 }  // namespace partshift::hooks

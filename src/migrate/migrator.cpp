@@ -45,7 +45,10 @@
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/sql_quote.hpp"
+#include "partshift/pg/conninfo.hpp"
 #include "partshift/spool/job_marker.hpp"
+#include "partshift/spool/trusted_path.hpp"
+#include "partshift/state/cluster_identity.hpp"
 #include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
 #include "partshift/state/job_controls.hpp"
@@ -255,13 +258,16 @@ class job_runner {
 
     // figures: what a hook is told about the job (hook_env); from the run's live counters
     // when it has them, else from the job's row.
-    static hooks::hook_figures figures(const state::job_record& job, const std::string& phase,
-                                       const monitor::progress* p) {
+    hooks::hook_figures figures(const state::job_record& job, const std::string& phase,
+                                const monitor::progress* p) const {
         hooks::hook_figures f;
         f.job = job.job;
         f.phase = phase;
-        f.source = job.source_schema + "." + job.source_table;
-        f.target = job.target_schema + "." + job.target_table;
+        f.source_schema = job.source_schema;
+        f.source_table = job.source_table;
+        f.target_schema = job.target_schema;
+        f.target_table = job.target_table;
+        f.conninfo = pg::conninfo_without_password(options_.dsn);
         f.rows_estimate = p ? p->rows_estimate.load() : job.rows_estimate;
         f.rows_copied = p ? p->rows_copied.load() : job.rows_copied;
         f.applied_lsn = stream::format_lsn(p ? p->applied_lsn.load() : job.applied_lsn.value_or(0));
@@ -372,7 +378,8 @@ class job_runner {
             try {
                 if (auto half = state::load_job(control_, options_.job)) {
                     teardown::remove_server_objects(control_, *half);
-                    std::filesystem::remove_all(half->spool_dir);
+                    spool::remove_job_spool(half->spool_dir, half->job, half->slot_name,
+                                            state::cluster_identity(control_));
                     state::delete_job(control_, half->job);
                 }
             } catch (const std::exception& e) {
@@ -414,9 +421,21 @@ class job_runner {
     }
 
     void prepare() {
-        // First, before the server has anything to clean up.
+        // First, before the server has anything to clean up: the spool root, and the job's
+        // spool in it (named and marked by cluster, database and job, so the same job name on
+        // another server or database sharing the root never lands here).
         spool::check_spool_root(options_.spool_root);
         const auto& plan = inputs_.plan;
+        const auto identity = state::cluster_identity(control_);
+        const auto slot_name = state::slot_name(
+            control_.exec("SELECT pg_catalog.current_database()").get(0, 0), options_.job);
+        const auto spool_dir =
+            std::filesystem::absolute(
+                std::filesystem::path(options_.spool_root) /
+                state::spool_dir_name(identity.system_identifier, identity.database_oid,
+                                      options_.job))
+                .string();
+        spool::replace_job_spool(spool_dir, options_.job, slot_name, identity);
         state::ensure_schema(control_);
         state::job_record rec;
         rec.job = options_.job;
@@ -428,11 +447,9 @@ class job_runner {
         rec.old_name = options_.old_name.empty() ? plan::fit_identifier(plan.final_name + "_old")
                                                  : options_.old_name;
         rec.publication_name = state::object_name(options_.job);  // per database
-        rec.slot_name =
-            state::slot_name(control_.exec("SELECT current_database()").get(0, 0), options_.job);
+        rec.slot_name = slot_name;
         rec.spec = serialized_spec(plan.spec);
-        rec.spool_dir = std::filesystem::absolute(std::filesystem::path(options_.spool_root) /
-                                                  rec.slot_name);  // unique per cluster
+        rec.spool_dir = spool_dir;
         rec.phase = state::phase::preparing;
         rec.rows_estimate = inputs_.table.row_estimate;
         if (multi_table()) rec.group_job = rec.job;
@@ -455,10 +472,6 @@ class job_runner {
             member.group_position = static_cast<int>(i) + 1;
             state::insert_job(control_, member);
         }
-
-        // A new job starts with an empty spool: anything left there belongs to an old job.
-        std::filesystem::remove_all(rec.spool_dir);
-        spool::write_job_marker(rec.spool_dir, rec.job, rec.slot_name);
 
         {
             pg::transaction tx(control_);
@@ -511,13 +524,35 @@ class job_runner {
     }
 
     // The slot acknowledges what the spool holds, so running a resumed job against a missing
-    // or foreign spool would silently lose changes: refuse instead.
-    static void check_spool_belongs_to_job(const state::job_record& job) {
-        if (!spool::has_job_marker(job.spool_dir, job.job, job.slot_name))
+    // or foreign spool would silently lose changes: refuse instead. A spool made by a
+    // partshift from before spool identities (its marker names the job and slot only) is
+    // still this job's: its marker gains the cluster and database. Its root must still be one
+    // only this user (or root) can change.
+    void check_spool_belongs_to_job(const state::job_record& job) {
+        const auto identity =
+            with_control([](pg::connection& c) { return state::cluster_identity(c); });
+        const auto check = spool::check_job_marker(job.spool_dir, job.job, job.slot_name, identity);
+        if (check.state == spool::marker_state::missing)
             throw runtime_error("the spool of job " + job.job + " is not in " + job.spool_dir +
                                 " (moved, deleted, or another host?); changes already "
                                 "acknowledged to the slot live only there. Run partshift where "
                                 "the spool is, or 'partshift abort' and start again");
+        if (check.state == spool::marker_state::foreign)
+            throw runtime_error("the spool directory " + job.spool_dir + " of job " + job.job +
+                                " belongs to someone else: its JOB marker says '" + check.found +
+                                "', not this job on cluster " + identity.system_identifier +
+                                ", database " + identity.database_oid +
+                                "; this job's changes are not there. 'partshift abort' and start "
+                                "again (abort leaves that directory alone)");
+        spool::check_trusted_directory(
+            std::filesystem::path(job.spool_dir).parent_path().string(),
+            "the spool root of job " + job.job, /*sticky_ok=*/true);
+        if (check.state == spool::marker_state::earlier_version) {
+            spool::adopt_job_spool(job.spool_dir, job.job, job.slot_name, identity);
+            spdlog::info("spool {} was made by an earlier partshift; its JOB marker now names "
+                         "cluster {} and database {}",
+                         job.spool_dir, identity.system_identifier, identity.database_oid);
+        }
     }
 
     // check_spool_covers_acknowledged: everything the slot acknowledged must be applied on the

@@ -6,10 +6,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <filesystem>
 
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/spool/job_marker.hpp"
+#include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
@@ -30,13 +30,16 @@ state::job_record prepare_reverse_stream(const std::string& dsn, pg::connection&
     auto reverse = state::reverse_job_for(job, conn.exec("SELECT current_database()").get(0, 0),
                                           empty_spec_bytes());
     teardown::drop_reverse_stream(conn, reverse);
+    // The spool first, before anything on the server: drop_reverse_stream removed a stale one
+    // only if its marker is this reverse job's; whatever else is at that path stays, and
+    // refuses the window (replace_job_spool), never deleted.
+    spool::replace_job_spool(reverse.spool_dir, reverse.job, reverse.slot_name,
+                             state::cluster_identity(conn));
     // Published through the root: the reverse applier sees one relation, NAME, as the
     // forward one sees the source.
     conn.exec("CREATE PUBLICATION " + conn.quote_ident(reverse.publication_name) +
               " FOR TABLE " + conn.quote_ident(job.target_schema) + "." +
               conn.quote_ident(job.target_table) + " WITH (publish_via_partition_root = true)");
-    std::filesystem::remove_all(reverse.spool_dir);
-    spool::write_job_marker(reverse.spool_dir, reverse.job, reverse.slot_name);
     boost::asio::io_context io;
     auto future = boost::asio::co_spawn(
         io, stream::create_slot(dsn, reverse.slot_name, slot_timeout), boost::asio::use_future);

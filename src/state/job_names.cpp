@@ -49,6 +49,11 @@ std::string slot_name(std::string_view database, std::string_view job) {
     return plan::fit_identifier(object_name(job) + "_" + short_hash(database));
 }
 
+std::string spool_dir_name(std::string_view system_identifier, std::string_view database_oid,
+                           std::string_view job) {
+    return std::string(system_identifier) + "-" + std::string(database_oid) + "-" +
+           object_name(job);
+}
 
 std::string fence_prefix(std::string_view job) {
     return "partshift.fence:" + std::string(job);

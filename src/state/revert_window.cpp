@@ -1,7 +1,6 @@
 // revert_window: SQL over the revert-window columns of partshift.jobs. Values are parameters.
 #include "partshift/state/revert_window.hpp"
 
-#include <filesystem>
 #include <stdexcept>
 
 #include "partshift/plan/partition_naming.hpp"
@@ -25,8 +24,9 @@ job_record reverse_job_for(const job_record& job, std::string_view database,
     r.slot_name = slot_name(database, r.job);
     r.publication_name = object_name(r.job);
     r.spec = empty_spec;
-    r.spool_dir =
-        (std::filesystem::path(job.spool_dir).parent_path() / r.slot_name).string();
+    // Beside the forward job's spool, named after it: unique wherever the forward one is
+    // (its name carries the cluster, the database and the job).
+    r.spool_dir = job.spool_dir.empty() ? "" : job.spool_dir + ".revert";
     r.phase = phase::follow;
     r.reverse_of = job.job;
     return r;

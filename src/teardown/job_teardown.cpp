@@ -7,20 +7,28 @@
 
 #include "partshift/error.hpp"
 #include "partshift/spool/job_marker.hpp"
+#include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/stream/slot_manager.hpp"
 
 namespace partshift::teardown {
 
 state::job_record reverse_stream_of(pg::connection& conn, const state::job_record& job) {
-    return state::reverse_job_for(job, conn.exec("SELECT current_database()").get(0, 0), "");
+    auto reverse =
+        state::reverse_job_for(job, conn.exec("SELECT current_database()").get(0, 0), "");
+    // An open window keeps its spool where the swap recorded it (an earlier partshift named
+    // reverse spools differently).
+    if (auto stored = state::load_job(conn, reverse.job); stored && !stored->spool_dir.empty())
+        reverse.spool_dir = stored->spool_dir;
+    return reverse;
 }
 
 void drop_reverse_stream(pg::connection& conn, const state::job_record& reverse) {
     stream::drop_slot(conn, reverse.slot_name, /*terminate_user=*/true);
     stream::drop_publication(conn, reverse.publication_name);
     if (!reverse.spool_dir.empty() && std::filesystem::exists(reverse.spool_dir) &&
-        !spool::remove_job_spool(reverse.spool_dir, reverse.job, reverse.slot_name))
+        !spool::remove_job_spool(reverse.spool_dir, reverse.job, reverse.slot_name,
+                                 state::cluster_identity(conn)))
         spdlog::warn("left {} in place: it is not job {}'s spool (no matching JOB marker)",
                      reverse.spool_dir, reverse.job);
 }
@@ -86,7 +94,8 @@ void abort_job(pg::connection& conn, const state::job_record& job) {
     // Only a directory that carries this job's marker is deleted: the path comes from
     // partshift.jobs, which anyone with access to the database could have changed.
     if (!job.spool_dir.empty() && std::filesystem::exists(job.spool_dir) &&
-        !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name))
+        !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name,
+                                 state::cluster_identity(conn)))
         spdlog::warn("left {} in place: it is not job {}'s spool (no matching JOB marker)",
                      job.spool_dir, job.job);
     state::delete_job(conn, job.job);

@@ -2,6 +2,7 @@
 // its environment; a failing before-cutover hook postpones the cutover (status and the log say
 // which hook) until it passes; on-failure gets the reason; a bad --hooks-dir is bad input.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -131,6 +132,68 @@ TEST_F(HooksRun, OnFailureGetsTheReason) {
     EXPECT_NE(env.find("PARTSHIFT_HOOK=on-failure\n"), std::string::npos) << env << run.log();
     EXPECT_NE(env.find("PARTSHIFT_ERROR="), std::string::npos) << env;
     EXPECT_NE(env.find("2200"), std::string::npos) << "the reason names the value\n" << env;
+}
+
+// Issue 18 item 4: a hook gets the connection facts but no password — not partshift's
+// PGPASSWORD, not the one in --dsn, not one in a connection string partshift inherited — and
+// names that stay unambiguous for a schema and table with a space and a dot in them.
+TEST_F(HooksRun, AHookGetsNoPasswordAndUnambiguousNames) {
+    db_->exec(R"sql(
+        CREATE SCHEMA "Odd Schema";
+        CREATE TABLE "Odd Schema"."My.Table" (id bigint PRIMARY KEY, ts timestamptz NOT NULL);
+        INSERT INTO "Odd Schema"."My.Table"
+        SELECT g, '2025-01-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 500) g;
+    )sql");
+    const std::string secret = "hook-s3cret-" + db_->name();
+    hook("before-copy",
+         "env | sort > \"$D/before-copy.env\"\n"
+         "psql -X -At -d \"$PARTSHIFT_CONNINFO\" -c 'SELECT current_database()' > \"$D/db.txt\" "
+         "2>&1\n"
+         "touch \"$D/before-copy.done\"");
+    auto run = start_with_env(
+        {"PGPASSWORD=" + secret, "APP_DATABASE_URL=postgresql://app:" + secret + "@db1/shop"},
+        {PARTSHIFT_BINARY, "run", "--dsn", db_->dsn() + " password=" + secret, "--table",
+         R"("Odd Schema"."My.Table")", "--partition-by", "range", "--key", "ts", "--interval",
+         "1 month", "--spool-dir", spool_.path(), "--hooks-dir", hooks_, "--dry-run"},
+        spool_.path() + "-run.log");
+    for (int i = 0; i < 1200 && run->running() && !std::filesystem::exists(hooks_ + "/before-copy.done");
+         ++i)
+        std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(std::filesystem::exists(hooks_ + "/before-copy.done")) << run->log();
+    run->signal(SIGTERM);
+    run->wait(60s);
+
+    const auto env = read("before-copy.env");
+    EXPECT_EQ(env.find(secret), std::string::npos) << env;
+    EXPECT_EQ(env.find("PGPASSWORD="), std::string::npos) << env;
+    EXPECT_NE(env.find("PARTSHIFT_SOURCE=\"Odd Schema\".\"My.Table\"\n"), std::string::npos)
+        << env;
+    EXPECT_NE(env.find("PARTSHIFT_SOURCE_SCHEMA=Odd Schema\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("PARTSHIFT_SOURCE_TABLE=My.Table\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("PARTSHIFT_TARGET=\"Odd Schema\".\"My.Table_new\"\n"), std::string::npos)
+        << env;
+    EXPECT_NE(env.find("PARTSHIFT_TARGET_TABLE=My.Table_new\n"), std::string::npos) << env;
+    EXPECT_NE(env.find("PARTSHIFT_CONNINFO="), std::string::npos) << env;
+    EXPECT_NE(env.find("dbname='" + db_->name() + "'"), std::string::npos) << env;
+    // The facts are enough to connect (the password, were one needed, comes from ~/.pgpass).
+    EXPECT_EQ(read("db.txt"), db_->name() + "\n");
+}
+
+// Issue 18 item 5: partshift executes what the hooks directory holds, so a directory another
+// user could add a file to is refused before anything runs.
+TEST_F(HooksRun, AHooksDirOthersCanWriteIsRefusedBeforeAnythingRuns) {
+    ::chmod(hooks_.c_str(), 0777);
+    auto r = run_partshift({"run", "--dsn", db_->dsn(), "--table", "events", "--partition-by",
+                            "range", "--key", "ts", "--interval", "1 month", "--spool-dir",
+                            spool_.path(), "--hooks-dir", hooks_, "--dry-run", "--dry-run-for",
+                            "1s"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    EXPECT_NE(r.err.find("--hooks-dir " + hooks_), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("writable by others (mode 0777)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("chmod go-w " + hooks_), std::string::npos) << r.err;
+    auto conn = db_->connect();
+    EXPECT_TRUE(conn.exec("SELECT to_regnamespace('partshift') IS NULL").get_bool(0, 0));
 }
 
 TEST_F(HooksRun, AHooksDirThatIsNotADirectoryIsBadInput) {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -47,8 +48,10 @@ class HooksTest : public ::testing::Test {
         hook_figures f;
         f.job = "events";
         f.phase = "follow";
-        f.source = "public.events";
-        f.target = "public.events_new";
+        f.source_schema = "public";
+        f.source_table = "events";
+        f.target_schema = "public";
+        f.target_table = "events_new";
         f.rows_copied = 1234;
         f.lag_seconds = 0.25;
         f.lag_bytes = 0;
@@ -82,6 +85,48 @@ TEST(HookEnv, EveryVariableIsSetAndUnknownFiguresAreEmpty) {
     EXPECT_EQ(value("PARTSHIFT_LAG_SECONDS"), "1.500");
     EXPECT_EQ(value("PARTSHIFT_LOCK_HOLD_MS"), "12.3");
     EXPECT_EQ(value("PARTSHIFT_HOOK"), "after-cutover");
+}
+
+// Issue 18 item 4: the names are unambiguous (SQL's quoted form, and the parts on their own),
+// and no password reaches a hook, neither partshift's PGPASSWORD nor one in a connection
+// string anywhere in the environment.
+TEST(HookEnv, NamesAreQuotedAndSplitAndTheConninfoHasNoPassword) {
+    hook_figures f;
+    f.source_schema = "Odd Schema";
+    f.source_table = "My \"Table\"";
+    f.target_schema = "Odd Schema";
+    f.target_table = "events_new";
+    f.conninfo = "host='db1' dbname='shop'";
+    std::map<std::string, std::string> env;
+    for (const auto& [k, v] : hook_env(hook_event::before_copy, f)) env[k] = v;
+    EXPECT_EQ(env["PARTSHIFT_SOURCE"], "\"Odd Schema\".\"My \"\"Table\"\"\"");
+    EXPECT_EQ(env["PARTSHIFT_SOURCE_SCHEMA"], "Odd Schema");
+    EXPECT_EQ(env["PARTSHIFT_SOURCE_TABLE"], "My \"Table\"");
+    EXPECT_EQ(env["PARTSHIFT_TARGET"], "\"Odd Schema\".events_new");
+    EXPECT_EQ(env["PARTSHIFT_TARGET_TABLE"], "events_new");
+    EXPECT_EQ(env["PARTSHIFT_CONNINFO"], "host='db1' dbname='shop'");
+
+    EXPECT_FALSE(may_inherit("PGPASSWORD", "s3cret"));
+    EXPECT_FALSE(may_inherit("DATABASE_URL", "postgresql://app:s3cret@db1/shop"));
+    EXPECT_FALSE(may_inherit("SOME_DSN", "host=db1 password=s3cret"));
+    EXPECT_TRUE(may_inherit("PGHOST", "db1"));
+    EXPECT_TRUE(may_inherit("PGPASSFILE", "/home/app/.pgpass"));
+    EXPECT_TRUE(may_inherit("DATABASE_URL", "postgresql://app@db1/shop"));
+    EXPECT_TRUE(may_inherit("PATH", "/usr/bin:/bin"));
+}
+
+TEST_F(HooksTest, AHookFileOthersCanWriteIsNotRun) {
+    const auto ran = dir_ + "/ran";
+    write_hook("before-cutover", "touch " + ran);
+    ::chmod((dir_ + "/before-cutover").c_str(), 0777);
+    hook_runner runner(dir_, 10s);
+    auto outcome = runner.run(hook_event::before_cutover, sample());
+    EXPECT_TRUE(outcome.ran);
+    EXPECT_FALSE(outcome.ok());
+    EXPECT_FALSE(fs::exists(ran));
+    EXPECT_NE(outcome.describe(hook_event::before_cutover).find("writable by others (mode 0777)"),
+              std::string::npos)
+        << outcome.describe(hook_event::before_cutover);
 }
 
 TEST_F(HooksTest, FiguresReachTheHookAndItsOutputGoesToTheLog) {

@@ -33,3 +33,17 @@ TEST(JobNames, SlotNamesDifferPerDatabase) {
     EXPECT_EQ(a.rfind("partshift_events_", 0), 0u);
     EXPECT_LE(slot_name("db", std::string(100, 'x')).size(), 63u);
 }
+
+// Issue 18 item 6: one spool root may serve many servers; the same job name in a database of
+// the same name on another cluster (another system identifier), or in another database of the
+// same cluster, gets a spool directory of its own.
+TEST(JobNames, SpoolDirectoriesDifferPerClusterDatabaseAndJob) {
+    const auto a = spool_dir_name("7312345678901234567", "16384", "events");
+    EXPECT_EQ(a, "7312345678901234567-16384-partshift_events");
+    EXPECT_NE(spool_dir_name("7399999999999999999", "16384", "events"), a);
+    EXPECT_NE(spool_dir_name("7312345678901234567", "16385", "events"), a);
+    EXPECT_NE(spool_dir_name("7312345678901234567", "16384", "Events"), a);
+    EXPECT_EQ(spool_dir_name("7312345678901234567", "16384", "events"), a);  // stable
+    // Nothing that could leave the root: the job's part is a legal object name.
+    EXPECT_EQ(spool_dir_name("1", "2", "../../etc").find('/'), std::string::npos);
+}

@@ -26,4 +26,11 @@ std::string resolve_whole_job(pg::connection& conn, const std::optional<std::str
 
 std::optional<std::string> optional_string(const po::variables_map& vm, const char* name);
 
+// dsn_help: --dsn's help text, the same for every command. A password written in the DSN is
+// masked in ps once partshift has started, but visible until then and in the shell's history.
+inline constexpr const char* dsn_help =
+    "libpq connection string or URI; PG* environment variables apply as in psql. Keep the "
+    "password out of it: ~/.pgpass (or PGPASSFILE) or a service file (service=NAME, "
+    "PGSERVICEFILE) supply it without showing it to other users";
+
 }  // namespace partshift::cli

@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,6 +22,8 @@ struct process_request {
     std::string log_tag;  // prefix of each logged output line ("hook before-cutover")
     // Set in the child's environment over the inherited one.
     std::vector<std::pair<std::string, std::string>> env;
+    // Which inherited variables the child keeps (name, value); all of them when empty.
+    std::function<bool(std::string_view, std::string_view)> inherit;
     std::chrono::milliseconds timeout{60'000};
     const std::atomic<bool>* stop = nullptr;  // when it turns true, the hook is ended
 };

@@ -42,7 +42,9 @@ class hook_runner {
     std::chrono::milliseconds timeout_;
 };
 
-// check_hooks_dir: the directory exists and is one; else usage_error (exit 2).
+// check_hooks_dir: the directory exists and is one, else usage_error (exit 2); it and every
+// directory above it can be changed only by the running user or root, else preflight_error
+// (exit 3, spool::check_trusted_directory).
 void check_hooks_dir(const std::string& dir);
 
 }  // namespace partshift::hooks

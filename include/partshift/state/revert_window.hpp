@@ -31,7 +31,7 @@ std::string reverse_job_name(std::string_view job);
 // opens): source NAME (the partitioned table after the swap), target NAME_old, swapped back to
 // make NAME the original again and keep the partitioned one as `partitioned_name`
 // (default NAME_partitioned). Its slot and publication are named like any job's; its spool
-// sits beside the job's.
+// sits beside the job's, named after it ("<job's spool>.revert").
 job_record reverse_job_for(const job_record& job, std::string_view database,
                            const std::string& empty_spec, const std::string& partitioned_name = "");
 

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/job_driver.hpp"
 #include "support/sandbox.hpp"
 
 using namespace partshift;
@@ -20,13 +19,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// hostile_role: a LOGIN role, not a superuser, named after the test's database (roles are
+// hostile_role: a LOGIN role, not a superuser, named after the running test (roles are
 // cluster-wide and tests run side by side). Declared before the database so it is dropped
 // after it.
 class hostile_role {
   public:
-    explicit hostile_role(const std::string& db_name)
-        : name_("atk_" + std::to_string(std::hash<std::string>{}(db_name) % 1000000007)) {
+    hostile_role()
+        : name_("atk_" + std::to_string(std::hash<std::string>{}(
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name()) %
+                         1000000007)) {
         pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
         admin.exec("DROP ROLE IF EXISTS " + name_);
         admin.exec("CREATE ROLE " + name_ + " LOGIN NOSUPERUSER");
@@ -45,6 +46,19 @@ class hostile_role {
   private:
     std::string name_;
 };
+
+// pinned: a session like partshift's own, on which nothing planted resolves (the test's reads
+// and writes after planting must not be counted as captures).
+pg::connection pinned(const test_database& db) {
+    return pg::connection(db.dsn(), "partshift-test");
+}
+
+std::string relkind_of(const test_database& db, const std::string& name) {
+    auto r = pinned(db).query(
+        "SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)), '-')",
+        name);
+    return r.get(0, 0);
+}
 
 bool is_superuser(const std::string& role) {
     pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
@@ -189,9 +203,8 @@ void prepare_hostile_database(const test_database& db, const std::string& role) 
 // Item 1: nothing partshift runs resolves to an object planted on the search_path.
 TEST(HostileDatabase, NoCommandCallsAFunctionOperatorOrTypePlantedOnTheSearchPath) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
-    auto db_owner = std::make_unique<test_database>();
-    hostile_role attacker(db_owner->name());
-    const test_database& db = *db_owner;
+    hostile_role attacker;
+    test_database db;
     prepare_hostile_database(db, attacker.name());
     plant(db, attacker.name());
     // The plants work: an unqualified call from a session on the database's default path is
@@ -213,15 +226,15 @@ TEST(HostileDatabase, NoCommandCallsAFunctionOperatorOrTypePlantedOnTheSearchPat
     EXPECT_EQ(plan.exit_code, 0) << plan.err;
 
     auto before = [&] {
-        auto conn = db.connect();
+        auto conn = pinned(db);
         return fingerprint(conn, "public.events");
     }();
     auto run = run_partshift(with({"run", "--dsn", db.dsn(), "--table", "events", "--spool-dir",
                                    spool.path(), "--max-lag", "5s"}));
     EXPECT_EQ(run.exit_code, 0) << run.err;
-    EXPECT_EQ(relkind(db, "public.events"), "p");
+    EXPECT_EQ(relkind_of(db, "public.events"), "p");
     {
-        auto conn = db.connect();
+        auto conn = pinned(db);
         EXPECT_EQ(fingerprint(conn, "public.events"), before);
     }
     auto status = run_partshift({"status", "--dsn", db.dsn(), "--job", "events", "--json"});
@@ -229,14 +242,14 @@ TEST(HostileDatabase, NoCommandCallsAFunctionOperatorOrTypePlantedOnTheSearchPat
     auto verify = run_partshift({"verify", "--dsn", db.dsn(), "--job", "events"});
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 
-    // A second job, on the view's table's neighbour, started and aborted.
-    db.exec("SET ROLE " + attacker.name() +
+    // A second job, followed for a moment and aborted.
+    pinned(db).exec("SET ROLE " + attacker.name() +
             "; CREATE TABLE public.audit (id bigint PRIMARY KEY, at timestamptz NOT NULL); "
             "INSERT INTO public.audit SELECT g, timestamptz '2026-01-01' + g * interval '1 hour' "
             "FROM generate_series(1, 3000) g; RESET ROLE");
     auto dry = run_partshift({"run", "--dsn", db.dsn(), "--table", "audit", "--partition-by",
                               "range", "--key", "at", "--interval", "1 month", "--spool-dir",
-                              spool.path(), "--dry-run-for", "2s"});
+                              spool.path(), "--dry-run", "--dry-run-for", "2s"});
     EXPECT_EQ(dry.exit_code, 0) << dry.err;
     auto abort = run_partshift({"abort", "--dsn", db.dsn(), "--job", "audit"});
     EXPECT_EQ(abort.exit_code, 0) << abort.err;
@@ -251,9 +264,8 @@ TEST(HostileDatabase, NoCommandCallsAFunctionOperatorOrTypePlantedOnTheSearchPat
 // Item 2: a partshift schema that someone else prepared is refused, with nothing run in it.
 TEST(HostileDatabase, APrecreatedStateSchemaIsRefusedAndItsTriggerNeverRuns) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
-    auto db_owner = std::make_unique<test_database>();
-    hostile_role attacker(db_owner->name());
-    const test_database& db = *db_owner;
+    hostile_role attacker;
+    test_database db;
     prepare_hostile_database(db, attacker.name());
     db.exec("SET ROLE " + attacker.name() + R"sql(;
         CREATE SCHEMA partshift;
@@ -271,7 +283,7 @@ TEST(HostileDatabase, APrecreatedStateSchemaIsRefusedAndItsTriggerNeverRuns) {
     )sql");
     const auto spool = temp_dir();
     auto before = [&] {
-        auto conn = db.connect();
+        auto conn = pinned(db);
         return fingerprint(conn, "public.events");
     }();
     auto run = run_partshift({"run", "--dsn", db.dsn(), "--table", "events", "--partition-by",
@@ -290,8 +302,8 @@ TEST(HostileDatabase, APrecreatedStateSchemaIsRefusedAndItsTriggerNeverRuns) {
 
     EXPECT_TRUE(captures(db.name()).empty());
     EXPECT_FALSE(is_superuser(attacker.name()));
-    EXPECT_EQ(relkind(db, "public.events"), "r");
-    EXPECT_EQ(relkind(db, "public.events_new"), "-");
+    EXPECT_EQ(relkind_of(db, "public.events"), "r");
+    EXPECT_EQ(relkind_of(db, "public.events_new"), "-");
     auto conn = db.connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), before);
     EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_replication_slots WHERE database = "
@@ -304,14 +316,13 @@ TEST(HostileDatabase, APrecreatedStateSchemaIsRefusedAndItsTriggerNeverRuns) {
 // privilege granted later to another role, or a trigger added by anyone, is refused.
 TEST(HostileDatabase, TheStateSchemaIsTheRunnersAndLaterGrantsOrTriggersAreRefused) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
-    auto db_owner = std::make_unique<test_database>();
-    hostile_role attacker(db_owner->name());
-    const test_database& db = *db_owner;
+    hostile_role attacker;
+    test_database db;
     prepare_hostile_database(db, attacker.name());
     const auto spool = temp_dir();
     auto dry = run_partshift({"run", "--dsn", db.dsn(), "--table", "events", "--partition-by",
                               "range", "--key", "ts", "--interval", "1 month", "--spool-dir",
-                              spool.path(), "--dry-run-for", "1s"});
+                              spool.path(), "--dry-run", "--dry-run-for", "1s"});
     ASSERT_EQ(dry.exit_code, 0) << dry.err;
     auto conn = db.connect();
     EXPECT_EQ(conn.exec("SELECT nspowner::regrole::text || ' ' || coalesce(nspacl::text, '-') "
@@ -334,7 +345,7 @@ TEST(HostileDatabase, TheStateSchemaIsTheRunnersAndLaterGrantsOrTriggersAreRefus
         "FOR EACH ROW EXECUTE FUNCTION public.noop()");
     auto triggered = run_partshift({"run", "--dsn", db.dsn(), "--table", "events",
                                     "--partition-by", "range", "--key", "ts", "--interval",
-                                    "1 month", "--spool-dir", spool.path(), "--dry-run-for", "1s"});
+                                    "1 month", "--spool-dir", spool.path(), "--dry-run", "--dry-run-for", "1s"});
     EXPECT_EQ(triggered.exit_code, 3) << triggered.err;
     EXPECT_NE(triggered.err.find("trigger noop on partshift.jobs"), std::string::npos)
         << triggered.err;

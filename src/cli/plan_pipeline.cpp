@@ -12,12 +12,17 @@
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/spec_validation.hpp"
+#include "partshift/state/schema_trust.hpp"
 
 namespace partshift::cli {
 
 pg::connection connect(const std::string& dsn) {
     try {
-        return pg::connection(dsn);
+        pg::connection conn(dsn);
+        // Every command reads or acts on the job rows there: none may use a schema that
+        // someone else could have rigged (state/schema_trust.hpp).
+        state::require_trusted_schema(conn);
+        return conn;
     } catch (const pg::pg_error& e) {
         // libpq's messages can span lines ("connection to server ... failed: ...\n\tIs the
         // server running ...?"); the CLI promises one line.

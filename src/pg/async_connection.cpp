@@ -76,7 +76,7 @@ asio::awaitable<async_connection> async_connection::connect(std::string conninfo
         nullptr);
     auto socket = watch_socket(ex, conn.get());
     async_connection connected(std::move(conn), std::move(*socket));
-    if (!replication) co_await connected.exec(session_defaults_sql);
+    co_await connected.exec(session_defaults_sql);
     co_return connected;
 }
 

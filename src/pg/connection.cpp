@@ -39,12 +39,10 @@ conn_handle open_handle(const std::string& conninfo, const std::string& applicat
         conn.get(),
         [](void*, const char* message) { spdlog::debug("server: {}", trimmed(message)); },
         nullptr);
-    if (!replication) {
-        result defaults(PQexec(conn.get(), session_defaults_sql));
-        if (!defaults || defaults.status() != PGRES_TUPLES_OK)
-            throw pg_error("cannot set up the session: " + trimmed(PQerrorMessage(conn.get())),
-                           "08006");
-    }
+    result defaults(PQexec(conn.get(), session_defaults_sql));
+    if (!defaults || defaults.status() != PGRES_TUPLES_OK)
+        throw pg_error("cannot set up the session: " + trimmed(PQerrorMessage(conn.get())),
+                       "08006");
     return conn;
 }
 

@@ -15,10 +15,11 @@ asio::awaitable<void> pin_text_formats(async_connection& conn) {
     // such as LATIN1 (PGCLIENTENCODING, a role or database setting) cannot fail a value it
     // cannot represent, on the walsender, the copy or the apply side.
     co_await conn.exec(
-        "SELECT set_config('DateStyle', 'ISO', false), "
-        "set_config('IntervalStyle', 'postgres', false), "
-        "set_config('extra_float_digits', '3', false), "
-        "set_config('client_encoding', current_setting('server_encoding'), false)");
+        "SELECT pg_catalog.set_config('DateStyle', 'ISO', false), "
+        "pg_catalog.set_config('IntervalStyle', 'postgres', false), "
+        "pg_catalog.set_config('extra_float_digits', '3', false), "
+        "pg_catalog.set_config('client_encoding', pg_catalog.current_setting('server_encoding'), "
+        "false)");
 }
 
 asio::awaitable<void> require_replica_role(async_connection& conn, const std::string& session) {

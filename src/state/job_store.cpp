@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "partshift/state/schema.hpp"
+#include "partshift/state/schema_trust.hpp"
 
 namespace partshift::state {
 namespace {
@@ -39,13 +40,22 @@ std::optional<lsn_t> lsn_from_number_text(const std::optional<std::string>& text
 void ensure_schema(pg::connection& conn) {
     // Two partshift processes starting at once must not race on CREATE TABLE IF NOT EXISTS.
     pg::transaction tx(conn);
-    conn.exec("SELECT pg_advisory_xact_lock(hashtext('partshift.schema'))");
+    conn.exec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('partshift.schema'))");
+    // The schema first, owned by the running role (no privileges for anyone else), then the
+    // check, then the tables: IF NOT EXISTS must never adopt a schema or a table that someone
+    // else prepared (with a trigger that would run as us), and once the schema is ours and
+    // no one else may create in it, nothing can appear in it between the check and the tables.
+    conn.exec("CREATE SCHEMA IF NOT EXISTS partshift");
+    require_trusted_schema(conn);
     conn.exec(ensure_schema_sql);
     tx.commit();
 }
 
 bool schema_exists(pg::connection& conn) {
-    return conn.exec("SELECT to_regclass('partshift.jobs') IS NOT NULL").get_bool(0, 0);
+    if (!conn.exec("SELECT pg_catalog.to_regclass('partshift.jobs') IS NOT NULL").get_bool(0, 0))
+        return false;
+    require_trusted_schema(conn);
+    return true;
 }
 
 namespace {

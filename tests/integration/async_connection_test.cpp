@@ -39,18 +39,18 @@ TEST(AsyncConnection, QueriesCopyAndPipeline) {
     run_coroutine([&]() -> asio::awaitable<void> {
         auto a = co_await pg::async_connection::connect(db.dsn(), "test-a");
         auto b = co_await pg::async_connection::connect(db.dsn(), "test-b");
-        auto r = co_await a.exec("SELECT count(*) FROM src WHERE id > $1", pg::make_params(100));
+        auto r = co_await a.exec("SELECT count(*) FROM public.src WHERE id > $1", pg::make_params(100));
         EXPECT_EQ(r.get_int(0, 0), 19900);
 
-        co_await a.exec("COPY (SELECT * FROM src) TO STDOUT (FORMAT binary)");
-        co_await b.exec("COPY dst FROM STDIN (FORMAT binary)");
+        co_await a.exec("COPY (SELECT * FROM public.src) TO STDOUT (FORMAT binary)");
+        co_await b.exec("COPY public.dst FROM STDIN (FORMAT binary)");
         while (auto chunk = co_await a.read_copy()) co_await b.write_copy(chunk->view());
         co_await a.finish_copy();
         auto done = co_await b.end_copy();
         EXPECT_STREQ(PQcmdTuples(done.native()), "20000");
 
         b.enter_pipeline();
-        b.send_prepare("upd", "UPDATE dst SET v = $2 WHERE id = $1", 2, nullptr);
+        b.send_prepare("upd", "UPDATE public.dst SET v = $2 WHERE id = $1", 2, nullptr);
         for (int i = 1; i <= 1000; ++i) b.send_prepared("upd", pg::make_params(i, "p"));
         b.pipeline_sync();
         int ok = 0;

@@ -226,7 +226,7 @@ TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
         admin.exec("CREATE DATABASE " + admin.quote_ident(twin) + " TEMPLATE " +
                    admin.quote_ident(db_->name()));
     }
-    pg::connection twin_conn(sandbox_dsn(twin), "partshift-test");
+    auto twin_conn = app_connection(sandbox_dsn(twin));
     ASSERT_EQ(twin_conn.exec("SELECT 'events'::regclass::oid::bigint").get_int(0, 0),
               count("SELECT 'events'::regclass::oid::bigint"));
     child_process twin_holder(

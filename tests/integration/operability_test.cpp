@@ -367,7 +367,7 @@ protected:
             std::vector<std::string>{"max_slot_wal_keep_size = 160MB", "max_wal_size = 4GB",
                                      "checkpoint_timeout = 1h"});
         dsn_ = server_->dsn();
-        pg::connection conn(dsn_, "partshift-test");
+        auto conn = app_connection(dsn_);
         conn.exec(
             "CREATE TABLE items (id bigserial PRIMARY KEY, ts timestamptz NOT NULL DEFAULT now(), "
             "note text); INSERT INTO items (ts, note) SELECT now() - g * interval '1 hour', "
@@ -408,9 +408,9 @@ protected:
 TEST_F(WalGuardTest, StopsBeforeTheSlotIsInvalidatedAndTheJobResumes) {
     auto run = start_run("1");
     wait_for([](const auto& s) { return s.phase() == "follow"; }, run.get(), "follow");
-    pg::connection pin(dsn_, "partshift-test-pin");
+    auto pin = app_connection(dsn_, "partshift-test-pin");
     pin.exec("BEGIN; INSERT INTO pin VALUES (1)");  // holds the slot's restart point back
-    pg::connection writer(dsn_, "partshift-test-writer");
+    auto writer = app_connection(dsn_, "partshift-test-writer");
     std::optional<int> code;
     // Small steps, so the run stops well before the limit itself (and the server's
     // judgement, in 16MB segments) is reached.
@@ -456,7 +456,7 @@ TEST_F(WalGuardTest, LostSlotSaysStartOver) {
     run->signal(SIGTERM);
     ASSERT_EQ(run->wait(120s).value_or(-1), 0) << run->log();
     // Nobody reads the slot now: all WAL from here on is pinned.
-    pg::connection writer(dsn_, "partshift-test-writer");
+    auto writer = app_connection(dsn_, "partshift-test-writer");
     for (int i = 0; i < 25; ++i) write_wal(writer, 8);  // ~200MB > 160MB
     writer.exec("CHECKPOINT");
     ASSERT_EQ(writer.exec("SELECT wal_status FROM pg_replication_slots").get(0, 0), "lost");

@@ -51,7 +51,7 @@ void expect_nothing_created(pg::connection& conn) {
 TEST(ServerSettings, WalLevelReplicaIsRefused) {
     REQUIRE_SANDBOX();
     extra_server server({"wal_level = replica"});
-    auto conn = pg::connection(server.dsn(), "partshift-test");
+    auto conn = app_connection(server.dsn());
     create_events(conn);
     temp_dir spool;
     const std::string reason = "wal_level is replica: set wal_level = logical";
@@ -64,7 +64,7 @@ TEST(ServerSettings, WalLevelReplicaIsRefused) {
 TEST(ServerSettings, NoFreeReplicationSlotIsRefused) {
     REQUIRE_SANDBOX();
     extra_server server({"max_replication_slots = 1"});
-    auto conn = pg::connection(server.dsn(), "partshift-test");
+    auto conn = app_connection(server.dsn());
     create_events(conn);
     conn.exec("SELECT pg_create_physical_replication_slot('someone_elses')");
     temp_dir spool;

@@ -83,6 +83,12 @@ std::string sandbox_dsn(const std::string& dbname) {
            " user=" + env_or("PGUSER", "postgres") + " dbname=" + dbname;
 }
 
+pg::connection app_connection(const std::string& dsn, const std::string& application_name) {
+    pg::connection conn(dsn, application_name);
+    conn.exec("RESET search_path");
+    return conn;
+}
+
 test_database::test_database() : test_database(database_name_for_current_test()) {}
 
 test_database::test_database(const std::string& name) : name_(name), dsn_(sandbox_dsn(name)) {

@@ -20,6 +20,12 @@ bool sandbox_available();
 // conninfo for a database on the sandbox server.
 std::string sandbox_dsn(const std::string& dbname);
 
+// app_connection: a connection as the application has it, on the role's and database's default
+// search_path. partshift's own sessions pin theirs to pg_catalog, pg_temp (pg/session_defaults);
+// the tests play the application and name their tables without a schema.
+pg::connection app_connection(const std::string& dsn,
+                              const std::string& application_name = "partshift-test");
+
 // test_database: CREATE DATABASE on construction (name derived from the running test),
 // DROP ... WITH (FORCE) in the destructor, after dropping any slot left in it.
 class test_database {
@@ -32,7 +38,7 @@ class test_database {
 
     const std::string& name() const { return name_; }
     const std::string& dsn() const { return dsn_; }
-    pg::connection connect() const { return pg::connection(dsn_, "partshift-test"); }
+    pg::connection connect() const { return app_connection(dsn_); }
     // exec runs SQL (several statements allowed) on a short-lived connection.
     void exec(const std::string& sql) const;
 

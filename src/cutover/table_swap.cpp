@@ -16,6 +16,7 @@
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/cutover/swap_sql.hpp"
 #include "partshift/error.hpp"
+#include "partshift/plan/fk_rules.hpp"
 #include "partshift/plan/partition_naming.hpp"
 #include "partshift/plan/sql_quote.hpp"
 
@@ -24,11 +25,6 @@ namespace {
 
 std::string display(const catalog::qualified_name& n) {
     return n.schema + "." + n.name;
-}
-
-key_columns sorted(key_columns k) {
-    std::sort(k.begin(), k.end());
-    return k;
 }
 
 // index_rename: a source index and the target index that recreates it (plan/index_planning
@@ -146,7 +142,7 @@ std::vector<identity_move> read_identities(pg::connection& conn, swap_runner& ru
 std::vector<inbound_move> decide_inbound(pg::connection& conn, swap_runner& run,
                                          const swap_request& req, const catalog::table_model& src,
                                          const catalog::table_model& tgt) {
-    const auto problems = inbound_fk_problems(src, unique_keys(tgt));
+    const auto problems = plan::inbound_fk_problems(src, plan::unique_keys(tgt));
     std::vector<inbound_move> out;
     for (const auto& fk : src.inbound_fks) {
         if (fk.table == src.name) continue;  // self-reference: stays on the old table
@@ -565,49 +561,6 @@ void finish_after_commit(pg::connection& conn, const swap_outcome& outcome) {
             spdlog::warn("after the swap, '{}' failed: {}; run it by hand", sql, e.what());
         }
     }
-}
-
-std::vector<key_columns> unique_keys(const catalog::table_model& table) {
-    std::vector<key_columns> out;
-    for (const auto& i : table.indexes)
-        if ((i.is_unique || i.is_primary) && !i.is_partial && !i.has_expressions &&
-            !i.key_columns.empty())
-            out.push_back(i.key_columns);
-    return out;
-}
-
-std::vector<key_columns> planned_unique_keys(const catalog::table_model& source,
-                                             const plan::target_plan& plan) {
-    std::vector<std::string> partition_keys{plan.spec.level1.key};
-    if (plan.spec.level2) partition_keys.push_back(plan.spec.level2->key);
-    std::vector<key_columns> out;
-    for (const auto& pi : plan.indexes) {
-        if (!pi.is_unique) continue;
-        const auto src = std::find_if(source.indexes.begin(), source.indexes.end(),
-                                      [&](auto& i) { return i.name == pi.source_index; });
-        if (src == source.indexes.end() || src->is_partial || src->has_expressions ||
-            src->key_columns.empty())
-            continue;
-        key_columns cols = src->key_columns;
-        if (pi.extended_with_partition_key)
-            for (const auto& k : partition_keys)
-                if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
-        out.push_back(std::move(cols));
-    }
-    return out;
-}
-
-std::vector<catalog::foreign_key> inbound_fk_problems(const catalog::table_model& source,
-                                                      const std::vector<key_columns>& target_keys) {
-    std::vector<catalog::foreign_key> out;
-    for (const auto& fk : source.inbound_fks) {
-        if (fk.table == source.name) continue;
-        const key_columns wanted = sorted(fk.referenced_columns);
-        const bool ok = std::any_of(target_keys.begin(), target_keys.end(),
-                                    [&](const key_columns& k) { return sorted(k) == wanted; });
-        if (!ok) out.push_back(fk);
-    }
-    return out;
 }
 
 }  // namespace partshift::cutover

@@ -11,6 +11,7 @@
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/cutover/table_swap.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/plan/fk_rules.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/sql_quote.hpp"
 #include "support/sandbox.hpp"
@@ -478,9 +479,9 @@ TEST(TableSwap, ForeignKeyThatCannotBeRepointedIsRefusedOrDroppedOnRequest) {
     const std::string dump_before = schema_dump(db);
 
     // Preflight agrees with the swap (its check fails for this FK only).
-    auto problems = cutover::inbound_fk_problems(
+    auto problems = plan::inbound_fk_problems(
         catalog::inspect_table(conn, {"public", "events"}),
-        cutover::planned_unique_keys(catalog::inspect_table(conn, {"public", "events"}), p));
+        plan::planned_unique_keys(catalog::inspect_table(conn, {"public", "events"}), p));
     ASSERT_EQ(problems.size(), 1u);
     EXPECT_EQ(problems[0].name, "by_code_code_fkey");
 

@@ -54,12 +54,12 @@ std::vector<relation_target> single_relation(const catalog::table_model& source,
 }  // namespace
 
 applier::applier(const catalog::table_model& source, applier_options options,
-                 monitor::progress& progress)
+                 base::progress& progress)
     // `options` is copied, not moved: argument evaluation order is unspecified.
     : applier(single_relation(source, options), options, progress) {}
 
 applier::applier(std::vector<relation_target> relations, applier_options options,
-                 monitor::progress& progress)
+                 base::progress& progress)
     : options_(std::move(options)), progress_(progress) {
     if (relations.empty()) throw usage_error("the applier needs at least one relation");
     const bool set_based = options_.set_based && options_.max_group_rows > 1;

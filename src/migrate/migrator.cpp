@@ -256,7 +256,7 @@ class job_runner {
     // figures: what a hook is told about the job (hook_env); from the run's live counters
     // when it has them, else from the job's row.
     static hooks::hook_figures figures(const state::job_record& job, const std::string& phase,
-                                       const monitor::progress* p) {
+                                       const base::progress* p) {
         hooks::hook_figures f;
         f.job = job.job;
         f.phase = phase;
@@ -287,15 +287,14 @@ class job_runner {
     // notify: a hook whose exit status changes nothing (before-copy, after-copy, on-status),
     // run off the event loop.
     asio::awaitable<void> notify(hooks::hook_event event, const state::job_record& job,
-                                 const std::string& phase, const monitor::progress& progress,
+                                 const std::string& phase, const base::progress& progress,
                                  const std::atomic<bool>& stop) {
         if (!hooks_) co_return;
         co_await hooks::run_hook_async(*hooks_, event, figures(job, phase, &progress), &stop);
     }
 
     // status_hooks: on-status every --hooks-status-interval until the run stops.
-    asio::awaitable<void> status_hooks(const state::job_record& job,
-                                       const monitor::progress& progress,
+    asio::awaitable<void> status_hooks(const state::job_record& job, const base::progress& progress,
                                        const monitor::job_monitor& monitor,
                                        const std::atomic<bool>& stop) {
         asio::steady_timer tick(co_await asio::this_coro::executor);
@@ -542,7 +541,7 @@ class job_runner {
         asio::io_context io;
         std::atomic<bool> stop{false};
         std::exception_ptr failure;
-        monitor::progress progress;
+        base::progress progress;
         progress.rows_estimate = job.rows_estimate;
         progress.rows_copied = job.rows_copied;
         progress.applied_lsn = job.applied_lsn.value_or(0);
@@ -661,7 +660,7 @@ class job_runner {
     }
 
     asio::awaitable<void> phase_script(state::job_record job, spool::spool_writer& writer,
-                                       monitor::progress& progress, monitor::job_monitor& monitor,
+                                       base::progress& progress, monitor::job_monitor& monitor,
                                        std::atomic<bool>& stop) {
         auto set_phase = [&](const char* phase) {
             with_control([&](pg::connection& c) { state::set_phase(c, job.job, phase); });
@@ -779,8 +778,7 @@ class job_runner {
     }
 
     asio::awaitable<void> replay_and_follow(state::job_record& job, spool::spool_writer& writer,
-                                            monitor::progress& progress,
-                                            monitor::job_monitor& monitor,
+                                            base::progress& progress, monitor::job_monitor& monitor,
                                             std::atomic<bool>& stop) {
         auto ex = co_await asio::this_coro::executor;
         auto fresh = reload_job(job.job);
@@ -1021,7 +1019,7 @@ class job_runner {
 
     // verify_before_swap (run --verify, on the cutover thread): every key range of source and
     // target compared while the applier follows; a real mismatch refuses the cutover.
-    void verify_before_swap(const state::job_record& job, const monitor::progress& progress,
+    void verify_before_swap(const state::job_record& job, const base::progress& progress,
                             const std::atomic<bool>& stop) {
         spdlog::info("verify: comparing {}.{} with {}.{} before the cutover", job.source_schema,
                      job.source_table, job.target_schema, job.target_table);

@@ -29,7 +29,7 @@ constexpr uint64_t flush_threshold_bytes = 8 << 20;
 
 }  // namespace
 
-streamer::streamer(streamer_options options, change_sink& sink, monitor::progress& progress,
+streamer::streamer(streamer_options options, change_sink& sink, base::progress& progress,
                    const std::atomic<bool>& stop)
     : options_(std::move(options)), sink_(sink), progress_(progress), stop_(stop) {}
 

@@ -61,7 +61,7 @@ stream::truncate_msg tr_of(const fixture& f);
 struct fixture {
     test_database db;
     catalog::table_model model;
-    monitor::progress progress;
+    base::progress progress;
     apply::applier_options options;
 
     explicit fixture(const std::string& schema = "public", const std::string& table = "src",

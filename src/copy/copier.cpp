@@ -194,7 +194,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     run.dsn = dsn;
     run.job = job;
     run.application_name = options.application_name;
-    run.spec = quote_spec(control, spec);
+    run.spec = quote_spec(spec);
     run.progress = &progress;
     run.gate = options.gate;
     run.relay_always = options.relay_always;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::cutover {
 namespace {
@@ -183,9 +183,9 @@ std::vector<std::string> view_statements(const captured_view& v) {
     for (const auto& g : v.grants) out.push_back(grant_sql(rel, g));
     if (v.comment) out.push_back(comment_sql(kind, rel, v.comment));
     for (const auto& [column, text] : v.column_comments)
-        out.push_back(comment_sql("COLUMN", rel + "." + plan::quote_ident(column), text));
+        out.push_back(comment_sql("COLUMN", rel + "." + pg::quote_ident(column), text));
     for (const auto& [column, expr] : v.column_defaults)
-        out.push_back("ALTER VIEW " + rel + " ALTER COLUMN " + plan::quote_ident(column) +
+        out.push_back("ALTER VIEW " + rel + " ALTER COLUMN " + pg::quote_ident(column) +
                       " SET DEFAULT " + expr);
     for (const auto& sql : v.index_sql) out.push_back(sql);
     for (const auto& sql : v.index_comment_sql) out.push_back(sql);

@@ -5,15 +5,16 @@
 #include <array>
 #include <string_view>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/fk_rules.hpp"
-#include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::cutover {
 namespace {
 
-using plan::quote_ident;
-using plan::quote_literal;
+using pg::quote_ident;
+using pg::quote_literal;
 
 // Privileges aclexplode() can report (MAINTAIN from PostgreSQL 17). Anything else is refused:
 // the name is pasted into GRANT as a keyword, so it must be one of these.
@@ -47,7 +48,7 @@ bool plain_word(const std::string& v) {
 }  // namespace
 
 std::string relation_sql(const catalog::qualified_name& name) {
-    return plan::qualified(name);
+    return catalog::qualified(name);
 }
 
 std::string rename_sql(const char* kind, const catalog::qualified_name& from,

@@ -16,9 +16,8 @@
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/cutover/swap_sql.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/fk_rules.hpp"
-#include "partshift/plan/partition_naming.hpp"
-#include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::cutover {
 namespace {
@@ -45,7 +44,7 @@ std::vector<index_rename> match_indexes(const catalog::table_model& src,
     for (const auto& s : src.indexes) {
         for (int n = 1; n <= 100; ++n) {
             const std::string wanted = s.name + suffix + (n == 1 ? "" : "_" + std::to_string(n));
-            const auto it = by_name.find(plan::fit_identifier(wanted));
+            const auto it = by_name.find(pg::fit_identifier(wanted));
             if (it == by_name.end() || claimed.count(it->first)) continue;
             // Same kind of index, or it is not this one's copy.
             if (it->second->is_primary != s.is_primary || it->second->is_unique != s.is_unique)
@@ -294,7 +293,7 @@ void move_comments_and_columns(swap_runner& run, const swap_inputs& in,
     for (const auto& c : in.source.columns) {
         const catalog::column* t = in.target.find_column(c.name);
         if (!t) run.fail("column " + c.name + " is missing on the target");
-        const std::string col = rel + "." + plan::quote_ident(c.name);
+        const std::string col = rel + "." + pg::quote_ident(c.name);
         if (c.comment != t->comment) {
             run.exec(comment_sql("COLUMN", col, c.comment));
             ++changes;

@@ -20,17 +20,17 @@
 #include <thread>
 
 #include "partshift/apply/applier.hpp"
+#include "partshift/catalog/inspector.hpp"
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/copy/copier.hpp"
 #include "partshift/copy/copy_spec.hpp"
 #include "partshift/copy/index_builder.hpp"
 #include "partshift/cutover/after_swap.hpp"
 #include "partshift/cutover/cutover_runner.hpp"
-#include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
 #include "partshift/hooks/async_hook.hpp"
 #include "partshift/hooks/hook_runner.hpp"
 #include "partshift/metrics/metrics_exporter.hpp"
-#include "partshift/catalog/inspector.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/partition_watch.hpp"
 #include "partshift/migrate/reverse_stream.hpp"
@@ -41,10 +41,9 @@
 #include "partshift/monitor/progress_bar.hpp"
 #include "partshift/partman/partman_handoff.hpp"
 #include "partshift/pg/pg_error.hpp"
-#include "partshift/plan/partition_naming.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
-#include "partshift/plan/sql_quote.hpp"
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
@@ -58,6 +57,7 @@
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/stream/streamer.hpp"
+#include "partshift/teardown/job_teardown.hpp"
 #include "partshift/throttle/copy_gate.hpp"
 #include "partshift/throttle/throttler.hpp"
 #include "partshift/verify/verifier.hpp"
@@ -365,8 +365,8 @@ class job_runner {
         // A multi-table job: one verdict for all its tables.
         for (const auto& m : inputs_.members)
             if (const auto* failed = plan::first_fatal_failure(m.checks))
-                throw preflight_error("preflight failed: " + plan::qualified(m.table.name) + ": " +
-                                      failed->message);
+                throw preflight_error("preflight failed: " + catalog::qualified(m.table.name) +
+                                      ": " + failed->message);
         try {
             prepare();
         } catch (...) {
@@ -416,7 +416,7 @@ class job_runner {
         rec.target_schema = plan.target.schema;
         rec.target_table = plan.target.name;
         rec.final_name = plan.final_name;
-        rec.old_name = options_.old_name.empty() ? plan::fit_identifier(plan.final_name + "_old")
+        rec.old_name = options_.old_name.empty() ? pg::fit_identifier(plan.final_name + "_old")
                                                  : options_.old_name;
         rec.publication_name = state::object_name(options_.job);  // per database
         rec.slot_name =
@@ -439,8 +439,8 @@ class job_runner {
             member.target_schema = m.plan.target.schema;
             member.target_table = m.plan.target.name;
             member.final_name = m.plan.final_name;
-            member.old_name = m.old_name.empty() ? plan::fit_identifier(m.plan.final_name + "_old")
-                                                 : m.old_name;
+            member.old_name =
+                m.old_name.empty() ? pg::fit_identifier(m.plan.final_name + "_old") : m.old_name;
             member.spec = serialized_spec(m.plan.spec);
             member.rows_estimate = m.table.row_estimate;
             member.group_position = static_cast<int>(i) + 1;
@@ -464,7 +464,7 @@ class job_runner {
         state::record_source_partitions(control_, rec.job, inputs_.table.partitions);
         std::string published;
         for (const auto& t : tables())
-            published += (published.empty() ? "" : ", ") + plan::qualified(t.plan->source);
+            published += (published.empty() ? "" : ", ") + catalog::qualified(t.plan->source);
         stream::create_publication(control_, rec.publication_name, published);
         asio::io_context io;
         auto future = asio::co_spawn(
@@ -611,7 +611,7 @@ class job_runner {
         // the one partshift built.
         if (inputs_.table.relkind == 'p' && !job.reverse_of) {
             partition_watch_options watch{options_.dsn, job.job, inputs_.table.oid,
-                                          plan::qualified(inputs_.table.name)};
+                                          catalog::qualified(inputs_.table.name)};
             // Test hook: a long interval leaves a change to the cutover's own check.
             if (const char* ms = std::getenv("PARTSHIFT_TEST_PARTITION_CHECK_MS"))
                 watch.interval = std::chrono::milliseconds(std::atoi(ms));
@@ -690,8 +690,7 @@ class job_runner {
             try {
                 for (const auto& t : tables()) {
                     auto spec = copy::make_copy_spec(*t.table, t.target);
-                    if (multi_table())
-                        spdlog::info("copy: {}", plan::qualified(t.table->name));
+                    if (multi_table()) spdlog::info("copy: {}", catalog::qualified(t.table->name));
                     auto one = co_await copy::run_copy(options_.dsn, t.job, spec, copy_options,
                                                        progress, stop);
                     result.rows_copied += one.rows_copied;

@@ -8,6 +8,7 @@
 #include <boost/asio/use_future.hpp>
 #include <filesystem>
 
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/state/job_spec_codec.hpp"
@@ -32,9 +33,10 @@ state::job_record prepare_reverse_stream(const std::string& dsn, pg::connection&
     teardown::drop_reverse_stream(conn, reverse);
     // Published through the root: the reverse applier sees one relation, NAME, as the
     // forward one sees the source.
-    conn.exec("CREATE PUBLICATION " + conn.quote_ident(reverse.publication_name) +
-              " FOR TABLE " + conn.quote_ident(job.target_schema) + "." +
-              conn.quote_ident(job.target_table) + " WITH (publish_via_partition_root = true)");
+    conn.exec("CREATE PUBLICATION " + pg::escape_identifier(reverse.publication_name) +
+              " FOR TABLE " + pg::escape_identifier(job.target_schema) + "." +
+              pg::escape_identifier(job.target_table) +
+              " WITH (publish_via_partition_root = true)");
     std::filesystem::remove_all(reverse.spool_dir);
     spool::write_job_marker(reverse.spool_dir, reverse.job, reverse.slot_name);
     boost::asio::io_context io;

@@ -3,11 +3,15 @@
 
 #include <algorithm>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/fk_rules.hpp"
-#include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::plan {
+
+using pg::quote_ident;
+
 namespace {
 
 std::string join(const std::vector<std::string>& items) {

@@ -7,10 +7,14 @@
 #include <algorithm>
 #include <set>
 
+#include "partshift/catalog/table_name.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/fk_rules.hpp"
-#include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::plan {
+
+using pg::quote_ident;
+
 namespace {
 
 // minimum_server_version: pgoutput's `messages` option (the cutover fence) is PostgreSQL 14+.

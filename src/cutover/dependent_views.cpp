@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "partshift/catalog/grants.hpp"
 #include "partshift/pg/quote.hpp"
 
 namespace partshift::cutover {
@@ -52,25 +53,7 @@ void read_view(pg::connection& conn, captured_view& v) {
         if (auto d = cols.opt(i, 2)) v.column_defaults.emplace_back(cols.get(i, 0), *d);
     }
 
-    // Table and column privileges, the owner's own left out (the owner has them implicitly).
-    auto g = conn.query(
-        "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' "
-        "            ELSE pg_catalog.pg_get_userbyid(g.grantee) END, "
-        "  g.privilege_type, g.is_grantable, NULL::name, 0 AS attnum "
-        "FROM pg_catalog.pg_class c, aclexplode(c.relacl) g "
-        "WHERE c.oid = $1::oid AND g.grantee <> c.relowner "
-        "UNION ALL "
-        "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' "
-        "            ELSE pg_catalog.pg_get_userbyid(g.grantee) END, "
-        "  g.privilege_type, g.is_grantable, a.attname, a.attnum "
-        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid, "
-        "  aclexplode(a.attacl) g "
-        "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
-        "  AND g.grantee <> c.relowner "
-        "ORDER BY 5, 1, 2",
-        v.oid);
-    for (int i = 0; i < g.rows(); ++i)
-        v.grants.push_back({g.get(i, 0), g.get(i, 1), g.get_bool(i, 2), g.opt(i, 3)});
+    v.grants = catalog::read_grants(conn, v.oid);
 
     auto idx = conn.query(
         "SELECT pg_catalog.pg_get_indexdef(i.indexrelid), "

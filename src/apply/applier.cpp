@@ -9,9 +9,9 @@
 #include <cinttypes>
 #include <cstdlib>
 
-#include "partshift/apply/array_literal.hpp"
 #include "partshift/apply/row_values.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/array_literal.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/session_settings.hpp"
 
@@ -654,12 +654,12 @@ asio::awaitable<void> applier::add_to_group(relation_state& rel, group_kind kind
         group.first_where = where;
     }
     for (size_t i = 0; i < params.size(); ++i) {
-        append_array_element(group.arrays[i], params[i]);
+        pg::append_array_element(group.arrays[i], params[i]);
         group.bytes += params[i] ? params[i]->size() + 3 : 5;
     }
     if (located) {
         for (size_t i = 0; i < where->size(); ++i) {
-            append_array_element(group.arrays[params.size() + i], (*where)[i]);
+            pg::append_array_element(group.arrays[params.size() + i], (*where)[i]);
             group.bytes += (*where)[i] ? (*where)[i]->size() + 3 : 5;
         }
         group.rows->fallback_params.push_back(params);
@@ -727,7 +727,7 @@ asio::awaitable<void> applier::flush_group(relation_state& rel, row_group& group
     pg::param_list params;
     params.reserve(g.arrays.size());
     for (auto& a : g.arrays) {
-        close_array_literal(a);
+        pg::close_array_literal(a);
         params.emplace_back(std::move(a));
     }
     g.arrays.clear();

@@ -15,6 +15,7 @@
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/copy/chunk_planner.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/array_literal.hpp"
 #include "partshift/pg/connection.hpp"
 #include "partshift/pg/quote.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
@@ -411,7 +412,7 @@ class verifier {
             std::vector<std::string> values;
             values.reserve(keys.size());
             for (const auto& k : keys) values.push_back(k.state.key.at(col));
-            params.emplace_back(array_literal(values));
+            params.emplace_back(pg::text_array_literal(values));
         }
         return params;
     }

@@ -89,7 +89,7 @@ class sql_builder {
     std::string truncate(bool restart_identity) const;
 
     // Set-based statements for a run of strict-mode changes with distinct keys. Each
-    // parameter is one array literal (array_literal.hpp) holding that parameter of every row,
+    // parameter is one array literal (pg/array_literal.hpp) holding that parameter of every row,
     // in row order, cast in the SQL to `type_name[]`; the rows are numbered from 1 (WITH
     // ORDINALITY). Each statement returns only the rows that diverged, as (n bigint,
     // found bigint): n the row number, found the rows it found on the target (insert: 1 = the

@@ -7,12 +7,11 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <cstdio>
 #include <cstdlib>
 
-#include "partshift/apply/array_literal.hpp"
 #include "partshift/apply/row_values.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/array_literal.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/session_settings.hpp"
 
@@ -21,19 +20,10 @@ namespace {
 
 using stream::lsn_t;
 
-// Local LSN text helpers: stream::format_lsn/parse_lsn live on the decoder's branch.
-std::string lsn_text(lsn_t lsn) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
-                  static_cast<unsigned>(lsn & 0xffffffffu));
-    return buf;
-}
-
-lsn_t parse_lsn_text(const std::string& text) {
-    unsigned hi = 0, lo = 0;
-    if (std::sscanf(text.c_str(), "%X/%X", &hi, &lo) != 2)
-        throw runtime_error("invalid LSN in partshift.jobs: " + text);
-    return (static_cast<lsn_t>(hi) << 32) | lo;
+// parse_job_lsn: a pg_lsn the job row holds, as text (stream/lsn's one LSN text format).
+lsn_t parse_job_lsn(const std::string& text) {
+    if (auto lsn = stream::parse_lsn(text)) return *lsn;
+    throw runtime_error("invalid LSN in partshift.jobs: " + text);
 }
 
 int64_t affected_rows(const pg::result& r) {
@@ -54,12 +44,12 @@ std::vector<relation_target> single_relation(const catalog::table_model& source,
 }  // namespace
 
 applier::applier(const catalog::table_model& source, applier_options options,
-                 monitor::progress& progress)
+                 base::progress& progress)
     // `options` is copied, not moved: argument evaluation order is unspecified.
     : applier(single_relation(source, options), options, progress) {}
 
 applier::applier(std::vector<relation_target> relations, applier_options options,
-                 monitor::progress& progress)
+                 base::progress& progress)
     : options_(std::move(options)), progress_(progress) {
     if (relations.empty()) throw usage_error("the applier needs at least one relation");
     const bool set_based = options_.set_based && options_.max_group_rows > 1;
@@ -145,11 +135,11 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
         pg::make_params(options_.job));
     if (job.rows() != 1)
         throw runtime_error("job '" + options_.job + "' not found in partshift.jobs");
-    if (auto saved = job.opt(0, 0)) applied_lsn_ = parse_lsn_text(*saved);
+    if (auto saved = job.opt(0, 0)) applied_lsn_ = parse_job_lsn(*saved);
     if (options_.idempotent_until)
         idempotent_until_ = *options_.idempotent_until;
     else if (auto high = job.opt(0, 1))
-        idempotent_until_ = parse_lsn_text(*high);
+        idempotent_until_ = parse_job_lsn(*high);
     progress_.applied_lsn = applied_lsn_.load();
     // The saved applied LSN may itself come from an asynchronous commit not yet flushed (a
     // run killed a moment ago, or this applier restarted after a lost connection): durable
@@ -180,7 +170,7 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
                 quote_qualified(rel.source.name), quote_qualified(rel.target));
     }
     spdlog::info("applier: job {} resumes after {}, idempotent until {}", options_.job,
-                 lsn_text(applied_lsn_), lsn_text(idempotent_until_));
+                 stream::format_lsn(applied_lsn_), stream::format_lsn(idempotent_until_));
 
     conn_->enter_pipeline();
     commit_due_at_.reset();
@@ -239,7 +229,8 @@ asio::awaitable<void> applier::dispatch(const stream::message& message) {
 }
 
 asio::awaitable<void> applier::handle_begin(const stream::begin_msg& m) {
-    if (in_txn_) throw runtime_error("Begin " + lsn_text(m.final_lsn) + " inside a transaction");
+    if (in_txn_)
+        throw runtime_error("Begin " + stream::format_lsn(m.final_lsn) + " inside a transaction");
     in_txn_ = true;
     txn_commit_lsn_ = m.final_lsn;
     // Commit records are ordered, so a transaction applied before has its commit LSN below
@@ -250,7 +241,7 @@ asio::awaitable<void> applier::handle_begin(const stream::begin_msg& m) {
         strict_ = true;
         progress_.strict_mode = true;
         spdlog::info("applier: past {} — strict mode from the transaction committed at {}",
-                     lsn_text(idempotent_until_), lsn_text(m.final_lsn));
+                     stream::format_lsn(idempotent_until_), stream::format_lsn(m.final_lsn));
     }
     if (!batch_open_) {
         co_await open_batch();
@@ -259,7 +250,7 @@ asio::awaitable<void> applier::handle_begin(const stream::begin_msg& m) {
 }
 
 asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
-    if (!in_txn_) throw runtime_error("Commit " + lsn_text(m.end_lsn) + " without Begin");
+    if (!in_txn_) throw runtime_error("Commit " + stream::format_lsn(m.end_lsn) + " without Begin");
     in_txn_ = false;
     if (skip_txn_) co_return;
     if (options_.test_delay_per_transaction.count() > 0) {
@@ -290,8 +281,9 @@ void applier::check_tuple(const relation_state& rel, const stream::tuple& row,
                           const char* what) const {
     if (row.size() != rel.target_sql.columns().size())
         throw runtime_error(std::string(what) + " of " + quote_qualified(rel.source.name) +
-                            " in the transaction committed at " + lsn_text(txn_commit_lsn_) +
-                            " has " + std::to_string(row.size()) + " columns, expected " +
+                            " in the transaction committed at " +
+                            stream::format_lsn(txn_commit_lsn_) + " has " +
+                            std::to_string(row.size()) + " columns, expected " +
                             std::to_string(rel.target_sql.columns().size()));
 }
 
@@ -539,7 +531,7 @@ asio::awaitable<void> applier::handle_message(const stream::logical_message_msg&
     }
     fence_content_ = m.content;
     fence_lsn_ = m.lsn;
-    spdlog::info("applier: fence {} applied", lsn_text(m.lsn));
+    spdlog::info("applier: fence {} applied", stream::format_lsn(m.lsn));
 }
 
 asio::awaitable<void> applier::open_batch() {
@@ -560,7 +552,8 @@ asio::awaitable<void> applier::commit_batch() {
             // of the same job) finds no row and fails instead.
             "UPDATE partshift.jobs SET applied_lsn = $1::pg_lsn, updated_at = now() "
             "WHERE job = $2 AND (applied_lsn IS NULL OR applied_lsn <= $1::pg_lsn)",
-            pg::make_params(lsn_text(batch_end_lsn_), options_.job), check::one_row, "checkpoint");
+            pg::make_params(stream::format_lsn(batch_end_lsn_), options_.job), check::one_row,
+            "checkpoint");
     // Row-count checks happen here, on the client, so read every result before COMMIT is
     // even sent: a divergence must roll the batch back (one extra round trip per batch).
     co_await sync();
@@ -661,12 +654,12 @@ asio::awaitable<void> applier::add_to_group(relation_state& rel, group_kind kind
         group.first_where = where;
     }
     for (size_t i = 0; i < params.size(); ++i) {
-        append_array_element(group.arrays[i], params[i]);
+        pg::append_array_element(group.arrays[i], params[i]);
         group.bytes += params[i] ? params[i]->size() + 3 : 5;
     }
     if (located) {
         for (size_t i = 0; i < where->size(); ++i) {
-            append_array_element(group.arrays[params.size() + i], (*where)[i]);
+            pg::append_array_element(group.arrays[params.size() + i], (*where)[i]);
             group.bytes += (*where)[i] ? (*where)[i]->size() + 3 : 5;
         }
         group.rows->fallback_params.push_back(params);
@@ -734,7 +727,7 @@ asio::awaitable<void> applier::flush_group(relation_state& rel, row_group& group
     pg::param_list params;
     params.reserve(g.arrays.size());
     for (auto& a : g.arrays) {
-        close_array_literal(a);
+        pg::close_array_literal(a);
         params.emplace_back(std::move(a));
     }
     g.arrays.clear();
@@ -835,7 +828,7 @@ asio::awaitable<void> applier::sync() {
                              "the key already exists on the target (" + res.error_message() + ")");
                 std::string message = std::string(p.operation) +
                                       " failed in the source transaction committed at " +
-                                      lsn_text(p.commit_lsn) + ": " + res.error_message();
+                                      stream::format_lsn(p.commit_lsn) + ": " + res.error_message();
                 if (p.relation && !p.key.empty())
                     message += " (key " + p.relation->describe(p.key) + ")";
                 if (p.relation && p.group && !p.group->keys.empty())
@@ -915,8 +908,8 @@ void applier::diverged(const pending& p, const std::string& detail) const {
     // the batch back together with its applied LSN.
     std::string key = p.relation ? p.relation->describe(p.key) : "(unknown)";
     throw runtime_error("divergence in strict mode: " + std::string(p.operation) + " of key " +
-                        key + " in the source transaction committed at " + lsn_text(p.commit_lsn) +
-                        ": " + detail);
+                        key + " in the source transaction committed at " +
+                        stream::format_lsn(p.commit_lsn) + ": " + detail);
 }
 
 asio::awaitable<std::optional<pg::param_list>> applier::read_source_row(const relation_state& rel,

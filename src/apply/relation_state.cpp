@@ -6,6 +6,7 @@
 
 #include "partshift/apply/row_values.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::apply {
 
@@ -66,17 +67,18 @@ void relation_state::check_relation(const stream::relation_msg& m) const {
     for (size_t i = 0; i < std::max(expected.size(), m.columns.size()); ++i) {
         if (i >= m.columns.size())
             throw runtime_error("source table " + table + " changed during the job: column " +
-                                quote_identifier(expected[i].name) + " is gone from the stream");
+                                pg::escape_identifier(expected[i].name) +
+                                " is gone from the stream");
         if (i >= expected.size())
             throw runtime_error("source table " + table + " changed during the job: new column " +
-                                quote_identifier(m.columns[i].name) + " (type oid " +
+                                pg::escape_identifier(m.columns[i].name) + " (type oid " +
                                 std::to_string(m.columns[i].type_oid) + ")");
         if (m.columns[i].name != expected[i].name || m.columns[i].type_oid != expected[i].type_oid)
             throw runtime_error("source table " + table + " changed during the job: column " +
                                 std::to_string(i + 1) + " is now " +
-                                quote_identifier(m.columns[i].name) + " (type oid " +
+                                pg::escape_identifier(m.columns[i].name) + " (type oid " +
                                 std::to_string(m.columns[i].type_oid) + "), expected " +
-                                quote_identifier(expected[i].name) + " (type oid " +
+                                pg::escape_identifier(expected[i].name) + " (type oid " +
                                 std::to_string(expected[i].type_oid) + ")");
     }
 }

@@ -5,26 +5,12 @@
 #include <stdexcept>
 
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::apply {
 
-std::string quote_identifier(std::string_view name) {
-    if (name.empty()) throw usage_error("empty SQL identifier");
-    std::string out;
-    out.reserve(name.size() + 2);
-    out.push_back('"');
-    for (char c : name) {
-        if (c == '\0') throw usage_error("SQL identifier contains a NUL byte");
-        if (c == '"') out.push_back('"');
-        out.push_back(c);
-    }
-    out.push_back('"');
-    return out;
-}
-
 std::string quote_qualified(const catalog::qualified_name& name) {
-    if (name.schema.empty()) return quote_identifier(name.name);
-    return quote_identifier(name.schema) + "." + quote_identifier(name.name);
+    return pg::escape_qualified(name.schema, name.name);
 }
 
 namespace {
@@ -34,7 +20,7 @@ namespace {
 void refuse_identity_always(const column_def& column) {
     if (column.identity_always)
         throw std::invalid_argument("UPDATE may not set GENERATED ALWAYS identity column " +
-                                    quote_identifier(column.name));
+                                    pg::escape_identifier(column.name));
 }
 
 std::string placeholder(size_t n) {
@@ -58,7 +44,7 @@ sql_builder::sql_builder(std::string relation, std::vector<column_def> columns,
             names += ", ";
             values += ", ";
         }
-        names += quote_identifier(columns_[i].name);
+        names += pg::escape_identifier(columns_[i].name);
         values += placeholder(i + 1);
         insert_.param_types.push_back(columns_[i].type_oid);
         overriding = overriding || columns_[i].identity_always;
@@ -91,7 +77,7 @@ sql_builder sql_builder::for_table(const catalog::table_model& source,
         size_t i = 0;
         while (i < columns.size() && columns[i].name != name) ++i;
         if (i == columns.size())
-            throw usage_error("apply key column " + quote_identifier(name) + " of " +
+            throw usage_error("apply key column " + pg::escape_identifier(name) + " of " +
                               quote_qualified(source.name) + " is not a replicated column");
         key.push_back(i);
     }
@@ -103,7 +89,7 @@ std::string sql_builder::key_condition(size_t first_param) const {
     for (size_t i = 0; i < key_.size(); ++i) {
         if (i) out += " AND ";
         const auto& c = columns_[key_[i]];
-        out += quote_identifier(c.name) + " = " + placeholder(first_param + i);
+        out += pg::escape_identifier(c.name) + " = " + placeholder(first_param + i);
     }
     return out;
 }
@@ -121,7 +107,7 @@ const statement& sql_builder::update_by_key(const column_mask& set) {
         if (!assignments.empty()) assignments += ", ";
         st.param_types.push_back(columns_[i].type_oid);
         assignments +=
-            quote_identifier(columns_[i].name) + " = " + placeholder(st.param_types.size());
+            pg::escape_identifier(columns_[i].name) + " = " + placeholder(st.param_types.size());
     }
     if (assignments.empty()) throw std::invalid_argument("UPDATE with no column to set");
     size_t first_key_param = st.param_types.size() + 1;
@@ -140,7 +126,7 @@ const statement& sql_builder::update_in_partition(const column_mask& set,
     for (size_t c : located) {
         if (c >= columns_.size()) throw std::invalid_argument("located column out of range");
         st.param_types.push_back(columns_[c].type_oid);
-        st.sql += " AND " + quote_identifier(columns_[c].name) + " = " +
+        st.sql += " AND " + pg::escape_identifier(columns_[c].name) + " = " +
                   placeholder(st.param_types.size());
     }
     return located_updates_.emplace(std::move(id), std::move(st)).first->second;
@@ -180,7 +166,7 @@ std::string sql_builder::set_source(const std::vector<size_t>& columns, statemen
         st.param_types.push_back(0);  // the array type comes from the cast
         arrays += (i ? ", " : "") + placeholder(st.param_types.size()) +
                   "::" + columns_[columns[i]].type_name + "[]";
-        names += quote_identifier("c" + std::to_string(i + 1)) + ", ";
+        names += pg::escape_identifier("c" + std::to_string(i + 1)) + ", ";
     }
     return "WITH v AS MATERIALIZED (SELECT * FROM unnest(" + arrays + ") WITH ORDINALITY AS v(" +
            names + "\"n\"))";
@@ -208,16 +194,16 @@ const statement& sql_builder::insert_set() {
     bool overriding = false;
     for (size_t i = 0; i < columns_.size(); ++i) {
         all[i] = i;
-        names += (i ? ", " : "") + quote_identifier(columns_[i].name);
-        values += (i ? ", " : "") + quote_identifier("c" + std::to_string(i + 1));
+        names += (i ? ", " : "") + pg::escape_identifier(columns_[i].name);
+        values += (i ? ", " : "") + pg::escape_identifier("c" + std::to_string(i + 1));
         overriding = overriding || columns_[i].identity_always;
     }
     std::string returning, match;
     for (size_t i = 0; i < key_.size(); ++i) {
-        const std::string name = quote_identifier(columns_[key_[i]].name);
+        const std::string name = pg::escape_identifier(columns_[key_[i]].name);
         returning += (i ? ", " : "") + name;
         match += std::string(i ? " AND " : "") + "w." + name + " = v." +
-                 quote_identifier("c" + std::to_string(key_[i] + 1));
+                 pg::escape_identifier("c" + std::to_string(key_[i] + 1));
     }
     st.sql = set_source(all, st) + ", w AS (INSERT INTO " + relation_ + " (" + names + ")" +
              (overriding ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + values +
@@ -235,8 +221,9 @@ const statement& sql_builder::delete_set() {
     statement st;
     std::string match;
     for (size_t i = 0; i < key_.size(); ++i)
-        match += std::string(i ? " AND " : "") + "t." + quote_identifier(columns_[key_[i]].name) +
-                 " = v." + quote_identifier("c" + std::to_string(i + 1));
+        match += std::string(i ? " AND " : "") + "t." +
+                 pg::escape_identifier(columns_[key_[i]].name) + " = v." +
+                 pg::escape_identifier("c" + std::to_string(i + 1));
     st.sql = set_source(key_, st) + ", w AS (DELETE FROM " + relation_ + " AS t USING v WHERE " +
              match + " RETURNING v.\"n\")" + set_divergences;
     delete_set_ = std::move(st);
@@ -257,23 +244,24 @@ const statement& sql_builder::update_set(const column_mask& set,
         refuse_identity_always(columns_[i]);
         if (std::find(key_.begin(), key_.end(), i) != key_.end())
             throw std::invalid_argument("a set-based UPDATE may not set key column " +
-                                        quote_identifier(columns_[i].name));
+                                        pg::escape_identifier(columns_[i].name));
         params.push_back(i);
-        assignments += (assignments.empty() ? "" : ", ") + quote_identifier(columns_[i].name) +
-                       " = v." + quote_identifier("c" + std::to_string(params.size()));
+        assignments += (assignments.empty() ? "" : ", ") + pg::escape_identifier(columns_[i].name) +
+                       " = v." + pg::escape_identifier("c" + std::to_string(params.size()));
     }
     if (assignments.empty()) throw std::invalid_argument("UPDATE with no column to set");
     std::string match;
     for (size_t i = 0; i < key_.size(); ++i) {
         params.push_back(key_[i]);
-        match += std::string(i ? " AND " : "") + "t." + quote_identifier(columns_[key_[i]].name) +
-                 " = v." + quote_identifier("c" + std::to_string(params.size()));
+        match += std::string(i ? " AND " : "") + "t." +
+                 pg::escape_identifier(columns_[key_[i]].name) + " = v." +
+                 pg::escape_identifier("c" + std::to_string(params.size()));
     }
     for (size_t c : located) {
         if (c >= columns_.size()) throw std::invalid_argument("located column out of range");
         params.push_back(c);
-        match += " AND t." + quote_identifier(columns_[c].name) + " = v." +
-                 quote_identifier("c" + std::to_string(params.size()));
+        match += " AND t." + pg::escape_identifier(columns_[c].name) + " = v." +
+                 pg::escape_identifier("c" + std::to_string(params.size()));
     }
     st.sql = set_source(params, st) + ", w AS (UPDATE " + relation_ + " AS t SET " + assignments +
              " FROM v WHERE " + match + " RETURNING v.\"n\")" + set_divergences;

@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "partshift/catalog/grants.hpp"
 #include "partshift/catalog/partition_tree.hpp"
 #include "partshift/error.hpp"
 
@@ -377,30 +378,6 @@ void read_sequences(pg::connection& conn, table_model& m) {
                                r.get_bool(i, "identity")});
 }
 
-// read_grants: table and column privileges. The owner's own entries are left out: a new
-// owner gets them implicitly, and copying them would name the old owner as grantee.
-void read_grants(pg::connection& conn, table_model& m) {
-    auto r = conn.query(
-        "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' "
-        "            ELSE pg_catalog.pg_get_userbyid(g.grantee) END AS grantee, "
-        "  g.privilege_type, g.is_grantable, NULL::name AS col, 0 AS attnum "
-        "FROM pg_catalog.pg_class c, aclexplode(c.relacl) g "
-        "WHERE c.oid = $1 AND g.grantee <> c.relowner "
-        "UNION ALL "
-        "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' "
-        "            ELSE pg_catalog.pg_get_userbyid(g.grantee) END, "
-        "  g.privilege_type, g.is_grantable, a.attname, a.attnum "
-        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid, "
-        "  aclexplode(a.attacl) g "
-        "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped "
-        "  AND g.grantee <> c.relowner "
-        "ORDER BY attnum, grantee, privilege_type",
-        m.oid);
-    for (int i = 0; i < r.rows(); ++i)
-        m.grants.push_back({r.get(i, "grantee"), r.get(i, "privilege_type"),
-                            r.get_bool(i, "is_grantable"), r.opt(i, "col")});
-}
-
 void read_policies(pg::connection& conn, table_model& m) {
     auto r = conn.query(
         "SELECT p.polname, "
@@ -444,7 +421,7 @@ table_model inspect_table(pg::connection& conn, const qualified_name& name,
     read_triggers(conn, m);
     read_dependent_views(conn, m);
     read_sequences(conn, m);
-    read_grants(conn, m);
+    m.grants = read_grants(conn, m.oid);
     read_policies(conn, m);
     return m;
 }

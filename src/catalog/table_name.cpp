@@ -5,6 +5,7 @@
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/session_defaults.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::catalog {
 namespace {
@@ -122,6 +123,11 @@ qualified_name resolve_table_name(pg::connection& conn, const std::string& text)
         throw usage_error("\"" + text + "\" is " + kind_noun(found.get(0, "relkind").at(0)) +
                           ", not a table");
     return {found.get(0, "nspname"), found.get(0, "relname")};
+}
+
+std::string qualified(const qualified_name& name) {
+    if (name.schema.empty()) return pg::quote_ident(name.name);
+    return pg::quote_ident(name.schema) + "." + pg::quote_ident(name.name);
 }
 
 }  // namespace partshift::catalog

@@ -5,11 +5,11 @@
 
 #include <algorithm>
 
-#include "partshift/catalog/data_facts.hpp"
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/plan/data_facts.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/spec_validation.hpp"
 #include "partshift/state/schema_trust.hpp"
@@ -51,8 +51,8 @@ planned_migration plan_migration(pg::connection& conn, const std::string& table_
     // Validate before reading the data: a wrong column or type should fail fast, not after a
     // scan of a big table.
     plan::validate_spec(out.table, spec);
-    catalog::check_explicit_values(conn, out.table, spec);
-    out.facts = catalog::gather_data_facts(conn, out.table, spec);
+    plan::check_explicit_values(conn, out.table, spec);
+    out.facts = plan::gather_data_facts(conn, out.table, spec);
     out.plan = plan::make_plan(out.table, spec, out.facts, names);
     out.checks = plan::run_preflight(conn, out.table, spec, out.plan, accepted);
     tx.commit();

@@ -5,19 +5,19 @@
 #include <filesystem>
 #include <iostream>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
 #include "partshift/cli/duration.hpp"
 #include "partshift/cli/job_file.hpp"
-#include "partshift/plan/preflight.hpp"
-#include "partshift/plan/sql_quote.hpp"
 #include "partshift/cli/partition_options.hpp"
-#include "partshift/catalog/table_name.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
 #include "partshift/hooks/hook_runner.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/partman/partman_handoff.hpp"
+#include "partshift/pg/quote.hpp"
+#include "partshift/plan/preflight.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
@@ -123,7 +123,7 @@ int run_group(pg::connection& conn, const job_file& file, migrate::run_options& 
     auto planned = plan_group_migration(conn, file, run.job, accepted);
     for (const auto& m : planned.members)
         if (m.table.relkind == 'p')
-            throw usage_error("--spec takes plain tables; " + plan::qualified(m.table.name) +
+            throw usage_error("--spec takes plain tables; " + catalog::qualified(m.table.name) +
                               " is partitioned: re-partition it in a job of its own (--table)");
     if (file.tables.front().old_name) run.old_name = *file.tables.front().old_name;
     auto& first = planned.members.front();

@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::copy {
 namespace {
@@ -126,13 +127,15 @@ std::vector<chunk> number_chunks(const std::vector<chunk_bounds>& ranges) {
     return chunks;
 }
 
-quoted_copy_spec quote_spec(const pg::async_connection& conn, const copy_spec& spec) {
+quoted_copy_spec quote_spec(const copy_spec& spec) {
     quoted_copy_spec q;
-    q.source = conn.quote_ident(spec.source.schema) + "." + conn.quote_ident(spec.source.name);
-    q.target = conn.quote_ident(spec.target.schema) + "." + conn.quote_ident(spec.target.name);
-    for (const auto& c : spec.columns) q.columns.push_back(conn.quote_ident(c));
+    q.source =
+        pg::escape_identifier(spec.source.schema) + "." + pg::escape_identifier(spec.source.name);
+    q.target =
+        pg::escape_identifier(spec.target.schema) + "." + pg::escape_identifier(spec.target.name);
+    for (const auto& c : spec.columns) q.columns.push_back(pg::escape_identifier(c));
     for (const auto& k : spec.key) {
-        q.key_columns.push_back(conn.quote_ident(k.name));
+        q.key_columns.push_back(pg::escape_identifier(k.name));
         q.key_types.push_back(k.type_name);
     }
     return q;
@@ -180,7 +183,7 @@ awaitable<std::vector<chunk>> plan_chunks(pg::async_connection& conn, const std:
         spdlog::info("copy: job {} resumes with {} stored chunks", job, stored.size());
         co_return stored;
     }
-    auto quoted = quote_spec(conn, spec);
+    auto quoted = quote_spec(spec);
     auto chunks = number_chunks(co_await compute_ranges(conn, quoted, spec, options));
 
     // One transaction: a crash while planning leaves no partial chunk set behind.

@@ -38,7 +38,7 @@ struct copy_run {
     std::string job;
     std::string application_name;
     quoted_copy_spec spec;
-    monitor::progress* progress = nullptr;
+    base::progress* progress = nullptr;
     throttle::copy_gate* gate = nullptr;
     const std::atomic<bool>& stop;
 
@@ -184,7 +184,7 @@ void worker_finished(copy_run& run, int worker_id, std::exception_ptr error) {
 }  // namespace
 
 awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec,
-                                copy_options options, monitor::progress& progress,
+                                copy_options options, base::progress& progress,
                                 const std::atomic<bool>& stop) {
     auto ex = co_await asio::this_coro::executor;
     auto control = co_await pg::async_connection::connect(dsn, options.application_name);
@@ -194,7 +194,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     run.dsn = dsn;
     run.job = job;
     run.application_name = options.application_name;
-    run.spec = quote_spec(control, spec);
+    run.spec = quote_spec(spec);
     run.progress = &progress;
     run.gate = options.gate;
     run.relay_always = options.relay_always;
@@ -276,7 +276,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
 }
 
 copy_result copy_table(const std::string& dsn, const std::string& job, const copy_spec& spec,
-                       const copy_options& options, monitor::progress& progress,
+                       const copy_options& options, base::progress& progress,
                        const std::atomic<bool>& stop) {
     asio::io_context io;
     std::atomic<bool> finished{false};

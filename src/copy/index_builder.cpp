@@ -20,6 +20,7 @@
 #include "partshift/error.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::copy {
 namespace {
@@ -27,8 +28,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::awaitable;
 using namespace std::chrono_literals;
-
-constexpr size_t max_identifier_bytes = 63;  // NAMEDATALEN - 1
 
 // With options.concurrently, how long a catalog-only step (CREATE INDEX ON ONLY, ATTACH) waits
 // for its lock before it lets the writers queued behind it through and tries again.
@@ -68,15 +67,10 @@ struct build_run {
     bool halted() const { return failure || stop.load(std::memory_order_relaxed); }
 };
 
-std::string join_quoted(const pg::async_connection& conn, const std::vector<std::string>& names) {
+std::string join_quoted(const std::vector<std::string>& names) {
     std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + conn.quote_ident(n);
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + pg::escape_identifier(n);
     return out;
-}
-
-std::string qualified(const pg::async_connection& conn, const std::string& schema,
-                      const std::string& name) {
-    return conn.quote_ident(schema) + "." + conn.quote_ident(name);
 }
 
 std::string using_clause(const index_to_build& index) {
@@ -90,20 +84,20 @@ std::string using_clause(const index_to_build& index) {
 // The statement that builds `index` on one relation; `only` for partitioned tables (the index
 // then stays invalid until every partition's index is attached). `concurrently` applies to
 // leaves only: partitioned tables do not take it, and their ONLY index is catalog-only anyway.
-std::string build_sql(const pg::async_connection& conn, const index_to_build& index,
-                      const partition_node& node, const std::string& index_name, bool root,
-                      bool concurrently = false) {
-    std::string table = qualified(conn, node.schema, node.name);
+std::string build_sql(const index_to_build& index, const partition_node& node,
+                      const std::string& index_name, bool root, bool concurrently = false) {
+    std::string table = pg::escape_qualified(node.schema, node.name);
     std::string only = node.leaf ? "" : "ONLY ";
     if (index.is_primary) {
         if (index.key_columns.empty())
             throw usage_error("primary key " + index.name + " has no key columns");
-        return "ALTER TABLE " + only + table + " ADD CONSTRAINT " + conn.quote_ident(index_name) +
-               " PRIMARY KEY (" + join_quoted(conn, index.key_columns) + ")";
+        return "ALTER TABLE " + only + table + " ADD CONSTRAINT " +
+               pg::escape_identifier(index_name) + " PRIMARY KEY (" +
+               join_quoted(index.key_columns) + ")";
     }
     if (root && !index.create_on_parent_sql.empty()) return index.create_on_parent_sql;
     return std::string(index.is_unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") +
-           (concurrently && node.leaf ? "CONCURRENTLY " : "") + conn.quote_ident(index_name) +
+           (concurrently && node.leaf ? "CONCURRENTLY " : "") + pg::escape_identifier(index_name) +
            " ON " + only + table + " " + using_clause(index);
 }
 
@@ -160,7 +154,7 @@ awaitable<std::vector<partition_node>> read_partition_tree(pg::async_connection&
         "n.nspname, c.relname FROM pg_partition_tree($1::regclass) t "
         "JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "ORDER BY t.level, c.relname",
-        pg::make_params(qualified(conn, target.schema, target.name)));
+        pg::make_params(pg::escape_qualified(target.schema, target.name)));
     std::vector<partition_node> nodes;
     for (int i = 0; i < r.rows(); ++i)
         nodes.push_back({r.get(i, 0), r.get(i, 1), r.get_bool(i, 2),
@@ -199,7 +193,7 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
     }
     while (!run.halted() && run.next < run.tasks.size()) {
         const leaf_build& task = run.tasks[run.next++];
-        const std::string index = qualified(conn, task.leaf->schema, task.index_name);
+        const std::string index = pg::escape_qualified(task.leaf->schema, task.index_name);
         std::exception_ptr failure;
         bool cancelled_by_stop = false;
         try {
@@ -207,8 +201,8 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
                 auto drop = conn.exec(drop_sql(index, concurrently));
                 co_await std::move(drop);
             }
-            auto build = conn.exec(
-                build_sql(conn, *task.index, *task.leaf, task.index_name, false, concurrently));
+            auto build =
+                conn.exec(build_sql(*task.index, *task.leaf, task.index_name, false, concurrently));
             co_await std::move(build);
             continue;
         } catch (const pg::pg_error& e) {
@@ -286,7 +280,7 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
                     std::exception_ptr failure;
                     bool created = false;
                     try {
-                        std::string sql = build_sql(control, index, node, name, root);
+                        std::string sql = build_sql(index, node, name, root);
                         auto create = exec_catalog_step(control, sql, options.concurrently, stop);
                         created = co_await std::move(create);
                     } catch (...) {
@@ -349,9 +343,10 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
     for (const auto& [index, node_names] : names) {
         for (const auto* child : children) {
             const partition_node* parent = by_oid.at(child->parent_oid);
-            std::string child_index = qualified(control, child->schema, node_names.at(child->oid));
+            std::string child_index =
+                pg::escape_qualified(child->schema, node_names.at(child->oid));
             std::string parent_index =
-                qualified(control, parent->schema, node_names.at(parent->oid));
+                pg::escape_qualified(parent->schema, node_names.at(parent->oid));
             auto attached = co_await control.exec(
                 "SELECT count(*) FROM pg_inherits WHERE inhrelid = $1::regclass AND "
                 "inhparent = $2::regclass",
@@ -431,16 +426,8 @@ std::string child_index_name(std::string_view relation, std::string_view index_n
                              bool is_primary) {
     std::string name =
         std::string(relation) + "_" + (is_primary ? "pkey" : std::string(index_name));
-    if (name.size() <= max_identifier_bytes) return name;
-    // FNV-1a over the full name keeps truncated names of different inputs apart.
-    uint32_t hash = 2166136261u;
-    for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
-    char suffix[10];
-    std::snprintf(suffix, sizeof suffix, "_%08x", hash);
-    size_t keep = max_identifier_bytes - 9;
-    // Do not cut a UTF-8 sequence in half.
-    while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
-    return name.substr(0, keep) + suffix;
+    // Kept ending in '_' at the cut (the indexes a rerun finds were named so).
+    return pg::fit_identifier(name, false);
 }
 
 std::string using_clause_of(std::string_view create_index_sql) {

@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/catalog/grants.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::cutover {
 namespace {
@@ -52,25 +53,7 @@ void read_view(pg::connection& conn, captured_view& v) {
         if (auto d = cols.opt(i, 2)) v.column_defaults.emplace_back(cols.get(i, 0), *d);
     }
 
-    // Table and column privileges, the owner's own left out (the owner has them implicitly).
-    auto g = conn.query(
-        "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' "
-        "            ELSE pg_catalog.pg_get_userbyid(g.grantee) END, "
-        "  g.privilege_type, g.is_grantable, NULL::name, 0 AS attnum "
-        "FROM pg_catalog.pg_class c, aclexplode(c.relacl) g "
-        "WHERE c.oid = $1::oid AND g.grantee <> c.relowner "
-        "UNION ALL "
-        "SELECT CASE WHEN g.grantee = 0 THEN 'PUBLIC' "
-        "            ELSE pg_catalog.pg_get_userbyid(g.grantee) END, "
-        "  g.privilege_type, g.is_grantable, a.attname, a.attnum "
-        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid, "
-        "  aclexplode(a.attacl) g "
-        "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
-        "  AND g.grantee <> c.relowner "
-        "ORDER BY 5, 1, 2",
-        v.oid);
-    for (int i = 0; i < g.rows(); ++i)
-        v.grants.push_back({g.get(i, 0), g.get(i, 1), g.get_bool(i, 2), g.opt(i, 3)});
+    v.grants = catalog::read_grants(conn, v.oid);
 
     auto idx = conn.query(
         "SELECT pg_catalog.pg_get_indexdef(i.indexrelid), "
@@ -183,9 +166,9 @@ std::vector<std::string> view_statements(const captured_view& v) {
     for (const auto& g : v.grants) out.push_back(grant_sql(rel, g));
     if (v.comment) out.push_back(comment_sql(kind, rel, v.comment));
     for (const auto& [column, text] : v.column_comments)
-        out.push_back(comment_sql("COLUMN", rel + "." + plan::quote_ident(column), text));
+        out.push_back(comment_sql("COLUMN", rel + "." + pg::quote_ident(column), text));
     for (const auto& [column, expr] : v.column_defaults)
-        out.push_back("ALTER VIEW " + rel + " ALTER COLUMN " + plan::quote_ident(column) +
+        out.push_back("ALTER VIEW " + rel + " ALTER COLUMN " + pg::quote_ident(column) +
                       " SET DEFAULT " + expr);
     for (const auto& sql : v.index_sql) out.push_back(sql);
     for (const auto& sql : v.index_comment_sql) out.push_back(sql);

@@ -7,7 +7,7 @@
 
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
-#include "partshift/plan/partition_naming.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::cutover {
 namespace {
@@ -96,10 +96,10 @@ bool name_taken(pg::connection& conn, const std::string& schema, const std::stri
 
 std::string free_name(pg::connection& conn, const std::string& schema, const std::string& base,
                       const std::string& suffix) {
-    std::string candidate = plan::fit_identifier(base + suffix);
+    std::string candidate = pg::fit_identifier(base + suffix);
     for (int n = 2; name_taken(conn, schema, candidate); ++n) {
         if (n > 1000) throw runtime_error("no free name for " + base + suffix + " in " + schema);
-        candidate = plan::fit_identifier(base + suffix + "_" + std::to_string(n));
+        candidate = pg::fit_identifier(base + suffix + "_" + std::to_string(n));
     }
     return candidate;
 }
@@ -160,9 +160,10 @@ std::optional<int64_t> next_identity_floor(pg::connection& conn,
         conn.query("SELECT pg_catalog.pg_sequence_last_value($1::regclass)", relation_sql(sequence))
             .opt(0, 0);
     // The identifier is quoted; the aggregate reads the table this transaction has locked.
-    auto extreme = conn.exec(std::string("SELECT ") + (ascending ? "max(" : "min(") +
-                             conn.quote_ident(column) + ")::bigint FROM " + relation_sql(table))
-                       .opt(0, 0);
+    auto extreme =
+        conn.exec(std::string("SELECT ") + (ascending ? "max(" : "min(") +
+                  pg::escape_identifier(column) + ")::bigint FROM " + relation_sql(table))
+            .opt(0, 0);
     std::optional<int64_t> out;
     for (const auto& v : {last, extreme}) {
         if (!v) continue;

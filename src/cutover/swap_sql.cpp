@@ -5,14 +5,16 @@
 #include <array>
 #include <string_view>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/pg/quote.hpp"
+#include "partshift/plan/fk_rules.hpp"
 
 namespace partshift::cutover {
 namespace {
 
-using plan::quote_ident;
-using plan::quote_literal;
+using pg::quote_ident;
+using pg::quote_literal;
 
 // Privileges aclexplode() can report (MAINTAIN from PostgreSQL 17). Anything else is refused:
 // the name is pasted into GRANT as a keyword, so it must be one of these.
@@ -33,11 +35,6 @@ std::string privilege_target(const std::string& relation, const catalog::grant& 
     return s + " ON TABLE " + relation;
 }
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-    return s.size() >= suffix.size() &&
-           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // plain_word: a value that can stand bare in a WITH (...) list.
 bool plain_word(const std::string& v) {
     if (v.empty()) return false;
@@ -51,7 +48,7 @@ bool plain_word(const std::string& v) {
 }  // namespace
 
 std::string relation_sql(const catalog::qualified_name& name) {
-    return plan::qualified(name);
+    return catalog::qualified(name);
 }
 
 std::string rename_sql(const char* kind, const catalog::qualified_name& from,
@@ -248,17 +245,9 @@ std::string sequence_owner_sql(const std::string& sequence, const std::string& t
     return "ALTER SEQUENCE " + sequence + " OWNED BY " + table + "." + quote_ident(column);
 }
 
-std::string fk_definition_without_not_valid(const std::string& definition, bool* was_not_valid) {
-    // pg_get_constraintdef() prints NOT VALID last, after ON DELETE/UPDATE and DEFERRABLE.
-    static constexpr std::string_view suffix = " NOT VALID";
-    const bool had = ends_with(definition, suffix);
-    if (was_not_valid) *was_not_valid = had;
-    return had ? definition.substr(0, definition.size() - suffix.size()) : definition;
-}
-
 repointed_fk repoint_fk_sql(const catalog::foreign_key& fk, bool add_not_valid) {
     bool was_not_valid = false;
-    const std::string def = fk_definition_without_not_valid(fk.definition, &was_not_valid);
+    const std::string def = plan::fk_definition_without_not_valid(fk.definition, &was_not_valid);
     const std::string table = relation_sql(fk.table);
     repointed_fk out;
     out.drop_sql = drop_constraint_sql(fk);

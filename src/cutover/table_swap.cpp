@@ -16,19 +16,14 @@
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/cutover/swap_sql.hpp"
 #include "partshift/error.hpp"
-#include "partshift/plan/partition_naming.hpp"
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/pg/quote.hpp"
+#include "partshift/plan/fk_rules.hpp"
 
 namespace partshift::cutover {
 namespace {
 
 std::string display(const catalog::qualified_name& n) {
     return n.schema + "." + n.name;
-}
-
-key_columns sorted(key_columns k) {
-    std::sort(k.begin(), k.end());
-    return k;
 }
 
 // index_rename: a source index and the target index that recreates it (plan/index_planning
@@ -49,7 +44,7 @@ std::vector<index_rename> match_indexes(const catalog::table_model& src,
     for (const auto& s : src.indexes) {
         for (int n = 1; n <= 100; ++n) {
             const std::string wanted = s.name + suffix + (n == 1 ? "" : "_" + std::to_string(n));
-            const auto it = by_name.find(plan::fit_identifier(wanted));
+            const auto it = by_name.find(pg::fit_identifier(wanted));
             if (it == by_name.end() || claimed.count(it->first)) continue;
             // Same kind of index, or it is not this one's copy.
             if (it->second->is_primary != s.is_primary || it->second->is_unique != s.is_unique)
@@ -146,7 +141,7 @@ std::vector<identity_move> read_identities(pg::connection& conn, swap_runner& ru
 std::vector<inbound_move> decide_inbound(pg::connection& conn, swap_runner& run,
                                          const swap_request& req, const catalog::table_model& src,
                                          const catalog::table_model& tgt) {
-    const auto problems = inbound_fk_problems(src, unique_keys(tgt));
+    const auto problems = plan::inbound_fk_problems(src, plan::unique_keys(tgt));
     std::vector<inbound_move> out;
     for (const auto& fk : src.inbound_fks) {
         if (fk.table == src.name) continue;  // self-reference: stays on the old table
@@ -298,7 +293,7 @@ void move_comments_and_columns(swap_runner& run, const swap_inputs& in,
     for (const auto& c : in.source.columns) {
         const catalog::column* t = in.target.find_column(c.name);
         if (!t) run.fail("column " + c.name + " is missing on the target");
-        const std::string col = rel + "." + plan::quote_ident(c.name);
+        const std::string col = rel + "." + pg::quote_ident(c.name);
         if (c.comment != t->comment) {
             run.exec(comment_sql("COLUMN", col, c.comment));
             ++changes;
@@ -565,49 +560,6 @@ void finish_after_commit(pg::connection& conn, const swap_outcome& outcome) {
             spdlog::warn("after the swap, '{}' failed: {}; run it by hand", sql, e.what());
         }
     }
-}
-
-std::vector<key_columns> unique_keys(const catalog::table_model& table) {
-    std::vector<key_columns> out;
-    for (const auto& i : table.indexes)
-        if ((i.is_unique || i.is_primary) && !i.is_partial && !i.has_expressions &&
-            !i.key_columns.empty())
-            out.push_back(i.key_columns);
-    return out;
-}
-
-std::vector<key_columns> planned_unique_keys(const catalog::table_model& source,
-                                             const plan::target_plan& plan) {
-    std::vector<std::string> partition_keys{plan.spec.level1.key};
-    if (plan.spec.level2) partition_keys.push_back(plan.spec.level2->key);
-    std::vector<key_columns> out;
-    for (const auto& pi : plan.indexes) {
-        if (!pi.is_unique) continue;
-        const auto src = std::find_if(source.indexes.begin(), source.indexes.end(),
-                                      [&](auto& i) { return i.name == pi.source_index; });
-        if (src == source.indexes.end() || src->is_partial || src->has_expressions ||
-            src->key_columns.empty())
-            continue;
-        key_columns cols = src->key_columns;
-        if (pi.extended_with_partition_key)
-            for (const auto& k : partition_keys)
-                if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
-        out.push_back(std::move(cols));
-    }
-    return out;
-}
-
-std::vector<catalog::foreign_key> inbound_fk_problems(const catalog::table_model& source,
-                                                      const std::vector<key_columns>& target_keys) {
-    std::vector<catalog::foreign_key> out;
-    for (const auto& fk : source.inbound_fks) {
-        if (fk.table == source.name) continue;
-        const key_columns wanted = sorted(fk.referenced_columns);
-        const bool ok = std::any_of(target_keys.begin(), target_keys.end(),
-                                    [&](const key_columns& k) { return sorted(k) == wanted; });
-        if (!ok) out.push_back(fk);
-    }
-    return out;
 }
 
 }  // namespace partshift::cutover

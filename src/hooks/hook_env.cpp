@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "partshift/pg/conninfo.hpp"
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::hooks {
 
@@ -30,7 +30,7 @@ namespace {
 
 // sql_name: schema.table as SQL writes it; "" while the name is not known.
 std::string sql_name(const std::string& schema, const std::string& table) {
-    return table.empty() ? "" : plan::qualified({schema, table});
+    return table.empty() ? "" : pg::quote_ident(schema) + "." + pg::quote_ident(table);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include <map>
 #include <thread>
 
-#include "partshift/spool/unique_fd.hpp"
+#include "partshift/base/unique_fd.hpp"
 
 extern char** environ;
 
@@ -160,8 +160,8 @@ process_result run_process(const process_request& request) {
         result.error = std::string("pipe: ") + std::strerror(errno);
         return result;
     }
-    spool::unique_fd read_end(fds[0]);
-    spool::unique_fd write_end(fds[1]);
+    base::unique_fd read_end(fds[0]);
+    base::unique_fd write_end(fds[1]);
 
     spawn_file_actions actions;
     posix_spawn_file_actions_addopen(&actions.value, STDIN_FILENO, "/dev/null", O_RDONLY, 0);

@@ -1,4 +1,4 @@
-// metrics_exporter: prometheus-cpp families fed from monitor::progress. Must not format the
+// metrics_exporter: prometheus-cpp families fed from base::progress. Must not format the
 // exposition text or speak HTTP itself: the library does both.
 #include "partshift/metrics/metrics_exporter.hpp"
 
@@ -133,7 +133,7 @@ metrics_exporter::metrics_exporter(const std::string& address, const std::string
 
 metrics_exporter::~metrics_exporter() = default;
 
-void metrics_exporter::update(const monitor::progress& p, const std::string& phase) {
+void metrics_exporter::update(const base::progress& p, const std::string& phase) {
     for (size_t i = 0; i < phases.size(); ++i) m_->phase[i]->Set(phase == phases[i] ? 1 : 0);
     const auto throttle = p.throttle.get();
     for (size_t i = 0; i < throttle_kinds.size(); ++i)
@@ -162,7 +162,7 @@ void metrics_exporter::update(const monitor::progress& p, const std::string& pha
 
 void metrics_exporter::count_error() { m_->errors->Increment(); }
 
-asio::awaitable<void> publish_metrics(metrics_exporter& exporter, const monitor::progress& p,
+asio::awaitable<void> publish_metrics(metrics_exporter& exporter, const base::progress& p,
                                       std::function<std::string()> phase,
                                       const std::atomic<bool>& stop) {
     asio::steady_timer tick(co_await asio::this_coro::executor);

@@ -61,33 +61,33 @@ asio::awaitable<void> follow_watcher::run() {
 bool follow_watcher::gate_open() {
     if (cutover_started_) return false;
     if (!hooks_.indexes_ready()) {
-        progress_.cutover = monitor::cutover_stage::catching_up;
+        progress_.cutover = base::cutover_stage::catching_up;
         return false;
     }
     // One measurement at most --max-lag is enough: the lag is measured conservatively (see
     // job_monitor), and what the lock waits for is bounded by the fence's cap however the lag
     // moved since.
     if (!lag_within(progress_.lag_micros, std::chrono::microseconds(progress_.max_lag_micros))) {
-        progress_.cutover = monitor::cutover_stage::catching_up;
+        progress_.cutover = base::cutover_stage::catching_up;
         return false;
     }
     if (options_.postpone && !progress_.cutover_requested) {
-        if (progress_.cutover != monitor::cutover_stage::waiting_for_request)
+        if (progress_.cutover != base::cutover_stage::waiting_for_request)
             spdlog::info("ready to cut over; waiting for 'partshift cutover'");
-        progress_.cutover = monitor::cutover_stage::waiting_for_request;
+        progress_.cutover = base::cutover_stage::waiting_for_request;
         return false;
     }
     if (options_.postpone_flag_file && !progress_.cutover_requested) {
         std::error_code ec;  // unreadable counts as present: postponing is the safe side
         const bool present = std::filesystem::exists(*options_.postpone_flag_file, ec) || ec;
-        const bool was = progress_.cutover == monitor::cutover_stage::postponed_by_flag_file;
+        const bool was = progress_.cutover == base::cutover_stage::postponed_by_flag_file;
         if (present && !was)
             spdlog::info("ready to cut over; postponed while {} exists",
                          *options_.postpone_flag_file);
         else if (!present && was)
             spdlog::info("{} is gone", *options_.postpone_flag_file);
         if (present) {
-            progress_.cutover = monitor::cutover_stage::postponed_by_flag_file;
+            progress_.cutover = base::cutover_stage::postponed_by_flag_file;
             return false;
         }
     }
@@ -101,14 +101,14 @@ asio::awaitable<void> follow_watcher::open_gate() {
         auto postponed = co_await hooks_.before_cutover();
         if (stop_) co_return;
         if (postponed) {
-            progress_.cutover = monitor::cutover_stage::postponed_by_hook;
+            progress_.cutover = base::cutover_stage::postponed_by_hook;
             hook_retry_at_ = std::chrono::steady_clock::now() + options_.hook_retry;
             spdlog::warn("cutover postponed: {}; asking it again in {} s", *postponed,
                          std::chrono::duration_cast<std::chrono::seconds>(options_.hook_retry).count());
             co_return;
         }
     }
-    progress_.cutover = monitor::cutover_stage::cutting_over;
+    progress_.cutover = base::cutover_stage::cutting_over;
     cutover_started_ = true;
     spdlog::info("cutover: lag {:.2f} s, starting", progress_.lag_micros / 1e6);
     hooks_.start_cutover();

@@ -20,17 +20,17 @@
 #include <thread>
 
 #include "partshift/apply/applier.hpp"
+#include "partshift/catalog/inspector.hpp"
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/copy/copier.hpp"
 #include "partshift/copy/copy_spec.hpp"
 #include "partshift/copy/index_builder.hpp"
 #include "partshift/cutover/after_swap.hpp"
 #include "partshift/cutover/cutover_runner.hpp"
-#include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
 #include "partshift/hooks/async_hook.hpp"
 #include "partshift/hooks/hook_runner.hpp"
 #include "partshift/metrics/metrics_exporter.hpp"
-#include "partshift/catalog/inspector.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/partition_watch.hpp"
 #include "partshift/migrate/reverse_stream.hpp"
@@ -41,10 +41,9 @@
 #include "partshift/monitor/progress_bar.hpp"
 #include "partshift/partman/partman_handoff.hpp"
 #include "partshift/pg/pg_error.hpp"
-#include "partshift/plan/partition_naming.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
-#include "partshift/plan/sql_quote.hpp"
 #include "partshift/pg/conninfo.hpp"
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/spool/trusted_path.hpp"
@@ -61,6 +60,7 @@
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/stream/streamer.hpp"
+#include "partshift/teardown/job_teardown.hpp"
 #include "partshift/throttle/copy_gate.hpp"
 #include "partshift/throttle/throttler.hpp"
 #include "partshift/verify/verifier.hpp"
@@ -259,7 +259,7 @@ class job_runner {
     // figures: what a hook is told about the job (hook_env); from the run's live counters
     // when it has them, else from the job's row.
     hooks::hook_figures figures(const state::job_record& job, const std::string& phase,
-                                const monitor::progress* p) const {
+                                const base::progress* p) const {
         hooks::hook_figures f;
         f.job = job.job;
         f.phase = phase;
@@ -293,15 +293,14 @@ class job_runner {
     // notify: a hook whose exit status changes nothing (before-copy, after-copy, on-status),
     // run off the event loop.
     asio::awaitable<void> notify(hooks::hook_event event, const state::job_record& job,
-                                 const std::string& phase, const monitor::progress& progress,
+                                 const std::string& phase, const base::progress& progress,
                                  const std::atomic<bool>& stop) {
         if (!hooks_) co_return;
         co_await hooks::run_hook_async(*hooks_, event, figures(job, phase, &progress), &stop);
     }
 
     // status_hooks: on-status every --hooks-status-interval until the run stops.
-    asio::awaitable<void> status_hooks(const state::job_record& job,
-                                       const monitor::progress& progress,
+    asio::awaitable<void> status_hooks(const state::job_record& job, const base::progress& progress,
                                        const monitor::job_monitor& monitor,
                                        const std::atomic<bool>& stop) {
         asio::steady_timer tick(co_await asio::this_coro::executor);
@@ -400,7 +399,7 @@ class job_runner {
             throw preflight_error("preflight failed: " + failed->message);
         for (const auto& m : inputs_.members)
             if (const auto* failed = plan::first_fatal_failure(m.checks, resumed))
-                throw preflight_error("preflight failed: " + plan::qualified(m.table.name) + ": " +
+                throw preflight_error("preflight failed: " + catalog::qualified(m.table.name) + ": " +
                                       failed->message);
     }
 
@@ -444,7 +443,7 @@ class job_runner {
         rec.target_schema = plan.target.schema;
         rec.target_table = plan.target.name;
         rec.final_name = plan.final_name;
-        rec.old_name = options_.old_name.empty() ? plan::fit_identifier(plan.final_name + "_old")
+        rec.old_name = options_.old_name.empty() ? pg::fit_identifier(plan.final_name + "_old")
                                                  : options_.old_name;
         rec.publication_name = state::object_name(options_.job);  // per database
         rec.slot_name = slot_name;
@@ -465,8 +464,8 @@ class job_runner {
             member.target_schema = m.plan.target.schema;
             member.target_table = m.plan.target.name;
             member.final_name = m.plan.final_name;
-            member.old_name = m.old_name.empty() ? plan::fit_identifier(m.plan.final_name + "_old")
-                                                 : m.old_name;
+            member.old_name =
+                m.old_name.empty() ? pg::fit_identifier(m.plan.final_name + "_old") : m.old_name;
             member.spec = serialized_spec(m.plan.spec);
             member.rows_estimate = m.table.row_estimate;
             member.group_position = static_cast<int>(i) + 1;
@@ -486,7 +485,7 @@ class job_runner {
         state::record_source_partitions(control_, rec.job, inputs_.table.partitions);
         std::string published;
         for (const auto& t : tables())
-            published += (published.empty() ? "" : ", ") + plan::qualified(t.plan->source);
+            published += (published.empty() ? "" : ", ") + catalog::qualified(t.plan->source);
         stream::create_publication(control_, rec.publication_name, published);
         asio::io_context io;
         auto future = asio::co_spawn(
@@ -585,7 +584,7 @@ class job_runner {
         asio::io_context io;
         std::atomic<bool> stop{false};
         std::exception_ptr failure;
-        monitor::progress progress;
+        base::progress progress;
         progress.rows_estimate = job.rows_estimate;
         progress.rows_copied = job.rows_copied;
         progress.applied_lsn = job.applied_lsn.value_or(0);
@@ -655,7 +654,7 @@ class job_runner {
         // the one partshift built.
         if (inputs_.table.relkind == 'p' && !job.reverse_of) {
             partition_watch_options watch{options_.dsn, job.job, inputs_.table.oid,
-                                          plan::qualified(inputs_.table.name)};
+                                          catalog::qualified(inputs_.table.name)};
             // Test hook: a long interval leaves a change to the cutover's own check.
             if (const char* ms = std::getenv("PARTSHIFT_TEST_PARTITION_CHECK_MS"))
                 watch.interval = std::chrono::milliseconds(std::atoi(ms));
@@ -704,7 +703,7 @@ class job_runner {
     }
 
     asio::awaitable<void> phase_script(state::job_record job, spool::spool_writer& writer,
-                                       monitor::progress& progress, monitor::job_monitor& monitor,
+                                       base::progress& progress, monitor::job_monitor& monitor,
                                        std::atomic<bool>& stop) {
         auto set_phase = [&](const char* phase) {
             with_control([&](pg::connection& c) { state::set_phase(c, job.job, phase); });
@@ -734,8 +733,7 @@ class job_runner {
             try {
                 for (const auto& t : tables()) {
                     auto spec = copy::make_copy_spec(*t.table, t.target);
-                    if (multi_table())
-                        spdlog::info("copy: {}", plan::qualified(t.table->name));
+                    if (multi_table()) spdlog::info("copy: {}", catalog::qualified(t.table->name));
                     auto one = co_await copy::run_copy(options_.dsn, t.job, spec, copy_options,
                                                        progress, stop);
                     result.rows_copied += one.rows_copied;
@@ -822,8 +820,7 @@ class job_runner {
     }
 
     asio::awaitable<void> replay_and_follow(state::job_record& job, spool::spool_writer& writer,
-                                            monitor::progress& progress,
-                                            monitor::job_monitor& monitor,
+                                            base::progress& progress, monitor::job_monitor& monitor,
                                             std::atomic<bool>& stop) {
         auto ex = co_await asio::this_coro::executor;
         auto fresh = reload_job(job.job);
@@ -1064,7 +1061,7 @@ class job_runner {
 
     // verify_before_swap (run --verify, on the cutover thread): every key range of source and
     // target compared while the applier follows; a real mismatch refuses the cutover.
-    void verify_before_swap(const state::job_record& job, const monitor::progress& progress,
+    void verify_before_swap(const state::job_record& job, const base::progress& progress,
                             const std::atomic<bool>& stop) {
         spdlog::info("verify: comparing {}.{} with {}.{} before the cutover", job.source_schema,
                      job.source_table, job.target_schema, job.target_table);

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/state/cluster_identity.hpp"
@@ -37,9 +38,9 @@ state::job_record prepare_reverse_stream(const std::string& dsn, pg::connection&
                              state::cluster_identity(conn));
     // Published through the root: the reverse applier sees one relation, NAME, as the
     // forward one sees the source.
-    conn.exec("CREATE PUBLICATION " + conn.quote_ident(reverse.publication_name) +
-              " FOR TABLE " + conn.quote_ident(job.target_schema) + "." +
-              conn.quote_ident(job.target_table) + " WITH (publish_via_partition_root = true)");
+    conn.exec("CREATE PUBLICATION " + pg::escape_identifier(reverse.publication_name) +
+              " FOR TABLE " + pg::escape_identifier(job.target_schema) + "." +
+              pg::escape_identifier(job.target_table) + " WITH (publish_via_partition_root = true)");
     boost::asio::io_context io;
     auto future = boost::asio::co_spawn(
         io, stream::create_slot(dsn, reverse.slot_name, slot_timeout), boost::asio::use_future);

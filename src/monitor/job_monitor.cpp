@@ -23,7 +23,7 @@ std::string megabytes(int64_t bytes) {
 
 }  // namespace
 
-job_monitor::job_monitor(monitor_options options, progress& p, const std::atomic<bool>& stop)
+job_monitor::job_monitor(monitor_options options, base::progress& p, const std::atomic<bool>& stop)
     : options_(std::move(options)), progress_(p), stop_(stop) {}
 
 asio::awaitable<void> job_monitor::run() {

@@ -20,7 +20,7 @@ lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn,
     return f;
 }
 
-lag_figures compute_lag(const progress& p, int64_t now_us, bool applying) {
+lag_figures compute_lag(const base::progress& p, int64_t now_us, bool applying) {
     return compute_lag(p.received_lsn, p.spooled_commit_lsn,
                        std::max<uint64_t>(p.spooled_lsn, p.complete_lsn), p.applied_lsn,
                        p.oldest_unapplied_commit_us, now_us, applying);

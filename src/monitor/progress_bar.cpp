@@ -40,7 +40,7 @@ std::string format_copy_progress(int64_t rows, int64_t estimate, double rate, in
     return text;
 }
 
-boost::asio::awaitable<void> show_copy_progress(const progress& counters,
+boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,
                                                 const std::atomic<bool>& finished) {
     using clock = std::chrono::steady_clock;
     // On a terminal the status line is drawn by the log sink, which keeps log lines off it.

@@ -5,8 +5,8 @@
 
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/next_partitions.hpp"
-#include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::partman {
 
@@ -70,7 +70,7 @@ plan::preflight_check partman_preflight(const std::optional<partman_install>& in
 }
 
 std::string create_parent_call(const partman_install& install) {
-    const std::string fn = "SELECT " + plan::quote_ident(install.schema) +
+    const std::string fn = "SELECT " + pg::quote_ident(install.schema) +
                            ".create_parent(p_parent_table := $1, p_control := $2, ";
     if (install.major() >= 5)
         return fn +
@@ -97,7 +97,7 @@ bool register_with_partman(pg::connection& conn, const std::string& schema,
             "pg_partman is no longer installed in this database; CREATE "
             "EXTENSION pg_partman and run the same command again");
     const std::string parent = schema + "." + table;
-    const std::string config = plan::quote_ident(install->schema) + ".part_config";
+    const std::string config = pg::quote_ident(install->schema) + ".part_config";
     if (conn.query("SELECT 1 FROM " + config + " WHERE parent_table = $1", parent).rows() > 0) {
         spdlog::info("partman: {} is already registered with pg_partman", parent);
         return false;

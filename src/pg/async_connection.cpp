@@ -80,14 +80,6 @@ asio::awaitable<async_connection> async_connection::connect(std::string conninfo
     co_return connected;
 }
 
-std::string async_connection::quote_ident(std::string_view name) const {
-    char* quoted = PQescapeIdentifier(conn_.get(), name.data(), name.size());
-    if (!quoted) throw pg_error(one_line(PQerrorMessage(conn_.get())), "22000");
-    std::string out = quoted;
-    PQfreemem(quoted);
-    return out;
-}
-
 void async_connection::throw_connection_error(std::string_view what) const {
     std::string state = PQstatus(conn_.get()) == CONNECTION_BAD ? "08006" : "";
     throw pg_error(std::string(what) + ": " + one_line(PQerrorMessage(conn_.get())), state);

@@ -84,22 +84,6 @@ result connection::exec(std::string_view sql, const param_list& params) {
                         conn_.get(), "query failed");
 }
 
-std::string connection::quote_ident(std::string_view name) const {
-    char* quoted = PQescapeIdentifier(conn_.get(), name.data(), name.size());
-    if (!quoted) throw pg_error(trimmed(PQerrorMessage(conn_.get())), "22000");
-    std::string out = quoted;
-    PQfreemem(quoted);
-    return out;
-}
-
-std::string connection::quote_literal(std::string_view value) const {
-    char* quoted = PQescapeLiteral(conn_.get(), value.data(), value.size());
-    if (!quoted) throw pg_error(trimmed(PQerrorMessage(conn_.get())), "22000");
-    std::string out = quoted;
-    PQfreemem(quoted);
-    return out;
-}
-
 transaction::transaction(connection& conn, std::string_view begin_sql) : conn_(conn) {
     conn_.exec(begin_sql);
 }

@@ -10,11 +10,14 @@
 #include <set>
 
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/partition_naming.hpp"
-#include "partshift/plan/sql_quote.hpp"
 #include "partshift/plan/time_interval.hpp"
 
 namespace partshift::plan {
+
+using pg::quote_literal;
+
 namespace {
 
 using namespace std::chrono;

@@ -3,12 +3,15 @@
 
 #include <algorithm>
 
-#include "partshift/cutover/swap_sql.hpp"
-#include "partshift/cutover/table_swap.hpp"
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/pg/quote.hpp"
+#include "partshift/plan/fk_rules.hpp"
 
 namespace partshift::plan {
+
+using pg::quote_ident;
+
 namespace {
 
 std::string join(const std::vector<std::string>& items) {
@@ -63,8 +66,7 @@ void refresh_inbound_check(group_member& b, const std::vector<group_member>& mem
                             "only tables of this job reference " + rel);
     } else {
         std::vector<std::string> stuck;
-        for (const auto& fk : cutover::inbound_fk_problems(
-                 outside, cutover::planned_unique_keys(outside, b.plan)))
+        for (const auto& fk : inbound_fk_problems(outside, planned_unique_keys(outside, b.plan)))
             stuck.push_back(quote_ident(fk.name) + " on " + qualified(fk.table));
         const std::string found = std::to_string(outside.inbound_fks.size()) +
                                   " foreign key(s) of other tables reference " + rel;
@@ -161,7 +163,7 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
             });
             const auto pk = planned_primary_key(referenced.table, referenced.plan.spec);
             bool not_valid = false;
-            cutover::fk_definition_without_not_valid(fk.definition, &not_valid);
+            fk_definition_without_not_valid(fk.definition, &not_valid);
             const std::string who = "foreign key " + quote_ident(fk.name) + " on " +
                                     qualified(referencing.table.name) + " → " +
                                     qualified(referenced.table.name);

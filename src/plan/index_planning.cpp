@@ -5,9 +5,15 @@
 
 #include <algorithm>
 
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/catalog/table_name.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::plan {
+
+using catalog::qualified;
+using pg::quote_ident;
+using pg::quote_literal;
+
 namespace {
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {

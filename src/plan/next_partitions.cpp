@@ -2,11 +2,13 @@
 #include "partshift/plan/next_partitions.hpp"
 
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/bounds.hpp"
-#include "partshift/plan/partition_naming.hpp"
-#include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::plan {
+
+using pg::fit_identifier;
+using pg::quote_ident;
 
 range_partitioning read_range_partitioning(pg::connection& conn,
                                            const catalog::qualified_name& table) {

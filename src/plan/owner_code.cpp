@@ -3,9 +3,13 @@
 // a pure function of what it read. Must not create, alter or lock anything.
 #include "partshift/plan/owner_code.hpp"
 
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/catalog/table_name.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::plan {
+
+using catalog::qualified;
+using pg::quote_ident;
 namespace {
 
 // What the work evaluates, seeded from the table and every relation below it:

@@ -4,8 +4,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/pg/quote.hpp"
 #include "plan.pb.h"
 
 namespace partshift::plan {

@@ -5,14 +5,22 @@
 
 #include <algorithm>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/plan/bounds.hpp"
 #include "partshift/plan/index_planning.hpp"
 #include "partshift/plan/partition_naming.hpp"
 #include "partshift/plan/spec_validation.hpp"
-#include "partshift/plan/sql_quote.hpp"
 
 namespace partshift::plan {
+
+using catalog::qualified;
+using pg::fit_identifier;
+using pg::max_identifier_bytes;
+using pg::quote_ident;
+using pg::quote_literal;
+
 namespace {
 
 const char* method_sql(partition_method m) {

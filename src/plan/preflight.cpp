@@ -7,10 +7,14 @@
 #include <algorithm>
 #include <set>
 
-#include "partshift/cutover/table_swap.hpp"
-#include "partshift/plan/sql_quote.hpp"
+#include "partshift/catalog/table_name.hpp"
+#include "partshift/pg/quote.hpp"
+#include "partshift/plan/fk_rules.hpp"
 
 namespace partshift::plan {
+
+using pg::quote_ident;
+
 namespace {
 
 // minimum_server_version: pgoutput's `messages` option (the cutover fence) is PostgreSQL 14+.
@@ -380,10 +384,9 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
         out.push_back(pass("inbound_foreign_keys", "no foreign keys reference " + rel));
     } else {
         // Re-pointable only through a unique key of the target on exactly the referenced
-        // columns; the cutover uses the same rule (cutover::inbound_fk_problems).
+        // columns; the cutover uses the same rule (plan/fk_rules).
         std::vector<std::string> stuck;
-        for (const auto& fk :
-             cutover::inbound_fk_problems(table, cutover::planned_unique_keys(table, plan)))
+        for (const auto& fk : inbound_fk_problems(table, planned_unique_keys(table, plan)))
             stuck.push_back(quote_ident(fk.name) + " on " + qualified(fk.table));
         const std::string found =
             std::to_string(table.inbound_fks.size()) + " foreign key(s) reference " + rel;

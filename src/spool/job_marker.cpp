@@ -14,9 +14,11 @@
 
 #include "partshift/error.hpp"
 #include "partshift/spool/trusted_path.hpp"
-#include "partshift/spool/unique_fd.hpp"
+#include "partshift/base/unique_fd.hpp"
 
 namespace partshift::spool {
+
+using base::unique_fd;
 namespace {
 
 namespace fs = std::filesystem;

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "partshift/spool/unique_fd.hpp"
+#include "partshift/base/unique_fd.hpp"
 
 namespace partshift::spool::detail {
 
@@ -47,7 +47,7 @@ class segment_file_reader {
     uint64_t file_size() const;
 
     std::filesystem::path path_;
-    unique_fd fd_;
+    base::unique_fd fd_;
     std::string buffer_;
     uint64_t buffer_start_ = 0;  // file offset of buffer_[0]
     uint64_t offset_ = 0;

@@ -255,7 +255,8 @@ void spool_writer::open_segment(stream::lsn_t first_lsn) {
         segment_fd_.reset();
     }
     const auto path = dir_ / segment_file_name(first_lsn);
-    unique_fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));  // row images: owner only
+    base::unique_fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                              0600));  // row images: owner only
     if (!fd) fail_write(errno, "create", path);
     segment_fd_ = std::move(fd);
     segment_path_ = path;

@@ -1,15 +1,13 @@
 // job_names: deterministic, legal names for a job's slot and publication. No I/O.
 #include "partshift/state/job_names.hpp"
 
-#include "partshift/plan/partition_naming.hpp"
+#include "partshift/pg/quote.hpp"
 
 #include <boost/crc.hpp>
 #include <cstdio>
 
 namespace partshift::state {
 namespace {
-
-constexpr size_t max_identifier_bytes = 63;  // NAMEDATALEN - 1
 
 std::string short_hash(std::string_view text) {
     boost::crc_32_type crc;
@@ -39,14 +37,14 @@ std::string object_name(std::string_view job) {
     }
     // Different jobs may clean to the same text ("Orders" vs "orders"); a hash of the
     // original keeps their slots apart.
-    if (changed || clean.size() > max_identifier_bytes)
-        return clean.substr(0, max_identifier_bytes - 9) + "_" + short_hash(job);
+    if (changed || clean.size() > pg::max_identifier_bytes)
+        return clean.substr(0, pg::max_identifier_bytes - 9) + "_" + short_hash(job);
     return clean;
 }
 
 std::string slot_name(std::string_view database, std::string_view job) {
-    // plan::fit_identifier keeps it within 63 bytes, as for every other name partshift makes.
-    return plan::fit_identifier(object_name(job) + "_" + short_hash(database));
+    // pg::fit_identifier keeps it within 63 bytes, as for every other name partshift makes.
+    return pg::fit_identifier(object_name(job) + "_" + short_hash(database));
 }
 
 std::string spool_dir_name(std::string_view system_identifier, std::string_view database_oid,

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "partshift/pg/array_literal.hpp"
 #include "partshift/state/schema.hpp"
 #include "partshift/state/schema_trust.hpp"
 
@@ -13,21 +14,6 @@ namespace {
 std::optional<std::string> number_param(const std::optional<lsn_t>& lsn) {
     if (!lsn) return std::nullopt;
     return std::to_string(*lsn);
-}
-
-// array_literal: a text[] literal ({"a","b"}), every element quoted with \ and " escaped.
-std::string array_literal(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ',';
-        out += '"';
-        for (char c : items[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
 }
 
 }  // namespace
@@ -207,7 +193,7 @@ void mark_cut_over(pg::connection& conn, const std::string& job, int attempts,
         "swap_xid = txid_current(), swap_lsn = pg_current_wal_insert_lsn(), cut_over_at = now(), "
         "cutover_attempts = $2, cutover_state = 'swapped', lag_bytes = 0, lag_seconds = 0, "
         "after_swap_sql = $3::text[], updated_at = now() WHERE job = $1 RETURNING 1",
-        job, attempts, array_literal(after_sql));
+        job, attempts, pg::text_array_literal(after_sql));
     if (r.rows() != 1) throw std::runtime_error("job " + job + " vanished from partshift.jobs");
 }
 

@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "partshift/plan/partition_naming.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/state/job_names.hpp"
 
 namespace partshift::state {
@@ -19,7 +19,7 @@ job_record reverse_job_for(const job_record& job, std::string_view database,
     r.target_schema = job.source_schema;
     r.target_table = job.old_name;
     r.final_name = job.final_name;
-    r.old_name = partitioned_name.empty() ? plan::fit_identifier(job.final_name + "_partitioned")
+    r.old_name = partitioned_name.empty() ? pg::fit_identifier(job.final_name + "_partitioned")
                                           : partitioned_name;
     r.slot_name = slot_name(database, r.job);
     r.publication_name = object_name(r.job);

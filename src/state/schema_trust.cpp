@@ -3,6 +3,7 @@
 #include "partshift/state/schema_trust.hpp"
 
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 
 namespace partshift::state {
 namespace {
@@ -95,7 +96,7 @@ void require_trusted_schema(pg::connection& conn) {
     if (found.rows() == 0) return;
     std::string problems;
     for (int i = 0; i < found.rows(); ++i) problems += (i ? "; " : "") + found.get(i, 0);
-    auto me = conn.quote_ident(conn.exec("SELECT CURRENT_USER").get(0, 0));
+    auto me = pg::quote_ident(conn.exec("SELECT CURRENT_USER").get(0, 0));
     throw preflight_error(
         "schema partshift, where partshift keeps its job state and acts on it with your "
         "rights, is not only yours: " +

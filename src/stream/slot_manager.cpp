@@ -15,6 +15,7 @@
 #include "partshift/error.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 
 namespace partshift::stream {
@@ -54,7 +55,7 @@ asio::awaitable<created_slot> create_slot(std::string dsn, std::string slot_name
     auto ex = co_await asio::this_coro::executor;
     auto conn = co_await pg::async_connection::connect(dsn, "partshift", /*replication=*/true);
     // Slot names are [a-z0-9_] by construction (state::object_name), quoted anyway.
-    std::string sql = "CREATE_REPLICATION_SLOT " + conn.quote_ident(slot_name) +
+    std::string sql = "CREATE_REPLICATION_SLOT " + pg::escape_identifier(slot_name) +
                       " LOGICAL pgoutput (SNAPSHOT 'nothing')";
 
     struct shared_state {
@@ -152,12 +153,12 @@ void create_publication(pg::connection& conn, const std::string& publication,
     // publish_via_partition_root: a partitioned source (re-partitioning) then sends every
     // leaf's changes as changes of the root, the one relation the applier follows; a plain
     // table is not affected by it.
-    conn.exec("CREATE PUBLICATION " + conn.quote_ident(publication) + " FOR TABLE " +
+    conn.exec("CREATE PUBLICATION " + pg::escape_identifier(publication) + " FOR TABLE " +
               quoted_source + " WITH (publish_via_partition_root = true)");
 }
 
 void drop_publication(pg::connection& conn, const std::string& publication) {
-    conn.exec("DROP PUBLICATION IF EXISTS " + conn.quote_ident(publication));
+    conn.exec("DROP PUBLICATION IF EXISTS " + pg::escape_identifier(publication));
 }
 
 }  // namespace partshift::stream

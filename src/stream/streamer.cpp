@@ -12,6 +12,7 @@
 #include "partshift/error.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/pg/session_settings.hpp"
 #include "partshift/stream/pg_clock.hpp"
 #include "partshift/stream/pgoutput_decoder.hpp"
@@ -29,7 +30,7 @@ constexpr uint64_t flush_threshold_bytes = 8 << 20;
 
 }  // namespace
 
-streamer::streamer(streamer_options options, change_sink& sink, monitor::progress& progress,
+streamer::streamer(streamer_options options, change_sink& sink, base::progress& progress,
                    const std::atomic<bool>& stop)
     : options_(std::move(options)), sink_(sink), progress_(progress), stop_(stop) {}
 
@@ -91,9 +92,8 @@ asio::awaitable<void> streamer::stream_once() {
     in_transaction_ = false;
     skipping_ = false;
     held_begin_.reset();  // nothing of it reached the sink: it comes again whole
-    std::string sql = "START_REPLICATION SLOT " + conn.quote_ident(options_.slot_name) +
-                      " LOGICAL " + format_lsn(start) +
-                      " (proto_version '1', publication_names " +
+    std::string sql = "START_REPLICATION SLOT " + pg::escape_identifier(options_.slot_name) +
+                      " LOGICAL " + format_lsn(start) + " (proto_version '1', publication_names " +
                       // publication_names is a quoted list inside a string literal.
                       "'\"" + options_.publication + "\"', messages 'true')";
     try {

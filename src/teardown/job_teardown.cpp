@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/revert_window.hpp"
@@ -47,8 +48,8 @@ void drop_target(pg::connection& conn, const state::job_record& job) {
             throw partshift::runtime_error("refusing to drop " + job.target_schema + "." +
                                            job.target_table +
                                            ": it is not the partitioned table partshift created");
-        conn.exec("DROP TABLE " + conn.quote_ident(job.target_schema) + "." +
-                  conn.quote_ident(job.target_table));
+        conn.exec("DROP TABLE " + pg::escape_identifier(job.target_schema) + "." +
+                  pg::escape_identifier(job.target_table));
     }
 }
 

@@ -14,9 +14,8 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
-monitor::throttle_reason decide_throttle(const throttle_limits& limits,
-                                         const server_signals& s, bool paused,
-                                         const wal_guard_verdict& guard) {
+base::throttle_reason decide_throttle(const throttle_limits& limits, const server_signals& s,
+                                      bool paused, const wal_guard_verdict& guard) {
     if (paused) return {"paused", "paused by 'partshift pause' (run 'partshift resume')"};
     if (guard.level == wal_guard_level::throttle || guard.level == wal_guard_level::stop)
         return {"wal_retention", guard.message};

@@ -71,7 +71,7 @@ std::optional<double> query_number(const pg::result& r, std::string& error) {
 
 }  // namespace
 
-throttler::throttler(throttler_options options, monitor::progress& progress,
+throttler::throttler(throttler_options options, base::progress& progress,
                      const std::atomic<bool>& stop)
     : options_(std::move(options)), progress_(progress), stop_(stop) {}
 
@@ -96,7 +96,7 @@ asio::awaitable<void> throttler::run() {
                 const auto verdict = act_on_guard(
                     assess_slot_wal(reading, options_.slot_wal_limit, options_.thresholds),
                     std::stoull(r.get(0, 4)));
-                monitor::throttle_reason reason;
+                base::throttle_reason reason;
                 const bool copying = progress_.copy_active;
                 if (copying) {
                     auto signals = co_await read_signals(*conn);
@@ -191,7 +191,7 @@ wal_guard_verdict throttler::act_on_guard(wal_guard_verdict v, uint64_t server_l
     return v;
 }
 
-void throttler::publish(const monitor::throttle_reason& reason) {
+void throttler::publish(const base::throttle_reason& reason) {
     if (reason == current_) return;
     const auto now = clock::now();
     if (reason.throttled() && !current_.throttled()) {

@@ -74,18 +74,4 @@ std::string recheck_keys_sql(const copy::quoted_copy_spec& spec) {
            per_key(spec, spec.target, in_list) + " r USING (" + keys + ") ORDER BY " + keys;
 }
 
-std::string array_literal(const std::vector<std::string>& values) {
-    std::string out = "{";
-    for (size_t i = 0; i < values.size(); ++i) {
-        if (i) out += ',';
-        out += '"';
-        for (char ch : values[i]) {
-            if (ch == '"' || ch == '\\') out += '\\';
-            out += ch;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
-
 }  // namespace partshift::verify

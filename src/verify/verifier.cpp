@@ -15,7 +15,9 @@
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/copy/chunk_planner.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/array_literal.hpp"
 #include "partshift/pg/connection.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 #include "partshift/verify/applier_watch.hpp"
 #include "partshift/verify/checksum_sql.hpp"
@@ -160,9 +162,10 @@ class verifier {
         tx.commit();
 
         copy::quoted_copy_spec spec;
-        spec.source = conn_.quote_ident(pair.left.schema) + "." + conn_.quote_ident(pair.left.name);
+        spec.source =
+            pg::escape_identifier(pair.left.schema) + "." + pg::escape_identifier(pair.left.name);
         spec.target =
-            conn_.quote_ident(pair.right.schema) + "." + conn_.quote_ident(pair.right.name);
+            pg::escape_identifier(pair.right.schema) + "." + pg::escape_identifier(pair.right.name);
         // For the report: quoted only where needed, as status prints names.
         auto names = conn_.query(
             "SELECT format('%I.%I', $1::text, $2::text), "
@@ -179,15 +182,15 @@ class verifier {
         for (int i = 0; i < right_columns.rows(); ++i) present.insert(right_columns.get(i, 0));
         for (const auto& c : model_.columns) {
             if (!present.count(c.name))
-                throw runtime_error("column " + conn_.quote_ident(c.name) + " of " + spec.source +
-                                    " is missing from " + spec.target);
-            spec.columns.push_back(conn_.quote_ident(c.name));
+                throw runtime_error("column " + pg::escape_identifier(c.name) + " of " +
+                                    spec.source + " is missing from " + spec.target);
+            spec.columns.push_back(pg::escape_identifier(c.name));
         }
         for (const auto& name : key->key_columns) {
             const catalog::column* c = model_.find_column(name);
             if (!c)
                 throw runtime_error("key column " + name + " is not a column of " + spec.source);
-            spec.key_columns.push_back(conn_.quote_ident(c->name));
+            spec.key_columns.push_back(pg::escape_identifier(c->name));
             spec.key_types.push_back(c->type_name);
         }
         return spec;
@@ -409,7 +412,7 @@ class verifier {
             std::vector<std::string> values;
             values.reserve(keys.size());
             for (const auto& k : keys) values.push_back(k.state.key.at(col));
-            params.emplace_back(array_literal(values));
+            params.emplace_back(pg::text_array_literal(values));
         }
         return params;
     }

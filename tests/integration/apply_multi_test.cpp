@@ -64,7 +64,7 @@ struct multi_fixture {
     test_database db;
     catalog::table_model orders;
     catalog::table_model items;
-    monitor::progress progress;
+    base::progress progress;
     apply::applier_options options;
     std::string slot;
     // The targets' partition column: a strict UPDATE looks for its row in the partition of
@@ -408,7 +408,7 @@ TEST(ApplyMulti, ResumeContinuesFromTheSharedCheckpoint) {
               stream::format_lsn(third_end));
     EXPECT_EQ(f.progress.transactions_applied.load(), 3);
 
-    monitor::progress second;
+    base::progress second;
     {
         apply::vector_change_feed feed(messages);
         asio::io_context io;

@@ -15,6 +15,7 @@
 #include "partshift/apply/applier.hpp"
 #include "partshift/apply/vector_change_feed.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "partshift/state/schema.hpp"
 #include "support/sandbox.hpp"
 
@@ -61,12 +62,12 @@ stream::truncate_msg tr_of(const fixture& f);
 struct fixture {
     test_database db;
     catalog::table_model model;
-    monitor::progress progress;
+    base::progress progress;
     apply::applier_options options;
 
     explicit fixture(const std::string& schema = "public", const std::string& table = "src",
                      const std::string& key_col = "id", const std::string& body_col = "body") {
-        auto qi = [](const std::string& s) { return apply::quote_identifier(s); };
+        auto qi = [](const std::string& s) { return pg::escape_identifier(s); };
         std::string src = qi(schema) + "." + qi(table);
         std::string dst = qi(schema) + "." + qi(table + "_new");
         db.exec(std::string(state::ensure_schema_sql) +
@@ -147,8 +148,8 @@ struct fixture {
         auto r = conn.exec(
             "SELECT string_agg(format('%s|%s|%s|%s|%s', k, created_at, n, "
             "left(b, 10), tableoid::regclass), ' ' ORDER BY k) FROM (SELECT " +
-            apply::quote_identifier(model.columns[0].name) + " AS k, created_at, n, " +
-            apply::quote_identifier(model.columns[3].name) + " AS b, tableoid FROM " +
+            pg::escape_identifier(model.columns[0].name) + " AS k, created_at, n, " +
+            pg::escape_identifier(model.columns[3].name) + " AS b, tableoid FROM " +
             apply::quote_qualified(options.target) + ") s");
         return r.get(0, 0);
     }

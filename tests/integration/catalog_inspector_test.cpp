@@ -7,6 +7,7 @@
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 #include "support/sandbox.hpp"
 
 using namespace partshift;
@@ -31,7 +32,7 @@ std::string role_for(const test_database& db, const std::string& suffix) {
 
 void drop_role(const std::string& role) {
     pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
-    admin.exec("DROP ROLE IF EXISTS " + admin.quote_ident(role));
+    admin.exec("DROP ROLE IF EXISTS " + pg::escape_identifier(role));
 }
 
 }  // namespace
@@ -93,8 +94,8 @@ TEST(CatalogInspector, ReadsEveryFeature) {
     const std::string reader = role_for(db, "reader");
     {
         auto conn = db.connect();
-        conn.exec("DROP ROLE IF EXISTS " + conn.quote_ident(reader));
-        conn.exec("CREATE ROLE " + conn.quote_ident(reader));
+        conn.exec("DROP ROLE IF EXISTS " + pg::escape_identifier(reader));
+        conn.exec("CREATE ROLE " + pg::escape_identifier(reader));
     }
     struct role_guard {
         const test_database& db;
@@ -102,7 +103,7 @@ TEST(CatalogInspector, ReadsEveryFeature) {
         ~role_guard() {
             try {
                 auto conn = db.connect();
-                conn.exec("DROP OWNED BY " + conn.quote_ident(role));
+                conn.exec("DROP OWNED BY " + pg::escape_identifier(role));
                 drop_role(role);
             } catch (...) {
             }
@@ -110,7 +111,7 @@ TEST(CatalogInspector, ReadsEveryFeature) {
     } guard{db, reader};
 
     auto conn = db.connect();
-    const std::string r = conn.quote_ident(reader);
+    const std::string r = pg::escape_identifier(reader);
     conn.exec(R"sql(
         CREATE SCHEMA app;
         CREATE TABLE app.parent (id int PRIMARY KEY);

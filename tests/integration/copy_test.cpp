@@ -100,7 +100,7 @@ TEST(Copy, IntKeyIntoRangePartitionsWithTwoAndFourWorkers) {
         SCOPED_TRACE("workers=" + std::to_string(workers) + (piped ? ", piped" : ""));
         reset_copy(conn);
         std::string start_lsn = conn.exec("SELECT pg_current_wal_insert_lsn()::text").get(0, 0);
-        monitor::progress progress;
+        base::progress progress;
         std::atomic<bool> stop{false};
         auto t0 = std::chrono::steady_clock::now();
         auto options = options_with(workers, 20'000);
@@ -175,7 +175,7 @@ TEST(Copy, CompositeTextKeyIsChunkedBySampledBoundaries) {
     spec.columns = {"region", "code", "seq", "v"};
     spec.key = {{"region", "text"}, {"code", "character varying(20)"}};
     spec.row_estimate = 30'000;
-    monitor::progress progress;
+    base::progress progress;
     std::atomic<bool> stop{false};
     auto result = copy::copy_table(db.dsn(), "ol", spec, options_with(3, 1000), progress, stop);
     EXPECT_TRUE(result.completed);
@@ -202,7 +202,7 @@ static void stop_midway_then_resume(bool piped) {
     auto options = options_with(2, 5000);  // 40 chunks
     options.relay_always = piped;
 
-    monitor::progress progress;
+    base::progress progress;
     std::atomic<bool> stop{false};
     std::thread stopper([&] {
         while (progress.rows_copied.load() < 60'000) std::this_thread::sleep_for(1ms);
@@ -230,7 +230,7 @@ static void stop_midway_then_resume(bool piped) {
         "WHERE done ORDER BY chunk_id";
     auto done_before = conn.exec(done_sql);
 
-    monitor::progress resumed_progress;
+    base::progress resumed_progress;
     stop = false;
     auto second = copy::copy_table(db.dsn(), "src", spec, options, resumed_progress, stop);
     EXPECT_TRUE(second.completed);
@@ -273,7 +273,7 @@ TEST(Copy, StopCancelsAChunkBlockedInsideTheServer) {
     auto holder = db.connect();
     holder.exec("BEGIN; LOCK TABLE src_new_2024_01 IN ACCESS EXCLUSIVE MODE");
 
-    monitor::progress progress;
+    base::progress progress;
     std::atomic<bool> stop{false};
     auto options = options_with(1, 50'000);
     auto copy = std::async(std::launch::async, [&] {
@@ -311,7 +311,7 @@ TEST(Copy, ChunkKilledMidwayFailsLoudlyAndResumes) {
     auto options = options_with(2, 5000);
 
     // Kill one target backend while it is inside a COPY, once some chunks are done.
-    monitor::progress progress;
+    base::progress progress;
     std::atomic<bool> stop{false};
     std::atomic<bool> killed{false};
     std::thread killer([&] {
@@ -346,7 +346,7 @@ TEST(Copy, ChunkKilledMidwayFailsLoudlyAndResumes) {
     EXPECT_EQ(conn.exec("SELECT count(*) FROM src_new").get_int(0, 0), done.get_int(0, 1));
 
     stop = false;
-    monitor::progress resumed;
+    base::progress resumed;
     auto result = copy::copy_table(db.dsn(), "src", spec, options, resumed, stop);
     EXPECT_TRUE(result.completed);
     EXPECT_EQ(fingerprint(conn, "src_new"), fingerprint(conn, "src"));
@@ -384,7 +384,7 @@ TEST(Copy, ConcurrentWritesNeitherBlockNorFail) {
             writer_error = e.what();
         }
     });
-    monitor::progress progress;
+    base::progress progress;
     std::atomic<bool> stop{false};
     copy::copy_result result;
     try {

@@ -20,6 +20,8 @@
 #include "support/job_driver.hpp"
 #include "support/ledger_load.hpp"
 
+#include "partshift/pg/quote.hpp"
+
 using namespace partshift;
 using namespace partshift::testing;
 using namespace std::chrono_literals;
@@ -215,16 +217,17 @@ TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
         ~drop_database() {
             try {
                 pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
-                admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(name) + " WITH (FORCE)");
+                admin.exec("DROP DATABASE IF EXISTS " + pg::escape_identifier(name) +
+                           " WITH (FORCE)");
             } catch (const std::exception&) {
             }
         }
     } cleanup{twin};
     {
         pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
-        admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(twin) + " WITH (FORCE)");
-        admin.exec("CREATE DATABASE " + admin.quote_ident(twin) + " TEMPLATE " +
-                   admin.quote_ident(db_->name()));
+        admin.exec("DROP DATABASE IF EXISTS " + pg::escape_identifier(twin) + " WITH (FORCE)");
+        admin.exec("CREATE DATABASE " + pg::escape_identifier(twin) + " TEMPLATE " +
+                   pg::escape_identifier(db_->name()));
     }
     auto twin_conn = app_connection(sandbox_dsn(twin));
     ASSERT_EQ(twin_conn.exec("SELECT 'events'::regclass::oid::bigint").get_int(0, 0),

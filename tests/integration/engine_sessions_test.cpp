@@ -14,6 +14,8 @@
 #include "support/job_driver.hpp"
 #include "support/sandbox.hpp"
 
+#include "partshift/pg/quote.hpp"
+
 using namespace partshift;
 using namespace partshift::testing;
 using namespace std::chrono_literals;
@@ -167,7 +169,7 @@ TEST_F(EngineSessions, DatabaseTextFormatDefaultsDoNotChangeReplayedValues) {
     // Scoped to this test's own database (tests share the server); new sessions take it.
     {
         auto conn = db_->connect();
-        const std::string db = conn.quote_ident(db_->name());
+        const std::string db = pg::escape_identifier(db_->name());
         conn.exec("ALTER DATABASE " + db + " SET DateStyle = 'SQL, DMY'");
         conn.exec("ALTER DATABASE " + db + " SET extra_float_digits = 0");
         conn.exec("ALTER DATABASE " + db + " SET IntervalStyle = 'sql_standard'");
@@ -208,7 +210,7 @@ TEST_F(EngineSessions, DatabaseClientEncodingDefaultDoesNotFailOrChangeValues) {
         "  'ж€ é ' || g FROM generate_series(1, 2000) g;");
     {
         auto conn = db_->connect();
-        conn.exec("ALTER DATABASE " + conn.quote_ident(db_->name()) +
+        conn.exec("ALTER DATABASE " + pg::escape_identifier(db_->name()) +
                   " SET client_encoding = 'LATIN1'");
     }
     auto run =

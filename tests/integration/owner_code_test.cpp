@@ -8,6 +8,8 @@
 // session_replication_role) migrates and cuts over without the attacker gaining anything.
 #include <gtest/gtest.h>
 
+#include "partshift/pg/quote.hpp"
+
 #include <algorithm>
 #include <fstream>
 
@@ -28,15 +30,15 @@ class attacker {
         : db_(db),
           role_(db.name().substr(db.name().size() > 54 ? db.name().size() - 54 : 0) + "_owner") {
         auto conn = db_.connect();
-        const auto r = conn.quote_ident(role_);
+        const auto r = pg::escape_identifier(role_);
         conn.exec("DROP ROLE IF EXISTS " + r);
         conn.exec("CREATE ROLE " + r + " LOGIN");
-        conn.exec("ALTER DATABASE " + conn.quote_ident(db_.name()) + " OWNER TO " + r);
+        conn.exec("ALTER DATABASE " + pg::escape_identifier(db_.name()) + " OWNER TO " + r);
     }
     ~attacker() {
         try {
             auto conn = db_.connect();
-            const auto r = conn.quote_ident(role_);
+            const auto r = pg::escape_identifier(role_);
             // REASSIGN takes the database too; DROP OWNED revokes SET ON PARAMETER as well.
             conn.exec("REASSIGN OWNED BY " + r + " TO CURRENT_USER");
             conn.exec("DROP OWNED BY " + r);
@@ -290,10 +292,10 @@ TEST(OwnerCode, RunAsTheOwnerMigratesAndCutsOver) {
                     "CREATE INDEX ledger_bucket ON public.ledger (public.bucket(amount));");
     {
         auto conn = db.connect();
-        const auto r = conn.quote_ident(a.role());
+        const auto r = pg::escape_identifier(a.role());
         conn.exec("ALTER ROLE " + r + " REPLICATION");
         conn.exec("GRANT SET ON PARAMETER session_replication_role TO " + r);
-        conn.exec("GRANT CREATE ON DATABASE " + conn.quote_ident(db.name()) + " TO " + r);
+        conn.exec("GRANT CREATE ON DATABASE " + pg::escape_identifier(db.name()) + " TO " + r);
     }
     auto conn = db.connect();
     const auto before = fingerprint(conn, "public.ledger");

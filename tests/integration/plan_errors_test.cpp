@@ -4,6 +4,8 @@
 
 #include "support/sandbox.hpp"
 
+#include "partshift/pg/quote.hpp"
+
 using namespace partshift;
 using namespace partshift::testing;
 
@@ -172,15 +174,15 @@ TEST(PlanErrors, RoleWithoutReplication) {
     const std::string role = db.name() + "_app";
     {
         auto conn = db.connect();
-        conn.exec("DROP ROLE IF EXISTS " + conn.quote_ident(role));
-        conn.exec("CREATE ROLE " + conn.quote_ident(role) + " LOGIN");
-        conn.exec("GRANT SELECT ON events TO " + conn.quote_ident(role));
+        conn.exec("DROP ROLE IF EXISTS " + pg::escape_identifier(role));
+        conn.exec("CREATE ROLE " + pg::escape_identifier(role) + " LOGIN");
+        conn.exec("GRANT SELECT ON events TO " + pg::escape_identifier(role));
     }
     auto r = plan(db.dsn() + " user=" + role, "events", by_month);
     {
         auto conn = db.connect();
-        conn.exec("DROP OWNED BY " + conn.quote_ident(role));
-        conn.exec("DROP ROLE " + conn.quote_ident(role));
+        conn.exec("DROP OWNED BY " + pg::escape_identifier(role));
+        conn.exec("DROP ROLE " + pg::escape_identifier(role));
     }
     EXPECT_FAILS_WITH(r, 3, "REPLICATION");
 }

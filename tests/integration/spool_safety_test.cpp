@@ -3,6 +3,8 @@
 // its marker is the reverse job's; the same job name in a database of the same name on two
 // servers sharing one spool root gets two spools, and both jobs resume.
 #include <gtest/gtest.h>
+
+#include "partshift/pg/quote.hpp"
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -122,7 +124,7 @@ TEST(SpoolSafety, TheSameJobOnTwoServersSharingASpoolRootKeepsTwoSpools) {
     extra_server other({});
     {
         pg::connection admin(other.dsn(), "partshift-test");
-        admin.exec("CREATE DATABASE " + admin.quote_ident(db.name()));
+        admin.exec("CREATE DATABASE " + pg::escape_identifier(db.name()));
     }
     const auto other_dsn = other.dsn(db.name());
     auto setup = run_psql(other_dsn, small_table);

@@ -125,7 +125,7 @@ TEST(Streamer, AcknowledgesOnlyDurableCommitsNeverBackwardsAndIdlePositions) {
     });
 
     gated_sink sink;
-    monitor::progress progress;
+    base::progress progress;
     std::atomic<bool> stop{false};
     stream::streamer_options options{db.dsn(), slot, "acks", created.consistent_point};
     options.status_interval = 200ms;

@@ -8,11 +8,13 @@
 #include <sstream>
 
 #include "partshift/catalog/inspector.hpp"
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/cutover/table_swap.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/pg/quote.hpp"
+#include "partshift/plan/fk_rules.hpp"
 #include "partshift/plan/plan_renderer.hpp"
-#include "partshift/plan/sql_quote.hpp"
 #include "support/sandbox.hpp"
 
 using namespace partshift;
@@ -28,7 +30,8 @@ class test_roles {
     ~test_roles() {
         try {
             pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
-            for (const auto& r : names_) admin.exec("DROP ROLE IF EXISTS " + admin.quote_ident(r));
+            for (const auto& r : names_)
+                admin.exec("DROP ROLE IF EXISTS " + pg::escape_identifier(r));
         } catch (const std::exception& e) {
             std::fprintf(stderr, "warning: could not drop test roles: %s\n", e.what());
         }
@@ -37,8 +40,8 @@ class test_roles {
     test_roles& operator=(const test_roles&) = delete;
     void create(const std::string& name) {
         pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
-        admin.exec("DROP ROLE IF EXISTS " + admin.quote_ident(name));
-        admin.exec("CREATE ROLE " + admin.quote_ident(name));
+        admin.exec("DROP ROLE IF EXISTS " + pg::escape_identifier(name));
+        admin.exec("CREATE ROLE " + pg::escape_identifier(name));
         names_.push_back(name);
     }
 
@@ -66,10 +69,10 @@ plan::target_plan build_target(const test_database& db, const std::string& table
         conn.exec(sql);
     std::string cols;
     for (const auto& c : planned.table.columns)
-        if (!c.generated_expr) cols += (cols.empty() ? "" : ", ") + conn.quote_ident(c.name);
-    conn.exec("INSERT INTO " + plan::qualified(planned.plan.target) + " (" + cols +
+        if (!c.generated_expr) cols += (cols.empty() ? "" : ", ") + pg::escape_identifier(c.name);
+    conn.exec("INSERT INTO " + catalog::qualified(planned.plan.target) + " (" + cols +
               ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM " +
-              plan::qualified(planned.plan.source));
+              catalog::qualified(planned.plan.source));
     tx.commit();
     return planned.plan;
 }
@@ -88,7 +91,7 @@ cutover::swap_outcome swap(const test_database& db, const cutover::swap_request&
     auto conn = db.connect();
     pg::transaction tx(conn);
     conn.exec("SET LOCAL lock_timeout = '5s'");
-    conn.exec("LOCK TABLE " + plan::qualified(req.source) + " IN ACCESS EXCLUSIVE MODE");
+    conn.exec("LOCK TABLE " + catalog::qualified(req.source) + " IN ACCESS EXCLUSIVE MODE");
     auto out = cutover::swap_tables(conn, req);
     tx.commit();
     cutover::finish_after_commit(conn, out);
@@ -478,9 +481,9 @@ TEST(TableSwap, ForeignKeyThatCannotBeRepointedIsRefusedOrDroppedOnRequest) {
     const std::string dump_before = schema_dump(db);
 
     // Preflight agrees with the swap (its check fails for this FK only).
-    auto problems = cutover::inbound_fk_problems(
+    auto problems = plan::inbound_fk_problems(
         catalog::inspect_table(conn, {"public", "events"}),
-        cutover::planned_unique_keys(catalog::inspect_table(conn, {"public", "events"}), p));
+        plan::planned_unique_keys(catalog::inspect_table(conn, {"public", "events"}), p));
     ASSERT_EQ(problems.size(), 1u);
     EXPECT_EQ(problems[0].name, "by_code_code_fkey");
 

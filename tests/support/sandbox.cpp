@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "partshift/error.hpp"
+#include "partshift/pg/quote.hpp"
 
 #ifndef PARTSHIFT_BINARY
 #define PARTSHIFT_BINARY "partshift"
@@ -93,8 +94,8 @@ test_database::test_database() : test_database(database_name_for_current_test())
 
 test_database::test_database(const std::string& name) : name_(name), dsn_(sandbox_dsn(name)) {
     pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
-    admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(name_) + " WITH (FORCE)");
-    admin.exec("CREATE DATABASE " + admin.quote_ident(name_));
+    admin.exec("DROP DATABASE IF EXISTS " + pg::escape_identifier(name_) + " WITH (FORCE)");
+    admin.exec("CREATE DATABASE " + pg::escape_identifier(name_));
 }
 
 test_database::~test_database() {
@@ -115,7 +116,7 @@ test_database::~test_database() {
             if (left.get_int(0, 0) == 0) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
-        admin.exec("DROP DATABASE IF EXISTS " + admin.quote_ident(name_) + " WITH (FORCE)");
+        admin.exec("DROP DATABASE IF EXISTS " + pg::escape_identifier(name_) + " WITH (FORCE)");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "warning: could not drop test database %s: %s\n", name_.c_str(),
                      e.what());

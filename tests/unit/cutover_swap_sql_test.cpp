@@ -1,10 +1,8 @@
-// Unit tests for cutover/swap_sql (the swap's statements, rendered without a server) and for the
-// inbound foreign key rule of cutover/table_swap.
+// Unit tests for cutover/swap_sql (the swap's statements, rendered without a server).
 #include <gtest/gtest.h>
 
 #include "partshift/cutover/dependent_views.hpp"
 #include "partshift/cutover/swap_sql.hpp"
-#include "partshift/cutover/table_swap.hpp"
 #include "partshift/error.hpp"
 
 using namespace partshift;
@@ -173,38 +171,4 @@ TEST(CutoverSwapSql, ForeignKeyRepointedNotValidThenValidated) {
     sql = repoint_fk_sql(fk, false);
     EXPECT_TRUE(sql.add_sql.ends_with("ON DELETE CASCADE NOT VALID"));
     EXPECT_TRUE(sql.validate_sql.empty());
-}
-
-TEST(CutoverInboundFks, OnlyExactUniqueKeysCanBeReferenced) {
-    catalog::table_model src;
-    src.name = {"public", "events"};
-    catalog::foreign_key by_id;
-    by_id.name = "a_fkey";
-    by_id.table = {"public", "a"};
-    by_id.referenced_columns = {"id"};
-    catalog::foreign_key by_pair = by_id;
-    by_pair.name = "b_fkey";
-    by_pair.table = {"public", "b"};
-    by_pair.referenced_columns = {"created_at", "id"};
-    catalog::foreign_key self = by_id;
-    self.name = "parent_fkey";
-    self.table = src.name;
-    src.inbound_fks = {by_id, by_pair, self};
-
-    // The target's primary key was extended to (id, created_at).
-    auto problems = inbound_fk_problems(src, {{"id", "created_at"}});
-    ASSERT_EQ(problems.size(), 1u);
-    EXPECT_EQ(problems[0].name, "a_fkey");  // the self-reference is not reported
-    EXPECT_TRUE(inbound_fk_problems(src, {{"id"}, {"created_at", "id"}}).empty());
-
-    catalog::table_model target;
-    catalog::index pk;
-    pk.is_primary = pk.is_unique = true;
-    pk.key_columns = {"id", "created_at"};
-    catalog::index partial = pk;
-    partial.is_primary = false;
-    partial.is_partial = true;
-    partial.key_columns = {"id"};
-    target.indexes = {pk, partial};
-    EXPECT_EQ(unique_keys(target), (std::vector<key_columns>{{"id", "created_at"}}));
 }

@@ -1,8 +1,8 @@
 // Unit tests for the lag definition.
 #include <gtest/gtest.h>
 
+#include "partshift/base/commit_clock.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
-#include "partshift/monitor/commit_clock.hpp"
 #include "partshift/monitor/lag.hpp"
 
 using partshift::monitor::compute_lag;
@@ -37,7 +37,7 @@ TEST(Lag, NeverNegative) {
 // target was last exactly current: a steady stream of commits applied promptly has a small
 // lag even though something is always pending.
 TEST(CommitClock, OldestUnappliedCommitUnderSteadyLoad) {
-    partshift::monitor::commit_clock clock;
+    partshift::base::commit_clock clock;
     for (uint64_t i = 1; i <= 100; ++i) clock.received(i * 100, static_cast<int64_t>(i) * 1000);
     EXPECT_EQ(clock.oldest_unapplied(0), 1000);
     EXPECT_EQ(clock.oldest_unapplied(5000), 51000);  // commits up to LSN 5000 are applied
@@ -47,7 +47,7 @@ TEST(CommitClock, OldestUnappliedCommitUnderSteadyLoad) {
 }
 
 TEST(CommitClock, ResentCommitsAreNotCountedTwice) {
-    partshift::monitor::commit_clock clock;
+    partshift::base::commit_clock clock;
     clock.received(100, 1);
     clock.received(200, 2);
     clock.received(150, 9);  // sent again after a reconnect
@@ -56,7 +56,7 @@ TEST(CommitClock, ResentCommitsAreNotCountedTwice) {
 }
 
 TEST(CommitClock, WhenFullItErrsOnTheOldSide) {
-    partshift::monitor::commit_clock clock(2);
+    partshift::base::commit_clock clock(2);
     clock.received(100, 1);
     clock.received(200, 2);
     clock.received(300, 3);  // not recorded: stands for everything after it

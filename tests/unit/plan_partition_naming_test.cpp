@@ -14,26 +14,6 @@ TEST(PlanNaming, LabelsForListValues) {
     EXPECT_EQ(label_for_value("42"), "42");
 }
 
-TEST(PlanNaming, ShortNamesAreKept) {
-    EXPECT_EQ(fit_identifier("orders_p2025_01"), "orders_p2025_01");
-    EXPECT_EQ(fit_identifier(std::string(63, 'a')), std::string(63, 'a'));
-}
-
-TEST(PlanNaming, LongNamesAreCutWithAStableHash) {
-    const std::string a = std::string(70, 'x').replace(66, 4, "p_01");
-    const std::string b = std::string(70, 'x').replace(66, 4, "p_02");
-    const std::string fa = fit_identifier(a);
-    EXPECT_EQ(fa.size(), 63u);
-    EXPECT_EQ(fa, fit_identifier(a));
-    EXPECT_NE(fa, fit_identifier(b));
-    // Multibyte characters are never cut in half.
-    const std::string_view umlauts = "ääääääääääääääääääääääääääääääääääääääää";  // 40 × 2 bytes
-    const std::string fu = fit_identifier(umlauts);
-    EXPECT_LE(fu.size(), 63u);
-    EXPECT_EQ(fu.substr(0, 54).size() % 2, 0u);
-    EXPECT_EQ(fu.find("ä_"), fu.size() - 11);
-}
-
 TEST(PlanNaming, AllocatorResolvesCollisions) {
     name_allocator names;
     names.reserve("orders_new");

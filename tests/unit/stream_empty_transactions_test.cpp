@@ -55,7 +55,7 @@ std::string xlog_frame(const std::string& lsn_text, const std::string& payload) 
 // A transaction holding only a transactional message (the cutover fence) is not empty.
 TEST(StreamerEmptyTransactions, Pg14EmptyPairsAreDroppedAndFencesKept) {
     recording_sink sink;
-    monitor::progress progress;
+    base::progress progress;
     std::atomic<bool> stop{false};
     streamer s({"", "slot", "pub", 0}, sink, progress, stop);
     bool reply_now = false;

@@ -51,10 +51,3 @@ TEST(VerifyChecksumSql, DiffAndRecheckCompareBothSidesPerKey) {
               std::string::npos);
     EXPECT_NE(duplicate_keys_sql(s, {}).find("HAVING count(*) > 1"), std::string::npos);
 }
-
-TEST(VerifyChecksumSql, ArrayLiteralQuotesEveryElement) {
-    EXPECT_EQ(array_literal({}), "{}");
-    EXPECT_EQ(array_literal({"1", "2"}), R"({"1","2"})");
-    EXPECT_EQ(array_literal({R"(a"b)", R"(c\d)", "{x,y}", "NULL"}),
-              R"({"a\"b","c\\d","{x,y}","NULL"})");
-}

@@ -31,8 +31,8 @@
 #include "partshift/apply/change_feed.hpp"
 #include "partshift/apply/relation_state.hpp"
 #include "partshift/apply/sql_builder.hpp"
+#include "partshift/base/progress.hpp"
 #include "partshift/catalog/table_model.hpp"
-#include "partshift/monitor/progress.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 
@@ -104,14 +104,13 @@ class applier {
     // columns are what Relation messages must match; its apply key is the row identity).
     // progress: updated after each target commit. Throws usage_error if the source has no key.
     // The same as one relation_target of options.target and options.partition_columns.
-    applier(const catalog::table_model& source, applier_options options,
-            monitor::progress& progress);
+    applier(const catalog::table_model& source, applier_options options, base::progress& progress);
     // relations: every relation of the stream to apply, each to its own target; changes of
     // other relids are ignored. One connection, batch, checkpoint (options.job) and idempotent
     // window for all. Throws usage_error when the list is empty, names a relid or a
     // skipped-keys job twice, or a source has no key.
     applier(std::vector<relation_target> relations, applier_options options,
-            monitor::progress& progress);
+            base::progress& progress);
     ~applier();
     applier(const applier&) = delete;
     applier& operator=(const applier&) = delete;
@@ -228,7 +227,7 @@ class applier {
     [[noreturn]] void diverged(const pending& p, const std::string& detail) const;
 
     applier_options options_;
-    monitor::progress& progress_;
+    base::progress& progress_;
     // By relid. Node-based: pending statements and the open groups point into the entries.
     std::unordered_map<uint32_t, relation_state> relations_;
     stream::lsn_t idempotent_until_ = 0;

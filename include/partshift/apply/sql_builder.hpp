@@ -33,10 +33,8 @@ struct column_def {
 // column_mask: one flag per column; true = the column was sent and is written.
 using column_mask = std::vector<bool>;
 
-// quote_identifier quotes like PQescapeIdentifier: always double-quoted, inner quotes doubled.
-// Throws usage_error on an empty name or a NUL byte.
-std::string quote_identifier(std::string_view name);
-// quote_qualified: "schema"."name" (just "name" when the schema is empty).
+// quote_qualified: "schema"."name" (just "name" when the schema is empty), through
+// pg::escape_qualified.
 std::string quote_qualified(const catalog::qualified_name& name);
 // truncate_sql: one TRUNCATE of the given (quoted) relations, RESTART IDENTITY on request. One
 // statement, not one per relation: a table referenced by a foreign key of another may only be
@@ -91,7 +89,7 @@ class sql_builder {
     std::string truncate(bool restart_identity) const;
 
     // Set-based statements for a run of strict-mode changes with distinct keys. Each
-    // parameter is one array literal (array_literal.hpp) holding that parameter of every row,
+    // parameter is one array literal (pg/array_literal.hpp) holding that parameter of every row,
     // in row order, cast in the SQL to `type_name[]`; the rows are numbered from 1 (WITH
     // ORDINALITY). Each statement returns only the rows that diverged, as (n bigint,
     // found bigint): n the row number, found the rows it found on the target (insert: 1 = the

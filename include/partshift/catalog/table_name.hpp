@@ -1,7 +1,8 @@
 // table_name: turns the --table argument, written the way SQL writes a table name
 // (`billing.events`, `"Order Lines"`, `public."Weird ""name"""`), into the catalog's
 // schema and relation name. Parsing is the server's (parse_ident), so quoting and case folding
-// are exactly PostgreSQL's. Reads the catalog only; never creates or changes anything.
+// are exactly PostgreSQL's; and back (qualified), the way the plan prints it. Reads the catalog
+// only; never creates or changes anything.
 #pragma once
 
 #include <string>
@@ -17,5 +18,9 @@ namespace partshift::catalog {
 // ("invalid table name ...") and for a name that matches nothing (`table "x" does not exist`).
 // Views, sequences and other non-table relations are reported as bad input too.
 qualified_name resolve_table_name(pg::connection& conn, const std::string& text);
+
+// qualified renders "schema.name" with both parts through pg::quote_ident (quoted as needed);
+// just the name when the schema is empty.
+std::string qualified(const qualified_name& name);
 
 }  // namespace partshift::catalog

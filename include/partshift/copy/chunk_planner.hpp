@@ -56,8 +56,8 @@ std::vector<chunk_bounds> ranges_from_boundaries(const std::vector<key_value>& b
 // number_chunks gives ids 1..n in order.
 std::vector<chunk> number_chunks(const std::vector<chunk_bounds>& ranges);
 
-// quote_spec quotes every identifier of the spec with the connection's quote_ident.
-quoted_copy_spec quote_spec(const pg::async_connection& conn, const copy_spec& spec);
+// quote_spec quotes every identifier of the spec with pg::escape_identifier.
+quoted_copy_spec quote_spec(const copy_spec& spec);
 
 // plan_chunks returns the job's chunks in id order: the stored ones when partshift.chunks
 // already has rows for the job, otherwise freshly planned ones, inserted in one transaction.

@@ -15,9 +15,9 @@
 #include <cstdint>
 #include <string>
 
+#include "partshift/base/progress.hpp"
 #include "partshift/copy/chunk_planner.hpp"
 #include "partshift/copy/copy_spec.hpp"
-#include "partshift/monitor/progress.hpp"
 #include "partshift/throttle/copy_gate.hpp"
 
 namespace partshift::copy {
@@ -49,13 +49,13 @@ struct copy_result {
 // the result says completed = false. A failing chunk stops the copy and throws
 // runtime_error naming the chunk and its key range.
 boost::asio::awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec,
-                                             copy_options options, monitor::progress& progress,
+                                             copy_options options, base::progress& progress,
                                              const std::atomic<bool>& stop);
 
 // copy_table: run_copy on a private io_context, with the progress bar; blocks. For callers
 // that have no io_context of their own (tests, a copy-only command).
 copy_result copy_table(const std::string& dsn, const std::string& job, const copy_spec& spec,
-                       const copy_options& options, monitor::progress& progress,
+                       const copy_options& options, base::progress& progress,
                        const std::atomic<bool>& stop);
 
 }  // namespace partshift::copy

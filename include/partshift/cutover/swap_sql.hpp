@@ -124,10 +124,6 @@ std::string sequence_settings_sql(const std::string& sequence, const sequence_se
 std::string sequence_owner_sql(const std::string& sequence, const std::string& table,
                                const std::string& column);
 
-// fk_definition_without_not_valid: pg_get_constraintdef() text with a trailing " NOT VALID"
-// removed; *was_not_valid says whether it had one.
-std::string fk_definition_without_not_valid(const std::string& definition, bool* was_not_valid);
-
 // repointed_fk: the statements that re-point one inbound foreign key. The definition must have
 // been read while its REFERENCES named the source by its (then) name, so after the renames the
 // same text reaches the partitioned table.

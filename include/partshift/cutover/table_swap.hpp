@@ -15,7 +15,6 @@
 
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/pg/connection.hpp"
-#include "partshift/plan/target_plan.hpp"
 
 namespace partshift::cutover {
 
@@ -82,24 +81,5 @@ swap_outcome swap_tables(pg::connection& conn, const swap_request& request,
 // finish_after_commit: runs after_commit_sql (FK validation etc.), each in its own statement;
 // a failure is logged as a warning with the statement, never thrown (the swap is committed).
 void finish_after_commit(pg::connection& conn, const swap_outcome& outcome);
-
-// key_columns: the plain columns of one unique key, in any order.
-using key_columns = std::vector<std::string>;
-
-// unique_keys: the keys a foreign key can reference on this table — unique or primary,
-// non-partial, without expressions. From the inspected partitioned target at swap time.
-std::vector<key_columns> unique_keys(const catalog::table_model& table);
-
-// planned_unique_keys: the same for the target the plan will create (the source's unique keys,
-// extended with the partition key where the plan extends them, exclusion constraints left out).
-std::vector<key_columns> planned_unique_keys(const catalog::table_model& source,
-                                             const plan::target_plan& plan);
-
-// inbound_fk_problems: the source's inbound foreign keys that cannot be re-pointed to the
-// target because their referenced columns are not exactly one of target_keys. Self-referencing
-// keys are left out: they stay on the old table (the plan warns about them). Used by preflight
-// (with planned_unique_keys) to refuse unless the user accepts dropping them, and by the swap.
-std::vector<catalog::foreign_key> inbound_fk_problems(const catalog::table_model& source,
-                                                      const std::vector<key_columns>& target_keys);
 
 }  // namespace partshift::cutover

@@ -1,6 +1,6 @@
 // metrics_exporter: the run's Prometheus metrics (run --metrics-addr HOST:PORT), served at
 // /metrics in the text exposition format by prometheus-cpp's pull Exposer (its own civetweb
-// thread). The values come from the progress counters (monitor::progress), copied in once a
+// thread). The values come from the progress counters (base::progress), copied in once a
 // second by publish_metrics; nothing here reads the server.
 // Names follow Prometheus conventions: partshift_ prefix, base units in the name, _total for
 // counters, a `job` label (the partshift job) on every series.
@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "partshift/monitor/progress.hpp"
+#include "partshift/base/progress.hpp"
 
 namespace partshift::metrics {
 
@@ -28,7 +28,7 @@ public:
     metrics_exporter& operator=(const metrics_exporter&) = delete;
 
     // update copies the figures of `p` in; `phase` is the job's phase now.
-    void update(const monitor::progress& p, const std::string& phase);
+    void update(const base::progress& p, const std::string& phase);
     // count_error: one more error the run met (a lost connection it resumed from, ...).
     void count_error();
 
@@ -39,8 +39,7 @@ private:
 
 // publish_metrics updates the exporter from `p` once a second until stop, and once more at
 // the end. `phase` tells the phase at each tick.
-boost::asio::awaitable<void> publish_metrics(metrics_exporter& exporter,
-                                             const monitor::progress& p,
+boost::asio::awaitable<void> publish_metrics(metrics_exporter& exporter, const base::progress& p,
                                              std::function<std::string()> phase,
                                              const std::atomic<bool>& stop);
 

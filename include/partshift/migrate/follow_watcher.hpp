@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "partshift/monitor/progress.hpp"
+#include "partshift/base/progress.hpp"
 
 namespace partshift::migrate {
 
@@ -49,17 +49,16 @@ struct follow_watcher_hooks {
 
 class follow_watcher {
 public:
-    follow_watcher(follow_watcher_options options, follow_watcher_hooks hooks,
-                   monitor::progress& progress, std::atomic<bool>& stop)
-        : options_(std::move(options)), hooks_(std::move(hooks)), progress_(progress),
-          stop_(stop) {}
+  follow_watcher(follow_watcher_options options, follow_watcher_hooks hooks,
+                 base::progress& progress, std::atomic<bool>& stop)
+      : options_(std::move(options)), hooks_(std::move(hooks)), progress_(progress), stop_(stop) {}
 
-    // run ticks until stop; sets stop itself when a dry run's time is up or a cutover ended.
-    boost::asio::awaitable<void> run();
+  // run ticks until stop; sets stop itself when a dry run's time is up or a cutover ended.
+  boost::asio::awaitable<void> run();
 
-    // lag_within: lag is known (>= 0) and at most max_lag; the gate and the catch-up check.
-    static bool lag_within(int64_t lag_micros, std::chrono::microseconds max_lag) {
-        return lag_micros >= 0 && lag_micros <= max_lag.count();
+  // lag_within: lag is known (>= 0) and at most max_lag; the gate and the catch-up check.
+  static bool lag_within(int64_t lag_micros, std::chrono::microseconds max_lag) {
+      return lag_micros >= 0 && lag_micros <= max_lag.count();
     }
 
 private:
@@ -70,7 +69,7 @@ private:
 
     follow_watcher_options options_;
     follow_watcher_hooks hooks_;
-    monitor::progress& progress_;
+    base::progress& progress_;
     std::atomic<bool>& stop_;
     std::optional<std::chrono::steady_clock::time_point> follow_since_;
     bool cutover_started_ = false;

@@ -12,8 +12,8 @@
 #include <deque>
 #include <string>
 
+#include "partshift/base/progress.hpp"
 #include "partshift/monitor/apply_pace.hpp"
-#include "partshift/monitor/progress.hpp"
 #include "partshift/pg/async_connection.hpp"
 
 namespace partshift::monitor {
@@ -27,13 +27,13 @@ struct monitor_options {
 
 class job_monitor {
 public:
-    job_monitor(monitor_options options, progress& p, const std::atomic<bool>& stop);
+  job_monitor(monitor_options options, base::progress& p, const std::atomic<bool>& stop);
 
-    // phase the orchestrator is in; decides whether apply figures mean anything yet.
-    void set_phase(std::string phase) { phase_ = std::move(phase); }
-    const std::string& phase() const { return phase_; }
+  // phase the orchestrator is in; decides whether apply figures mean anything yet.
+  void set_phase(std::string phase) { phase_ = std::move(phase); }
+  const std::string& phase() const { return phase_; }
 
-    boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> run();
 
 private:
     boost::asio::awaitable<void> report_once(pg::async_connection& conn, bool print);
@@ -42,7 +42,7 @@ private:
     void take_copy_workers(int workers);
 
     monitor_options options_;
-    progress& progress_;
+    base::progress& progress_;
     const std::atomic<bool>& stop_;
     std::string phase_;
     int64_t last_changes_ = 0;

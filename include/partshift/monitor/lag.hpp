@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "partshift/monitor/progress.hpp"
+#include "partshift/base/progress.hpp"
 
 namespace partshift::monitor {
 
@@ -24,6 +24,6 @@ lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn,
                         uint64_t acknowledged_lsn, uint64_t applied_lsn,
                         int64_t oldest_unapplied_commit_us, int64_t now_us, bool applying);
 
-lag_figures compute_lag(const progress& p, int64_t now_us, bool applying);
+lag_figures compute_lag(const base::progress& p, int64_t now_us, bool applying);
 
 }  // namespace partshift::monitor

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "partshift/monitor/progress.hpp"
+#include "partshift/base/progress.hpp"
 
 namespace partshift::monitor {
 
@@ -21,7 +21,7 @@ std::string format_copy_progress(int64_t rows, int64_t estimate, double rate, in
                                  int64_t chunks_total);
 
 // show_copy_progress runs until `finished` is set, then draws a last line and returns.
-boost::asio::awaitable<void> show_copy_progress(const progress& counters,
+boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,
                                                 const std::atomic<bool>& finished);
 
 }  // namespace partshift::monitor

@@ -50,7 +50,6 @@ public:
 
     PGconn* native() const noexcept { return conn_.get(); }
     int backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
-    std::string quote_ident(std::string_view name) const;
 
     // exec sends one statement and returns its (last) result; throws pg_error on failure.
     // Without params it uses the simple protocol (required on replication connections).

@@ -41,10 +41,6 @@ public:
         return exec(sql, make_params(std::forward<Args>(args)...));
     }
 
-    // Identifier and literal quoting by libpq, which knows the server's encoding.
-    std::string quote_ident(std::string_view name) const;
-    std::string quote_literal(std::string_view value) const;
-
     int server_version() const noexcept { return PQserverVersion(conn_.get()); }
     int backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
 

@@ -1,22 +1,14 @@
 // partition_naming: names for the relations partshift creates (partitions, target table, target
 // indexes): readable, legal, unique within the plan and at most 63 bytes (NAMEDATALEN - 1).
-// Returns unquoted names; rendering still goes through quote_ident(). Knows nothing about bounds
-// or SQL.
+// Returns unquoted names; rendering still goes through quote_ident(), and the fitting to 63
+// bytes is pg::fit_identifier. Knows nothing about bounds or SQL.
 #pragma once
 
-#include <cstddef>
 #include <set>
 #include <string>
 #include <string_view>
 
 namespace partshift::plan {
-
-inline constexpr std::size_t max_identifier_bytes = 63;
-
-// fit_identifier returns name unchanged when it fits in max_identifier_bytes; otherwise it cuts
-// it (at a UTF-8 character boundary) and appends "_" and 8 hex digits of a hash of the whole
-// name, so two long names that share a prefix stay distinct and the result is stable.
-std::string fit_identifier(std::string_view name);
 
 // label_for_value turns a LIST value into a name part: ASCII letters lowercased, every run of
 // other bytes (spaces, punctuation, non-ASCII) collapsed into one '_', leading/trailing '_'
@@ -24,7 +16,7 @@ std::string fit_identifier(std::string_view name);
 std::string label_for_value(std::string_view value);
 
 // name_allocator hands out names that are unique among everything it has handed out or
-// reserved: "base" if free, else "base_2", "base_3", ... each passed through fit_identifier().
+// reserved: "base" if free, else "base_2", "base_3", ... each passed through pg::fit_identifier().
 // Relations and indexes share one namespace per schema in PostgreSQL, so one allocator serves a
 // whole plan.
 class name_allocator {

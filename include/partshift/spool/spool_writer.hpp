@@ -15,7 +15,7 @@
 #include <optional>
 #include <string>
 
-#include "partshift/spool/unique_fd.hpp"
+#include "partshift/base/unique_fd.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 #include "spool.pb.h"
 
@@ -104,9 +104,9 @@ class spool_writer {
 
     std::filesystem::path dir_;
     spool_options options_;
-    unique_fd dir_fd_;
+    base::unique_fd dir_fd_;
 
-    unique_fd segment_fd_;
+    base::unique_fd segment_fd_;
     std::filesystem::path segment_path_;
     stream::lsn_t segment_lsn_ = 0;
     uint64_t segment_written_ = 0;  // bytes handed to write()

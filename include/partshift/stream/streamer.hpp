@@ -12,7 +12,7 @@
 #include <chrono>
 #include <string>
 
-#include "partshift/monitor/progress.hpp"
+#include "partshift/base/progress.hpp"
 #include "partshift/stream/change_sink.hpp"
 
 namespace partshift::stream {
@@ -33,17 +33,17 @@ struct streamer_options {
 
 class streamer {
 public:
-    streamer(streamer_options options, change_sink& sink, monitor::progress& progress,
-             const std::atomic<bool>& stop);
+  streamer(streamer_options options, change_sink& sink, base::progress& progress,
+           const std::atomic<bool>& stop);
 
-    // run streams until stop is set; reconnects with backoff when the server goes away.
-    // Throws on errors that retrying cannot fix (slot lost, decode errors, sink errors).
-    boost::asio::awaitable<void> run();
+  // run streams until stop is set; reconnects with backoff when the server goes away.
+  // Throws on errors that retrying cannot fix (slot lost, decode errors, sink errors).
+  boost::asio::awaitable<void> run();
 
-    // handle_frame: one CopyData frame from the walsender into the sink; reply_now is set when
-    // the server asks for a reply. Public so unit tests can feed captured or hand-made frames
-    // without a server; run() is the only caller otherwise.
-    void handle_frame(std::string_view frame, bool& reply_now);
+  // handle_frame: one CopyData frame from the walsender into the sink; reply_now is set when
+  // the server asks for a reply. Public so unit tests can feed captured or hand-made frames
+  // without a server; run() is the only caller otherwise.
+  void handle_frame(std::string_view frame, bool& reply_now);
 
 private:
     boost::asio::awaitable<void> stream_once();
@@ -52,7 +52,7 @@ private:
 
     streamer_options options_;
     change_sink& sink_;
-    monitor::progress& progress_;
+    base::progress& progress_;
     const std::atomic<bool>& stop_;
 
     bool in_transaction_ = false;

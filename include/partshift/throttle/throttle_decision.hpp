@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "partshift/monitor/throttle_status.hpp"
+#include "partshift/base/throttle_status.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
 #include "partshift/throttle/wal_guard.hpp"
 
@@ -22,8 +22,7 @@ struct server_signals {
     std::string throttle_query_error;           // the query failed this time: throttle
 };
 
-monitor::throttle_reason decide_throttle(const throttle_limits& limits,
-                                         const server_signals& signals, bool paused,
-                                         const wal_guard_verdict& guard);
+base::throttle_reason decide_throttle(const throttle_limits& limits, const server_signals& signals,
+                                      bool paused, const wal_guard_verdict& guard);
 
 }  // namespace partshift::throttle

@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "partshift/monitor/progress.hpp"
+#include "partshift/base/progress.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/connection.hpp"
 #include "partshift/throttle/throttle_decision.hpp"
@@ -41,24 +41,23 @@ struct throttler_options {
 
 class throttler {
 public:
-    throttler(throttler_options options, monitor::progress& progress,
-              const std::atomic<bool>& stop);
+  throttler(throttler_options options, base::progress& progress, const std::atomic<bool>& stop);
 
-    // run checks every interval until stop. Throws wal_guard_error or runtime_error when the
-    // guard ends the run; connection trouble only skips a tick (logged at debug level).
-    boost::asio::awaitable<void> run();
+  // run checks every interval until stop. Throws wal_guard_error or runtime_error when the
+  // guard ends the run; connection trouble only skips a tick (logged at debug level).
+  boost::asio::awaitable<void> run();
 
 private:
     boost::asio::awaitable<server_signals> read_signals(pg::async_connection& conn);
     // act_on_guard logs and throws as the verdict says; returns it, a stop during the drain
     // grace turned into a throttle.
     wal_guard_verdict act_on_guard(wal_guard_verdict verdict, uint64_t server_lsn);
-    void publish(const monitor::throttle_reason& reason);
+    void publish(const base::throttle_reason& reason);
 
     throttler_options options_;
-    monitor::progress& progress_;
+    base::progress& progress_;
     const std::atomic<bool>& stop_;
-    monitor::throttle_reason current_;
+    base::throttle_reason current_;
     std::chrono::steady_clock::time_point throttled_since_{};
     wal_guard_level last_guard_level_ = wal_guard_level::ok;
     std::chrono::steady_clock::time_point last_guard_log_{};

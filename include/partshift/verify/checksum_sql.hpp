@@ -40,10 +40,7 @@ std::string duplicate_keys_sql(const copy::quoted_copy_spec& spec,
 std::string diff_keys_sql(const copy::quoted_copy_spec& spec, const copy::chunk_bounds& bounds);
 
 // recheck_keys_sql: the same columns as diff_keys_sql for a given list of keys, one array
-// parameter per key column ($1 … $n, see array_literal), whether or not they still differ.
+// parameter per key column ($1 … $n, see pg/array_literal), whether or not they still differ.
 std::string recheck_keys_sql(const copy::quoted_copy_spec& spec);
-
-// array_literal: a text-format array parameter ('{"a","b\"c"}') holding the values.
-std::string array_literal(const std::vector<std::string>& values);
 
 }  // namespace partshift::verify

@@ -1,9 +1,9 @@
 // array_literal: text values → PostgreSQL array literal. Pure string building.
-#include "partshift/apply/array_literal.hpp"
+#include "partshift/pg/array_literal.hpp"
 
-namespace partshift::apply {
+namespace partshift::pg {
 
-void append_array_element(std::string& literal, const pg::param& value) {
+void append_array_element(std::string& literal, const param& value) {
     literal.push_back(literal.empty() ? '{' : ',');
     if (!value) {
         literal += "NULL";
@@ -23,11 +23,18 @@ void close_array_literal(std::string& literal) {
     literal.push_back('}');
 }
 
-std::string array_literal(const pg::param_list& values) {
+std::string array_literal(const param_list& values) {
     std::string out;
     for (const auto& v : values) append_array_element(out, v);
     close_array_literal(out);
     return out;
 }
 
-}  // namespace partshift::apply
+std::string text_array_literal(const std::vector<std::string>& values) {
+    std::string out;
+    for (const auto& v : values) append_array_element(out, v);
+    close_array_literal(out);
+    return out;
+}
+
+}  // namespace partshift::pg

@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-namespace partshift::monitor {
+namespace partshift::base {
 
 struct throttle_reason {
     std::string kind;  // "" when the copy is not throttled
@@ -34,4 +34,4 @@ private:
     throttle_reason reason_;
 };
 
-}  // namespace partshift::monitor
+}  // namespace partshift::base

@@ -1,7 +1,7 @@
 // progress: names of the cutover stages as status shows them.
-#include "partshift/monitor/progress.hpp"
+#include "partshift/base/progress.hpp"
 
-namespace partshift::monitor {
+namespace partshift::base {
 
 const char* describe(cutover_stage stage) {
     switch (stage) {
@@ -21,4 +21,4 @@ const char* describe(cutover_stage stage) {
     return "";
 }
 
-}  // namespace partshift::monitor
+}  // namespace partshift::base

@@ -1,14 +1,16 @@
 // progress: the counters every role updates and status, the progress bar and the metrics read.
 // One struct of atomics shared by reference (STYLE.md habit 8); no locking needed to read.
+// A leaf of base/: it includes nothing of partshift outside base/, so the roles that count
+// (copy, stream, apply, throttle) share it without depending on monitor/, which reads it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
-#include "partshift/monitor/commit_clock.hpp"
-#include "partshift/monitor/throttle_status.hpp"
+#include "partshift/base/commit_clock.hpp"
+#include "partshift/base/throttle_status.hpp"
 
-namespace partshift::monitor {
+namespace partshift::base {
 
 // cutover_stage: where a run that will cut over stands, for status ("waiting for cutover").
 enum class cutover_stage : int {
@@ -93,4 +95,4 @@ struct progress {
     std::atomic<int64_t> errors{0};
 };
 
-}  // namespace partshift::monitor
+}  // namespace partshift::base

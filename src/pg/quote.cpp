@@ -1,11 +1,15 @@
-// sql_quote: identifier and literal quoting (see the header). Must not depend on a server
-// connection or the process locale: the keyword list is PostgreSQL 15's, embedded here.
-#include "partshift/plan/sql_quote.hpp"
+// quote: identifier and literal quoting and name fitting (see the header). Must not depend on a
+// server connection or the process locale: the keyword list is PostgreSQL 15's, embedded here.
+#include "partshift/pg/quote.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstdio>
 
-namespace partshift::plan {
+#include "partshift/error.hpp"
+
+namespace partshift::pg {
 namespace {
 
 // PostgreSQL 15 keywords that are not UNRESERVED (categories R, C and T of pg_get_keywords()),
@@ -171,6 +175,33 @@ bool is_safe_char(char c, bool first) {
     return (c >= '0' && c <= '9') || c == '$';
 }
 
+// double_quoted: "name" with embedded double quotes doubled, the one quoting of identifiers.
+std::string double_quoted(std::string_view name) {
+    std::string out;
+    out.reserve(name.size() + 2);
+    out += '"';
+    for (char c : name) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+// FNV-1a: tiny, stable across platforms and releases (std::hash is neither).
+uint32_t fnv1a(std::string_view s) {
+    uint32_t h = 2166136261u;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+bool is_utf8_continuation(char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
 }  // namespace
 
 bool is_quoting_keyword(std::string_view word) {
@@ -181,15 +212,19 @@ std::string quote_ident(std::string_view name) {
     bool safe = !name.empty();
     for (std::size_t i = 0; safe && i < name.size(); ++i) safe = is_safe_char(name[i], i == 0);
     if (safe && !is_quoting_keyword(name)) return std::string(name);
-    std::string out;
-    out.reserve(name.size() + 2);
-    out += '"';
-    for (char c : name) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    out += '"';
-    return out;
+    return double_quoted(name);
+}
+
+std::string escape_identifier(std::string_view name) {
+    if (name.empty()) throw usage_error("empty SQL identifier");
+    if (name.find('\0') != std::string_view::npos)
+        throw usage_error("SQL identifier contains a NUL byte");
+    return double_quoted(name);
+}
+
+std::string escape_qualified(std::string_view schema, std::string_view name) {
+    if (schema.empty()) return escape_identifier(name);
+    return escape_identifier(schema) + "." + escape_identifier(name);
 }
 
 std::string quote_literal(std::string_view value) {
@@ -207,9 +242,16 @@ std::string quote_literal(std::string_view value) {
     return out;
 }
 
-std::string qualified(const catalog::qualified_name& name) {
-    if (name.schema.empty()) return quote_ident(name.name);
-    return quote_ident(name.schema) + "." + quote_ident(name.name);
+std::string fit_identifier(std::string_view name, bool trim_underscores) {
+    if (name.size() <= max_identifier_bytes) return std::string(name);
+    char suffix[10];
+    std::snprintf(suffix, sizeof suffix, "_%08x", fnv1a(name));
+    std::size_t keep = max_identifier_bytes - 9;
+    // Never cut a multibyte character in half: PostgreSQL would reject the invalid UTF-8.
+    while (keep > 0 && is_utf8_continuation(name[keep])) --keep;
+    std::string out(name.substr(0, keep));
+    while (trim_underscores && !out.empty() && out.back() == '_') out.pop_back();
+    return out + suffix;
 }
 
-}  // namespace partshift::plan
+}  // namespace partshift::pg

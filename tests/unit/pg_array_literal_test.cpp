@@ -1,13 +1,13 @@
-// Unit tests for apply::array_literal (no server): NULLs, quoting and escaping of every
+// Unit tests for pg::array_literal (no server): NULLs, quoting and escaping of every
 // character that means something in array input syntax, empty strings, non-ASCII text.
 #include <gtest/gtest.h>
 
-#include "partshift/apply/array_literal.hpp"
+#include "partshift/pg/array_literal.hpp"
 
 using namespace partshift;
-using namespace partshift::apply;
+using namespace partshift::pg;
 
-TEST(ApplyArrayLiteral, EmptyAndNull) {
+TEST(PgArrayLiteral, EmptyAndNull) {
     EXPECT_EQ(array_literal({}), "{}");
     EXPECT_EQ(array_literal({std::nullopt}), "{NULL}");
     EXPECT_EQ(array_literal({std::nullopt, std::nullopt}), "{NULL,NULL}");
@@ -15,7 +15,7 @@ TEST(ApplyArrayLiteral, EmptyAndNull) {
     EXPECT_EQ(array_literal({std::string("NULL"), std::string("null")}), R"({"NULL","null"})");
 }
 
-TEST(ApplyArrayLiteral, QuotesEveryElementAndEscapesQuotesAndBackslashes) {
+TEST(PgArrayLiteral, QuotesEveryElementAndEscapesQuotesAndBackslashes) {
     EXPECT_EQ(array_literal({std::string("1"), std::string("2")}), R"({"1","2"})");
     EXPECT_EQ(array_literal({std::string("")}), R"({""})");
     EXPECT_EQ(array_literal({std::string("a\"b")}), R"({"a\"b"})");
@@ -28,7 +28,7 @@ TEST(ApplyArrayLiteral, QuotesEveryElementAndEscapesQuotesAndBackslashes) {
               R"({"grüße 日本",NULL,"'"})");
 }
 
-TEST(ApplyArrayLiteral, BuiltIncrementally) {
+TEST(PgArrayLiteral, BuiltIncrementally) {
     std::string literal;
     close_array_literal(literal);
     EXPECT_EQ(literal, "{}");
@@ -38,4 +38,11 @@ TEST(ApplyArrayLiteral, BuiltIncrementally) {
     append_array_element(literal, std::string("}"));
     close_array_literal(literal);
     EXPECT_EQ(literal, array_literal({std::string("x"), std::nullopt, std::string("}")}));
+}
+
+TEST(PgArrayLiteral, TextValuesQuoteEveryElement) {
+    EXPECT_EQ(text_array_literal({}), "{}");
+    EXPECT_EQ(text_array_literal({"1", "2"}), R"({"1","2"})");
+    EXPECT_EQ(text_array_literal({R"(a"b)", R"(c\d)", "{x,y}", "NULL"}),
+              R"({"a\"b","c\\d","{x,y}","NULL"})");
 }

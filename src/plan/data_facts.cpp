@@ -1,12 +1,16 @@
 // data_facts: the read-only data queries behind plan::data_facts (one scan per fact, using
 // the key's index when there is one). Must not write, and must not decide anything about
 // partitions: that is the planner's job.
-#include "partshift/catalog/data_facts.hpp"
+#include "partshift/plan/data_facts.hpp"
 
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
 
-namespace partshift::catalog {
+namespace partshift::plan {
+
+using catalog::column;
+using catalog::table_model;
+
 namespace {
 
 struct level_target {
@@ -104,4 +108,4 @@ plan::data_facts gather_data_facts(pg::connection& conn, const table_model& tabl
     return facts;
 }
 
-}  // namespace partshift::catalog
+}  // namespace partshift::plan

@@ -14,7 +14,7 @@
 #include <mutex>
 #include <utility>
 
-namespace partshift::monitor {
+namespace partshift::base {
 
 class commit_clock {
 public:
@@ -38,4 +38,4 @@ private:
     uint64_t dropped_until_ = 0;
 };
 
-}  // namespace partshift::monitor
+}  // namespace partshift::base

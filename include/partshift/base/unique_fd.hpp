@@ -1,12 +1,12 @@
 // unique_fd: owns one POSIX file descriptor and closes it in its destructor. Move-only. Knows
-// nothing about what the descriptor is for.
+// nothing about what the descriptor is for. A leaf of base/ (spool's files, hooks' pipes).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace partshift::spool {
+namespace partshift::base {
 
 class unique_fd {
   public:
@@ -35,4 +35,4 @@ class unique_fd {
     int fd_ = -1;
 };
 
-}  // namespace partshift::spool
+}  // namespace partshift::base

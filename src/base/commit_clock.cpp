@@ -1,7 +1,7 @@
 // commit_clock: a bounded deque of (end LSN, commit time). No I/O.
-#include "partshift/monitor/commit_clock.hpp"
+#include "partshift/base/commit_clock.hpp"
 
-namespace partshift::monitor {
+namespace partshift::base {
 
 void commit_clock::received(uint64_t end_lsn, int64_t commit_time_us) {
     std::lock_guard lock(mutex_);
@@ -32,4 +32,4 @@ int64_t commit_clock::oldest_unapplied(uint64_t applied_lsn) {
     return 0;
 }
 
-}  // namespace partshift::monitor
+}  // namespace partshift::base

@@ -52,7 +52,8 @@ std::string partitioned_target(const std::string& table, const std::string& colu
 }
 
 // log_trigger_sql: an AFTER ROW trigger on `relation` writing `label` to `log` in firing order.
-// On the targets it is ENABLE ALWAYS, so it fires under the applier's replica role too.
+// On the targets it is ENABLE ALWAYS, so it fires under the applier's replica role too. It names
+// its log table with the schema: the applier's session pins search_path to pg_catalog, pg_temp.
 std::string log_trigger_sql(const std::string& relation, const std::string& label,
                             const std::string& log, bool always) {
     return "CREATE TRIGGER log_order AFTER INSERT OR UPDATE OR DELETE ON " + relation +
@@ -99,7 +100,7 @@ struct multi_fixture {
                 "CREATE TABLE src_log (seq bigserial PRIMARY KEY, label text);"
                 "CREATE TABLE dst_log (seq bigserial PRIMARY KEY, label text);"
                 "CREATE FUNCTION log_change() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
-                "EXECUTE format('INSERT INTO %I (label) VALUES ($1)', TG_ARGV[0]) "
+                "EXECUTE format('INSERT INTO public.%I (label) VALUES ($1)', TG_ARGV[0]) "
                 "USING TG_ARGV[1]; RETURN NULL; END$$;" +
                 log_trigger_sql("orders", "orders", "src_log", false) +
                 log_trigger_sql("order_items", "order_items", "src_log", false));

@@ -50,7 +50,9 @@ TEST(CatalogTableName, ResolvesLikeSql) {
         CREATE TABLE "Mixed Schema"."Dotted.Name" (id int);
         CREATE VIEW v AS SELECT 1 AS one;
     )sql");
-    auto conn = db.connect();
+    // A session like partshift's own: its search_path is pinned to pg_catalog, pg_temp, and a
+    // one-part name is still found the way the user's SQL would find it.
+    pg::connection conn(db.dsn(), "partshift-test");
     EXPECT_EQ(catalog::resolve_table_name(conn, "billing.events"),
               (qualified_name{"billing", "events"}));
     EXPECT_EQ(catalog::resolve_table_name(conn, "BILLING.Events"),
@@ -65,9 +67,14 @@ TEST(CatalogTableName, ResolvesLikeSql) {
     EXPECT_EQ(catalog::resolve_table_name(conn, db.name() + ".billing.events"),
               (qualified_name{"billing", "events"}));
 
-    // search_path decides which one-part name is visible.
-    conn.exec("SET search_path = billing, public");
+    EXPECT_EQ(conn.exec("SHOW search_path").get(0, 0), "pg_catalog, pg_temp");
+
+    // The role's or database's default search_path decides which one-part name is visible.
+    conn.exec("ALTER DATABASE " + pg::escape_identifier(db.name()) +
+              " SET search_path = billing, public");
+    conn = pg::connection(db.dsn(), "partshift-test");
     EXPECT_EQ(catalog::resolve_table_name(conn, "events"), (qualified_name{"billing", "events"}));
+    EXPECT_EQ(conn.exec("SHOW search_path").get(0, 0), "pg_catalog, pg_temp");
 
     auto message_of = [&](const std::string& text) {
         try {

@@ -136,7 +136,7 @@ std::map<std::string, double> scrape(int port) {
 TEST_F(Operability, ThrottleQueryHoldsTheCopyUntilItClears) {
     ASSERT_TRUE(load_events_table(*db_, 100000));
     db_->exec("CREATE TABLE throttle_switch (value int); INSERT INTO throttle_switch VALUES (1)");
-    auto run = start_run({"--throttle-query", "SELECT value FROM throttle_switch"});
+    auto run = start_run({"--throttle-query", "SELECT value FROM public.throttle_switch"});
     auto s = wait_for([](const auto& s) { return s.copy_throttled(); }, 120s, run.get(),
                       "throttled in copy");
     EXPECT_EQ(s.phase(), "copy");
@@ -179,7 +179,7 @@ TEST_F(Operability, MaxLoadThrottlesWhileSessionsWaitForALock) {
     db_->exec("CREATE TABLE lockme (id int); CREATE TABLE throttle_switch (value int); "
               "INSERT INTO throttle_switch VALUES (1)");
     auto run = start_run({"--max-load", "waiting_backends=1", "--max-replica-lag", "1h",
-                          "--throttle-query", "SELECT value FROM throttle_switch"});
+                          "--throttle-query", "SELECT value FROM public.throttle_switch"});
     wait_for([](const auto& s) { return s.copy_throttled(); }, 120s, run.get(), "throttled");
     auto holder = db_->connect();
     holder.exec("BEGIN; LOCK TABLE lockme IN ACCESS EXCLUSIVE MODE");
@@ -306,7 +306,7 @@ TEST_F(Operability, MetricsAreScrapedDuringARun) {
     db_->exec("CREATE TABLE throttle_switch (value int); INSERT INTO throttle_switch VALUES (1)");
     const int port = free_port();
     auto run = start_run({"--metrics-addr", "127.0.0.1:" + std::to_string(port),
-                          "--throttle-query", "SELECT value FROM throttle_switch"});
+                          "--throttle-query", "SELECT value FROM public.throttle_switch"});
     wait_for([](const auto& s) { return s.copy_throttled(); }, 120s, run.get(), "throttled");
     std::map<std::string, double> m;
     const std::string job = "job=\"events\"";

@@ -17,10 +17,9 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 asio::awaitable<void> follow_watcher::run() {
-    asio::steady_timer tick(co_await asio::this_coro::executor);
     auto last_cleanup = std::chrono::steady_clock::now();
     bool in_follow = options_.in_follow;
-    while (!stop_) {
+    while (!tasks_.stop_requested()) {
         // Follow starts once the idempotent window is behind and the backlog is applied:
         // either exactly (every spooled transaction committed on the target; the acknowledged
         // idle position then counts as applied too, so an idle source still leaves the window
@@ -39,22 +38,22 @@ asio::awaitable<void> follow_watcher::run() {
         }
         const auto now = std::chrono::steady_clock::now();
         if (in_follow && !follow_since_) follow_since_ = now;
-        if (follow_since_ && options_.dry_run_for && now - *follow_since_ >= *options_.dry_run_for) {
+        if (follow_since_ && options_.dry_run_for &&
+            now - *follow_since_ >= *options_.dry_run_for) {
             spdlog::info("dry run time is up; stopping with the checkpoint saved");
-            stop_ = true;
+            tasks_.request_stop();
         }
         if (progress_.end_revert_window && !cutover_started_) {
             spdlog::info("the revert window is over (its time is up, or 'partshift finish')");
-            stop_ = true;
+            tasks_.request_stop();
         }
         if (now - last_cleanup > 5s) {
             hooks_.remove_applied_segments();
             last_cleanup = now;
         }
         if (in_follow && options_.cut_over && gate_open()) co_await open_gate();
-        if (cutover_started_ && hooks_.cutover_finished()) stop_ = true;
-        tick.expires_after(200ms);
-        co_await tick.async_wait(asio::use_awaitable);
+        if (cutover_started_ && hooks_.cutover_finished()) tasks_.request_stop();
+        if (!co_await tasks_.sleep_for(200ms)) break;
     }
 }
 
@@ -99,12 +98,13 @@ asio::awaitable<void> follow_watcher::open_gate() {
         const auto now = std::chrono::steady_clock::now();
         if (hook_retry_at_ && now < *hook_retry_at_) co_return;
         auto postponed = co_await hooks_.before_cutover();
-        if (stop_) co_return;
+        if (tasks_.stop_requested()) co_return;
         if (postponed) {
             progress_.cutover = base::cutover_stage::postponed_by_hook;
             hook_retry_at_ = std::chrono::steady_clock::now() + options_.hook_retry;
-            spdlog::warn("cutover postponed: {}; asking it again in {} s", *postponed,
-                         std::chrono::duration_cast<std::chrono::seconds>(options_.hook_retry).count());
+            spdlog::warn(
+                "cutover postponed: {}; asking it again in {} s", *postponed,
+                std::chrono::duration_cast<std::chrono::seconds>(options_.hook_retry).count());
             co_return;
         }
     }

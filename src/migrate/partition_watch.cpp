@@ -18,17 +18,14 @@ namespace partshift::migrate {
 
 namespace asio = boost::asio;
 
-asio::awaitable<void> watch_partitions(partition_watch_options options,
-                                       const std::atomic<bool>& stop) {
-    auto ex = co_await asio::this_coro::executor;
+asio::awaitable<void> watch_partitions(partition_watch_options options, task::task_group& tasks) {
     std::optional<pg::async_connection> conn;
-    asio::steady_timer tick(ex);
-    while (!stop) {
+    while (!tasks.stop_requested()) {
         std::optional<std::string> change;
         try {
             if (!conn)
-                conn.emplace(co_await pg::async_connection::connect(options.dsn,
-                                                                    "partshift-partitions"));
+                conn.emplace(
+                    co_await pg::async_connection::connect(options.dsn, "partshift-partitions"));
             std::string load = state::load_source_partitions_sql;
             auto recorded = state::recorded_members(
                 co_await conn->exec(std::move(load), pg::make_params(options.job)));
@@ -50,12 +47,8 @@ asio::awaitable<void> watch_partitions(partition_watch_options options,
             }
             throw runtime_error(*change);
         }
-        // Short waits, so a stop is not held up by a whole interval.
-        const auto next = std::chrono::steady_clock::now() + options.interval;
-        while (!stop && std::chrono::steady_clock::now() < next) {
-            tick.expires_after(std::chrono::milliseconds(100));
-            co_await tick.async_wait(asio::use_awaitable);
-        }
+        // A stop wakes the wait at once.
+        if (!co_await tasks.sleep_for(options.interval)) break;
     }
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "partshift/base/progress.hpp"
+#include "partshift/task/task_group.hpp"
 
 namespace partshift::migrate {
 
@@ -26,8 +27,8 @@ struct follow_watcher_options {
     uint64_t window_end = 0;  // end of the idempotent window (max chunk high LSN)
     bool in_follow = false;   // the job is already in phase follow
     std::optional<std::chrono::milliseconds> dry_run_for;
-    bool cut_over = false;    // not a dry run: open the gate when ready
-    bool postpone = false;    // --postpone-cutover: also wait for `partshift cutover`
+    bool cut_over = false;  // not a dry run: open the gate when ready
+    bool postpone = false;  // --postpone-cutover: also wait for `partshift cutover`
     // --postpone-cutover-flag: the cutover waits while this file exists (gh-ost style)
     std::optional<std::string> postpone_flag_file;
     // A failed before-cutover hook is run again after this long (the gate still open).
@@ -38,30 +39,36 @@ struct follow_watcher_hooks {
     std::function<bool()> backlog_applied;  // the applier has applied every spooled record
     // phase change + unique index build; asynchronous: the applier runs on the same loop.
     std::function<boost::asio::awaitable<void>()> enter_follow;
-    std::function<bool()> indexes_ready;    // every index (unique ones too) built and valid
+    std::function<bool()> indexes_ready;  // every index (unique ones too) built and valid
     std::function<void()> remove_applied_segments;
     // The before-cutover hook, run when the gate is open (optional): nullopt lets the cutover
     // start; a reason postpones it.
     std::function<boost::asio::awaitable<std::optional<std::string>>()> before_cutover;
-    std::function<void()> start_cutover;    // called once, when the gate opens
-    std::function<bool()> cutover_finished; // the cutover thread has returned
+    std::function<void()> start_cutover;     // called once, when the gate opens
+    std::function<bool()> cutover_finished;  // the cutover's job has returned
 };
 
 class follow_watcher {
-public:
-  follow_watcher(follow_watcher_options options, follow_watcher_hooks hooks,
-                 base::progress& progress, std::atomic<bool>& stop)
-      : options_(std::move(options)), hooks_(std::move(hooks)), progress_(progress), stop_(stop) {}
+  public:
+    // `tasks`: whose stop ends the watcher, and which it asks to stop.
+    follow_watcher(follow_watcher_options options, follow_watcher_hooks hooks,
+                   base::progress& progress, task::task_group& tasks)
+        : options_(std::move(options)),
+          hooks_(std::move(hooks)),
+          progress_(progress),
+          tasks_(tasks) {}
 
-  // run ticks until stop; sets stop itself when a dry run's time is up or a cutover ended.
-  boost::asio::awaitable<void> run();
+    // run ticks until a stop; requests it itself when a dry run's time is up, the revert
+    // window is over, or a cutover ended. A tick, not a wake-up: the gate's conditions are
+    // counters other roles publish, a file and the clock.
+    boost::asio::awaitable<void> run();
 
-  // lag_within: lag is known (>= 0) and at most max_lag; the gate and the catch-up check.
-  static bool lag_within(int64_t lag_micros, std::chrono::microseconds max_lag) {
-      return lag_micros >= 0 && lag_micros <= max_lag.count();
+    // lag_within: lag is known (>= 0) and at most max_lag; the gate and the catch-up check.
+    static bool lag_within(int64_t lag_micros, std::chrono::microseconds max_lag) {
+        return lag_micros >= 0 && lag_micros <= max_lag.count();
     }
 
-private:
+  private:
     // gate_open: every condition for the cutover holds (status says which one waits if not).
     bool gate_open();
     // open_gate: the before-cutover hook, then the cutover.
@@ -70,7 +77,7 @@ private:
     follow_watcher_options options_;
     follow_watcher_hooks hooks_;
     base::progress& progress_;
-    std::atomic<bool>& stop_;
+    task::task_group& tasks_;
     std::optional<std::chrono::steady_clock::time_point> follow_since_;
     bool cutover_started_ = false;
     std::optional<std::chrono::steady_clock::time_point> hook_retry_at_;

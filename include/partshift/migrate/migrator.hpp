@@ -1,7 +1,8 @@
-// migrator: one migration job as a phase script (DESIGN.md §1): prepare → copy ‖ stream →
-// index → replay → follow (→ cutover, later). It starts each role, checks for a stop between
-// steps, and tears everything down in one place. The roles do the work; this file only
-// orders them.
+// migrator: the entry points of one migration job (DESIGN.md §1): run_job (prepare → copy ‖
+// stream → index → replay → follow → cutover → after the swap → revert window), the finish of
+// a job cut over earlier, and the revert window's follow and end. job_runner (job_runner.hpp)
+// is the phase script; each phase is a file of its own in migrate/.
+// Must not: be included by the roles it orders.
 #pragma once
 
 #include <chrono>
@@ -23,9 +24,9 @@ struct run_options {
     bool dry_run = true;
     std::optional<std::chrono::milliseconds> dry_run_for;  // counted from entering follow
     int copy_workers = 2;
-    bool copy_workers_given = false;  // on the command line: replaces the job row's value
+    bool copy_workers_given = false;      // on the command line: replaces the job row's value
     bool copy_through_partshift = false;  // --copy-method copy: every chunk piped, ceiling or not
-    std::string spool_root;  // the job's spool goes in spool_root/<slot name>
+    std::string spool_root;               // the job's spool goes in spool_root/<slot name>
     std::string old_name;
     std::chrono::seconds slot_timeout{120};
     // After the server went away mid-run, how long to keep waiting for it and resuming.
@@ -42,7 +43,7 @@ struct run_options {
     // Given on the command line: replaces what the job's row holds (partshift set); without,
     // the row's value (or the default max_lag) is used.
     bool max_lag_given = false;
-    std::optional<double> max_copy_rate;  // rows/s; 0 = no ceiling
+    std::optional<double> max_copy_rate;            // rows/s; 0 = no ceiling
     std::optional<std::string> postpone_flag_file;  // cut over only once this file is gone
     // Operability: throttling, the WAL-retention guard, metrics.
     throttle::throttle_limits throttle;

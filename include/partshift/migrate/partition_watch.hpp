@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <string>
 
+#include "partshift/task/task_group.hpp"
+
 namespace partshift::migrate {
 
 struct partition_watch_options {
@@ -23,11 +25,11 @@ struct partition_watch_options {
     std::chrono::milliseconds interval{1000};
 };
 
-// watch_partitions returns when `stop` is set; throws partshift::runtime_error (which ends the
-// run with exit 1 and the job's last_error) at the first difference from the recorded tree,
-// starting with the first tick (a tree changed while no run was active). A lost connection is
+// watch_partitions returns when `tasks` is asked to stop; throws partshift::runtime_error (which
+// ends the run with exit 1 and the job's last_error) at the first difference from the recorded
+// tree, starting with the first tick (a tree changed while no run was active). A lost connection is
 // retried on the next tick: the roles that need the server notice its loss themselves.
 boost::asio::awaitable<void> watch_partitions(partition_watch_options options,
-                                              const std::atomic<bool>& stop);
+                                              task::task_group& tasks);
 
 }  // namespace partshift::migrate

@@ -1,0 +1,45 @@
+// index_phase: the index builds of a job, table by table (see the header).
+#include "partshift/migrate/index_phase.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+#include "partshift/copy/index_builder.hpp"
+
+namespace partshift::migrate {
+
+namespace asio = boost::asio;
+
+asio::awaitable<bool> build_job_indexes(run_context& ctx, index_kind kind) {
+    copy::index_build_options options;
+    options.workers = ctx.copy_workers;
+    for (const auto& t : ctx.tables) {
+        // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await
+        // operands.
+        catalog::qualified_name target = t.target;
+        auto indexes = indexes_to_build(*t.table, *t.plan);
+        auto build = kind == index_kind::unique
+                         ? copy::build_unique_indexes(ctx.options.dsn, target, indexes, options,
+                                                      ctx.tasks.stop_flag())
+                         : copy::build_indexes(ctx.options.dsn, target, indexes, options,
+                                               ctx.tasks.stop_flag());
+        if (!co_await std::move(build)) co_return false;
+    }
+    co_return true;
+}
+
+void build_primary_keys_now(const std::string& dsn, const std::vector<table_ref>& tables,
+                            const std::vector<bool>& which) {
+    for (size_t i = 0; i < tables.size() && i < which.size(); ++i) {
+        if (!which[i]) continue;
+        auto indexes = indexes_to_build(*tables[i].table, *tables[i].plan);
+        std::erase_if(indexes, [](const copy::index_to_build& x) { return !x.is_primary; });
+        std::atomic<bool> never{false};
+        copy::index_build_options o;
+        o.workers = 1;
+        copy::build_indexes_blocking(dsn, tables[i].plan->target, indexes, o, never,
+                                     /*unique_only=*/false);
+    }
+}
+
+}  // namespace partshift::migrate

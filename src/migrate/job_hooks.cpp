@@ -1,0 +1,80 @@
+// job_hooks: figures for hooks, and each event's hook run where it may block.
+#include "partshift/migrate/job_hooks.hpp"
+
+#include "partshift/stream/pgoutput_messages.hpp"
+
+namespace partshift::migrate {
+
+namespace asio = boost::asio;
+
+hooks::hook_figures hook_figures_of(const state::job_record& job, const std::string& phase,
+                                    const base::progress* p) {
+    hooks::hook_figures f;
+    f.job = job.job;
+    f.phase = phase;
+    f.source = job.source_schema + "." + job.source_table;
+    f.target = job.target_schema + "." + job.target_table;
+    f.rows_estimate = p ? p->rows_estimate.load() : job.rows_estimate;
+    f.rows_copied = p ? p->rows_copied.load() : job.rows_copied;
+    f.applied_lsn = stream::format_lsn(p ? p->applied_lsn.load() : job.applied_lsn.value_or(0));
+    if (p && p->lag_micros >= 0) f.lag_seconds = static_cast<double>(p->lag_micros) / 1e6;
+    if (p && p->lag_bytes >= 0) f.lag_bytes = p->lag_bytes.load();
+    if (p) {
+        f.copy_throttled = p->copy_throttled;
+        if (f.copy_throttled) f.throttle_reason = p->throttle.get().text;
+        f.cutover_attempts = p->cutover_attempts;
+    }
+    return f;
+}
+
+job_hooks::job_hooks(const std::string& dir, std::chrono::milliseconds timeout) {
+    if (!dir.empty()) runner_.emplace(dir, timeout);
+}
+
+asio::awaitable<void> job_hooks::notify(task::task_group& tasks, hooks::hook_event event,
+                                        const state::job_record& job, const std::string& phase,
+                                        const base::progress& progress) const {
+    if (!runner_) co_return;
+    auto figures = hook_figures_of(job, phase, &progress);
+    const auto* stop = &tasks.stop_flag();
+    co_await tasks.run_blocking(
+        [this, event, figures, stop] { runner_->run(event, figures, stop); });
+}
+
+asio::awaitable<void> job_hooks::status_hooks(task::task_group& tasks, const state::job_record& job,
+                                              const base::progress& progress,
+                                              const monitor::job_monitor& monitor,
+                                              std::chrono::milliseconds interval) const {
+    while (runner_ && co_await tasks.sleep_for(interval))
+        co_await notify(tasks, hooks::hook_event::on_status, job, monitor.phase(), progress);
+}
+
+asio::awaitable<std::optional<std::string>> job_hooks::before_cutover(
+    task::task_group& tasks, const state::job_record& job,
+    const base::progress& progress) const {
+    if (!runner_) co_return std::nullopt;
+    auto figures = hook_figures_of(job, job.phase, &progress);
+    const auto* stop = &tasks.stop_flag();
+    auto outcome = co_await tasks.run_blocking([this, figures, stop] {
+        return runner_->run(hooks::hook_event::before_cutover, figures, stop);
+    });
+    if (outcome.ok()) co_return std::nullopt;
+    co_return outcome.describe(hooks::hook_event::before_cutover);
+}
+
+void job_hooks::after_cutover(const state::job_record& job, const base::progress& progress,
+                              std::optional<double> lock_hold_ms) const {
+    if (!runner_) return;
+    auto f = hook_figures_of(job, state::phase::done, &progress);
+    if (lock_hold_ms) f.lock_hold_ms = *lock_hold_ms;
+    runner_->run(hooks::hook_event::after_cutover, f);
+}
+
+void job_hooks::on_failure(const state::job_record& job, const std::exception& e) const {
+    if (!runner_) return;
+    auto f = hook_figures_of(job, job.phase, nullptr);
+    f.error = e.what();
+    runner_->run(hooks::hook_event::on_failure, f);
+}
+
+}  // namespace partshift::migrate

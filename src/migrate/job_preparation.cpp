@@ -1,0 +1,218 @@
+// job_preparation: prepare a new job, check a resumed one (see the header).
+#include "partshift/migrate/job_preparation.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+
+#include "partshift/error.hpp"
+#include "partshift/migrate/index_phase.hpp"
+#include "partshift/plan/plan_renderer.hpp"
+#include "partshift/plan/preflight.hpp"
+#include "partshift/catalog/table_name.hpp"
+#include "partshift/spool/job_marker.hpp"
+#include "partshift/spool/segment_chain.hpp"
+#include "partshift/state/job_controls.hpp"
+#include "partshift/state/source_partitions.hpp"
+#include "partshift/stream/slot_manager.hpp"
+#include "partshift/teardown/job_teardown.hpp"
+#include "partshift/throttle/throttler.hpp"
+
+namespace partshift::migrate {
+
+namespace {
+
+// create_tables: every table's target with its partitions (indexes come after the copy),
+// then a multi-table job's keys between its partitioned tables (plan::group_plan), made
+// while the tables are empty: the referenced tables' primary keys first, then the keys.
+void create_tables(const run_options& options, const job_inputs& inputs,
+                   const std::vector<table_ref>& tables, pg::connection& conn) {
+    {
+        pg::transaction tx(conn);
+        for (const auto& t : tables)
+            for (const auto& statement : plan::sql_statements(*t.plan, /*with_indexes=*/false))
+                conn.exec(statement);
+        tx.commit();
+    }
+    const auto& group = inputs.group;
+    if (group.fks.empty()) return;
+    build_primary_keys_now(options.dsn, tables, group.primary_key_first);
+    pg::transaction tx(conn);
+    for (const auto& fk : group.fks) conn.exec(fk.sql);
+    tx.commit();
+    spdlog::info("prepared: {} foreign key(s) between the partitioned tables", group.fks.size());
+}
+
+// create_stream: publication of every source, then the slot (its consistent point is L0).
+void create_stream(const run_options& options, const std::vector<table_ref>& tables,
+                   const state::job_record& rec, pg::connection& conn) {
+    std::string published;
+    for (const auto& t : tables)
+        published += (published.empty() ? "" : ", ") + catalog::qualified(t.plan->source);
+    stream::create_publication(conn, rec.publication_name, published);
+    boost::asio::io_context io;  // before the run's loop exists
+    auto future = boost::asio::co_spawn(
+        io, stream::create_slot(options.dsn, rec.slot_name, options.slot_timeout),
+        boost::asio::use_future);
+    io.run();
+    auto slot = future.get();
+    state::set_l0(conn, rec.job, slot.consistent_point);
+    state::set_phase(conn, rec.job, state::phase::copy);
+    spdlog::info("prepared: target {}.{}, publication and slot {} at {}", rec.target_schema,
+                 rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
+}
+
+void prepare(const run_options& options, const job_inputs& inputs,
+             const std::vector<table_ref>& tables, pg::connection& conn) {
+    // First, before the server has anything to clean up.
+    spool::check_spool_root(options.spool_root);
+    state::ensure_schema(conn);
+    const auto rows =
+        new_job_records(options, inputs, conn.exec("SELECT current_database()").get(0, 0));
+    for (const auto& r : rows) state::insert_job(conn, r);
+    const auto& rec = rows.front();
+    // A new job starts with an empty spool: anything left there belongs to an old job.
+    std::filesystem::remove_all(rec.spool_dir);
+    spool::write_job_marker(rec.spool_dir, rec.job, rec.slot_name);
+    create_tables(options, inputs, tables, conn);
+    // Re-partitioning: the tree as it is before the slot exists; from here on a change of
+    // it stops the job (partition_watch, and the cutover under its lock).
+    state::record_source_partitions(conn, rec.job, inputs.table.partitions);
+    create_stream(options, tables, rec, conn);
+}
+
+// remove_half_prepared: a failed prepare (e.g. the slot was blocked) leaves nothing behind.
+void remove_half_prepared(const std::string& job, pg::connection& conn) {
+    try {
+        if (auto half = state::load_job(conn, job)) {
+            teardown::remove_server_objects(conn, *half);
+            std::filesystem::remove_all(half->spool_dir);
+            state::delete_job(conn, half->job);
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn(
+            "could not clean up after the failed prepare: {}; run "
+            "'partshift abort' to finish",
+            e.what());
+    }
+}
+
+void check_preflight(const job_inputs& inputs) {
+    if (const auto* failed = plan::first_fatal_failure(inputs.checks))
+        throw preflight_error("preflight failed: " + failed->message);
+    // A multi-table job: one verdict for all its tables.
+    for (const auto& m : inputs.members)
+        if (const auto* failed = plan::first_fatal_failure(m.checks))
+            throw preflight_error("preflight failed: " + catalog::qualified(m.table.name) + ": " +
+                                  failed->message);
+}
+
+}  // namespace
+
+state::job_record load_or_prepare(const run_options& options, const job_inputs& inputs,
+                                  const std::vector<table_ref>& tables, control_session& control) {
+    auto& conn = control.connection();
+    auto existing = state::load_job(conn, options.job);
+    if (existing && existing->phase == state::phase::preparing) {
+        // Interrupted while preparing: nothing was copied yet; start that step over.
+        spdlog::warn("job {} was interrupted while preparing; preparing again", existing->job);
+        teardown::remove_server_objects(conn, *existing);
+        state::delete_job(conn, existing->job);
+        existing.reset();
+    }
+    if (existing) {
+        check_same_job(*existing, inputs);
+        check_same_members(*existing, state::load_group(conn, existing->job), inputs);
+        // A job started by an older partshift: tables and columns added since (e.g.
+        // partshift.skipped_keys) must exist before the roles use them.
+        state::ensure_schema(conn);
+        return *existing;
+    }
+    check_preflight(inputs);
+    try {
+        prepare(options, inputs, tables, conn);
+    } catch (...) {
+        remove_half_prepared(options.job, conn);
+        throw;
+    }
+    return *state::load_job(conn, options.job);
+}
+
+// The slot acknowledges what the spool holds, so running a resumed job against a missing
+// or foreign spool would silently lose changes: refuse instead.
+void check_spool_belongs_to_job(const state::job_record& job) {
+    if (!spool::has_job_marker(job.spool_dir, job.job, job.slot_name))
+        throw runtime_error("the spool of job " + job.job + " is not in " + job.spool_dir +
+                            " (moved, deleted, or another host?); changes already "
+                            "acknowledged to the slot live only there. Run partshift where "
+                            "the spool is, or 'partshift abort' and start again");
+}
+
+namespace {
+
+// check_spool_covers_acknowledged: everything the slot acknowledged must be applied on the
+// target or held by the spool (the server never sends it again). Recovery cuts a damaged
+// tail off the spool and a deleted last segment takes its records with it: refuse to go
+// on with such a hole (issue 8 item 3).
+void check_spool_covers_acknowledged(const state::job_record& job,
+                                     const spool::spool_writer& writer, control_session& control) {
+    auto r = control.with([&](pg::connection& c) {
+        return c.query(
+            "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::numeric(20,0)::text "
+            "FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL",
+            job.slot_name);
+    });
+    if (r.rows() == 0) return;  // no slot: the streamer says so, with the way out
+    const stream::lsn_t acknowledged = std::stoull(r.get(0, 0));
+    const stream::lsn_t applied = job.applied_lsn.value_or(0);
+    const stream::lsn_t spooled = writer.durable_position_lsn();
+    if (acknowledged <= std::max(applied, spooled)) return;
+    throw runtime_error(
+        "the slot of job " + job.job + " acknowledged changes up to " +
+        stream::format_lsn(acknowledged) + ", but the target holds them up to " +
+        stream::format_lsn(applied) + " and the spool in " + job.spool_dir + " only up to " +
+        stream::format_lsn(spooled) +
+        ": the changes in between were damaged or deleted from "
+        "the spool and the server will not send them again. Run 'partshift abort' and start "
+        "the job again");
+}
+
+}  // namespace
+
+void check_resumable(const state::job_record& job, const spool::spool_writer& writer,
+                     control_session& control) {
+    check_spool_covers_acknowledged(job, writer, control);
+    // And nothing in between is missing or damaged: segments in the middle of the spool.
+    spool::check_segment_chain(job.spool_dir, job.applied_lsn.value_or(0));
+}
+
+int settle_controls(const run_options& options, const state::job_record& job,
+                    base::progress& progress, control_session& control) {
+    control.with([&](pg::connection& c) { state::reset_live_figures(c, job.job); });
+    // Live controls: this run's flags, else what the row kept (partshift set / pause).
+    const auto controls = control.with([&](pg::connection& c) {
+        state::upgrade_schema(c);
+        return state::settle_run_controls(
+            c, job.job, options.max_copy_rate,
+            options.max_lag_given ? std::optional(options.max_lag) : std::nullopt, options.max_lag,
+            throttle::describe(options.throttle),
+            options.copy_workers_given ? std::optional(options.copy_workers) : std::nullopt,
+            options.copy_workers);
+    });
+    progress.copy_paused = controls.copy_paused;
+    progress.copy_workers = controls.copy_workers;
+    progress.max_copy_rate = controls.max_copy_rate;
+    progress.max_lag_micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(controls.max_lag).count();
+    if (controls.copy_paused)
+        spdlog::info("the copy is paused ('partshift resume --job {}' lets it go on)", job.job);
+    // A slot the server invalidated cannot be resumed from: say so before anything else.
+    control.with(
+        [&](pg::connection& c) { throttle::check_slot_not_lost(c, job.slot_name, job.job); });
+    return controls.copy_workers;
+}
+
+}  // namespace partshift::migrate

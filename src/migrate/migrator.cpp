@@ -25,6 +25,7 @@
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/state/job_controls.hpp"
+#include "partshift/state/run_lock.hpp"
 #include "partshift/stream/streamer.hpp"
 #include "partshift/throttle/throttler.hpp"
 

@@ -100,12 +100,13 @@ void remove_half_prepared(const std::string& job, pg::connection& conn) {
     }
 }
 
-void check_preflight(const job_inputs& inputs) {
-    if (const auto* failed = plan::first_fatal_failure(inputs.checks))
+// throw_if_failed: the first fatal preflight failure of the job's tables (a multi-table
+// job: one verdict for all its tables); resumed: only the checks a resumed job meets too.
+void throw_if_failed(const job_inputs& inputs, bool resumed) {
+    if (const auto* failed = plan::first_fatal_failure(inputs.checks, resumed))
         throw preflight_error("preflight failed: " + failed->message);
-    // A multi-table job: one verdict for all its tables.
     for (const auto& m : inputs.members)
-        if (const auto* failed = plan::first_fatal_failure(m.checks))
+        if (const auto* failed = plan::first_fatal_failure(m.checks, resumed))
             throw preflight_error("preflight failed: " + catalog::qualified(m.table.name) + ": " +
                                   failed->message);
 }
@@ -125,13 +126,16 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
     }
     if (existing) {
         check_same_job(*existing, inputs);
+        // Judged afresh on every run (the table owner's code): the verdict of the run that
+        // started the job is not carried over.
+        throw_if_failed(inputs, /*resumed=*/true);
         check_same_members(*existing, state::load_group(conn, existing->job), inputs);
         // A job started by an older partshift: tables and columns added since (e.g.
         // partshift.skipped_keys) must exist before the roles use them.
         state::ensure_schema(conn);
         return *existing;
     }
-    check_preflight(inputs);
+    throw_if_failed(inputs, /*resumed=*/false);
     try {
         prepare(options, inputs, tables, conn);
     } catch (...) {

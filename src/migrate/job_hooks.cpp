@@ -1,6 +1,7 @@
 // job_hooks: figures for hooks, and each event's hook run where it may block.
 #include "partshift/migrate/job_hooks.hpp"
 
+#include "partshift/pg/conninfo.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 
 namespace partshift::migrate {
@@ -8,12 +9,15 @@ namespace partshift::migrate {
 namespace asio = boost::asio;
 
 hooks::hook_figures hook_figures_of(const state::job_record& job, const std::string& phase,
-                                    const base::progress* p) {
+                                    const base::progress* p, const std::string& conninfo) {
     hooks::hook_figures f;
     f.job = job.job;
     f.phase = phase;
-    f.source = job.source_schema + "." + job.source_table;
-    f.target = job.target_schema + "." + job.target_table;
+    f.source_schema = job.source_schema;
+    f.source_table = job.source_table;
+    f.target_schema = job.target_schema;
+    f.target_table = job.target_table;
+    f.conninfo = conninfo;
     f.rows_estimate = p ? p->rows_estimate.load() : job.rows_estimate;
     f.rows_copied = p ? p->rows_copied.load() : job.rows_copied;
     f.applied_lsn = stream::format_lsn(p ? p->applied_lsn.load() : job.applied_lsn.value_or(0));
@@ -27,7 +31,9 @@ hooks::hook_figures hook_figures_of(const state::job_record& job, const std::str
     return f;
 }
 
-job_hooks::job_hooks(const std::string& dir, std::chrono::milliseconds timeout) {
+job_hooks::job_hooks(const std::string& dir, std::chrono::milliseconds timeout,
+                     const std::string& dsn)
+    : conninfo_(pg::conninfo_without_password(dsn)) {
     if (!dir.empty()) runner_.emplace(dir, timeout);
 }
 
@@ -35,7 +41,7 @@ asio::awaitable<void> job_hooks::notify(task::task_group& tasks, hooks::hook_eve
                                         const state::job_record& job, const std::string& phase,
                                         const base::progress& progress) const {
     if (!runner_) co_return;
-    auto figures = hook_figures_of(job, phase, &progress);
+    auto figures = hook_figures_of(job, phase, &progress, conninfo_);
     const auto* stop = &tasks.stop_flag();
     co_await tasks.run_blocking(
         [this, event, figures, stop] { runner_->run(event, figures, stop); });
@@ -53,7 +59,7 @@ asio::awaitable<std::optional<std::string>> job_hooks::before_cutover(
     task::task_group& tasks, const state::job_record& job,
     const base::progress& progress) const {
     if (!runner_) co_return std::nullopt;
-    auto figures = hook_figures_of(job, job.phase, &progress);
+    auto figures = hook_figures_of(job, job.phase, &progress, conninfo_);
     const auto* stop = &tasks.stop_flag();
     auto outcome = co_await tasks.run_blocking([this, figures, stop] {
         return runner_->run(hooks::hook_event::before_cutover, figures, stop);
@@ -65,14 +71,14 @@ asio::awaitable<std::optional<std::string>> job_hooks::before_cutover(
 void job_hooks::after_cutover(const state::job_record& job, const base::progress& progress,
                               std::optional<double> lock_hold_ms) const {
     if (!runner_) return;
-    auto f = hook_figures_of(job, state::phase::done, &progress);
+    auto f = hook_figures_of(job, state::phase::done, &progress, conninfo_);
     if (lock_hold_ms) f.lock_hold_ms = *lock_hold_ms;
     runner_->run(hooks::hook_event::after_cutover, f);
 }
 
 void job_hooks::on_failure(const state::job_record& job, const std::exception& e) const {
     if (!runner_) return;
-    auto f = hook_figures_of(job, job.phase, nullptr);
+    auto f = hook_figures_of(job, job.phase, nullptr, conninfo_);
     f.error = e.what();
     runner_->run(hooks::hook_event::on_failure, f);
 }

@@ -15,6 +15,8 @@
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/spool/segment_chain.hpp"
+#include "partshift/spool/trusted_path.hpp"
+#include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/source_partitions.hpp"
 #include "partshift/stream/slot_manager.hpp"
@@ -67,16 +69,17 @@ void create_stream(const run_options& options, const std::vector<table_ref>& tab
 
 void prepare(const run_options& options, const job_inputs& inputs,
              const std::vector<table_ref>& tables, pg::connection& conn) {
-    // First, before the server has anything to clean up.
+    // First, before the server has anything to clean up: the spool root, and the job's
+    // spool in it (named and marked by cluster, database and job, so the same job name on
+    // another server or database sharing the root never lands here).
     spool::check_spool_root(options.spool_root);
-    state::ensure_schema(conn);
-    const auto rows =
-        new_job_records(options, inputs, conn.exec("SELECT current_database()").get(0, 0));
-    for (const auto& r : rows) state::insert_job(conn, r);
+    const auto identity = state::cluster_identity(conn);
+    const auto rows = new_job_records(
+        options, inputs, conn.exec("SELECT pg_catalog.current_database()").get(0, 0), identity);
     const auto& rec = rows.front();
-    // A new job starts with an empty spool: anything left there belongs to an old job.
-    std::filesystem::remove_all(rec.spool_dir);
-    spool::write_job_marker(rec.spool_dir, rec.job, rec.slot_name);
+    spool::replace_job_spool(rec.spool_dir, rec.job, rec.slot_name, identity);
+    state::ensure_schema(conn);
+    for (const auto& r : rows) state::insert_job(conn, r);
     create_tables(options, inputs, tables, conn);
     // Re-partitioning: the tree as it is before the slot exists; from here on a change of
     // it stops the job (partition_watch, and the cutover under its lock).
@@ -89,7 +92,8 @@ void remove_half_prepared(const std::string& job, pg::connection& conn) {
     try {
         if (auto half = state::load_job(conn, job)) {
             teardown::remove_server_objects(conn, *half);
-            std::filesystem::remove_all(half->spool_dir);
+            spool::remove_job_spool(half->spool_dir, half->job, half->slot_name,
+                                    state::cluster_identity(conn));
             state::delete_job(conn, half->job);
         }
     } catch (const std::exception& e) {
@@ -146,13 +150,34 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
 }
 
 // The slot acknowledges what the spool holds, so running a resumed job against a missing
-// or foreign spool would silently lose changes: refuse instead.
-void check_spool_belongs_to_job(const state::job_record& job) {
-    if (!spool::has_job_marker(job.spool_dir, job.job, job.slot_name))
+// or foreign spool would silently lose changes: refuse instead. A spool made by a
+// partshift from before spool identities (its marker names the job and slot only) is
+// still this job's: its marker gains the cluster and database. Its root must still be one
+// only this user (or root) can change.
+void check_spool_belongs_to_job(const state::job_record& job, control_session& control) {
+    const auto identity =
+        control.with([](pg::connection& c) { return state::cluster_identity(c); });
+    const auto check = spool::check_job_marker(job.spool_dir, job.job, job.slot_name, identity);
+    if (check.state == spool::marker_state::missing)
         throw runtime_error("the spool of job " + job.job + " is not in " + job.spool_dir +
                             " (moved, deleted, or another host?); changes already "
                             "acknowledged to the slot live only there. Run partshift where "
                             "the spool is, or 'partshift abort' and start again");
+    if (check.state == spool::marker_state::foreign)
+        throw runtime_error("the spool directory " + job.spool_dir + " of job " + job.job +
+                            " belongs to someone else: its JOB marker says '" + check.found +
+                            "', not this job on cluster " + identity.system_identifier +
+                            ", database " + identity.database_oid +
+                            "; this job's changes are not there. 'partshift abort' and start "
+                            "again (abort leaves that directory alone)");
+    spool::check_trusted_directory(std::filesystem::path(job.spool_dir).parent_path().string(),
+                                   "the spool root of job " + job.job, /*sticky_ok=*/true);
+    if (check.state == spool::marker_state::earlier_version) {
+        spool::adopt_job_spool(job.spool_dir, job.job, job.slot_name, identity);
+        spdlog::info("spool {} was made by an earlier partshift; its JOB marker now names "
+                     "cluster {} and database {}",
+                     job.spool_dir, identity.system_identifier, identity.database_oid);
+    }
 }
 
 namespace {

@@ -45,13 +45,19 @@ state::job_record with_table(state::job_record rec, const plan::target_plan& pla
 }  // namespace
 
 std::vector<state::job_record> new_job_records(const run_options& options, const job_inputs& inputs,
-                                               const std::string& database) {
+                                               const std::string& database,
+                                               const spool::spool_identity& identity) {
     state::job_record rec;
     rec.job = options.job;
     rec.publication_name = state::object_name(options.job);  // per database
     rec.slot_name = state::slot_name(database, options.job);
-    rec.spool_dir = std::filesystem::absolute(std::filesystem::path(options.spool_root) /
-                                              rec.slot_name);  // unique per cluster
+    // Named by cluster, database and job: the same job name on another server or database
+    // sharing the root never lands here.
+    rec.spool_dir = std::filesystem::absolute(
+                        std::filesystem::path(options.spool_root) /
+                        state::spool_dir_name(identity.system_identifier, identity.database_oid,
+                                              options.job))
+                        .string();
     rec.phase = state::phase::preparing;
     if (!inputs.members.empty()) rec.group_job = rec.job;
     std::vector<state::job_record> out{

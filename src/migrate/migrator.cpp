@@ -87,7 +87,7 @@ job_runner::job_runner(const run_options& options, const job_inputs& inputs,
     : options_(options),
       inputs_(inputs),
       exporter_(exporter),
-      hooks_(options.hooks_dir, options.hooks_timeout),
+      hooks_(options.hooks_dir, options.hooks_timeout, options.dsn),
       control_(options.dsn, row_names(options, inputs)) {}
 
 int job_runner::run() {
@@ -146,7 +146,7 @@ int job_runner::run() {
 int job_runner::run_phases(state::job_record job) {
     // Before anything streams: the spool is the job's, this run's live controls, the slot
     // is not lost, and the spool holds everything the slot acknowledged.
-    check_spool_belongs_to_job(job);
+    check_spool_belongs_to_job(job, control_);
     base::progress progress;
     progress.rows_estimate = job.rows_estimate;
     progress.rows_copied = job.rows_copied;

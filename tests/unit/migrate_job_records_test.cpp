@@ -5,6 +5,7 @@
 
 #include "partshift/error.hpp"
 #include "partshift/migrate/job_records.hpp"
+#include "partshift/state/job_names.hpp"
 
 using namespace partshift;
 using namespace partshift::migrate;
@@ -44,6 +45,9 @@ job_inputs two_tables() {
     return in;
 }
 
+// A cluster and database as state::cluster_identity reads them.
+const spool::spool_identity cluster{"7312345678901234567", "16384"};
+
 run_options options_for(const std::string& job) {
     run_options o;
     o.job = job;
@@ -57,7 +61,7 @@ TEST(MigrateJobRecords, NewSingleTableJob) {
     job_inputs in;
     in.table = table_named("orders", 100);
     in.plan = plan_for("orders", "created_at");
-    auto rows = new_job_records(options_for("j1"), in, "shop");
+    auto rows = new_job_records(options_for("j1"), in, "shop", cluster);
     ASSERT_EQ(rows.size(), 1u);
     const auto& r = rows[0];
     EXPECT_EQ(r.job, "j1");
@@ -69,7 +73,9 @@ TEST(MigrateJobRecords, NewSingleTableJob) {
     EXPECT_EQ(r.rows_estimate, 100);
     EXPECT_FALSE(r.group_job.has_value());
     EXPECT_EQ(r.spec, serialized_spec(in.plan.spec));
-    EXPECT_EQ(r.spool_dir, "/var/spool/partshift/" + r.slot_name);
+    // Named by cluster, database and job: one root may serve many servers (spool identity).
+    EXPECT_EQ(r.spool_dir, "/var/spool/partshift/7312345678901234567-16384-" +
+                               state::object_name("j1"));
     EXPECT_NE(r.slot_name.find("j1"), std::string::npos);
 }
 
@@ -77,7 +83,7 @@ TEST(MigrateJobRecords, NewMultiTableJobSharesSlotPublicationAndSpool) {
     auto in = two_tables();
     auto o = options_for("j2");
     o.old_name = "orders_before";
-    auto rows = new_job_records(o, in, "shop");
+    auto rows = new_job_records(o, in, "shop", cluster);
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].group_job, std::optional<std::string>("j2"));
     EXPECT_TRUE(rows[0].is_group_lead());
@@ -95,7 +101,7 @@ TEST(MigrateJobRecords, NewMultiTableJobSharesSlotPublicationAndSpool) {
 
 TEST(MigrateJobRecords, SameJobChecks) {
     auto in = two_tables();
-    auto stored = new_job_records(options_for("j"), in, "db");
+    auto stored = new_job_records(options_for("j"), in, "db", cluster);
     EXPECT_NO_THROW(check_same_job(stored[0], in));
     auto done = stored[0];
     done.phase = state::phase::done;
@@ -115,7 +121,7 @@ TEST(MigrateJobRecords, SameJobChecks) {
 
 TEST(MigrateJobRecords, SameMembersChecks) {
     auto in = two_tables();
-    auto stored = new_job_records(options_for("j"), in, "db");
+    auto stored = new_job_records(options_for("j"), in, "db", cluster);
     EXPECT_NO_THROW(check_same_members(stored[0], stored, in));
     job_inputs alone = in;
     alone.members.clear();
@@ -127,7 +133,7 @@ TEST(MigrateJobRecords, SameMembersChecks) {
                   std::string::npos)
             << e.what();
     }
-    auto single = new_job_records(options_for("j"), alone, "db");
+    auto single = new_job_records(options_for("j"), alone, "db", cluster);
     try {
         check_same_members(single[0], single, in);
         ADD_FAILURE() << "a job file adding a table was accepted";

@@ -24,13 +24,15 @@
 namespace partshift::migrate {
 
 // hook_figures_of: what a hook is told about the job (hook_env); from the run's live counters
-// when it has them (`p`), else from the job's row.
+// when it has them (`p`), else from the job's row; `conninfo`: the --dsn without its password
+// (a hook never gets the password).
 hooks::hook_figures hook_figures_of(const state::job_record& job, const std::string& phase,
-                                    const base::progress* p);
+                                    const base::progress* p, const std::string& conninfo);
 
 class job_hooks {
   public:
-    job_hooks(const std::string& dir, std::chrono::milliseconds timeout);
+    // `dsn`: the run's --dsn; hooks get it without its password (PARTSHIFT_CONNINFO).
+    job_hooks(const std::string& dir, std::chrono::milliseconds timeout, const std::string& dsn);
 
     // notify: a hook whose exit status changes nothing, on the pool; a stop ends it.
     boost::asio::awaitable<void> notify(task::task_group& tasks, hooks::hook_event event,
@@ -54,6 +56,7 @@ class job_hooks {
     bool enabled() const { return runner_.has_value(); }
 
   private:
+    std::string conninfo_;
     std::optional<hooks::hook_runner> runner_;
 };
 

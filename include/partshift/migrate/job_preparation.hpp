@@ -22,8 +22,10 @@ namespace partshift::migrate {
 state::job_record load_or_prepare(const run_options& options, const job_inputs& inputs,
                                   const std::vector<table_ref>& tables, control_session& control);
 
-// check_spool_belongs_to_job: the job's spool is where its row says (its marker), first.
-void check_spool_belongs_to_job(const state::job_record& job);
+// check_spool_belongs_to_job: the job's spool is where its row says, and its marker names
+// this job on this cluster and database (an earlier version's marker is adopted), under a
+// root only this user or root can change; first. Throws runtime_error / preflight_error.
+void check_spool_belongs_to_job(const state::job_record& job, control_session& control);
 
 // check_resumable: refuses a run whose spool or slot cannot give back what the slot
 // acknowledged (runtime_error with the way out).

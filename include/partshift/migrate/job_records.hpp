@@ -13,6 +13,7 @@
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/plan/target_plan.hpp"
+#include "partshift/spool/job_marker.hpp"
 #include "partshift/state/job_store.hpp"
 
 namespace partshift::migrate {
@@ -22,9 +23,11 @@ std::string serialized_spec(const plan::partition_spec& spec);
 
 // new_job_records: the rows of a new job in phase preparing, the job's own first, then a
 // multi-table job's other tables (group_position 1, 2, …) sharing its slot, publication and
-// spool. `database` names the slot (slots are per cluster, jobs per database).
+// spool. `database` names the slot (slots are per cluster, jobs per database); `identity`
+// (cluster and database) and the job name the spool directory in --spool-dir.
 std::vector<state::job_record> new_job_records(const run_options& options, const job_inputs& inputs,
-                                               const std::string& database);
+                                               const std::string& database,
+                                               const spool::spool_identity& identity);
 
 // check_same_job throws usage_error unless `job` (stored) is the job these inputs describe:
 // not done, the same source table, the same spec.

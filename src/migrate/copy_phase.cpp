@@ -3,10 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/copy/copier.hpp"
 #include "partshift/copy/copy_spec.hpp"
 #include "partshift/monitor/progress_bar.hpp"
-#include "partshift/catalog/table_name.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/throttle/copy_gate.hpp"
 

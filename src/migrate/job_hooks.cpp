@@ -56,8 +56,7 @@ asio::awaitable<void> job_hooks::status_hooks(task::task_group& tasks, const sta
 }
 
 asio::awaitable<std::optional<std::string>> job_hooks::before_cutover(
-    task::task_group& tasks, const state::job_record& job,
-    const base::progress& progress) const {
+    task::task_group& tasks, const state::job_record& job, const base::progress& progress) const {
     if (!runner_) co_return std::nullopt;
     auto figures = hook_figures_of(job, job.phase, &progress, conninfo_);
     const auto* stop = &tasks.stop_flag();

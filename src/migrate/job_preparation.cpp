@@ -8,11 +8,11 @@
 #include <boost/asio/use_future.hpp>
 #include <filesystem>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/index_phase.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
-#include "partshift/catalog/table_name.hpp"
 #include "partshift/spool/job_marker.hpp"
 #include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/trusted_path.hpp"
@@ -174,9 +174,10 @@ void check_spool_belongs_to_job(const state::job_record& job, control_session& c
                                    "the spool root of job " + job.job, /*sticky_ok=*/true);
     if (check.state == spool::marker_state::earlier_version) {
         spool::adopt_job_spool(job.spool_dir, job.job, job.slot_name, identity);
-        spdlog::info("spool {} was made by an earlier partshift; its JOB marker now names "
-                     "cluster {} and database {}",
-                     job.spool_dir, identity.system_identifier, identity.database_oid);
+        spdlog::info(
+            "spool {} was made by an earlier partshift; its JOB marker now names "
+            "cluster {} and database {}",
+            job.spool_dir, identity.system_identifier, identity.database_oid);
     }
 }
 

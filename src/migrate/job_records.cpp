@@ -53,11 +53,11 @@ std::vector<state::job_record> new_job_records(const run_options& options, const
     rec.slot_name = state::slot_name(database, options.job);
     // Named by cluster, database and job: the same job name on another server or database
     // sharing the root never lands here.
-    rec.spool_dir = std::filesystem::absolute(
-                        std::filesystem::path(options.spool_root) /
-                        state::spool_dir_name(identity.system_identifier, identity.database_oid,
-                                              options.job))
-                        .string();
+    rec.spool_dir =
+        std::filesystem::absolute(
+            std::filesystem::path(options.spool_root) /
+            state::spool_dir_name(identity.system_identifier, identity.database_oid, options.job))
+            .string();
     rec.phase = state::phase::preparing;
     if (!inputs.members.empty()) rec.group_job = rec.job;
     std::vector<state::job_record> out{

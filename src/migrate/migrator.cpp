@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/after_cutover.hpp"
 #include "partshift/migrate/copy_phase.hpp"
@@ -23,7 +24,6 @@
 #include "partshift/migrate/revert_window_runner.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/pg/pg_error.hpp"
-#include "partshift/catalog/table_name.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/run_lock.hpp"
 #include "partshift/stream/streamer.hpp"

@@ -74,8 +74,8 @@ TEST(MigrateJobRecords, NewSingleTableJob) {
     EXPECT_FALSE(r.group_job.has_value());
     EXPECT_EQ(r.spec, serialized_spec(in.plan.spec));
     // Named by cluster, database and job: one root may serve many servers (spool identity).
-    EXPECT_EQ(r.spool_dir, "/var/spool/partshift/7312345678901234567-16384-" +
-                               state::object_name("j1"));
+    EXPECT_EQ(r.spool_dir,
+              "/var/spool/partshift/7312345678901234567-16384-" + state::object_name("j1"));
     EXPECT_NE(r.slot_name.find("j1"), std::string::npos);
 }
 

@@ -6,11 +6,11 @@
 // Must not: swap or revert (the cutover did), or run while the run's loop runs.
 #pragma once
 
+#include "partshift/base/progress.hpp"
 #include "partshift/migrate/control_session.hpp"
 #include "partshift/migrate/job_hooks.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/migrate/run_context.hpp"
-#include "partshift/base/progress.hpp"
 #include "partshift/state/job_store.hpp"
 
 namespace partshift::migrate {

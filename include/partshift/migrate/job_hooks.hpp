@@ -15,9 +15,9 @@
 #include <optional>
 #include <string>
 
+#include "partshift/base/progress.hpp"
 #include "partshift/hooks/hook_runner.hpp"
 #include "partshift/monitor/job_monitor.hpp"
-#include "partshift/base/progress.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/task/task_group.hpp"
 

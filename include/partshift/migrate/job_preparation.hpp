@@ -9,10 +9,10 @@
 
 #include <vector>
 
+#include "partshift/base/progress.hpp"
 #include "partshift/migrate/control_session.hpp"
 #include "partshift/migrate/job_records.hpp"
 #include "partshift/migrate/migrator.hpp"
-#include "partshift/base/progress.hpp"
 #include "partshift/spool/spool_writer.hpp"
 #include "partshift/state/job_store.hpp"
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "partshift/base/progress.hpp"
 #include "partshift/cutover/after_swap.hpp"
 #include "partshift/cutover/cutover_runner.hpp"
 #include "partshift/metrics/metrics_exporter.hpp"
@@ -22,7 +23,6 @@
 #include "partshift/migrate/job_records.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/monitor/job_monitor.hpp"
-#include "partshift/base/progress.hpp"
 #include "partshift/spool/spool_writer.hpp"
 #include "partshift/task/task_group.hpp"
 

@@ -26,7 +26,7 @@ struct run_options {
     int copy_workers = 2;
     bool copy_workers_given = false;      // on the command line: replaces the job row's value
     bool copy_through_partshift = false;  // --copy-method copy: every chunk piped, ceiling or not
-    std::string spool_root;               // the job's spool goes in spool_root/<slot name>
+    std::string spool_root;  // the job's spool: spool_root/<system id>-<database oid>-<job>
     std::string old_name;
     std::chrono::seconds slot_timeout{120};
     // After the server went away mid-run, how long to keep waiting for it and resuming.

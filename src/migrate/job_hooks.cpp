@@ -51,8 +51,13 @@ asio::awaitable<void> job_hooks::status_hooks(task::task_group& tasks, const sta
                                               const base::progress& progress,
                                               const monitor::job_monitor& monitor,
                                               std::chrono::milliseconds interval) const {
-    while (runner_ && co_await tasks.sleep_for(interval))
+    if (!runner_) co_return;
+    // The co_await out of the loop's condition: GCC 12 miscompiles it there (task_group).
+    for (;;) {
+        const bool slept = co_await tasks.sleep_for(interval);
+        if (!slept) co_return;
         co_await notify(tasks, hooks::hook_event::on_status, job, monitor.phase(), progress);
+    }
 }
 
 asio::awaitable<std::optional<std::string>> job_hooks::before_cutover(

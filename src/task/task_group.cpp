@@ -85,7 +85,11 @@ asio::awaitable<bool> task_group::sleep_for(std::chrono::steady_clock::duration 
 }
 
 asio::awaitable<void> task_group::wait_for_stop() {
-    while (co_await sleep_for(std::chrono::hours(24))) {
+    // Not `while (co_await …) {}`: GCC 12 compiles that coroutine's end to an illegal
+    // instruction (TaskGroup tests died with SIGILL).
+    for (;;) {
+        const bool slept = co_await sleep_for(std::chrono::hours(24));
+        if (!slept) co_return;
     }
 }
 

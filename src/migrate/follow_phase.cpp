@@ -119,7 +119,10 @@ void follow_phase::start_unique_build() {
 }
 
 asio::awaitable<void> follow_phase::build_unique() {
-    if (co_await build_job_indexes(ctx_, index_kind::unique)) {
+    // A named result, not `if (co_await …)`: GCC 12 miscompiles a co_await on a temporary in a
+    // condition (SIGILL at the coroutine's end, as in task_group::wait_for_stop).
+    const bool built = co_await build_job_indexes(ctx_, index_kind::unique);
+    if (built) {
         unique_built_ = true;
         spdlog::info("unique indexes built");
     } else {

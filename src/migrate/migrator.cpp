@@ -232,8 +232,9 @@ asio::awaitable<void> job_runner::phase_script(run_context& ctx, state::job_reco
     if (job.phase == state::phase::index) {
         co_await test_pause(ctx.tasks);
         if (ctx.stopping()) co_return;
-        if (!co_await build_job_indexes(ctx, index_kind::primary_and_plain) || ctx.stopping())
-            co_return;
+        // Named, not in the condition: see follow_phase::build_unique (GCC 12).
+        const bool built = co_await build_job_indexes(ctx, index_kind::primary_and_plain);
+        if (!built || ctx.stopping()) co_return;
         co_await ctx.set_phase(job, state::phase::replay);
     }
     co_await test_pause(ctx.tasks);

@@ -43,8 +43,11 @@ asio::awaitable<void> job_hooks::notify(task::task_group& tasks, hooks::hook_eve
     if (!runner_) co_return;
     auto figures = hook_figures_of(job, phase, &progress, conninfo_);
     const auto* stop = &tasks.stop_flag();
-    co_await tasks.run_blocking(
-        [this, event, figures, stop] { runner_->run(event, figures, stop); });
+    // Named, not built inside the co_await: GCC 12 frees such a temporary twice (task_group).
+    auto run_hook = [this, event, figures = std::move(figures), stop] {
+        runner_->run(event, figures, stop);
+    };
+    co_await tasks.run_blocking(std::move(run_hook));
 }
 
 asio::awaitable<void> job_hooks::status_hooks(task::task_group& tasks, const state::job_record& job,
@@ -65,9 +68,10 @@ asio::awaitable<std::optional<std::string>> job_hooks::before_cutover(
     if (!runner_) co_return std::nullopt;
     auto figures = hook_figures_of(job, job.phase, &progress, conninfo_);
     const auto* stop = &tasks.stop_flag();
-    auto outcome = co_await tasks.run_blocking([this, figures, stop] {
+    auto run_hook = [this, figures = std::move(figures), stop] {
         return runner_->run(hooks::hook_event::before_cutover, figures, stop);
-    });
+    };
+    auto outcome = co_await tasks.run_blocking(std::move(run_hook));
     if (outcome.ok()) co_return std::nullopt;
     co_return outcome.describe(hooks::hook_event::before_cutover);
 }

@@ -9,7 +9,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "partshift/task/task_group.hpp"
 
@@ -129,6 +131,32 @@ TEST(TaskGroup, RunBlockingReturnsValuesAndExceptionsOffTheLoop) {
     EXPECT_EQ(value, 42);
     EXPECT_TRUE(threw);
     EXPECT_NE(job_thread, std::this_thread::get_id());
+    EXPECT_TRUE(group.failures().empty());
+}
+
+// A job that owns heap data (a lambda capturing strings by value, as the hooks' figures are)
+// is destroyed once, off the loop, and sees its copies intact. Named before the co_await: GCC
+// 12 frees a closure temporary built inside the co_await expression twice (task_group.hpp).
+TEST(TaskGroup, RunBlockingOwnsAJobsCapturesUntilItEnds) {
+    asio::io_context io;
+    task::task_group group(io.get_executor());
+    std::vector<std::string> seen;
+    auto script = [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 50; ++i) {
+            const std::string figures(200, static_cast<char>('a' + i % 26));
+            const auto* stop = &group.stop_flag();
+            auto record = [figures, stop, &seen] {
+                if (!stop->load()) seen.push_back(figures);
+            };
+            co_await group.run_blocking(std::move(record));
+            auto measure = [figures] { return figures.size(); };
+            auto length = co_await group.run_blocking(std::move(measure));
+            EXPECT_EQ(length, 200u);
+        }
+    };
+    run_until_joined(group, io, [&] { group.spawn("script", script()); });
+    ASSERT_EQ(seen.size(), 50u);
+    EXPECT_EQ(seen[27], std::string(200, 'b'));
     EXPECT_TRUE(group.failures().empty());
 }
 

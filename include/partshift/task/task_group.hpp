@@ -82,6 +82,9 @@ class task_group {
 
     // run_blocking: `f()` on a pool thread; the awaiting coroutine resumes on the loop with
     // its result or its exception. The loop runs on meanwhile. Not a task: nothing is kept.
+    // Name the job before the co_await (`auto job = [copy] {…}; co_await run_blocking(
+    // std::move(job));`): GCC 12 destroys a closure or aggregate temporary built inside a
+    // co_await expression twice when it owns heap data (a "double free" in the hooks' run).
     template <typename F>
     auto run_blocking(F f) -> asio::awaitable<std::invoke_result_t<F&>>;
 

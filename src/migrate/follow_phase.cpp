@@ -152,7 +152,8 @@ asio::awaitable<std::exception_ptr> follow_phase::apply_until_stopped() {
             error = std::current_exception();
         }
         if (!reconnect) co_return error;
-        if (!co_await ctx_.tasks.sleep_for(backoff)) break;
+        const bool slept = co_await ctx_.tasks.sleep_for(backoff);
+        if (!slept) break;
         backoff = std::min(backoff * 2, std::chrono::seconds(30));
         co_await reopen_feed();
     }

@@ -53,7 +53,8 @@ asio::awaitable<void> follow_watcher::run() {
         }
         if (in_follow && options_.cut_over && gate_open()) co_await open_gate();
         if (cutover_started_ && hooks_.cutover_finished()) tasks_.request_stop();
-        if (!co_await tasks_.sleep_for(200ms)) break;
+        const bool slept = co_await tasks_.sleep_for(200ms);
+        if (!slept) break;
     }
 }
 

@@ -23,7 +23,8 @@ asio::awaitable<bool> build_job_indexes(run_context& ctx, index_kind kind) {
                                                       ctx.tasks.stop_flag())
                          : copy::build_indexes(ctx.options.dsn, target, indexes, options,
                                                ctx.tasks.stop_flag());
-        if (!co_await std::move(build)) co_return false;
+        const bool built = co_await std::move(build);
+        if (!built) co_return false;
     }
     co_return true;
 }

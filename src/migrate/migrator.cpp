@@ -113,6 +113,13 @@ int job_runner::run() {
                     throw runtime_error("job " + job.job +
                                         " is gone (aborted while partshift waited)");
                 job = std::move(*saved);
+                // The swap committed (and its row with it) before the server went away, while
+                // this run waited for it to reach disk: only the steps after the swap are left.
+                if (job.phase == state::phase::done) {
+                    spdlog::info("the swap committed before the server went away");
+                    const base::progress progress;
+                    return finish_run(options_, control_, hooks_, job, progress, cutover_);
+                }
             }
             return run_phases(job);
         } catch (const pg::pg_error& e) {
@@ -226,7 +233,9 @@ void job_runner::start_roles(run_context& ctx, const state::job_record& job) {
 asio::awaitable<void> job_runner::phase_script(run_context& ctx, state::job_record job) {
     if (job.phase == state::phase::copy) {
         co_await test_pause(ctx.tasks);
-        if (!co_await run_copy_phase(ctx, job)) co_return;
+        // Named, not in the condition: see follow_phase::build_unique (GCC 12).
+        const bool copied = co_await run_copy_phase(ctx, job);
+        if (!copied) co_return;
         co_await ctx.set_phase(job, state::phase::index);
     }
     if (job.phase == state::phase::index) {

@@ -48,7 +48,8 @@ asio::awaitable<void> watch_partitions(partition_watch_options options, task::ta
             throw runtime_error(*change);
         }
         // A stop wakes the wait at once.
-        if (!co_await tasks.sleep_for(options.interval)) break;
+        const bool slept = co_await tasks.sleep_for(options.interval);
+        if (!slept) break;
     }
 }
 

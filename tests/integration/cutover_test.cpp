@@ -239,7 +239,17 @@ TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
     child_process blocker({"psql", "-X", "-q", "-d", db_->dsn() + " application_name=stuck_here",
                            "-c", "BEGIN; SELECT count(*) FROM events; SELECT pg_sleep(600);"},
                           spool_.path() + "-blocker.log");
-    std::this_thread::sleep_for(1s);
+    // Both holders have their locks before the run starts (psql may take a while to start on
+    // a busy machine: a fixed sleep was once too short).
+    auto holding = [&](const std::string& app) {
+        return twin_conn
+                   .exec("SELECT pid FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE "
+                         "application_name = '" + app + "' AND relation IS NOT NULL AND granted")
+                   .rows() > 0;
+    };
+    for (int i = 0; i < 600 && !(holding("twin_holder") && holding("stuck_here")); ++i)
+        std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(holding("twin_holder") && holding("stuck_here"));
     const auto twin_pid = twin_conn
                               .exec("SELECT pid FROM pg_stat_activity WHERE application_name = "
                                     "'twin_holder'")

@@ -6,14 +6,14 @@
 // a second run of the same job.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <signal.h>
 #include <unistd.h>
+#include <cstdio>
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 #include <functional>
+#include <sstream>
 #include <thread>
 
 #include "status.pb.h"
@@ -28,9 +28,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-
 class CutoverTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
@@ -40,10 +39,10 @@ protected:
     }
 
     std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
-                                      "events", "--partition-by", "range", "--key", "ts",
-                                      "--interval", "1 month", "--premake", "3", "--spool-dir",
-                                      spool_.path()};
+        std::vector<std::string> args{PARTSHIFT_BINARY, "run",    "--dsn",          db_->dsn(),
+                                      "--table",        "events", "--partition-by", "range",
+                                      "--key",          "ts",     "--interval",     "1 month",
+                                      "--premake",      "3",      "--spool-dir",    spool_.path()};
         args.insert(args.end(), extra.begin(), extra.end());
         return args;
     }
@@ -57,7 +56,7 @@ protected:
     // A steady load the applier keeps up with (a busy table, not a saturated server).
     std::unique_ptr<child_process> start_ledger_load(const std::string& mode, int seconds) {
         return partshift::testing::start_ledger_load(*db_, mode, seconds,
-                                          spool_.path() + "-pgbench-" + mode + ".log");
+                                                     spool_.path() + "-pgbench-" + mode + ".log");
     }
 
     std::optional<proto::status_report> status() { return job_status(db_->dsn(), "events"); }
@@ -68,10 +67,21 @@ protected:
         return wait_for_status(db_->dsn(), "events", pred, timeout, run, what);
     }
 
-
     int64_t count(const std::string& sql) {
         auto conn = db_->connect();
         return conn.exec(sql).get_int(0, 0);
+    }
+
+    // first_value_within: the first row's value once `sql` returns one (a psql child started
+    // just before may take seconds to connect on a busy machine: a fixed sleep was too short).
+    int64_t first_value_within(const std::string& sql, std::chrono::seconds timeout = 60s) {
+        auto conn = db_->connect();
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            auto r = conn.exec(sql);
+            if (r.rows() > 0 || std::chrono::steady_clock::now() > until) return r.get_int(0, 0);
+            std::this_thread::sleep_for(100ms);
+        }
     }
 
     void expect_ledger_holds() { partshift::testing::expect_ledger_holds(*db_); }
@@ -143,8 +153,7 @@ TEST_F(CutoverTest, LockNotGrantedRetriesThenExits4WithTheSourceUntouched) {
     child_process blocker({"psql", "-X", "-q", "-d", db_->dsn(), "-c",
                            "BEGIN; SELECT count(*) FROM events; SELECT pg_sleep(600);"},
                           spool_.path() + "-blocker.log");
-    std::this_thread::sleep_for(1s);
-    auto blocker_pid = count(
+    auto blocker_pid = first_value_within(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE "
         "'%pg_sleep(600)%' AND pid <> pg_backend_pid()");
     auto run = start_run({"--cutover-attempts", "3", "--lock-timeout", "50ms"});
@@ -177,8 +186,7 @@ TEST_F(CutoverTest, TerminateBlockersAfterEndsASessionThatBlockedThatLong) {
     child_process blocker({"psql", "-X", "-q", "-d", db_->dsn() + " application_name=stuck_report",
                            "-c", "BEGIN; SELECT count(*) FROM events; SELECT pg_sleep(600);"},
                           spool_.path() + "-blocker.log");
-    std::this_thread::sleep_for(1s);
-    auto blocker_pid = count(
+    auto blocker_pid = first_value_within(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
         "application_name = 'stuck_report'");
     ASSERT_GT(blocker_pid, 0);
@@ -190,7 +198,8 @@ TEST_F(CutoverTest, TerminateBlockersAfterEndsASessionThatBlockedThatLong) {
     EXPECT_EQ(*code, 0) << run->log();
     EXPECT_EQ(relkind(*db_, "public.events"), "p");
     const auto log = run->log();
-    const auto line = log.find("cutover: terminating pid " + std::to_string(blocker_pid) + " (user ");
+    const auto line =
+        log.find("cutover: terminating pid " + std::to_string(blocker_pid) + " (user ");
     ASSERT_NE(line, std::string::npos) << log;
     const auto text = log.substr(line, log.find('\n', line) - line);
     EXPECT_NE(text.find("application 'stuck_report'"), std::string::npos) << text;
@@ -243,16 +252,19 @@ TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
     // a busy machine: a fixed sleep was once too short).
     auto holding = [&](const std::string& app) {
         return twin_conn
-                   .exec("SELECT pid FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE "
-                         "application_name = '" + app + "' AND relation IS NOT NULL AND granted")
+                   .exec(
+                       "SELECT pid FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE "
+                       "application_name = '" +
+                       app + "' AND relation IS NOT NULL AND granted")
                    .rows() > 0;
     };
     for (int i = 0; i < 600 && !(holding("twin_holder") && holding("stuck_here")); ++i)
         std::this_thread::sleep_for(100ms);
     ASSERT_TRUE(holding("twin_holder") && holding("stuck_here"));
     const auto twin_pid = twin_conn
-                              .exec("SELECT pid FROM pg_stat_activity WHERE application_name = "
-                                    "'twin_holder'")
+                              .exec(
+                                  "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                  "'twin_holder'")
                               .get_int(0, 0);
     auto run = start_run({"--cutover-attempts", "100", "--lock-timeout", "50ms",
                           "--cutover-terminate-blockers-after", "2s"});
@@ -262,7 +274,8 @@ TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
     EXPECT_EQ(relkind(*db_, "public.events"), "p");
     EXPECT_NE(run->log().find("application 'stuck_here'"), std::string::npos) << run->log();
     EXPECT_EQ(run->log().find("pid " + std::to_string(twin_pid) + " "), std::string::npos)
-        << "a session of another database was taken for a blocker\n" << run->log();
+        << "a session of another database was taken for a blocker\n"
+        << run->log();
     EXPECT_TRUE(twin_holder.running()) << "the other database's session was terminated";
     twin_holder.signal(SIGKILL);
     twin_holder.wait(10s);
@@ -317,10 +330,11 @@ TEST_F(CutoverTest, KillDuringTheSwapBeforeCommitThenRunAgain) {
 
 TEST_F(CutoverTest, KillRightAfterTheCommitThenRunAgainFinishes) {
     // An inbound foreign key the swap re-points NOT VALID; its validation must survive the kill.
-    db_->exec("ALTER TABLE events ADD CONSTRAINT events_id_ts UNIQUE (id, ts);"
-              "CREATE TABLE refs (n serial PRIMARY KEY, event_id bigint, event_ts timestamptz, "
-              "CONSTRAINT refs_event_fk FOREIGN KEY (event_id, event_ts) REFERENCES events (id, ts));"
-              "INSERT INTO refs (event_id, event_ts) SELECT id, ts FROM events WHERE id <= 10;");
+    db_->exec(
+        "ALTER TABLE events ADD CONSTRAINT events_id_ts UNIQUE (id, ts);"
+        "CREATE TABLE refs (n serial PRIMARY KEY, event_id bigint, event_ts timestamptz, "
+        "CONSTRAINT refs_event_fk FOREIGN KEY (event_id, event_ts) REFERENCES events (id, ts));"
+        "INSERT INTO refs (event_id, event_ts) SELECT id, ts FROM events WHERE id <= 10;");
     auto run = start_run({}, {"PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS=20000"});
     wait_for([](const auto& s) { return s.phase() == "done"; }, 240s, run.get(), "phase done");
     run->signal(SIGKILL);

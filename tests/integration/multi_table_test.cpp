@@ -76,7 +76,7 @@ class MultiTableTest : public ::testing::Test {
     }
 
     std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{"run",     "--dsn",       db_->dsn(),  "--spec", spec_path_,
+        std::vector<std::string> args{"run",         "--dsn",     db_->dsn(),  "--spec", spec_path_,
                                       "--spool-dir", dir_.path(), "--max-lag", "2s"};
         args.insert(args.end(), extra.begin(), extra.end());
         return args;
@@ -91,12 +91,11 @@ class MultiTableTest : public ::testing::Test {
 
     std::unique_ptr<child_process> start_load(int seconds) {
         return std::make_unique<child_process>(
-            std::vector<std::string>{"pgbench", "-n", "-M", "prepared", "-c", "3", "-j", "1",
-                                     "-R", "100", "--max-tries", "10", "--verbose-errors", "-T",
-                                     std::to_string(seconds), "-f",
-                                     std::string(PARTSHIFT_SOURCE_DIR) +
-                                         "/tests/workload/shop_writes.pgbench",
-                                     db_->name()},
+            std::vector<std::string>{
+                "pgbench", "-n", "-M", "prepared", "-c", "3", "-j", "1", "-R", "100", "--max-tries",
+                "10", "--verbose-errors", "-T", std::to_string(seconds), "-f",
+                std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload/shop_writes.pgbench",
+                db_->name()},
             dir_.path() + "-pgbench.log");
     }
 
@@ -205,8 +204,8 @@ TEST_F(MultiTableTest, TwoTablesWithAForeignKeyCutOverTogetherUnderLoad) {
 // forgotten session included, and the cutover waits for that index.)
 TEST_F(MultiTableTest, ALockOnEitherTableRetriesThenExits4WithBothUntouched) {
     const auto before = schema_dump(*db_, {"public.orders", "public.order_items"});
-    auto run = start_run({"--postpone-cutover", "--cutover-attempts", "3", "--lock-timeout",
-                          "50ms"});
+    auto run =
+        start_run({"--postpone-cutover", "--cutover-attempts", "3", "--lock-timeout", "50ms"});
     const auto until = std::chrono::steady_clock::now() + 120s;
     while (run->log().find("unique indexes built") == std::string::npos &&
            std::chrono::steady_clock::now() < until && run->running())
@@ -215,10 +214,18 @@ TEST_F(MultiTableTest, ALockOnEitherTableRetriesThenExits4WithBothUntouched) {
     child_process blocker({"psql", "-X", "-q", "-d", db_->dsn(), "-c",
                            "BEGIN; SELECT count(*) FROM order_items; SELECT pg_sleep(600);"},
                           dir_.path() + "-blocker.log");
-    std::this_thread::sleep_for(1s);
-    const auto blocker_pid = count(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE "
-        "'%pg_sleep(600)%' AND pid <> pg_backend_pid()");
+    // Until psql is in (it may take seconds to start on a busy machine).
+    int64_t blocker_pid = 0;
+    for (int i = 0; i < 600 && blocker_pid == 0; ++i) {
+        auto conn = db_->connect();
+        auto r = conn.exec(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE "
+            "'%pg_sleep(600)%' AND pid <> pg_backend_pid()");
+        if (r.rows() > 0)
+            blocker_pid = r.get_int(0, 0);
+        else
+            std::this_thread::sleep_for(100ms);
+    }
     auto request = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "shop"});
     EXPECT_NE(request.exit_code, 0) << request.err;
     auto code = run->wait(300s);
@@ -247,14 +254,16 @@ TEST_F(MultiTableTest, ALockOnEitherTableRetriesThenExits4WithBothUntouched) {
 // rest for every table (the slot, the publication, the validation of a key from a table
 // outside the job, re-pointed NOT VALID under the lock, and each table's summary).
 TEST_F(MultiTableTest, KillRightAfterTheCommitThenRerunFinishesEveryTable) {
-    db_->exec("CREATE TABLE refunds (n serial PRIMARY KEY, order_id bigint, order_ts timestamptz, "
-              "CONSTRAINT refunds_order_fk FOREIGN KEY (order_id, order_ts) REFERENCES orders "
-              "(id, created_at));"
-              "INSERT INTO refunds (order_id, order_ts) SELECT id, created_at FROM orders "
-              "WHERE id <= 10;");
+    db_->exec(
+        "CREATE TABLE refunds (n serial PRIMARY KEY, order_id bigint, order_ts timestamptz, "
+        "CONSTRAINT refunds_order_fk FOREIGN KEY (order_id, order_ts) REFERENCES orders "
+        "(id, created_at));"
+        "INSERT INTO refunds (order_id, order_ts) SELECT id, created_at FROM orders "
+        "WHERE id <= 10;");
     auto run = start_run({}, {"PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS=20000"});
-    wait_for_status(db_->dsn(), "shop", [](const auto& s) { return s.phase() == "done"; }, 240s,
-                    run.get(), "phase done");
+    wait_for_status(
+        db_->dsn(), "shop", [](const auto& s) { return s.phase() == "done"; }, 240s, run.get(),
+        "phase done");
     run->signal(SIGKILL);
     run->wait(10s);
     EXPECT_EQ(relkind(*db_, "public.orders"), "p");
@@ -287,10 +296,12 @@ TEST_F(MultiTableTest, KillRightAfterTheCommitThenRerunFinishesEveryTable) {
 TEST_F(MultiTableTest, KillResumeThenAbortLeavesNothing) {
     const auto before = schema_dump(*db_, {"*"});
     auto run = start_run({"--dry-run"});
-    wait_for_status(db_->dsn(), "shop", [](const auto& s) { return s.phase() == "follow"; }, 120s,
-                    run.get(), "follow");
-    db_->exec("UPDATE orders SET amount = amount + 100 WHERE id <= 50;"
-              "DELETE FROM orders WHERE id BETWEEN 100 AND 110;");
+    wait_for_status(
+        db_->dsn(), "shop", [](const auto& s) { return s.phase() == "follow"; }, 120s, run.get(),
+        "follow");
+    db_->exec(
+        "UPDATE orders SET amount = amount + 100 WHERE id <= 50;"
+        "DELETE FROM orders WHERE id BETWEEN 100 AND 110;");
     run->signal(SIGKILL);
     run->wait(10s);
     db_->exec("UPDATE order_items SET qty = 7 WHERE order_id <= 30");
@@ -308,8 +319,7 @@ TEST_F(MultiTableTest, KillResumeThenAbortLeavesNothing) {
     auto json = run_partshift({"verify", "--dsn", db_->dsn(), "--job", "shop", "--json"});
     EXPECT_EQ(json.exit_code, 0) << json.err;
     EXPECT_NE(json.out.find("{\"job\":\"shop\",\"tables\":["), std::string::npos) << json.out;
-    EXPECT_NE(json.out.find("\"right\":\"public.order_items_new\""), std::string::npos)
-        << json.out;
+    EXPECT_NE(json.out.find("\"right\":\"public.order_items_new\""), std::string::npos) << json.out;
     // A table of the job cannot be aborted on its own.
     auto part = run_partshift({"abort", "--dsn", db_->dsn(), "--job", "shop/public.order_items"});
     EXPECT_EQ(part.exit_code, 2) << part.err;
@@ -333,18 +343,19 @@ TEST_F(MultiTableTest, PlanShowsBothTablesAndRefusesAKeyItCannotKeep) {
               std::string::npos)
         << plan.out;
     // A key without the partition key cannot reference a partitioned orders.
-    db_->exec("ALTER TABLE order_items ADD CONSTRAINT items_by_id FOREIGN KEY (order_id) "
-              "REFERENCES orders (id)");
+    db_->exec(
+        "ALTER TABLE order_items ADD CONSTRAINT items_by_id FOREIGN KEY (order_id) "
+        "REFERENCES orders (id)");
     plan = run_partshift({"plan", "--dsn", db_->dsn(), "--spec", spec_path_});
     EXPECT_EQ(plan.exit_code, 3) << plan.err;
     EXPECT_NE(plan.err.find("items_by_id"), std::string::npos) << plan.err;
-    auto run = run_partshift({"run", "--dsn", db_->dsn(), "--spec", spec_path_, "--spool-dir",
-                              dir_.path()});
+    auto run = run_partshift(
+        {"run", "--dsn", db_->dsn(), "--spec", spec_path_, "--spool-dir", dir_.path()});
     EXPECT_EQ(run.exit_code, 3) << run.err;
     EXPECT_EQ(relkind(*db_, "public.orders_new"), "-");
     // Bad input: one line, exit 2, nothing created.
-    auto both = run_partshift({"run", "--dsn", db_->dsn(), "--spec", spec_path_, "--table",
-                               "orders"});
+    auto both =
+        run_partshift({"run", "--dsn", db_->dsn(), "--spec", spec_path_, "--table", "orders"});
     EXPECT_EQ(both.exit_code, 2) << both.err;
     auto bad = run_partshift({"plan", "--dsn", db_->dsn(), "--spec",
                               write_file("bad.json", R"({"tables": [{"table": "orders"}]})")});

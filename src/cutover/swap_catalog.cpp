@@ -69,6 +69,13 @@ char relkind_of(pg::connection& conn, const catalog::qualified_name& name) {
     return facts ? facts->relkind : '\0';
 }
 
+std::optional<std::string> relation_comment(pg::connection& conn, uint32_t relation_oid) {
+    return conn
+        .query("SELECT pg_catalog.obj_description($1::oid, 'pg_class')",
+               std::to_string(relation_oid))
+        .opt(0, 0);
+}
+
 bool holds_access_exclusive(pg::connection& conn, uint32_t relation_oid) {
     return conn
         .query(

@@ -16,10 +16,12 @@ namespace {
 using pg::quote_ident;
 using pg::quote_literal;
 
-// Privileges aclexplode() can report (MAINTAIN from PostgreSQL 17). Anything else is refused:
-// the name is pasted into GRANT as a keyword, so it must be one of these.
-constexpr std::array<std::string_view, 8> known_privileges = {
-    "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"};
+// Privileges aclexplode() can report for a relation (MAINTAIN from PostgreSQL 17; USAGE on a
+// sequence, which GRANT ... ON TABLE accepts for one). Anything else is refused: the name is
+// pasted into GRANT as a keyword, so it must be one of these.
+constexpr std::array<std::string_view, 9> known_privileges = {"SELECT",  "INSERT",   "UPDATE",
+                                                              "DELETE",  "TRUNCATE", "REFERENCES",
+                                                              "TRIGGER", "MAINTAIN", "USAGE"};
 
 const std::string& checked_privilege(const std::string& privilege) {
     for (auto p : known_privileges)
@@ -27,8 +29,8 @@ const std::string& checked_privilege(const std::string& privilege) {
     throw runtime_error("unknown privilege '" + privilege + "' in an access control list");
 }
 
-// privilege_target: "SELECT (col) ON TABLE rel" / "SELECT ON TABLE rel". TABLE also names views
-// and materialized views in GRANT.
+// privilege_target: "SELECT (col) ON TABLE rel" / "SELECT ON TABLE rel". TABLE also names views,
+// materialized views and sequences in GRANT.
 std::string privilege_target(const std::string& relation, const catalog::grant& g) {
     std::string s = checked_privilege(g.privilege);
     if (g.column) s += " (" + quote_ident(*g.column) + ")";

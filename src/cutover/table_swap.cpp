@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "partshift/catalog/grants.hpp"
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/cutover/dependent_views.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
@@ -57,13 +58,17 @@ std::vector<index_rename> match_indexes(const catalog::table_model& src,
     return out;
 }
 
-// identity_move: an identity column's old and new sequence and what the new one must become.
+// identity_move: an identity column's old and new sequence and what the new one must become:
+// the old one's settings, a value past both its own and the column's, and its privileges and
+// comment (an application that may nextval/currval the old one must be able to on the new one).
 struct identity_move {
     std::string column;
     catalog::qualified_name old_sequence;
     catalog::qualified_name new_sequence;
     sequence_settings settings;
     std::optional<int64_t> floor;
+    std::vector<catalog::grant> old_grants, new_grants;
+    std::optional<std::string> old_comment, new_comment;
 };
 
 // inbound_move: what happens to one inbound foreign key.
@@ -133,6 +138,16 @@ std::vector<identity_move> read_identities(pg::connection& conn, swap_runner& ru
         m.new_sequence = t->name;
         m.settings = read_sequence_settings(conn, s.name);
         m.floor = next_identity_floor(conn, s.name, src.name, s.column, m.settings.increment > 0);
+        // Read under the lock (swap_tables reads the identities again there): a GRANT on a
+        // sequence takes no lock the prepared reads would have waited for.
+        const auto old_seq = find_relation(conn, m.old_sequence);
+        const auto new_seq = find_relation(conn, m.new_sequence);
+        if (!old_seq || !new_seq)
+            run.fail("the identity sequence of " + s.column + " vanished while being read");
+        m.old_grants = catalog::read_grants(conn, old_seq->oid);
+        m.new_grants = catalog::read_grants(conn, new_seq->oid);
+        m.old_comment = relation_comment(conn, old_seq->oid);
+        m.new_comment = relation_comment(conn, new_seq->oid);
         out.push_back(std::move(m));
     }
     return out;
@@ -251,29 +266,38 @@ void move_owner(swap_runner& run, const swap_inputs& in, const catalog::qualifie
     run.note("owner of " + display(table) + " and its partitions set to " + in.source.owner);
 }
 
-void move_grants(swap_runner& run, const swap_inputs& in, const catalog::qualified_name& table) {
-    run.step("grants");
+// sync_grants: make `have` (the privileges on `rel` now) equal to `want`; the owner's own
+// entries are implicit and never touched. Returns (granted, revoked).
+std::pair<int, int> sync_grants(swap_runner& run, const std::string& rel,
+                                const std::vector<catalog::grant>& want,
+                                const std::vector<catalog::grant>& have, const std::string& owner) {
     auto key = [](const catalog::grant& g) {
         return std::tuple(g.grantee, g.privilege, g.column.value_or(""), g.column.has_value(),
                           g.grantable);
     };
-    std::set<decltype(key(in.source.grants[0]))> want, have;
-    for (const auto& g : in.source.grants) want.insert(key(g));
-    for (const auto& g : in.target.grants)
-        if (g.grantee != in.source.owner) have.insert(key(g));
-    const std::string rel = relation_sql(table);
+    std::set<decltype(key(catalog::grant{}))> wanted, present;
+    for (const auto& g : want) wanted.insert(key(g));
+    for (const auto& g : have)
+        if (g.grantee != owner) present.insert(key(g));
     int revoked = 0, granted = 0;
     // What the target got on its own (default privileges of its creator) goes first.
-    for (const auto& g : in.target.grants)
-        if (g.grantee != in.source.owner && !want.count(key(g))) {
+    for (const auto& g : have)
+        if (g.grantee != owner && !wanted.count(key(g))) {
             run.exec(revoke_sql(rel, g));
             ++revoked;
         }
-    for (const auto& g : in.source.grants)
-        if (!have.count(key(g))) {
+    for (const auto& g : want)
+        if (!present.count(key(g))) {
             run.exec(grant_sql(rel, g));
             ++granted;
         }
+    return {granted, revoked};
+}
+
+void move_grants(swap_runner& run, const swap_inputs& in, const catalog::qualified_name& table) {
+    run.step("grants");
+    const auto [granted, revoked] =
+        sync_grants(run, relation_sql(table), in.source.grants, in.target.grants, in.source.owner);
     if (granted || revoked)
         run.note(std::to_string(granted) + " privileges granted on " + display(table) +
                  (revoked ? ", " + std::to_string(revoked) + " revoked" : ""));
@@ -374,8 +398,17 @@ void move_sequences(swap_runner& run, const swap_inputs& in, const catalog::qual
         if (m.floor)
             run.exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, true)",
                      pg::make_params(seq, *m.floor));
+        // Both sequences belong to their table's owner (an identity sequence follows it), so
+        // the owner's implicit rights need no grant.
+        const auto [granted, revoked] =
+            sync_grants(run, seq, m.old_grants, m.new_grants, in.source.owner);
+        if (m.old_comment != m.new_comment) run.exec(comment_sql("SEQUENCE", seq, m.old_comment));
         run.note("identity sequence of " + m.column + " continues after " +
-                 (m.floor ? std::to_string(*m.floor) : std::string("nothing (never used)")));
+                 (m.floor ? std::to_string(*m.floor) : std::string("nothing (never used)")) +
+                 (granted || revoked
+                      ? "; " + std::to_string(granted) + " privileges granted" +
+                            (revoked ? ", " + std::to_string(revoked) + " revoked" : "")
+                      : ""));
     }
 }
 

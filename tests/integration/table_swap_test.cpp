@@ -86,6 +86,20 @@ cutover::swap_request request_for(const plan::target_plan& p) {
     return req;
 }
 
+// revert_request_for: the swap back of a revert window, as the reverse job asks for it: the
+// source's name is the partitioned table now, the original is NAME_old.
+cutover::swap_request revert_request_for(const plan::target_plan& p) {
+    cutover::swap_request back;
+    back.source = p.source;
+    back.target_table = p.source.name + "_old";
+    back.old_name = p.source.name + "_partitioned";
+    back.publication_to_skip = "partshift_job";
+    back.reverting = true;
+    back.target_index_suffix = "_old";
+    back.old_suffix = "_partitioned";
+    return back;
+}
+
 // swap: what the migrator does around swap_tables.
 cutover::swap_outcome swap(const test_database& db, const cutover::swap_request& req) {
     auto conn = db.connect();
@@ -465,6 +479,87 @@ TEST(TableSwap, IdentityColumnContinuesPastTheSourcesValues) {
     EXPECT_EQ(one(conn, "SELECT count(DISTINCT id) FROM public.tickets"), "61");
 }
 
+// Issue 20 item 8: every sequence the table uses keeps its privileges, comment and value across
+// the swap and the swap back. An application role may only USAGE/SELECT the sequences: it
+// inserts (nextval of the identity, the serial and a shared sequence named in a DEFAULT) and
+// reads currval of each, after the swap and after the revert, and no value goes backwards.
+// Failed before: the identity column's new sequence had none of the old one's grants
+// ("permission denied for sequence orders_id_seq") nor its comment.
+TEST(TableSwap, SequencesKeepGrantsCommentsAndValuesBothWays) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)";
+    test_roles roles;
+    test_database db;
+    const std::string app = pg::fit_identifier(db.name() + "_app");
+    roles.create(app);
+    const std::string app_sql = pg::escape_identifier(app);
+    db.exec(
+        "CREATE SEQUENCE public.shared_seq START 1000;"
+        "CREATE TABLE public.orders ("
+        "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        "  n bigserial,"
+        "  ref bigint NOT NULL DEFAULT nextval('public.shared_seq'),"
+        "  note text);"
+        "INSERT INTO public.orders (note) SELECT 'o' || g FROM generate_series(1, 50) g;"
+        "COMMENT ON SEQUENCE public.orders_id_seq IS 'order numbers';"
+        "GRANT SELECT, INSERT ON public.orders TO " +
+        app_sql +
+        ";"
+        "GRANT USAGE, SELECT ON SEQUENCE public.orders_id_seq, public.orders_n_seq, "
+        "  public.shared_seq TO " +
+        app_sql + ";");
+    const auto p = build_target(db, "public.orders", id_ranges("id", "100"));
+    auto conn = db.connect();
+
+    // insert_as_app: one row as the application role; returns id, n, ref and the three currvals.
+    auto insert_as_app = [&](const std::string& note) {
+        pg::transaction tx(conn);
+        conn.exec("SET LOCAL ROLE " + app_sql);
+        auto r = conn.exec("WITH ins AS (INSERT INTO public.orders (note) VALUES ('" + note +
+                           "') RETURNING id, n, ref) "
+                           "SELECT id, n, ref FROM ins");
+        std::vector<int64_t> out{r.get_int(0, 0), r.get_int(0, 1), r.get_int(0, 2)};
+        auto c = conn.exec(
+            "SELECT currval('public.orders_id_seq'), currval('public.orders_n_seq'), "
+            "currval('public.shared_seq')");
+        for (int i = 0; i < 3; ++i) EXPECT_EQ(c.get_int(0, i), out[i]) << note << " column " << i;
+        tx.commit();
+        return out;
+    };
+    const auto before = insert_as_app("before");
+
+    swap(db, request_for(p));
+    EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class WHERE oid = 'public.orders'::regclass"), "p");
+    std::vector<int64_t> after;
+    EXPECT_NO_THROW(after = insert_as_app("after the swap"));
+    ASSERT_EQ(after.size(), 3u);
+    for (int i = 0; i < 3; ++i) EXPECT_GT(after[i], before[i]) << "column " << i;
+    EXPECT_EQ(one(conn, "SELECT obj_description('public.orders_id_seq'::regclass, 'pg_class')"),
+              "order numbers");
+    EXPECT_EQ(one(conn, "SELECT has_sequence_privilege('" + app +
+                            "', 'public.orders_id_seq', 'USAGE')::text"),
+              "true");
+
+    const auto back = revert_request_for(p);
+    // A privilege taken away during the window is taken away after the revert too.
+    db.exec("REVOKE SELECT ON SEQUENCE public.orders_id_seq FROM " + app_sql);
+    swap(db, back);
+    EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class WHERE oid = 'public.orders'::regclass"), "r");
+    std::vector<int64_t> reverted;
+    EXPECT_NO_THROW(reverted = insert_as_app("after the revert"));
+    ASSERT_EQ(reverted.size(), 3u);
+    for (int i = 0; i < 3; ++i) EXPECT_GT(reverted[i], after[i]) << "column " << i;
+    EXPECT_EQ(one(conn,
+                  "SELECT tableoid::regclass::text FROM public.orders "
+                  "WHERE note = 'after the revert'"),
+              "orders");
+    EXPECT_EQ(one(conn, "SELECT obj_description('public.orders_id_seq'::regclass, 'pg_class')"),
+              "order numbers");
+    EXPECT_EQ(one(conn, "SELECT has_sequence_privilege('" + app +
+                            "', 'public.orders_id_seq', 'SELECT')::text"),
+              "false");
+    EXPECT_EQ(one(conn, "SELECT count(DISTINCT id) = count(*) FROM public.orders"), "t");
+}
+
 TEST(TableSwap, ForeignKeyThatCannotBeRepointedIsRefusedOrDroppedOnRequest) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)";
     test_database db;
@@ -606,14 +701,7 @@ TEST(TableSwap, SwappingBackRestoresTheOriginalSchema) {
     const auto before = fingerprint(conn, "public.events");
     swap(db, request_for(p));
 
-    cutover::swap_request back;
-    back.source = p.source;  // public.events, now the partitioned table
-    back.target_table = "events_old";
-    back.old_name = "events_partitioned";
-    back.publication_to_skip = "partshift_job";
-    back.reverting = true;
-    back.target_index_suffix = "_old";
-    back.old_suffix = "_partitioned";
+    const auto back = revert_request_for(p);
     const auto out = swap(db, back);
     EXPECT_EQ(out.after_commit_sql.size(), 1u);  // the re-pointed FK's VALIDATE
 

@@ -100,6 +100,9 @@ struct publication_membership {
 std::vector<publication_membership> read_publications(pg::connection& conn, uint32_t table_oid,
                                                       const std::string& skip);
 
+// relation_comment: the comment on a relation (a sequence's too); nullopt when it has none.
+std::optional<std::string> relation_comment(pg::connection& conn, uint32_t relation_oid);
+
 // read_relkind_of: relkind of each given relation (by name); '\0' when missing.
 char relkind_of(pg::connection& conn, const catalog::qualified_name& name);
 

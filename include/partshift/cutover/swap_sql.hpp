@@ -30,9 +30,9 @@ std::string owner_sql(const char* kind, const std::string& relation, const std::
 // role_sql: a grantee or policy role: PUBLIC stays a keyword, any other name is quoted.
 std::string role_sql(const std::string& role);
 
-// grant_sql / revoke_sql: one privilege (table or column level) of one grantee on a table, view
-// or materialized view. Throws runtime_error for a privilege name it does not know (the names
-// come from aclexplode(); anything else is refused rather than pasted into SQL).
+// grant_sql / revoke_sql: one privilege (table or column level) of one grantee on a table, view,
+// materialized view or sequence. Throws runtime_error for a privilege name it does not know (the
+// names come from aclexplode(); anything else is refused rather than pasted into SQL).
 std::string grant_sql(const std::string& relation, const catalog::grant& grant);
 std::string revoke_sql(const std::string& relation, const catalog::grant& grant);
 

@@ -78,7 +78,8 @@ public:
 
   // run: true when the swap committed; false with `failure` set when it rolled back.
   bool run(int attempt, cutover_result& result, std::string& failure) {
-      terminated_ = 0;
+      cleared_ = 0;
+      cancelled_autovacuum_ = 0;
       pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
       lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
       // The commit releases the lock without waiting for its WAL to reach disk: an fsync
@@ -109,6 +110,10 @@ public:
           requests.push_back(std::move(request));
       }
       std::vector<swap_preparation> prepared;
+      // What the statement that may time out asks for, for the blocker report.
+      auto locking = names(&swapped_table::source);
+      for (auto& t : names(&swapped_table::target)) locking.push_back(std::move(t));
+      lock_request mode = lock_request::share_update_exclusive;
       try {
           // The catalog is read first, under a lock that holds DDL off but lets writes go
           // on, so the reads are not part of the ACCESS EXCLUSIVE hold.
@@ -122,6 +127,8 @@ public:
                                              {o_.job.source_schema, o_.job.source_table});
           for (const auto& request : requests) prepared.push_back(prepare_swap(lock_, request));
           // One statement, the tables in its list order: the fixed order of tables_.
+          locking = names(&swapped_table::source);
+          mode = lock_request::access_exclusive;
           lock_.exec("LOCK TABLE " + sources_ + " IN ACCESS EXCLUSIVE MODE");
       } catch (const pg::pg_error& e) {
           if (e.sqlstate() != pg::sqlstate::lock_not_available) {
@@ -129,16 +136,11 @@ public:
               throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
                                   std::string(e.what()));
           }
-          // Read on the fence session: this one is in an aborted transaction.
-          std::vector<lock_blocker> blockers;
-          for (const auto& t : tables_) {
-              auto found = read_lock_blockers(fence_, t.source, lock_.backend_pid());
-              blockers.insert(blockers.end(), found.begin(), found.end());
-          }
-          failure = "the lock on " + sources_ + " was not granted within " +
+          std::string what;
+          for (const auto& r : locking) what += (what.empty() ? "" : ", ") + r;
+          failure = "the lock on " + what + " was not granted within " +
                     std::to_string(o_.lock_timeout.count()) + " ms; blocked by " +
-                    describe_blockers(blockers);
-          if (terminator_) terminated_ = terminator_->observe(fence_, blockers);
+                    handle_blockers(locking, mode);
           return false;
       }
       const auto granted = clock::now();
@@ -188,8 +190,16 @@ public:
           tx.commit();
           result.commit_ms = ms_since(committing);
       } catch (const pg::pg_error& e) {
-          if (e.sqlstate() == pg::sqlstate::query_canceled ||
-              e.sqlstate() == pg::sqlstate::lock_not_available) {
+          if (e.sqlstate() == pg::sqlstate::lock_not_available) {
+              // The targets' ACCESS EXCLUSIVE (this transaction holds SHARE UPDATE EXCLUSIVE
+              // on them already, so only readers and writers of them can be in the way).
+              failure =
+                  std::string("the swap did not finish within --max-lock-hold (") + e.what() +
+                  "); blocked by " +
+                  handle_blockers(names(&swapped_table::target), lock_request::access_exclusive);
+              return false;
+          }
+          if (e.sqlstate() == pg::sqlstate::query_canceled) {
               failure =
                   std::string("the swap did not finish within --max-lock-hold (") + e.what() + ")";
               return false;
@@ -203,10 +213,30 @@ public:
       return true;
     }
 
-    // terminated: blocking sessions the last failed attempt terminated.
-    int terminated() const { return terminated_; }
+    // cleared: blockers the last failed attempt cancelled (autovacuum) or terminated; the next
+    // attempt need not back off.
+    int cleared() const { return cleared_; }
+    // cancelled_autovacuum: autovacuum workers the last failed attempt cancelled.
+    int cancelled_autovacuum() const { return cancelled_autovacuum_; }
 
-private:
+  private:
+    std::vector<std::string> names(std::string swapped_table::*field) const {
+        std::vector<std::string> out;
+        for (const auto& t : tables_) out.push_back(t.*field);
+        return out;
+    }
+
+    // handle_blockers: after a lock timeout, who holds what the statement asked for (read on
+    // the fence session: the locking one is in an aborted transaction); autovacuum among them
+    // cancelled, long blockers terminated when asked to. Returns their description.
+    std::string handle_blockers(const std::vector<std::string>& relations, lock_request mode) {
+        const auto blockers = read_lock_blockers(fence_, relations, lock_.backend_pid(), mode);
+        cancelled_autovacuum_ = cancel_autovacuum(fence_, blockers);
+        cleared_ += cancelled_autovacuum_;
+        if (terminator_) cleared_ += terminator_->observe(fence_, blockers);
+        return describe_blockers(blockers);
+    }
+
     // make_durable returns once the swap's commit is on disk: a transaction with an xid
     // committed synchronously after it flushes the WAL up to its own commit record, so past
     // the swap's. Until then a crash of the server may undo the swap, harmlessly: no writer it
@@ -230,7 +260,8 @@ private:
     pg::connection& lock_;
     pg::connection& fence_;
     blocker_terminator* terminator_;  // null unless --cutover-terminate-blockers-after
-    int terminated_ = 0;
+    int cleared_ = 0;
+    int cancelled_autovacuum_ = 0;
     const std::vector<swapped_table> tables_;  // in lock order
     const std::string sources_, targets_, prefix_;
 };
@@ -250,6 +281,13 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
                                  terminator ? &*terminator : nullptr);
     std::mt19937 random(std::random_device{}());
     auto backoff = 200ms;
+    // A cancelled autovacuum worker goes on to the next table of its list, often another
+    // partition of the target, before the next attempt locks it (PostgreSQL's own lock waiter
+    // keeps its place in the queue, which autovacuum yields to; a timed-out attempt does not).
+    // Such an attempt is repeated at once without counting against --cutover-attempts, up to
+    // this many times, so a server that keeps starting workers cannot hold the cutover forever.
+    constexpr int max_autovacuum_retries = 200;
+    int autovacuum_retries = 0;
 
     for (int attempt = 1; attempt <= o.attempts; ++attempt) {
         result.attempts = attempt;
@@ -277,10 +315,18 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
             return result;
         }
         result.last_failure = failure;
+        if (attempt_once.cancelled_autovacuum() > 0 &&
+            autovacuum_retries < max_autovacuum_retries) {
+            ++autovacuum_retries;
+            spdlog::info("cutover attempt {}/{}: {}; autovacuum cancelled, trying again at once",
+                         attempt, o.attempts, failure);
+            --attempt;
+            continue;
+        }
         spdlog::warn("cutover attempt {}/{}: {}; rolled back, source untouched", attempt,
                      o.attempts, failure);
         if (attempt == o.attempts) break;
-        if (attempt_once.terminated() > 0) {
+        if (attempt_once.cleared() > 0) {
             // The blockers are gone: try again as soon as their sessions have ended.
             std::this_thread::sleep_for(100ms);
             continue;

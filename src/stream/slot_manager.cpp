@@ -24,19 +24,31 @@ namespace {
 namespace asio = boost::asio;
 
 // The transactions a new slot waits for: every one that holds an xid or xmin and started
-// before the slot request.
+// before the slot request, in any database — sessions, and prepared (2PC) transactions, which
+// have no session and stay until COMMIT PREPARED or ROLLBACK PREPARED.
 std::string blocking_transactions(const std::string& dsn, int own_pid) {
     try {
         pg::connection conn(dsn, "partshift");
+        std::string list;
+        auto p = conn.query(
+            "SELECT x.gid, coalesce(x.owner::text, '?'), coalesce(x.database::text, '?'), "
+            "pg_catalog.round(EXTRACT(epoch FROM pg_catalog.now() - x.prepared))::text "
+            "FROM pg_catalog.pg_prepared_xacts x ORDER BY x.prepared LIMIT 5");
+        for (int i = 0; i < p.rows(); ++i) {
+            if (!list.empty()) list += "; ";
+            list += "prepared transaction '" + p.get(i, 0) + "' (owner " + p.get(i, 1) +
+                    ", database " + p.get(i, 2) + ", prepared " + p.get(i, 3) +
+                    " s ago; COMMIT PREPARED or ROLLBACK PREPARED ends it)";
+        }
         auto r = conn.query(
             "SELECT pid, coalesce(usename::text, '?'), "
-            "coalesce(to_char(xact_start, 'YYYY-MM-DD HH24:MI:SS'), '?'), "
-            "left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 60) "
-            "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND pid <> $1 "
-            "AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) "
+            "coalesce(pg_catalog.to_char(xact_start, 'YYYY-MM-DD HH24:MI:SS'), '?'), "
+            "pg_catalog.left(pg_catalog.regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), "
+            "60) "
+            "FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid() "
+            "AND pid <> $1 AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) "
             "AND backend_type = 'client backend' ORDER BY xact_start LIMIT 5",
             own_pid);
-        std::string list;
         for (int i = 0; i < r.rows(); ++i) {
             if (!list.empty()) list += "; ";
             list += "pid " + r.get(i, 0) + " (user " + r.get(i, 1) + ", transaction since " +

@@ -5,7 +5,9 @@
 // BEGIN; SET LOCAL lock_timeout; LOCK source IN ACCESS EXCLUSIVE MODE; a second session
 // commits the fence message; wait until the applier has applied it; swap; mark the job done in
 // the same transaction; COMMIT. A lock not granted, or a hold about to pass --max-lock-hold,
-// rolls back (source untouched, invariant 5), backs off with jitter and tries again.
+// rolls back (source untouched, invariant 5), backs off with jitter and tries again; the
+// sessions and prepared transactions in its way are named (cutover/lock_blockers), and an
+// autovacuum among them is cancelled so the next attempt can follow at once.
 // Must not: apply changes itself, or hold the lock while waiting for a backlog.
 #pragma once
 

@@ -1,8 +1,14 @@
-// lock_blockers: the sessions that hold a lock on the source while the cutover's lock waits,
-// read after a lock_timeout for the log, and (run --cutover-terminate-blockers-after, opt-in)
-// the ones that have blocked it long enough, terminated with pg_terminate_backend. Never
-// autovacuum's wraparound work (it comes back at once, and the server needs it), never a
-// session of partshift's own, never other server processes.
+// lock_blockers: who holds a lock the cutover's lock request conflicts with — sessions and
+// prepared (2PC) transactions, on every relation the cutover locks (sources, targets and the
+// partitions below them) — read after a lock_timeout for the log and the final error. An
+// ordinary autovacuum among them is cancelled (pg_cancel_backend), as PostgreSQL cancels
+// autovacuum itself when a lock has waited on it for deadlock_timeout: the cutover's
+// lock_timeout is far shorter, so the server never does it for us, and freshly copied
+// partitions are autovacuum's first choice. With run --cutover-terminate-blockers-after
+// (opt-in), sessions that have blocked it long enough are terminated with
+// pg_terminate_backend. Never autovacuum's wraparound work (it comes back at once, and the
+// server needs it), never a session of partshift's own, never other server processes, never a
+// prepared transaction (only COMMIT PREPARED or ROLLBACK PREPARED ends one).
 // Must not: take or release the cutover's lock; cutover_runner does.
 #pragma once
 
@@ -17,7 +23,7 @@
 namespace partshift::cutover {
 
 struct lock_blocker {
-    int pid = 0;
+    int pid = 0;  // 0 for a prepared transaction
     std::string user;
     std::string application;
     std::string backend_type;   // pg_stat_activity.backend_type: "client backend", …
@@ -26,19 +32,41 @@ struct lock_blocker {
     std::string xact_seconds;  // how long its transaction has been open, "?" if none
     std::string query_start;
     std::string query;  // the start of its last query
+    // An autovacuum to prevent wraparound, read from the whole query text (its marker comes
+    // after the table's name, past what `query` keeps of a long one).
+    bool wraparound = false;
+    std::string prepared_gid;  // a prepared transaction's gid (pid 0)
+    std::string prepared_age;  // seconds since its PREPARE TRANSACTION
+    std::string relations;     // the relations it holds locks on: "public.t_p2026_12, ..."
 };
 
-// read_lock_blockers: sessions holding a granted lock on `relation` (every one conflicts with
-// ACCESS EXCLUSIVE), other than `own_pid`, in pid order.
-std::vector<lock_blocker> read_lock_blockers(pg::connection& conn, const std::string& relation,
-                                             int own_pid);
+// lock_request: the mode the cutover asked for, which decides which held locks conflict.
+enum class lock_request { share_update_exclusive, access_exclusive };
+
+// conflicting_modes: pg_locks.mode names that conflict with `mode`. Pure.
+std::vector<std::string> conflicting_modes(lock_request mode);
+
+// read_lock_blockers: sessions and prepared transactions holding a granted lock that conflicts
+// with `mode` on one of `relations` (quoted SQL names) or a partition below one, other than
+// `own_pid`; sessions in pid order, prepared transactions first.
+std::vector<lock_blocker> read_lock_blockers(pg::connection& conn,
+                                             const std::vector<std::string>& relations, int own_pid,
+                                             lock_request mode);
 
 // describe_blockers: "pid 123 (idle in transaction, application 'psql', transaction open 40 s,
-// last query: …); …" for the first five, for the log and the final error.
+// holds public.events, last query: …); prepared transaction 'tx1' (…); …" for the first five,
+// for the log and the final error.
 std::string describe_blockers(const std::vector<lock_blocker>& blockers);
 
 // may_terminate: empty when the session may be terminated, else why not. Pure.
 std::string may_terminate(const lock_blocker& b);
+
+// may_cancel_autovacuum: an ordinary autovacuum worker (not one preventing wraparound). Pure.
+bool may_cancel_autovacuum(const lock_blocker& b);
+
+// cancel_autovacuum: cancels every blocker may_cancel_autovacuum allows, each logged with what
+// it held; returns how many it cancelled (the attempt can be retried at once).
+int cancel_autovacuum(pg::connection& conn, const std::vector<lock_blocker>& blockers);
 
 // blocker_terminator: remembers when each blocking session was first seen blocking the
 // cutover, and terminates it once that is at least `after` ago.

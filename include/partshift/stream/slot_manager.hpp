@@ -1,6 +1,6 @@
 // slot_manager: creates and drops the job's logical replication slot and publication.
 // Slot creation waits for every transaction already running on the server; it is bounded and
-// names the backends that hold it up (PGOUTPUT.md).
+// names the backends and the prepared (2PC) transactions that hold it up (PGOUTPUT.md).
 #pragma once
 
 #include <utility>

@@ -138,7 +138,7 @@ po::options_description partition_options_description() {
         "subvalues", text()->value_name("V1,V2,..."), "second-level list values")(
         "submodulus", text()->value_name("N"), "second-level hash modulus")(
         "premake", text()->value_name("N"),
-        "range: future partitions to create beyond the data and now (default 0)")(
+        "range: future partitions to create beyond the data and now (default 4, as pg_partman)")(
         "default-partition", po::bool_switch(), "create a DEFAULT partition")(
         "no-default-partition", po::bool_switch(),
         "no DEFAULT partition (list gets one unless this is given)");
@@ -175,6 +175,11 @@ plan::partition_spec partition_spec_from(const po::variables_map& vm) {
             (spec.level2 && spec.level2->method == plan::partition_method::range);
         if (*v > 0 && !any_range) throw usage_error("--premake only applies to range partitioning");
         spec.premake = static_cast<int>(*v);
+    } else if (spec.level1.method == plan::partition_method::range ||
+               (spec.level2 && spec.level2->method == plan::partition_method::range)) {
+        // Not the partition that holds today as the last one: the table would stop taking
+        // rows within one interval.
+        spec.premake = plan::default_premake;
     }
 
     const bool with_default = vm.count("default-partition") && vm["default-partition"].as<bool>();

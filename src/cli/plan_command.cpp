@@ -150,6 +150,7 @@ int command_plan(const arguments& args) {
     auto conn = connect(vm.count("dsn") ? vm["dsn"].as<std::string>() : std::string());
     auto planned =
         plan_migration(conn, vm["table"].as<std::string>(), spec, names, accepted_options(vm));
+    plan::add_coverage_lines(planned.plan, vm["partman"].as<bool>());
     if (vm["partman"].as<bool>())
         planned.checks.push_back(partman::partman_preflight(
             partman::find_partman(conn), planned.plan.source.schema, planned.plan.final_name));

@@ -67,6 +67,7 @@ planned_group plan_group_migration(pg::connection& conn, const job_file& file,
         plan::plan_names names;
         names.target_name = t.target_name;
         auto planned = plan_migration(conn, t.table, t.spec, names, accepted);
+        plan::add_coverage_lines(planned.plan, /*partman=*/false);  // --spec goes without it
         out.members.push_back(
             {std::move(planned.table), std::move(planned.plan), std::move(planned.checks)});
     }

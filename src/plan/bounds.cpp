@@ -150,29 +150,17 @@ const char* label_kind(interval_unit unit) {
     return "day";
 }
 
-std::vector<level_bound> time_bounds(const level_spec& level, key_type type, const level_facts& f) {
-    const time_interval interval = parse_interval(*level.interval);
-    if (interval.unit == interval_unit::hour && type == key_type::date)
-        throw usage_error("--interval '" + *level.interval + "' is finer than a day, but \"" +
-                          level.key + "\" is a date column");
-    // Hourly timestamptz partitions are planned in UTC (see the header); everything else in the
-    // wall-clock time of the session that produced the facts.
-    const bool utc = type == key_type::timestamptz && interval.unit == interval_unit::hour;
-    const std::string zone = f.timezone.empty() ? std::string("UTC") : f.timezone;
-
+// time_frame: what a time RANGE level is planned from (see the header): the first and last
+// instants to cover, now, and how bound values are written.
+struct time_frame {
+    time_interval interval;
+    bool utc = false;
+    std::string zone;
     std::optional<civil_time> now;
-    if (!f.now.empty()) now = parse_time_text(f.now, utc);
-    std::optional<civil_time> lo, hi;
-    if (f.min) lo = parse_time_text(*f.min, utc);
-    if (f.max) hi = parse_time_text(*f.max, utc);
-    if (!lo && !now)
-        throw usage_error(
-            "cannot plan range partitions for an empty table without the server's now()");
-    const civil_time first = lo ? *lo : *now;
-    civil_time last = hi ? *hi : first;
-    if (now && *now > last) last = *now;
+    civil_time first, last;
+    key_type type = key_type::timestamp;
 
-    auto literal = [&](civil_time t) {
+    std::string literal(civil_time t) const {
         switch (type) {
             case key_type::date:
                 return quote_literal(format_time(t, "date"));
@@ -181,21 +169,80 @@ std::vector<level_bound> time_bounds(const level_spec& level, key_type type, con
             default:
                 return quote_literal(format_time(t, "timestamp"));
         }
-    };
+    }
+};
 
-    std::vector<level_bound> out;
-    civil_time lower = align_down(first, interval);
+time_frame read_time_frame(const level_spec& level, key_type type, const level_facts& f) {
+    time_frame tf;
+    tf.interval = parse_interval(*level.interval);
+    tf.type = type;
+    if (tf.interval.unit == interval_unit::hour && type == key_type::date)
+        throw usage_error("--interval '" + *level.interval + "' is finer than a day, but \"" +
+                          level.key + "\" is a date column");
+    // Hourly timestamptz partitions are planned in UTC (see the header); everything else in the
+    // wall-clock time of the session that produced the facts.
+    tf.utc = type == key_type::timestamptz && tf.interval.unit == interval_unit::hour;
+    tf.zone = f.timezone.empty() ? std::string("UTC") : f.timezone;
+    if (!f.now.empty()) tf.now = parse_time_text(f.now, tf.utc);
+    std::optional<civil_time> lo, hi;
+    if (f.min) lo = parse_time_text(*f.min, tf.utc);
+    if (f.max) hi = parse_time_text(*f.max, tf.utc);
+    if (!lo && !tf.now)
+        throw usage_error(
+            "cannot plan range partitions for an empty table without the server's now()");
+    tf.first = lo ? *lo : *tf.now;
+    tf.last = hi ? *hi : tf.first;
+    if (tf.now && *tf.now > tf.last) tf.last = *tf.now;
+    return tf;
+}
+
+// walk_time_bounds calls visit(lower, upper) for each partition, in order.
+template <typename Visit>
+void walk_time_bounds(const time_frame& tf, int premake, Visit visit) {
+    civil_time lower = align_down(tf.first, tf.interval);
     int extra = 0;
-    while (lower <= last || extra < f.premake) {
-        if (lower > last) ++extra;
-        const civil_time upper = advance(lower, interval);
-        if (out.size() >= max_partitions)
-            too_many(to_string(interval) + " from " +
-                     format_time(align_down(first, interval), "date"));
-        out.push_back({format_time(lower, label_kind(interval.unit)),
-                       "FOR VALUES FROM (" + literal(lower) + ") TO (" + literal(upper) + ")"});
+    std::size_t n = 0;
+    while (lower <= tf.last || extra < premake) {
+        if (lower > tf.last) ++extra;
+        const civil_time upper = advance(lower, tf.interval);
+        if (n++ >= max_partitions)
+            too_many(to_string(tf.interval) + " from " +
+                     format_time(align_down(tf.first, tf.interval), "date"));
+        visit(lower, upper);
         lower = upper;
     }
+}
+
+std::vector<level_bound> time_bounds(const level_spec& level, key_type type, const level_facts& f) {
+    const time_frame tf = read_time_frame(level, type, f);
+    std::vector<level_bound> out;
+    walk_time_bounds(tf, f.premake, [&](civil_time lower, civil_time upper) {
+        out.push_back(
+            {format_time(lower, label_kind(tf.interval.unit)),
+             "FOR VALUES FROM (" + tf.literal(lower) + ") TO (" + tf.literal(upper) + ")"});
+    });
+    return out;
+}
+
+range_reach time_reach(const level_spec& level, key_type type, const level_facts& f) {
+    const time_frame tf = read_time_frame(level, type, f);
+    range_reach out;
+    std::optional<civil_time> edge;
+    if (tf.now) {
+        edge = advance(align_down(*tf.now, tf.interval), tf.interval);
+        for (int i = 0; i < f.premake; ++i) *edge = advance(*edge, tf.interval);
+        out.premake_edge = tf.literal(*edge);
+    }
+    // The newest row, or nothing when the table is empty (then only premake reaches ahead).
+    std::optional<civil_time> newest;
+    if (f.max) newest = parse_time_text(*f.max, tf.utc);
+    civil_time end = tf.first;
+    walk_time_bounds(tf, f.premake, [&](civil_time lower, civil_time upper) {
+        end = upper;
+        if (edge && newest && lower >= *edge && lower <= *newest) ++out.partitions_for_the_data;
+    });
+    out.until = tf.literal(end);
+    if (tf.now) out.days_left = std::chrono::floor<days>(end - *tf.now).count();
     return out;
 }
 
@@ -327,6 +374,23 @@ std::vector<level_bound> hash_bounds(const level_spec& level) {
 }
 
 }  // namespace
+
+range_reach plan_range_reach(const level_spec& level, key_type type, const level_facts& facts) {
+    if (level.method != partition_method::range)
+        throw usage_error("the reach of partitions is asked of a range level only");
+    if (level.interval) {
+        if (!is_time_type(type)) throw usage_error("--interval needs a date or timestamp key");
+        return time_reach(level, type, facts);
+    }
+    if (!level.step) throw usage_error("range partitioning needs --interval or --step");
+    range_reach out;
+    // --step: the last partition's TO value; numbers have no "now" to measure from.
+    const auto bounds = step_bounds(level, type, facts);
+    const std::string& last = bounds.back().bound_sql;
+    const auto to = last.rfind(" TO (");
+    out.until = last.substr(to + 5, last.size() - to - 6);
+    return out;
+}
 
 std::vector<level_bound> plan_level_bounds(const level_spec& level, key_type type,
                                            const level_facts& facts) {

@@ -123,6 +123,33 @@ level_facts facts_for(const level_spec& level, const partition_spec& spec, const
 
 }  // namespace
 
+coverage_lines add_coverage_lines(target_plan& plan, bool partman) {
+    coverage_lines out;
+    if (!plan.coverage) return out;
+    const auto& c = *plan.coverage;
+    if (c.stray_warning) out.warnings.push_back(*c.stray_warning);
+    const std::string days =
+        c.days_left ? " (" + std::to_string(*c.days_left) + " days from now)" : std::string();
+    if (c.has_default) {
+        out.note = "the partitions take rows with " + c.key + " < " + c.until + days +
+                   "; later rows go to the DEFAULT partition";
+    } else {
+        out.note = "the new table takes rows with " + c.key + " < " + c.until + days +
+                   "; a later row needs a partition made for it first (partshift plan "
+                   "--next-partitions, or run --partman to have pg_partman make them)";
+        if (!partman && c.days_left && *c.days_left < short_coverage_days)
+            out.warnings.push_back(
+                "THE NEW TABLE RUNS OUT OF PARTITIONS SOON: it takes rows with " + c.key + " < " +
+                c.until + " only, " + std::to_string(*c.days_left) +
+                " days from now; after that every insert fails until more partitions are made. "
+                "Plan more with --premake N, have pg_partman make them (run --partman), or add "
+                "--default-partition");
+    }
+    plan.notes.push_back(out.note);
+    plan.warnings.insert(plan.warnings.end(), out.warnings.begin(), out.warnings.end());
+    return out;
+}
+
 std::string default_target_name(const std::string& source_name) {
     return fit_identifier(source_name + "_new");
 }
@@ -240,6 +267,31 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
             "stay attached to it when the cutover renames it; a new partition whose name the old "
             "tree holds gets a suffix (_2, _3, ...). Attaching or detaching its partitions stops "
             "the job");
+
+    // ---- how far the partitions reach ----
+    const level_spec* range_level = spec.level1.method == partition_method::range ? &spec.level1
+                                    : spec.level2 && spec.level2->method == partition_method::range
+                                        ? &*spec.level2
+                                        : nullptr;
+    if (range_level) {
+        const bool level2 = range_level != &spec.level1;
+        const auto level_facts = facts_for(*range_level, spec, facts, level2);
+        const auto reach = plan_range_reach(
+            *range_level, classify_key_type(*table.find_column(range_level->key)), level_facts);
+        plan.coverage = range_coverage{range_level->key, reach.until, reach.days_left,
+                                       with_default(*range_level, spec)};
+        if (reach.partitions_for_the_data > stray_partitions && reach.premake_edge &&
+            level_facts.max)
+            plan.coverage->stray_warning =
+                "the newest " + range_level->key + " value, " + *level_facts.max +
+                ", lies far ahead of now: the plan makes " +
+                std::to_string(reach.partitions_for_the_data) +
+                " partitions beyond premake's only for rows from " + *reach.premake_edge +
+                " on, most of them probably empty. If that is a stray row, correct or delete it "
+                "before the run (SELECT * FROM " +
+                qualified(table.name) + " WHERE " + quote_ident(range_level->key) +
+                " >= " + *reach.premake_edge + ")";
+    }
 
     // ---- indexes ----
     std::vector<std::string> keys{spec.level1.key};

@@ -70,7 +70,11 @@ plan::partition_spec from_proto(const proto::job_spec& message) {
 std::string describe_spec(const plan::partition_spec& spec) {
     std::string out = describe_level(spec.level1, "");
     if (spec.level2) out += " " + describe_level(*spec.level2, "sub");
-    if (spec.premake) out += " --premake " + std::to_string(spec.premake);
+    // Always for a range level: --premake's default changed (0, then 4), so a job started with
+    // an older partshift says exactly which value resumes it.
+    const bool range = spec.level1.method == plan::partition_method::range ||
+                       (spec.level2 && spec.level2->method == plan::partition_method::range);
+    if (spec.premake || range) out += " --premake " + std::to_string(spec.premake);
     if (spec.default_partition)
         out += *spec.default_partition ? " --default-partition" : " --no-default-partition";
     return out;

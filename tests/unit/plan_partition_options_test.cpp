@@ -111,3 +111,21 @@ TEST(PlanPartitionOptions, RejectsBadInput) {
     expect_usage_error({"--partition-by", "hash", "--key", "a", "--modulus", "4", "--premake", "2"},
                        "--premake only applies to range");
 }
+
+// Issue 20 item 9: a RANGE level without --premake gets pg_partman's default premake (4), so
+// the new table does not run out of partitions within the first interval; --premake 0 is still
+// honoured, and other methods get none. Failed before: premake defaulted to 0.
+TEST(PlanPartitionOptions, RangeDefaultsToPremakeFour) {
+    EXPECT_EQ(parse({"--partition-by", "range", "--key", "ts", "--interval", "1 month"}).premake,
+              4);
+    EXPECT_EQ(parse({"--partition-by", "range", "--key", "id", "--step", "1000"}).premake, 4);
+    EXPECT_EQ(parse({"--partition-by", "list", "--key", "r", "--subpartition-by", "range",
+                     "--subkey", "ts", "--subinterval", "1 day"})
+                  .premake,
+              4);
+    EXPECT_EQ(
+        parse({"--partition-by", "range", "--key", "ts", "--interval", "1 month", "--premake", "0"})
+            .premake,
+        0);
+    EXPECT_EQ(parse({"--partition-by", "hash", "--key", "id", "--modulus", "4"}).premake, 0);
+}

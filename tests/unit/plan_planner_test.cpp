@@ -395,3 +395,103 @@ TEST(PlanRenderer, RendersParseableJson) {
     EXPECT_FALSE(m.preflight(0).ok());
     EXPECT_TRUE(contains(json, "\"final_name\": \"orders\""));
 }
+
+// ---- issue 20 item 9: until when the new table takes rows ----
+
+namespace {
+
+data_facts december(std::optional<std::string> max = "2026-12-05 10:00:00+00") {
+    data_facts f;
+    f.level1_min = "2026-01-03 10:00:00+00";
+    f.level1_max = std::move(max);
+    f.now = "2026-12-06 09:00:00+00";
+    f.timezone = "UTC";
+    return f;
+}
+
+}  // namespace
+
+// A monthly plan made on 2026-12-06 without premake ends at 2027-01-01: 25 days. The plan says
+// so and warns loudly; not with pg_partman to make more, not with a DEFAULT partition. Failed
+// before: no coverage at all, no warning.
+TEST(PlanPlanner, WarnsWhenTheNewTableRunsOutOfPartitionsWithinAMonth) {
+    auto p = make_plan(orders(), monthly(0), december());
+    ASSERT_TRUE(p.coverage.has_value());
+    EXPECT_EQ(p.coverage->key, "created_at");
+    EXPECT_EQ(p.coverage->until, "'2027-01-01 00:00:00 UTC'");
+    EXPECT_EQ(p.coverage->days_left, 25);
+    EXPECT_FALSE(p.coverage->has_default);
+    auto plain = p;
+    const auto lines = add_coverage_lines(plain, /*partman=*/false);
+    EXPECT_TRUE(contains(lines.note,
+                         "takes rows with created_at < '2027-01-01 00:00:00 UTC' (25 "
+                         "days from now)"))
+        << lines.note;
+    ASSERT_EQ(lines.warnings.size(), 1u);
+    EXPECT_TRUE(contains(lines.warnings[0], "RUNS OUT OF PARTITIONS SOON")) << lines.warnings[0];
+    EXPECT_TRUE(any_contains(plain.warnings, "RUNS OUT OF PARTITIONS SOON"));
+    EXPECT_TRUE(contains(render_sql(plain, {}), "-- WARNING: THE NEW TABLE RUNS OUT"));
+
+    auto with_partman = p;
+    EXPECT_TRUE(add_coverage_lines(with_partman, /*partman=*/true).warnings.empty());
+    auto spec = monthly(0);
+    spec.default_partition = true;
+    auto with_default = make_plan(orders(), spec, december());
+    const auto d = add_coverage_lines(with_default, false);
+    EXPECT_TRUE(d.warnings.empty());
+    EXPECT_TRUE(contains(d.note, "later rows go to the DEFAULT partition")) << d.note;
+}
+
+// With the default premake (4) the same plan reaches 2027-05-01: no warning.
+TEST(PlanPlanner, DefaultPremakeCoversMonthsAhead) {
+    auto p = make_plan(orders(), monthly(default_premake), december());
+    ASSERT_TRUE(p.coverage.has_value());
+    EXPECT_EQ(p.coverage->until, "'2027-05-01 00:00:00 UTC'");
+    EXPECT_EQ(p.partitions.back().name, "orders_p2027_04");
+    EXPECT_TRUE(add_coverage_lines(p, false).warnings.empty());
+    // A step plan says how far it reaches, without days.
+    partition_spec by_id;
+    by_id.level1.method = partition_method::range;
+    by_id.level1.key = "id";
+    by_id.level1.step = "1000";
+    by_id.premake = 2;
+    data_facts ids;
+    ids.level1_min = "1";
+    ids.level1_max = "2500";
+    auto q = make_plan(orders(), by_id, ids);
+    ASSERT_TRUE(q.coverage.has_value());
+    EXPECT_EQ(q.coverage->until, "5000");
+    EXPECT_FALSE(q.coverage->days_left.has_value());
+    EXPECT_TRUE(add_coverage_lines(q, false).warnings.empty());
+    // No RANGE level, nothing to say.
+    partition_spec by_hash;
+    by_hash.level1.method = partition_method::hash;
+    by_hash.level1.key = "id";
+    by_hash.level1.modulus = 4;
+    auto h = make_plan(orders(), by_hash, ids);
+    EXPECT_FALSE(h.coverage.has_value());
+    EXPECT_TRUE(add_coverage_lines(h, false).note.empty());
+}
+
+// One row dated 2099 makes a monthly plan of about 870 partitions after now: the warning names
+// the value and how to find the row, before anything is made. A year of future rows (12
+// partitions past premake) is not flagged. Failed before: no warning.
+TEST(PlanPlanner, AStrayFarFutureRowIsNamed) {
+    auto p = make_plan(orders(), monthly(4), december("2099-01-01 00:00:00+00"));
+    ASSERT_TRUE(p.coverage.has_value());
+    ASSERT_TRUE(p.coverage->stray_warning.has_value());
+    const auto& w = *p.coverage->stray_warning;
+    EXPECT_TRUE(contains(w, "the newest created_at value, 2099-01-01 00:00:00+00")) << w;
+    EXPECT_TRUE(contains(w,
+                         "SELECT * FROM shop.orders WHERE created_at >= '2027-05-01 "
+                         "00:00:00 UTC'"))
+        << w;
+    EXPECT_GT(p.partitions.size(), 800u);
+    const auto lines = add_coverage_lines(p, false);
+    EXPECT_TRUE(any_contains(lines.warnings, "stray row"));
+    EXPECT_TRUE(any_contains(p.warnings, "stray row"));
+
+    auto near = make_plan(orders(), monthly(4), december("2028-04-15 00:00:00+00"));
+    ASSERT_TRUE(near.coverage.has_value());
+    EXPECT_FALSE(near.coverage->stray_warning.has_value());
+}

@@ -49,4 +49,24 @@ struct level_facts {
 std::vector<level_bound> plan_level_bounds(const level_spec& level, key_type type,
                                            const level_facts& facts);
 
+// range_reach: how far a RANGE level's partitions (as plan_level_bounds plans them) reach.
+struct range_reach {
+    // until: the last partition's upper bound as its FOR VALUES clause writes it
+    // ("'2027-05-01'", "40000", "MAXVALUE"): rows with a key at or past it have no partition
+    // (but a DEFAULT one).
+    std::string until;
+    // Time keys with a known now: whole days from now to `until`, and how many partitions
+    // begin at or after premake_edge and not after the newest row: made only because the data
+    // reaches that far ahead.
+    std::optional<int64_t> days_left;
+    int partitions_for_the_data = 0;
+    // premake_edge: the upper bound (literal) of the last partition premake plans after now's;
+    // partitions beyond it are there only because the data reaches past it. Time keys only.
+    std::optional<std::string> premake_edge;
+};
+
+// plan_range_reach: the reach of a RANGE level (--interval or --step); same inputs and
+// errors as plan_level_bounds.
+range_reach plan_range_reach(const level_spec& level, key_type type, const level_facts& facts);
+
 }  // namespace partshift::plan

@@ -39,6 +39,11 @@ struct level_spec {
     int modulus = 0;                      // hash
 };
 
+// default_premake: range partitions planned after the one that holds now (or the data's
+// newest row) when --premake is not given — pg_partman's default premake, so a new table does
+// not run out of partitions within the first interval.
+inline constexpr int default_premake = 4;
+
 struct partition_spec {
     level_spec level1;
     std::optional<level_spec> level2;

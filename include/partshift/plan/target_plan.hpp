@@ -53,6 +53,18 @@ struct planned_index {
     std::string comment_sql;  // COMMENT ON INDEX ..., empty when the source index has none
 };
 
+// range_coverage: until when the partitioned table takes rows (a RANGE level without a DEFAULT
+// partition refuses rows past its last partition).
+struct range_coverage {
+    std::string key;                   // the RANGE level's key column
+    std::string until;                 // its last upper bound as written: "'2027-05-01'", "40000"
+    std::optional<int64_t> days_left;  // time keys: whole days from the plan's now to `until`
+    bool has_default = false;          // a DEFAULT partition takes what the ranges do not
+    // stray_warning: the newest key value makes more than stray_partitions partitions after
+    // premake's (planner.hpp): the warning naming it, for add_coverage_lines.
+    std::optional<std::string> stray_warning;
+};
+
 struct target_plan {
     catalog::qualified_name source;
     catalog::qualified_name target;  // NAME_new unless overridden
@@ -64,6 +76,7 @@ struct target_plan {
     std::vector<std::string> constraint_sql;  // CHECKs not inlined, outbound FKs, comments, ...
     std::vector<std::string> warnings;        // one line each, rendered as "-- WARNING: ..."
     std::vector<std::string> notes;           // informational lines
+    std::optional<range_coverage> coverage;   // RANGE plans (level 1, else level 2)
 };
 
 }  // namespace partshift::plan

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 15 for tests and the demo: initdb in a temp dir, unix socket only,
-# wal_level=logical, removed on exit.
+# A throwaway PostgreSQL for tests and the demo: initdb in a temp dir, unix socket only,
+# wal_level=logical, removed on exit. The host's 15 by default; PARTSHIFT_PG_VERSION=17 (or 18)
+# takes that version from scripts/pg-versions.sh (exit 77 with "SKIPPED: ..." when the machine
+# cannot provide it), or PG_BIN names a bin directory directly.
 #
 #   scripts/pg-sandbox.sh run -- COMMAND...   start, run COMMAND with PG* set, stop and remove
 #                                             (even when COMMAND fails); exit with its status
@@ -13,10 +15,16 @@
 # initdb refuses to run as root, so as root the server runs as the postgres user.
 set -euo pipefail
 
+if [[ -z ${PG_BIN:-} && -n ${PARTSHIFT_PG_VERSION:-} ]]; then
+  PG_BIN=$("$(dirname "$(readlink -f "$0")")/pg-versions.sh" bin "$PARTSHIFT_PG_VERSION")
+fi
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# pg-versions.sh's wrappers chroot (root only) and switch to the postgres user themselves.
+chroot_bin=false
+[[ -f $PG_BIN/.partshift-chroot ]] && chroot_bin=true
 
 as_postgres() {
-  if [[ $(id -u) -eq 0 ]]; then
+  if [[ $(id -u) -eq 0 && $chroot_bin == false ]]; then
     runuser -u postgres -- "$@"
   else
     "$@"
@@ -92,7 +100,11 @@ case "$cmd" in
     start "$dir" >/dev/null
     export PGHOST=$dir PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
     export PARTSHIFT_SANDBOX_DIR=$dir PARTSHIFT_SANDBOX_SCRIPT="$(readlink -f "$0")"
-    echo "partshift: sandbox PostgreSQL running at $dir" >&2
+    # The tests' own restarts and extra servers (through PARTSHIFT_SANDBOX_SCRIPT) use the same
+    # binaries; pg_dump must be the server's version (an older one refuses a newer server).
+    export PG_BIN
+    [[ $chroot_bin == true ]] && export PATH=$PG_BIN:$PATH
+    echo "partshift: sandbox PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $3}') running at $dir" >&2
     set +e
     "$@"
     status=$?
@@ -103,5 +115,5 @@ case "$cmd" in
     fi
     exit $status
     ;;
-  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac

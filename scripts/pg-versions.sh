@@ -168,7 +168,7 @@ bin_for() {
     return
   fi
   local suite
-  suite=$(suite_of "$version") || skip "$version" "no Debian suite carries it (known: 15 host, 17 trixie, 18 sid)"
+  suite=$(suite_of "$version") || skip "$version" "not one this script provides (15: the host's, 17: trixie, 18: sid)"
   local root=$roots/$suite-$version bin=$roots/bin-$version
   if [[ -x $root/usr/lib/postgresql/$version/bin/postgres &&
     $(cat "$bin/.partshift-chroot" 2>/dev/null) == "$wrapper_format" ]]; then
@@ -192,7 +192,9 @@ bin_for() {
     local start=$SECONDS log=$roots/$suite-$version.log
     rm -f "$root.partial.unavailable"
     if ! make_root "$version" "$suite" "$root" "$log"; then
-      local why="making the $suite root failed (see $log)"
+      local why="making the $suite root failed (see $log)" err
+      err=$(grep -m1 -E '^(E:|W: Failure)' "$log" 2>/dev/null || true)
+      [[ -n $err ]] && why="making the $suite root failed: $err (see $log)"
       [[ -f $root.partial.unavailable ]] && why=$(cat "$root.partial.unavailable")
       rm -rf "$root.partial"
       skip "$version" "$why"

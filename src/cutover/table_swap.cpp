@@ -14,6 +14,7 @@
 #include "partshift/catalog/grants.hpp"
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/cutover/dependent_views.hpp"
+#include "partshift/cutover/not_null_names.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/cutover/swap_sql.hpp"
 #include "partshift/error.hpp"
@@ -88,6 +89,7 @@ struct swap_inputs {
     std::vector<index_rename> indexes;
     std::vector<identity_move> identities;
     std::vector<inbound_move> inbound;
+    std::vector<not_null_rename> not_nulls;  // PostgreSQL 18's named NOT NULL constraints
 };
 
 void check_preconditions(pg::connection& conn, swap_runner& run, const swap_request& req,
@@ -195,6 +197,7 @@ swap_inputs read_inputs(pg::connection& conn, swap_runner& run, const swap_reque
     in.indexes = match_indexes(in.source, in.target, req.target_index_suffix);
     in.identities = read_identities(conn, run, in.source, in.target);
     in.inbound = decide_inbound(conn, run, req, in.source, in.target);
+    in.not_nulls = read_not_null_renames(conn, in.source.oid, in.target.oid);
     return in;
 }
 
@@ -228,6 +231,7 @@ void rename_tables(swap_runner& run, const swap_request& req, const swap_inputs&
         const catalog::qualified_name now{m.new_sequence.schema, m.new_sequence.name};
         run.exec(rename_sql("SEQUENCE", now, m.old_sequence.name));
     }
+    for (const auto& n : in.not_nulls) run.exec(rename_not_null_sql(req.source, n));
     run.note("renamed " + display(target) + " to " + req.source.name + "; " +
              std::to_string(in.indexes.size()) + " indexes and constraints and " +
              std::to_string(in.identities.size()) + " identity sequences took the old names (" +

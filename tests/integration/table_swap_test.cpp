@@ -687,6 +687,37 @@ TEST(TableSwap, OddIdentifiersInSchemaTableColumnsAndViews) {
 // reverting request makes the schema exactly what it was before the migration once the kept
 // partitioned table is dropped: names, views, grants, policies, triggers' states, sequences'
 // ownership, replica identity, publication membership, the inbound foreign key (validated).
+// PostgreSQL 18 names NOT NULL constraints after the table they were made on: without the
+// swap's renames the partitioned table keeps events_new_*_not_null under the name events.
+TEST(TableSwap, NotNullConstraintsTakeTheSourcesNamesOn18) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)";
+    test_roles roles;
+    test_database db;
+    auto conn = db.connect();
+    if (conn.server_version() < 180000)
+        GTEST_SKIP() << "needs PostgreSQL 18 (NOT NULL constraints in pg_constraint)";
+    const std::string reader = "swap_nn_reader", owner = "swap_nn_owner";
+    roles.create(reader);
+    roles.create(owner);
+    create_events(db, reader, owner);
+    const std::string names_sql =
+        "SELECT string_agg(a.attname || '=' || c.conname, ',' ORDER BY a.attname) "
+        "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+        "AND a.attnum = c.conkey[1] WHERE c.contype = 'n' AND c.conrelid = ";
+    const auto source_names = one(conn, names_sql + "'public.events'::regclass");
+    EXPECT_EQ(source_names, "id=events_id_not_null,kind=events_kind_not_null");
+    const auto p = build_target(db, "public.events", id_ranges("id", "100"));
+    swap(db, request_for(p));
+    EXPECT_EQ(one(conn, names_sql + "'public.events'::regclass"), source_names);
+    EXPECT_EQ(one(conn, names_sql + "'public.events_old'::regclass"), source_names);
+    // The partitions' inherited constraints follow the parent's.
+    EXPECT_EQ(one(conn,
+                  "SELECT count(*) FROM pg_constraint c JOIN pg_inherits i "
+                  "ON i.inhrelid = c.conrelid WHERE i.inhparent = 'public.events'::regclass "
+                  "AND c.contype = 'n' AND c.conname NOT LIKE 'events\\_%\\_not\\_null'"),
+              "0");
+}
+
 TEST(TableSwap, SwappingBackRestoresTheOriginalSchema) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox (run through scripts/test.sh)";
     test_roles roles;

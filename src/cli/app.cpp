@@ -2,9 +2,10 @@
 // Wiring only: no SQL and no migration logic here.
 #include <spdlog/spdlog.h>
 
+#include <libpq-fe.h>
+#include <unistd.h>
 #include <boost/program_options/errors.hpp>
 #include <cstring>
-#include <unistd.h>
 #include <iostream>
 
 #include "partshift/cli/commands.hpp"
@@ -73,7 +74,13 @@ int run(int argc, char** argv) {
         return all.empty() ? static_cast<int>(exit_code::bad_input) : 0;
     }
     if (all[0] == "--version") {
-        std::cout << "partshift " << PARTSHIFT_VERSION << "\n";
+        // Client-only on purpose: no connection, so it answers without a server. 'partshift
+        // status' shows the server's version and the features a job uses on it.
+        const int lib = PQlibVersion();
+        std::cout << "partshift " << PARTSHIFT_VERSION << " (libpq " << lib / 10000 << "."
+                  << lib % 10000 << ")\n"
+                  << "servers: PostgreSQL 15, 17 and 18 (each tested); failover slots on 17+, "
+                     "idle_replication_slot_timeout watched on 18\n";
         return 0;
     }
     const command_entry* chosen = nullptr;

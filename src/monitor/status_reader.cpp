@@ -8,6 +8,7 @@
 
 #include "partshift/error.hpp"
 #include "partshift/monitor/byte_size.hpp"
+#include "partshift/monitor/server_features.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 
@@ -148,6 +149,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_apply_behind_reason(s.apply_falling_behind() ? r.get(0, "behind") : "");
     read_revert_window(conn, s);
     read_group_tables(conn, s);
+    read_server_features(conn, s);
     return s;
 }
 
@@ -193,7 +195,11 @@ std::string status_to_text(const proto::status_report& s) {
                 << static_cast<int64_t>(t.chunks_done()) << "/"
                 << static_cast<int64_t>(t.chunks_total()) << " chunks)\n";
     }
-    if (s.wal_status() == "lost")
+    out << server_features_text(s);
+    if (s.wal_status() == "lost" && s.slot_invalidation_reason() == "idle_timeout")
+        out << "slot lost    the server invalidated the slot (nobody read it for longer than "
+               "idle_replication_slot_timeout): start over ('partshift abort', then run)\n";
+    else if (s.wal_status() == "lost")
         out << "slot lost    the server invalidated the slot (it pinned more WAL than "
                "max_slot_wal_keep_size allows): start over ('partshift abort', then run)\n";
     if (s.phase() != "done") {

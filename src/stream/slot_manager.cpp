@@ -62,13 +62,18 @@ std::string blocking_transactions(const std::string& dsn, int own_pid) {
 
 }  // namespace
 
+std::string create_slot_command(const std::string& slot_name, int server_version) {
+    // Slot names are [a-z0-9_] by construction (state::object_name), quoted anyway.
+    return "CREATE_REPLICATION_SLOT " + pg::escape_identifier(slot_name) +
+           " LOGICAL pgoutput (SNAPSHOT 'nothing'" +
+           (server_version >= 170000 ? ", FAILOVER" : "") + ")";
+}
+
 asio::awaitable<created_slot> create_slot(std::string dsn, std::string slot_name,
                                           std::chrono::seconds timeout) {
     auto ex = co_await asio::this_coro::executor;
     auto conn = co_await pg::async_connection::connect(dsn, "partshift", /*replication=*/true);
-    // Slot names are [a-z0-9_] by construction (state::object_name), quoted anyway.
-    std::string sql = "CREATE_REPLICATION_SLOT " + pg::escape_identifier(slot_name) +
-                      " LOGICAL pgoutput (SNAPSHOT 'nothing')";
+    const std::string sql = create_slot_command(slot_name, conn.server_version());
 
     struct shared_state {
         bool done = false;
@@ -124,7 +129,8 @@ asio::awaitable<created_slot> create_slot(std::string dsn, std::string slot_name
         }
     }
     if (state->error) std::rethrow_exception(state->error);
-    spdlog::info("created slot {} at {}", slot_name, format_lsn(state->slot.consistent_point));
+    spdlog::info("created slot {} at {}{}", slot_name, format_lsn(state->slot.consistent_point),
+                 conn.server_version() >= 170000 ? " (a failover slot)" : "");
     co_return state->slot;
 }
 

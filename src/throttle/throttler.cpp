@@ -32,12 +32,18 @@ constexpr const char* signals_sql =
     "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
     "AND coalesce(application_name, '') NOT LIKE 'partshift%'";
 
+// invalidation_reason (17+) and idle_replication_slot_timeout (18+) through to_jsonb and
+// pg_settings, so the one query runs on every version (NULL where the server has neither).
 constexpr const char* slot_sql =
     "SELECT coalesce(s.wal_status, ''), "
     "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn), 0)::bigint, s.safe_wal_size, "
     "(SELECT CASE WHEN setting::bigint < 0 THEN NULL ELSE setting::bigint * 1024 * 1024 END "
     " FROM pg_settings WHERE name = 'max_slot_wal_keep_size'), "
-    "(pg_current_wal_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text "
+    "(pg_current_wal_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, "
+    "coalesce(pg_catalog.to_jsonb(s) ->> 'invalidation_reason', ''), "
+    "coalesce((SELECT setting::bigint * CASE unit WHEN 'min' THEN 60 WHEN 'h' THEN 3600 "
+    " WHEN 'd' THEN 86400 ELSE 1 END FROM pg_catalog.pg_settings "
+    " WHERE name = 'idle_replication_slot_timeout'), 0) "
     "FROM pg_replication_slots s WHERE s.slot_name = $1";
 
 std::string lost_message(const std::string& slot, const std::string& job,
@@ -46,12 +52,27 @@ std::string lost_message(const std::string& slot, const std::string& job,
            "', then run again (raise max_slot_wal_keep_size first)";
 }
 
+// throw_if_lost: a slot the server invalidated ends the run. Lost for idleness is the
+// guard's exit (5): the server's slot policy ended the job, as its WAL limit does before it,
+// and the fix is a server setting or resuming sooner.
+void throw_if_lost(const wal_guard_verdict& v, const std::string& slot, const std::string& job) {
+    if (v.idle_timeout)
+        throw wal_guard_error("slot " + slot + ": " + v.message +
+                              "; start over: 'partshift abort --job " + job +
+                              "', then run again (raise idle_replication_slot_timeout, or set "
+                              "it to 0, first)");
+    if (v.level == wal_guard_level::lost)
+        throw partshift::runtime_error(lost_message(slot, job, v.message));
+}
+
 slot_wal_reading reading_from(const pg::result& r) {
     slot_wal_reading reading;
     reading.wal_status = r.get(0, 0);
     reading.retained_bytes = r.get_int(0, 1);
     if (!r.is_null(0, 2)) reading.safe_wal_bytes = r.get_int(0, 2);
     if (!r.is_null(0, 3)) reading.server_limit_bytes = r.get_int(0, 3);
+    reading.invalidation_reason = r.get(0, 5);
+    reading.idle_timeout_seconds = r.get_int(0, 6);
     return reading;
 }
 
@@ -149,8 +170,7 @@ asio::awaitable<server_signals> throttler::read_signals(pg::async_connection& co
 
 wal_guard_verdict throttler::act_on_guard(wal_guard_verdict v, uint64_t server_lsn) {
     const std::string slot = "slot " + options_.slot_name;
-    if (v.level == wal_guard_level::lost)
-        throw partshift::runtime_error(lost_message(options_.slot_name, options_.job, v.message));
+    throw_if_lost(v, options_.slot_name, options_.job);
     if (!start_lsn_) {
         start_lsn_ = server_lsn;
         // Started with the slot already in trouble (a resume after the guard stopped a run):
@@ -212,9 +232,11 @@ void check_slot_not_lost(pg::connection& conn, const std::string& slot_name,
                          const std::string& job) {
     auto r = conn.query(slot_sql, slot_name);
     if (r.rows() == 0) return;
-    const auto verdict = assess_slot_wal(reading_from(r), std::nullopt);
-    if (verdict.level == wal_guard_level::lost)
-        throw partshift::runtime_error(lost_message(slot_name, job, verdict.message));
+    const auto reading = reading_from(r);
+    const auto verdict = assess_slot_wal(reading, std::nullopt);
+    throw_if_lost(verdict, slot_name, job);
+    if (const auto warning = idle_timeout_warning(reading); !warning.empty())
+        spdlog::warn("slot {}: {}", slot_name, warning);
 }
 
 double check_throttle_query(pg::connection& conn, const std::string& query) {

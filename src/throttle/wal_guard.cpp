@@ -15,6 +15,17 @@ using monitor::human_size;
 wal_guard_verdict assess_slot_wal(const slot_wal_reading& r, std::optional<int64_t> own_limit,
                                   const wal_guard_thresholds& t) {
     wal_guard_verdict v;
+    if (r.wal_status == "lost" && r.invalidation_reason == "idle_timeout") {
+        v.level = wal_guard_level::lost;
+        v.idle_timeout = true;
+        v.message =
+            "the server invalidated the slot (invalidation_reason idle_timeout): nothing "
+            "read it for longer than idle_replication_slot_timeout" +
+            (r.idle_timeout_seconds > 0 ? " (" + std::to_string(r.idle_timeout_seconds) + " s)"
+                                        : std::string()) +
+            " while the job was stopped, so the changes it held are gone";
+        return v;
+    }
     if (r.wal_status == "lost") {
         v.level = wal_guard_level::lost;
         v.message = "the server invalidated the slot (wal_status lost): it pinned more WAL than "
@@ -67,6 +78,14 @@ wal_guard_verdict assess_slot_wal(const slot_wal_reading& r, std::optional<int64
                 " of WAL, " + percent + " of the " + human_size(static_cast<double>(v.limit_bytes)) +
                 " " + limit_name + " allows";
     return v;
+}
+
+std::string idle_timeout_warning(const slot_wal_reading& r) {
+    if (r.idle_timeout_seconds <= 0) return "";
+    return "the server invalidates a replication slot nobody reads for " +
+           std::to_string(r.idle_timeout_seconds) +
+           " s (idle_replication_slot_timeout): a stopped or killed run of this job must be "
+           "started again within that time, or the job has to start over";
 }
 
 int64_t parse_size(const std::string& text, const std::string& option) {

@@ -116,6 +116,31 @@ TEST(WalGuard, UnreservedStopsAndLostSaysStartOver) {
     EXPECT_NE(lost.message.find("invalidated"), std::string::npos) << lost.message;
 }
 
+// PostgreSQL 18: a slot invalidated for idleness names that cause, not the WAL limit.
+TEST(WalGuard, LostForIdlenessNamesTheIdleTimeout) {
+    auto r = reading(0, 100, "lost");
+    r.invalidation_reason = "idle_timeout";
+    r.idle_timeout_seconds = 600;
+    auto lost = assess_slot_wal(r, std::nullopt);
+    EXPECT_EQ(lost.level, wal_guard_level::lost);
+    EXPECT_TRUE(lost.idle_timeout);
+    EXPECT_NE(lost.message.find("idle_replication_slot_timeout (600 s)"), std::string::npos)
+        << lost.message;
+    EXPECT_EQ(lost.message.find("max_slot_wal_keep_size"), std::string::npos) << lost.message;
+    r.invalidation_reason = "wal_removed";
+    auto wal = assess_slot_wal(r, std::nullopt);
+    EXPECT_FALSE(wal.idle_timeout);
+    EXPECT_NE(wal.message.find("max_slot_wal_keep_size"), std::string::npos) << wal.message;
+}
+
+TEST(WalGuard, IdleTimeoutWarningOnlyWhenTheServerHasOne) {
+    auto r = reading(0, std::nullopt);
+    EXPECT_EQ(idle_timeout_warning(r), "");
+    r.idle_timeout_seconds = 86400;
+    EXPECT_NE(idle_timeout_warning(r).find("86400 s (idle_replication_slot_timeout)"),
+              std::string::npos);
+}
+
 TEST(ThrottleDecision, NothingOverItsLimitDoesNotThrottle) {
     throttle_limits l;
     l.max_replica_lag = std::chrono::seconds(5);

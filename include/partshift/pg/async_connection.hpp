@@ -50,6 +50,7 @@ public:
 
     PGconn* native() const noexcept { return conn_.get(); }
     int backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
+    int server_version() const noexcept { return PQserverVersion(conn_.get()); }
 
     // exec sends one statement and returns its (last) result; throws pg_error on failure.
     // Without params it uses the simple protocol (required on replication connections).

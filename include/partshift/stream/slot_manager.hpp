@@ -19,6 +19,12 @@ struct created_slot {
     uint64_t consistent_point = 0;  // L0: changes committed after it are streamed
 };
 
+// create_slot_command: the replication command that creates the job's slot on a server of
+// `server_version` (PQserverVersion). On PostgreSQL 17+ the slot is a failover slot
+// (FAILOVER): a standby with sync_replication_slots keeps a copy, so a failover does not lose
+// the migration's slot. Pure.
+std::string create_slot_command(const std::string& slot_name, int server_version);
+
 // create_slot creates a persistent pgoutput slot over a replication connection. If it is not
 // created within `timeout`, the attempt is cancelled and a preflight_error names the
 // transactions that were in the way.

@@ -1,6 +1,7 @@
 // wal_guard: how close the job's slot is to being invalidated for the WAL it pins, and what
 // to do about it (DESIGN.md: the slot pins WAL on the primary; max_slot_wal_keep_size lets
-// the server invalidate it). Pure: takes one reading of pg_replication_slots, returns a level.
+// the server invalidate it; on PostgreSQL 18 idle_replication_slot_timeout invalidates a slot
+// nobody read for that long). Pure: takes one reading of pg_replication_slots, returns a level.
 // Must not read the server or act; the throttler does both.
 #pragma once
 
@@ -16,6 +17,8 @@ struct slot_wal_reading {
     int64_t retained_bytes = 0;             // pg_current_wal_lsn() - restart_lsn
     std::optional<int64_t> safe_wal_bytes;  // safe_wal_size; none without a server limit
     std::optional<int64_t> server_limit_bytes;  // max_slot_wal_keep_size; none when -1
+    std::string invalidation_reason;   // PostgreSQL 17+: wal_removed, idle_timeout, ...; or ""
+    int64_t idle_timeout_seconds = 0;  // PostgreSQL 18 idle_replication_slot_timeout; 0 = off
 };
 
 // Fractions of the limit at which the guard warns, throttles the copy, and stops the run.
@@ -34,6 +37,7 @@ struct wal_guard_verdict {
     double used = 0;              // fraction of the limit in use; 0 without a limit
     int64_t limit_bytes = 0;      // the limit judged against; 0 = none
     bool unreserved = false;      // the server no longer reserves the WAL (wal_status)
+    bool idle_timeout = false;    // lost: invalidated for idleness, not for WAL
     std::string message;          // one sentence, for the log, status and the error
 };
 
@@ -43,6 +47,10 @@ struct wal_guard_verdict {
 wal_guard_verdict assess_slot_wal(const slot_wal_reading& reading,
                                   std::optional<int64_t> own_limit,
                                   const wal_guard_thresholds& thresholds = {});
+
+// idle_timeout_warning: for a slot with idle_replication_slot_timeout in effect, the sentence
+// that says a stopped job must be resumed within it; "" when the server has no such timeout.
+std::string idle_timeout_warning(const slot_wal_reading& reading);
 
 // parse_size reads SIZE arguments: "512MB", "20GB", "1048576" (bytes), "64kB"; throws
 // usage_error naming `option`.

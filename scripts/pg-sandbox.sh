@@ -101,9 +101,15 @@ case "$cmd" in
     export PGHOST=$dir PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
     export PARTSHIFT_SANDBOX_DIR=$dir PARTSHIFT_SANDBOX_SCRIPT="$(readlink -f "$0")"
     # The tests' own restarts and extra servers (through PARTSHIFT_SANDBOX_SCRIPT) use the same
-    # binaries; pg_dump must be the server's version (an older one refuses a newer server).
+    # binaries. pg_dump must be the server's version (an older one refuses a newer server); the
+    # other clients (psql, pgbench) stay the host's: they read the host's files, which a
+    # chroot'ed one cannot see.
     export PG_BIN
-    [[ $chroot_bin == true ]] && export PATH=$PG_BIN:$PATH
+    if [[ $chroot_bin == true ]]; then
+      mkdir -p "$dir/client-bin"
+      for tool in pg_dump pg_dumpall pg_restore; do ln -s "$PG_BIN/$tool" "$dir/client-bin/$tool"; done
+      export PATH=$dir/client-bin:$PATH
+    fi
     echo "partshift: sandbox PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $3}') running at $dir" >&2
     set +e
     "$@"

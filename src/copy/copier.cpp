@@ -18,6 +18,7 @@
 
 #include "partshift/copy/chunk_copier.hpp"
 #include "partshift/error.hpp"
+#include "partshift/monitor/estimates.hpp"
 #include "partshift/monitor/progress_bar.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
@@ -49,6 +50,7 @@ struct copy_run {
     bool failed = false;
     std::exception_ptr failure;
     int running = 0;
+    int chunks_running = 0;    // workers inside a chunk (not waiting at the gate)
     std::vector<bool> active;  // by worker id (index 0 unused)
     const std::atomic<int>* live_workers = nullptr;
     int fixed_workers = 1;
@@ -69,9 +71,7 @@ struct copy_run {
 
     // piped: whether the next chunk goes through partshift. Only a pipe can keep to a
     // --max-copy-rate ceiling buffer by buffer; without one the rows stay in the server.
-    bool piped() const {
-        return relay_always || (gate && progress && progress->max_copy_rate > 0);
-    }
+    bool piped() const { return relay_always || (gate && progress && progress->max_copy_rate > 0); }
 
     // cancel_stopped_chunks: on a stop, the cancel that ends each chunk running in the server.
     void cancel_stopped_chunks() {
@@ -87,7 +87,7 @@ struct copy_run {
 // in_server_chunk: registers a worker's connection as running a chunk inside the server for
 // as long as it lives.
 class in_server_chunk {
-public:
+  public:
     in_server_chunk(copy_run& run, int worker, pg::async_connection& conn)
         : run_(run), worker_(static_cast<size_t>(worker)) {
         run_.in_server[worker_] = &conn;
@@ -96,7 +96,7 @@ public:
     in_server_chunk(const in_server_chunk&) = delete;
     in_server_chunk& operator=(const in_server_chunk&) = delete;
 
-private:
+  private:
     copy_run& run_;
     size_t worker_;
 };
@@ -132,6 +132,11 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
         }
         chunk& c = run.chunks[run.pending[run.next++]];
         std::optional<chunk_outcome> outcome;
+        run.progress->chunks_running = ++run.chunks_running;
+        struct leave_chunk {
+            copy_run& run;
+            ~leave_chunk() { run.progress->chunks_running = --run.chunks_running; }
+        } leaving{run};
         try {
             if (run.piped()) {
                 if (!source) {
@@ -143,8 +148,7 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
                                               run.gate);
             } else {
                 in_server_chunk registered(run, worker_id, target);
-                outcome =
-                    co_await copy_chunk_in_server(target, run.spec, run.job, c, should_stop);
+                outcome = co_await copy_chunk_in_server(target, run.spec, run.job, c, should_stop);
             }
         } catch (...) {
             if (!run.failed) {
@@ -166,6 +170,9 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
         c.high_lsn = outcome->high_lsn;
         run.progress->rows_copied += outcome->rows;
         run.progress->chunks_done += 1;
+        // Its rows were counted in flight until now (an estimate; the next sample redoes it).
+        run.progress->rows_in_flight =
+            std::max<int64_t>(0, run.progress->rows_in_flight - outcome->rows);
     }
 }
 
@@ -180,6 +187,73 @@ void worker_finished(copy_run& run, int worker_id, std::exception_ptr error) {
     }
     if (--run.running == 0 && run.wake) run.wake->cancel();
 }
+
+// copy_meter: the copy's live figures, sampled once a second by the scheduler: the rows the
+// running chunks have written (an INSERT … SELECT reports none until it ends, and PostgreSQL
+// has no progress view for it, so they are estimated from how much the target grew against
+// the source's bytes per row), the rate over the last 30 s and the time left.
+class copy_meter {
+  public:
+    awaitable<void> start(pg::async_connection& control, const copy_run& run) {
+        source_bytes_ = co_await leaf_bytes(control, run.spec.source);
+        target_bytes_at_start_ = co_await leaf_bytes(control, run.spec.target);
+        rows_at_start_ = run.progress->rows_copied;
+        last_ = std::chrono::steady_clock::now();
+        rate_.add(last_, static_cast<double>(rows_at_start_));
+    }
+
+    awaitable<void> sample(pg::async_connection& control, const copy_run& run) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::seconds(1)) co_return;
+        last_ = now;
+        monitor::progress& p = *run.progress;
+        const int64_t estimate = p.rows_estimate;
+        const int64_t chunks = std::max<int64_t>(1, p.chunks_total);
+        const double bytes_per_row =
+            estimate > 0 && source_bytes_ > 0 ? static_cast<double>(source_bytes_) / estimate : 0;
+        try {
+            const int64_t target = co_await leaf_bytes(control, run.spec.target);
+            p.rows_in_flight = monitor::rows_in_flight_estimate(
+                target, target_bytes_at_start_, bytes_per_row, p.rows_copied - rows_at_start_,
+                run.chunks_running * ((estimate + chunks - 1) / chunks));
+        } catch (const pg::pg_error&) {
+            // Progress only: a failed look leaves the last estimate.
+        }
+        const int64_t landed = p.rows_copied + p.rows_in_flight;
+        rate_.add(now, static_cast<double>(landed));
+        p.copy_rate = rate_.per_second().value_or(0);
+        // Rows past the estimate with chunks still to go: the estimate was low, no ETA.
+        const bool chunks_left = p.chunks_done < p.chunks_total;
+        const double remaining = static_cast<double>(estimate - landed);
+        p.copy_seconds_left =
+            chunks_left && remaining <= 0
+                ? -1
+                : monitor::seconds_left(remaining, rate_.per_second()).value_or(-1);
+    }
+
+    static void finish(monitor::progress& p) {
+        p.rows_in_flight = 0;
+        p.chunks_running = 0;
+        p.copy_seconds_left = -1;
+    }
+
+  private:
+    // leaf_bytes: heap and TOAST bytes of a table, or of its leaf partitions (a plain
+    // table is its own only leaf).
+    static awaitable<int64_t> leaf_bytes(pg::async_connection& conn, const std::string& table) {
+        auto r = co_await conn.exec(
+            "SELECT coalesce(pg_catalog.sum(pg_catalog.pg_table_size(relid)), 0)::bigint "
+            "FROM pg_catalog.pg_partition_tree($1::regclass) WHERE isleaf",
+            pg::make_params(table));
+        co_return r.get_int(0, 0);
+    }
+
+    int64_t source_bytes_ = 0;
+    int64_t target_bytes_at_start_ = 0;
+    int64_t rows_at_start_ = 0;
+    std::chrono::steady_clock::time_point last_{};
+    monitor::rate_meter rate_;
+};
 
 }  // namespace
 
@@ -235,7 +309,9 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
                            [&run, w](std::exception_ptr e) { worker_finished(run, w, e); });
         }
     };
+    copy_meter meter;
     if (!run.pending.empty()) {
+        co_await meter.start(control, run);
         start_workers();
         // Worker 1 is always wanted, so the copy ends only when no chunk is left, it failed
         // or it was stopped; meanwhile a raised count adds workers within a second.
@@ -247,9 +323,11 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
             co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
             run.cancel_stopped_chunks();
             if (run.running > 0) start_workers();
+            if (run.running > 0 && !run.halted()) co_await meter.sample(control, run);
         }
         run.wake = nullptr;
     }
+    copy_meter::finish(progress);
     if (run.failure) std::rethrow_exception(run.failure);
 
     // Totals from the table, not from memory: it also counts chunks done by earlier runs.

@@ -204,6 +204,7 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
             auto build =
                 conn.exec(build_sql(*task.index, *task.leaf, task.index_name, false, concurrently));
             co_await std::move(build);
+            if (run.options.progress) ++run.options.progress->index_builds_done;
             continue;
         } catch (const pg::pg_error& e) {
             failure = std::current_exception();
@@ -306,6 +307,8 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
     if (!run.tasks.empty()) {
         spdlog::info("index: {} partition index builds{}, {} workers", run.tasks.size(),
                      options.concurrently ? " (concurrently)" : "", workers);
+        if (options.progress)
+            options.progress->index_builds_total += static_cast<int64_t>(run.tasks.size());
         run.running = workers;
         run.connections.assign(workers + 1, nullptr);
         for (int w = 1; w <= workers; ++w)

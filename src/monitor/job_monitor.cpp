@@ -7,7 +7,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cmath>
 
+#include "partshift/monitor/byte_size.hpp"
+#include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/lag.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/stream/pg_clock.hpp"
@@ -17,8 +20,23 @@ namespace {
 
 namespace asio = boost::asio;
 
-std::string megabytes(int64_t bytes) {
-    return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+// finite: a JSON number (NaN and infinities are not).
+double finite(double value) {
+    return std::isfinite(value) ? value : -1;
+}
+
+// live_figures_json: the estimates of this tick, for the row's `live` column (status reads
+// them back as they are, so every screen shows the same figures).
+std::string live_figures_json(const progress& p) {
+    return fmt::format(
+        "{{\"rows_in_flight\": {}, \"chunks_running\": {}, \"copy_rate\": {}, "
+        "\"copy_seconds_left\": {}, \"index_builds_done\": {}, \"index_builds_total\": {}, "
+        "\"index_seconds_left\": {}, \"catch_up\": \"{}\", \"catch_up_seconds_left\": {}, "
+        "\"applied_wal_rate\": {}, \"incoming_wal_rate\": {}}}",
+        p.rows_in_flight.load(), p.chunks_running.load(), finite(p.copy_rate),
+        finite(p.copy_seconds_left), p.index_builds_done.load(), p.index_builds_total.load(),
+        finite(p.index_seconds_left), describe(static_cast<catch_up_state>(p.catch_up.load())),
+        finite(p.catch_up_seconds_left), finite(p.applied_wal_rate), finite(p.incoming_wal_rate));
 }
 
 }  // namespace
@@ -34,8 +52,8 @@ asio::awaitable<void> job_monitor::run() {
     while (!stop_) {
         try {
             if (!conn)
-                conn.emplace(co_await pg::async_connection::connect(options_.dsn,
-                                                                    "partshift-monitor"));
+                conn.emplace(
+                    co_await pg::async_connection::connect(options_.dsn, "partshift-monitor"));
             bool print = std::chrono::steady_clock::now() >= next_print && phase_ == "follow";
             co_await report_once(*conn, print);
             if (print) next_print = std::chrono::steady_clock::now() + options_.report_interval;
@@ -74,13 +92,16 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     // ... or, when the walsender has not yet sent what the server had written two ticks ago,
     // at least the age of that position: commits before it may still be on their way.
     if (lag_known && progress_.received_lsn < insert_positions_.front().first)
-        lag.lag_seconds = std::max(
-            lag.lag_seconds,
-            std::chrono::duration<double>(now - insert_positions_.front().second).count());
-    if (lag_known && applying) {
+        lag.lag_seconds =
+            std::max(lag.lag_seconds,
+                     std::chrono::duration<double>(now - insert_positions_.front().second).count());
+    // One lag figure, in every phase: the row (status), the log line, the metrics and the
+    // cutover gate all take this one. During the copy it grows: changes wait in the spool.
+    if (lag_known) {
         progress_.lag_bytes = static_cast<int64_t>(lag.lag_bytes);
         progress_.lag_micros = static_cast<int64_t>(lag.lag_seconds * 1e6);
     }
+    estimate(now, source, lag, lag_known && applying);
     int64_t changes = progress_.changes_written;
     if (last_time_ != std::chrono::steady_clock::time_point{}) {
         double seconds = std::chrono::duration<double>(now - last_time_).count();
@@ -113,7 +134,8 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "source_lsn = pg_current_wal_lsn(), lag_bytes = $4::bigint, "
         "lag_seconds = $5::double precision, apply_rate = $6::double precision, "
         "cutover_state = CASE WHEN phase = 'done' THEN cutover_state ELSE nullif($8, '') END, "
-        "throttle_reason = nullif($9, ''), apply_behind = nullif($10, ''), updated_at = now() "
+        "throttle_reason = nullif($9, ''), apply_behind = nullif($10, ''), live = $11::jsonb, "
+        "updated_at = now() "
         "WHERE job = $1 "
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
         "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested, "
@@ -131,7 +153,7 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         options_.job, progress_.rows_copied.load(), std::to_string(progress_.received_lsn.load()),
         lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name,
         std::string(describe(progress_.cutover.load())), progress_.throttle.get().text,
-        behind.value_or(""));
+        behind.value_or(""), live_figures_json(progress_));
     auto r = co_await conn.exec(std::move(sql), std::move(params));
     progress_.apply_rate = rate_;
     if (r.rows() > 0) {
@@ -144,11 +166,42 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         take_copy_workers(static_cast<int>(r.get_int(0, 7)));
     }
     if (print && lag_known && r.rows() > 0) {
-        spdlog::info("lag {} / {:.1f} s, applying {:.0f} changes/s, slot retains {} of WAL ({})",
-                     lag.lag_bytes < 1024 ? fmt::format("{} B", lag.lag_bytes)
-                                          : megabytes(static_cast<int64_t>(lag.lag_bytes)),
-                     lag.lag_seconds, rate_, megabytes(r.is_null(0, 0) ? 0 : r.get_int(0, 0)),
-                     r.get(0, 1));
+        const auto catch_up = describe_catch_up(catch_up_.estimate(
+            lag.lag_seconds, static_cast<double>(progress_.max_lag_micros) / 1e6));
+        spdlog::info(
+            "lag {}, {}; applying {}{}; slot retains {} of WAL ({})",
+            human_size(static_cast<double>(lag.lag_bytes)), human_duration(lag.lag_seconds),
+            human_rate(rate_, "changes"), catch_up.empty() ? "" : "; catch-up " + catch_up,
+            human_size(static_cast<double>(r.is_null(0, 0) ? 0 : r.get_int(0, 0))), r.get(0, 1));
+    }
+}
+
+void job_monitor::estimate(std::chrono::steady_clock::time_point now, uint64_t source,
+                           const lag_figures& lag, bool applying) {
+    // Catch-up: while the applier runs and the lag is known.
+    if (applying) {
+        catch_up_.add(now, source, lag.applied_position);
+        const auto e = catch_up_.estimate(lag.lag_seconds,
+                                          static_cast<double>(progress_.max_lag_micros) / 1e6);
+        progress_.catch_up = static_cast<int>(e.state);
+        progress_.catch_up_seconds_left = e.seconds_left.value_or(-1);
+        progress_.applied_wal_rate = e.applied_bytes_per_second;
+        progress_.incoming_wal_rate = e.incoming_bytes_per_second;
+    } else {
+        catch_up_.reset();
+        progress_.catch_up = static_cast<int>(catch_up_state::unknown);
+        progress_.catch_up_seconds_left = -1;
+    }
+    // Index build: builds finished per second since the phase began, against those left.
+    if (phase_ == "index") {
+        index_rate_.add(now, static_cast<double>(progress_.index_builds_done.load()));
+        const auto left = seconds_left(
+            static_cast<double>(progress_.index_builds_total - progress_.index_builds_done),
+            index_rate_.per_second());
+        progress_.index_seconds_left = progress_.index_builds_total > 0 ? left.value_or(-1) : -1;
+    } else {
+        index_rate_.reset();
+        progress_.index_seconds_left = -1;
     }
 }
 

@@ -12,32 +12,42 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
+#include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/terminal_sink.hpp"
 
 namespace partshift::monitor {
-namespace {
-
-std::string format_duration(double seconds) {
-    auto s = static_cast<int64_t>(seconds + 0.5);
-    if (s < 60) return fmt::format("{}s", s);
-    if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
-    return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+std::string format_copy_progress(const copy_figures& f) {
+    const int64_t rows = f.rows_committed + f.rows_in_flight;
+    const char* approx = f.rows_in_flight > 0 ? "~" : "";
+    std::string text = fmt::format("rows {}{}", approx, human_count(rows));
+    if (f.estimate > 0)
+        text += fmt::format("/~{} ({:.1f}%", human_count(f.estimate),
+                            100.0 * static_cast<double>(std::min(rows, f.estimate)) /
+                                static_cast<double>(f.estimate));
+    if (f.rows_in_flight > 0)
+        text += fmt::format("{}~{} in {} running chunk{}", f.estimate > 0 ? "; " : " (",
+                            human_count(f.rows_in_flight), f.chunks_running,
+                            f.chunks_running == 1 ? "" : "s");
+    if (f.estimate > 0 || f.rows_in_flight > 0) text += ")";
+    text += ", " + human_rate(f.rate, "rows");
+    if (auto eta = human_eta(f.seconds_left >= 0 ? std::optional(f.seconds_left) : std::nullopt);
+        !eta.empty())
+        text += ", " + eta;
+    text += fmt::format(", chunks {}/{}", f.chunks_done, f.chunks_total);
+    return text;
 }
 
-}  // namespace
-
-std::string format_copy_progress(int64_t rows, int64_t estimate, double rate, int64_t chunks_done,
-                                 int64_t chunks_total) {
-    std::string text = fmt::format("rows {}", rows);
-    if (estimate > 0)
-        text += fmt::format(
-            "/{} ({:.1f}%)", estimate,
-            100.0 * static_cast<double>(std::min(rows, estimate)) / static_cast<double>(estimate));
-    text += fmt::format(", {:.0f} rows/s", rate);
-    if (estimate > rows && rate > 0)
-        text += ", ETA " + format_duration(static_cast<double>(estimate - rows) / rate);
-    text += fmt::format(", chunks {}/{}", chunks_done, chunks_total);
-    return text;
+copy_figures copy_figures_of(const progress& p) {
+    copy_figures f;
+    f.rows_committed = p.rows_copied;
+    f.rows_in_flight = p.rows_in_flight;
+    f.chunks_running = p.chunks_running;
+    f.estimate = p.rows_estimate;
+    f.rate = p.copy_rate;
+    f.seconds_left = p.copy_seconds_left;
+    f.chunks_done = p.chunks_done;
+    f.chunks_total = p.chunks_total;
+    return f;
 }
 
 boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,
@@ -49,16 +59,14 @@ boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,
     const auto period = tty ? std::chrono::milliseconds(250) : std::chrono::milliseconds(10'000);
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     const auto start = clock::now();
-    const int64_t start_rows = counters.rows_copied.load();
     auto next_report = start + period;
 
+    // The copier's own figures (rate and time left once a second): the same ones status and
+    // the metrics show.
     auto draw = [&](bool last) {
-        int64_t rows = counters.rows_copied.load();
-        double elapsed = std::chrono::duration<double>(clock::now() - start).count();
-        double rate = elapsed > 0 ? static_cast<double>(rows - start_rows) / elapsed : 0;
-        std::string line =
-            format_copy_progress(rows, counters.rows_estimate.load(), rate,
-                                 counters.chunks_done.load(), counters.chunks_total.load());
+        auto figures = copy_figures_of(counters);
+        if (last) figures.seconds_left = -1;
+        std::string line = format_copy_progress(figures);
         if (!last && counters.copy_throttled) line += " (throttled)";
         if (terminal && last)
             terminal->end_status("copy: " + line);

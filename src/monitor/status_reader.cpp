@@ -3,12 +3,18 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 #include "partshift/error.hpp"
 #include "partshift/monitor/byte_size.hpp"
 #include "partshift/monitor/server_features.hpp"
+#include "partshift/monitor/estimates.hpp"
+#include "partshift/monitor/human_units.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 
@@ -45,6 +51,48 @@ void read_revert_window(pg::connection& conn, proto::status_report& s) {
     s.set_revert_summary(r.get(0, 4));
 }
 
+// read_live_figures: the running job's estimates (job_monitor writes them once a second);
+// a stopped job's last ones are stale, so they are left at "unknown".
+void read_live_figures(pg::connection& conn, proto::status_report& s) {
+    s.set_copy_seconds_left(-1);
+    s.set_index_seconds_left(-1);
+    s.set_catch_up_seconds_left(-1);
+    if (s.running() && s.phase() != "done") {
+        auto r = conn.query(
+            "SELECT coalesce((l->>'rows_in_flight')::float8, 0), "
+            "coalesce((l->>'chunks_running')::float8, 0), coalesce((l->>'copy_rate')::float8, 0), "
+            "coalesce((l->>'copy_seconds_left')::float8, -1), "
+            "coalesce((l->>'index_builds_done')::float8, 0), "
+            "coalesce((l->>'index_builds_total')::float8, 0), "
+            "coalesce((l->>'index_seconds_left')::float8, -1), coalesce(l->>'catch_up', ''), "
+            "coalesce((l->>'catch_up_seconds_left')::float8, -1), "
+            "coalesce((l->>'applied_wal_rate')::float8, 0), "
+            "coalesce((l->>'incoming_wal_rate')::float8, 0) "
+            "FROM (SELECT to_jsonb(j)->'live' AS l FROM partshift.jobs j WHERE j.job = $1) x "
+            "WHERE l IS NOT NULL",
+            s.job());
+        if (r.rows() > 0) {
+            auto num = [&](int col) { return std::stod(r.get(0, col)); };
+            s.set_rows_in_flight(num(0));
+            s.set_chunks_running(num(1));
+            s.set_copy_rate(num(2));
+            s.set_copy_seconds_left(num(3));
+            s.set_index_builds_done(num(4));
+            s.set_index_builds_total(num(5));
+            s.set_index_seconds_left(num(6));
+            s.set_catch_up(r.get(0, 7));
+            s.set_catch_up_seconds_left(num(8));
+            s.set_applied_wal_rate(num(9));
+            s.set_incoming_wal_rate(num(10));
+        }
+    }
+    if (s.phase() == "copy" || s.phase() == "index" || s.phase() == "prepared")
+        s.set_lag_note(
+            "expected to grow until the copy and the index build are done: the source's "
+            "changes wait in the spool meanwhile and are applied after them");
+    else if (s.phase() == "replay")
+        s.set_lag_note("the changes spooled during the copy are being applied");
+}
 
 // read_group_tables: a multi-table job's tables with their copy figures.
 void read_group_tables(pg::connection& conn, proto::status_report& s) {
@@ -85,7 +133,8 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
         "coalesce(j.lag_bytes, pg_wal_lsn_diff(pg_current_wal_lsn(), j.applied_lsn)::bigint, 0) "
         "  AS lag_bytes, "
         "coalesce(j.lag_seconds, 0) AS lag_seconds, coalesce(j.apply_rate, 0) AS apply_rate, "
-        "to_char(j.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at, "
+        "to_char(j.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS "
+        "updated_at, "
         "j.slot_name, j.publication_name, coalesce(s.wal_status, 'missing') AS wal_status, "
         "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn), 0)::bigint AS retained, "
         "coalesce(s.active, false) AS running, coalesce(j.last_error, '') AS last_error, "
@@ -147,6 +196,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_copy_workers(static_cast<double>(r.get_int(0, "copy_workers")));
     s.set_apply_falling_behind(s.running() && !r.get(0, "behind").empty());
     s.set_apply_behind_reason(s.apply_falling_behind() ? r.get(0, "behind") : "");
+    read_live_figures(conn, s);
     read_revert_window(conn, s);
     read_group_tables(conn, s);
     read_server_features(conn, s);
@@ -163,6 +213,35 @@ std::string status_to_json(const proto::status_report& report) {
     return out;
 }
 
+namespace {
+
+std::string count(double n) {
+    return human_count(static_cast<int64_t>(n));
+}
+
+std::optional<double> known(double seconds_left) {
+    return seconds_left >= 0 ? std::optional(seconds_left) : std::nullopt;
+}
+
+// copied_line: committed rows, plus the running chunks' rows (an estimate, said so).
+std::string copied_line(const proto::status_report& s) {
+    const double in_flight = s.rows_in_flight();
+    const double rows = s.rows_copied() + in_flight;
+    std::string line =
+        (in_flight > 0 ? "~" : "") + count(rows) + " of ~" + count(s.rows_estimate()) + " rows";
+    if (s.rows_estimate() > 0)
+        line += fmt::format(" ({:.0f}%)",
+                            100.0 * std::min(rows, s.rows_estimate()) / s.rows_estimate());
+    line += ", " + count(s.chunks_done()) + "/" + count(s.chunks_total()) + " chunks";
+    if (in_flight > 0)
+        line += "; " + count(s.rows_copied()) + " committed, ~" + count(in_flight) + " in " +
+                count(s.chunks_running()) +
+                " running chunk(s) (estimated from the target's size: a chunk's rows count "
+                "once it commits)";
+    return line;
+}
+
+}  // namespace
 
 std::string status_to_text(const proto::status_report& s) {
     std::ostringstream out;
@@ -173,15 +252,40 @@ std::string status_to_text(const proto::status_report& s) {
         << "source       " << s.source() << "\n"
         << "target       " << s.target() << (s.phase() == "done" ? " (swapped: see cutover)" : "")
         << "\n"
-        << "copied       " << static_cast<int64_t>(s.rows_copied()) << " of ~"
-        << static_cast<int64_t>(s.rows_estimate()) << " rows ("
-        << static_cast<int64_t>(s.chunks_done()) << "/" << static_cast<int64_t>(s.chunks_total())
-        << " chunks)\n"
-        << "applied LSN  " << s.applied_lsn() << " (server at " << s.source_lsn() << ")\n"
-        << "lag          " << human_size(s.lag_bytes()) << ", " << s.lag_seconds() << " s\n"
-        << "apply rate   " << s.apply_rate() << " changes/s\n"
-        << "slot         " << s.slot_name() << ", wal_status " << s.wal_status()
-        << ", retains " << human_size(s.retained_wal_bytes()) << " of WAL\n"
+        << "copied       " << copied_line(s) << "\n";
+    if (s.running() && s.phase() == "copy") {
+        out << "copy rate    " << human_rate(s.copy_rate(), "rows");
+        if (auto eta = human_eta(known(s.copy_seconds_left())); !eta.empty()) out << ", " << eta;
+        out << "\n";
+    }
+    if (s.running() && s.index_builds_total() > 0 && s.phase() == "index") {
+        out << "index build  " << count(s.index_builds_done()) << "/"
+            << count(s.index_builds_total()) << " partition builds";
+        if (auto eta = human_eta(known(s.index_seconds_left())); !eta.empty()) out << ", " << eta;
+        out << "\n";
+    }
+    out << "applied LSN  " << s.applied_lsn() << " (server at " << s.source_lsn() << ")\n"
+        << "lag          " << human_size(s.lag_bytes()) << ", " << human_duration(s.lag_seconds())
+        << (s.lag_note().empty() || s.phase() == "done" ? "" : " (" + s.lag_note() + ")") << "\n"
+        << "apply rate   " << human_rate(s.apply_rate(), "changes") << "\n";
+    if (!s.catch_up().empty()) {
+        catch_up_estimate e;
+        if (s.catch_up() == "caught up") e.state = catch_up_state::caught_up;
+        if (s.catch_up() == "converging") e.state = catch_up_state::converging;
+        if (s.catch_up() == "not converging") e.state = catch_up_state::not_converging;
+        e.seconds_left = known(s.catch_up_seconds_left());
+        e.applied_bytes_per_second = s.applied_wal_rate();
+        e.incoming_bytes_per_second = s.incoming_wal_rate();
+        e.window_seconds = 1;  // the rates are known
+        if (e.state == catch_up_state::not_converging)
+            out << "catch-up     not converging (applying "
+                << human_byte_rate(e.applied_bytes_per_second) << " of WAL, "
+                << human_byte_rate(e.incoming_bytes_per_second) << " incoming): the lag grows\n";
+        else
+            out << "catch-up     " << describe_catch_up(e) << "\n";
+    }
+    out << "slot         " << s.slot_name() << ", wal_status " << s.wal_status() << ", retains "
+        << human_size(s.retained_wal_bytes()) << " of WAL\n"
         << "updated at   " << s.updated_at() << "\n";
     if (!s.group_job().empty())
         out << "part of      job " << s.group_job() << " (its tables are copied, followed and "
@@ -189,11 +293,9 @@ std::string status_to_text(const proto::status_report& s) {
     if (s.tables_size() > 0) {
         out << "tables       " << s.tables_size() << ", cut over together in one transaction\n";
         for (const auto& t : s.tables())
-            out << "  " << t.source() << " -> " << t.target() << ": "
-                << static_cast<int64_t>(t.rows_copied()) << " of ~"
-                << static_cast<int64_t>(t.rows_estimate()) << " rows copied ("
-                << static_cast<int64_t>(t.chunks_done()) << "/"
-                << static_cast<int64_t>(t.chunks_total()) << " chunks)\n";
+            out << "  " << t.source() << " -> " << t.target() << ": " << count(t.rows_copied())
+                << " of ~" << count(t.rows_estimate()) << " rows copied (" << count(t.chunks_done())
+                << "/" << count(t.chunks_total()) << " chunks)\n";
     }
     out << server_features_text(s);
     if (s.wal_status() == "lost" && s.slot_invalidation_reason() == "idle_timeout")
@@ -204,12 +306,10 @@ std::string status_to_text(const proto::status_report& s) {
                "max_slot_wal_keep_size allows): start over ('partshift abort', then run)\n";
     if (s.phase() != "done") {
         out << "controls     copy " << (s.copy_paused() ? "paused" : "not paused");
-        if (s.copy_workers() > 0)
-            out << ", " << static_cast<int>(s.copy_workers()) << " workers";
-        if (s.max_copy_rate() > 0)
-            out << ", at most " << static_cast<int64_t>(s.max_copy_rate()) << " rows/s";
+        if (s.copy_workers() > 0) out << ", " << static_cast<int>(s.copy_workers()) << " workers";
+        if (s.max_copy_rate() > 0) out << ", at most " << human_rate(s.max_copy_rate(), "rows");
         if (!s.throttle_limits().empty()) out << "; throttle limits: " << s.throttle_limits();
-        out << "; cutover at lag <= " << s.max_lag_seconds() << " s\n";
+        out << "; cutover at lag <= " << human_duration(s.max_lag_seconds()) << "\n";
     }
     if (s.copy_throttled()) out << "throttled    " << s.throttle_reason() << "\n";
     if (s.apply_falling_behind()) out << "behind       " << s.apply_behind_reason() << "\n";
@@ -217,8 +317,8 @@ std::string status_to_text(const proto::status_report& s) {
     if (s.revert_state() == "open")
         out << "revert       window open until " << s.revert_until() << "; reverse stream "
             << (s.reverse_running() ? "running" : "not running") << ", lag "
-            << human_size(s.reverse_lag_bytes()) << ", " << s.reverse_lag_seconds()
-            << " s; its slot retains " << human_size(s.reverse_retained_wal_bytes())
+            << human_size(s.reverse_lag_bytes()) << ", " << human_duration(s.reverse_lag_seconds())
+            << "; its slot retains " << human_size(s.reverse_retained_wal_bytes())
             << " of WAL ('partshift revert' swaps back, 'partshift finish' ends it)\n";
     else if (s.revert_state() == "reverted")
         out << "revert       " << s.revert_summary() << "\n";

@@ -160,7 +160,7 @@ void set_l0(pg::connection& conn, const std::string& job, lsn_t l0) {
 void reset_live_figures(pg::connection& conn, const std::string& job) {
     conn.query(
         "UPDATE partshift.jobs SET lag_bytes = NULL, lag_seconds = NULL, apply_rate = NULL, "
-        "last_error = NULL, updated_at = now() WHERE job = $1",
+        "live = NULL, last_error = NULL, updated_at = now() WHERE job = $1",
         job);
 }
 

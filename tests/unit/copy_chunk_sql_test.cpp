@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "partshift/copy/chunk_sql.hpp"
-#include "partshift/monitor/progress_bar.hpp"
 
 using namespace partshift;
 using namespace partshift::copy;
@@ -78,10 +77,4 @@ TEST(CopyChunkSql, CopyStatements) {
 TEST(CopyChunkSql, DescribeBounds) {
     EXPECT_EQ(describe_bounds({}), "[-inf, +inf)");
     EXPECT_EQ(describe_bounds({key_value{"a", "1"}, std::nullopt}), "[(a, 1), +inf)");
-}
-
-TEST(CopyProgressBar, FormatsRateAndEta) {
-    EXPECT_EQ(monitor::format_copy_progress(100'000, 200'000, 50'000, 5, 10),
-              "rows 100000/200000 (50.0%), 50000 rows/s, ETA 2s, chunks 5/10");
-    EXPECT_EQ(monitor::format_copy_progress(10, 0, 0, 0, 1), "rows 10, 0 rows/s, chunks 0/1");
 }

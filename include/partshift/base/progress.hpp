@@ -29,6 +29,18 @@ struct progress {
     std::atomic<int64_t> rows_copied{0};
     std::atomic<int64_t> chunks_total{0};
     std::atomic<int64_t> chunks_done{0};
+    // Rows the running chunks have written and not committed yet: an estimate from the
+    // target's growth (copier; monitor/estimates), so progress moves while a chunk runs.
+    std::atomic<int64_t> rows_in_flight{0};
+    std::atomic<int64_t> chunks_running{0};
+    // The copy's rate (committed + in flight, rows/s over the last 30 s) and time left;
+    // -1 = unknown. Set by the copier once a second, read by the bar, status and metrics.
+    std::atomic<double> copy_rate{0};
+    std::atomic<double> copy_seconds_left{-1};
+    // index build (per-partition builds; the index builder counts them)
+    std::atomic<int64_t> index_builds_total{0};
+    std::atomic<int64_t> index_builds_done{0};
+    std::atomic<double> index_seconds_left{-1};  // job monitor; -1 = unknown
     // stream
     std::atomic<uint64_t> received_lsn{0};    // latest WAL position the walsender reported
     std::atomic<uint64_t> spooled_lsn{0};     // durable position acknowledged to the slot
@@ -89,6 +101,12 @@ struct progress {
     std::atomic<uint64_t> source_lsn{0};          // the server's WAL insert position
     std::atomic<double> apply_rate{0};            // changes/s, smoothed
     std::atomic<bool> apply_falling_behind{false};  // lag keeps growing (monitor/apply_pace)
+    // Catch-up (monitor/estimates): a catch_up_state, the time left while converging (-1 =
+    // unknown), and the WAL rates behind it, bytes/s.
+    std::atomic<int> catch_up{0};
+    std::atomic<double> catch_up_seconds_left{-1};
+    std::atomic<double> applied_wal_rate{0};
+    std::atomic<double> incoming_wal_rate{0};
     std::atomic<int64_t> slot_retained_bytes{-1}; // WAL the slot pins; -1 = unknown
     std::atomic<int64_t> slot_safe_wal_bytes{-1}; // before the server may invalidate it; -1 = no limit
     // Errors the run met: connections lost and resumed, and the one it stopped on.

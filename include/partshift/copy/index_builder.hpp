@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "partshift/catalog/table_model.hpp"
+#include "partshift/monitor/progress.hpp"
 
 namespace partshift::copy {
 
@@ -47,6 +48,9 @@ struct index_build_options {
     // most a lock_timeout at a time and retry, so writers never queue behind them for long;
     // a stop cancels the builds in flight. Not for the primary key (always ALTER TABLE).
     bool concurrently = false;
+    // Counts the partition builds planned and finished (index_builds_total / _done), for the
+    // index phase's progress and time left; none = not counted.
+    monitor::progress* progress = nullptr;
 };
 
 // build_indexes builds the primary key and every non-unique index of `indexes` on `target`

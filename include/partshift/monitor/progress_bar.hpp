@@ -15,10 +15,24 @@
 
 namespace partshift::monitor {
 
-// format_copy_progress renders "rows 120000/200000 (60.0%), 85000 rows/s, ETA 1s, chunks
-// 12/20". rate is rows per second; pure, for tests.
-std::string format_copy_progress(int64_t rows, int64_t estimate, double rate, int64_t chunks_done,
-                                 int64_t chunks_total);
+// copy_figures: what the progress line shows, as the copier measured it (progress).
+struct copy_figures {
+    int64_t rows_committed = 0;
+    int64_t rows_in_flight = 0;  // an estimate (monitor/estimates): shown with "~"
+    int64_t chunks_running = 0;
+    int64_t estimate = 0;      // <= 0: unknown
+    double rate = 0;           // rows/s over the last 30 s
+    double seconds_left = -1;  // -1: unknown
+    int64_t chunks_done = 0;
+    int64_t chunks_total = 0;
+};
+
+// format_copy_progress renders "rows ~120,000/~200,000 (60.0%; ~20,000 in 2 running chunks),
+// 85,000 rows/s, ~1.0 s left, chunks 12/20". Pure, for tests.
+std::string format_copy_progress(const copy_figures& f);
+
+// copy_figures_of: the figures of `p` now.
+copy_figures copy_figures_of(const progress& p);
 
 // show_copy_progress runs until `finished` is set, then draws a last line and returns.
 boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,

@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "group_position";
+inline constexpr const char* newest_column = "live";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -104,7 +104,10 @@ ALTER TABLE partshift.jobs
     -- publication, spool, applied LSN and controls), group_position the table's place in
     -- the job file. NULL on a job of one table.
     ADD COLUMN IF NOT EXISTS group_job text,
-    ADD COLUMN IF NOT EXISTS group_position integer;
+    ADD COLUMN IF NOT EXISTS group_position integer,
+    -- Written by the running job once a second: rows of running chunks, rates and time left
+    -- (copy, index build, catch-up), as monitor/job_monitor computed them; NULL = not running.
+    ADD COLUMN IF NOT EXISTS live jsonb;
 )SQL";
 
 }  // namespace partshift::state

@@ -8,7 +8,7 @@ packages=(
   libpq-dev libboost-dev libboost-program-options-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libfmt-dev
   libgtest-dev googletest
-  prometheus-cpp-dev
+  prometheus-cpp-dev libcivetweb-dev  # metrics: the registry and text format; the HTTP server
   postgresql-15 postgresql-client-15 postgresql-contrib
   postgresql-15-partman  # run --partman: the tests register a table with pg_partman 4.x
   procps util-linux

@@ -98,6 +98,9 @@ po::options_description run_options() {
         "server's max_slot_wal_keep_size; warn at 50%, throttle the copy at 75%, stop at 90%")(
         "metrics-addr", po::value<std::string>()->value_name("HOST:PORT"),
         "serve Prometheus metrics at http://HOST:PORT/metrics")(
+        "metrics-linger", po::value<std::string>()->default_value("5s")->value_name("DURATION"),
+        "once the job is done, keep serving metrics until the next scrape, at most this long "
+        "(0: stop at once)")(
         "hooks-dir", po::value<std::string>()->value_name("DIR"),
         "run the executables named before-copy, after-copy, before-cutover, after-cutover, "
         "on-failure, on-status in DIR at those events (a failing before-cutover postpones "
@@ -239,6 +242,7 @@ int command_run(const arguments& args) {
         run.postpone_flag_file =
             std::filesystem::absolute(vm["postpone-cutover-flag"].as<std::string>()).string();
     if (vm.count("metrics-addr")) run.metrics_addr = vm["metrics-addr"].as<std::string>();
+    run.metrics_linger = parse_duration(vm["metrics-linger"].as<std::string>(), "metrics-linger");
     if (vm.count("hooks-dir"))
         run.hooks_dir = std::filesystem::absolute(vm["hooks-dir"].as<std::string>()).string();
     run.hooks_timeout = hooks_timeout;

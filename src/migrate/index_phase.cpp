@@ -13,6 +13,9 @@ namespace asio = boost::asio;
 asio::awaitable<bool> build_job_indexes(run_context& ctx, index_kind kind) {
     copy::index_build_options options;
     options.workers = ctx.copy_workers;
+    // Phase index only: its builds are what status's time left counts (the unique builds
+    // during follow have no phase of their own).
+    if (kind == index_kind::primary_and_plain) options.progress = &ctx.progress;
     for (const auto& t : ctx.tables) {
         // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await
         // operands.

@@ -134,7 +134,7 @@ int job_runner::run() {
                 record_failure(job, e);
                 throw;
             }
-            if (exporter_) exporter_->count_error();
+            if (exporter_) exporter_->count_error(job.job);
             spdlog::warn("lost the server ({}); resuming from the checkpoint in {}s", e.what(),
                          backoff.count());
         } catch (const std::exception& e) {
@@ -199,6 +199,11 @@ int job_runner::run_phases(state::job_record job) {
     if (!tasks.failures().empty())
         spdlog::debug("the run failed in {}", tasks.failures().front().task);
     tasks.rethrow_first_failure();
+    // The metrics end as the job's row does: phase done once the swap committed (in the same
+    // transaction as the row's phase), whatever the last tick saw.
+    if (exporter_)
+        exporter_->update(job.job, progress,
+                          cutover_.swapped() ? state::phase::done : monitor.phase());
     return finish_run(options_, control_, hooks_, job, progress, cutover_);
 }
 
@@ -217,7 +222,7 @@ void job_runner::start_roles(run_context& ctx, const state::job_record& job) {
     if (exporter_)
         ctx.tasks.spawn("metrics",
                         best_effort(metrics::publish_metrics(
-                                        *exporter_, ctx.progress,
+                                        *exporter_, job.job, ctx.progress,
                                         [&monitor = ctx.monitor] { return monitor.phase(); },
                                         ctx.tasks.stop_flag()),
                                     nullptr));
@@ -274,16 +279,21 @@ int run_job(const run_options& options, const job_inputs& inputs) {
     // Listening first: a taken port is bad input, before anything is created.
     std::optional<metrics::metrics_exporter> exporter;
     if (!options.metrics_addr.empty()) {
-        exporter.emplace(options.metrics_addr, options.job);
+        exporter.emplace(options.metrics_addr);
         spdlog::info("serving Prometheus metrics on {}/metrics", options.metrics_addr);
     }
     job_runner runner(options, inputs, exporter ? &*exporter : nullptr);
-    const int code = runner.run();
-    if (code != 0 || options.dry_run) return code;
+    int code = runner.run();
     // Cut over with a revert window: this process follows it (the job's own lock stays held).
-    pg::connection conn(options.dsn, state::run_application_name());
-    if (!revert_window_open(conn, options.job)) return code;
-    return follow_revert_window(options, options.job, exporter ? &*exporter : nullptr);
+    if (code == 0 && !options.dry_run) {
+        pg::connection conn(options.dsn, state::run_application_name());
+        if (revert_window_open(conn, options.job))
+            code = follow_revert_window(options, options.job, exporter ? &*exporter : nullptr);
+    }
+    // Prometheus scrapes every few seconds: without a wait the endpoint would be gone before
+    // it ever read `done` (--metrics-linger).
+    if (exporter) exporter->linger(options.metrics_linger);
+    return code;
 }
 
 }  // namespace partshift::migrate

@@ -117,10 +117,12 @@ int follow_revert_window(const run_options& base, const std::string& name,
 int run_revert_window(const run_options& options, const std::string& job) {
     std::optional<metrics::metrics_exporter> exporter;
     if (!options.metrics_addr.empty()) {
-        exporter.emplace(options.metrics_addr, options.job);
+        exporter.emplace(options.metrics_addr);
         spdlog::info("serving Prometheus metrics on {}/metrics", options.metrics_addr);
     }
-    return follow_revert_window(options, job, exporter ? &*exporter : nullptr);
+    const int code = follow_revert_window(options, job, exporter ? &*exporter : nullptr);
+    if (exporter) exporter->linger(options.metrics_linger);
+    return code;
 }
 
 void finish_revert_window(const std::string& dsn, const std::string& name) {

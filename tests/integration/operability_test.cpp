@@ -11,6 +11,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -352,6 +353,108 @@ TEST_F(Operability, MetricsAreScrapedDuringARun) {
     EXPECT_EQ(second.exit_code, 2) << second.err;
     EXPECT_NE(second.err.find("cannot listen"), std::string::npos) << second.err;
     stop(*run);
+}
+
+// Metrics match `status --json` at every phase (issue 21 item 3): the lag has a sample during
+// the copy (it was NaN), only partshift's series are served (no exposer_*), the forward job
+// keeps phase done and its lock hold after the swap while the revert window's reverse job has
+// series of its own, and the endpoint lingers until a scrape has read `done`.
+TEST_F(Operability, MetricsMatchStatusThroughCutoverAndRevertWindow) {
+    ASSERT_TRUE(load_events_table(*db_, 20000));
+    db_->exec("CREATE TABLE throttle_switch (value int); INSERT INTO throttle_switch VALUES (1)");
+    const int port = free_port();
+    std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
+                                  "events", "--partition-by", "range", "--key", "ts",
+                                  "--interval", "1 month", "--premake", "3", "--spool-dir",
+                                  spool_.path(), "--postpone-cutover", "--revert-window", "10m",
+                                  "--metrics-addr", "127.0.0.1:" + std::to_string(port),
+                                  "--metrics-linger", "120s", "--throttle-query",
+                                  "SELECT value FROM throttle_switch"};
+    auto run = std::make_unique<child_process>(args, spool_.path() + "-run.log");
+    const std::string job = "job=\"events\"";
+    auto no_library_series_nor_nan = [](const std::map<std::string, double>& m) {
+        for (const auto& [series, value] : m) {
+            EXPECT_NE(series.rfind("exposer_", 0), 0u) << series;
+            EXPECT_FALSE(std::isnan(value)) << series;
+        }
+    };
+
+    // Copy (held by the throttle query): the lag is measured and the same in both.
+    wait_for([](const auto& s) { return s.copy_throttled() && s.lag_bytes() > 0; }, 120s,
+             run.get(), "throttled copy with a lag");
+    bool lag_matched = false;
+    std::map<std::string, double> m;
+    for (int i = 0; i < 100 && !lag_matched; ++i) {
+        m = scrape(port);
+        const auto s = status();
+        const std::string lag = "partshift_lag_bytes{" + job + "}";
+        lag_matched = m.count(lag) && m[lag] == s.lag_bytes() && s.phase() == "copy";
+        if (!lag_matched) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(lag_matched) << "partshift_lag_bytes never equalled status's lag_bytes\n"
+                             << run->log();
+    EXPECT_EQ((m[R"(partshift_phase{)" + job + R"(,phase="copy"})"]), 1);
+    no_library_series_nor_nan(m);
+
+    // Follow, waiting for `partshift cutover`: rows, lag and catch-up as status has them.
+    db_->exec("UPDATE throttle_switch SET value = 0");
+    auto s = wait_for(
+        [](const auto& st) {
+            return st.phase() == "follow" && st.lag_bytes() == 0 && st.catch_up() == "caught up";
+        },
+        300s, run.get(), "follow, caught up");
+    for (int i = 0; i < 50; ++i) {
+        m = scrape(port);
+        if (m[R"(partshift_phase{)" + job + R"(,phase="follow"})"] == 1 &&
+            m["partshift_lag_bytes{" + job + "}"] == 0 &&
+            m[R"(partshift_catch_up{)" + job + R"(,state="caught_up"})"] == 1)
+            break;
+        std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_EQ(m["partshift_rows_copied_total{" + job + "}"], s.rows_copied());
+    EXPECT_EQ(m["partshift_copy_chunks_done{" + job + "}"], s.chunks_done());
+    EXPECT_EQ(m["partshift_lag_bytes{" + job + "}"], 0);
+    EXPECT_EQ((m[R"(partshift_catch_up{)" + job + R"(,state="caught_up"})"]), 1);
+    EXPECT_EQ((m[R"(partshift_catch_up{)" + job + R"(,state="not_converging"})"]), 0);
+    no_library_series_nor_nan(m);
+
+    // The swap: the forward job's series stay (done, its lock hold), the reverse job's are
+    // its own.
+    auto cut = partshift({"cutover"});
+    ASSERT_EQ(cut.exit_code, 0) << cut.err << run->log();
+    s = status();
+    ASSERT_EQ(s.phase(), "done");
+    ASSERT_GT(s.lock_hold_ms(), 0);
+    const std::string reverse = "job=\"events.revert\"";
+    bool both = false;
+    for (int i = 0; i < 100 && !both; ++i) {
+        m = scrape(port);
+        both = m[R"(partshift_phase{)" + job + R"(,phase="done"})"] == 1 &&
+               m.count(R"(partshift_phase{)" + reverse + R"(,phase="follow"})") &&
+               m[R"(partshift_phase{)" + reverse + R"(,phase="follow"})"] == 1;
+        if (!both) std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_TRUE(both) << run->log();
+    EXPECT_NEAR(m["partshift_cutover_last_lock_hold_seconds{" + job + "}"],
+                s.lock_hold_ms() / 1000.0, 1e-6);
+    EXPECT_EQ(m["partshift_lag_bytes{" + job + "}"], 0);
+    EXPECT_EQ(m["partshift_rows_copied_total{" + job + "}"], s.rows_copied());
+    EXPECT_EQ(m["partshift_cutover_last_lock_hold_seconds{" + reverse + "}"], 0);
+    no_library_series_nor_nan(m);
+
+    // The window ends; the run exits once a scrape has read its last figures, well before
+    // its 120 s linger.
+    auto finish = partshift({"finish"});
+    ASSERT_EQ(finish.exit_code, 0) << finish.err;
+    std::optional<int> code;
+    for (int i = 0; i < 300 && !code; ++i) {
+        m = scrape(port);
+        code = run->wait(std::chrono::seconds(0));
+        if (!code) std::this_thread::sleep_for(100ms);
+    }
+    if (!code) code = run->wait(10s);
+    ASSERT_TRUE(code.has_value()) << "the run did not end after a scrape\n" << run->log();
+    EXPECT_EQ(*code, 0) << run->log();
 }
 
 namespace {

@@ -49,6 +49,9 @@ struct run_options {
     throttle::throttle_limits throttle;
     std::optional<int64_t> slot_wal_limit;  // bytes; the guard's limit besides the server's
     std::string metrics_addr;               // HOST:PORT; empty = no metrics
+    // After a job reached done, keep /metrics up until it has been scraped once more, at most
+    // this long, so Prometheus sees `done` (--metrics-linger).
+    std::chrono::milliseconds metrics_linger{5'000};
     // Hooks (--hooks-dir): executables run at the job's events; empty = none.
     std::string hooks_dir;
     std::chrono::milliseconds hooks_timeout{60'000};

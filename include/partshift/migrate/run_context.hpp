@@ -53,7 +53,7 @@ struct run_context {
     bool multi_table() const { return !inputs.members.empty(); }
     bool stopping() const { return tasks.stop_requested(); }
     void count_error() const {
-        if (exporter) exporter->count_error();
+        if (exporter) exporter->count_error(options.job);
     }
 
     // control: `body(connection)` over the control session, on the task group's pool: the

@@ -206,7 +206,7 @@ class copy_meter {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_ < std::chrono::seconds(1)) co_return;
         last_ = now;
-        monitor::progress& p = *run.progress;
+        base::progress& p = *run.progress;
         const int64_t estimate = p.rows_estimate;
         const int64_t chunks = std::max<int64_t>(1, p.chunks_total);
         const double bytes_per_row =
@@ -231,7 +231,7 @@ class copy_meter {
                 : monitor::seconds_left(remaining, rate_.per_second()).value_or(-1);
     }
 
-    static void finish(monitor::progress& p) {
+    static void finish(base::progress& p) {
         p.rows_in_flight = 0;
         p.chunks_running = 0;
         p.copy_seconds_left = -1;

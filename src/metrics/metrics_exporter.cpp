@@ -380,8 +380,7 @@ int64_t metrics_exporter::scrapes() const {
 }
 
 asio::awaitable<void> publish_metrics(metrics_exporter& exporter, std::string job,
-                                      const base::progress& p,
-                                      std::function<std::string()> phase,
+                                      const base::progress& p, std::function<std::string()> phase,
                                       const std::atomic<bool>& stop) {
     asio::steady_timer tick(co_await asio::this_coro::executor);
     while (!stop) {

@@ -27,7 +27,7 @@ double finite(double value) {
 
 // live_figures_json: the estimates of this tick, for the row's `live` column (status reads
 // them back as they are, so every screen shows the same figures).
-std::string live_figures_json(const progress& p) {
+std::string live_figures_json(const base::progress& p) {
     return fmt::format(
         "{{\"rows_in_flight\": {}, \"chunks_running\": {}, \"copy_rate\": {}, "
         "\"copy_seconds_left\": {}, \"index_builds_done\": {}, \"index_builds_total\": {}, "

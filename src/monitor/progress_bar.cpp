@@ -37,7 +37,7 @@ std::string format_copy_progress(const copy_figures& f) {
     return text;
 }
 
-copy_figures copy_figures_of(const progress& p) {
+copy_figures copy_figures_of(const base::progress& p) {
     copy_figures f;
     f.rows_committed = p.rows_copied;
     f.rows_in_flight = p.rows_in_flight;

@@ -68,7 +68,8 @@ void read_live_figures(pg::connection& conn, proto::status_report& s) {
             "coalesce((l->>'catch_up_seconds_left')::float8, -1), "
             "coalesce((l->>'applied_wal_rate')::float8, 0), "
             "coalesce((l->>'incoming_wal_rate')::float8, 0) "
-            "FROM (SELECT to_jsonb(j)->'live' AS l FROM partshift.jobs j WHERE j.job = $1) x "
+            "FROM (SELECT pg_catalog.to_jsonb(j)->'live' AS l FROM partshift.jobs j WHERE j.job = "
+            "$1) x "
             "WHERE l IS NOT NULL",
             s.job());
         if (r.rows() > 0) {

@@ -19,8 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "partshift/base/progress.hpp"
 #include "partshift/catalog/table_model.hpp"
-#include "partshift/monitor/progress.hpp"
 
 namespace partshift::copy {
 
@@ -50,7 +50,7 @@ struct index_build_options {
     bool concurrently = false;
     // Counts the partition builds planned and finished (index_builds_total / _done), for the
     // index phase's progress and time left; none = not counted.
-    monitor::progress* progress = nullptr;
+    base::progress* progress = nullptr;
 };
 
 // build_indexes builds the primary key and every non-unique index of `indexes` on `target`

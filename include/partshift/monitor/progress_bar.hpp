@@ -32,7 +32,7 @@ struct copy_figures {
 std::string format_copy_progress(const copy_figures& f);
 
 // copy_figures_of: the figures of `p` now.
-copy_figures copy_figures_of(const progress& p);
+copy_figures copy_figures_of(const base::progress& p);
 
 // show_copy_progress runs until `finished` is set, then draws a last line and returns.
 boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,

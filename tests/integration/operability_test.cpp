@@ -5,12 +5,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -301,6 +301,44 @@ TEST_F(Operability, SetChangesTheCopyRateAndMaxLagWhileRunning) {
     EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
+// Progress you can plan by (issue 21 item 1): while the first chunks run (none committed:
+// rows_copied is 0 until a chunk commits), status counts their rows as in flight, with a copy
+// rate and a time left, in a person's units, and says the growing lag is expected; once
+// following, the catch-up says caught up and the log's lag line has no raw floats.
+TEST_F(Operability, StatusCountsRunningChunksWithARateAndTimeLeft) {
+    ASSERT_TRUE(load_events_table(*db_, 100000));
+    // 4,000 rows/s over two 50,000-row chunks: each runs for well over 10 s.
+    auto run = start_run({"--max-copy-rate", "4000/s"});
+    auto s = wait_for(
+        [](const auto& st) {
+            return st.phase() == "copy" && st.rows_in_flight() > 0 && st.copy_rate() > 0 &&
+                   st.copy_seconds_left() > 0;
+        },
+        60s, run.get(), "rows in flight with a rate and a time left");
+    EXPECT_GT(s.chunks_running(), 0);
+    EXPECT_LT(s.rows_copied() + s.rows_in_flight(), s.rows_estimate() + 1);
+    EXPECT_LT(s.copy_rate(), 8000) << "the ceiling is 4,000 rows/s";
+    EXPECT_FALSE(s.lag_note().empty());
+    auto text = partshift({"status"});
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("running chunk"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("rows/s, ~"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find(" left"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("expected to grow"), std::string::npos) << text.out;
+
+    auto r = partshift({"set", "--max-copy-rate", "0"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    s = wait_for(
+        [](const auto& st) { return st.phase() == "follow" && st.catch_up() == "caught up"; }, 120s,
+        run.get(), "follow, caught up");
+    EXPECT_EQ(s.rows_in_flight(), 0);
+    EXPECT_TRUE(s.lag_note().empty()) << s.lag_note();
+    text = partshift({"status"});
+    EXPECT_NE(text.out.find("catch-up     caught up"), std::string::npos) << text.out;
+    EXPECT_TRUE(wait_for_log(*run, "; catch-up caught up", 30s)) << run->log();
+    stop(*run);
+}
+
 // /metrics answers during a run with the job's figures, throttled state and reason included.
 TEST_F(Operability, MetricsAreScrapedDuringARun) {
     ASSERT_TRUE(load_events_table(*db_, 50000));
@@ -363,12 +401,30 @@ TEST_F(Operability, MetricsMatchStatusThroughCutoverAndRevertWindow) {
     ASSERT_TRUE(load_events_table(*db_, 20000));
     db_->exec("CREATE TABLE throttle_switch (value int); INSERT INTO throttle_switch VALUES (1)");
     const int port = free_port();
-    std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
-                                  "events", "--partition-by", "range", "--key", "ts",
-                                  "--interval", "1 month", "--premake", "3", "--spool-dir",
-                                  spool_.path(), "--postpone-cutover", "--revert-window", "10m",
-                                  "--metrics-addr", "127.0.0.1:" + std::to_string(port),
-                                  "--metrics-linger", "120s", "--throttle-query",
+    std::vector<std::string> args{PARTSHIFT_BINARY,
+                                  "run",
+                                  "--dsn",
+                                  db_->dsn(),
+                                  "--table",
+                                  "events",
+                                  "--partition-by",
+                                  "range",
+                                  "--key",
+                                  "ts",
+                                  "--interval",
+                                  "1 month",
+                                  "--premake",
+                                  "3",
+                                  "--spool-dir",
+                                  spool_.path(),
+                                  "--postpone-cutover",
+                                  "--revert-window",
+                                  "10m",
+                                  "--metrics-addr",
+                                  "127.0.0.1:" + std::to_string(port),
+                                  "--metrics-linger",
+                                  "120s",
+                                  "--throttle-query",
                                   "SELECT value FROM throttle_switch"};
     auto run = std::make_unique<child_process>(args, spool_.path() + "-run.log");
     const std::string job = "job=\"events\"";
@@ -380,8 +436,8 @@ TEST_F(Operability, MetricsMatchStatusThroughCutoverAndRevertWindow) {
     };
 
     // Copy (held by the throttle query): the lag is measured and the same in both.
-    wait_for([](const auto& s) { return s.copy_throttled() && s.lag_bytes() > 0; }, 120s,
-             run.get(), "throttled copy with a lag");
+    wait_for([](const auto& s) { return s.copy_throttled() && s.lag_bytes() > 0; }, 120s, run.get(),
+             "throttled copy with a lag");
     bool lag_matched = false;
     std::map<std::string, double> m;
     for (int i = 0; i < 100 && !lag_matched; ++i) {

@@ -28,19 +28,14 @@ std::optional<std::string> optional_string(const po::variables_map& vm, const ch
 
 std::string resolve_job(pg::connection& conn, const std::optional<std::string>& job) {
     if (job) return *job;
-    if (!state::schema_exists(conn)) throw usage_error("no partshift job in this database");
-    // A revert window's reverse job belongs to its job, and so do the other tables of a
-    // multi-table job: not jobs of their own to pick.
-    auto r = conn.exec(
-        "SELECT job FROM partshift.jobs j WHERE to_jsonb(j) ->> 'reverse_of' IS NULL "
-        "AND coalesce(to_jsonb(j) ->> 'group_job', job) = job ORDER BY created_at");
-    if (r.rows() == 0) throw usage_error("no partshift job in this database");
-    if (r.rows() > 1) {
+    const auto jobs = state::top_level_jobs(conn);
+    if (jobs.empty()) throw usage_error("no partshift job in this database");
+    if (jobs.size() > 1) {
         std::string names;
-        for (int i = 0; i < r.rows(); ++i) names += (i ? ", " : "") + r.get(i, 0);
+        for (const auto& name : jobs) names += (names.empty() ? "" : ", ") + name;
         throw usage_error("several jobs in this database (" + names + "); pick one with --job");
     }
-    return r.get(0, 0);
+    return jobs.front();
 }
 
 std::string resolve_whole_job(pg::connection& conn, const std::optional<std::string>& job) {

@@ -195,8 +195,13 @@ void worker_finished(copy_run& run, int worker_id, std::exception_ptr error) {
 class copy_meter {
   public:
     awaitable<void> start(pg::async_connection& control, const copy_run& run) {
-        source_bytes_ = co_await leaf_bytes(control, run.spec.source);
-        target_bytes_at_start_ = co_await leaf_bytes(control, run.spec.target);
+        try {
+            source_bytes_ = co_await leaf_bytes(control, run.spec.source);
+            target_bytes_at_start_ = co_await leaf_bytes(control, run.spec.target);
+        } catch (const pg::pg_error&) {
+            // Progress only: without the sizes no rows are counted in flight.
+            source_bytes_ = 0;
+        }
         rows_at_start_ = run.progress->rows_copied;
         last_ = std::chrono::steady_clock::now();
         rate_.add(last_, static_cast<double>(rows_at_start_));
@@ -238,13 +243,15 @@ class copy_meter {
     }
 
   private:
-    // leaf_bytes: heap and TOAST bytes of a table, or of its leaf partitions (a plain
-    // table is its own only leaf).
+    // leaf_bytes: heap and TOAST bytes of a table (quoted, as the spec has it), or of its leaf
+    // partitions (a plain table is its own only leaf).
     static awaitable<int64_t> leaf_bytes(pg::async_connection& conn, const std::string& table) {
-        auto r = co_await conn.exec(
+        // Named, not temporaries in the co_await operand: GCC 12 mis-destroys those.
+        std::string sql =
             "SELECT coalesce(pg_catalog.sum(pg_catalog.pg_table_size(relid)), 0)::bigint "
-            "FROM pg_catalog.pg_partition_tree($1::regclass) WHERE isleaf",
-            pg::make_params(table));
+            "FROM pg_catalog.pg_partition_tree($1::regclass) WHERE isleaf";
+        auto params = pg::make_params(table);
+        auto r = co_await conn.exec(std::move(sql), std::move(params));
         co_return r.get_int(0, 0);
     }
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "partshift/error.hpp"
+#include "partshift/state/job_list.hpp"
 #include "partshift/state/job_store.hpp"
 
 namespace partshift::cli {

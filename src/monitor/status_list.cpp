@@ -11,7 +11,7 @@
 #include "partshift/monitor/byte_size.hpp"
 #include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/status_reader.hpp"
-#include "partshift/state/job_store.hpp"
+#include "partshift/state/job_list.hpp"
 
 namespace partshift::monitor {
 

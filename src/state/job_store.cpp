@@ -119,16 +119,6 @@ std::vector<job_record> load_group(pg::connection& conn, const std::string& grou
     return out;
 }
 
-std::vector<std::string> top_level_jobs(pg::connection& conn) {
-    std::vector<std::string> out;
-    if (!schema_exists(conn)) return out;
-    auto r = conn.exec(
-        "SELECT job FROM partshift.jobs j WHERE pg_catalog.to_jsonb(j) ->> 'reverse_of' IS NULL "
-        "AND coalesce(pg_catalog.to_jsonb(j) ->> 'group_job', job) = job ORDER BY created_at, job");
-    for (int i = 0; i < r.rows(); ++i) out.push_back(r.get(i, 0));
-    return out;
-}
-
 void insert_job(pg::connection& conn, const job_record& rec) {
     // spec is binary: send it hex-escaped so the text-format parameter stays valid UTF-8.
     static constexpr char hex[] = "0123456789abcdef";

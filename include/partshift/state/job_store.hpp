@@ -93,11 +93,6 @@ std::string job_summary(pg::connection& conn, const std::string& job);
 // for a job of one table.
 std::vector<job_record> load_group(pg::connection& conn, const std::string& group);
 
-// top_level_jobs: the names of the jobs a user starts and names (oldest first): not a revert
-// window's reverse job nor a multi-table job's other tables, which belong to their job. Empty
-// without partshift's schema.
-std::vector<std::string> top_level_jobs(pg::connection& conn);
-
 // set_group_window_end: a multi-table job's idempotent window ends after every table's copy:
 // the job's own row (which the applier reads) gets the highest chunk high LSN of them all.
 void set_group_window_end(pg::connection& conn, const std::string& group);

@@ -28,17 +28,17 @@ using namespace std::chrono_literals;
 namespace {
 
 class Operability : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
     }
 
     std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
-                                      "events", "--partition-by", "range", "--key", "ts",
-                                      "--interval", "1 month", "--premake", "3", "--spool-dir",
-                                      spool_.path(), "--dry-run"};
+        std::vector<std::string> args{
+            PARTSHIFT_BINARY, "run",   "--dsn",       db_->dsn(),    "--table",    "events",
+            "--partition-by", "range", "--key",       "ts",          "--interval", "1 month",
+            "--premake",      "3",     "--spool-dir", spool_.path(), "--dry-run"};
         args.insert(args.end(), extra.begin(), extra.end());
         return args;
     }
@@ -146,7 +146,8 @@ TEST_F(Operability, ThrottleQueryHoldsTheCopyUntilItClears) {
 
     // Writes while throttled: the stream spools them and the slot moves past them.
     auto conn = db_->connect();
-    db_->exec("INSERT INTO events (ts, customer_id) SELECT now(), g FROM generate_series(1, 100) g");
+    db_->exec(
+        "INSERT INTO events (ts, customer_id) SELECT now(), g FROM generate_series(1, 100) g");
     const auto written = conn.exec("SELECT pg_current_wal_lsn()::text").get(0, 0);
     std::this_thread::sleep_for(4s);
     s = status();
@@ -157,7 +158,8 @@ TEST_F(Operability, ThrottleQueryHoldsTheCopyUntilItClears) {
                            "WHERE slot_name = $2",
                            written, s.slot_name())
                     .get_bool(0, 0))
-        << "the stream did not go on while the copy was throttled\n" << run->log();
+        << "the stream did not go on while the copy was throttled\n"
+        << run->log();
 
     db_->exec("UPDATE throttle_switch SET value = 0");
     s = wait_for([](const auto& s) { return s.phase() == "follow" && s.lag_bytes() == 0; }, 300s,
@@ -177,8 +179,9 @@ TEST_F(Operability, ThrottleQueryHoldsTheCopyUntilItClears) {
 // created (creating it waits for running transactions); load then names itself as the reason.
 TEST_F(Operability, MaxLoadThrottlesWhileSessionsWaitForALock) {
     ASSERT_TRUE(load_events_table(*db_, 20000));
-    db_->exec("CREATE TABLE lockme (id int); CREATE TABLE throttle_switch (value int); "
-              "INSERT INTO throttle_switch VALUES (1)");
+    db_->exec(
+        "CREATE TABLE lockme (id int); CREATE TABLE throttle_switch (value int); "
+        "INSERT INTO throttle_switch VALUES (1)");
     auto run = start_run({"--max-load", "waiting_backends=1", "--max-replica-lag", "1h",
                           "--throttle-query", "SELECT value FROM public.throttle_switch"});
     wait_for([](const auto& s) { return s.copy_throttled(); }, 120s, run.get(), "throttled");
@@ -196,7 +199,8 @@ TEST_F(Operability, MaxLoadThrottlesWhileSessionsWaitForALock) {
     EXPECT_EQ(s.rows_copied(), 0);
     db_->exec("UPDATE throttle_switch SET value = 0");
     std::this_thread::sleep_for(2s);
-    EXPECT_EQ(status().rows_copied(), 0) << "the copy went on while sessions waited\n" << run->log();
+    EXPECT_EQ(status().rows_copied(), 0) << "the copy went on while sessions waited\n"
+                                         << run->log();
     holder.exec("COMMIT");
     for (auto& w : waiters) EXPECT_EQ(w->wait(60s).value_or(-1), 0) << w->log();
     wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(),
@@ -239,7 +243,8 @@ TEST_F(Operability, PauseAndResumeFromAnotherShellSurviveARestart) {
     EXPECT_TRUE(wait_for_log(*run, "copy paused ('partshift pause')", 3s)) << run->log();
     auto s = wait_for([](const auto& s) { return s.copy_throttled(); }, 10s, run.get(), "paused");
     EXPECT_TRUE(s.copy_paused());
-    EXPECT_NE(s.throttle_reason().find("partshift pause"), std::string::npos) << s.throttle_reason();
+    EXPECT_NE(s.throttle_reason().find("partshift pause"), std::string::npos)
+        << s.throttle_reason();
 
     // Restart partshift: still paused, nothing copied from the start.
     stop(*run);
@@ -291,8 +296,8 @@ TEST_F(Operability, SetChangesTheCopyRateAndMaxLagWhileRunning) {
 
     // A run flag replaces what `set` kept; without one, the kept value stands.
     run = start_run({"--max-lag", "2s"}, "2");
-    wait_for([](const auto& s) { return s.running() && s.max_lag_seconds() == 2; }, 60s,
-             run.get(), "--max-lag 2s in effect");
+    wait_for([](const auto& s) { return s.running() && s.max_lag_seconds() == 2; }, 60s, run.get(),
+             "--max-lag 2s in effect");
     EXPECT_EQ(status().max_copy_rate(), 0);  // kept from `set`
     stop(*run);
     r = partshift({"set", "--max-copy-rate", "many"});
@@ -344,8 +349,8 @@ TEST_F(Operability, MetricsAreScrapedDuringARun) {
     ASSERT_TRUE(load_events_table(*db_, 50000));
     db_->exec("CREATE TABLE throttle_switch (value int); INSERT INTO throttle_switch VALUES (1)");
     const int port = free_port();
-    auto run = start_run({"--metrics-addr", "127.0.0.1:" + std::to_string(port),
-                          "--throttle-query", "SELECT value FROM public.throttle_switch"});
+    auto run = start_run({"--metrics-addr", "127.0.0.1:" + std::to_string(port), "--throttle-query",
+                          "SELECT value FROM public.throttle_switch"});
     wait_for([](const auto& s) { return s.copy_throttled(); }, 120s, run.get(), "throttled");
     std::map<std::string, double> m;
     const std::string job = "job=\"events\"";
@@ -425,7 +430,7 @@ TEST_F(Operability, MetricsMatchStatusThroughCutoverAndRevertWindow) {
                                   "--metrics-linger",
                                   "120s",
                                   "--throttle-query",
-                                  "SELECT value FROM throttle_switch"};
+                                  "SELECT value FROM public.throttle_switch"};
     auto run = std::make_unique<child_process>(args, spool_.path() + "-run.log");
     const std::string job = "job=\"events\"";
     auto no_library_series_nor_nan = [](const std::map<std::string, double>& m) {
@@ -519,12 +524,11 @@ namespace {
 // segments, so segment rounding stays small against it): the shared sandbox's other tests
 // must not have their slots judged by it.
 class WalGuardTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
-        server_ = std::make_unique<extra_server>(
-            std::vector<std::string>{"max_slot_wal_keep_size = 160MB", "max_wal_size = 4GB",
-                                     "checkpoint_timeout = 1h"});
+        server_ = std::make_unique<extra_server>(std::vector<std::string>{
+            "max_slot_wal_keep_size = 160MB", "max_wal_size = 4GB", "checkpoint_timeout = 1h"});
         dsn_ = server_->dsn();
         auto conn = app_connection(dsn_);
         conn.exec(
@@ -536,9 +540,10 @@ protected:
 
     std::unique_ptr<child_process> start_run(const std::string& log_suffix,
                                              std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", dsn_, "--table", "items",
-                                      "--partition-by", "range", "--key", "ts", "--interval",
-                                      "1 month", "--spool-dir", spool_.path(), "--dry-run"};
+        std::vector<std::string> args{PARTSHIFT_BINARY, "run",         "--dsn",          dsn_,
+                                      "--table",        "items",       "--partition-by", "range",
+                                      "--key",          "ts",          "--interval",     "1 month",
+                                      "--spool-dir",    spool_.path(), "--dry-run"};
         args.insert(args.end(), extra.begin(), extra.end());
         return std::make_unique<child_process>(args, spool_.path() + "-run" + log_suffix + ".log");
     }
@@ -620,9 +625,9 @@ TEST_F(WalGuardTest, LostSlotSaysStartOver) {
     writer.exec("CHECKPOINT");
     ASSERT_EQ(writer.exec("SELECT wal_status FROM pg_replication_slots").get(0, 0), "lost");
 
-    auto r = run_partshift({"run", "--dsn", dsn_, "--table", "items", "--partition-by", "range",
-                            "--key", "ts", "--interval", "1 month", "--spool-dir", spool_.path(),
-                            "--dry-run"});
+    auto r =
+        run_partshift({"run", "--dsn", dsn_, "--table", "items", "--partition-by", "range", "--key",
+                       "ts", "--interval", "1 month", "--spool-dir", spool_.path(), "--dry-run"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     // The error is the last line on stderr, after the job's log lines.
     const std::string last = r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1);
@@ -655,5 +660,6 @@ TEST_F(Operability, PostponeCutoverFlagHoldsTheCutoverWhileTheFileExists) {
     ASSERT_TRUE(code.has_value()) << run.log();
     EXPECT_EQ(*code, 0) << run.log();
     EXPECT_EQ(status().phase(), "done");
-    EXPECT_NE(run.log().find("postponed while " + flag + " exists"), std::string::npos) << run.log();
+    EXPECT_NE(run.log().find("postponed while " + flag + " exists"), std::string::npos)
+        << run.log();
 }

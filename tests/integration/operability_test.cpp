@@ -344,6 +344,74 @@ TEST_F(Operability, StatusCountsRunningChunksWithARateAndTimeLeft) {
     stop(*run);
 }
 
+// `status` without --job lists every job (issue 21 item 2; two jobs were exit 2, "pick one
+// with --job"): one line each with phase, progress, lag, time left and last error, and with
+// --json an array of the one-job objects. No job at all is an empty list, not an error.
+TEST_F(Operability, StatusWithoutJobListsEveryJob) {
+    ASSERT_TRUE(load_events_table(*db_, 20000));
+    auto list = run_partshift({"status", "--dsn", db_->dsn()});
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_EQ(list.out, "no partshift job in this database\n");
+    list = run_partshift({"status", "--dsn", db_->dsn(), "--json"});
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_EQ(list.out, "[]\n");
+
+    // A first job, followed and then stopped: not running.
+    auto run = start_run();
+    wait_for([](const auto& s) { return s.phase() == "follow" && s.running(); }, 300s, run.get(),
+             "the first job following");
+    stop(*run);
+    // A second job on the same table, running.
+    auto other =
+        std::make_unique<child_process>(std::vector<std::string>{PARTSHIFT_BINARY, "run",
+                                                                 "--dsn",          db_->dsn(),
+                                                                 "--table",        "events",
+                                                                 "--job",          "other",
+                                                                 "--target-name",  "events_other",
+                                                                 "--partition-by", "range",
+                                                                 "--key",          "ts",
+                                                                 "--interval",     "1 month",
+                                                                 "--premake",      "3",
+                                                                 "--spool-dir",    spool_.path(),
+                                                                 "--dry-run"},
+                                        spool_.path() + "-other.log");
+    wait_for_status(
+        db_->dsn(), "other",
+        [](const auto& s) {
+            return s.phase() == "follow" && s.running() && s.catch_up() == "caught up";
+        },
+        300s, other.get(), "the second job following, caught up");
+
+    list = run_partshift({"status", "--dsn", db_->dsn()});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    std::istringstream lines(list.out);
+    std::vector<std::string> rows;
+    for (std::string line; std::getline(lines, line);) rows.push_back(line);
+    ASSERT_EQ(rows.size(), 3u) << list.out;
+    EXPECT_EQ(rows[0].rfind("JOB ", 0), 0u) << list.out;
+    EXPECT_NE(rows[0].find("TIME LEFT"), std::string::npos) << list.out;
+    EXPECT_EQ(rows[1].rfind("events ", 0), 0u) << list.out;  // oldest first
+    EXPECT_NE(rows[1].find("follow (not running)"), std::string::npos) << list.out;
+    EXPECT_EQ(rows[2].rfind("other ", 0), 0u) << list.out;
+    EXPECT_EQ(rows[2].find("not running"), std::string::npos) << list.out;
+    EXPECT_NE(rows[2].find("caught up"), std::string::npos) << list.out;
+
+    list = run_partshift({"status", "--dsn", db_->dsn(), "--json"});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    ASSERT_EQ(list.out.front(), '[') << list.out;
+    const size_t events_at = list.out.find(R"({"job":"events","phase":"follow")");
+    const size_t other_at = list.out.find(R"(},{"job":"other","phase":"follow")");
+    EXPECT_NE(events_at, std::string::npos) << list.out;
+    EXPECT_NE(other_at, std::string::npos) << list.out;
+    EXPECT_LT(events_at, other_at) << list.out;
+    // --job still prints the one job in full.
+    auto one = partshift({"status"});
+    EXPECT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_EQ(one.out.rfind("job          events", 0), 0u) << one.out;
+    stop(*other);
+    EXPECT_EQ(run_partshift({"abort", "--dsn", db_->dsn(), "--job", "other"}).exit_code, 0);
+}
+
 // /metrics answers during a run with the job's figures, throttled state and reason included.
 TEST_F(Operability, MetricsAreScrapedDuringARun) {
     ASSERT_TRUE(load_events_table(*db_, 50000));

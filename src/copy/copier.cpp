@@ -247,9 +247,12 @@ class copy_meter {
     // partitions (a plain table is its own only leaf).
     static awaitable<int64_t> leaf_bytes(pg::async_connection& conn, const std::string& table) {
         // Named, not temporaries in the co_await operand: GCC 12 mis-destroys those.
+        // pg_partition_tree has no row for a table that is neither partitioned nor a
+        // partition: then the table's own size.
         std::string sql =
-            "SELECT coalesce(pg_catalog.sum(pg_catalog.pg_table_size(relid)), 0)::bigint "
-            "FROM pg_catalog.pg_partition_tree($1::regclass) WHERE isleaf";
+            "SELECT coalesce((SELECT pg_catalog.sum(pg_catalog.pg_table_size(relid)) "
+            "FROM pg_catalog.pg_partition_tree($1::regclass) WHERE isleaf), "
+            "pg_catalog.pg_table_size($1::regclass))::bigint";
         auto params = pg::make_params(table);
         auto r = co_await conn.exec(std::move(sql), std::move(params));
         co_return r.get_int(0, 0);

@@ -69,7 +69,8 @@ std::string time_left_cell(const proto::status_report& s) {
     if (s.phase() == "copy") left = known(s.copy_seconds_left());
     if (s.phase() == "index") left = known(s.index_seconds_left());
     if (s.phase() == "replay" || s.phase() == "follow") {
-        if (s.catch_up() == "caught up" || s.catch_up() == "not converging") return s.catch_up();
+        // Only a converging catch-up has a time left; before its first estimate, none.
+        if (s.catch_up() != "converging") return s.catch_up().empty() ? "-" : s.catch_up();
         left = known(s.catch_up_seconds_left());
     }
     return left ? human_eta(left) : "-";

@@ -437,7 +437,8 @@ TEST_F(Operability, MetricsAreScrapedDuringARun) {
     for (int i = 0; i < 50; ++i) {
         m = scrape(port);
         if (m[R"(partshift_phase{)" + job + R"(,phase="follow"})"] == 1 &&
-            m["partshift_lag_seconds{" + job + "}"] == 0)
+            m["partshift_lag_seconds{" + job + "}"] == 0 &&
+            m["partshift_lag_bytes{" + job + "}"] == 0)
             break;
         std::this_thread::sleep_for(200ms);
     }

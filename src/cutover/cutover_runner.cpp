@@ -9,11 +9,14 @@
 #include <random>
 #include <thread>
 
+#include "partshift/catalog/table_name.hpp"
 #include "partshift/cutover/lock_blockers.hpp"
+#include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/quote.hpp"
 #include "partshift/state/job_names.hpp"
+#include "partshift/state/schema_prints.hpp"
 #include "partshift/state/source_partitions.hpp"
 
 namespace partshift::cutover {
@@ -107,6 +110,10 @@ public:
               request.old_suffix = "_partitioned";
           }
           if (tables_.size() > 1) request.keep_inbound_from = job_sources;
+          if (!o_.reverting)
+              request.recheck_schema = [this, job = t.job](pg::connection&) {
+                  check_schema(*job);
+              };
           requests.push_back(std::move(request));
       }
       std::vector<swap_preparation> prepared;
@@ -126,6 +133,12 @@ public:
               state::check_source_partitions(lock_, o_.job.job,
                                              {o_.job.source_schema, o_.job.source_table});
           for (const auto& request : requests) prepared.push_back(prepare_swap(lock_, request));
+          // The schema as the job recorded it (issue 20 item 1), checked under the lock that
+          // holds DDL off: a change the swap would not carry stops the job (runtime_error,
+          // exit 1; rolled back, the source untouched). What this lock lets through (grants,
+          // comments, new dependents) is checked again under ACCESS EXCLUSIVE by swap_tables.
+          if (!o_.reverting)
+              for (const auto& t : tables_) check_schema(*t.job);
           // One statement, the tables in its list order: the fixed order of tables_.
           locking = names(&swapped_table::source);
           mode = lock_request::access_exclusive;
@@ -235,6 +248,16 @@ public:
         cleared_ += cancelled_autovacuum_;
         if (terminator_) cleared_ += terminator_->observe(fence_, blockers);
         return describe_blockers(blockers);
+    }
+
+    // check_schema: the job's recorded schema print against its source now, on the locking
+    // session (its search_path is '' from prepare_swap on).
+    void check_schema(const state::job_record& job) {
+        const auto source = find_relation(lock_, {job.source_schema, job.source_table});
+        if (!source) return;  // prepare_swap said so already
+        state::check_schema_print(lock_, job.job, source->oid,
+                                  catalog::qualified({job.source_schema, job.source_table}),
+                                  job.publication_name);
     }
 
     // make_durable returns once the swap's commit is on disk: a transaction with an xid

@@ -18,6 +18,7 @@
 #include "partshift/spool/trusted_path.hpp"
 #include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/job_controls.hpp"
+#include "partshift/state/schema_prints.hpp"
 #include "partshift/state/source_partitions.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/teardown/job_teardown.hpp"
@@ -67,6 +68,15 @@ void create_stream(const run_options& options, const std::vector<table_ref>& tab
                  rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
 }
 
+// record_schema_prints: what the swap relies on, as the plan saw it (issue 20 item 1): from
+// here on, schema_watch and the cutover compare the sources with it. After the publication:
+// partshift's own is left out of the print.
+void record_schema_prints(const std::vector<table_ref>& tables, const state::job_record& rec,
+                          pg::connection& conn) {
+    for (const auto& t : tables)
+        state::record_schema_print(conn, t.job, t.table->oid, rec.publication_name);
+}
+
 void prepare(const run_options& options, const job_inputs& inputs,
              const std::vector<table_ref>& tables, pg::connection& conn) {
     // First, before the server has anything to clean up: the spool root, and the job's
@@ -85,6 +95,7 @@ void prepare(const run_options& options, const job_inputs& inputs,
     // it stops the job (partition_watch, and the cutover under its lock).
     state::record_source_partitions(conn, rec.job, inputs.table.partitions);
     create_stream(options, tables, rec, conn);
+    record_schema_prints(tables, rec, conn);
 }
 
 // remove_half_prepared: a failed prepare (e.g. the slot was blocked) leaves nothing behind.
@@ -137,6 +148,13 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
         // A job started by an older partshift: tables and columns added since (e.g.
         // partshift.skipped_keys) must exist before the roles use them.
         state::ensure_schema(conn);
+        // A job prepared by an earlier partshift has no print: from now on, at least.
+        if (!existing->reverse_of && !state::schema_print_recorded(conn, existing->job)) {
+            spdlog::warn("job {} was prepared by an earlier partshift: schema changes made "
+                         "before this run cannot be told apart; recording the schema now",
+                         existing->job);
+            record_schema_prints(tables, *existing, conn);
+        }
         return *existing;
     }
     throw_if_failed(inputs, /*resumed=*/false);

@@ -22,6 +22,7 @@
 #include "partshift/migrate/job_preparation.hpp"
 #include "partshift/migrate/partition_watch.hpp"
 #include "partshift/migrate/revert_window_runner.hpp"
+#include "partshift/migrate/schema_watch.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/state/job_controls.hpp"
@@ -219,6 +220,9 @@ void job_runner::start_roles(run_context& ctx, const state::job_record& job) {
             watch.interval = std::chrono::milliseconds(std::atoi(ms));
         ctx.tasks.spawn("partition watch", watch_partitions(std::move(watch), ctx.tasks));
     }
+    // A reverse job (revert window) reads the table partshift built: nothing was recorded.
+    if (!job.reverse_of)
+        ctx.tasks.spawn("schema watch", watch_schema(schema_watch_for(ctx, job), ctx.tasks));
     if (exporter_)
         ctx.tasks.spawn("metrics",
                         best_effort(metrics::publish_metrics(
@@ -231,6 +235,22 @@ void job_runner::start_roles(run_context& ctx, const state::job_record& job) {
                         best_effort(hooks_.status_hooks(ctx.tasks, job, ctx.progress, ctx.monitor,
                                                         options_.status_hook_interval),
                                     nullptr));
+}
+
+// schema_watch_for: every table of the job, checked every few seconds until the cutover starts.
+schema_watch_options job_runner::schema_watch_for(run_context& ctx, const state::job_record& job) {
+    schema_watch_options watch;
+    watch.dsn = options_.dsn;
+    for (const auto& t : ctx.tables)
+        watch.tables.push_back({t.job, t.table->oid, catalog::qualified(t.table->name)});
+    watch.skip_publication = job.publication_name;
+    // Test hook: a long interval leaves a change to the cutover's own check.
+    if (const char* ms = std::getenv("PARTSHIFT_TEST_SCHEMA_CHECK_MS"))
+        watch.interval = std::chrono::milliseconds(std::atoi(ms));
+    watch.cutover_started = [&progress = ctx.progress] {
+        return progress.cutover.load() == base::cutover_stage::cutting_over;
+    };
+    return watch;
 }
 
 // phase_script: copy → index → replay and follow (→ cutover); a stop between the steps

@@ -9,6 +9,7 @@
 // (invariant 4); inbound foreign keys are the one place it alters other tables.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ struct swap_request {
     // foreign keys to this table stay on the old tables (between NAME_old and the other's old
     // table); the partitioned tables were given theirs before the copy.
     std::vector<catalog::qualified_name> keep_inbound_from;
+    // recheck_schema: called under ACCESS EXCLUSIVE when something the weaker lock of
+    // prepare_swap let through changed since (a grant, a comment, a new dependent), before the
+    // catalog is read again; throws to stop the job (the job's recorded schema print).
+    std::function<void(pg::connection&)> recheck_schema;
 };
 
 struct swap_outcome {

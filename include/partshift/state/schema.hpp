@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "live";
+inline constexpr const char* newest_column = "schema_printed_at";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -69,6 +69,16 @@ CREATE TABLE IF NOT EXISTS partshift.source_partitions (
     member     text NOT NULL,                 -- catalog::member_text: name, parent, bound
     PRIMARY KEY (job, relid)
 );
+-- The fingerprint of the source's schema when the job was prepared (catalog/schema_print.hpp):
+-- the job stops, or the swap carries the change over, when it differs. kind '!' records a
+-- change that stopped the job for good (its columns changed), so undoing it hides nothing.
+CREATE TABLE IF NOT EXISTS partshift.schema_prints (
+    job        text NOT NULL REFERENCES partshift.jobs (job) ON DELETE CASCADE,
+    kind       text NOT NULL,
+    name       text NOT NULL,
+    text       text NOT NULL,
+    PRIMARY KEY (job, kind, name)
+);
 -- Columns added after the first release: ADD COLUMN IF NOT EXISTS keeps older jobs working.
 ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS swap_xid bigint,          -- the cutover transaction (for a later revert)
@@ -107,7 +117,10 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS group_position integer,
     -- Written by the running job once a second: rows of running chunks, rates and time left
     -- (copy, index build, catch-up), as monitor/job_monitor computed them; NULL = not running.
-    ADD COLUMN IF NOT EXISTS live jsonb;
+    ADD COLUMN IF NOT EXISTS live jsonb,
+    -- When partshift.schema_prints was filled for the job; NULL: by no run yet (a job of an
+    -- earlier partshift: its run records it on resume).
+    ADD COLUMN IF NOT EXISTS schema_printed_at timestamptz;
 )SQL";
 
 }  // namespace partshift::state

@@ -39,6 +39,10 @@ po::options_description plan_options() {
         "accept that functions the table's owner wrote (in its CHECKs, defaults, index "
         "expressions, column types, ...) run with this role's rights; without it, preflight "
         "fails when the owner is neither this role nor a superuser")(
+        "allow-uncarried-dependents", po::bool_switch(),
+        "accept that objects depending on the table which the cutover cannot carry over "
+        "(inheritance children, columns and functions using its row type, ...) stay bound to "
+        "the old table; without it, preflight fails when there are any")(
         "target-name", po::value<std::string>()->value_name("NAME"),
         "name of the partitioned table until cutover (default NAME_new)")(
         "json", po::bool_switch(), "print the plan as JSON instead of a SQL script")(
@@ -59,6 +63,7 @@ plan::preflight_options accepted_options(const po::variables_map& vm) {
     plan::preflight_options o;
     o.drop_unrepointable_fks = vm["drop-unrepointable-fks"].as<bool>();
     o.trust_table_owner = vm["trust-table-owner"].as<bool>();
+    o.allow_uncarried_dependents = vm["allow-uncarried-dependents"].as<bool>();
     return o;
 }
 

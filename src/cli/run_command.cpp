@@ -53,6 +53,10 @@ po::options_description run_options() {
         "accept that functions the table's owner wrote (in its CHECKs, defaults, index "
         "expressions, column types, ...) run with this role's rights; without it, partshift "
         "refuses (exit 3) when the owner is neither this role nor a superuser")(
+        "allow-uncarried-dependents", po::bool_switch(),
+        "accept that objects depending on the table which the cutover cannot carry over "
+        "(inheritance children, columns and functions using its row type, ...) stay bound to "
+        "the old table; without it, preflight fails when there are any")(
         "dry-run-for", po::value<std::string>()->value_name("DURATION"),
         "with --dry-run: stop after following this long (e.g. 10m), checkpoint saved")(
         "postpone-cutover", po::bool_switch(), "follow until 'partshift cutover' is run")(
@@ -300,6 +304,7 @@ int command_run(const arguments& args) {
     plan::preflight_options accepted;
     accepted.drop_unrepointable_fks = run.drop_unrepointable_fks;
     accepted.trust_table_owner = vm["trust-table-owner"].as<bool>();
+    accepted.allow_uncarried_dependents = vm["allow-uncarried-dependents"].as<bool>();
     if (file) return run_group(conn, *file, run, accepted);
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names, accepted);
     // Until when the new table takes rows, before anything is made (plan shows the same); not

@@ -129,10 +129,12 @@ std::vector<captured_view> capture_views(pg::connection& conn, const catalog::ta
     std::vector<captured_view> out;
     for (const auto& dv : table.dependent_views) {
         auto facts = find_relation(conn, dv.name);
-        if (!facts || (facts->relkind != 'v' && facts->relkind != 'm')) {
+        // A table with a rule that reads the table: the rule is carried with the other
+        // dependents (dependent_objects), the table itself is no view to replace.
+        if (facts && facts->relkind != 'v' && facts->relkind != 'm') continue;
+        if (!facts) {
             skipped.push_back("relation " + dv.name.schema + "." + dv.name.name +
-                              " has a rule that reads the table; it is not a view and keeps "
-                              "reading the old table");
+                              " that depends on the table is gone");
             continue;
         }
         captured_view v;

@@ -13,6 +13,7 @@
 
 #include "partshift/catalog/grants.hpp"
 #include "partshift/catalog/inspector.hpp"
+#include "partshift/cutover/dependent_objects.hpp"
 #include "partshift/cutover/dependent_views.hpp"
 #include "partshift/cutover/not_null_names.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
@@ -90,6 +91,7 @@ struct swap_inputs {
     std::vector<identity_move> identities;
     std::vector<inbound_move> inbound;
     std::vector<not_null_rename> not_nulls;  // PostgreSQL 18's named NOT NULL constraints
+    captured_dependents dependents;  // rules, policies on other tables, SQL-body functions
 };
 
 void check_preconditions(pg::connection& conn, swap_runner& run, const swap_request& req,
@@ -198,6 +200,7 @@ swap_inputs read_inputs(pg::connection& conn, swap_runner& run, const swap_reque
     in.identities = read_identities(conn, run, in.source, in.target);
     in.inbound = decide_inbound(conn, run, req, in.source, in.target);
     in.not_nulls = read_not_null_renames(conn, in.source.oid, in.target.oid);
+    in.dependents = capture_dependents(conn, in.source.oid, in.target.oid);
     return in;
 }
 
@@ -469,7 +472,7 @@ namespace {
 // catalog_fingerprint: what could change between the reads of prepare_swap (under SHARE
 // UPDATE EXCLUSIVE, which DML does not wait for) and the ACCESS EXCLUSIVE lock, because the
 // statements that change it take no conflicting lock: privileges (GRANT/REVOKE), comments,
-// and the objects depending on either table (a new view). Everything else the reads see
+// and the objects depending on either table (a new view, function, policy on another table). Everything else the reads see
 // (columns, indexes, triggers, policies, foreign keys, publication membership) changes only
 // under a lock that SHARE UPDATE EXCLUSIVE holds off.
 std::string catalog_fingerprint(pg::connection& conn, uint32_t source_oid, uint32_t target_oid) {
@@ -500,7 +503,24 @@ std::string catalog_fingerprint(pg::connection& conn, uint32_t source_oid, uint3
             "   AND d.objoid IN (SELECT $1::oid UNION SELECT $2::oid UNION"
             "    SELECT i.indexrelid FROM pg_catalog.pg_index i"
             "    WHERE i.indrelid IN ($1::oid, $2::oid))),"
-            " (SELECT pg_catalog.string_agg(oid::text, ',' ORDER BY oid) FROM deps)))",
+            " (SELECT pg_catalog.string_agg(oid::text, ',' ORDER BY oid) FROM deps),"
+            // Every object depending on the source or its row type (SQL-body functions,
+            // policies on other tables, columns using the row type): none takes a lock on it.
+            // With the xmin of a function's, policy's or rule's row: replacing one keeps its
+            // dependencies, and the swap must not put back the text it read before.
+            " (SELECT pg_catalog.string_agg(d.classid || ':' || d.objid || ':' || d.objsubid"
+            "   || ':' || coalesce(CASE d.classid"
+            "    WHEN 'pg_catalog.pg_proc'::regclass THEN (SELECT x.xmin::text"
+            "     FROM pg_catalog.pg_proc x WHERE x.oid = d.objid)"
+            "    WHEN 'pg_catalog.pg_policy'::regclass THEN (SELECT x.xmin::text"
+            "     FROM pg_catalog.pg_policy x WHERE x.oid = d.objid)"
+            "    WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT x.xmin::text"
+            "     FROM pg_catalog.pg_rewrite x WHERE x.oid = d.objid) END, ''), ','"
+            "   ORDER BY d.classid, d.objid, d.objsubid) FROM pg_catalog.pg_depend d"
+            "   WHERE d.deptype = 'n' AND ((d.refclassid = 'pg_catalog.pg_class'::regclass"
+            "   AND d.refobjid = $1::oid) OR (d.refclassid = 'pg_catalog.pg_type'::regclass"
+            "   AND d.refobjid = (SELECT c.reltype FROM pg_catalog.pg_class c"
+            "    WHERE c.oid = $1::oid))))))",
             std::to_string(source_oid), std::to_string(target_oid))
         .get(0, 0);
 }
@@ -558,6 +578,7 @@ swap_outcome swap_tables(pg::connection& conn, const swap_request& req,
     // in between (the only changes the weaker lock let through); then read again, now.
     if (catalog_fingerprint(conn, st.inputs.source.oid, st.inputs.target.oid) != st.fingerprint) {
         spdlog::info("cutover: the catalog changed since the swap was prepared; reading it again");
+        if (req.recheck_schema) req.recheck_schema(conn);
         st.inputs = read_inputs(conn, run, req, target);
     } else {
         // Identity sequences move with every insert until the lock: their floors are read now.
@@ -579,6 +600,7 @@ swap_outcome swap_tables(pg::connection& conn, const swap_request& req,
     move_sequences(run, in, table);
     move_replica_identity(run, in, table);
     carry_views(run, in.views, st.saved_search_path);
+    carry_dependents(run, in.dependents, table);
     move_publications(run, in, req, table);
 
     run.step("restore search_path");

@@ -173,6 +173,7 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
         params);
     for (int i = 0; i < taken.rows(); ++i) f.taken_names.push_back(taken.get(i, 0));
     f.owner_code = read_owner_code(conn, table);
+    f.dependents = read_dependents(conn, table);
     return f;
 }
 
@@ -418,6 +419,9 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                                " — drop them or choose another --target-name"));
 
     out.push_back(evaluate_owner_code(f.owner_code, table.name, options.trust_table_owner));
+    out.push_back(
+        evaluate_dependents(f.dependents, table.name, options.allow_uncarried_dependents));
+    out.push_back(evaluate_naming_triggers(f.dependents, table.name));
     return out;
 }
 

@@ -40,8 +40,9 @@ struct captured_view {
     bool recreate = false;  // dropped and created again (a materialized view, or reads one)
 };
 
-// capture_views reads every view in table.dependent_views (by depth). Relations with rules on
-// the table that are not views are not carried over; each becomes a note in `skipped`.
+// capture_views reads every view in table.dependent_views (by depth). Tables with rules on the
+// table are left to dependent_objects (their rules are carried there); a relation gone since
+// the table was inspected becomes a note in `skipped`.
 std::vector<captured_view> capture_views(pg::connection& conn, const catalog::table_model& table,
                                          std::vector<std::string>& skipped);
 

@@ -11,6 +11,7 @@
 
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/pg/connection.hpp"
+#include "partshift/plan/dependents.hpp"
 #include "partshift/plan/owner_code.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/plan/preflight_check.hpp"
@@ -44,6 +45,7 @@ struct server_facts {
     std::optional<int64_t> level2_outside;
     std::vector<std::string> taken_names;  // planned names that already exist in the schema
     owner_code_facts owner_code;           // the table owner's code partshift would run
+    dependent_facts dependents;            // what depends on the table, carried or not
 };
 
 // preflight_options: what the user accepted on the command line.
@@ -53,6 +55,8 @@ struct preflight_options {
     bool drop_unrepointable_fks = false;
     // The table owner's functions may run with partshift's rights (--trust-table-owner).
     bool trust_table_owner = false;
+    // Dependents the swap cannot carry stay bound to NAME_old (--allow-uncarried-dependents).
+    bool allow_uncarried_dependents = false;
 };
 
 // null_count_limit: NULL counting stops here; "at least this many" is enough to act on.

@@ -206,7 +206,7 @@ TEST_F(DependentsTest, PlanWarnsOfTriggerFunctionsNamingTheTable) {
         "EXECUTE FUNCTION touch_event()");
     auto p = plan();
     EXPECT_EQ(p.exit_code, 0) << p.out << p.err;
-    EXPECT_NE(p.out.find("trigger payments_touch on public.payments runs touch_event()"),
+    EXPECT_NE(p.out.find("trigger payments_touch on public.payments runs public.touch_event()"),
               std::string::npos)
         << p.out;
 }

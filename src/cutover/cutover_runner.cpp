@@ -111,9 +111,7 @@ public:
           }
           if (tables_.size() > 1) request.keep_inbound_from = job_sources;
           if (!o_.reverting)
-              request.recheck_schema = [this, job = t.job](pg::connection&) {
-                  check_schema(*job);
-              };
+              request.recheck_schema = [this, job = t.job](pg::connection&) { check_schema(*job); };
           requests.push_back(std::move(request));
       }
       std::vector<swap_preparation> prepared;

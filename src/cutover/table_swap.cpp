@@ -472,9 +472,9 @@ namespace {
 // catalog_fingerprint: what could change between the reads of prepare_swap (under SHARE
 // UPDATE EXCLUSIVE, which DML does not wait for) and the ACCESS EXCLUSIVE lock, because the
 // statements that change it take no conflicting lock: privileges (GRANT/REVOKE), comments,
-// and the objects depending on either table (a new view, function, policy on another table). Everything else the reads see
-// (columns, indexes, triggers, policies, foreign keys, publication membership) changes only
-// under a lock that SHARE UPDATE EXCLUSIVE holds off.
+// and the objects depending on either table (a new view, function, policy on another table).
+// Everything else the reads see (columns, indexes, triggers, policies, foreign keys, publication
+// membership) changes only under a lock that SHARE UPDATE EXCLUSIVE holds off.
 std::string catalog_fingerprint(pg::connection& conn, uint32_t source_oid, uint32_t target_oid) {
     return conn
         .query(

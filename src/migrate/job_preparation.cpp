@@ -150,9 +150,10 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
         state::ensure_schema(conn);
         // A job prepared by an earlier partshift has no print: from now on, at least.
         if (!existing->reverse_of && !state::schema_print_recorded(conn, existing->job)) {
-            spdlog::warn("job {} was prepared by an earlier partshift: schema changes made "
-                         "before this run cannot be told apart; recording the schema now",
-                         existing->job);
+            spdlog::warn(
+                "job {} was prepared by an earlier partshift: schema changes made "
+                "before this run cannot be told apart; recording the schema now",
+                existing->job);
             record_schema_prints(tables, *existing, conn);
         }
         return *existing;

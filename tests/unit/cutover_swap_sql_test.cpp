@@ -179,13 +179,13 @@ TEST(CutoverDependentObjects, RulesArePutInPlaceAndPoliciesAltered) {
     using namespace partshift::cutover;
     EXPECT_EQ(or_replace_rule("CREATE RULE r AS ON DELETE TO public.t DO ALSO NOTIFY x;"),
               "CREATE OR REPLACE RULE r AS ON DELETE TO public.t DO ALSO NOTIFY x;");
-    other_policy p{{"public", "Docs"}, "see own", std::string("(EXISTS (SELECT 1))"),
-                   std::nullopt};
+    other_policy p{{"public", "Docs"}, "see own", std::string("(EXISTS (SELECT 1))"), std::nullopt};
     EXPECT_EQ(alter_policy_sql(p),
               "ALTER POLICY \"see own\" ON public.\"Docs\" USING ((EXISTS (SELECT 1)))");
     p.check_expr = "true";
-    EXPECT_EQ(alter_policy_sql(p), "ALTER POLICY \"see own\" ON public.\"Docs\" USING ((EXISTS "
-                                   "(SELECT 1))) WITH CHECK (true)");
+    EXPECT_EQ(alter_policy_sql(p),
+              "ALTER POLICY \"see own\" ON public.\"Docs\" USING ((EXISTS "
+              "(SELECT 1))) WITH CHECK (true)");
     EXPECT_FALSE(rule_state_sql("public.t", "r", 'O'));
     EXPECT_EQ(*rule_state_sql("public.t", "r", 'D'), "ALTER TABLE public.t DISABLE RULE r");
     EXPECT_EQ(*rule_state_sql("public.t", "r", 'A'), "ALTER TABLE public.t ENABLE ALWAYS RULE r");

@@ -9,8 +9,9 @@
 #include "partshift/cli/swap_wait.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/error.hpp"
-#include "partshift/state/job_store.hpp"
+#include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
+#include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/state/run_lock.hpp"
 
@@ -33,11 +34,12 @@ int command_cutover(const arguments& args) {
     if (!job) throw usage_error("no partshift job named " + name);
     if (job->phase == state::phase::done)
         throw usage_error("job " + name + " was already cut over");
-    auto holder = state::run_lock_holder(conn, name);
-    if (!holder)
-        throw runtime_error("no run of job " + name +
-                            " is active: start one ('partshift run ... --postpone-cutover' "
-                            "follows until asked; without it, run cuts over by itself)");
+    // The request goes to the run that holds the job now, and to that run alone: a dry run
+    // is refused, and a request that run does not carry out ends with it.
+    const auto run_id = running_swap_run(
+        conn, name, "cutover",
+        "start one ('partshift run ... --postpone-cutover' follows until asked; without it, run "
+        "cuts over by itself)");
     if (auto window = optional_string(vm, "revert-window")) {
         const auto ms = parse_duration(*window, "revert-window");
         if (ms.count() < 1000) throw usage_error("--revert-window must be at least 1s");
@@ -49,11 +51,10 @@ int command_cutover(const arguments& args) {
         state::upgrade_schema(conn);
         state::set_revert_window(conn, name, ms);
     }
-    state::set_cutover_requested(conn, name, true);
-    std::cerr << "partshift: cutover of job " << name << " requested from the run (" << *holder
-              << ")\n";
-    if (vm.count("no-wait")) return 0;
-    return wait_for_swap(conn, name, "cut over");
+    return request_swap(conn, name, run_id,
+                        "cutover of job " + name + " requested from the run (" +
+                            state::registered_run(conn, name)->holder + ")",
+                        vm.count("no-wait") > 0, "cut over");
 }
 
 }  // namespace partshift::cli

@@ -97,12 +97,13 @@ int command_revert(const arguments& args) {
                               job.source_schema);
         state::set_partitioned_name(conn, reverse, *keep_as);
     }
-    state::set_cutover_requested(conn, reverse, true);
     if (auto holder = state::run_lock_holder(conn, reverse)) {
-        std::cerr << "partshift: revert of job " << job.job << " requested from the run ("
-                  << *holder << ")\n";
-        if (vm.count("no-wait")) return 0;
-        return wait_for_swap(conn, reverse, "reverted");
+        const auto run_id =
+            running_swap_run(conn, reverse, "revert", "run 'partshift revert' again");
+        return request_swap(conn, reverse, run_id,
+                            "revert of job " + job.job + " requested from the run (" + *holder +
+                                ")",
+                            vm.count("no-wait") > 0, "reverted");
     }
     // Nobody follows the window: follow it here until the swap back is done.
     migrate::run_options o;
@@ -112,6 +113,8 @@ int command_revert(const arguments& args) {
     o.max_lock_hold = parse_duration(vm["max-lock-hold"].as<std::string>(), "max-lock-hold");
     o.cutover_attempts = vm["cutover-attempts"].as<int>();
     o.drop_unrepointable_fks = vm.count("drop-unrepointable-fks") > 0;
+    // The run this command starts asks for the swap back itself (a request belongs to its run).
+    o.request_cutover = true;
     if (o.lock_timeout.count() < 1) throw usage_error("--lock-timeout must be at least 1ms");
     if (o.max_lock_hold.count() < 10) throw usage_error("--max-lock-hold must be at least 10ms");
     const int code = migrate::run_revert_window(o, job.job);

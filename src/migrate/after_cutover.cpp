@@ -8,6 +8,7 @@
 #include "partshift/cutover/after_swap.hpp"
 #include "partshift/error.hpp"
 #include "partshift/partman/partman_handoff.hpp"
+#include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/revert_window.hpp"
@@ -79,12 +80,10 @@ int finish_run(const run_options& options, control_session& control, const job_h
             cutover.swapped() ? std::optional(cutover.result->lock_hold_ms) : std::nullopt);
         return 0;
     }
-    if (cutover.gave_up) {
-        // A request from `partshift cutover` was answered (no): the next run waits for a
-        // new one.
-        control.with([&](pg::connection& c) { state::set_cutover_requested(c, job.job, false); });
-        throw cutover_error(*cutover.gave_up);
-    }
+    // A request made to this run and not carried out ends with it (a run that gave up
+    // answered it: no); the next run waits for a new one.
+    control.with([&](pg::connection& c) { state::end_run_requests(c, job.job); });
+    if (cutover.gave_up) throw cutover_error(*cutover.gave_up);
     spdlog::info("stopped in phase {}; run again to resume", saved ? saved->phase : "?");
     return 0;
 }

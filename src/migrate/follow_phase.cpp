@@ -10,6 +10,7 @@
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
+#include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_names.hpp"
 
 namespace partshift::migrate {
@@ -92,6 +93,7 @@ follow_watcher_hooks follow_phase::watcher_hooks() {
         hooks.before_cutover = [this] {
             return ctx_.hooks.before_cutover(ctx_.tasks, job_, ctx_.progress);
         };
+    hooks.claim_request = [this] { return claim_request(); };
     hooks.start_cutover = [this] { cutover_->start(); };
     hooks.cutover_finished = [this] { return cutover_->finished(); };
     return hooks;
@@ -107,6 +109,14 @@ asio::awaitable<void> follow_phase::enter_follow() {
     ctx_.monitor.set_phase(state::phase::follow);
     spdlog::info("phase {}", state::phase::follow);
     start_unique_build();
+}
+
+// claim_request: the `partshift cutover` request made to this run, taken in its row (a
+// withdrawal after this comes too late: state/cutover_request.hpp).
+asio::awaitable<bool> follow_phase::claim_request() {
+    auto claim = [&](pg::connection& c) { return state::claim_cutover_request(c, job_.job); };
+    const bool claimed = co_await ctx_.control_async(claim);
+    co_return claimed;
 }
 
 // start_unique_build: the secondary UNIQUE indexes (DESIGN.md step 6), built beside the

@@ -109,6 +109,17 @@ asio::awaitable<void> follow_watcher::open_gate() {
             co_return;
         }
     }
+    if (progress_.cutover_requested && hooks_.claim_request) {
+        // Named, not in a condition (GCC 12: see follow_phase::build_unique).
+        const bool claimed = co_await hooks_.claim_request();
+        if (tasks_.stop_requested()) co_return;
+        // Withdrawn since the last tick: a run that needs the request waits for a new one.
+        if (!claimed && (options_.postpone || options_.postpone_flag_file)) {
+            spdlog::info("the cutover request was withdrawn; not cutting over");
+            progress_.cutover_requested = false;
+            co_return;
+        }
+    }
     progress_.cutover = base::cutover_stage::cutting_over;
     cutover_started_ = true;
     spdlog::info("cutover: lag {:.2f} s, starting", progress_.lag_micros / 1e6);

@@ -25,6 +25,7 @@
 #include "partshift/migrate/schema_watch.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/run_lock.hpp"
 #include "partshift/stream/streamer.hpp"
@@ -96,6 +97,9 @@ int job_runner::run() {
     // multi-table job also holds its other tables' rows, so no run takes one on its own.
     control_.lock_tables();
     auto job = load_or_prepare(options_, inputs_, tables(), control_);
+    // A cutover request belongs to the run it was made to: registering withdraws any an
+    // earlier run left, and tells `partshift cutover` whether this one is a dry run.
+    state::register_run(control_.connection(), job.job, options_.dry_run, options_.request_cutover);
     remember_targets(job);
     spdlog::info("job {}: {} → {} (phase {})", job.job, job.source_schema + "." + job.source_table,
                  job.target_schema + "." + job.target_table, job.phase);
@@ -288,7 +292,11 @@ void job_runner::remember_targets(const state::job_record& job) {
 // the on-failure hook.
 void job_runner::record_failure(const state::job_record& job, const std::exception& e) {
     try {
-        control_.with([&](pg::connection& c) { state::set_last_error(c, job.job, e.what()); });
+        control_.with([&](pg::connection& c) {
+            state::set_last_error(c, job.job, e.what());
+            // A request this run did not carry out is not left for the next run.
+            state::end_run_requests(c, job.job);
+        });
     } catch (...) {
         // The server is gone for good; the message still reaches the user on stderr.
     }

@@ -13,6 +13,7 @@
 #include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/lag.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/state/cutover_request.hpp"
 #include "partshift/stream/pg_clock.hpp"
 
 namespace partshift::monitor {
@@ -138,7 +139,10 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "updated_at = now() "
         "WHERE job = $1 "
         "RETURNING (SELECT retained FROM s), (SELECT wal_status FROM s), "
-        "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, cutover_requested, "
+        "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric(20,0)::text, " +
+        // Only a request made to this run (registered at its start) counts.
+        std::string(state::request_for_run_sql) +
+        ", "
         "copy_paused, coalesce(max_copy_rate, 0), coalesce(max_lag_ms, -1), "
         "coalesce(copy_workers, 0), "
         // A reverse job (revert window): its window is over, or `partshift finish` asked.

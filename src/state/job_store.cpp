@@ -169,17 +169,6 @@ void set_last_error(pg::connection& conn, const std::string& job, const std::str
                message);
 }
 
-void set_cutover_requested(pg::connection& conn, const std::string& job, bool requested) {
-    conn.query(
-        "UPDATE partshift.jobs SET cutover_requested = $2, updated_at = now() WHERE job = $1", job,
-        requested ? "true" : "false");
-}
-
-bool cutover_requested(pg::connection& conn, const std::string& job) {
-    auto r = conn.query("SELECT cutover_requested FROM partshift.jobs WHERE job = $1", job);
-    return r.rows() > 0 && r.get_bool(0, 0);
-}
-
 void set_cutover_state(pg::connection& conn, const std::string& job, const std::string& text) {
     conn.query("UPDATE partshift.jobs SET cutover_state = nullif($2, ''), updated_at = now() "
                "WHERE job = $1",

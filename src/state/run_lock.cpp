@@ -14,6 +14,15 @@ namespace {
 constexpr const char* key_sql = "hashtextextended('partshift.run:' || $1, 0)";
 constexpr const char* holder_prefix = "partshift-run ";
 
+// holder_from: a run's holder name from its session's application_name (as the server keeps
+// it: cut at 63 bytes), or the session described for a holder that is not a partshift run.
+std::string holder_from(const std::string& application_name) {
+    if (application_name.rfind(holder_prefix, 0) == 0)
+        return application_name.substr(std::string(holder_prefix).size());
+    return "session " +
+           (application_name.empty() ? std::string("without a name") : application_name);
+}
+
 std::string host_name() {
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -54,9 +63,15 @@ std::optional<std::string> run_lock_holder(pg::connection& conn, const std::stri
             "AND l.pid <> pg_backend_pid()",
         job);
     if (r.rows() == 0) return std::nullopt;
-    std::string name = r.get(0, 0);
-    if (name.rfind(holder_prefix, 0) == 0) return name.substr(std::string(holder_prefix).size());
-    return "session " + (name.empty() ? std::string("without a name") : name);
+    return holder_from(r.get(0, 0));
+}
+
+std::string own_holder_name(pg::connection& conn) {
+    // The server's copy of the name, cut as run_lock_holder reads it from another session.
+    return holder_from(
+        conn.exec("SELECT coalesce(application_name, '') FROM "
+                  "pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()")
+            .get(0, 0));
 }
 
 }  // namespace partshift::state

@@ -43,6 +43,7 @@ class follow_phase {
     follow_watcher_options watcher_options(const state::job_record& fresh) const;
     follow_watcher_hooks watcher_hooks();
     boost::asio::awaitable<void> enter_follow();
+    boost::asio::awaitable<bool> claim_request();
     void start_unique_build();
     boost::asio::awaitable<void> build_unique();
     boost::asio::awaitable<std::exception_ptr> apply_until_stopped();

@@ -5,7 +5,8 @@
 // --max-lag (live: `partshift set --max-lag`) for a moment, (with --postpone-cutover)
 // `partshift cutover` asked for, and (with --postpone-cutover-flag) its file gone or
 // `partshift cutover` asked for; then (with --hooks-dir) the before-cutover hook exits 0, or
-// the cutover is postponed and the hook asked again after hook_retry.
+// the cutover is postponed and the hook asked again after hook_retry; then the request is
+// taken (a request withdrawn before that sends the gate back to waiting).
 // Must not: apply, cut over or write job state itself; it calls the hooks it is given.
 #pragma once
 
@@ -44,6 +45,9 @@ struct follow_watcher_hooks {
     // The before-cutover hook, run when the gate is open (optional): nullopt lets the cutover
     // start; a reason postpones it.
     std::function<boost::asio::awaitable<std::optional<std::string>>()> before_cutover;
+    // Takes the `partshift cutover` request made to this run, right before the cutover starts
+    // (optional); false: it was withdrawn meanwhile (Ctrl-C on a waiting `cutover`).
+    std::function<boost::asio::awaitable<bool>()> claim_request;
     std::function<void()> start_cutover;     // called once, when the gate opens
     std::function<bool()> cutover_finished;  // the cutover's job has returned
 };

@@ -28,11 +28,16 @@ struct run_options {
     bool copy_through_partshift = false;  // --copy-method copy: every chunk piped, ceiling or not
     std::string spool_root;  // the job's spool: spool_root/<system id>-<database oid>-<job>
     std::string old_name;
+    // --target-name as given (the plan's target otherwise); a resumed job refuses another.
+    std::optional<std::string> target_name;
     std::chrono::seconds slot_timeout{120};
     // After the server went away mid-run, how long to keep waiting for it and resuming.
     std::chrono::seconds reconnect_for{600};
     // Cutover (without dry_run): the gate and the lock (DESIGN.md §1 step 7).
     bool postpone_cutover = false;
+    // The run starts with a cutover request of its own (`partshift revert` without a running
+    // process follows the window itself until its swap back).
+    bool request_cutover = false;
     std::chrono::milliseconds max_lag{1000};
     std::chrono::milliseconds lock_timeout{50};
     std::chrono::milliseconds max_lock_hold{2000};

@@ -70,9 +70,7 @@ void set_l0(pg::connection& conn, const std::string& job, lsn_t l0);
 // stale figures for a run that has not measured its own yet.
 void reset_live_figures(pg::connection& conn, const std::string& job);
 void set_last_error(pg::connection& conn, const std::string& job, const std::string& message);
-// Cutover requests: `partshift cutover` sets the flag; the running process reads it.
-void set_cutover_requested(pg::connection& conn, const std::string& job, bool requested);
-bool cutover_requested(pg::connection& conn, const std::string& job);
+// Cutover requests: state/cutover_request.hpp (a request belongs to one run).
 // set_cutover_state: what status shows about the cutover ("waiting for cutover", ...); empty
 // clears it.
 void set_cutover_state(pg::connection& conn, const std::string& job, const std::string& text);

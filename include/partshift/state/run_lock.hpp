@@ -29,4 +29,7 @@ void acquire_run_lock(pg::connection& conn, const std::string& job,
 // run_lock_holder: who holds the job's lock ("pid N on host H"), nullopt when nobody does.
 std::optional<std::string> run_lock_holder(pg::connection& conn, const std::string& job);
 
+// own_holder_name: how run_lock_holder names this session (`conn`) to another one.
+std::string own_holder_name(pg::connection& conn);
+
 }  // namespace partshift::state

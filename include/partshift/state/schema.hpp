@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "schema_printed_at";
+inline constexpr const char* newest_column = "cutover_request_taken";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -120,7 +120,15 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS live jsonb,
     -- When partshift.schema_prints was filled for the job; NULL: by no run yet (a job of an
     -- earlier partshift: its run records it on resume).
-    ADD COLUMN IF NOT EXISTS schema_printed_at timestamptz;
+    ADD COLUMN IF NOT EXISTS schema_printed_at timestamptz,
+    -- Cutover requests belong to one run (state/cutover_request.hpp): the run that registered
+    -- last (its id, who holds it, dry run or not), the run a request was made to, and whether
+    -- that run has taken it (then it can no longer be withdrawn).
+    ADD COLUMN IF NOT EXISTS run_id text,
+    ADD COLUMN IF NOT EXISTS run_holder text,
+    ADD COLUMN IF NOT EXISTS run_dry_run boolean,
+    ADD COLUMN IF NOT EXISTS cutover_request_run text,
+    ADD COLUMN IF NOT EXISTS cutover_request_taken boolean NOT NULL DEFAULT false;
 )SQL";
 
 }  // namespace partshift::state

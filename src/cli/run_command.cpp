@@ -14,6 +14,7 @@
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
 #include "partshift/hooks/hook_runner.hpp"
+#include "partshift/migrate/job_records.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/partman/partman_handoff.hpp"
 #include "partshift/pg/quote.hpp"
@@ -277,6 +278,7 @@ int command_run(const arguments& args) {
         parse_duration(vm["reconnect-for"].as<std::string>(), "reconnect-for"));
     run.spool_root = vm["spool-dir"].as<std::string>();
     if (vm.count("old-name")) run.old_name = vm["old-name"].as<std::string>();
+    run.target_name = names.target_name;
     if (vm.count("revert-window")) {
         run.revert_window = parse_duration(vm["revert-window"].as<std::string>(), "revert-window");
         if (run.revert_window->count() < 1000)
@@ -292,7 +294,18 @@ int command_run(const arguments& args) {
     // rerun after a crash during the cutover finishes its last steps here; with a revert
     // window open, it follows the window again from its checkpoint.
     if (auto job = state::load_job(conn, run.job); job && job->phase == state::phase::done) {
+        // Only the same table with the same options is "already done"; anything else was a
+        // new migration asked for under a finished job's name (issue 20 item 3).
+        std::optional<catalog::qualified_name> kept;
+        if (auto reverse = state::load_job(conn, state::reverse_job_name(run.job)))
+            kept = catalog::qualified_name{reverse->source_schema, reverse->old_name};
+        const auto& asked = file ? file->tables.front().spec : spec;
+        const bool reverted = job->revert_state == std::string(state::revert_state::reverted);
+        if (!reverted) migrate::check_done_job_asked_again(*job, table_name, asked, kept);
         const int code = migrate::finish_cut_over_job(dsn, run.job, partman);
+        // A reverted job: its leftovers are finished above; then there is nothing to do, so
+        // say how to try again rather than exit 0 having done nothing.
+        if (reverted) migrate::check_done_job_asked_again(*job, table_name, asked, kept);
         if (job->revert_state == std::string(state::revert_state::open))
             return migrate::run_revert_window(run, run.job);
         if (run.revert_window && !job->revert_state)

@@ -11,6 +11,7 @@
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/index_phase.hpp"
+#include "partshift/migrate/old_name_check.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/spool/job_marker.hpp"
@@ -86,6 +87,7 @@ void prepare(const run_options& options, const job_inputs& inputs,
     const auto identity = state::cluster_identity(conn);
     const auto rows = new_job_records(
         options, inputs, conn.exec("SELECT pg_catalog.current_database()").get(0, 0), identity);
+    check_old_names_free(conn, rows);
     const auto& rec = rows.front();
     spool::replace_job_spool(rec.spool_dir, rec.job, rec.slot_name, identity);
     state::ensure_schema(conn);
@@ -141,6 +143,7 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
     }
     if (existing) {
         check_same_job(*existing, inputs);
+        check_same_target_name(*existing, options.target_name);
         // Judged afresh on every run (the table owner's code): the verdict of the run that
         // started the job is not carried over.
         throw_if_failed(inputs, /*resumed=*/true);
@@ -156,6 +159,8 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
                 existing->job);
             record_schema_prints(tables, *existing, conn);
         }
+        // A reverse job's old name is the revert's --keep-as, checked by `revert` itself.
+        if (!existing->reverse_of) adopt_old_names(conn, options, inputs, *existing);
         return *existing;
     }
     throw_if_failed(inputs, /*resumed=*/false);

@@ -8,6 +8,7 @@
 #include "partshift/pg/quote.hpp"
 #include "partshift/state/job_names.hpp"
 #include "partshift/state/job_spec_codec.hpp"
+#include "partshift/state/revert_window.hpp"
 
 namespace partshift::migrate {
 
@@ -85,6 +86,50 @@ void check_same_job(const state::job_record& job, const job_inputs& inputs) {
                           state::describe_spec(state::from_proto(stored)) +
                           "; resume it with the same options, or run 'partshift abort' first");
     }
+}
+
+void check_same_target_name(const state::job_record& job,
+                            const std::optional<std::string>& target_name) {
+    if (!target_name || *target_name == job.target_table) return;
+    throw usage_error("job " + job.job + " builds its partitioned table as " + job.target_schema +
+                      "." + job.target_table + ", not " + *target_name +
+                      "; resume it with --target-name " + job.target_table +
+                      " (or without it), or run 'partshift abort' first");
+}
+
+std::string forget_job_sql(const std::string& job) {
+    const auto name = pg::quote_literal(job);
+    return "DELETE FROM partshift.jobs WHERE job = " + name + " OR reverse_of = " + name +
+           " OR group_job = " + name;
+}
+
+void check_done_job_asked_again(const state::job_record& job, const catalog::qualified_name& table,
+                                const plan::partition_spec& spec,
+                                const std::optional<catalog::qualified_name>& kept) {
+    const std::string done_table = job.source_schema + "." + job.final_name;
+    const std::string way_out =
+        "run with --job NEW (a name of its own), or forget the finished "
+        "job first (" +
+        forget_job_sql(job.job) + ")";
+    if (job.source_schema != table.schema || job.source_table != table.name)
+        throw usage_error("job " + job.job + " is done: it migrated " + job.source_schema + "." +
+                          job.source_table + ", not " + table.schema + "." + table.name +
+                          "; to migrate that table, " + way_out);
+    if (job.spec != serialized_spec(spec)) {
+        proto::job_spec stored;
+        stored.ParseFromString(job.spec);
+        throw usage_error("job " + job.job + " is done: it partitioned " + done_table + " with " +
+                          state::describe_spec(state::from_proto(stored)) +
+                          "; to partition it again with other options, " + way_out);
+    }
+    if (job.revert_state == std::string(state::revert_state::reverted))
+        throw usage_error(
+            "job " + job.job + " was cut over and then reverted: " + done_table +
+            " is the original table again. To try again, " + way_out +
+            (kept ? "; drop the partitioned table the revert kept first (DROP TABLE " +
+                        pg::quote_ident(kept->schema) + "." + pg::quote_ident(kept->name) +
+                        "): the new job names its partitions as that one's are named"
+                  : std::string()));
 }
 
 void check_same_members(const state::job_record& job, const std::vector<state::job_record>& group,

@@ -42,6 +42,10 @@ run_options reverse_options(const run_options& base, const std::string& reverse_
     o.dry_run_for.reset();
     o.postpone_cutover = true;  // the swap back only when asked: partshift revert
     o.postpone_flag_file.reset();
+    // The forward run's names are not the reverse job's (its row keeps its own: NAME_old is
+    // its target, the partitioned table's keep-as name its old name).
+    o.old_name.clear();
+    o.target_name.reset();
     o.verify = false;
     o.revert_window.reset();
     o.throttle = {};  // there is no copy to throttle

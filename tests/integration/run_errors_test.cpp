@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "support/job_driver.hpp"
 #include "support/sandbox.hpp"
 
 using namespace partshift;
@@ -182,4 +183,97 @@ TEST_F(RunErrors, RowOutsideEveryPartitionStopsTheJobAndResumesOnceItHasOne) {
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "orders_new"), fingerprint(conn, "orders"));
     EXPECT_EQ(fingerprint(conn, "orders").rows, 1001);
+}
+
+// Issue 20 item 3. Fails on the code before this change: every `run` below after the first
+// exited 0 with "job orders is already done" and changed nothing, and the re-partitioning job
+// found the taken orders_old only at the swap, after the whole copy (exit 1).
+TEST_F(RunErrors, AFinishedJobsNameDoesNotSwallowAnotherMigration) {
+    auto first = run({"--table", "orders"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    auto same = run({"--table", "orders"});
+    EXPECT_EQ(same.exit_code, 0) << same.err;
+    EXPECT_NE(same.err.find("job orders is already done"), std::string::npos) << same.err;
+
+    // Re-partitioning the finished job's table under the default job name.
+    auto hash =
+        run_partshift({"run", "--dsn", db_->dsn(), "--table", "orders", "--partition-by", "hash",
+                       "--key", "id", "--modulus", "4", "--spool-dir", spool_.path()},
+                      120s);
+    EXPECT_EQ(hash.exit_code, 2) << hash.err;
+    EXPECT_TRUE(one_line(hash.err)) << hash.err;
+    EXPECT_NE(hash.err.find("job orders is done: it partitioned public.orders with "
+                            "--partition-by range"),
+              std::string::npos)
+        << hash.err;
+    EXPECT_NE(hash.err.find("--job NEW"), std::string::npos) << hash.err;
+    EXPECT_NE(hash.err.find("DELETE FROM partshift.jobs WHERE job = 'orders'"), std::string::npos)
+        << hash.err;
+
+    // Another table with the same default job name.
+    db_->exec(
+        "CREATE SCHEMA s2; CREATE TABLE s2.orders (id bigint PRIMARY KEY, "
+        "ts timestamptz NOT NULL); INSERT INTO s2.orders VALUES (1, now())");
+    auto other = run({"--table", "s2.orders"});
+    EXPECT_EQ(other.exit_code, 2) << other.err;
+    EXPECT_NE(other.err.find("job orders is done: it migrated public.orders, not s2.orders"),
+              std::string::npos)
+        << other.err;
+    EXPECT_EQ(relkind(*db_, "s2.orders"), "r");
+
+    // With a job of its own, the re-partitioning starts, and finds orders_old (kept by the
+    // first job) taken before anything is created: exit 3 naming --old-name.
+    std::vector<std::string> again{"run",    "--dsn",       db_->dsn(),   "--table",
+                                   "orders", "--job",       "orders2",    "--partition-by",
+                                   "hash",   "--key",       "id",         "--modulus",
+                                   "4",      "--spool-dir", spool_.path()};
+    auto taken = run_partshift(again, 120s);
+    EXPECT_EQ(taken.exit_code, 3) << taken.err;
+    EXPECT_TRUE(one_line(taken.err)) << taken.err;
+    EXPECT_NE(taken.err.find("orders_old, but that name is taken"), std::string::npos) << taken.err;
+    EXPECT_NE(taken.err.find("--old-name"), std::string::npos) << taken.err;
+    again.insert(again.end(), {"--old-name", "orders_range"});
+    auto repartitioned = run_partshift(again, 120s);
+    EXPECT_EQ(repartitioned.exit_code, 0) << repartitioned.err;
+    auto conn = db_->connect();
+    EXPECT_EQ(conn.exec("SELECT partstrat::text FROM pg_partitioned_table WHERE partrelid = "
+                        "'public.orders'::regclass")
+                  .get(0, 0),
+              "h");
+    EXPECT_EQ(relkind(*db_, "public.orders_range"), "p");
+}
+
+// Issue 20 item 3. Fails on the code before this change: the first run went ahead with
+// orders_old taken, and the resumed job ignored --old-name (the swap then failed on the
+// name it kept, exit 1).
+TEST_F(RunErrors, TakenOldNameFailsPreflightAndAResumedJobTakesANewOne) {
+    db_->exec("CREATE TABLE orders_old (x int)");
+    auto taken = run({"--table", "orders", "--dry-run", "--dry-run-for", "500ms"});
+    EXPECT_EQ(taken.exit_code, 3) << taken.err;
+    EXPECT_TRUE(one_line(taken.err)) << taken.err;
+    EXPECT_NE(taken.err.find("renames public.orders to orders_old, but that name is taken"),
+              std::string::npos)
+        << taken.err;
+    expect_nothing_left();
+
+    auto first = run(
+        {"--table", "orders", "--dry-run", "--dry-run-for", "500ms", "--old-name", "orders_prev"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    db_->exec("CREATE TABLE orders_prev (x int)");
+    auto resumed = run({"--table", "orders", "--dry-run", "--dry-run-for", "500ms"});
+    EXPECT_EQ(resumed.exit_code, 3) << resumed.err;
+    EXPECT_NE(resumed.err.find("orders_prev, but that name is taken"), std::string::npos)
+        << resumed.err;
+    // Another target name cannot be taken by a job whose target exists.
+    auto target =
+        run({"--table", "orders", "--target-name", "orders_next", "--old-name", "orders_keep"});
+    EXPECT_EQ(target.exit_code, 2) << target.err;
+    EXPECT_NE(target.err.find("builds its partitioned table as public.orders_new"),
+              std::string::npos)
+        << target.err;
+    auto cut = run({"--table", "orders", "--old-name", "orders_keep"});
+    EXPECT_EQ(cut.exit_code, 0) << cut.err;
+    EXPECT_EQ(relkind(*db_, "public.orders"), "p");
+    EXPECT_EQ(relkind(*db_, "public.orders_keep"), "r");
+    EXPECT_EQ(relkind(*db_, "public.orders_prev"), "r");
 }

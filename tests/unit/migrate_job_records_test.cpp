@@ -6,6 +6,7 @@
 #include "partshift/error.hpp"
 #include "partshift/migrate/job_records.hpp"
 #include "partshift/state/job_names.hpp"
+#include "partshift/state/revert_window.hpp"
 
 using namespace partshift;
 using namespace partshift::migrate;
@@ -181,4 +182,56 @@ TEST(MigrateJobRecords, PrimaryKeyGetsThePartitionKeysAndUniqueIndexesWaitForFol
     unique.is_unique = true;
     in.members[0].plan.indexes.push_back(unique);
     EXPECT_TRUE(has_unique_indexes(job_tables("j", in, {})));
+}
+
+// Issue 20 item 3: a finished job's name does not swallow another migration.
+TEST(MigrateJobRecords, DoneJobAskedAgain) {
+    job_inputs in;
+    in.table = table_named("t3", 10);
+    in.plan = plan_for("t3", "created_at");
+    auto job = new_job_records(options_for("t3"), in, "shop", cluster).front();
+    job.phase = state::phase::done;
+    // The same table and options: "already done" stands.
+    EXPECT_NO_THROW(check_done_job_asked_again(job, {"public", "t3"}, in.plan.spec, std::nullopt));
+    // Another table with the same default job name.
+    try {
+        check_done_job_asked_again(job, {"other", "t3"}, in.plan.spec, std::nullopt);
+        ADD_FAILURE() << "another table accepted";
+    } catch (const usage_error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("job t3 is done: it migrated public.t3, not other.t3"), std::string::npos)
+            << m;
+        EXPECT_NE(m.find("--job NEW"), std::string::npos) << m;
+        EXPECT_NE(m.find("DELETE FROM partshift.jobs WHERE job = 't3' OR reverse_of = 't3' OR "
+                         "group_job = 't3'"),
+                  std::string::npos)
+            << m;
+    }
+    // Other options: re-partitioning a finished job's table.
+    auto hash = in.plan.spec;
+    hash.level1.method = plan::partition_method::hash;
+    hash.level1.modulus = 4;
+    EXPECT_THROW(check_done_job_asked_again(job, {"public", "t3"}, hash, std::nullopt),
+                 usage_error);
+    // Reverted: nothing to do under that name; the kept partitioned table is named.
+    job.revert_state = state::revert_state::reverted;
+    try {
+        check_done_job_asked_again(job, {"public", "t3"}, in.plan.spec,
+                                   catalog::qualified_name{"public", "t3_partitioned"});
+        ADD_FAILURE() << "a reverted job accepted";
+    } catch (const usage_error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("reverted"), std::string::npos) << m;
+        EXPECT_NE(m.find("DROP TABLE public.t3_partitioned"), std::string::npos) << m;
+    }
+}
+
+TEST(MigrateJobRecords, ResumedJobKeepsItsTargetName) {
+    job_inputs in;
+    in.table = table_named("orders", 10);
+    in.plan = plan_for("orders", "created_at");
+    const auto job = new_job_records(options_for("j1"), in, "shop", cluster).front();
+    EXPECT_NO_THROW(check_same_target_name(job, std::nullopt));
+    EXPECT_NO_THROW(check_same_target_name(job, std::string("orders_new")));
+    EXPECT_THROW(check_same_target_name(job, std::string("orders_next")), usage_error);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,25 @@ std::vector<state::job_record> new_job_records(const run_options& options, const
 // check_same_job throws usage_error unless `job` (stored) is the job these inputs describe:
 // not done, the same source table, the same spec.
 void check_same_job(const state::job_record& job, const job_inputs& inputs);
+
+// check_same_target_name throws usage_error when this run names the target (--target-name)
+// otherwise than the stored job does: its partitioned table exists under the stored name.
+void check_same_target_name(const state::job_record& job,
+                            const std::optional<std::string>& target_name);
+
+// check_done_job_asked_again: `run` on a job that is done. Throws usage_error naming the job
+// and the way out (another --job, or forgetting the finished job's rows) when this run asks
+// for another table or other partition options (a finished job's name must not silently
+// swallow a new migration), and when the job was reverted (`kept`: the partitioned table the
+// revert kept): nothing is left to do under that name. Returns for the same table and spec
+// ("already done").
+void check_done_job_asked_again(const state::job_record& job, const catalog::qualified_name& table,
+                                const plan::partition_spec& spec,
+                                const std::optional<catalog::qualified_name>& kept);
+
+// forget_job_sql: the statement that deletes a finished job's rows (its reverse job's and a
+// multi-table job's other tables' too), for messages that tell the user how.
+std::string forget_job_sql(const std::string& job);
 
 // check_same_members throws usage_error unless the stored group (`group`: the job's rows as
 // state::load_group returns them) has the tables and specs of inputs.members, in order.

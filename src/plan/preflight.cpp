@@ -81,6 +81,24 @@ const catalog::index* replica_identity_beside_primary_key(const catalog::table_m
     return nullptr;
 }
 
+// taken_names_fix: how to free the taken names. Partitions are named after the table's final
+// name (not --target-name), so when only they or their indexes are taken, the fix is to drop
+// the tree that holds them, named exactly.
+std::string taken_names_fix(const server_facts& f, const target_plan& plan) {
+    const bool target_taken = std::find(f.taken_names.begin(), f.taken_names.end(),
+                                        plan.target.name) != f.taken_names.end();
+    std::string fix;
+    if (!f.taken_by.empty())
+        fix = "they belong to " + join(f.taken_by, ", ") +
+              " (a partitioned table left by an earlier migration, e.g. kept by a revert): "
+              "drop it (DROP TABLE " +
+              join(f.taken_by, ", ") + ") or rename its partitions";
+    else
+        fix = "drop or rename them";
+    if (target_taken) fix += ", or choose another --target-name";
+    return fix;
+}
+
 }  // namespace
 
 server_facts read_server_facts(pg::connection& conn, const catalog::table_model& table,
@@ -159,8 +177,20 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
         params.push_back(n);
         placeholders += (placeholders.empty() ? "$" : ", $") + std::to_string(params.size());
     }
+    // With each taken name, the partitioned table it is a partition (or a partition's index)
+    // of: partitions are named after the table's final name, so a tree left by an earlier
+    // migration of the same table (a revert keeps one) takes exactly these names.
     auto taken = conn.exec(
-        "SELECT w.name FROM unnest(ARRAY[" + placeholders +
+        "SELECT w.name, (SELECT pg_catalog.quote_ident(rn.nspname) || '.' || "
+        "                       pg_catalog.quote_ident(r.relname) "
+        "   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "   LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid "
+        "   JOIN pg_catalog.pg_class r "
+        "     ON r.oid = pg_catalog.pg_partition_root(coalesce(x.indrelid, c.oid)) "
+        "   JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace "
+        "   WHERE n.nspname = $1 AND c.relname = w.name AND r.oid <> c.oid) "
+        "FROM unnest(ARRAY[" +
+            placeholders +
             "]::text[]) WITH ORDINALITY w(name, i) "
             "WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
             "              ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = w.name) "
@@ -171,7 +201,12 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
             "       ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typname = w.name)) "
             "ORDER BY w.i",
         params);
-    for (int i = 0; i < taken.rows(); ++i) f.taken_names.push_back(taken.get(i, 0));
+    for (int i = 0; i < taken.rows(); ++i) {
+        f.taken_names.push_back(taken.get(i, 0));
+        if (auto owner = taken.opt(i, 1);
+            owner && std::find(f.taken_by.begin(), f.taken_by.end(), *owner) == f.taken_by.end())
+            f.taken_by.push_back(*owner);
+    }
     f.owner_code = read_owner_code(conn, table);
     f.dependents = read_dependents(conn, table);
     return f;
@@ -413,10 +448,9 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
         out.push_back(pass("target_names", "target " + qualified(plan.target) +
                                                " and its partition and index names are free"));
     else
-        out.push_back(fail("target_names", "already taken in schema " +
-                                               quote_ident(plan.target.schema) + ": " +
-                                               join(f.taken_names, ", ") +
-                                               " — drop them or choose another --target-name"));
+        out.push_back(fail("target_names",
+                           "already taken in schema " + quote_ident(plan.target.schema) + ": " +
+                               join(f.taken_names, ", ") + " — " + taken_names_fix(f, plan)));
 
     out.push_back(evaluate_owner_code(f.owner_code, table.name, options.trust_table_owner));
     out.push_back(

@@ -276,3 +276,40 @@ TEST_F(RevertWindowTest, KillRightAfterTheRevertCommitThenRevertAgainFinishes) {
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_partitioned"));
 }
+
+// Issue 20 item 10: after a revert, a retry is not a dead end. Fails on the code before this
+// change: the reverted job's own `run` exited 0 having done nothing, and a new job's preflight
+// listed the kept table's partition names with "choose another --target-name", which cannot
+// help (partitions are named after the final name).
+TEST_F(RevertWindowTest, RetryAfterARevertSaysWhatToDropAndThenWorks) {
+    auto run = start_run({"--revert-window", "10m"});
+    wait_for([](const auto& st) { return st.revert_state() == "open" && st.reverse_running(); },
+             240s, run.get(), "reverse stream running");
+    auto revert = run_partshift({"revert", "--dsn", db_->dsn(), "--job", "events"});
+    ASSERT_EQ(revert.exit_code, 0) << revert.out << revert.err << run->log();
+    ASSERT_EQ(run->wait(120s).value_or(-1), 0) << run->log();
+
+    auto same = start_run({});
+    EXPECT_EQ(same->wait(120s).value_or(-1), 2) << same->log();
+    EXPECT_NE(same->log().find("job events was cut over and then reverted"), std::string::npos)
+        << same->log();
+    EXPECT_NE(same->log().find("DROP TABLE public.events_partitioned"), std::string::npos)
+        << same->log();
+
+    auto retry = start_run({"--job", "events2"});
+    EXPECT_EQ(retry->wait(120s).value_or(-1), 3) << retry->log();
+    EXPECT_NE(retry->log().find("they belong to public.events_partitioned"), std::string::npos)
+        << retry->log();
+    EXPECT_NE(retry->log().find("DROP TABLE public.events_partitioned"), std::string::npos)
+        << retry->log();
+    EXPECT_EQ(relkind(*db_, "public.events_new"), "-");
+
+    // As the message says: then the new job runs through.
+    db_->exec("DROP TABLE events_partitioned");
+    auto again = start_run({"--job", "events2"});
+    EXPECT_EQ(again->wait(300s).value_or(-1), 0) << again->log();
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
+    EXPECT_EQ(relkind(*db_, "public.events_old"), "r");
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_old"));
+}

@@ -376,3 +376,19 @@ TEST(PlanPreflight, AResumedJobMeetsOnlyTheChecksMarkedForIt) {
     EXPECT_NE(first_fatal_failure(checks), nullptr);
     EXPECT_EQ(first_fatal_failure(checks, /*resumed=*/true), nullptr);
 }
+
+// Issue 20 item 10: a retry after a revert finds the partition names taken by the table the
+// revert kept; the fix names that table, not --target-name (partitions are named after the
+// final name).
+TEST(PlanPreflight, TakenPartitionNamesNameTheTreeToDrop) {
+    auto t = events_table();
+    auto f = healthy();
+    f.taken_names = {"events_p2026_01", "events_p2026_01_pkey"};
+    f.taken_by = {"public.events_partitioned"};
+    const auto c = find(evaluate_preflight(f, t, range_spec(), plan_for(t)), "target_names");
+    EXPECT_TRUE(c.fatal);
+    EXPECT_NE(c.message.find("events_p2026_01, events_p2026_01_pkey"), std::string::npos);
+    EXPECT_NE(c.message.find("DROP TABLE public.events_partitioned"), std::string::npos)
+        << c.message;
+    EXPECT_EQ(c.message.find("--target-name"), std::string::npos) << c.message;
+}

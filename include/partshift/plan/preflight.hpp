@@ -44,6 +44,9 @@ struct server_facts {
     std::optional<int64_t> level1_outside;  // rows outside an explicit list, no default
     std::optional<int64_t> level2_outside;
     std::vector<std::string> taken_names;  // planned names that already exist in the schema
+    // The partitioned tables (quoted, qualified) whose partitions or indexes hold taken names:
+    // e.g. the table a revert kept, whose partitions are named as the new ones would be.
+    std::vector<std::string> taken_by;
     owner_code_facts owner_code;           // the table owner's code partshift would run
     dependent_facts dependents;            // what depends on the table, carried or not
 };

@@ -109,9 +109,4 @@ std::string relation_state::describe(const pg::param_list& key) const {
            quote_qualified(target) + ")";
 }
 
-bool relation_state::any_group_open() const {
-    return std::any_of(groups.begin(), groups.end(),
-                       [](const row_group& g) { return g.kind != group_kind::none; });
-}
-
 }  // namespace partshift::apply

@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "partshift/apply/row_grouping.hpp"
 #include "partshift/apply/skipped_keys.hpp"
 #include "partshift/apply/sql_builder.hpp"
 #include "partshift/catalog/table_model.hpp"
@@ -24,33 +25,6 @@ namespace partshift::apply {
 // key_text: a key as one string (length-prefixed, so ("a,b"), ("a", "b") and NULL never
 // collide): the form of skipped keys and of the keys a row group holds.
 std::string key_text(const pg::param_list& key);
-
-// group_rows: the keys of a row group and their source transactions, in row order, kept
-// until the group's result is read so a divergence can name its key.
-struct group_rows {
-    std::vector<pg::param_list> keys;
-    std::vector<stream::lsn_t> commit_lsns;
-    // A located update run (matched in the partition of each row's new values): each
-    // row's plain update parameters, for the fallback by key of a row that moved.
-    bool located = false;
-    std::vector<pg::param_list> fallback_params;
-};
-
-// row_group: the open run of strict-mode changes of one kind (and one column mask for
-// updates) of one relation, built column-wise into array literals as the changes arrive.
-enum class group_kind : uint8_t { none, insert, remove, update };
-struct row_group {
-    group_kind kind = group_kind::none;
-    column_mask mask;                 // update only
-    bool located = false;             // update only: partition values follow the key
-    std::vector<std::string> arrays;  // one open array literal per statement parameter
-    std::shared_ptr<group_rows> rows;
-    std::unordered_set<std::string> keys;  // key_text of every row
-    size_t bytes = 0;
-    const char* operation = "";
-    pg::param_list first_params;                // the first row's statement params
-    std::optional<pg::param_list> first_where;  // update: its partition values
-};
 
 struct relation_state {
     // source: must outlive this (its oid is the relid; its non-generated columns are what
@@ -79,7 +53,7 @@ struct relation_state {
     bool is_skipped(const pg::param_list& key) const {
         return !skipped.empty() && skipped.contains(key_text(key));
     }
-    bool any_group_open() const;
+    bool any_group_open() const { return apply::any_group_open(groups); }
 
     const catalog::table_model& source;
     const catalog::qualified_name target;
@@ -96,7 +70,7 @@ struct relation_state {
     // One open run per kind (insert, delete, update of one mask), with disjoint keys: a
     // workload that interleaves kinds (UPDATE a, INSERT b, UPDATE c, …) still goes in sets.
     // Only when reorder_safe; otherwise one run at a time, in source order.
-    std::array<row_group, 3> groups;
+    row_groups groups;
     skipped_keys skipped;  // keys missing from the target by design (skipped_keys.hpp)
 };
 

@@ -26,7 +26,8 @@ follow_phase::~follow_phase() = default;
 asio::awaitable<void> follow_phase::run() {
     auto load = [&](pg::connection& c) { return state::load_job(c, job_.job); };
     auto fresh = co_await ctx_.control_async(load);
-    applier_ = std::make_unique<apply::applier>(relations(), applier_options(), ctx_.progress);
+    applier_ = std::make_unique<apply::applier>(relations(), applier_options(),
+                                                state::fence_prefix(job_.job), ctx_.progress);
     feed_.emplace(ctx_.writer, fresh->applied_lsn.value_or(0), ctx_.tasks.stop_flag());
     cutover_.emplace(ctx_, tasks_, job_.job, [a = applier_.get()] { return a->fence_lsn(); });
     follow_watcher watcher(watcher_options(*fresh), watcher_hooks(), ctx_.progress, tasks_);
@@ -62,7 +63,6 @@ apply::applier_options follow_phase::applier_options() const {
     o.dsn = ctx_.options.dsn;
     o.job = job_.job;
     o.target = {job_.target_schema, job_.target_table};
-    o.fence_prefix = state::fence_prefix(job_.job);
     if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_MS"))
         o.test_delay_per_transaction = std::chrono::milliseconds(std::atoi(ms));
     return o;

@@ -20,6 +20,7 @@
 #include "partshift/apply/vector_change_feed.hpp"
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/error.hpp"
+#include "partshift/state/job_names.hpp"
 #include "partshift/state/schema.hpp"
 #include "partshift/stream/pgoutput_decoder.hpp"
 #include "support/sandbox.hpp"
@@ -158,7 +159,7 @@ struct multi_fixture {
     void apply(std::vector<stream::message> messages) {
         apply::vector_change_feed feed(std::move(messages));
         asio::io_context io;
-        apply::applier a(relations(), options, progress);
+        apply::applier a(relations(), options, state::fence_prefix(options.job), progress);
         auto done = asio::co_spawn(io, a.run(feed), asio::use_future);
         io.run();
         done.get();
@@ -413,7 +414,7 @@ TEST(ApplyMulti, ResumeContinuesFromTheSharedCheckpoint) {
     {
         apply::vector_change_feed feed(messages);
         asio::io_context io;
-        apply::applier a(f.relations(), f.options, second);
+        apply::applier a(f.relations(), f.options, state::fence_prefix(f.options.job), second);
         auto done = asio::co_spawn(io, a.run(feed), asio::use_future);
         io.run();
         done.get();
@@ -484,7 +485,7 @@ TEST(ApplyMulti, RelationsNotGivenAreIgnoredAndDuplicatesRefused) {
         apply::vector_change_feed feed(f.changes());
         asio::io_context io;
         apply::applier a(std::vector<apply::relation_target>{f.relations().front()}, f.options,
-                         f.progress);
+                         state::fence_prefix(f.options.job), f.progress);
         auto done = asio::co_spawn(io, a.run(feed), asio::use_future);
         io.run();
         done.get();
@@ -495,8 +496,10 @@ TEST(ApplyMulti, RelationsNotGivenAreIgnoredAndDuplicatesRefused) {
     auto twice = f.relations();
     twice.push_back(twice.front());
     twice.back().skipped_keys_job = "m";
-    EXPECT_THROW(apply::applier(twice, f.options, f.progress), usage_error);
+    EXPECT_THROW(apply::applier(twice, f.options, "partshift.fence:m", f.progress), usage_error);
     auto shared = f.relations();
     shared[1].skipped_keys_job = "m_orders";
-    EXPECT_THROW(apply::applier(shared, f.options, f.progress), usage_error);
+    EXPECT_THROW(apply::applier(shared, f.options, "partshift.fence:m", f.progress), usage_error);
+    // The fence prefix is required: an empty one (no job's) is refused, not silently unmatched.
+    EXPECT_THROW(apply::applier(f.relations(), f.options, "", f.progress), usage_error);
 }

@@ -16,6 +16,7 @@
 #include "partshift/apply/vector_change_feed.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/quote.hpp"
+#include "partshift/state/job_names.hpp"
 #include "partshift/state/schema.hpp"
 #include "support/sandbox.hpp"
 
@@ -132,7 +133,7 @@ struct fixture {
         // The io_context first: the applier keeps its connections (their socket descriptors
         // are registered with it) after run() returns, and must go before it.
         asio::io_context io;
-        apply::applier a(model, options, progress);
+        apply::applier a(model, options, state::fence_prefix(options.job), progress);
         auto done = asio::co_spawn(io, a.run(feed), asio::use_future);
         io.run();
         done.get();
@@ -530,7 +531,12 @@ TEST(Apply, ReplicaIdentityFullAndFence) {
         "(2, '2024-01-05', 2, 'two')");
     f.options.idempotent_until = 0;
     stream::tuple old1{t("1"), t("2024-01-05"), t("1"), t(std::string(50000, 't'))};
-    stream::logical_message_msg fence{std::nullopt, false, 0x350, "partshift", "cutover-1"};
+    stream::logical_message_msg fence{std::nullopt, false, 0x350, state::fence_prefix("j"),
+                                      "cutover-1"};
+    // Another job's fence in the same database (and the old fixed prefix) are not this job's.
+    stream::logical_message_msg other{std::nullopt, false, 0x400, state::fence_prefix("j2"),
+                                      "cutover-9"};
+    stream::logical_message_msg unprefixed{std::nullopt, false, 0x410, "partshift", "cutover-9"};
     f.apply(concat(
         {{f.relation()},
          // FULL: the whole old row; a key change with 'u' takes the old value
@@ -538,7 +544,7 @@ TEST(Apply, ReplicaIdentityFullAndFence) {
          txn(0x200,
              {stream::delete_msg{
                  std::nullopt, f.model.oid, 'O', {t("2"), t("2024-01-05"), t("2"), t("two")}}}),
-         {fence}}));
+         {fence, other, unprefixed}}));
     auto conn = f.db.connect();
     auto r = conn.exec("SELECT id, n, body = repeat('t', 50000) FROM src_new");
     ASSERT_EQ(r.rows(), 1);

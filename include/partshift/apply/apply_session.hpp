@@ -1,0 +1,166 @@
+// apply_session: one apply lane: one session on the target in pipeline mode, the statements
+// queued on it and their checks, the open set-based runs it sends, and its target transaction
+// (batch) with the applied-LSN checkpoint committed in that same transaction (invariant 2).
+// Statements go out in the order they are queued; a run of grouped changes goes before any
+// other statement, and a later statement on a key whose located update is still in flight
+// waits for it, so every key's changes keep their source order. The applier decides what to
+// send (dispatch and the apply rules); a second lane would be a second apply_session.
+// Must not: decode or read the feed, decide apply rules, or open its own connection (the
+// applier hands it one set up by session_setup).
+#pragma once
+
+#include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "partshift/apply/applier_options.hpp"
+#include "partshift/apply/durable_lsn.hpp"
+#include "partshift/apply/relation_state.hpp"
+#include "partshift/apply/result_check.hpp"
+#include "partshift/apply/row_grouping.hpp"
+#include "partshift/apply/session_setup.hpp"
+#include "partshift/base/progress.hpp"
+#include "partshift/pg/async_connection.hpp"
+#include "partshift/stream/pgoutput_messages.hpp"
+
+namespace partshift::apply {
+
+// applier_positions: what the applier publishes for other threads. Outlives every session (a
+// run after a failed one opens a new one).
+struct applier_positions {
+    std::atomic<stream::lsn_t> applied{0};  // last source commit end committed on the target
+    std::atomic<stream::lsn_t> durable{0};  // of applied, what the target's WAL flush covers
+    std::atomic<stream::lsn_t> fence{0};    // the last cutover fence applied
+    std::string fence_content;              // its content (io_context thread only)
+    std::atomic<int64_t> rows_grouped{0};   // changes sent inside set-based statements
+};
+
+class apply_session {
+  public:
+    // conn: set up by open_apply_session, not yet in pipeline mode. options, progress and
+    // positions must outlive the session.
+    apply_session(pg::async_connection conn, const applier_options& options,
+                  base::progress& progress, applier_positions& positions);
+    apply_session(const apply_session&) = delete;
+    apply_session& operator=(const apply_session&) = delete;
+
+    // start: the job's position read at setup (the saved applied LSN may not be flushed yet);
+    // enters pipeline mode. finish: leaves it (the batch must be closed).
+    void start(const job_position& position);
+    void finish();
+
+    // begin_source_transaction: the source transaction the next statements belong to (named
+    // in their errors).
+    void begin_source_transaction(stream::lsn_t commit_lsn) { txn_commit_lsn_ = commit_lsn; }
+
+    // queue: one prepared statement for a change of `rel` (prepared on first use); `key`
+    // names the row in a checked statement's divergence. queue_sql: a plain statement that is
+    // no change of a relation (BEGIN, checkpoint, skipped keys, TRUNCATE). Both sync when the
+    // pipeline is full.
+    asio::awaitable<void> queue(const relation_state& rel, const statement& st,
+                                pg::param_list params, check expect, const char* operation,
+                                pg::param_list key = {});
+    asio::awaitable<void> queue_sql(const std::string& sql, pg::param_list params,
+                                    check expect = check::none, const char* operation = "");
+    // send_update: the row-by-row strict UPDATE by key, located in the partition of `where`
+    // first when given (with the fallback by key alone).
+    asio::awaitable<void> send_update(relation_state& rel, const column_mask& mask,
+                                      pg::param_list params, const pg::param_list& old_key,
+                                      std::optional<pg::param_list> where, stream::lsn_t lsn);
+
+    // add_to_group: appends one strict-mode change (its statement parameters, as the row-by-row
+    // statement would take them) to the open run of its relation, sending runs first as
+    // place_change says (and every run first when they belong to another relation), and the
+    // run after when it is full.
+    asio::awaitable<void> add_to_group(relation_state& rel, group_kind kind,
+                                       const column_mask& mask, const pg::param_list& params,
+                                       const pg::param_list& key, const char* operation,
+                                       std::optional<pg::param_list> where = std::nullopt);
+    // flush_groups: sends every open run as one set-based statement each (their keys are
+    // disjoint, so their order does not matter).
+    asio::awaitable<void> flush_groups();
+    // settle_located: syncs when an update located in a partition is still in flight, so a
+    // statement touching every key (TRUNCATE) runs after its fallback.
+    asio::awaitable<void> settle_located();
+    // sync: pipeline sync, read every result, check it (result_check); throws on any failure.
+    asio::awaitable<void> sync();
+    // probe_rows: the row count of the one probe statement of the last sync (-1: none yet).
+    int64_t probe_rows() const { return probe_rows_; }
+    void reset_probe() { probe_rows_ = -1; }
+
+    // The batch: one target transaction over many source transactions.
+    bool batch_open() const { return batch_open_; }
+    asio::awaitable<void> open_batch();
+    // count_change / count_transaction: a change, or a source commit (its end LSN), is in the
+    // batch. hold_fence: the batch holds the cutover fence; it is published at its commit.
+    void count_change() { ++batch_changes_; }
+    void count_transaction(stream::lsn_t end_lsn);
+    void hold_fence(stream::lsn_t lsn, const std::string& content);
+    bool holds_fence() const { return batch_fence_.has_value(); }
+    int64_t batch_transactions() const { return batch_txns_; }
+    std::chrono::steady_clock::time_point batch_started() const { return batch_started_; }
+    // commit_batch: runs the open runs and the checkpoint, checks every result, commits, and
+    // publishes the applied LSN (and a fence the batch held). rollback_batch: drops the open
+    // runs and rolls the batch back (resume re-applies it).
+    asio::awaitable<void> commit_batch();
+    asio::awaitable<void> rollback_batch();
+
+  private:
+    // enqueue: queue for a statement with its pending record ready; send: the pipeline write.
+    asio::awaitable<void> enqueue(const statement& st, const pg::param_list& params, pending p);
+    void send(const statement& st, const pg::param_list& params, pending p);
+    // flush_group: sends one open run of `rel` (nothing if empty); a run of one row as the
+    // row-by-row statement.
+    asio::awaitable<void> flush_group(relation_state& rel, row_group& group);
+    asio::awaitable<void> send_single(relation_state& rel, row_group& g);
+    // read_results: reads the front statements' results up to the sync, checking each; the
+    // located updates that found no row where they looked go to `misses`.
+    asio::awaitable<void> read_results(std::vector<pending>& misses);
+    void check_result(const pending& p, const pg::result& res, std::vector<pending>& misses);
+    // settle_located_set: reads a located update run's result (the rows not updated exactly
+    // once); rows not found in their partition become misses (fallback by key after the sync).
+    void settle_located_set(const pending& p, const pg::result& res, std::vector<pending>& misses);
+    void note_wal_positions(uint64_t insert_position, uint64_t flush_position);
+    // located_key: the key_text of a row of `rel` in located_keys_ (keys of two relations
+    // never match).
+    static std::string located_key(const relation_state& rel, const std::string& text);
+
+    const applier_options& options_;
+    base::progress& progress_;
+    applier_positions& positions_;
+    pg::async_connection conn_;
+    prepared_statements prepared_;
+    std::deque<pending> pending_;
+    // Keys with a located update in the unsynced pipeline (located_key): a later statement
+    // on one of them syncs first, so a fallback can never run after a later change of its row.
+    std::unordered_set<std::string> located_keys_;
+    // The relation whose row groups are open, if any: groups of one relation at a time, so a
+    // change of another relation flushes them first and the source order holds across tables.
+    relation_state* grouped_ = nullptr;
+    int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
+    // Result of the one probe statement a key change may sync for; read right after that
+    // sync, so it belongs to no relation.
+    int64_t probe_rows_ = -1;
+    stream::lsn_t txn_commit_lsn_ = 0;  // the source transaction being read
+
+    // Target transaction (batch) being built.
+    bool batch_open_ = false;
+    std::chrono::steady_clock::time_point batch_started_;
+    int64_t batch_txns_ = 0;
+    int64_t batch_changes_ = 0;
+    int64_t batch_changes_written_ = 0;  // of batch_changes_, executed by the last sync
+    stream::lsn_t batch_end_lsn_ = 0;
+    std::optional<stream::lsn_t> batch_fence_;
+    std::string batch_fence_content_;
+    durable_lsn durable_;
+};
+
+}  // namespace partshift::apply

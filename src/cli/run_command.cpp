@@ -320,13 +320,9 @@ int command_run(const arguments& args) {
     accepted.allow_uncarried_dependents = vm["allow-uncarried-dependents"].as<bool>();
     if (file) return run_group(conn, *file, run, accepted);
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names, accepted);
-    // Until when the new table takes rows, before anything is made (plan shows the same); not
-    // when preflight is about to refuse, whose one line is then all stderr holds.
-    const auto coverage = plan::add_coverage_lines(planned.plan, partman);
-    if (!plan::first_fatal_failure(planned.checks)) {
-        if (!coverage.note.empty()) spdlog::info("plan: {}", coverage.note);
-        for (const auto& w : coverage.warnings) spdlog::warn("plan: {}", w);
-    }
+    // Until when the new table takes rows (plan shows the same); the run logs it once the job
+    // is prepared or resumed, after every check that could refuse it.
+    auto coverage = plan::add_coverage_lines(planned.plan, partman);
     if (run.revert_window && planned.table.relkind == 'p')
         throw usage_error("--revert-window is not available when re-partitioning a partitioned "
                           "table; cut over without it (the old tree is kept as " +
@@ -340,6 +336,7 @@ int command_run(const arguments& args) {
     }
     migrate::job_inputs inputs{std::move(planned.table), std::move(planned.plan),
                                std::move(planned.checks)};
+    inputs.coverage = std::move(coverage);
     return migrate::run_job(run, inputs);
 }
 

@@ -254,8 +254,24 @@ class copy_meter {
             "FROM pg_catalog.pg_partition_tree($1::regclass) WHERE isleaf), "
             "pg_catalog.pg_table_size($1::regclass))::bigint";
         auto params = pg::make_params(table);
-        auto r = co_await conn.exec(std::move(sql), std::move(params));
-        co_return r.get_int(0, 0);
+        // pg_table_size locks each leaf (ACCESS SHARE): behind a session holding a stronger
+        // lock on one (DDL, a LOCK TABLE) it would wait, and with it the control loop that
+        // hears stop. A progress figure is not worth waiting for: a short lock_timeout, the
+        // session's own setting back afterwards.
+        std::string bounded = "SET lock_timeout = '200ms'";
+        co_await conn.exec(std::move(bounded));
+        std::optional<int64_t> bytes;
+        std::exception_ptr failed;
+        try {
+            auto r = co_await conn.exec(std::move(sql), std::move(params));
+            bytes = r.get_int(0, 0);
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        std::string reset = "RESET lock_timeout";
+        co_await conn.exec(std::move(reset));
+        if (failed) std::rethrow_exception(failed);
+        co_return *bytes;
     }
 
     int64_t source_bytes_ = 0;

@@ -78,6 +78,13 @@ void record_schema_prints(const std::vector<table_ref>& tables, const state::job
         state::record_schema_print(conn, t.job, t.table->oid, rec.publication_name);
 }
 
+// log_coverage: until when the new table takes rows, and how soon that is (the plan's own
+// lines), once nothing is left that could refuse the run.
+void log_coverage(const plan::coverage_lines& coverage) {
+    if (!coverage.note.empty()) spdlog::info("plan: {}", coverage.note);
+    for (const auto& w : coverage.warnings) spdlog::warn("plan: {}", w);
+}
+
 void prepare(const run_options& options, const job_inputs& inputs,
              const std::vector<table_ref>& tables, pg::connection& conn) {
     // First, before the server has anything to clean up: the spool root, and the job's
@@ -88,6 +95,7 @@ void prepare(const run_options& options, const job_inputs& inputs,
     const auto rows = new_job_records(
         options, inputs, conn.exec("SELECT pg_catalog.current_database()").get(0, 0), identity);
     check_old_names_free(conn, rows);
+    log_coverage(inputs.coverage);
     const auto& rec = rows.front();
     spool::replace_job_spool(rec.spool_dir, rec.job, rec.slot_name, identity);
     state::ensure_schema(conn);
@@ -161,6 +169,7 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
         }
         // A reverse job's old name is the revert's --keep-as, checked by `revert` itself.
         if (!existing->reverse_of) adopt_old_names(conn, options, inputs, *existing);
+        log_coverage(inputs.coverage);
         return *existing;
     }
     throw_if_failed(inputs, /*resumed=*/false);

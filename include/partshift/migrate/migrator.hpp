@@ -12,6 +12,7 @@
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/pg/connection.hpp"
 #include "partshift/plan/group_plan.hpp"
+#include "partshift/plan/planner.hpp"
 #include "partshift/plan/preflight_check.hpp"
 #include "partshift/plan/target_plan.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
@@ -88,6 +89,10 @@ struct job_inputs {
     // One slot, publication, spool and applier for all; one cutover transaction swaps them.
     std::vector<member_inputs> members;
     plan::group_plan group;
+    // Until when the new table takes rows, and the warnings about it (plan::add_coverage_lines):
+    // logged once the job is prepared or resumed, so a run that bad input stops prints its
+    // one error line and nothing before it.
+    plan::coverage_lines coverage;
 };
 
 // member_job_name: the row name of a multi-table job's other table: "<job>/<schema>.<table>".

@@ -261,7 +261,10 @@ std::vector<option_group> option_groups() {
             documentation_group()};
 }
 
-std::vector<command_def> command_table() {
+namespace {
+
+// The commands that plan and run a migration.
+std::vector<command_def> migration_commands() {
     const auto dsn_job = connection_group();
     const auto cutover = cutover_group();
     return {
@@ -300,6 +303,14 @@ std::vector<command_def> command_table() {
                          "revert-window"}),
           throttling_group(), hooks_group(), observability_group()},
          command_run},
+    };
+}
+
+// The commands that act on an existing job, and help.
+std::vector<command_def> job_commands() {
+    const auto dsn_job = connection_group();
+    const auto cutover = cutover_group();
+    return {
         {"status",
          "show a job's phase, progress and lag",
          {"partshift status [--dsn DSN] [--job NAME] [--json]"},
@@ -374,6 +385,14 @@ std::vector<command_def> command_table() {
          {documentation_group()},
          command_help},
     };
+}
+
+}  // namespace
+
+std::vector<command_def> command_table() {
+    auto commands = migration_commands();
+    for (auto& c : job_commands()) commands.push_back(std::move(c));
+    return commands;
 }
 
 std::vector<std::pair<int, std::string>> exit_code_table() {

@@ -47,6 +47,17 @@ option_group pick(const option_group& g, std::initializer_list<std::string_view>
     return out;
 }
 
+// reworded: group g with option `name` explained otherwise, for a command where it does more
+// (status without --job lists every job).
+option_group reworded(option_group g, std::string_view name, std::string help) {
+    for (auto& o : g.options)
+        if (o.name == name) {
+            o.help = std::move(help);
+            return g;
+        }
+    throw std::logic_error("option_table: no option " + std::string(name) + " in " + g.title);
+}
+
 option_group connection_group() {
     return {"Connection",
             {value("dsn", "DSN",
@@ -203,7 +214,7 @@ option_group observability_group() {
         {value("metrics-addr", "HOST:PORT", "serve Prometheus metrics at http://HOST:PORT/metrics"),
          value("metrics-linger", "DURATION",
                "once the job is done, keep serving metrics until the next scrape, at most this "
-               "long (0: stop at once)",
+               "long; 0s stops at once",
                format_duration(run.metrics_linger)),
          choice(log_format_option, "FORMAT",
                 "log lines as text, or as json: one JSON object per line", {"text", "json"},
@@ -279,9 +290,8 @@ std::vector<command_def> migration_commands() {
          "role and the table are ready. Changes nothing. Exit codes: 0 ready, 1 runtime failure "
          "(e.g. cannot connect), 2 bad input, 3 preflight failed (the plan is printed anyway).",
          {dsn_job,
-          pick(table_group(),
-               {"table", "spec", "target-name", "trust-table-owner", "allow-uncarried-dependents",
-                "partman", "next-partitions"}),
+          pick(table_group(), {"table", "spec", "target-name", "trust-table-owner",
+                               "allow-uncarried-dependents", "partman", "next-partitions"}),
           partition_options_group(), pick(cutover, {"drop-unrepointable-fks"}), output_group(),
           logs()},
          command_plan},
@@ -293,9 +303,8 @@ std::vector<command_def> migration_commands() {
          "until lag is small, then swaps the tables under a brief lock (not with --dry-run). "
          "Run it again with the same options to resume a stopped job.",
          {dsn_job,
-          pick(table_group(),
-               {"table", "spec", "target-name", "old-name", "trust-table-owner",
-                "allow-uncarried-dependents", "partman"}),
+          pick(table_group(), {"table", "spec", "target-name", "old-name", "trust-table-owner",
+                               "allow-uncarried-dependents", "partman"}),
           partition_options_group(), copy_group(),
           pick(cutover, {"dry-run", "dry-run-for", "postpone-cutover", "postpone-cutover-flag",
                          "max-lag", "max-lock-hold", "lock-timeout", "cutover-attempts",
@@ -312,10 +321,16 @@ std::vector<command_def> job_commands() {
     const auto cutover = cutover_group();
     return {
         {"status",
-         "show a job's phase, progress and lag",
+         "show a job's phase, progress and lag, or without --job every job's",
          {"partshift status [--dsn DSN] [--job NAME] [--json]"},
-         "Shows a job's phase, progress, lag and the settings in effect, read from the database.",
-         {dsn_job, output_group(), logs()},
+         "Shows a job's phase, progress, lag and the settings in effect, read from the database, "
+         "and the server's version with the version-dependent features the job uses (a failover "
+         "slot on PostgreSQL 17+, idle_replication_slot_timeout on 18). Without --job, one line "
+         "for every job (phase, progress, lag, time left, last error).",
+         {reworded(dsn_job, "job", "the job (default: every job, one line each)"),
+          reworded(output_group(), "json",
+                   "print one JSON object (without --job: an array of them)"),
+          logs()},
          command_status},
         {"cutover",
          "ask a running job (--postpone-cutover) to cut over now",
@@ -403,7 +418,8 @@ std::vector<std::pair<int, std::string>> exit_code_table() {
             {4, "cutover not performed; the source is untouched"},
             {5,
              "stopped by the WAL-retention guard before the slot would be invalidated "
-             "(checkpoint kept)"}};
+             "(checkpoint kept), or (PostgreSQL 18) the server invalidated a stopped job's slot "
+             "for idle_replication_slot_timeout"}};
 }
 
 const command_def* find_command(const std::vector<command_def>& commands, std::string_view name) {

@@ -87,10 +87,10 @@ int command_revert(const arguments& args) {
     if (auto holder = state::run_lock_holder(conn, reverse)) {
         const auto run_id =
             running_swap_run(conn, reverse, "revert", "run 'partshift revert' again");
-        return request_swap(conn, reverse, run_id,
-                            "revert of job " + job.job + " requested from the run (" + *holder +
-                                ")",
-                            flag(vm, "no-wait"), "reverted");
+        return request_swap(
+            conn, reverse, run_id,
+            "revert of job " + job.job + " requested from the run (" + *holder + ")",
+            flag(vm, "no-wait"), "reverted");
     }
     // Nobody follows the window: follow it here until the swap back is done.
     migrate::run_options o;

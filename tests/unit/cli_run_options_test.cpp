@@ -69,8 +69,12 @@ TEST(CliRunOptions, DefaultsComeFromTheStructsThatHoldThem) {
     EXPECT_FALSE(r.run.max_copy_rate);
     EXPECT_FALSE(r.run.slot_wal_limit);
     EXPECT_FALSE(r.run.revert_window);
+    EXPECT_EQ(r.run.metrics_linger, run_defaults.metrics_linger);
+    EXPECT_FALSE(r.run.target_name);
     EXPECT_EQ(r.spec.level1.key, "ts");
+    EXPECT_EQ(r.spec.premake, plan::default_premake);  // a range level, --premake not given
     EXPECT_FALSE(r.accepted.trust_table_owner);
+    EXPECT_FALSE(r.accepted.allow_uncarried_dependents);
 }
 
 TEST(CliRunOptions, ReadsEveryGivenValue) {
@@ -86,6 +90,9 @@ TEST(CliRunOptions, ReadsEveryGivenValue) {
                          "3s",
                          "--drop-unrepointable-fks",
                          "--trust-table-owner",
+                         "--allow-uncarried-dependents",
+                         "--metrics-linger",
+                         "0s",
                          "--max-lag",
                          "2s",
                          "--copy-workers",
@@ -116,6 +123,8 @@ TEST(CliRunOptions, ReadsEveryGivenValue) {
     EXPECT_TRUE(r.run.cutover.drop_unrepointable_fks);
     EXPECT_TRUE(r.accepted.drop_unrepointable_fks);
     EXPECT_TRUE(r.accepted.trust_table_owner);
+    EXPECT_TRUE(r.accepted.allow_uncarried_dependents);
+    EXPECT_EQ(r.run.metrics_linger, 0ms);
     EXPECT_EQ(r.run.max_lag, 2s);
     EXPECT_TRUE(r.run.max_lag_given);
     EXPECT_EQ(r.run.copy_workers, 4);
@@ -130,6 +139,7 @@ TEST(CliRunOptions, ReadsEveryGivenValue) {
     EXPECT_TRUE(r.run.verify);
     EXPECT_EQ(r.run.old_name, "ev_old");
     EXPECT_EQ(r.names.target_name, "ev_new");
+    EXPECT_EQ(r.run.target_name, "ev_new");  // a resumed job refuses another
 }
 
 TEST(CliRunOptions, RelativePathsBecomeAbsolute) {
@@ -161,6 +171,7 @@ TEST(CliRunOptions, RefusesBadValuesNamingTheOption) {
     expect_usage_error({"--hooks-status-interval", "10ms"}, "--hooks-status-interval");
     expect_usage_error({"--revert-window", "10ms"}, "--revert-window must be at least 1s");
     expect_usage_error({"--max-load", "threads=3"}, "--max-load");
+    expect_usage_error({"--metrics-linger", "soon"}, "--metrics-linger");
 }
 
 TEST(CliRunOptions, WithoutTableOrSpecIsBadUsage) {
@@ -182,6 +193,42 @@ TEST(CliRunOptions, RevertReadsTheSameCutoverSettings) {
     EXPECT_EQ(given.max_lock_hold, 1s);
     EXPECT_EQ(given.attempts, 3);
     EXPECT_TRUE(given.drop_unrepointable_fks);
+}
+
+// plan takes the preflight acceptances run takes, under the same names.
+TEST(CliOptionTable, PlanAndRunShareThePreflightAcceptances) {
+    for (const char* command : {"plan", "run"}) {
+        const auto vm = parse(command, {"--allow-uncarried-dependents", "--trust-table-owner"});
+        EXPECT_TRUE(flag(vm, "allow-uncarried-dependents")) << command;
+        EXPECT_TRUE(flag(vm, "trust-table-owner")) << command;
+    }
+}
+
+namespace {
+
+// option_def `name` as `command` declares it.
+option_def declared(const std::string& command, const std::string& name) {
+    const auto commands = command_table();
+    for (const auto& g : find_command(commands, command)->groups)
+        for (const auto& o : g.options)
+            if (o.name == name) return o;
+    ADD_FAILURE() << command << " has no --" << name;
+    return {};
+}
+
+}  // namespace
+
+// Status without --job lists every job (its help does not say "the only job"); the defaults
+// of --metrics-linger and --premake (4, as pg_partman) come from the structs.
+TEST(CliOptionTable, HelpOfStatusListAndNewerDefaults) {
+    EXPECT_NE(declared("status", "job").help.find("every job, one line each"), std::string::npos);
+    EXPECT_NE(declared("status", "json").help.find("an array of them"), std::string::npos);
+    EXPECT_EQ(declared("run", "job").help, declared("cutover", "job").help);
+    EXPECT_EQ(declared("run", "metrics-linger").default_text, "5s");
+    EXPECT_EQ(declared("plan", "premake").default_text, std::to_string(plan::default_premake));
+    const auto run = help_text(*find_command(command_table(), "run"));
+    EXPECT_NE(run.find("--metrics-linger DURATION"), std::string::npos) << run;
+    EXPECT_NE(run.find("--allow-uncarried-dependents"), std::string::npos) << run;
 }
 
 TEST(CliJobName, GivenThenJobFileThenTableName) {
@@ -214,7 +261,7 @@ TEST(CliOptionTable, AnOptionIsDeclaredInOneGroupOnly) {
     std::set<std::string> seen;
     for (const auto& g : option_groups())
         for (const auto& o : g.options) EXPECT_TRUE(seen.insert(o.name).second) << o.name;
-    // Every option a command takes is one of them, with the same help.
+    // Every option a command takes is one of them (status words --job and --json its own way).
     for (const auto& c : command_table())
         for (const auto& g : c.groups)
             for (const auto& o : g.options) EXPECT_TRUE(seen.count(o.name)) << c.name << o.name;

@@ -234,6 +234,14 @@ option_group logs() {
     return pick(observability_group(), {log_format_option, log_level_option});
 }
 
+// status_groups: status without --job lists every job, which its --job and --json say.
+std::vector<option_group> status_groups() {
+    return {
+        reworded(connection_group(), "job", "the job (default: every job, one line each)"),
+        reworded(output_group(), "json", "print one JSON object (without --job: an array of them)"),
+        logs()};
+}
+
 }  // namespace
 
 option_group partition_options_group() {
@@ -327,10 +335,7 @@ std::vector<command_def> job_commands() {
          "and the server's version with the version-dependent features the job uses (a failover "
          "slot on PostgreSQL 17+, idle_replication_slot_timeout on 18). Without --job, one line "
          "for every job (phase, progress, lag, time left, last error).",
-         {reworded(dsn_job, "job", "the job (default: every job, one line each)"),
-          reworded(output_group(), "json",
-                   "print one JSON object (without --job: an array of them)"),
-          logs()},
+         status_groups(),
          command_status},
         {"cutover",
          "ask a running job (--postpone-cutover) to cut over now",

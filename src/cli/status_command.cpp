@@ -18,7 +18,7 @@ int command_status(const arguments& args) {
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
     if (!vm.count("job")) {
         auto reports = monitor::read_all_status(conn);
-        std::cout << (vm.count("json") ? monitor::status_list_to_json(reports) + "\n"
+        std::cout << (flag(vm, "json") ? monitor::status_list_to_json(reports) + "\n"
                                        : monitor::status_list_to_text(reports));
         return 0;
     }

@@ -19,6 +19,7 @@
 #include "partshift/partman/partman_handoff.hpp"
 #include "partshift/pg/quote.hpp"
 #include "partshift/plan/preflight.hpp"
+#include "partshift/plan/revert_window_check.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
@@ -320,6 +321,10 @@ int command_run(const arguments& args) {
     accepted.allow_uncarried_dependents = vm["allow-uncarried-dependents"].as<bool>();
     if (file) return run_group(conn, *file, run, accepted);
     auto planned = plan_migration(conn, vm["table"].as<std::string>(), spec, names, accepted);
+    // Before anything is made, and before the plan's lines: its one line is all stderr holds.
+    if (run.revert_window)
+        if (auto refusal = plan::revert_window_refusal(planned.table, spec))
+            throw usage_error(*refusal);
     // Until when the new table takes rows, before anything is made (plan shows the same); not
     // when preflight is about to refuse, whose one line is then all stderr holds.
     const auto coverage = plan::add_coverage_lines(planned.plan, partman);

@@ -205,3 +205,37 @@ TEST_F(RevertWindowPreconditions, FinishDuringARevertUnderWaySaysItWasReverted) 
     EXPECT_EQ(relkind(*db_, "public.events"), "r");
     EXPECT_EQ(job_status(db_->dsn(), "events")->revert_state(), "reverted");
 }
+
+// The other way round: `finish` asked while a `revert` (following the window itself, no run)
+// is still catching up before its swap back. Fails on the code before this change: revert
+// exited 4, "was not reverted (stopped before the swap back); both tables are untouched".
+TEST_F(RevertWindowPreconditions, ARevertThatLosesToFinishSaysTheWindowWasClosed) {
+    auto run = start_run({"--revert-window", "10m"});
+    wait_for_window(run.get());
+    run->signal(SIGKILL);
+    run->wait(10s);
+    // The revert follows the window itself, paused before its follow phase (and so before any
+    // swap back) long enough for finish to be asked.
+    child_process revert({"env", "PARTSHIFT_TEST_PHASE_PAUSE_MS=4000", PARTSHIFT_BINARY, "revert",
+                          "--dsn", db_->dsn(), "--job", "events"},
+                         spool_.path() + "-revert.log");
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!job_status(db_->dsn(), "events")->reverse_running()) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << revert.log();
+        std::this_thread::sleep_for(100ms);
+    }
+    auto finish = run_partshift({"finish", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_EQ(finish.exit_code, 0) << finish.out << finish.err << revert.log();
+    EXPECT_NE(finish.out.find("revert window of job events closed"), std::string::npos)
+        << finish.out;
+    auto code = revert.wait(60s);
+    ASSERT_TRUE(code.has_value()) << revert.log();
+    EXPECT_EQ(*code, 2) << revert.log();
+    EXPECT_NE(revert.log().find("the revert window of job events was already closed: "
+                                "public.events stays partitioned"),
+              std::string::npos)
+        << revert.log();
+    EXPECT_EQ(relkind(*db_, "public.events"), "p");
+    EXPECT_EQ(job_status(db_->dsn(), "events")->revert_state(), "finished");
+    EXPECT_EQ(slots(), 0);
+}

@@ -26,6 +26,18 @@ void report_error(log_format format, const std::string& line) {
         std::cerr << line << "\n";
 }
 
+// report_error_lines: a message of several lines (every preflight failure at once) as one
+// "partshift: " line each, so each stays greppable and a JSON log gets one object per line.
+void report_error_lines(log_format format, const std::string& message) {
+    std::size_t start = 0;
+    while (true) {
+        const auto end = message.find('\n', start);
+        report_error(format, "partshift: " + message.substr(start, end - start));
+        if (end == std::string::npos) return;
+        start = end + 1;
+    }
+}
+
 }  // namespace
 
 void print_usage(std::ostream& out) {
@@ -79,7 +91,7 @@ int run(int argc, char** argv) {
     try {
         return chosen->handler(args);
     } catch (const partshift::error& e) {
-        report_error(format, std::string("partshift: ") + e.what());
+        report_error_lines(format, e.what());
         return static_cast<int>(e.code());
     } catch (const boost::program_options::error& e) {
         report_error(format, std::string("partshift ") + chosen->name + ": " + e.what() +

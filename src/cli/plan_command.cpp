@@ -77,12 +77,14 @@ int plan_spec(const po::variables_map& vm) {
                       ? plan::render_group_json(planned.job, planned.members, planned.group)
                       : plan::render_group_sql(planned.job, planned.members, planned.group));
     std::cout.flush();
+    bool failed = false;
     for (const auto& m : planned.members)
-        if (const auto* failed = plan::first_fatal_failure(m.checks)) {
-            std::cerr << "partshift: preflight failed: " << failed->message << "\n";
-            return static_cast<int>(exit_code::preflight_failed);
+        for (const auto& line :
+             plan::fatal_failure_lines(m.checks, false, catalog::qualified(m.table.name) + ": ")) {
+            std::cerr << "partshift: " << line << "\n";
+            failed = true;
         }
-    return 0;
+    return failed ? static_cast<int>(exit_code::preflight_failed) : 0;
 }
 
 }  // namespace
@@ -112,11 +114,10 @@ int command_plan(const arguments& args) {
     std::cout << (flag(vm, "json") ? plan::render_json(planned.plan, planned.checks)
                                    : plan::render_sql(planned.plan, planned.checks));
     std::cout.flush();
-    if (const auto* failed = plan::first_fatal_failure(planned.checks)) {
-        std::cerr << "partshift: preflight failed: " << failed->message << "\n";
-        return static_cast<int>(exit_code::preflight_failed);
-    }
-    return 0;
+    // Every failure, one line each: the same list a run refuses with.
+    const auto failures = plan::fatal_failure_lines(planned.checks);
+    for (const auto& line : failures) std::cerr << "partshift: " << line << "\n";
+    return failures.empty() ? 0 : static_cast<int>(exit_code::preflight_failed);
 }
 
 }  // namespace partshift::cli

@@ -60,10 +60,16 @@ planned_migration plan_migration(pg::connection& conn, const catalog::qualified_
     conn.exec("SET LOCAL extra_float_digits = 3");
 
     planned_migration out;
+    {
+        // Validate before reading the data: a wrong column or type should fail fast, not after
+        // a scan of a big table. And before the first read of its rows (a never-analyzed
+        // table's rows are counted): a role that may not read the table learns that, and every
+        // other right it lacks, as a preflight result (exit 3), not as "permission denied".
+        const auto model = catalog::inspect_table(conn, name, catalog::row_estimate::catalog_only);
+        plan::validate_spec(model, spec);
+        plan::require_readable_table(conn, model);
+    }
     out.table = catalog::inspect_table(conn, name);
-    // Validate before reading the data: a wrong column or type should fail fast, not after a
-    // scan of a big table.
-    plan::validate_spec(out.table, spec);
     plan::check_explicit_values(conn, out.table, spec);
     out.facts = plan::gather_data_facts(conn, out.table, spec);
     out.plan = plan::make_plan(out.table, spec, out.facts, names);

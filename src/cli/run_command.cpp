@@ -64,10 +64,11 @@ int run_table(pg::connection& conn, const catalog::qualified_name& table,
             (run.old_name.empty() ? std::string("NAME_old") : run.old_name) + ")");
     if (run.partman) {
         // Checked on every run, a resumed one too: the registration comes after the cutover,
-        // when refusing would be too late.
+        // when refusing would be too late. Listed with the plan's other failures.
         auto check = partman::partman_preflight(
             partman::find_partman(conn), planned.plan.source.schema, planned.plan.final_name);
-        if (!check.ok) throw preflight_error("preflight failed: " + check.message);
+        check.on_resume = true;
+        planned.checks.push_back(std::move(check));
     }
     migrate::job_inputs inputs{std::move(planned.table), std::move(planned.plan),
                                std::move(planned.checks)};

@@ -125,15 +125,21 @@ void remove_half_prepared(const std::string& job, pg::connection& conn) {
     }
 }
 
-// throw_if_failed: the first fatal preflight failure of the job's tables (a multi-table
-// job: one verdict for all its tables); resumed: only the checks a resumed job meets too.
+// throw_if_failed: every fatal preflight failure of the job's tables at once, one line each,
+// as `plan` lists them (a multi-table job: one verdict for all its tables, the other tables'
+// lines named); resumed: only the checks a resumed job meets too.
 void throw_if_failed(const job_inputs& inputs, bool resumed) {
-    if (const auto* failed = plan::first_fatal_failure(inputs.checks, resumed))
-        throw preflight_error("preflight failed: " + failed->message);
-    for (const auto& m : inputs.members)
-        if (const auto* failed = plan::first_fatal_failure(m.checks, resumed))
-            throw preflight_error("preflight failed: " + catalog::qualified(m.table.name) + ": " +
-                                  failed->message);
+    auto lines = plan::fatal_failure_lines(inputs.checks, resumed);
+    for (const auto& m : inputs.members) {
+        auto more =
+            plan::fatal_failure_lines(m.checks, resumed, catalog::qualified(m.table.name) + ": ");
+        lines.insert(lines.end(), more.begin(), more.end());
+    }
+    if (lines.empty()) return;
+    // The CLI prints each line of the message as a line of its own.
+    std::string message;
+    for (const auto& l : lines) message += (message.empty() ? "" : "\n") + l;
+    throw preflight_error(message);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "partshift/catalog/table_name.hpp"
+#include "partshift/error.hpp"
 #include "partshift/pg/quote.hpp"
 #include "partshift/plan/fk_rules.hpp"
 
@@ -101,8 +102,7 @@ std::string taken_names_fix(const server_facts& f, const target_plan& plan) {
 
 }  // namespace
 
-server_facts read_server_facts(pg::connection& conn, const catalog::table_model& table,
-                               const partition_spec& spec, const target_plan& plan) {
+server_facts read_role_facts(pg::connection& conn, const catalog::table_model& table) {
     server_facts f;
     f.server_version = conn.server_version();
     // has_parameter_privilege (GRANT SET ON PARAMETER) is PostgreSQL 15+; before that only a
@@ -118,28 +118,37 @@ server_facts read_server_facts(pg::connection& conn, const catalog::table_model&
         "  current_setting('max_wal_senders')::int AS max_senders, "
         "  (SELECT count(*) FROM pg_catalog.pg_stat_activity "
         "    WHERE backend_type = 'walsender') AS used_senders, "
-        "  current_user AS usr, r.rolsuper, r.rolreplication, "
+        "  current_user AS usr, pg_catalog.current_database() AS db, r.rolsuper, "
+        "  r.rolreplication, "
         "  has_database_privilege(current_database(), 'CREATE') AS db_create, "
         "  has_schema_privilege($1::text, 'CREATE') AS schema_create, "
         "  pg_has_role(current_user, $2::text, 'USAGE') AS owns, "
+        "  pg_catalog.has_table_privilege($3::oid, 'SELECT') AS can_read, "
         "  " +
             set_role_privilege +
             " AS set_role "
             "FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
-        table.name.schema, table.owner);
+        table.name.schema, table.owner, std::to_string(table.oid));
     f.wal_level = r.get(0, "wal_level");
     f.max_replication_slots = static_cast<int>(r.get_int(0, "max_slots"));
     f.used_replication_slots = static_cast<int>(r.get_int(0, "used_slots"));
     f.max_wal_senders = static_cast<int>(r.get_int(0, "max_senders"));
     f.used_wal_senders = static_cast<int>(r.get_int(0, "used_senders"));
     f.user = r.get(0, "usr");
+    f.database = r.get(0, "db");
     f.superuser = r.get_bool(0, "rolsuper");
     f.replication = r.get_bool(0, "rolreplication");
     f.can_create_in_database = r.get_bool(0, "db_create");
     f.can_create_in_schema = r.get_bool(0, "schema_create");
     f.owns_table = r.get_bool(0, "owns");
     f.can_set_replication_role = r.get_bool(0, "set_role");
+    f.can_read_table = r.get_bool(0, "can_read");
+    return f;
+}
 
+server_facts read_server_facts(pg::connection& conn, const catalog::table_model& table,
+                               const partition_spec& spec, const target_plan& plan) {
+    server_facts f = read_role_facts(conn, table);
     const std::string relation = qualified(table.name);
     for (const level_spec* level : levels_of(spec)) {
         const catalog::column* key = table.find_column(level->key);
@@ -233,7 +242,8 @@ static preflight_check check_partition_identities(const catalog::table_model& ta
                                       : "a replica identity other than the key of " +
                                             qualified(table.name)) +
                         ": once published, its UPDATEs and DELETEs would fail or carry keys "
-                        "partshift cannot match; ALTER TABLE " + leaf +
+                        "partshift cannot match; ALTER TABLE " +
+                        leaf +
                         " REPLICA IDENTITY USING INDEX <its index on the key>, or REPLICA "
                         "IDENTITY FULL");
     }
@@ -241,11 +251,8 @@ static preflight_check check_partition_identities(const catalog::table_model& ta
                                           " sends the key of its changed rows");
 }
 
-std::vector<preflight_check> evaluate_preflight(const server_facts& f,
-                                                const catalog::table_model& table,
-                                                const partition_spec& spec,
-                                                const target_plan& plan,
-                                                const preflight_options& options) {
+std::vector<preflight_check> evaluate_role_checks(const server_facts& f,
+                                                  const catalog::table_model& table) {
     std::vector<preflight_check> out;
     const std::string rel = qualified(table.name);
     const std::string user = quote_ident(f.user);
@@ -302,8 +309,8 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
         out.push_back(fail("database_create",
                            "role " + user +
                                " cannot create the publication and partshift's state schema: "
-                               "GRANT CREATE ON DATABASE <this database> TO " +
-                               user));
+                               "GRANT CREATE ON DATABASE " +
+                               quote_ident(f.database) + " TO " + user));
 
     if (f.can_create_in_schema)
         out.push_back(pass("schema_create", "role " + user + " may create tables in schema " +
@@ -333,6 +340,23 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                "foreign keys do not fire twice on the target): GRANT SET ON "
                                "PARAMETER session_replication_role TO " +
                                user + " (PostgreSQL 15+) or use a superuser"));
+
+    if (f.can_read_table)
+        out.push_back(pass("table_select", "role " + user + " may read " + rel));
+    else
+        out.push_back(fail("table_select", "role " + user + " cannot read " + rel +
+                                               ", which the plan and the copy do: GRANT SELECT "
+                                               "ON " +
+                                               rel + " TO " + user));
+    return out;
+}
+
+std::vector<preflight_check> evaluate_preflight(const server_facts& f,
+                                                const catalog::table_model& table,
+                                                const partition_spec& spec, const target_plan& plan,
+                                                const preflight_options& options) {
+    std::vector<preflight_check> out = evaluate_role_checks(f, table);
+    const std::string rel = qualified(table.name);
 
     if (table.replica_identity == 'n')
         out.push_back(fail("replica_key",
@@ -431,14 +455,16 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
                                found + "; cutover re-points them to the partitioned table"));
         else if (options.drop_unrepointable_fks)
             out.push_back(warn("inbound_foreign_keys",
-                               found + "; these cannot be re-pointed (their columns are not "
-                                       "unique on the partitioned table) and cutover drops "
-                                       "them, as asked: " +
+                               found +
+                                   "; these cannot be re-pointed (their columns are not "
+                                   "unique on the partitioned table) and cutover drops "
+                                   "them, as asked: " +
                                    join(stuck, ", ")));
         else
             out.push_back(fail("inbound_foreign_keys",
-                               found + "; these cannot be re-pointed (their columns are not "
-                                       "unique on the partitioned table): " +
+                               found +
+                                   "; these cannot be re-pointed (their columns are not "
+                                   "unique on the partitioned table): " +
                                    join(stuck, ", ") +
                                    " — drop them first, or let cutover drop them "
                                    "(--drop-unrepointable-fks)"));
@@ -471,6 +497,25 @@ const preflight_check* first_fatal_failure(const std::vector<preflight_check>& c
     for (const auto& c : checks)
         if (!c.ok && c.fatal && (c.on_resume || !resumed)) return &c;
     return nullptr;
+}
+
+std::vector<std::string> fatal_failure_lines(const std::vector<preflight_check>& checks,
+                                             bool resumed, const std::string& prefix) {
+    std::vector<std::string> out;
+    for (const auto& c : checks)
+        if (!c.ok && c.fatal && (c.on_resume || !resumed))
+            out.push_back("preflight failed: " + prefix + c.message);
+    return out;
+}
+
+void require_readable_table(pg::connection& conn, const catalog::table_model& table) {
+    const server_facts f = read_role_facts(conn, table);
+    if (f.can_read_table) return;
+    // Every line in one message: the CLI prints each as a line of its own.
+    std::string message;
+    for (const auto& line : fatal_failure_lines(evaluate_role_checks(f, table)))
+        message += (message.empty() ? "" : "\n") + line;
+    throw preflight_error(message);
 }
 
 }  // namespace partshift::plan

@@ -2,6 +2,8 @@
 // roles (exit 3), each with its one-line reason; and for `plan` changing nothing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "support/sandbox.hpp"
 
 #include "partshift/pg/quote.hpp"
@@ -184,7 +186,20 @@ TEST(PlanErrors, RoleWithoutReplication) {
         conn.exec("DROP OWNED BY " + pg::escape_identifier(role));
         conn.exec("DROP ROLE " + pg::escape_identifier(role));
     }
-    EXPECT_FAILS_WITH(r, 3, "REPLICATION");
+    // Every missing right at once, one line each (issue 21 item 4), the database named.
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("REPLICATION"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("GRANT CREATE ON DATABASE " + pg::quote_ident(db.name())),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("does not own"), std::string::npos) << r.err;
+    size_t lines = 0;
+    for (size_t at = 0; (at = r.err.find("partshift: preflight failed: ", at)) != std::string::npos;
+         ++at)
+        ++lines;
+    EXPECT_EQ(lines, static_cast<size_t>(std::count(r.err.begin(), r.err.end(), '\n')))
+        << r.err;
+    EXPECT_GE(lines, 4u) << r.err;
 }
 
 TEST(PlanErrors, CannotConnect) {

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "support/job_driver.hpp"
 #include "support/sandbox.hpp"
+
+#include "partshift/pg/quote.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
@@ -276,4 +279,66 @@ TEST_F(RunErrors, TakenOldNameFailsPreflightAndAResumedJobTakesANewOne) {
     EXPECT_EQ(relkind(*db_, "public.orders"), "p");
     EXPECT_EQ(relkind(*db_, "public.orders_keep"), "r");
     EXPECT_EQ(relkind(*db_, "public.orders_prev"), "r");
+}
+
+namespace {
+
+// stderr_lines: stderr split into its lines.
+std::vector<std::string> stderr_lines(const std::string& err) {
+    std::vector<std::string> out;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+}  // namespace
+
+// issue 21 item 4: a role that may not read the table, own it, stream or create gets every
+// missing right at once as a preflight result (exit 3), one line each with the GRANT that fixes
+// it, names filled in; not the server's raw "permission denied for table orders" (exit 1), and
+// not one failure per attempt.
+TEST_F(RunErrors, ARoleWithoutRightsLearnsEveryMissingRightAtOnce) {
+    // Unique to this test's database (its name ends in a number of its own), and short
+    // enough for a role name (63 bytes).
+    const std::string& db = db_->name();
+    const std::string role = "bob_" + db.substr(db.size() > 40 ? db.size() - 40 : 0);
+    const std::string quoted = pg::quote_ident(role);
+    {
+        auto conn = db_->connect();
+        conn.exec("DROP ROLE IF EXISTS " + quoted);
+        conn.exec("CREATE ROLE " + quoted + " LOGIN");
+    }
+    auto run_as_role = [&] {
+        return run_partshift(
+            {"run", "--dsn", db_->dsn() + " user=" + role, "--table", "orders", "--partition-by",
+             "range", "--key", "ts", "--interval", "1 month", "--spool-dir", spool_.path()},
+            120s);
+    };
+    auto unreadable = run_as_role();
+    db_->exec("GRANT SELECT ON orders TO " + quoted);
+    auto readable = run_as_role();
+    {
+        auto conn = db_->connect();
+        conn.exec("DROP OWNED BY " + quoted);
+        conn.exec("DROP ROLE " + quoted);
+    }
+    const std::vector<std::string> wanted{
+        "ALTER ROLE " + quoted + " REPLICATION",
+        "GRANT CREATE ON DATABASE " + pg::quote_ident(db_->name()) + " TO " + quoted,
+        "GRANT CREATE ON SCHEMA public TO " + quoted, "does not own public.orders",
+        "GRANT SET ON PARAMETER session_replication_role TO " + quoted};
+    for (const auto* r : {&unreadable, &readable}) {
+        EXPECT_EQ(r->exit_code, 3) << r->err;
+        EXPECT_EQ(r->err.find("permission denied"), std::string::npos) << r->err;
+        EXPECT_EQ(r->err.find("<"), std::string::npos) << r->err;  // no placeholder
+        const auto lines = stderr_lines(r->err);
+        for (const auto& line : lines)
+            EXPECT_EQ(line.rfind("partshift: preflight failed: ", 0), 0u) << line;
+        for (const auto& fix : wanted)
+            EXPECT_NE(r->err.find(fix), std::string::npos) << fix << "\n" << r->err;
+        EXPECT_EQ(lines.size(), wanted.size() + (r == &unreadable ? 1 : 0)) << r->err;
+    }
+    EXPECT_NE(unreadable.err.find("GRANT SELECT ON public.orders TO " + quoted), std::string::npos)
+        << unreadable.err;
+    expect_nothing_left();
 }

@@ -49,7 +49,9 @@ server_facts healthy() {
     f.max_replication_slots = 10;
     f.max_wal_senders = 10;
     f.user = "app";
+    f.database = "shop";
     f.replication = true;
+    f.can_read_table = true;
     f.can_create_in_database = f.can_create_in_schema = f.owns_table = true;
     f.can_set_replication_role = true;
     return f;
@@ -118,6 +120,46 @@ TEST(PlanPreflight, PrivilegesSayWhatToGrant) {
     for (auto name :
          {"replication_privilege", "schema_create", "table_owner", "session_replication_role"})
         EXPECT_TRUE(find(checks, name).fatal) << name;
+}
+
+// issue 21 item 4: the fix names the database (it said "<this database>"), and a role that may
+// not read the table is told which GRANT it needs.
+TEST(PlanPreflight, FixesNameTheDatabaseAndTheTableToGrant) {
+    auto t = events_table();
+    auto f = healthy();
+    f.user = "bob";
+    f.database = "Shop DB";
+    f.can_create_in_database = false;
+    f.can_read_table = false;
+    auto checks = evaluate_preflight(f, t, range_spec(), plan_for(t));
+    EXPECT_EQ(find(checks, "database_create").message,
+              "role bob cannot create the publication and partshift's state schema: GRANT "
+              "CREATE ON DATABASE \"Shop DB\" TO bob");
+    EXPECT_EQ(find(checks, "table_select").message,
+              "role bob cannot read billing.events, which the plan and the copy do: GRANT SELECT "
+              "ON billing.events TO bob");
+    EXPECT_TRUE(find(checks, "table_select").fatal);
+}
+
+// issue 21 item 4: every fatal failure at once, one line each, in the checks' order; warnings
+// and passes are not listed.
+TEST(PlanPreflight, FailureLinesListEveryFatalFailure) {
+    auto t = events_table();
+    auto f = healthy();
+    f.user = "bob";
+    f.replication = false;
+    f.owns_table = false;
+    f.can_set_replication_role = false;
+    auto checks = evaluate_preflight(f, t, range_spec(), plan_for(t));
+    const auto lines = fatal_failure_lines(checks, false, "public.orders: ");
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0],
+              "preflight failed: public.orders: " + find(checks, "replication_privilege").message);
+    EXPECT_EQ(lines[1], "preflight failed: public.orders: " + find(checks, "table_owner").message);
+    EXPECT_EQ(lines[2], "preflight failed: public.orders: " +
+                            find(checks, "session_replication_role").message);
+    EXPECT_TRUE(
+        fatal_failure_lines(evaluate_preflight(healthy(), t, range_spec(), plan_for(t))).empty());
 }
 
 TEST(PlanPreflight, SuperuserNeedsNoReplicationAttribute) {

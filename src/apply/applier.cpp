@@ -157,7 +157,8 @@ asio::awaitable<void> applier::dispatch(const stream::message& message) {
     // One switch over the message kinds (STYLE.md habit 3).
     if (auto* m = std::get_if<stream::begin_msg>(&message)) co_return co_await handle_begin(*m);
     if (auto* m = std::get_if<stream::commit_msg>(&message)) co_return co_await handle_commit(*m);
-    if (auto* m = std::get_if<stream::relation_msg>(&message)) co_return handle_relation(*m);
+    if (auto* m = std::get_if<stream::relation_msg>(&message))
+        co_return co_await handle_relation(*m);
     if (auto* m = std::get_if<stream::insert_msg>(&message)) co_return co_await handle_insert(*m);
     if (auto* m = std::get_if<stream::update_msg>(&message)) co_return co_await handle_update(*m);
     if (auto* m = std::get_if<stream::delete_msg>(&message)) co_return co_await handle_delete(*m);
@@ -219,8 +220,30 @@ asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
     if (due) co_await commit_batch();
 }
 
-void applier::handle_relation(const stream::relation_msg& m) {
-    if (const relation_state* rel = relation_for(m.relid)) rel->check_relation(m);
+asio::awaitable<void> applier::handle_relation(const stream::relation_msg& m) {
+    const relation_state* rel = relation_for(m.relid);
+    if (!rel || rel->matches(m)) co_return;
+    // The stream names types by oid; the stop message names them as the user wrote them.
+    std::vector<std::string> types;
+    try {
+        if (!source_conn_) {
+            auto conn = co_await open_lookup_session(options_);
+            source_conn_.emplace(std::move(conn));
+        }
+        for (const auto& c : m.columns) {
+            std::string sql = "SELECT pg_catalog.format_type($1::oid, $2::int)";
+            auto params = pg::make_params(std::to_string(c.type_oid), std::to_string(c.typmod));
+            auto res = co_await source_conn_->exec(std::move(sql), std::move(params));
+            types.push_back(res.get(0, 0));
+        }
+    } catch (const std::exception& e) {
+        spdlog::debug("applier: could not name the stream's column types: {}", e.what());
+        types.clear();  // the oids then
+    }
+    const auto text = relation_change_text(quote_qualified(rel->source.name), options_.job,
+                                           rel->target_sql.columns(), m.columns, types);
+    throw runtime_error(text.value_or("source table " + quote_qualified(rel->source.name) +
+                                      " changed during the job"));
 }
 
 void applier::check_tuple(const relation_state& rel, const stream::tuple& row,

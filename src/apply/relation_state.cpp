@@ -59,28 +59,53 @@ relation_state::relation_state(const catalog::table_model& source_table,
     if (all_in_key) located_columns.clear();
 }
 
-void relation_state::check_relation(const stream::relation_msg& m) const {
-    // The stream must still describe the table the job was planned for; a column added,
-    // dropped, renamed or retyped on the source during the job cannot be followed.
-    const auto& expected = target_sql.columns();
-    std::string table = quote_qualified(source.name);
-    for (size_t i = 0; i < std::max(expected.size(), m.columns.size()); ++i) {
-        if (i >= m.columns.size())
-            throw runtime_error("source table " + table + " changed during the job: column " +
-                                pg::escape_identifier(expected[i].name) +
-                                " is gone from the stream");
-        if (i >= expected.size())
-            throw runtime_error("source table " + table + " changed during the job: new column " +
-                                pg::escape_identifier(m.columns[i].name) + " (type oid " +
-                                std::to_string(m.columns[i].type_oid) + ")");
-        if (m.columns[i].name != expected[i].name || m.columns[i].type_oid != expected[i].type_oid)
-            throw runtime_error("source table " + table + " changed during the job: column " +
-                                std::to_string(i + 1) + " is now " +
-                                pg::escape_identifier(m.columns[i].name) + " (type oid " +
-                                std::to_string(m.columns[i].type_oid) + "), expected " +
-                                pg::escape_identifier(expected[i].name) + " (type oid " +
-                                std::to_string(expected[i].type_oid) + ")");
+namespace {
+
+// column_text: "severity" (integer), or the type's oid when its name is unknown.
+std::string column_text(const std::string& name, const std::string& type, uint32_t type_oid) {
+    return pg::escape_identifier(name) + " (" +
+           (type.empty() ? "type oid " + std::to_string(type_oid) : type) + ")";
+}
+
+}  // namespace
+
+std::optional<std::string> relation_change_text(const std::string& table, const std::string& job,
+                                                const std::vector<column_def>& expected,
+                                                const std::vector<stream::relation_column>& now,
+                                                const std::vector<std::string>& stream_types) {
+    auto stream_column = [&](size_t i) {
+        return column_text(now[i].name, i < stream_types.size() ? stream_types[i] : "",
+                           now[i].type_oid);
+    };
+    auto job_column = [&](size_t i) {
+        return column_text(expected[i].name, expected[i].type_name, expected[i].type_oid);
+    };
+    std::string what;
+    for (size_t i = 0; i < std::max(expected.size(), now.size()) && what.empty(); ++i) {
+        if (i >= now.size())
+            // The job's columns are read when the run starts: a column added since the
+            // changes being replayed were written (a rerun after ADD COLUMN), or dropped.
+            what = "the stream has no column " + job_column(i) +
+                   " (added to or dropped from the table during the job)";
+        else if (i >= expected.size())
+            what = "new column " + stream_column(i);
+        else if (now[i].name != expected[i].name || now[i].type_oid != expected[i].type_oid)
+            what = "column " + std::to_string(i + 1) + " is now " + stream_column(i) +
+                   ", the job has " + job_column(i);
     }
+    if (what.empty()) return std::nullopt;
+    return "source table " + table + " changed during the job: " + what +
+           ". A job cannot follow a change of its table's columns: run 'partshift abort --job " +
+           job + "', then run again (the new job copies the columns as they are now)";
+}
+
+bool relation_state::matches(const stream::relation_msg& m) const {
+    const auto& expected = target_sql.columns();
+    if (expected.size() != m.columns.size()) return false;
+    for (size_t i = 0; i < expected.size(); ++i)
+        if (m.columns[i].name != expected[i].name || m.columns[i].type_oid != expected[i].type_oid)
+            return false;
+    return true;
 }
 
 std::optional<pg::param_list> relation_state::partition_values(const stream::tuple& row,

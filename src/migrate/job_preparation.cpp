@@ -165,6 +165,14 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
         // A job started by an older partshift: tables and columns added since (e.g.
         // partshift.skipped_keys) must exist before the roles use them.
         state::ensure_schema(conn);
+        // A change the swap cannot follow, made while no run watched (or the one the last run
+        // stopped on), is named with what to do before anything replays (issue 21 item 5):
+        // otherwise the applier meets it as a failed statement ("column ... does not exist").
+        if (!existing->reverse_of)
+            for (const auto& t : tables)
+                state::check_schema_print(conn, t.job, t.table->oid,
+                                          catalog::qualified(t.table->name),
+                                          existing->publication_name);
         // A job prepared by an earlier partshift has no print: from now on, at least.
         if (!existing->reverse_of && !state::schema_print_recorded(conn, existing->job)) {
             spdlog::warn(

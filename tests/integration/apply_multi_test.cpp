@@ -467,7 +467,7 @@ TEST(ApplyMulti, RelationChangeNamesTheTable) {
     f.db.exec("UPDATE order_items SET extra = 1 WHERE id = 11");
     expect_error(f, f.changes(),
                  {"source table \"public\".\"order_items\" changed during the job",
-                  "new column \"extra\""});
+                  "new column \"extra\" (integer)", "run 'partshift abort --job "});
     EXPECT_EQ(f.scalar("SELECT note FROM orders_new WHERE id = 1"), "a")
         << "the orders change committed before";
 }

@@ -94,7 +94,7 @@ class applier {
     asio::awaitable<void> dispatch(const stream::message& message);
     asio::awaitable<void> handle_begin(const stream::begin_msg& m);
     asio::awaitable<void> handle_commit(const stream::commit_msg& m);
-    void handle_relation(const stream::relation_msg& m);
+    asio::awaitable<void> handle_relation(const stream::relation_msg& m);
     asio::awaitable<void> handle_insert(const stream::insert_msg& m);
     asio::awaitable<void> handle_update(const stream::update_msg& m);
     asio::awaitable<void> handle_delete(const stream::delete_msg& m);

@@ -26,6 +26,16 @@ namespace partshift::apply {
 // collide): the form of skipped keys and of the keys a row group holds.
 std::string key_text(const pg::param_list& key);
 
+// relation_change_text: why a Relation message no longer matches the columns the job was
+// planned for (expected), naming the columns and their types by name (stream_types: the
+// server's names of the message's column types by position; an empty one shows the oid),
+// and what to run next: the job cannot follow a change of columns, so it is aborted (job)
+// and started again. nullopt: they match.
+std::optional<std::string> relation_change_text(const std::string& table, const std::string& job,
+                                                const std::vector<column_def>& expected,
+                                                const std::vector<stream::relation_column>& now,
+                                                const std::vector<std::string>& stream_types);
+
 struct relation_state {
     // source: must outlive this (its oid is the relid; its non-generated columns are what
     // Relation messages must match; its apply key is the row identity). partition_columns:
@@ -39,9 +49,9 @@ struct relation_state {
     relation_state(const relation_state&) = delete;
     relation_state& operator=(const relation_state&) = delete;
 
-    // check_relation: the stream still describes the table the job was planned for; throws
-    // runtime_error naming the table and the column otherwise.
-    void check_relation(const stream::relation_msg& m) const;
+    // matches: the stream still describes the table the job was planned for (else the job
+    // stops with relation_change_text).
+    bool matches(const stream::relation_msg& m) const;
     // partition_values: the row's partition key values for a located update; nullopt when
     // a lookup by them cannot help (no partition columns, all in the key, not sent, NULL, or
     // the full old row shows they changed).

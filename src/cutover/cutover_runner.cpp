@@ -309,6 +309,8 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
     // this many times, so a server that keeps starting workers cannot hold the cutover forever.
     constexpr int max_autovacuum_retries = 200;
     int autovacuum_retries = 0;
+    // A revert's swap back is logged as what it is, not as the migration's cutover.
+    const char* what = o.reverting ? "revert" : "cutover";
 
     for (int attempt = 1; attempt <= o.attempts; ++attempt) {
         result.attempts = attempt;
@@ -328,10 +330,10 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         }
         if (swapped) {
             result.swapped = true;
-            spdlog::info("cutover: swapped on attempt {}; lock held {:.0f} ms (tail applied in "
+            spdlog::info("{}: swapped {}on attempt {}; lock held {:.0f} ms (tail applied in "
                          "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",
-                         attempt, result.lock_hold_ms, result.tail_apply_ms, result.swap_ms,
-                         result.commit_ms);
+                         what, o.reverting ? "back " : "", attempt, result.lock_hold_ms,
+                         result.tail_apply_ms, result.swap_ms, result.commit_ms);
             test_pause("PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS");
             return result;
         }
@@ -339,12 +341,12 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         if (attempt_once.cancelled_autovacuum() > 0 &&
             autovacuum_retries < max_autovacuum_retries) {
             ++autovacuum_retries;
-            spdlog::info("cutover attempt {}/{}: {}; autovacuum cancelled, trying again at once",
-                         attempt, o.attempts, failure);
+            spdlog::info("{} attempt {}/{}: {}; autovacuum cancelled, trying again at once",
+                         what, attempt, o.attempts, failure);
             --attempt;
             continue;
         }
-        spdlog::warn("cutover attempt {}/{}: {}; rolled back, source untouched", attempt,
+        spdlog::warn("{} attempt {}/{}: {}; rolled back, source untouched", what, attempt,
                      o.attempts, failure);
         if (attempt == o.attempts) break;
         if (attempt_once.cleared() > 0) {

@@ -84,7 +84,12 @@ int finish_run(const run_options& options, control_session& control, const job_h
     // answered it: no); the next run waits for a new one.
     control.with([&](pg::connection& c) { state::end_run_requests(c, job.job); });
     if (cutover.gave_up) throw cutover_error(*cutover.gave_up);
-    spdlog::info("stopped in phase {}; run again to resume", saved ? saved->phase : "?");
+    if (job.reverse_of)
+        // A revert window's reverse job: the window's runner says what comes next (closed by
+        // 'partshift finish' or its end, or still open); "run again to resume" would be wrong.
+        spdlog::debug("reverse job {} stopped in phase {}", job.job, saved ? saved->phase : "?");
+    else
+        spdlog::info("stopped in phase {}; run again to resume", saved ? saved->phase : "?");
     return 0;
 }
 

@@ -75,6 +75,12 @@ follow_watcher_options follow_phase::watcher_options(const state::job_record& fr
     watch.dry_run_for = ctx_.options.dry_run_for;
     watch.cut_over = !ctx_.options.dry_run;
     watch.postpone = ctx_.options.postpone_cutover;
+    if (job_.reverse_of)
+        watch.waiting_line =
+            "revert window of job " + *job_.reverse_of + ": changes to " + job_.source_schema +
+            "." + job_.source_table + " are followed into " + job_.target_schema + "." +
+            job_.target_table + "; 'partshift revert --job " + *job_.reverse_of +
+            "' swaps back, 'partshift finish --job " + *job_.reverse_of + "' closes the window";
     watch.postpone_flag_file = ctx_.options.postpone_flag_file;
     watch.hook_retry = ctx_.options.before_cutover_retry;
     return watch;

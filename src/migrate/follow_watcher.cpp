@@ -76,7 +76,7 @@ bool follow_watcher::gate_open() {
     }
     if (options_.postpone && !progress_.cutover_requested) {
         if (progress_.cutover != base::cutover_stage::waiting_for_request)
-            spdlog::info("ready to cut over; waiting for 'partshift cutover'");
+            spdlog::info("{}", options_.waiting_line);
         progress_.cutover = base::cutover_stage::waiting_for_request;
         return false;
     }

@@ -157,7 +157,13 @@ int follow_revert_window(const run_options& base, const std::string& name,
         conn = pg::connection(base.dsn, state::run_application_name());
         job = state::load_job(conn, name);
         if (!job || job->revert_state != std::string(state::revert_state::open)) return code;
-        if (!over()) return code;  // stopped by a signal: the next run resumes
+        if (!over()) {  // stopped by a signal: the next run resumes
+            spdlog::info(
+                "revert window of job {} stays open: run again to follow it; 'partshift revert "
+                "--job {}' swaps back, 'partshift finish --job {}' closes it",
+                name, name, name);
+            return code;
+        }
     }
     // The runner's own session held the lock until a moment ago.
     state::acquire_run_lock(conn, reverse_name, 10s);

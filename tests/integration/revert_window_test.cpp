@@ -163,6 +163,30 @@ TEST_F(RevertWindowTest, FinishLeavesNoSlotOrPublication) {
     }
 }
 
+// issue 21 item 5: the run's log says what the window is doing: changes followed back into
+// NAME_old and what to run (not "ready to cut over; waiting for 'partshift cutover'" after
+// the swap), and a window closed by finish as closed (not "stopped in phase follow; run again
+// to resume").
+TEST_F(RevertWindowTest, TheLogSaysWhatTheWindowDoes) {
+    auto run = start_run({"--revert-window", "10m"});
+    wait_for([](const auto& st) { return st.revert_state() == "open" && st.reverse_running(); },
+             240s, run.get(), "reverse stream running");
+    const std::string following =
+        "revert window of job events: changes to public.events are followed into "
+        "public.events_old; 'partshift revert --job events' swaps back, 'partshift finish "
+        "--job events' closes the window";
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (run->log().find(following) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(200ms);
+    EXPECT_NE(run->log().find(following), std::string::npos) << run->log();
+    finish_the_window(*run);
+    const auto log = run->log();
+    EXPECT_EQ(log.find("waiting for 'partshift cutover'"), std::string::npos) << log;
+    EXPECT_EQ(log.find("run again to resume"), std::string::npos) << log;
+    EXPECT_NE(log.find("revert window of job events closed"), std::string::npos) << log;
+}
+
 TEST_F(RevertWindowTest, TheWindowExpiresByItself) {
     auto run = start_run({"--revert-window", "4s"});
     auto code = run->wait(240s);
@@ -238,6 +262,9 @@ TEST_F(RevertWindowTest, RevertWithoutARunningProcessFollowsTheWindowItself) {
     EXPECT_NE(revert.out.find("reverted: public.events is the original table again"),
               std::string::npos)
         << revert.out;
+    // The swap back is logged as a revert, not as the migration's cutover (issue 21 item 5).
+    EXPECT_NE(revert.err.find("revert: swapped back on attempt"), std::string::npos) << revert.err;
+    EXPECT_EQ(revert.err.find("cutover: swapped"), std::string::npos) << revert.err;
     EXPECT_EQ(relkind(*db_, "public.events"), "r");
     EXPECT_EQ(fingerprint(conn, "public.events"), partitioned);
     EXPECT_EQ(replication_objects(), 0);

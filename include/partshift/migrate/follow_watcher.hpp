@@ -30,6 +30,9 @@ struct follow_watcher_options {
     std::optional<std::chrono::milliseconds> dry_run_for;
     bool cut_over = false;  // not a dry run: open the gate when ready
     bool postpone = false;  // --postpone-cutover: also wait for `partshift cutover`
+    // Logged once when postponed and ready: what the job waits for (a revert window's
+    // reverse job waits for 'partshift revert', not for a cutover).
+    std::string waiting_line = "ready to cut over; waiting for 'partshift cutover'";
     // --postpone-cutover-flag: the cutover waits while this file exists (gh-ost style)
     std::optional<std::string> postpone_flag_file;
     // A failed before-cutover hook is run again after this long (the gate still open).

@@ -12,9 +12,9 @@
 
 #include "partshift/error.hpp"
 #include "partshift/monitor/byte_size.hpp"
-#include "partshift/monitor/server_features.hpp"
 #include "partshift/monitor/estimates.hpp"
 #include "partshift/monitor/human_units.hpp"
+#include "partshift/monitor/server_features.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 
@@ -285,9 +285,13 @@ std::string status_to_text(const proto::status_report& s) {
         else
             out << "catch-up     " << describe_catch_up(e) << "\n";
     }
-    out << "slot         " << s.slot_name() << ", wal_status " << s.wal_status() << ", retains "
-        << human_size(s.retained_wal_bytes()) << " of WAL\n"
-        << "updated at   " << s.updated_at() << "\n";
+    // After the swap the job's slot is dropped by design: not a "missing" slot to worry about.
+    if (s.phase() == "done" && s.wal_status() == "missing")
+        out << "slot         " << s.slot_name() << ", dropped after the cutover as planned\n";
+    else
+        out << "slot         " << s.slot_name() << ", wal_status " << s.wal_status() << ", retains "
+            << human_size(s.retained_wal_bytes()) << " of WAL\n";
+    out << "updated at   " << s.updated_at() << "\n";
     if (!s.group_job().empty())
         out << "part of      job " << s.group_job() << " (its tables are copied, followed and "
             << "cut over together: 'partshift status --job " << s.group_job() << "')\n";

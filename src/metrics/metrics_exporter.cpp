@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -85,6 +87,30 @@ std::string listening_port(const std::string& address) {
             "interface), not '" +
             address + "'");
     return colon == 0 ? port : address;
+}
+
+// port_in_use: whether another socket holds the address's port, which civetweb's own error
+// ("Failed to setup server ports") does not tell apart from a bad address. A host name (not
+// an IP address) is not probed.
+bool port_in_use(const std::string& address) {
+    const size_t colon = address.rfind(':');
+    std::string host = address.substr(0, colon);
+    if (host.empty()) host = "0.0.0.0";
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(host, ec);
+    if (ec) return false;
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor probe(io);
+    const boost::asio::ip::tcp::endpoint at(
+        ip, static_cast<unsigned short>(std::stoi(address.substr(colon + 1))));
+    probe.open(at.protocol(), ec);
+    if (ec) return false;
+    // As civetweb binds: a port only in TIME_WAIT is free.
+    probe.set_option(boost::asio::ip::tcp::acceptor::reuse_address(true), ec);
+    probe.bind(at, ec);
+    return ec == boost::asio::error::address_in_use;
 }
 
 // The families, registered once; each job adds its own labelled series to them.
@@ -343,6 +369,10 @@ metrics_exporter::metrics_exporter(const std::string& address)
     unsigned code = 0;
     mg_error_data error{&code, text, sizeof text};
     m_->server.reset(mg_start2(&init, &error));
+    if (!m_->server && port_in_use(address))
+        throw usage_error("--metrics-addr " + address +
+                          ": cannot listen there: the port is in use by another process; choose "
+                          "another port");
     if (!m_->server)
         throw usage_error("--metrics-addr " + address + ": cannot listen there (" +
                           (text[0] ? std::string(text) : "the server did not start") + ")");

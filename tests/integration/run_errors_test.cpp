@@ -2,6 +2,8 @@
 // and nothing left behind on the source's database.
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -340,5 +342,22 @@ TEST_F(RunErrors, ARoleWithoutRightsLearnsEveryMissingRightAtOnce) {
     }
     EXPECT_NE(unreadable.err.find("GRANT SELECT ON public.orders TO " + quoted), std::string::npos)
         << unreadable.err;
+    expect_nothing_left();
+}
+
+// issue 21 item 5: a metrics port another process holds is named as in use (bad input, exit 2,
+// one line, nothing made), not a library's words about its own failure.
+TEST_F(RunErrors, AMetricsPortInUseSaysSo) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor holder(
+        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    const std::string address = "127.0.0.1:" + std::to_string(holder.local_endpoint().port());
+    auto r = run({"--table", "orders", "--dry-run", "--metrics-addr", address});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--metrics-addr " + address +
+                         ": cannot listen there: the port is in use by another process"),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
     expect_nothing_left();
 }

@@ -1,19 +1,18 @@
 // partshift abort: drop everything a job created. Wiring only.
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
+#include "partshift/cli/option_parsing.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
-#include "partshift/teardown/job_teardown.hpp"
 #include "partshift/error.hpp"
 #include "partshift/state/run_lock.hpp"
+#include "partshift/teardown/job_teardown.hpp"
 
 namespace partshift::cli {
 
 int command_abort(const arguments& args) {
-    po::options_description desc("abort options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
-        "job", po::value<std::string>(), "job name (default: the only job in the database)");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc, "partshift abort [--dsn DSN] [--job NAME]", vm)) return 0;
+    const auto parsed = parse_command("abort", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
     auto job_name = resolve_job(conn, optional_string(vm, "job"));
     auto job = state::load_job(conn, job_name);

@@ -4,71 +4,57 @@
 
 #include <libpq-fe.h>
 #include <unistd.h>
+#include <algorithm>
 #include <boost/program_options/errors.hpp>
-#include <cstring>
 #include <iostream>
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/log_setup.hpp"
+#include "partshift/cli/option_table.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/conninfo.hpp"
 
 namespace partshift::cli {
 namespace {
 
-struct command_entry {
-    const char* name;
-    int (*handler)(const arguments&);
-    const char* summary;
-};
-
-constexpr command_entry commands[] = {
-    {"plan", command_plan, "show the partitioned table partshift would create (changes nothing)"},
-    {"run", command_run, "copy, stream and cut over (or --dry-run: follow without cutover)"},
-    {"status", command_status, "show a job's phase, progress and lag"},
-    {"cutover", command_cutover, "ask a running job (--postpone-cutover) to cut over now"},
-    {"verify", command_verify, "compare source and target by row counts and checksums"},
-    {"abort", command_abort, "drop everything a job created; the source stays as it was"},
-    {"pause", command_pause, "pause a job's copy (the stream and the apply go on)"},
-    {"resume", command_resume, "let a paused copy go on"},
-    {"set", command_set, "change a job's --max-copy-rate or --max-lag while it runs"},
-    {"revert", command_revert, "swap back to the original table in the revert window"},
-    {"finish", command_finish, "end the revert window (keep the partitioned table)"},
-};
-
-void print_usage(std::ostream& out) {
-    out << "usage: partshift COMMAND [OPTIONS]\n\ncommands:\n";
-    for (const auto& c : commands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
-    out << "\n'partshift COMMAND --help' lists a command's options.\n"
-           "exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 preflight failed,\n"
-           "            4 cutover not performed (source untouched), 5 stopped by the WAL-retention\n"
-           "            guard (checkpoint kept)\n"
-           "every command also takes --log-format text|json (json: one object per log line)\n";
-}
-
 // report_error: the one line a failure ends with; in JSON, a log object like every other line
 // (a log pipeline reading stderr must not meet plain text).
 void report_error(log_format format, const std::string& line) {
-    if (format == log_format::json) spdlog::error("{}", line);
-    else std::cerr << line << "\n";
+    if (format == log_format::json)
+        spdlog::error("{}", line);
+    else
+        std::cerr << line << "\n";
 }
 
 }  // namespace
+
+void print_usage(std::ostream& out) {
+    out << "usage: partshift COMMAND [OPTIONS]\n\ncommands:\n";
+    for (const auto& c : command_table())
+        out << "  " << c.name << std::string(10 - std::min<size_t>(c.name.size(), 9), ' ')
+            << c.summary << "\n";
+    out << "\n'partshift COMMAND --help' lists a command's options, by concern.\nexit codes:";
+    for (const auto& [code, meaning] : exit_code_table())
+        out << (code == 0 ? " " : "            ") << code << " " << meaning << "\n";
+    out << "every command also takes --log-format text|json (json: one object per log line) and\n"
+           "--log-level LEVEL (or PARTSHIFT_LOG_LEVEL: trace, debug, info, warn, error)\n";
+}
 
 int run(int argc, char** argv) {
     arguments all(argv + 1, argv + argc);
     // Every option is parsed from these copies; the originals are what ps and
     // /proc/PID/cmdline show every local user, so a password in --dsn is masked there now.
     for (int i = 1; i < argc; ++i) pg::mask_password_in_place(argv[i]);
-    log_format format = log_format::text;
+    log_options logs;
     try {
-        format = take_log_format(all);
+        logs = take_log_options(all);
     } catch (const partshift::error& e) {
         setup_logging(log_format::text);
         std::cerr << "partshift: " << e.what() << "\n";
         return static_cast<int>(e.code());
     }
-    setup_logging(format);
+    const log_format format = logs.format;
+    setup_logging(format, logs.level);
     if (all.empty() || all[0] == "--help" || all[0] == "-h") {
         print_usage(all.empty() ? std::cerr : std::cout);
         return all.empty() ? static_cast<int>(exit_code::bad_input) : 0;
@@ -83,9 +69,8 @@ int run(int argc, char** argv) {
                      "idle_replication_slot_timeout watched on 18\n";
         return 0;
     }
-    const command_entry* chosen = nullptr;
-    for (const auto& c : commands)
-        if (all[0] == c.name) chosen = &c;
+    const auto commands = command_table();
+    const command_def* chosen = find_command(commands, all[0]);
     if (!chosen) {
         report_error(format, "partshift: unknown command '" + all[0] + "' (try partshift --help)");
         return static_cast<int>(exit_code::bad_input);

@@ -6,6 +6,7 @@
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
 #include "partshift/cli/duration.hpp"
+#include "partshift/cli/option_parsing.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
 #include "partshift/state/job_controls.hpp"
@@ -15,13 +16,6 @@
 namespace partshift::cli {
 namespace {
 
-po::options_description job_options(const char* title) {
-    po::options_description desc(title);
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
-        "job", po::value<std::string>(), "job name (default: the only job in the database)");
-    return desc;
-}
-
 // when_applied: how the change reaches the job, for the confirmation line.
 std::string when_applied(pg::connection& conn, const std::string& job) {
     return state::run_lock_holder(conn, job)
@@ -30,51 +24,40 @@ std::string when_applied(pg::connection& conn, const std::string& job) {
 }
 
 int pause_or_resume(const arguments& args, bool pause) {
-    const char* name = pause ? "pause" : "resume";
-    auto desc = job_options(pause ? "pause options" : "resume options");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc, std::string("partshift ") + name + " [--dsn DSN] [--job NAME]",
-                       vm))
-        return 0;
+    const auto parsed = parse_command(pause ? "pause" : "resume", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
     auto job = resolve_whole_job(conn, optional_string(vm, "job"));
     state::set_copy_paused(conn, job, pause);
     std::cerr << "partshift: copy of job " << job << (pause ? " paused" : " resumed") << " ("
-              << when_applied(conn, job)
-              << (pause ? "; the stream and the apply go on)" : ")") << "\n";
+              << when_applied(conn, job) << (pause ? "; the stream and the apply go on)" : ")")
+              << "\n";
     return 0;
 }
 
 }  // namespace
 
-int command_pause(const arguments& args) { return pause_or_resume(args, true); }
+int command_pause(const arguments& args) {
+    return pause_or_resume(args, true);
+}
 
-int command_resume(const arguments& args) { return pause_or_resume(args, false); }
+int command_resume(const arguments& args) {
+    return pause_or_resume(args, false);
+}
 
 int command_set(const arguments& args) {
-    auto desc = job_options("set options");
-    desc.add_options()("max-copy-rate", po::value<std::string>()->value_name("ROWS/s"),
-                       "copy at most this many rows per second (0: no ceiling)")(
-        "max-lag", po::value<std::string>()->value_name("DURATION"),
-        "cut over once lag is at most this")(
-        "copy-workers", po::value<int>()->value_name("N"),
-        "parallel chunk copies (1 to 64), added or retired between chunks");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc,
-                       "partshift set [--dsn DSN] [--job NAME] [--max-copy-rate ROWS/s] "
-                       "[--max-lag DURATION] [--copy-workers N]",
-                       vm))
-        return 0;
+    const auto parsed = parse_command("set", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     if (!vm.count("max-copy-rate") && !vm.count("max-lag") && !vm.count("copy-workers"))
-        throw usage_error("partshift set needs --max-copy-rate, --max-lag or --copy-workers (try "
-                          "partshift set --help)");
-    std::optional<int> workers;
-    if (vm.count("copy-workers")) {
-        workers = vm["copy-workers"].as<int>();
-        if (*workers < 1 || *workers > 64)
-            throw usage_error("--copy-workers takes a number from 1 to 64");
-    }
+        throw usage_error(
+            "partshift set needs --max-copy-rate, --max-lag or --copy-workers (try "
+            "partshift set --help)");
     // Parsed before anything is written: a bad value changes nothing.
+    std::optional<int> workers;
+    if (auto n = optional_string(vm, "copy-workers"))
+        workers = parse_count(*n, "copy-workers", 1, 64);
     std::optional<double> rate;
     std::optional<std::chrono::milliseconds> max_lag;
     if (vm.count("max-copy-rate"))
@@ -87,8 +70,9 @@ int command_set(const arguments& args) {
     if (workers) state::set_copy_workers(conn, job, *workers);
     std::string changes;
     if (rate)
-        changes = *rate > 0 ? "max copy rate " + std::to_string(static_cast<int64_t>(*rate)) + " rows/s"
-                            : "no copy rate ceiling";
+        changes = *rate > 0
+                      ? "max copy rate " + std::to_string(static_cast<int64_t>(*rate)) + " rows/s"
+                      : "no copy rate ceiling";
     if (max_lag)
         changes += (changes.empty() ? "" : ", ") + std::string("max lag ") +
                    std::to_string(max_lag->count()) + "ms";

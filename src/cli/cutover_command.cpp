@@ -4,8 +4,9 @@
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
-#include "partshift/cli/duration.hpp"
+#include "partshift/cli/option_parsing.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
+#include "partshift/cli/run_options_reader.hpp"
 #include "partshift/cli/swap_wait.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/error.hpp"
@@ -18,16 +19,9 @@
 namespace partshift::cli {
 
 int command_cutover(const arguments& args) {
-    po::options_description desc("cutover options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
-        "job", po::value<std::string>(), "job name (default: the only job in the database)")(
-        "no-wait", "return once the request is recorded, without waiting for the outcome")(
-        "revert-window", po::value<std::string>()->value_name("DURATION"),
-        "after the cutover, keep the original table current for this long, so 'partshift "
-        "revert' can swap back (replaces the run's --revert-window)");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc, "partshift cutover [--dsn DSN] [--job NAME] [--revert-window DURATION] [--no-wait]", vm))
-        return 0;
+    const auto parsed = parse_command("cutover", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
     auto name = resolve_whole_job(conn, optional_string(vm, "job"));
     auto job = state::load_job(conn, name);
@@ -40,21 +34,20 @@ int command_cutover(const arguments& args) {
         conn, name, "cutover",
         "start one ('partshift run ... --postpone-cutover' follows until asked; without it, run "
         "cuts over by itself)");
-    if (auto window = optional_string(vm, "revert-window")) {
-        const auto ms = parse_duration(*window, "revert-window");
-        if (ms.count() < 1000) throw usage_error("--revert-window must be at least 1s");
+    if (auto ms = read_revert_window(vm)) {
         if (job->is_group_lead())
             throw usage_error("--revert-window is not available for a multi-table job");
         if (cutover::relkind_of(conn, {job->source_schema, job->source_table}) == 'p')
-            throw usage_error("--revert-window is not available when re-partitioning a "
-                              "partitioned table; cut over without it");
+            throw usage_error(
+                "--revert-window is not available when re-partitioning a "
+                "partitioned table; cut over without it");
         state::upgrade_schema(conn);
-        state::set_revert_window(conn, name, ms);
+        state::set_revert_window(conn, name, *ms);
     }
     return request_swap(conn, name, run_id,
                         "cutover of job " + name + " requested from the run (" +
                             state::registered_run(conn, name)->holder + ")",
-                        vm.count("no-wait") > 0, "cut over");
+                        flag(vm, "no-wait"), "cut over");
 }
 
 }  // namespace partshift::cli

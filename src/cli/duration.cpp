@@ -24,14 +24,27 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
         while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
         std::string unit = text.substr(unit_start, i - unit_start);
         int64_t scale = 0;
-        if (unit == "ms") scale = 1;
-        else if (unit == "s") scale = 1000;
-        else if (unit == "m" || unit == "min") scale = 60'000;
-        else if (unit == "h") scale = 3'600'000;
-        else throw bad();
+        if (unit == "ms")
+            scale = 1;
+        else if (unit == "s")
+            scale = 1000;
+        else if (unit == "m" || unit == "min")
+            scale = 60'000;
+        else if (unit == "h")
+            scale = 3'600'000;
+        else
+            throw bad();
         total_ms += number * scale;
     }
     return std::chrono::milliseconds(total_ms);
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+    const int64_t ms = d.count();
+    if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+    if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+    if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
 }
 
 }  // namespace partshift::cli

@@ -14,35 +14,62 @@
 
 namespace partshift::cli {
 
-log_format take_log_format(arguments& args) {
-    log_format format = log_format::text;
+namespace {
+
+// take_option removes every "--NAME X" / "--NAME=X" from args; the last value, if any.
+std::optional<std::string> take_option(arguments& args, const std::string& name) {
+    const std::string flag = "--" + name, prefix = flag + "=";
+    std::optional<std::string> value;
     for (size_t i = 0; i < args.size();) {
-        std::string value;
         size_t taken = 0;
-        if (args[i] == "--log-format") {
-            if (i + 1 >= args.size()) throw usage_error("--log-format takes text or json");
+        if (args[i] == flag) {
+            if (i + 1 >= args.size()) throw usage_error(flag + " needs a value");
             value = args[i + 1];
             taken = 2;
-        } else if (args[i].rfind("--log-format=", 0) == 0) {
-            value = args[i].substr(13);
+        } else if (args[i].rfind(prefix, 0) == 0) {
+            value = args[i].substr(prefix.size());
             taken = 1;
         } else {
             ++i;
             continue;
         }
-        if (value == "json")
-            format = log_format::json;
-        else if (value == "text")
-            format = log_format::text;
-        else
-            throw usage_error("--log-format takes text or json, not '" + value + "'");
         args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
                    args.begin() + static_cast<std::ptrdiff_t>(i + taken));
     }
-    return format;
+    return value;
 }
 
-void setup_logging(log_format format) {
+}  // namespace
+
+log_format take_log_format(arguments& args) {
+    std::optional<std::string> value;
+    try {
+        value = take_option(args, "log-format");
+    } catch (const usage_error&) {
+        throw usage_error("--log-format takes text or json");
+    }
+    if (!value || *value == "text") return log_format::text;
+    if (*value == "json") return log_format::json;
+    throw usage_error("--log-format takes text or json, not '" + *value + "'");
+}
+
+log_options take_log_options(arguments& args) {
+    log_options o;
+    o.format = take_log_format(args);
+    o.level = take_option(args, "log-level");
+    if (o.level) {
+        // spdlog reads an unknown name as "off": a typo would silence the log.
+        const auto level = spdlog::level::from_str(*o.level);
+        if (level == spdlog::level::off && *o.level != "off")
+            throw usage_error(
+                "--log-level takes trace, debug, info, warn, error, critical or "
+                "off, not '" +
+                *o.level + "'");
+    }
+    return o;
+}
+
+void setup_logging(log_format format, const std::optional<std::string>& level) {
     // Logs go to stderr so stdout stays clean for plan scripts and --json output.
     std::shared_ptr<spdlog::logger> logger;
     if (format == log_format::json) {
@@ -65,8 +92,10 @@ void setup_logging(log_format format) {
     }
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::info);
-    if (const char* level = std::getenv("PARTSHIFT_LOG_LEVEL"))
-        spdlog::set_level(spdlog::level::from_str(level));
+    if (level)
+        spdlog::set_level(spdlog::level::from_str(*level));
+    else if (const char* env = std::getenv("PARTSHIFT_LOG_LEVEL"))
+        spdlog::set_level(spdlog::level::from_str(env));
 }
 
 }  // namespace partshift::cli

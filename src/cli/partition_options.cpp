@@ -5,11 +5,10 @@
 #include <charconv>
 #include <optional>
 
+#include "partshift/cli/option_parsing.hpp"
 #include "partshift/error.hpp"
 
 namespace partshift::cli {
-namespace po = boost::program_options;
-
 namespace {
 
 std::optional<std::string> get(const po::variables_map& vm, const char* name) {
@@ -120,30 +119,8 @@ plan::level_spec parse_level(const po::variables_map& vm, const level_names& n) 
 }  // namespace
 
 po::options_description partition_options_description() {
-    po::options_description d("Partition options");
-    auto text = [] { return po::value<std::string>(); };
-    // clang-format off: one option per line reads better than the formatter's chain.
-    d.add_options()("partition-by", text()->value_name("METHOD"), "range | list | hash")(
-        "key", text()->value_name("COLUMN"), "partition key column")(
-        "interval", text()->value_name("INTERVAL"),
-        "range on a date/timestamp column: '1 month', '7 days', '1 year', '6 hours'")(
-        "step", text()->value_name("N"), "range on an integer column: width of each partition")(
-        "values", text()->value_name("V1,V2,..."),
-        "list: values, split on commas (omit to discover them from the data)")(
-        "modulus", text()->value_name("N"), "hash: number of partitions")(
-        "subpartition-by", text()->value_name("METHOD"), "second level: range | list | hash")(
-        "subkey", text()->value_name("COLUMN"), "second-level key column")(
-        "subinterval", text()->value_name("INTERVAL"), "second-level range interval")(
-        "substep", text()->value_name("N"), "second-level range step")(
-        "subvalues", text()->value_name("V1,V2,..."), "second-level list values")(
-        "submodulus", text()->value_name("N"), "second-level hash modulus")(
-        "premake", text()->value_name("N"),
-        "range: future partitions to create beyond the data and now (default 4, as pg_partman)")(
-        "default-partition", po::bool_switch(), "create a DEFAULT partition")(
-        "no-default-partition", po::bool_switch(),
-        "no DEFAULT partition (list gets one unless this is given)");
-    // clang-format on
-    return d;
+    // Declared once, in option_table, with the commands' other options.
+    return describe(partition_options_group());
 }
 
 plan::partition_spec partition_spec_from(const po::variables_map& vm) {

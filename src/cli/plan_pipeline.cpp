@@ -36,6 +36,20 @@ pg::connection connect(const std::string& dsn) {
 planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
                                  const plan::partition_spec& spec, const plan::plan_names& names,
                                  const plan::preflight_options& accepted) {
+    return plan_migration(conn, catalog::resolve_table_name(conn, table_text), spec, names,
+                          accepted);
+}
+
+std::vector<catalog::qualified_name> resolve_job_tables(pg::connection& conn,
+                                                        const job_file& file) {
+    std::vector<catalog::qualified_name> out;
+    for (const auto& t : file.tables) out.push_back(catalog::resolve_table_name(conn, t.table));
+    return out;
+}
+
+planned_migration plan_migration(pg::connection& conn, const catalog::qualified_name& name,
+                                 const plan::partition_spec& spec, const plan::plan_names& names,
+                                 const plan::preflight_options& accepted) {
     // REPEATABLE READ: the model, the data facts and the preflight counts come from one
     // snapshot. READ ONLY: `plan` promises to change nothing.
     pg::transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -46,7 +60,6 @@ planned_migration plan_migration(pg::connection& conn, const std::string& table_
     conn.exec("SET LOCAL extra_float_digits = 3");
 
     planned_migration out;
-    const auto name = catalog::resolve_table_name(conn, table_text);
     out.table = catalog::inspect_table(conn, name);
     // Validate before reading the data: a wrong column or type should fail fast, not after a
     // scan of a big table.
@@ -60,18 +73,20 @@ planned_migration plan_migration(pg::connection& conn, const std::string& table_
 }
 
 planned_group plan_group_migration(pg::connection& conn, const job_file& file,
-                                   const std::optional<std::string>& job,
+                                   const std::vector<catalog::qualified_name>& tables,
+                                   const std::string& job,
                                    const plan::preflight_options& accepted) {
     planned_group out;
-    for (const auto& t : file.tables) {
+    for (size_t i = 0; i < file.tables.size(); ++i) {
+        const auto& t = file.tables[i];
         plan::plan_names names;
         names.target_name = t.target_name;
-        auto planned = plan_migration(conn, t.table, t.spec, names, accepted);
+        auto planned = plan_migration(conn, tables.at(i), t.spec, names, accepted);
         plan::add_coverage_lines(planned.plan, /*partman=*/false);  // --spec goes without it
         out.members.push_back(
             {std::move(planned.table), std::move(planned.plan), std::move(planned.checks)});
     }
-    out.job = job ? *job : file.job ? *file.job : out.members.front().table.name.name;
+    out.job = job;
     out.group = plan::plan_group(out.members, accepted.drop_unrepointable_fks);
     return out;
 }

@@ -8,8 +8,9 @@
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
-#include "partshift/cli/duration.hpp"
+#include "partshift/cli/option_parsing.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
+#include "partshift/cli/run_options_reader.hpp"
 #include "partshift/cli/swap_wait.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/migrator.hpp"
@@ -51,25 +52,11 @@ state::job_record window_job(pg::connection& conn, const po::variables_map& vm,
 }  // namespace
 
 int command_revert(const arguments& args) {
-    po::options_description desc("revert options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
-        "job", po::value<std::string>(), "job name (default: the only job in the database)")(
-        "keep-as", po::value<std::string>()->value_name("NAME"),
-        "name the partitioned table gets (default NAME_partitioned)")(
-        "no-wait", "with a run following the window: return once the request is recorded")(
-        "lock-timeout", po::value<std::string>()->default_value("50ms")->value_name("DURATION"),
-        "without a running process: how long each lock attempt waits")(
-        "max-lock-hold", po::value<std::string>()->default_value("2s")->value_name("DURATION"),
-        "without a running process: the longest time the tables may stay locked")(
-        "cutover-attempts", po::value<int>()->default_value(30)->value_name("N"),
-        "without a running process: lock attempts before giving up (exit 4)")(
-        "drop-unrepointable-fks",
-        "drop inbound foreign keys that cannot reference the original table");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc,
-                       "partshift revert [--dsn DSN] [--job NAME] [--keep-as NAME] [--no-wait]",
-                       vm))
-        return 0;
+    const auto parsed = parse_command("revert", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
+    // Checked before anything is asked of a run: a bad value changes nothing.
+    const auto settings = read_cutover_settings(vm);
     const std::string dsn = optional_string(vm, "dsn").value_or("");
     auto conn = connect(dsn);
     const auto job = window_job(conn, vm, /*reverted_ok=*/true);
@@ -100,23 +87,18 @@ int command_revert(const arguments& args) {
     if (auto holder = state::run_lock_holder(conn, reverse)) {
         const auto run_id =
             running_swap_run(conn, reverse, "revert", "run 'partshift revert' again");
-        return request_swap(conn, reverse, run_id,
-                            "revert of job " + job.job + " requested from the run (" + *holder +
-                                ")",
-                            vm.count("no-wait") > 0, "reverted");
+        return request_swap(
+            conn, reverse, run_id,
+            "revert of job " + job.job + " requested from the run (" + *holder + ")",
+            flag(vm, "no-wait"), "reverted");
     }
     // Nobody follows the window: follow it here until the swap back is done.
     migrate::run_options o;
     o.dsn = dsn;
     o.job = job.job;
-    o.lock_timeout = parse_duration(vm["lock-timeout"].as<std::string>(), "lock-timeout");
-    o.max_lock_hold = parse_duration(vm["max-lock-hold"].as<std::string>(), "max-lock-hold");
-    o.cutover_attempts = vm["cutover-attempts"].as<int>();
-    o.drop_unrepointable_fks = vm.count("drop-unrepointable-fks") > 0;
+    o.cutover = settings;
     // The run this command starts asks for the swap back itself (a request belongs to its run).
     o.request_cutover = true;
-    if (o.lock_timeout.count() < 1) throw usage_error("--lock-timeout must be at least 1ms");
-    if (o.max_lock_hold.count() < 10) throw usage_error("--max-lock-hold must be at least 10ms");
     const int code = migrate::run_revert_window(o, job.job);
     auto after = state::load_job(conn, reverse);
     if (after && after->phase == state::phase::done) {
@@ -125,16 +107,15 @@ int command_revert(const arguments& args) {
         return 0;
     }
     if (code != 0) return code;
-    throw cutover_error("job " + job.job + " was not reverted (stopped before the swap back); "
+    throw cutover_error("job " + job.job +
+                        " was not reverted (stopped before the swap back); "
                         "both tables are untouched");
 }
 
 int command_finish(const arguments& args) {
-    po::options_description desc("finish options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
-        "job", po::value<std::string>(), "job name (default: the only job in the database)");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc, "partshift finish [--dsn DSN] [--job NAME]", vm)) return 0;
+    const auto parsed = parse_command("finish", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     const std::string dsn = optional_string(vm, "dsn").value_or("");
     auto conn = connect(dsn);
     const auto job = window_job(conn, vm);
@@ -148,8 +129,8 @@ int command_finish(const arguments& args) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         // The run closes the window right after its stream stops: give it a moment.
         auto now = state::load_job(conn, job.job);
-        for (int i = 0; i < 100 && now && now->revert_state == std::string(state::revert_state::open);
-             ++i) {
+        for (int i = 0;
+             i < 100 && now && now->revert_state == std::string(state::revert_state::open); ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             now = state::load_job(conn, job.job);
         }

@@ -4,6 +4,7 @@
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
+#include "partshift/cli/option_parsing.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/monitor/status_list.hpp"
 #include "partshift/monitor/status_reader.hpp"
@@ -11,23 +12,19 @@
 namespace partshift::cli {
 
 int command_status(const arguments& args) {
-    po::options_description desc("status options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)(
-        "job", po::value<std::string>(), "job name (default: every job, one line each)")(
-        "json", "print one JSON object (without --job: an array of them)");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc, "partshift status [--dsn DSN] [--job NAME] [--json]", vm))
-        return 0;
+    const auto parsed = parse_command("status", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     auto conn = connect(optional_string(vm, "dsn").value_or(""));
     if (!vm.count("job")) {
         auto reports = monitor::read_all_status(conn);
-        std::cout << (vm.count("json") ? monitor::status_list_to_json(reports) + "\n"
+        std::cout << (flag(vm, "json") ? monitor::status_list_to_json(reports) + "\n"
                                        : monitor::status_list_to_text(reports));
         return 0;
     }
     auto job = resolve_job(conn, optional_string(vm, "job"));
     auto report = monitor::read_status(conn, job);
-    std::cout << (vm.count("json") ? monitor::status_to_json(report) + "\n"
+    std::cout << (flag(vm, "json") ? monitor::status_to_json(report) + "\n"
                                    : monitor::status_to_text(report));
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
+#include "partshift/cli/option_parsing.hpp"
 #include "partshift/cli/plan_pipeline.hpp"
 #include "partshift/error.hpp"
 #include "partshift/state/job_store.hpp"
@@ -13,13 +14,9 @@
 namespace partshift::cli {
 
 int command_verify(const arguments& args) {
-    po::options_description desc("verify options");
-    desc.add_options()("dsn", po::value<std::string>()->value_name("DSN"), dsn_help)("job", po::value<std::string>(),
-                               "job name (default: the only job in the database)")(
-        "json", "print one JSON object");
-    po::variables_map vm;
-    if (!parse_or_help(args, desc, "partshift verify [--dsn DSN] [--job NAME] [--json]", vm))
-        return 0;
+    const auto parsed = parse_command("verify", args);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     const std::string dsn = optional_string(vm, "dsn").value_or("");
     auto conn = connect(dsn);
     auto name = resolve_job(conn, optional_string(vm, "job"));
@@ -34,7 +31,7 @@ int command_verify(const arguments& args) {
     }
     std::vector<verify::report> reports;
     for (const auto& table : tables) reports.push_back(verify::verify_job(dsn, table));
-    if (!vm.count("json")) {
+    if (!flag(vm, "json")) {
         for (const auto& report : reports) std::cout << verify::report_to_text(report);
     } else if (reports.size() == 1) {
         std::cout << verify::report_to_json(reports.front()) << "\n";

@@ -39,11 +39,7 @@ cutover::cutover_options cutover_launcher::options_for(const state::job_record& 
             for (auto& r : state::load_group(c, job.job))
                 if (r.is_group_member()) o.members.push_back(std::move(r));
         });
-    o.lock_timeout = ctx_.options.lock_timeout;
-    o.max_lock_hold = ctx_.options.max_lock_hold;
-    o.attempts = ctx_.options.cutover_attempts;
-    o.drop_unrepointable_fks = ctx_.options.drop_unrepointable_fks;
-    o.terminate_blockers_after = ctx_.options.terminate_blockers_after;
+    static_cast<cutover::cutover_settings&>(o) = ctx_.options.cutover;
     o.reverting = o.job.reverse_of.has_value();
     return o;
 }

@@ -1,4 +1,4 @@
-// wal_guard: slot WAL levels and SIZE arguments. No I/O.
+// wal_guard: slot WAL levels (SIZE arguments are cli/byte_size). No I/O.
 #include "partshift/throttle/wal_guard.hpp"
 
 #include <algorithm>
@@ -86,28 +86,6 @@ std::string idle_timeout_warning(const slot_wal_reading& r) {
            std::to_string(r.idle_timeout_seconds) +
            " s (idle_replication_slot_timeout): a stopped or killed run of this job must be "
            "started again within that time, or the job has to start over";
-}
-
-int64_t parse_size(const std::string& text, const std::string& option) {
-    auto bad = [&] {
-        return usage_error("--" + option + " takes a size like 512MB, 20GB or 1048576 (bytes), not '" +
-                           text + "'");
-    };
-    size_t i = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == 0 || i > 15) throw bad();
-    const int64_t number = std::stoll(text.substr(0, i));
-    std::string unit = text.substr(i);
-    for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    int64_t scale = 0;
-    if (unit.empty() || unit == "B") scale = 1;
-    else if (unit == "KB") scale = 1LL << 10;
-    else if (unit == "MB") scale = 1LL << 20;
-    else if (unit == "GB") scale = 1LL << 30;
-    else if (unit == "TB") scale = 1LL << 40;
-    else throw bad();
-    if (number < 1) throw bad();
-    return number * scale;
 }
 
 }  // namespace partshift::throttle

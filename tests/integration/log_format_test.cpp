@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -78,6 +79,56 @@ TEST(LogFormat, JsonIsOneObjectPerLineThroughAWholeDryRun) {
     auto wrong = run_partshift({"status", "--log-format", "yaml"});
     EXPECT_EQ(wrong.exit_code, 2);
     EXPECT_TRUE(one_line(wrong.err)) << wrong.err;
+}
+
+// --log-level (issue 21: the level could be set only through PARTSHIFT_LOG_LEVEL, which the
+// help never named): the option replaces the environment variable, in text and JSON alike, and
+// an unknown level is bad usage instead of spdlog's silent "off".
+TEST(LogFormat, LogLevelOptionReplacesTheEnvironmentVariable) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    ASSERT_TRUE(load_events_table(db, 500));
+    temp_dir spool;
+    auto dry_run = [&](const std::string& env_level, std::vector<std::string> extra) {
+        std::vector<std::string> argv{"env",
+                                      "PARTSHIFT_LOG_LEVEL=" + env_level,
+                                      PARTSHIFT_BINARY,
+                                      "run",
+                                      "--dsn",
+                                      db.dsn(),
+                                      "--table",
+                                      "events",
+                                      "--partition-by",
+                                      "range",
+                                      "--key",
+                                      "ts",
+                                      "--interval",
+                                      "1 month",
+                                      "--spool-dir",
+                                      spool.path(),
+                                      "--dry-run",
+                                      "--dry-run-for",
+                                      "300ms"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return run_command(argv);
+    };
+    auto quiet = dry_run("info", {"--log-level", "warn"});
+    ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+    EXPECT_EQ(quiet.err.find("phase follow"), std::string::npos) << quiet.err;
+    // A fresh job again, so the second run goes through the same phases.
+    ASSERT_EQ(run_partshift({"abort", "--dsn", db.dsn(), "--job", "events"}).exit_code, 0);
+    auto loud = dry_run("error", {"--log-level=info", "--log-format", "json"});
+    ASSERT_EQ(loud.exit_code, 0) << loud.err;
+    const auto messages = json_messages(loud.err);
+    EXPECT_TRUE(std::any_of(messages.begin(), messages.end(), [](const std::string& m) {
+        return m.find("phase follow") != std::string::npos;
+    })) << loud.err;
+
+    auto wrong = run_partshift({"status", "--dsn", db.dsn(), "--log-level", "verbose"});
+    EXPECT_EQ(wrong.exit_code, 2);
+    EXPECT_TRUE(one_line(wrong.err)) << wrong.err;
+    EXPECT_NE(wrong.err.find("--log-level takes trace, debug, info"), std::string::npos)
+        << wrong.err;
 }
 
 }  // namespace

@@ -39,16 +39,6 @@ TEST(ThrottleLimits, CopyRateTakesRowsPerSecond) {
     EXPECT_THROW(parse_copy_rate("", "max-copy-rate"), usage_error);
 }
 
-TEST(ThrottleLimits, SizesHaveBinaryUnits) {
-    EXPECT_EQ(parse_size("1048576", "slot-wal-limit"), 1048576);
-    EXPECT_EQ(parse_size("64MB", "slot-wal-limit"), 64LL << 20);
-    EXPECT_EQ(parse_size("20GB", "slot-wal-limit"), 20LL << 30);
-    EXPECT_EQ(parse_size("64kB", "slot-wal-limit"), 64LL << 10);
-    EXPECT_THROW(parse_size("MB", "slot-wal-limit"), usage_error);
-    EXPECT_THROW(parse_size("12 parsecs", "slot-wal-limit"), usage_error);
-    EXPECT_THROW(parse_size("0", "slot-wal-limit"), usage_error);
-}
-
 TEST(ThrottleLimits, DescribeNamesEveryLimit) {
     throttle_limits l;
     EXPECT_EQ(describe(l), "");

@@ -10,8 +10,8 @@
 
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/cli/job_file.hpp"
-#include "partshift/plan/group_plan.hpp"
 #include "partshift/pg/connection.hpp"
+#include "partshift/plan/group_plan.hpp"
 #include "partshift/plan/partition_spec.hpp"
 #include "partshift/plan/planner.hpp"
 #include "partshift/plan/preflight.hpp"
@@ -31,13 +31,23 @@ struct planned_migration {
 // ("cannot connect to the database: ...", exit 1).
 pg::connection connect(const std::string& dsn);
 
-// plan_migration runs the pipeline. Throws usage_error (exit 2) for a bad table name or a spec
-// that does not fit the table; preflight failures are returned in `checks`, not thrown.
-// accepted: what the user accepted on the command line (--drop-unrepointable-fks,
-// --trust-table-owner); preflight then passes or only warns about it.
+// plan_migration runs the pipeline for a table resolved once by the command
+// (catalog::resolve_table_name). Throws usage_error (exit 2) for a spec that does not fit the
+// table; preflight failures are returned in `checks`, not thrown. accepted: what the user
+// accepted on the command line (--drop-unrepointable-fks, --trust-table-owner); preflight
+// then passes or only warns about it.
+planned_migration plan_migration(pg::connection& conn, const catalog::qualified_name& table,
+                                 const plan::partition_spec& spec, const plan::plan_names& names,
+                                 const plan::preflight_options& accepted = {});
+
+// plan_migration for a table as SQL writes it: resolved, then planned (usage_error for a bad
+// or unknown name).
 planned_migration plan_migration(pg::connection& conn, const std::string& table_text,
                                  const plan::partition_spec& spec, const plan::plan_names& names,
                                  const plan::preflight_options& accepted = {});
+
+// resolve_job_tables: the tables of a job file, resolved once, in file order.
+std::vector<catalog::qualified_name> resolve_job_tables(pg::connection& conn, const job_file& file);
 
 // planned_group: a multi-table job's tables (run --spec), each planned by plan_migration,
 // then adjusted for the foreign keys between them (plan::plan_group).
@@ -47,10 +57,11 @@ struct planned_group {
     plan::group_plan group;
 };
 
-// plan_group_migration plans every table of the job file. job: --job when given (else the
-// file's "job", else the first table's name). Throws like plan_migration.
+// plan_group_migration plans every table of the job file (`tables`: resolve_job_tables's)
+// as job `job` (job_name.hpp). Throws like plan_migration.
 planned_group plan_group_migration(pg::connection& conn, const job_file& file,
-                                   const std::optional<std::string>& job,
+                                   const std::vector<catalog::qualified_name>& tables,
+                                   const std::string& job,
                                    const plan::preflight_options& accepted = {});
 
 }  // namespace partshift::cli

@@ -19,12 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "partshift/cutover/cutover_settings.hpp"
 #include "partshift/cutover/table_swap.hpp"
 #include "partshift/state/job_store.hpp"
 
 namespace partshift::cutover {
 
-struct cutover_options {
+// The settings (lock timeout, hold, attempts, ...) are the user's, from cutover_settings;
+// the rest is what the run knows.
+struct cutover_options : cutover_settings {
     std::string dsn;
     state::job_record job;
     // A multi-table job's other tables (their rows): locked with the job's own table in one
@@ -32,13 +35,6 @@ struct cutover_options {
     // one fence, swapped in the same transaction. A lock not granted on any of them rolls
     // everything back.
     std::vector<state::job_record> members;
-    std::chrono::milliseconds lock_timeout{50};
-    std::chrono::milliseconds max_lock_hold{2000};
-    int attempts = 30;
-    bool drop_unrepointable_fks = false;
-    // --cutover-terminate-blockers-after: terminate sessions that have blocked the lock this
-    // long (lock_blockers.hpp says which ones never); unset = never.
-    std::optional<std::chrono::milliseconds> terminate_blockers_after;
     // The swap back of a revert window (swap_request::reverting); the job is the reverse job.
     bool reverting = false;
 };

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "partshift/catalog/table_model.hpp"
+#include "partshift/cutover/cutover_settings.hpp"
 #include "partshift/pg/connection.hpp"
 #include "partshift/plan/group_plan.hpp"
 #include "partshift/plan/planner.hpp"
@@ -40,11 +41,7 @@ struct run_options {
     // process follows the window itself until its swap back).
     bool request_cutover = false;
     std::chrono::milliseconds max_lag{1000};
-    std::chrono::milliseconds lock_timeout{50};
-    std::chrono::milliseconds max_lock_hold{2000};
-    int cutover_attempts = 30;
-    bool drop_unrepointable_fks = false;
-    std::optional<std::chrono::milliseconds> terminate_blockers_after;  // unset: never
+    cutover::cutover_settings cutover;  // also the swap back of a revert window
     bool verify = false;  // compare every key range before the swap; refuse on a mismatch
     // Given on the command line: replaces what the job's row holds (partshift set); without,
     // the row's value (or the default max_lag) is used.

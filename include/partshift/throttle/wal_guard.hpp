@@ -52,8 +52,4 @@ wal_guard_verdict assess_slot_wal(const slot_wal_reading& reading,
 // that says a stopped job must be resumed within it; "" when the server has no such timeout.
 std::string idle_timeout_warning(const slot_wal_reading& reading);
 
-// parse_size reads SIZE arguments: "512MB", "20GB", "1048576" (bytes), "64kB"; throws
-// usage_error naming `option`.
-int64_t parse_size(const std::string& text, const std::string& option);
-
 }  // namespace partshift::throttle

@@ -240,7 +240,7 @@ asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
     auto key = key_of(m.new_tuple, rel->target_sql.key());
     session_->count_change();
     if (rel->is_skipped(key)) co_await track_skipped(*rel, key, false);  // a full row now
-    if (groupable(*rel) && !rel->deferrable_constraint) {
+    if (groupable(*rel) && !rel->row_by_row_writes) {
         co_await session_->add_to_group(*rel, group_kind::insert, {}, params_of(m.new_tuple), key,
                                         "INSERT");
     } else if (strict_) {
@@ -393,7 +393,7 @@ asio::awaitable<void> applier::update_strict(relation_state& rel, stream::tuple&
         for (const auto& v : params) bytes += v ? v->size() : 0;
         if (bytes > located_row_limit) where.reset();
     }
-    if (!key_changed && groupable(rel) && rel.reorder_safe && !rel.deferrable_constraint) {
+    if (!key_changed && groupable(rel) && rel.reorder_safe && !rel.row_by_row_writes) {
         // Grouped by column mask: only the sent columns are set (inv. 3); a row whose
         // partition key changed is moved by the server, as for the row-by-row update.
         co_await session_->add_to_group(rel, group_kind::update, mask, params, old_key, "UPDATE",

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "partshift/apply/divergence_error.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
 
@@ -83,16 +84,18 @@ void throw_divergence(const pending& p, const std::string& detail) {
     // The connection is left with an unread pipeline; the applier unwinds and drops it, which
     // rolls the batch back together with its applied LSN.
     std::string key = p.relation ? p.relation->describe(p.key) : "(unknown)";
-    throw runtime_error("divergence in strict mode: " + std::string(p.operation) + " of key " +
-                        key + " in the source transaction committed at " +
-                        stream::format_lsn(p.commit_lsn) + ": " + detail);
+    throw divergence_error("divergence in strict mode: " + std::string(p.operation) + " of key " +
+                           key + " in the source transaction committed at " +
+                           stream::format_lsn(p.commit_lsn) + ": " + detail);
 }
 
 void throw_statement_error(const pending& p, const std::string& sqlstate,
                            const std::string& error) {
     if ((p.expect == check::insert || p.expect == check::one_row || p.expect == check::located) &&
         sqlstate == unique_violation)
-        throw_divergence(p, "the key already exists on the target (" + error + ")");
+        // PostgreSQL's message names the index and the value that clashed: the row's key, or
+        // another unique value of the row (a unique index only the target has).
+        throw_divergence(p, "the target refuses the row as a duplicate (" + error + ")");
     std::string message = std::string(p.operation) +
                           " failed in the source transaction committed at " +
                           stream::format_lsn(p.commit_lsn) + ": " + error;

@@ -77,18 +77,36 @@ asio::awaitable<void> load_relation_facts(pg::async_connection& conn, relation_s
     // A set-based INSERT says ON CONFLICT DO NOTHING (so a duplicate can be named), which
     // the server refuses next to a DEFERRABLE unique or exclusion constraint; the target
     // mirrors the source's constraints, and may gain them later, so look at both.
-    rel.deferrable_constraint = false;
+    // A plain target with a unique or exclusion index besides its key (a revert window's
+    // NAME_old): a row it refuses would only be seen as "the key or another unique value
+    // exists"; row by row, PostgreSQL names the index and the value (issue 20 item 4).
+    rel.row_by_row_writes = false;
     if (!rel.sets_supported) co_return;
-    auto deferrable = co_await conn.exec(
+    // Named before the co_await (GCC 12 and temporaries across it).
+    std::string facts_sql =
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_index WHERE NOT indimmediate AND "
-        "indrelid IN ($1::oid, pg_catalog.to_regclass($2)))",
-        pg::make_params(std::to_string(rel.source.oid), quote_qualified(rel.target)));
-    rel.deferrable_constraint = deferrable.get(0, 0) == "t";
-    if (rel.deferrable_constraint)
+        "indrelid IN ($1::oid, pg_catalog.to_regclass($2))), "
+        "EXISTS (SELECT FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = "
+        "i.indrelid LEFT JOIN pg_catalog.pg_constraint k ON k.conindid = i.indexrelid AND "
+        "k.contype = 'x' WHERE i.indrelid = pg_catalog.to_regclass($2) AND c.relkind = 'r' "
+        "AND NOT i.indisprimary AND (i.indisunique OR k.oid IS NOT NULL))";
+    pg::param_list facts_params =
+        pg::make_params(std::to_string(rel.source.oid), quote_qualified(rel.target));
+    auto facts = co_await conn.exec(std::move(facts_sql), std::move(facts_params));
+    const bool deferrable = facts.get(0, 0) == "t";
+    const bool other_unique = facts.get(0, 1) == "t";
+    rel.row_by_row_writes = deferrable || other_unique;
+    if (deferrable)
         spdlog::info(
             "applier: a DEFERRABLE constraint on {} or {}: its inserts and updates "
             "are applied row by row",
             quote_qualified(rel.source.name), quote_qualified(rel.target));
+    else if (other_unique)
+        spdlog::info(
+            "applier: {} has a unique index or exclusion constraint besides its key: its "
+            "inserts and updates are applied row by row (a row it refuses is then named "
+            "exactly)",
+            quote_qualified(rel.target));
 }
 
 std::pair<const std::string&, bool> prepared_statements::name_for(const std::string& sql) {

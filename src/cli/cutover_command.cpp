@@ -2,6 +2,7 @@
 // over now, then waits for the outcome. Wiring only: the running process does the cutover.
 #include <iostream>
 
+#include "partshift/catalog/inspector.hpp"
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
 #include "partshift/cli/option_parsing.hpp"
@@ -10,8 +11,10 @@
 #include "partshift/cli/swap_wait.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/error.hpp"
+#include "partshift/plan/revert_window_check.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
+#include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/state/run_lock.hpp"
@@ -38,9 +41,15 @@ int command_cutover(const arguments& args) {
         if (job->is_group_lead())
             throw usage_error("--revert-window is not available for a multi-table job");
         if (cutover::relkind_of(conn, {job->source_schema, job->source_table}) == 'p')
-            throw usage_error(
-                "--revert-window is not available when re-partitioning a "
-                "partitioned table; cut over without it");
+            throw usage_error("--revert-window is not available when re-partitioning a "
+                              "partitioned table; cut over without it");
+        // The same precondition as run --revert-window, judged on the table as it is now.
+        proto::job_spec stored;
+        stored.ParseFromString(job->spec);
+        const auto table = catalog::inspect_table(conn, {job->source_schema, job->source_table},
+                                                  catalog::row_estimate::catalog_only);
+        if (auto refusal = plan::revert_window_refusal(table, state::from_proto(stored)))
+            throw usage_error(*refusal);
         state::upgrade_schema(conn);
         state::set_revert_window(conn, name, *ms);
     }

@@ -14,6 +14,7 @@
 #include "partshift/cli/swap_wait.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/migrator.hpp"
+#include "partshift/migrate/revert_window_runner.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
@@ -25,7 +26,7 @@ namespace {
 // window_job: the job whose revert window the user means (--job may name its reverse job),
 // checked to have an open window.
 state::job_record window_job(pg::connection& conn, const po::variables_map& vm,
-                             bool reverted_ok = false) {
+                             bool reverted_ok = false, bool broken_ok = false) {
     state::upgrade_schema(conn);
     auto name = resolve_job(conn, optional_string(vm, "job"));
     auto job = state::load_job(conn, name);
@@ -35,6 +36,13 @@ state::job_record window_job(pg::connection& conn, const po::variables_map& vm,
     if (st == state::revert_state::reverted) {
         if (reverted_ok) return *job;
         throw usage_error("job " + job->job + " was already reverted");
+    }
+    if (st == state::revert_state::broken) {
+        if (broken_ok) return *job;
+        throw usage_error("the revert window of job " + job->job + " is broken (" +
+                          state::job_summary(conn, state::reverse_job_name(job->job)) +
+                          "); there is no way back without losing writes: 'partshift finish' "
+                          "closes it");
     }
     if (st == state::revert_state::finished)
         throw usage_error("the revert window of job " + job->job +
@@ -47,6 +55,15 @@ state::job_record window_job(pg::connection& conn, const po::variables_map& vm,
                                : std::string(" is not cut over yet (nothing to revert; "
                                              "'partshift abort' removes the job)")));
     return *job;
+}
+
+// throw_if_closed: a revert that lost to 'partshift finish' (the window closed before the
+// swap back) says so, exit 2, rather than "not reverted".
+void throw_if_closed(pg::connection& conn, const std::string& job) {
+    auto now = state::load_job(conn, job);
+    if (now && now->revert_state == std::string(state::revert_state::finished))
+        throw usage_error(migrate::window_not_open(conn, job) +
+                          " ('partshift finish' closed it before the swap back)");
 }
 
 }  // namespace
@@ -69,6 +86,9 @@ int command_revert(const arguments& args) {
         std::cout << "already reverted" << (summary.empty() ? "" : ": " + summary) << "\n";
         return 0;
     }
+    if (state::finish_requested(conn, reverse))
+        throw usage_error("'partshift finish' was asked for job " + job.job +
+                          "'s revert window already; it is being closed, not reverted");
     if (state::window_expired(conn, job.job))
         throw usage_error("the revert window of job " + job.job +
                           " has ended; 'partshift finish' (or the next run) closes it");
@@ -87,10 +107,15 @@ int command_revert(const arguments& args) {
     if (auto holder = state::run_lock_holder(conn, reverse)) {
         const auto run_id =
             running_swap_run(conn, reverse, "revert", "run 'partshift revert' again");
-        return request_swap(
-            conn, reverse, run_id,
-            "revert of job " + job.job + " requested from the run (" + *holder + ")",
-            flag(vm, "no-wait"), "reverted");
+        try {
+            return request_swap(
+                conn, reverse, run_id,
+                "revert of job " + job.job + " requested from the run (" + *holder + ")",
+                flag(vm, "no-wait"), "reverted");
+        } catch (const cutover_error&) {
+            throw_if_closed(conn, job.job);
+            throw;
+        }
     }
     // Nobody follows the window: follow it here until the swap back is done.
     migrate::run_options o;
@@ -106,6 +131,7 @@ int command_revert(const arguments& args) {
         std::cout << "reverted" << (summary.empty() ? "" : ": " + summary) << "\n";
         return 0;
     }
+    throw_if_closed(conn, job.job);
     if (code != 0) return code;
     throw cutover_error("job " + job.job +
                         " was not reverted (stopped before the swap back); "
@@ -118,7 +144,7 @@ int command_finish(const arguments& args) {
     const auto& vm = *parsed;
     const std::string dsn = optional_string(vm, "dsn").value_or("");
     auto conn = connect(dsn);
-    const auto job = window_job(conn, vm);
+    const auto job = window_job(conn, vm, /*reverted_ok=*/false, /*broken_ok=*/true);
     const auto reverse = state::reverse_job_name(job.job);
     if (auto holder = state::run_lock_holder(conn, reverse)) {
         // The run that follows the window closes it within a second or two.
@@ -134,7 +160,11 @@ int command_finish(const arguments& args) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             now = state::load_job(conn, job.job);
         }
-        if (now && now->revert_state == std::string(state::revert_state::open)) {
+        // A revert the run had under way when this was asked wins: say so (exit 2).
+        if (now && now->revert_state == std::string(state::revert_state::reverted))
+            throw usage_error(migrate::window_not_open(conn, job.job) +
+                              " (a revert under way finished first)");
+        if (now && now->revert_state != std::string(state::revert_state::finished)) {
             if (state::run_lock_holder(conn, reverse))
                 throw runtime_error("the run following job " + job.job +
                                     "'s revert window did not end it within 2 minutes");

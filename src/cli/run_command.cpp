@@ -15,6 +15,7 @@
 #include "partshift/migrate/job_records.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/partman/partman_handoff.hpp"
+#include "partshift/plan/revert_window_check.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/throttle/throttler.hpp"
@@ -49,6 +50,10 @@ int run_table(pg::connection& conn, const catalog::qualified_name& table,
               const run_request& request) {
     const auto& run = request.run;
     auto planned = plan_migration(conn, table, request.spec, request.names, request.accepted);
+    // Before anything is made, and before the plan's lines: its one line is all stderr holds.
+    if (run.revert_window)
+        if (auto refusal = plan::revert_window_refusal(planned.table, request.spec))
+            throw usage_error(*refusal);
     // Until when the new table takes rows (plan shows the same); the run logs it once the job
     // is prepared or resumed, after every check that could refuse it.
     auto coverage = plan::add_coverage_lines(planned.plan, run.partman);

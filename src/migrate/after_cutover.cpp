@@ -116,6 +116,9 @@ int finish_cut_over_job(const std::string& dsn, const std::string& name, bool pa
     } else {
         spdlog::info("job {} is already done: {}", name, state::job_summary(conn, name));
     }
+    if (job->revert_state == std::string(state::revert_state::broken))
+        spdlog::warn("the revert window of job {} is broken ({}); 'partshift finish' closes it",
+                     name, state::job_summary(conn, state::reverse_job_name(name)));
     if (partman) hand_over_to_partman(conn, *job);
     return 0;
 }

@@ -51,7 +51,10 @@ asio::awaitable<void> follow_watcher::run() {
             hooks_.remove_applied_segments();
             last_cleanup = now;
         }
-        if (in_follow && options_.cut_over && gate_open()) co_await open_gate();
+        // Not once a stop is asked (the window's end above): a swap started now would race
+        // the window's close (issue 20 item 6).
+        if (in_follow && options_.cut_over && !tasks_.stop_requested() && gate_open())
+            co_await open_gate();
         if (cutover_started_ && hooks_.cutover_finished()) tasks_.request_stop();
         const bool slept = co_await tasks_.sleep_for(200ms);
         if (!slept) break;

@@ -3,9 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "partshift/apply/divergence_error.hpp"
 #include "partshift/catalog/inspector.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/job_runner.hpp"
+#include "partshift/pg/pg_error.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/state/run_lock.hpp"
@@ -23,15 +25,52 @@ bool revert_window_open(pg::connection& conn, const std::string& job) {
 
 namespace {
 
-// end_revert_window: the reverse slot, publication and spool go; the window is closed.
-// The caller holds the reverse job's run lock.
-void end_revert_window(pg::connection& conn, const state::job_record& job) {
+// end_revert_window: the reverse slot, publication and spool go; the window is closed. False
+// (and nothing dropped) when it was reverted or closed meanwhile. The caller holds the reverse
+// job's run lock, so no swap back is under way.
+bool end_revert_window(pg::connection& conn, const state::job_record& job) {
+    auto now = state::load_job(conn, job.job);
+    const std::string st = now ? now->revert_state.value_or("") : "";
+    if (st != state::revert_state::open && st != state::revert_state::broken) return false;
     teardown::drop_reverse_stream(conn, teardown::reverse_stream_of(conn, job));
-    state::close_revert_window(conn, job.job, state::reverse_job_name(job.job));
+    if (!state::close_revert_window(conn, job.job, state::reverse_job_name(job.job))) return false;
     spdlog::info(
         "revert window of job {} closed: its slot and publication are dropped; {}.{} "
         "is kept as it was at the window's end",
         job.job, job.source_schema, job.old_name);
+    return true;
+}
+
+// refused_by_the_original: the reverse stream stopped because NAME_old refuses what the
+// partitioned table took (a divergence in strict replay, or an integrity error of the apply):
+// resuming would stop at the same row again.
+bool refused_by_the_original(const std::exception& e) {
+    if (dynamic_cast<const apply::divergence_error*>(&e)) return true;
+    const auto* pg = dynamic_cast<const pg::pg_error*>(&e);
+    return pg && pg->sqlstate().rfind("23", 0) == 0;
+}
+
+// break_revert_window: the window cannot be swapped back without losing writes any more. Its
+// slot is dropped now (no process would guard the WAL it pins once this run exits), the
+// window is marked broken with the reason, and `partshift finish` closes it.
+[[noreturn]] void break_revert_window(const std::string& dsn, const state::job_record& job,
+                                      const std::exception& e) {
+    const std::string why = e.what();
+    const auto reverse_name = state::reverse_job_name(job.job);
+    try {
+        pg::connection conn(dsn, state::run_application_name());
+        state::acquire_run_lock(conn, reverse_name, 10s);
+        state::mark_window_broken(conn, job.job, reverse_name, why);
+        teardown::drop_reverse_stream(conn, teardown::reverse_stream_of(conn, job));
+    } catch (const std::exception& cleanup) {
+        spdlog::warn("could not mark the revert window of job {} broken or drop its slot ({})",
+                     job.job, cleanup.what());
+    }
+    throw runtime_error("the revert window of job " + job.job + " is broken: " + job.source_schema +
+                        "." + job.old_name + " refused a row of " + job.source_schema + "." +
+                        job.final_name + " (" + why +
+                        "); it no longer follows, so 'partshift revert' cannot swap back; "
+                        "its slot is dropped; 'partshift finish' closes the window");
 }
 
 // reverse_options: the reverse job's run: the swap back only when asked (partshift revert).
@@ -82,7 +121,7 @@ int follow_revert_window(const run_options& base, const std::string& name,
     state::upgrade_schema(conn);
     auto job = state::load_job(conn, name);
     if (!job || job->revert_state != std::string(state::revert_state::open))
-        throw usage_error("job " + name + " has no open revert window");
+        throw usage_error(window_not_open(conn, name));
     const auto reverse_name = state::reverse_job_name(name);
     auto reverse = state::load_job(conn, reverse_name);
     if (!reverse)
@@ -103,8 +142,16 @@ int follow_revert_window(const run_options& base, const std::string& name,
                      reverse->target_table);
         const auto o = reverse_options(base, reverse_name);
         const auto inputs = reverse_inputs(conn, *reverse);
-        job_runner runner(o, inputs, exporter);
-        const int code = runner.run();
+        int code = 0;
+        try {
+            // Inside the try: the runner (and the run lock its session holds) is gone by the
+            // time the handler marks the window broken.
+            job_runner runner(o, inputs, exporter);
+            code = runner.run();
+        } catch (const std::exception& e) {
+            if (!refused_by_the_original(e)) throw;
+            break_revert_window(base.dsn, *job, e);
+        }
         // The runner rides out a server restart on connections of its own; this one may not
         // have survived it.
         conn = pg::connection(base.dsn, state::run_application_name());
@@ -131,11 +178,24 @@ int run_revert_window(const run_options& options, const std::string& job) {
 
 void finish_revert_window(const std::string& dsn, const std::string& name) {
     pg::connection conn(dsn, state::run_application_name());
-    if (!revert_window_open(conn, name))
-        throw usage_error("job " + name + " has no open revert window");
+    state::upgrade_schema(conn);
     const auto reverse_name = state::reverse_job_name(name);
+    // The lock first, then the state: a revert holds it through its swap back.
     state::acquire_run_lock(conn, reverse_name, 10s);
-    end_revert_window(conn, *state::load_job(conn, name));
+    auto job = state::load_job(conn, name);
+    if (!job || !end_revert_window(conn, *job)) throw usage_error(window_not_open(conn, name));
+}
+
+std::string window_not_open(pg::connection& conn, const std::string& name) {
+    auto job = state::load_job(conn, name);
+    const std::string st = job ? job->revert_state.value_or("") : "";
+    if (st == state::revert_state::reverted)
+        return "the revert window of job " + name + " was already reverted: " + job->source_schema +
+               "." + job->final_name + " is the original table again; nothing to close";
+    if (st == state::revert_state::finished)
+        return "the revert window of job " + name + " was already closed: " + job->source_schema +
+               "." + job->final_name + " stays partitioned";
+    return "job " + name + " has no open revert window";
 }
 
 }  // namespace partshift::migrate

@@ -58,8 +58,10 @@ std::string progress_cell(const proto::status_report& s) {
                    : "building indexes";
     if (phase == "replay") return "replaying the spool";
     if (phase == "follow") return s.cutover_state().empty() ? "following" : s.cutover_state();
-    if (phase == "done")
+    if (phase == "done") {
+        if (s.revert_state() == "broken") return "cut over, revert window broken";
         return s.revert_state() == "open" ? "cut over, revert window open" : "cut over";
+    }
     return phase;
 }
 

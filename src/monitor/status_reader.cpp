@@ -323,6 +323,12 @@ std::string status_to_text(const proto::status_report& s) {
             << " of WAL ('partshift revert' swaps back, 'partshift finish' ends it)\n";
     else if (s.revert_state() == "reverted")
         out << "revert       " << s.revert_summary() << "\n";
+    else if (s.revert_state() == "broken")
+        out << "revert       window broken: the reverse stream stopped on a row the original "
+               "refuses ("
+            << s.revert_summary()
+            << "); it no longer follows and its slot is dropped; there is no way back without "
+               "losing writes ('partshift finish' closes the window)\n";
     else if (s.revert_state() == "finished")
         out << "revert       window closed; the original table is kept, no longer followed\n";
     if (!s.last_error().empty()) out << "last error   " << s.last_error() << "\n";

@@ -52,18 +52,41 @@ void open_revert_window(pg::connection& conn, const job_record& job, const job_r
 }
 
 void mark_reverted(pg::connection& conn, const std::string& job) {
-    conn.query("UPDATE partshift.jobs SET revert_state = 'reverted', updated_at = now() "
-               "WHERE job = $1",
-               job);
+    auto r = conn.query(
+        "UPDATE partshift.jobs SET revert_state = 'reverted', updated_at = pg_catalog.now() "
+        "WHERE job = $1 AND revert_state = 'open' RETURNING 1",
+        job);
+    if (r.rows() != 1)
+        throw std::runtime_error("the revert window of job " + job +
+                                 " is no longer open (closed by 'partshift finish'?); not "
+                                 "swapping back");
 }
 
-void close_revert_window(pg::connection& conn, const std::string& job,
+bool close_revert_window(pg::connection& conn, const std::string& job,
                          const std::string& reverse_job) {
     pg::transaction tx(conn);
+    // The job's row first: a revert's swap transaction holds it until its commit, and the
+    // state it leaves decides (a reverted window keeps its reverse job's row).
+    auto r = conn.query(
+        "UPDATE partshift.jobs SET revert_state = 'finished', updated_at = pg_catalog.now() "
+        "WHERE job = $1 AND revert_state IN ('open', 'broken') RETURNING 1",
+        job);
+    if (r.rows() != 1) return false;  // the transaction rolls back
     conn.query("DELETE FROM partshift.jobs WHERE job = $1 AND reverse_of = $2", reverse_job, job);
-    conn.query("UPDATE partshift.jobs SET revert_state = 'finished', updated_at = now() "
-               "WHERE job = $1 AND revert_state = 'open'",
-               job);
+    tx.commit();
+    return true;
+}
+
+void mark_window_broken(pg::connection& conn, const std::string& job,
+                        const std::string& reverse_job, const std::string& why) {
+    pg::transaction tx(conn);
+    conn.query(
+        "UPDATE partshift.jobs SET revert_state = 'broken', updated_at = pg_catalog.now() "
+        "WHERE job = $1 AND revert_state = 'open'",
+        job);
+    conn.query(
+        "UPDATE partshift.jobs SET summary = $2, updated_at = pg_catalog.now() WHERE job = $1",
+        reverse_job, why);
     tx.commit();
 }
 

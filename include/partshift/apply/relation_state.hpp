@@ -66,7 +66,9 @@ struct relation_state {
     // sets_supported and no other UNIQUE/EXCLUDE index on the source: set UPDATEs, and runs
     // of different kinds open side by side.
     bool reorder_safe = false;
-    bool deferrable_constraint = false;  // on source or target: no set INSERT/UPDATE (this run)
+    // No set INSERT/UPDATE (this run): a DEFERRABLE constraint on source or target, or a plain
+    // target with a unique index besides its key (session_setup: load_relation_facts).
+    bool row_by_row_writes = false;
     // One open run per kind (insert, delete, update of one mask), with disjoint keys: a
     // workload that interleaves kinds (UPDATE a, INSERT b, UPDATE c, …) still goes in sets.
     // Only when reorder_safe; otherwise one run at a time, in source order.

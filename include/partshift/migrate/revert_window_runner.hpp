@@ -17,8 +17,14 @@ namespace partshift::migrate {
 // revert_window_open: `job` was cut over with a window that is still open.
 bool revert_window_open(pg::connection& conn, const std::string& job);
 
-// follow_revert_window: follows the open window of `job`; the exit code.
+// follow_revert_window: follows the open window of `job`; the exit code. A reverse stream
+// stopped by a row NAME_old refuses breaks the window (state broken, its slot dropped) and
+// throws runtime_error saying so.
 int follow_revert_window(const run_options& base, const std::string& job,
                          metrics::metrics_exporter* exporter);
+
+// window_not_open: the one line for a window that is not open (any more): already reverted,
+// already closed, or none.
+std::string window_not_open(pg::connection& conn, const std::string& job);
 
 }  // namespace partshift::migrate

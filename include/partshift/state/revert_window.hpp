@@ -4,7 +4,8 @@
 // its own in partshift.jobs ("<job>.revert": source NAME, target NAME_old), so the streamer,
 // spool, applier, checkpoint, status figures, run lock and cutover machinery serve it
 // unchanged; its row names the job it reverses (reverse_of). The job's own row keeps the
-// window's state: open until revert_until, then reverted or finished.
+// window's state: open until revert_until, then reverted or finished, or broken when the
+// reverse stream met a row the original refuses (until `partshift finish` closes it).
 // Must not: create or drop server objects (stream/slot_manager and migrate do).
 #pragma once
 
@@ -22,6 +23,7 @@ namespace revert_state {
 inline constexpr const char* open = "open";
 inline constexpr const char* reverted = "reverted";
 inline constexpr const char* finished = "finished";
+inline constexpr const char* broken = "broken";
 }  // namespace revert_state
 
 // reverse_job_name: "<job>.revert".
@@ -43,12 +45,20 @@ void open_revert_window(pg::connection& conn, const job_record& job, const job_r
                         std::chrono::milliseconds window);
 
 // mark_reverted, inside the revert's swap transaction: the job's window is closed as reverted.
+// Throws (the swap rolls back) unless the window is still open: a window `partshift finish`
+// closed is not swapped back after all.
 void mark_reverted(pg::connection& conn, const std::string& job);
 
 // close_revert_window: the window ends without a revert (expired or `partshift finish`): the
-// reverse job's row goes, the job's window is marked finished.
-void close_revert_window(pg::connection& conn, const std::string& job,
+// reverse job's row goes, the job's window is marked finished. Only an open or broken window
+// is closed; false (and nothing changed) when it was reverted or closed already.
+bool close_revert_window(pg::connection& conn, const std::string& job,
                          const std::string& reverse_job);
+
+// mark_window_broken: the reverse stream stopped on a row the original refuses; `why` (the
+// apply's message) is kept as the reverse job's summary for `status`. Only an open window.
+void mark_window_broken(pg::connection& conn, const std::string& job,
+                        const std::string& reverse_job, const std::string& why);
 
 // window_expired: the open window's end has passed (by the server's clock).
 bool window_expired(pg::connection& conn, const std::string& job);

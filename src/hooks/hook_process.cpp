@@ -1,4 +1,5 @@
-// hook_process: posix_spawn, a pipe read with poll(), waitpid; every handle owned by RAII.
+// hook_process: posix_spawn, one poll() over the output pipe and a pidfd of the child, waitpid;
+// every handle owned by RAII.
 #include "partshift/hooks/hook_process.hpp"
 
 #include <fcntl.h>
@@ -6,10 +7,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -47,13 +50,20 @@ struct spawn_attributes {
     spawn_attributes& operator=(const spawn_attributes&) = delete;
 };
 
+// open_pidfd: a descriptor that turns readable when `pid` exits, or -1. Through syscall():
+// Debian 12's <sys/pidfd.h> (glibc 2.36) declares pidfd_open without C linkage.
+int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u)); }
+
 // child_group: a started child, leader of its own process group. The destructor ends the
 // group and reaps the child if that has not happened yet, so no path (an exception included)
 // leaves an unfinished hook running or a zombie behind. What a hook started in the background
 // and left running after it exited by itself is the hook's business.
+// A pidfd of the child turns readable when it exits, so waiting for the exit is a poll() that
+// wakes at once rather than a sleep-and-retry loop. Where the kernel has no pidfd_open (before
+// 5.3) exit_fd() is -1 and the waits fall back to short sleeps.
 class child_group {
   public:
-    explicit child_group(pid_t pid) : pid_(pid) {}
+    explicit child_group(pid_t pid) : pid_(pid), exit_fd_(open_pidfd(pid)) {}
     ~child_group() {
         if (reaped_) return;
         ::kill(-pid_, SIGKILL);
@@ -62,6 +72,8 @@ class child_group {
     }
     child_group(const child_group&) = delete;
     child_group& operator=(const child_group&) = delete;
+
+    int exit_fd() const { return exit_fd_.get(); }
 
     // try_reap: true once the child has exited (status filled in).
     bool try_reap(int& status) {
@@ -74,18 +86,31 @@ class child_group {
     void end(std::chrono::milliseconds grace, int& status) {
         ::kill(-pid_, SIGTERM);
         const auto until = clock::now() + grace;
-        while (clock::now() < until)
-            if (try_reap(status))
+        while (!try_reap(status)) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+            if (left <= 0ms) {
+                ::kill(-pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+                reaped_ = true;
                 return;
-            else
-                std::this_thread::sleep_for(20ms);
-        ::kill(-pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        reaped_ = true;
+            }
+            wait_for_exit(left);
+        }
+    }
+    // wait_for_exit: returns when the child has exited or `most` has passed.
+    void wait_for_exit(std::chrono::milliseconds most) const {
+        if (!exit_fd_) {
+            std::this_thread::sleep_for(std::min(most, std::chrono::milliseconds(20)));
+            return;
+        }
+        pollfd p{exit_fd_.get(), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(most.count()));
     }
 
   private:
     pid_t pid_;
+    base::unique_fd exit_fd_;
     bool reaped_ = false;
 };
 
@@ -152,17 +177,12 @@ std::string process_result::describe() const {
     return fmt::format("exited with {}", exit_code);
 }
 
-process_result run_process(const process_request& request) {
-    process_result result;
-    const auto started_at = clock::now();
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        result.error = std::string("pipe: ") + std::strerror(errno);
-        return result;
-    }
-    base::unique_fd read_end(fds[0]);
-    base::unique_fd write_end(fds[1]);
+namespace {
 
+// spawn_hook: starts request.path with stdout and stderr on `write_end`, stdin from /dev/null,
+// in a process group of its own; the child's pid, or -1 with `error` set.
+pid_t spawn_hook(const process_request& request, const base::unique_fd& write_end,
+                 std::string& error) {
     spawn_file_actions actions;
     posix_spawn_file_actions_addopen(&actions.value, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions.value, write_end.get(), STDOUT_FILENO);
@@ -197,56 +217,90 @@ process_result run_process(const process_request& request) {
     if (int rc =
             ::posix_spawn(&pid, path.c_str(), &actions.value, &attributes.value, argv, envp.data());
         rc != 0) {
-        result.error = path + ": " + std::strerror(rc);
-        return result;
+        error = path + ": " + std::strerror(rc);
+        return -1;
     }
-    result.started = true;
-    child_group child(pid);
-    write_end.reset();  // the child holds the only write end now: EOF once it (and its own) exit
+    return pid;
+}
 
-    line_logger lines(request.log_tag);
-    const auto deadline = started_at + request.timeout;
-    int status = 0;
-    bool exited = false;
-    bool eof = false;
+// read_available: feeds what the pipe holds now to `lines`; false once it reached EOF (or
+// failed).
+bool read_available(const base::unique_fd& pipe, line_logger& lines) {
     char buffer[4096];
+    const ssize_t n = ::read(pipe.get(), buffer, sizeof buffer);
+    if (n > 0) {
+        lines.feed(buffer, static_cast<size_t>(n));
+        return true;
+    }
+    return n < 0 && errno == EINTR;
+}
+
+// How long one wait may last before the stop flag is looked at again: the flag is an atomic a
+// poll() cannot wait on, so this bounds how late a stop ends a hook.
+constexpr auto stop_check_interval = 100ms;
+
+// follow_child: logs the child's output until it exits, the stop turns true or the deadline
+// passes (result.stopped / result.timed_out); true when it exited by itself.
+bool follow_child(const process_request& request, child_group& child,
+                  const base::unique_fd& read_end, clock::time_point deadline,
+                  process_result& result, int& status) {
+    line_logger lines(request.log_tag);
+    bool eof = false;
     for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::min<clock::duration>(deadline - clock::now(), stop_check_interval));
+        const int timeout = static_cast<int>(std::max(left, 0ms).count());
         if (!eof) {
-            pollfd p{read_end.get(), POLLIN, 0};
-            if (::poll(&p, 1, 100) > 0) {
-                const ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
-                if (n > 0)
-                    lines.feed(buffer, static_cast<size_t>(n));
-                else if (n == 0 || errno != EINTR)
-                    eof = true;
-            }
+            pollfd p[2] = {{read_end.get(), POLLIN, 0}, {child.exit_fd(), POLLIN, 0}};
+            const nfds_t count = child.exit_fd() >= 0 ? 2 : 1;
+            if (::poll(p, count, timeout) > 0 && p[0].revents != 0)
+                eof = !read_available(read_end, lines);
         } else {
-            std::this_thread::sleep_for(20ms);
+            child.wait_for_exit(std::chrono::milliseconds(timeout));
         }
         if (child.try_reap(status)) {
-            exited = true;
             // What the hook wrote before it exited is in the pipe; a background child it left
             // holding the pipe open must not keep partshift waiting.
             while (!eof) {
                 pollfd p{read_end.get(), POLLIN, 0};
                 if (::poll(&p, 1, 0) <= 0) break;
-                const ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
-                if (n <= 0) break;
-                lines.feed(buffer, static_cast<size_t>(n));
+                eof = !read_available(read_end, lines);
             }
-            break;
+            return true;
         }
         if (request.stop && request.stop->load()) {
             result.stopped = true;
-            break;
+            return false;
         }
         if (clock::now() >= deadline) {
             result.timed_out = true;
-            break;
+            return false;
         }
     }
-    if (!exited) child.end(2s, status);
-    lines.flush();
+}
+
+}  // namespace
+
+process_result run_process(const process_request& request) {
+    process_result result;
+    const auto started_at = clock::now();
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        result.error = std::string("pipe: ") + std::strerror(errno);
+        return result;
+    }
+    base::unique_fd read_end(fds[0]);
+    base::unique_fd write_end(fds[1]);
+
+    const pid_t pid = spawn_hook(request, write_end, result.error);
+    if (pid < 0) return result;
+    result.started = true;
+    child_group child(pid);
+    write_end.reset();  // the child holds the only write end now: EOF once it (and its own) exit
+
+    int status = 0;
+    if (!follow_child(request, child, read_end, started_at + request.timeout, result, status))
+        child.end(2s, status);
     result.seconds = std::chrono::duration<double>(clock::now() - started_at).count();
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);

@@ -181,7 +181,10 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_idempotent_until_lsn(r.get(0, "high"));
     s.set_chunks_total(static_cast<double>(r.get_int(0, "chunks_total")));
     s.set_chunks_done(static_cast<double>(r.get_int(0, "chunks_done")));
-    s.set_cutover_state(r.get(0, "cutover_state"));
+    // The stage ("waiting for cutover", "cutting over") is a running job's; a stopped job's
+    // last one is stale, and a caller waiting for "waiting for cutover" after a rerun must
+    // not take the stopped run's word for the new one's.
+    s.set_cutover_state(s.running() || s.phase() == "done" ? r.get(0, "cutover_state") : "");
     s.set_lock_hold_ms(std::stod(r.get(0, "hold")));
     s.set_summary(r.get(0, "summary"));
     // The reason is written by a running job once a second; a stopped job's last one is stale.

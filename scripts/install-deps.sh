@@ -12,6 +12,7 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   postgresql-15-partman  # run --partman: the tests register a table with pg_partman 4.x
   procps util-linux
+  clang-format  # the unit test source_format (tests/style/check_format.sh)
   jq python3  # scripts/benchmark.sh (status JSON; percentiles and the report), run by the tests
 )
 

@@ -52,7 +52,9 @@ struct spawn_attributes {
 
 // open_pidfd: a descriptor that turns readable when `pid` exits, or -1. Through syscall():
 // Debian 12's <sys/pidfd.h> (glibc 2.36) declares pidfd_open without C linkage.
-int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u)); }
+int open_pidfd(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u));
+}
 
 // child_group: a started child, leader of its own process group. The destructor ends the
 // group and reaps the child if that has not happened yet, so no path (an exception included)

@@ -12,6 +12,7 @@
 #include "partshift/error.hpp"
 #include "partshift/migrate/index_phase.hpp"
 #include "partshift/migrate/old_name_check.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/spool/job_marker.hpp"
@@ -65,8 +66,10 @@ void create_stream(const run_options& options, const std::vector<table_ref>& tab
     auto slot = future.get();
     state::set_l0(conn, rec.job, slot.consistent_point);
     state::set_phase(conn, rec.job, state::phase::copy);
-    spdlog::info("prepared: target {}.{}, publication and slot {} at {}", rec.target_schema,
-                 rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
+    monitor::log_event(spdlog::level::info,
+                       {.job = rec.job, .phase = state::phase::copy, .event = "prepared"},
+                       "prepared: target {}.{}, publication and slot {} at {}", rec.target_schema,
+                       rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
 }
 
 // record_schema_prints: what the swap relies on, as the plan saw it (issue 20 item 1): from

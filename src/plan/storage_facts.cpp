@@ -6,19 +6,23 @@ namespace partshift::plan {
 storage_facts read_storage_facts(pg::connection& conn, const catalog::table_model& table) {
     storage_facts f;
     const std::string oid = std::to_string(table.oid);
-    // pg_partition_tree lists a plain table as its own only leaf, so one query fits both.
+    // The leaves of a partitioned source, and the relation itself: pg_partition_tree lists
+    // nothing for a table that is not in a partition tree, and a partitioned table's own
+    // size is 0.
     auto sizes = conn.query(
         "SELECT coalesce(sum(pg_catalog.pg_table_size(t.relid)), 0)::bigint, "
         "coalesce(sum(pg_catalog.pg_relation_size(t.relid)), 0)::bigint, "
         "coalesce(sum(pg_catalog.pg_indexes_size(t.relid)), 0)::bigint "
-        "FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid) t WHERE t.isleaf",
+        "FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid) WHERE isleaf "
+        "UNION SELECT $1::pg_catalog.oid) t",
         oid);
     f.table_bytes = sizes.get_int(0, 0);
     f.heap_bytes = sizes.get_int(0, 1);
     f.indexes_bytes = sizes.get_int(0, 2);
     auto indexes = conn.query(
         "SELECT c.relname, (SELECT coalesce(sum(pg_catalog.pg_relation_size(t.relid)), 0) "
-        "FROM pg_catalog.pg_partition_tree(i.indexrelid) t WHERE t.isleaf)::bigint "
+        "FROM (SELECT relid FROM pg_catalog.pg_partition_tree(i.indexrelid) WHERE isleaf "
+        "UNION SELECT i.indexrelid) t)::bigint "
         "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = $1::pg_catalog.oid",
         oid);

@@ -20,7 +20,7 @@ void update_control(pg::connection& conn, const std::string& job, const std::str
     if (r.get(0, 0) == phase::done) throw usage_error("job " + job + " was already cut over");
     if (key)
         conn.query("UPDATE partshift.jobs SET " + assignment +
-                       ", control_sources = " + stamp_set_sql + " WHERE job = $1",
+                       ", control_sources = " + stamp_set_sql() + " WHERE job = $1",
                    job, value, std::string(key));
     else
         conn.query("UPDATE partshift.jobs SET " + assignment + " WHERE job = $1", job, value);

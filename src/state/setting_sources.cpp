@@ -15,13 +15,14 @@ constexpr const char* now_utc_sql =
 
 void store_source(pg::connection& conn, const std::string& job, const std::string& key,
                   const setting_source& s) {
-    conn.query(std::string("UPDATE partshift.jobs SET control_sources = pg_catalog.jsonb_set("
-                           "coalesce(control_sources, '{}'), ARRAY[$2::text], "
-                           "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
-                           "'source', $3::text, 'at', coalesce(nullif($4::text, ''), ") +
-                   (s.source == source_command_line ? now_utc_sql : "NULL") +
-                   "), 'kept_from', nullif($5::text, ''), 'value', nullif($6::text, '')))) WHERE job = $1",
-               job, key, s.source, s.at, s.kept_from, s.value);
+    conn.query(
+        std::string("UPDATE partshift.jobs SET control_sources = pg_catalog.jsonb_set("
+                    "coalesce(control_sources, '{}'), ARRAY[$2::text], "
+                    "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+                    "'source', $3::text, 'at', coalesce(nullif($4::text, ''), ") +
+            (s.source == source_command_line ? now_utc_sql : "NULL") +
+            "), 'kept_from', nullif($5::text, ''), 'value', nullif($6::text, '')))) WHERE job = $1",
+        job, key, s.source, s.at, s.kept_from, s.value);
 }
 
 }  // namespace
@@ -60,11 +61,12 @@ const std::vector<live_setting>& live_settings() {
     return settings;
 }
 
-const char* const stamp_set_sql =
-    "pg_catalog.jsonb_set(coalesce(control_sources, '{}'), ARRAY[$3::text], "
-    "pg_catalog.jsonb_build_object('source', 'set', 'at', "
-    "pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))";
+std::string stamp_set_sql() {
+    return std::string(
+               "pg_catalog.jsonb_set(coalesce(control_sources, '{}'), ARRAY[$3::text], "
+               "pg_catalog.jsonb_build_object('source', 'set', 'at', ") +
+           now_utc_sql + "))";
+}
 
 std::map<std::string, setting_source> read_sources(pg::connection& conn, const std::string& job) {
     // Through jsonb: a job of an older partshift has no control_sources column.

@@ -124,8 +124,9 @@ TEST(JsonLog, FieldsAreMembersAndNumbersAreNumbers) {
 // spliced in unescaped.
 TEST(JsonLog, ForgedFieldsStayValidJson) {
     using partshift::monitor::decode_log_payload;
-    auto d =
-        decode_log_payload("\x1ejob=a\"b\x1flag_bytes=12x\x1f" "evil\x1fx=1\x1fjob=z\x1f\x1erest");
+    auto d = decode_log_payload(
+        "\x1ejob=a\"b\x1flag_bytes=12x\x1f"
+        "evil\x1fx=1\x1fjob=z\x1f\x1erest");
     EXPECT_EQ(d.text, "rest");
     EXPECT_EQ(d.json_members, "\"job\":\"a\\\"b\"");
     d = decode_log_payload("\x1e\"},{\"injected\":1");  // no closing marker: all text
@@ -135,7 +136,9 @@ TEST(JsonLog, ForgedFieldsStayValidJson) {
     EXPECT_EQ(d.json_members, "\"rows_total\":-3");
     EXPECT_EQ(d.text, "");
     // A separator inside a value cannot end the fields early.
-    const auto payload = partshift::monitor::encode_log_payload({.job = "a\x1e\x1f" "b"}, "t");
+    const auto payload = partshift::monitor::encode_log_payload({.job = "a\x1e\x1f"
+                                                                        "b"},
+                                                                "t");
     d = decode_log_payload(payload);
     EXPECT_EQ(d.text, "t");
     EXPECT_EQ(d.json_members, "\"job\":\"a??b\"");

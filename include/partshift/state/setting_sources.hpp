@@ -66,7 +66,7 @@ std::map<std::string, setting_source> record_run_sources(pg::connection& conn,
 
 // stamp_set_sql: the SQL expression that marks `$3` (a key) as set now, for the UPDATE of
 // `partshift set` ($1 the job, $2 the value, $3 the key).
-extern const char* const stamp_set_sql;
+std::string stamp_set_sql();
 
 // read_sources: the row's sources by key (empty for a job of an older partshift).
 std::map<std::string, setting_source> read_sources(pg::connection& conn, const std::string& job);

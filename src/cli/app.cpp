@@ -12,6 +12,7 @@
 #include "partshift/cli/log_setup.hpp"
 #include "partshift/cli/option_table.hpp"
 #include "partshift/error.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/conninfo.hpp"
 
 namespace partshift::cli {
@@ -21,7 +22,7 @@ namespace {
 // (a log pipeline reading stderr must not meet plain text).
 void report_error(log_format format, const std::string& line) {
     if (format == log_format::json)
-        spdlog::error("{}", line);
+        monitor::log_event(spdlog::level::err, {.event = "error"}, "{}", line);
     else
         std::cerr << line << "\n";
 }

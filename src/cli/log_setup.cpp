@@ -88,7 +88,7 @@ void setup_logging(log_format format, const std::optional<std::string>& level) {
             logger = std::make_shared<spdlog::logger>(
                 "partshift", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
         }
-        logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+        logger->set_formatter(monitor::make_text_log_formatter());
     }
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::info);

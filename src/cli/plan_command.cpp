@@ -111,8 +111,9 @@ int command_plan(const arguments& args) {
         planned.checks.push_back(partman::partman_preflight(
             partman::find_partman(conn), planned.plan.source.schema, planned.plan.final_name));
 
-    std::cout << (flag(vm, "json") ? plan::render_json(planned.plan, planned.checks)
-                                   : plan::render_sql(planned.plan, planned.checks));
+    std::cout << (flag(vm, "json")
+                      ? plan::render_json(planned.plan, planned.checks, planned.estimate)
+                      : plan::render_sql(planned.plan, planned.checks, planned.estimate));
     std::cout.flush();
     // Every failure, one line each: the same list a run refuses with.
     const auto failures = plan::fatal_failure_lines(planned.checks);

@@ -12,6 +12,7 @@
 #include "partshift/plan/data_facts.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/spec_validation.hpp"
+#include "partshift/plan/storage_facts.hpp"
 #include "partshift/state/schema_trust.hpp"
 
 namespace partshift::cli {
@@ -74,6 +75,8 @@ planned_migration plan_migration(pg::connection& conn, const catalog::qualified_
     out.facts = plan::gather_data_facts(conn, out.table, spec);
     out.plan = plan::make_plan(out.table, spec, out.facts, names);
     out.checks = plan::run_preflight(conn, out.table, spec, out.plan, accepted);
+    out.estimate = plan::estimate_sizes(out.plan, plan::read_storage_facts(conn, out.table));
+    if (auto many = plan::partition_count_warning(out.plan)) out.plan.warnings.push_back(*many);
     tx.commit();
     return out;
 }

@@ -394,7 +394,7 @@ copy_result copy_table(const std::string& dsn, const std::string& job, const cop
                        else
                            promise.set_value(std::move(r));
                    });
-    asio::co_spawn(io, monitor::show_copy_progress(progress, finished), asio::detached);
+    asio::co_spawn(io, monitor::show_copy_progress(progress, finished, job), asio::detached);
     io.run();
     return future.get();
 }

@@ -13,6 +13,7 @@
 #include "partshift/cutover/lock_blockers.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/error.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/quote.hpp"
 #include "partshift/state/job_names.hpp"
@@ -314,6 +315,9 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
     int autovacuum_retries = 0;
     // A revert's swap back is logged as what it is, not as the migration's cutover.
     const char* what = o.reverting ? "revert" : "cutover";
+    const char* swapped_event = o.reverting ? "revert_swapped" : "cutover_swapped";
+    const char* refused_event = o.reverting ? "revert_refused" : "cutover_refused";
+    using monitor::log_event;
 
     for (int attempt = 1; attempt <= o.attempts; ++attempt) {
         result.attempts = attempt;
@@ -333,11 +337,12 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         }
         if (swapped) {
             result.swapped = true;
-            spdlog::info(
-                "{}: swapped {}on attempt {}; lock held {:.0f} ms (tail applied in "
-                "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",
-                what, o.reverting ? "back " : "", attempt, result.lock_hold_ms,
-                result.tail_apply_ms, result.swap_ms, result.commit_ms);
+            log_event(spdlog::level::info,
+                      {.job = o.job.job, .phase = "follow", .event = swapped_event},
+                      "{}: swapped {}on attempt {}; lock held {:.0f} ms (tail applied in "
+                      "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",
+                      what, o.reverting ? "back " : "", attempt, result.lock_hold_ms,
+                      result.tail_apply_ms, result.swap_ms, result.commit_ms);
             test_pause("PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS");
             return result;
         }
@@ -345,13 +350,17 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         if (attempt_once.cancelled_autovacuum() > 0 &&
             autovacuum_retries < max_autovacuum_retries) {
             ++autovacuum_retries;
-            spdlog::info("{} attempt {}/{}: {}; autovacuum cancelled, trying again at once", what,
-                         attempt, o.attempts, failure);
+            log_event(spdlog::level::info,
+                      {.job = o.job.job, .phase = "follow", .event = refused_event},
+                      "{} attempt {}/{}: {}; autovacuum cancelled, trying again at once", what,
+                      attempt, o.attempts, failure);
             --attempt;
             continue;
         }
-        spdlog::warn("{} attempt {}/{}: {}; rolled back, source untouched", what, attempt,
-                     o.attempts, failure);
+        log_event(spdlog::level::warn,
+                  {.job = o.job.job, .phase = "follow", .event = refused_event},
+                  "{} attempt {}/{}: {}; rolled back, source untouched", what, attempt, o.attempts,
+                  failure);
         if (attempt == o.attempts) break;
         if (attempt_once.cleared() > 0) {
             // The blockers are gone: try again as soon as their sessions have ended.

@@ -7,6 +7,7 @@
 
 #include "partshift/cutover/after_swap.hpp"
 #include "partshift/error.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/partman/partman_handoff.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
@@ -72,7 +73,9 @@ int finish_run(const run_options& options, control_session& control, const job_h
         auto summary = control.with([&](pg::connection& c) {
             return cutover::finish_after_swap(c, *saved, swap, cutover.figures);
         });
-        spdlog::info("done: {}", summary);
+        monitor::log_event(spdlog::level::info,
+                           {.job = job.job, .phase = state::phase::done, .event = "done"},
+                           "done: {}", summary);
         if (options.partman)
             control.with([&](pg::connection& c) { hand_over_to_partman(c, *saved); });
         hooks.after_cutover(
@@ -89,7 +92,11 @@ int finish_run(const run_options& options, control_session& control, const job_h
         // 'partshift finish' or its end, or still open); "run again to resume" would be wrong.
         spdlog::debug("reverse job {} stopped in phase {}", job.job, saved ? saved->phase : "?");
     else
-        spdlog::info("stopped in phase {}; run again to resume", saved ? saved->phase : "?");
+        monitor::log_event(spdlog::level::info,
+                           {.job = job.job,
+                            .phase = saved ? std::string_view(saved->phase) : std::string_view(),
+                            .event = "stop"},
+                           "stopped in phase {}; run again to resume", saved ? saved->phase : "?");
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/copy/copier.hpp"
 #include "partshift/copy/copy_spec.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/monitor/progress_bar.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/throttle/copy_gate.hpp"
@@ -48,7 +49,7 @@ asio::awaitable<bool> run_copy_phase(run_context& ctx, const state::job_record& 
     // The progress bar runs until this phase ends, whichever way (a child group's join).
     task::task_group bar(ctx.tasks);
     std::atomic<bool> copy_finished{false};
-    bar.spawn("copy progress", monitor::show_copy_progress(ctx.progress, copy_finished));
+    bar.spawn("copy progress", monitor::show_copy_progress(ctx.progress, copy_finished, job.job));
     std::exception_ptr copy_error;
     copy::copy_result result;
     try {
@@ -63,7 +64,13 @@ asio::awaitable<bool> run_copy_phase(run_context& ctx, const state::job_record& 
     co_await bar.join();
     if (copy_error) std::rethrow_exception(copy_error);
     if (!result.completed || ctx.stopping()) co_return false;
-    spdlog::info("copy done: {} rows in {} chunks", result.rows_copied, result.chunks_total);
+    monitor::log_event(spdlog::level::info,
+                       {.job = job.job,
+                        .phase = state::phase::copy,
+                        .event = "copy_done",
+                        .rows_copied = result.rows_copied,
+                        .rows_total = result.rows_copied},
+                       "copy done: {} rows in {} chunks", result.rows_copied, result.chunks_total);
     co_await ctx.hooks.notify(ctx.tasks, hooks::hook_event::after_copy, job, job.phase,
                               ctx.progress);
     co_return true;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "partshift/migrate/index_phase.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/spool/segment_cleanup.hpp"
@@ -70,6 +71,7 @@ apply::applier_options follow_phase::applier_options() const {
 
 follow_watcher_options follow_phase::watcher_options(const state::job_record& fresh) const {
     follow_watcher_options watch;
+    watch.job = job_.job;
     watch.window_end = fresh.max_chunk_high_lsn.value_or(0);
     watch.in_follow = job_.phase == state::phase::follow;
     watch.dry_run_for = ctx_.options.dry_run_for;
@@ -113,7 +115,9 @@ asio::awaitable<void> follow_phase::enter_follow() {
     co_await conn.exec(std::move(sql), pg::make_params(job_.job, state::phase::follow));
     job_.phase = state::phase::follow;
     ctx_.monitor.set_phase(state::phase::follow);
-    spdlog::info("phase {}", state::phase::follow);
+    monitor::log_event(spdlog::level::info,
+                       {.job = job_.job, .phase = state::phase::follow, .event = "phase"},
+                       "phase {}", state::phase::follow);
     start_unique_build();
 }
 

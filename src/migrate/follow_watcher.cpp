@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "partshift/monitor/lag.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/stream/pg_clock.hpp"
 
 namespace partshift::migrate {
@@ -40,7 +41,9 @@ asio::awaitable<void> follow_watcher::run() {
         if (in_follow && !follow_since_) follow_since_ = now;
         if (follow_since_ && options_.dry_run_for &&
             now - *follow_since_ >= *options_.dry_run_for) {
-            spdlog::info("dry run time is up; stopping with the checkpoint saved");
+            monitor::log_event(spdlog::level::info,
+                               {.job = options_.job, .phase = "follow", .event = "stop_requested"},
+                               "dry run time is up; stopping with the checkpoint saved");
             tasks_.request_stop();
         }
         if (progress_.end_revert_window && !cutover_started_) {
@@ -76,7 +79,9 @@ bool follow_watcher::gate_open() {
     }
     if (options_.postpone && !progress_.cutover_requested) {
         if (progress_.cutover != base::cutover_stage::waiting_for_request)
-            spdlog::info("{}", options_.waiting_line);
+            monitor::log_event(spdlog::level::info,
+                               {.job = options_.job, .phase = "follow", .event = "cutover_ready"},
+                               "{}", options_.waiting_line);
         progress_.cutover = base::cutover_stage::waiting_for_request;
         return false;
     }
@@ -125,7 +130,13 @@ asio::awaitable<void> follow_watcher::open_gate() {
     }
     progress_.cutover = base::cutover_stage::cutting_over;
     cutover_started_ = true;
-    spdlog::info("cutover: lag {:.2f} s, starting", progress_.lag_micros / 1e6);
+    monitor::log_event(spdlog::level::info,
+                       {.job = options_.job,
+                        .phase = "follow",
+                        .event = "cutover_start",
+                        .lag_bytes = progress_.lag_bytes.load(),
+                        .lag_seconds = static_cast<double>(progress_.lag_micros) / 1e6},
+                       "cutover: lag {:.2f} s, starting", progress_.lag_micros / 1e6);
     hooks_.start_cutover();
 }
 

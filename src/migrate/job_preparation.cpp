@@ -7,11 +7,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <filesystem>
+#include <map>
 
 #include "partshift/catalog/table_name.hpp"
+#include "partshift/cutover/cutover_settings.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/index_phase.hpp"
 #include "partshift/migrate/old_name_check.hpp"
+#include "partshift/monitor/human_units.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/plan/plan_renderer.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/spool/job_marker.hpp"
@@ -20,9 +24,11 @@
 #include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/schema_prints.hpp"
+#include "partshift/state/setting_sources.hpp"
 #include "partshift/state/source_partitions.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/teardown/job_teardown.hpp"
+#include "partshift/throttle/throttle_limits.hpp"
 #include "partshift/throttle/throttler.hpp"
 
 namespace partshift::migrate {
@@ -65,8 +71,10 @@ void create_stream(const run_options& options, const std::vector<table_ref>& tab
     auto slot = future.get();
     state::set_l0(conn, rec.job, slot.consistent_point);
     state::set_phase(conn, rec.job, state::phase::copy);
-    spdlog::info("prepared: target {}.{}, publication and slot {} at {}", rec.target_schema,
-                 rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
+    monitor::log_event(spdlog::level::info,
+                       {.job = rec.job, .phase = state::phase::copy, .event = "prepared"},
+                       "prepared: target {}.{}, publication and slot {} at {}", rec.target_schema,
+                       rec.target_table, rec.slot_name, stream::format_lsn(slot.consistent_point));
 }
 
 // record_schema_prints: what the swap relies on, as the plan saw it (issue 20 item 1): from
@@ -266,12 +274,63 @@ void check_resumable(const state::job_record& job, const spool::spool_writer& wr
     spool::check_segment_chain(job.spool_dir, job.applied_lsn.value_or(0));
 }
 
+namespace {
+
+// run_only_settings: the settings that are this run's alone (not kept in the row for the
+// next run), as status shows them beside the live ones.
+std::vector<state::run_setting> run_only_settings(const run_options& options) {
+    const cutover::cutover_settings defaults;
+    const auto limits = throttle::describe(options.throttle);
+    std::vector<state::run_setting> out{
+        {"max_lock_hold",
+         monitor::human_duration(static_cast<double>(options.cutover.max_lock_hold.count()) /
+                                 1000.0),
+         options.cutover.max_lock_hold != defaults.max_lock_hold},
+        {"throttle_limits", limits.empty() ? "none" : limits, !limits.empty()},
+        {"revert_window",
+         options.revert_window
+             ? monitor::human_duration(static_cast<double>(options.revert_window->count()) / 1000.0)
+             : "none",
+         options.revert_window.has_value()}};
+    return out;
+}
+
+// say_kept: one line for each live setting a run keeps from an earlier one without its flag
+// (issue 21: a rerun kept an earlier --max-copy-rate without a word), with how to change it.
+void say_kept(const std::string& job, const std::map<std::string, state::setting_source>& kept,
+              const state::run_controls& controls) {
+    for (const auto& s : state::live_settings()) {
+        const auto it = kept.find(std::string(s.key));
+        if (it == kept.end()) continue;
+        std::string value;
+        if (s.key == "copy_workers")
+            value = std::to_string(controls.copy_workers);
+        else if (s.key == "max_copy_rate")
+            value = controls.max_copy_rate > 0 ? monitor::human_rate(controls.max_copy_rate, "rows")
+                                               : "none (no ceiling)";
+        else
+            value = monitor::human_duration(static_cast<double>(controls.max_lag.count()) / 1000.0);
+        monitor::log_event(spdlog::level::info, {.job = job, .event = "setting_kept"},
+                           "{} {}: {}; {} on the command line or 'partshift set {}' changes it",
+                           s.name, value, state::describe_source(it->second), s.flag, s.flag);
+    }
+}
+
+}  // namespace
+
 int settle_controls(const run_options& options, const state::job_record& job,
                     base::progress& progress, control_session& control) {
     control.with([&](pg::connection& c) { state::reset_live_figures(c, job.job); });
     // Live controls: this run's flags, else what the row kept (partshift set / pause).
+    std::map<std::string, state::setting_source> kept;
     const auto controls = control.with([&](pg::connection& c) {
         state::upgrade_schema(c);
+        // Before the values settle: whether the row held one decides "kept" or "default".
+        std::vector<std::string> given;
+        if (options.copy_workers_given) given.push_back("copy_workers");
+        if (options.max_copy_rate) given.push_back("max_copy_rate");
+        if (options.max_lag_given) given.push_back("max_lag");
+        kept = state::record_run_sources(c, job.job, given, run_only_settings(options));
         return state::settle_run_controls(
             c, job.job, options.max_copy_rate,
             options.max_lag_given ? std::optional(options.max_lag) : std::nullopt, options.max_lag,
@@ -279,6 +338,7 @@ int settle_controls(const run_options& options, const state::job_record& job,
             options.copy_workers_given ? std::optional(options.copy_workers) : std::nullopt,
             options.copy_workers);
     });
+    say_kept(job.job, kept, controls);
     progress.copy_paused = controls.copy_paused;
     progress.copy_workers = controls.copy_workers;
     progress.max_copy_rate = controls.max_copy_rate;

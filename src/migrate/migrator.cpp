@@ -24,6 +24,7 @@
 #include "partshift/migrate/revert_window_runner.hpp"
 #include "partshift/migrate/schema_watch.hpp"
 #include "partshift/migrate/spool_sink.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
@@ -101,8 +102,10 @@ int job_runner::run() {
     // earlier run left, and tells `partshift cutover` whether this one is a dry run.
     state::register_run(control_.connection(), job.job, options_.dry_run, options_.request_cutover);
     remember_targets(job);
-    spdlog::info("job {}: {} → {} (phase {})", job.job, job.source_schema + "." + job.source_table,
-                 job.target_schema + "." + job.target_table, job.phase);
+    monitor::log_event(spdlog::level::info, {.job = job.job, .phase = job.phase, .event = "start"},
+                       "job {}: {} → {} (phase {})", job.job,
+                       job.source_schema + "." + job.source_table,
+                       job.target_schema + "." + job.target_table, job.phase);
     // A server restart or failover ends every connection at once; each role then fails
     // with a connection-loss SQLSTATE. Waiting for the server and resuming from the
     // checkpoint is exactly what a rerun would do, so do it here, for --reconnect-for.
@@ -140,14 +143,18 @@ int job_runner::run() {
                 throw;
             }
             if (exporter_) exporter_->count_error(job.job);
-            spdlog::warn("lost the server ({}); resuming from the checkpoint in {}s", e.what(),
-                         backoff.count());
+            monitor::log_event(spdlog::level::warn,
+                               {.job = job.job, .phase = job.phase, .event = "reconnect"},
+                               "lost the server ({}); resuming from the checkpoint in {}s",
+                               e.what(), backoff.count());
         } catch (const std::exception& e) {
             record_failure(job, e);
             throw;
         }
         if (!pause_unless_signalled(backoff)) {
-            spdlog::info("stopped while waiting for the server; run again to resume");
+            monitor::log_event(spdlog::level::info,
+                               {.job = job.job, .phase = job.phase, .event = "stop"},
+                               "stopped while waiting for the server; run again to resume");
             return 0;
         }
         backoff = std::min(backoff * 2, std::chrono::seconds(30));
@@ -194,7 +201,9 @@ int job_runner::run_phases(state::job_record job) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
-        spdlog::info("received signal {}: stopping, the checkpoint is kept", sig);
+        monitor::log_event(spdlog::level::info,
+                           {.job = job.job, .phase = monitor.phase(), .event = "stop_requested"},
+                           "received signal {}: stopping, the checkpoint is kept", sig);
         tasks.request_stop();
     });
     tasks.on_stop([&] { signals.cancel(); });

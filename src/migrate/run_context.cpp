@@ -1,5 +1,6 @@
 // run_context: the helpers every phase uses (see the header).
 #include "partshift/migrate/run_context.hpp"
+#include "partshift/monitor/log_event.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -13,7 +14,8 @@ boost::asio::awaitable<void> run_context::set_phase(state::job_record& job, cons
     co_await control_async(write);
     job.phase = phase;
     monitor.set_phase(phase);
-    spdlog::info("phase {}", phase);
+    monitor::log_event(spdlog::level::info, {.job = job.job, .phase = phase, .event = "phase"},
+                       "phase {}", phase);
 }
 
 boost::asio::awaitable<void> test_pause(task::task_group& tasks) {

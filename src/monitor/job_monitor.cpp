@@ -12,6 +12,7 @@
 #include "partshift/monitor/byte_size.hpp"
 #include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/lag.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/stream/pg_clock.hpp"
@@ -172,11 +173,21 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     if (print && lag_known && r.rows() > 0) {
         const auto catch_up = describe_catch_up(catch_up_.estimate(
             lag.lag_seconds, static_cast<double>(progress_.max_lag_micros) / 1e6));
-        spdlog::info(
-            "lag {}, {}; applying {}{}; slot retains {} of WAL ({})",
-            human_size(static_cast<double>(lag.lag_bytes)), human_duration(lag.lag_seconds),
-            human_rate(rate_, "changes"), catch_up.empty() ? "" : "; catch-up " + catch_up,
-            human_size(static_cast<double>(r.is_null(0, 0) ? 0 : r.get_int(0, 0))), r.get(0, 1));
+        log_event(spdlog::level::info,
+                  {.job = options_.job,
+                   .phase = phase_,
+                   .event = "lag",
+                   .lag_bytes = static_cast<int64_t>(lag.lag_bytes),
+                   .lag_seconds = lag.lag_seconds,
+                   .rows_copied = progress_.rows_copied.load(),
+                   .rows_total = progress_.rows_estimate > 0
+                                     ? std::optional(progress_.rows_estimate.load())
+                                     : std::nullopt},
+                  "lag {}, {}; applying {}{}; slot retains {} of WAL ({})",
+                  human_size(static_cast<double>(lag.lag_bytes)), human_duration(lag.lag_seconds),
+                  human_rate(rate_, "changes"), catch_up.empty() ? "" : "; catch-up " + catch_up,
+                  human_size(static_cast<double>(r.is_null(0, 0) ? 0 : r.get_int(0, 0))),
+                  r.get(0, 1));
     }
 }
 

@@ -1,8 +1,11 @@
-// json_log_formatter: a pattern with a custom flag (%*) for the escaped message.
+// json_log_formatter: a pattern with custom flags for the escaped sentence (%*) and the
+// line's fields (%~); the text log's pattern, whose %* is the sentence alone.
 #include "partshift/monitor/json_log_formatter.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
+
+#include "partshift/monitor/log_event.hpp"
 
 namespace partshift::monitor {
 namespace {
@@ -38,11 +41,41 @@ class escaped_message : public spdlog::custom_flag_formatter {
     void format(const spdlog::details::log_msg& msg, const std::tm&,
                 spdlog::memory_buf_t& dest) override {
         std::string out;
-        append_json_string_content(std::string_view(msg.payload.data(), msg.payload.size()), out);
+        append_json_string_content(
+            log_text_of(std::string_view(msg.payload.data(), msg.payload.size())), out);
         dest.append(out.data(), out.data() + out.size());
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {
         return std::make_unique<escaped_message>();
+    }
+};
+
+// field_members: the line's fields as members, each followed by a comma; nothing without.
+class field_members : public spdlog::custom_flag_formatter {
+  public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        auto members = decode_log_payload(std::string_view(msg.payload.data(), msg.payload.size()))
+                           .json_members;
+        if (members.empty()) return;
+        members += ',';
+        dest.append(members.data(), members.data() + members.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<field_members>();
+    }
+};
+
+// sentence: the message without its fields (the text log).
+class sentence : public spdlog::custom_flag_formatter {
+  public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const auto text = log_text_of(std::string_view(msg.payload.data(), msg.payload.size()));
+        dest.append(text.data(), text.data() + text.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<sentence>();
     }
 };
 
@@ -90,8 +123,16 @@ void append_json_string_content(std::string_view text, std::string& out) {
 std::unique_ptr<spdlog::formatter> make_json_log_formatter() {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc,
                                                                  std::string("\n"));
-    formatter->add_flag<escaped_message>('*').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","pid":%P,"msg":"%*"})");
+    // "time" is "ts" under the name the first JSON logs used (README: Logs for machines).
+    formatter->add_flag<escaped_message>('*').add_flag<field_members>('~').set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",)"
+        R"("pid":%P,%~"msg":"%*"})");
+    return formatter;
+}
+
+std::unique_ptr<spdlog::formatter> make_text_log_formatter() {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<sentence>('*').set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %*");
     return formatter;
 }
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "partshift/monitor/human_units.hpp"
+#include "partshift/monitor/log_event.hpp"
 #include "partshift/monitor/terminal_sink.hpp"
 
 namespace partshift::monitor {
@@ -51,7 +52,8 @@ copy_figures copy_figures_of(const base::progress& p) {
 }
 
 boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,
-                                                const std::atomic<bool>& finished) {
+                                                const std::atomic<bool>& finished,
+                                                std::string job) {
     using clock = std::chrono::steady_clock;
     // On a terminal the status line is drawn by the log sink, which keeps log lines off it.
     const auto terminal = ::isatty(STDERR_FILENO) == 1 ? find_terminal_sink() : nullptr;
@@ -73,7 +75,14 @@ boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,
         else if (terminal)
             terminal->show_status("copy: " + line);
         else
-            spdlog::info("copy: {}", line);
+            log_event(spdlog::level::info,
+                      {.job = job,
+                       .phase = "copy",
+                       .event = "copy_progress",
+                       .rows_copied = figures.rows_committed,
+                       .rows_total =
+                           figures.estimate > 0 ? std::optional(figures.estimate) : std::nullopt},
+                      "copy: {}", line);
     };
 
     // Wake often enough to notice `finished` promptly even when reporting every 10 s.

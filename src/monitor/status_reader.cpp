@@ -15,6 +15,7 @@
 #include "partshift/monitor/estimates.hpp"
 #include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/server_features.hpp"
+#include "partshift/monitor/status_settings.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 
@@ -204,6 +205,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     read_revert_window(conn, s);
     read_group_tables(conn, s);
     read_server_features(conn, s);
+    read_settings(conn, s);
     return s;
 }
 
@@ -318,6 +320,7 @@ std::string status_to_text(const proto::status_report& s) {
         if (s.max_copy_rate() > 0) out << ", at most " << human_rate(s.max_copy_rate(), "rows");
         if (!s.throttle_limits().empty()) out << "; throttle limits: " << s.throttle_limits();
         out << "; cutover at lag <= " << human_duration(s.max_lag_seconds()) << "\n";
+        out << settings_text(s);
     }
     if (s.copy_throttled()) out << "throttled    " << s.throttle_reason() << "\n";
     if (s.apply_falling_behind()) out << "behind       " << s.apply_behind_reason() << "\n";

@@ -55,7 +55,8 @@ std::vector<std::string> sql_statements(const target_plan& plan, bool with_index
     return out;
 }
 
-std::string render_sql(const target_plan& plan, const std::vector<preflight_check>& checks) {
+std::string render_sql(const target_plan& plan, const std::vector<preflight_check>& checks,
+                       const std::optional<size_estimate>& estimate) {
     std::string s;
     s += "-- partshift plan: " + one_line(plan.source.schema + "." + plan.source.name) + " -> " +
          one_line(plan.target.schema + "." + plan.target.name) + " (named " +
@@ -71,6 +72,8 @@ std::string render_sql(const target_plan& plan, const std::vector<preflight_chec
              one_line(c.name) + ": " + one_line(c.message) + "\n";
     for (const auto& w : plan.warnings) s += "-- WARNING: " + one_line(w) + "\n";
     for (const auto& n : plan.notes) s += "-- NOTE: " + one_line(n) + "\n";
+    if (estimate)
+        for (const auto& line : estimate->lines) s += "-- ESTIMATE: " + one_line(line) + "\n";
     s += "\nBEGIN;\n\n";
     for (const auto& stmt : sql_statements(plan)) s += stmt + ";\n";
     s += "\nCOMMIT;\n";
@@ -79,7 +82,8 @@ std::string render_sql(const target_plan& plan, const std::vector<preflight_chec
 
 namespace {
 
-proto::target_plan to_message(const target_plan& plan, const std::vector<preflight_check>& checks) {
+proto::target_plan to_message(const target_plan& plan, const std::vector<preflight_check>& checks,
+                              const std::optional<size_estimate>& estimate = std::nullopt) {
     proto::target_plan m;
     m.mutable_source()->set_schema(plan.source.schema);
     m.mutable_source()->set_name(plan.source.name);
@@ -118,6 +122,21 @@ proto::target_plan to_message(const target_plan& plan, const std::vector<preflig
         out->set_fatal(c.fatal);
         out->set_message(c.message);
     }
+    if (estimate) {
+        auto* out = m.mutable_estimate();
+        out->set_table_bytes(estimate->table_bytes);
+        out->set_indexes_bytes(estimate->indexes_bytes);
+        out->set_total_bytes(estimate->total_bytes);
+        out->set_wal_bytes(estimate->wal_bytes);
+        out->set_wal_bytes_high(estimate->wal_bytes_high);
+        for (const auto& i : estimate->indexes) {
+            auto* index = out->add_indexes();
+            index->set_name(i.name);
+            index->set_bytes(i.bytes);
+        }
+        out->set_basis(estimate->basis);
+        for (const auto& line : estimate->lines) out->add_lines(line);
+    }
     return m;
 }
 
@@ -134,8 +153,9 @@ std::string to_json(const google::protobuf::Message& m) {
 
 }  // namespace
 
-std::string render_json(const target_plan& plan, const std::vector<preflight_check>& checks) {
-    return to_json(to_message(plan, checks));
+std::string render_json(const target_plan& plan, const std::vector<preflight_check>& checks,
+                        const std::optional<size_estimate>& estimate) {
+    return to_json(to_message(plan, checks, estimate));
 }
 
 std::string render_group_sql(const std::string& job, const std::vector<group_member>& members,

@@ -4,18 +4,26 @@
 #include "partshift/error.hpp"
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/schema.hpp"
+#include "partshift/state/setting_sources.hpp"
 
 namespace partshift::state {
 namespace {
 
-// update_control runs one UPDATE of a control column; the job must exist and not be done.
-void update_control(pg::connection& conn, const std::string& job, const std::string& sql,
-                    const std::string& value) {
+// update_control runs one UPDATE of a control column ("column = <expression of $2>"); the job
+// must exist and not be done. `key`: the setting's name in control_sources, marked as set
+// now (nullptr: not a setting with a source, as copy_paused).
+void update_control(pg::connection& conn, const std::string& job, const std::string& assignment,
+                    const std::string& value, const char* key = nullptr) {
     upgrade_schema(conn);
     auto r = conn.query("SELECT phase FROM partshift.jobs WHERE job = $1", job);
     if (r.rows() == 0) throw usage_error("no partshift job named " + job);
     if (r.get(0, 0) == phase::done) throw usage_error("job " + job + " was already cut over");
-    conn.query(sql, job, value);
+    if (key)
+        conn.query("UPDATE partshift.jobs SET " + assignment +
+                       ", control_sources = " + stamp_set_sql() + " WHERE job = $1",
+                   job, value, std::string(key));
+    else
+        conn.query("UPDATE partshift.jobs SET " + assignment + " WHERE job = $1", job, value);
 }
 
 }  // namespace
@@ -60,24 +68,22 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
 }
 
 void set_copy_paused(pg::connection& conn, const std::string& job, bool paused) {
-    update_control(conn, job, "UPDATE partshift.jobs SET copy_paused = $2::boolean WHERE job = $1",
-                   paused ? "true" : "false");
+    update_control(conn, job, "copy_paused = $2::boolean", paused ? "true" : "false");
 }
 
 void set_max_copy_rate(pg::connection& conn, const std::string& job, double rows_per_second) {
-    update_control(conn, job,
-                   "UPDATE partshift.jobs SET max_copy_rate = nullif($2::float8, 0) WHERE job = $1",
-                   std::to_string(rows_per_second));
+    update_control(conn, job, "max_copy_rate = nullif($2::float8, 0)",
+                   std::to_string(rows_per_second), "max_copy_rate");
 }
 
 void set_copy_workers(pg::connection& conn, const std::string& job, int workers) {
-    update_control(conn, job, "UPDATE partshift.jobs SET copy_workers = $2::integer WHERE job = $1",
-                   std::to_string(workers));
+    update_control(conn, job, "copy_workers = $2::integer", std::to_string(workers),
+                   "copy_workers");
 }
 
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag) {
-    update_control(conn, job, "UPDATE partshift.jobs SET max_lag_ms = $2::bigint WHERE job = $1",
-                   std::to_string(max_lag.count()));
+    update_control(conn, job, "max_lag_ms = $2::bigint", std::to_string(max_lag.count()),
+                   "max_lag");
 }
 
 }  // namespace partshift::state

@@ -131,4 +131,59 @@ TEST(LogFormat, LogLevelOptionReplacesTheEnvironmentVariable) {
         << wrong.err;
 }
 
+// Issue 21 item 6: a whole run to the swap with --log-format json. Every line is an object;
+// the lines a machine acts on carry job, phase and event as fields, in the order of the
+// migration (copy -> follow -> cutover -> done), with numbers as JSON numbers.
+TEST(LogFormat, JsonLinesCarryJobPhaseAndEventThroughACutover) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    ASSERT_TRUE(load_events_table(db, 2000));
+    temp_dir spool;
+    auto run = run_partshift({"run", "--log-format", "json", "--dsn", db.dsn(), "--table", "events",
+                              "--partition-by", "range", "--key", "ts", "--interval", "1 month",
+                              "--spool-dir", spool.path()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    struct line {
+        std::string event, job, phase;
+        google::protobuf::Struct object;
+    };
+    std::vector<line> events;
+    std::istringstream lines(run.err);
+    for (std::string text; std::getline(lines, text);) {
+        google::protobuf::Struct object;
+        ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &object).ok())
+            << "not a JSON object: " << text;
+        const auto& f = object.fields();
+        ASSERT_TRUE(f.count("ts") && f.count("level") && f.count("msg")) << text;
+        if (!f.count("event")) continue;
+        auto field = [&](const char* name) {
+            return f.count(name) ? f.at(name).string_value() : std::string();
+        };
+        EXPECT_EQ(field("job"), "events") << text;
+        EXPECT_FALSE(field("phase").empty()) << text;
+        events.push_back({field("event"), field("job"), field("phase"), object});
+    }
+    // The milestones, in this order (other events may come between them).
+    const std::vector<std::pair<std::string, std::string>> milestones{
+        {"start", "copy"},           {"copy_done", "copy"},         {"phase", "follow"},
+        {"cutover_start", "follow"}, {"cutover_swapped", "follow"}, {"done", "done"}};
+    size_t next = 0;
+    for (const auto& e : events) {
+        if (next < milestones.size() && e.event == milestones[next].first &&
+            e.phase == milestones[next].second) {
+            if (e.event == "copy_done") {
+                const auto& rows = e.object.fields().at("rows_copied");
+                EXPECT_EQ(rows.kind_case(), google::protobuf::Value::kNumberValue);
+                EXPECT_EQ(rows.number_value(), 2000);
+            }
+            if (e.event == "cutover_start") {
+                const auto& lag = e.object.fields().at("lag_seconds");
+                EXPECT_EQ(lag.kind_case(), google::protobuf::Value::kNumberValue);
+            }
+            ++next;
+        }
+    }
+    EXPECT_EQ(next, milestones.size()) << "milestones missing or out of order:\n" << run.err;
+}
+
 }  // namespace

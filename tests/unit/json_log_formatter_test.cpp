@@ -11,6 +11,7 @@
 #include "partshift/cli/log_setup.hpp"
 #include "partshift/error.hpp"
 #include "partshift/monitor/json_log_formatter.hpp"
+#include "partshift/monitor/log_event.hpp"
 
 namespace {
 
@@ -60,6 +61,102 @@ TEST(JsonLog, EachMessageIsOneParsableObjectPerLine) {
         }
     }
     EXPECT_EQ(n, 2);
+}
+
+// parse_line: one JSON log line as an object (a failed parse fails the test).
+google::protobuf::Struct parse_line(const std::string& line) {
+    google::protobuf::Struct object;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &object).ok()) << line;
+    return object;
+}
+
+// Issue 21 item 6: the fields a line carries are members of their own, numbers as numbers,
+// strings escaped; the text log shows the sentence alone.
+TEST(JsonLog, FieldsAreMembersAndNumbersAreNumbers) {
+    using partshift::monitor::log_fields;
+    std::ostringstream out;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+    spdlog::logger logger("json-fields-test", sink);
+    logger.set_formatter(partshift::monitor::make_json_log_formatter());
+    const log_fields lag{.job = "ev\"ents\n",
+                         .phase = "follow",
+                         .event = "lag",
+                         .lag_bytes = 6144,
+                         .lag_seconds = 0.036456,
+                         .rows_copied = 200000,
+                         .rows_total = 199000};
+    logger.info(partshift::monitor::encode_log_payload(lag, "lag 6.0 kB, 36 ms"));
+    logger.info(partshift::monitor::encode_log_payload({.event = "error"}, "partshift: \"x\""));
+    logger.info("plain line");
+    std::istringstream lines(out.str());
+    std::string line;
+    ASSERT_TRUE(std::getline(lines, line));
+    auto object = parse_line(line);
+    const auto& f = object.fields();
+    EXPECT_EQ(f.at("ts").string_value(), f.at("time").string_value()) << line;
+    EXPECT_EQ(f.at("msg").string_value(), "lag 6.0 kB, 36 ms");
+    EXPECT_EQ(f.at("job").string_value(), "ev\"ents\n");
+    EXPECT_EQ(f.at("phase").string_value(), "follow");
+    EXPECT_EQ(f.at("event").string_value(), "lag");
+    for (const char* number : {"lag_bytes", "lag_seconds", "rows_copied", "rows_total"})
+        ASSERT_EQ(f.at(number).kind_case(), google::protobuf::Value::kNumberValue) << number;
+    EXPECT_EQ(f.at("lag_bytes").number_value(), 6144);
+    EXPECT_DOUBLE_EQ(f.at("lag_seconds").number_value(), 0.036456);
+    EXPECT_EQ(f.at("rows_copied").number_value(), 200000);
+    EXPECT_EQ(f.at("rows_total").number_value(), 199000);
+    EXPECT_NE(line.find("\"lag_bytes\":6144,"), std::string::npos) << "not a bare number: " << line;
+
+    ASSERT_TRUE(std::getline(lines, line));
+    object = parse_line(line);
+    EXPECT_EQ(object.fields().at("event").string_value(), "error");
+    EXPECT_EQ(object.fields().at("msg").string_value(), "partshift: \"x\"");
+    EXPECT_EQ(object.fields().count("job"), 0u) << "unset fields are left out: " << line;
+    EXPECT_EQ(object.fields().count("lag_bytes"), 0u) << line;
+
+    ASSERT_TRUE(std::getline(lines, line));
+    object = parse_line(line);
+    EXPECT_EQ(object.fields().at("msg").string_value(), "plain line");
+    EXPECT_EQ(object.fields().count("event"), 0u) << line;
+}
+
+// A message that only looks encoded (a value that starts with the marker), unknown keys,
+// numbers that are not numbers, a second copy of a key: still one valid object, nothing
+// spliced in unescaped.
+TEST(JsonLog, ForgedFieldsStayValidJson) {
+    using partshift::monitor::decode_log_payload;
+    auto d = decode_log_payload(
+        "\x1ejob=a\"b\x1flag_bytes=12x\x1f"
+        "evil\x1fx=1\x1fjob=z\x1f\x1erest");
+    EXPECT_EQ(d.text, "rest");
+    EXPECT_EQ(d.json_members, "\"job\":\"a\\\"b\"");
+    d = decode_log_payload("\x1e\"},{\"injected\":1");  // no closing marker: all text
+    EXPECT_EQ(d.text, "\x1e\"},{\"injected\":1");
+    EXPECT_EQ(d.json_members, "");
+    d = decode_log_payload("\x1elag_seconds=nan\x1frows_total=-3\x1f\x1e");
+    EXPECT_EQ(d.json_members, "\"rows_total\":-3");
+    EXPECT_EQ(d.text, "");
+    // A separator inside a value cannot end the fields early.
+    const auto payload = partshift::monitor::encode_log_payload({.job = "a\x1e\x1f"
+                                                                        "b"},
+                                                                "t");
+    d = decode_log_payload(payload);
+    EXPECT_EQ(d.text, "t");
+    EXPECT_EQ(d.json_members, "\"job\":\"a??b\"");
+}
+
+TEST(JsonLog, TextLogShowsTheSentenceAlone) {
+    std::ostringstream out;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+    spdlog::logger logger("text-fields-test", sink);
+    logger.set_formatter(partshift::monitor::make_text_log_formatter());
+    logger.info(partshift::monitor::encode_log_payload(
+        {.job = "events", .phase = "copy", .event = "phase", .rows_copied = 5}, "phase copy"));
+    logger.warn("plain");
+    const auto text = out.str();
+    EXPECT_NE(text.find(" info phase copy\n"), std::string::npos) << text;
+    EXPECT_NE(text.find(" warning plain\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x1e'), std::string::npos) << text;
+    EXPECT_EQ(text.find("events"), std::string::npos) << text;
 }
 
 TEST(JsonLog, TakeLogFormatRemovesTheOptionAnywhere) {

@@ -16,6 +16,7 @@
 #include "partshift/plan/planner.hpp"
 #include "partshift/plan/preflight.hpp"
 #include "partshift/plan/preflight_check.hpp"
+#include "partshift/plan/size_estimate.hpp"
 #include "partshift/plan/target_plan.hpp"
 
 namespace partshift::cli {
@@ -25,6 +26,7 @@ struct planned_migration {
     plan::data_facts facts;
     plan::target_plan plan;
     std::vector<plan::preflight_check> checks;
+    plan::size_estimate estimate;  // disk and WAL (`plan` shows it)
 };
 
 // connect opens the connection for a command; a failure becomes a one-line runtime_error

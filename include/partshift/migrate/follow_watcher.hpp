@@ -25,6 +25,7 @@
 namespace partshift::migrate {
 
 struct follow_watcher_options {
+    std::string job;          // for the log's fields
     uint64_t window_end = 0;  // end of the idempotent window (max chunk high LSN)
     bool in_follow = false;   // the job is already in phase follow
     std::optional<std::chrono::milliseconds> dry_run_for;

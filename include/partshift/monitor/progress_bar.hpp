@@ -34,8 +34,9 @@ std::string format_copy_progress(const copy_figures& f);
 // copy_figures_of: the figures of `p` now.
 copy_figures copy_figures_of(const base::progress& p);
 
-// show_copy_progress runs until `finished` is set, then draws a last line and returns.
+// show_copy_progress runs until `finished` is set, then draws a last line and returns; `job`
+// names the job in the log's fields.
 boost::asio::awaitable<void> show_copy_progress(const base::progress& counters,
-                                                const std::atomic<bool>& finished);
+                                                const std::atomic<bool>& finished, std::string job);
 
 }  // namespace partshift::monitor

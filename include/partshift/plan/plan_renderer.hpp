@@ -8,6 +8,7 @@
 
 #include "partshift/plan/group_plan.hpp"
 #include "partshift/plan/preflight_check.hpp"
+#include "partshift/plan/size_estimate.hpp"
 #include "partshift/plan/target_plan.hpp"
 
 namespace partshift::plan {
@@ -18,13 +19,15 @@ namespace partshift::plan {
 std::vector<std::string> sql_statements(const target_plan& plan, bool with_indexes = true);
 
 // render_sql: a psql script — a header, preflight results ("-- preflight ok: ..." /
-// "-- PREFLIGHT FAILED: ..."), warnings ("-- WARNING: ...") and notes ("-- NOTE: ..."), then the
-// statements between BEGIN; and COMMIT;. Line breaks inside messages are flattened so no text
-// can leave its comment.
-std::string render_sql(const target_plan& plan, const std::vector<preflight_check>& checks = {});
+// "-- PREFLIGHT FAILED: ..."), warnings ("-- WARNING: ..."), notes ("-- NOTE: ...") and the
+// disk and WAL estimate when given ("-- ESTIMATE: ..."), then the statements between BEGIN;
+// and COMMIT;. Line breaks inside messages are flattened so no text can leave its comment.
+std::string render_sql(const target_plan& plan, const std::vector<preflight_check>& checks = {},
+                       const std::optional<size_estimate>& estimate = std::nullopt);
 
 // render_json: the plan as a partshift.proto.target_plan message in JSON (proto field names).
-std::string render_json(const target_plan& plan, const std::vector<preflight_check>& checks = {});
+std::string render_json(const target_plan& plan, const std::vector<preflight_check>& checks = {},
+                        const std::optional<size_estimate>& estimate = std::nullopt);
 
 // render_group_sql / render_group_json: a multi-table job's plan (run --spec): every table's
 // plan as above, then the foreign keys between their partitioned tables.

@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "cutover_request_taken";
+inline constexpr const char* newest_column = "control_sources";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -128,7 +128,10 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS run_holder text,
     ADD COLUMN IF NOT EXISTS run_dry_run boolean,
     ADD COLUMN IF NOT EXISTS cutover_request_run text,
-    ADD COLUMN IF NOT EXISTS cutover_request_taken boolean NOT NULL DEFAULT false;
+    ADD COLUMN IF NOT EXISTS cutover_request_taken boolean NOT NULL DEFAULT false,
+    -- Where each setting in effect came from (state/setting_sources.hpp), by setting:
+    -- {"max_copy_rate": {"source": "set", "at": "2026-12-06T12:03:04Z"}, ...}.
+    ADD COLUMN IF NOT EXISTS control_sources jsonb NOT NULL DEFAULT '{}';
 )SQL";
 
 }  // namespace partshift::state

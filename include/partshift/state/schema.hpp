@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "cutover_request_taken";
+inline constexpr const char* newest_column = "origin_filter";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -128,7 +128,11 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS run_holder text,
     ADD COLUMN IF NOT EXISTS run_dry_run boolean,
     ADD COLUMN IF NOT EXISTS cutover_request_run text,
-    ADD COLUMN IF NOT EXISTS cutover_request_taken boolean NOT NULL DEFAULT false;
+    ADD COLUMN IF NOT EXISTS cutover_request_taken boolean NOT NULL DEFAULT false,
+    -- Whether the job's stream skips partshift's own writes by replication origin
+    -- (stream/origin_filter.hpp): 'on', or 'off: <why>'; chosen when the slot is made, and
+    -- never turned on later. NULL: a job of an earlier partshift (unfiltered).
+    ADD COLUMN IF NOT EXISTS origin_filter text;
 )SQL";
 
 }  // namespace partshift::state

@@ -230,6 +230,9 @@ void job_runner::start_roles(run_context& ctx, const state::job_record& job) {
     // A stream that skips changes carrying an origin must not meet a foreign one.
     if (stream::origin_filter_enabled(job.origin_filter)) {
         origin_watch_options watch{options_.dsn, job.job};
+        // Test hook: a long interval leaves a new origin to the cutover's own check.
+        if (const char* ms = std::getenv("PARTSHIFT_TEST_ORIGIN_CHECK_MS"))
+            watch.interval = std::chrono::milliseconds(std::atoi(ms));
         watch.cutover_started = [&progress = ctx.progress] {
             return progress.cutover.load() == base::cutover_stage::cutting_over;
         };

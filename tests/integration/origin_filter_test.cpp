@@ -47,8 +47,9 @@ class OriginFilter : public ::testing::Test {
     }
 
     std::unique_ptr<child_process> start_run(const std::string& dsn,
-                                             std::vector<std::string> extra = {}) {
-        return start_with_env({}, run_args(dsn, std::move(extra)),
+                                             std::vector<std::string> extra = {},
+                                             std::vector<std::string> env = {}) {
+        return start_with_env(env, run_args(dsn, std::move(extra)),
                               spool_.path() + "-run" + std::to_string(++runs_) + ".log");
     }
 
@@ -204,15 +205,17 @@ TEST_F(OriginFilter, AKilledRunsOriginsAreReusedAndAbortDropsThem) {
 }
 
 // On a server of its own: a foreign origin (a subscriber's) created mid-job stops the filtered
-// job with exit 1 and one line naming it; a job started while it exists runs unfiltered and
-// says why, in its log and in status.
+// job with exit 1 and one line naming it; one created after the run's last look is caught by
+// the cutover under its lock (no swap); a job started while it exists runs unfiltered and says
+// why, in its log and in status.
 TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) {
     extra_server server({});
     const auto dsn = server.dsn();
-    app_connection(dsn).exec("CREATE DATABASE one; CREATE DATABASE two");
+    app_connection(dsn).exec("CREATE DATABASE one; CREATE DATABASE two; CREATE DATABASE three");
     const auto one = server.dsn("one");
     const auto two = server.dsn("two");
-    for (const auto& d : {one, two}) {
+    const auto three = server.dsn("three");
+    for (const auto& d : {one, two, three}) {
         auto r = run_psql(d,
                           "CREATE TABLE events (id bigint PRIMARY KEY, ts timestamptz NOT "
                           "NULL, note text); INSERT INTO events SELECT g, '2026-01-01'::"
@@ -224,25 +227,44 @@ TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) 
     auto run = start_run(one, {"--dry-run"});
     auto s = caught_up(one, run.get());
     EXPECT_EQ(s.origin_filter(), "on");
-    app_connection(dsn).exec("SELECT pg_replication_origin_create('pg_16999')");
+    app_connection(dsn).exec("SELECT pg_replication_origin_create('subscriber_16999')");
     auto code = run->wait(60s);
     ASSERT_TRUE(code.has_value()) << run->log();
     EXPECT_EQ(*code, 1) << run->log();
-    EXPECT_NE(run->log().find("replication origin pg_16999 appeared while job events filters "
-                              "its stream by origin"),
-              std::string::npos)
+    EXPECT_NE(
+        run->log().find("replication origin subscriber_16999 appeared while job events filters "
+                        "its stream by origin"),
+        std::string::npos)
         << run->log();
     EXPECT_NE(run->log().find("--no-origin-filter"), std::string::npos) << run->log();
     // Status keeps why it stopped.
     auto stopped = job_status(one, "events");
     ASSERT_TRUE(stopped.has_value());
-    EXPECT_NE(stopped->last_error().find("pg_16999"), std::string::npos);
+    EXPECT_NE(stopped->last_error().find("subscriber_16999"), std::string::npos);
+
+    // One that appears after the run's last look: the cutover's check under its lock refuses
+    // the swap (the run's own check is slowed down here), the source untouched.
+    app_connection(dsn).exec("SELECT pg_replication_origin_drop('subscriber_16999')");
+    auto late = start_run(three, {"--postpone-cutover"}, {"PARTSHIFT_TEST_ORIGIN_CHECK_MS=600000"});
+    EXPECT_EQ(caught_up(three, late.get()).origin_filter(), "on");
+    app_connection(dsn).exec("SELECT pg_replication_origin_create('subscriber_16999')");
+    auto cut = run_partshift({"cutover", "--dsn", three, "--job", "events"}, 120s);
+    EXPECT_NE(cut.exit_code, 0) << cut.out << cut.err;
+    code = late->wait(60s);
+    ASSERT_TRUE(code.has_value()) << late->log();
+    EXPECT_EQ(*code, 1) << late->log();
+    EXPECT_NE(late->log().find("replication origin subscriber_16999 appeared"), std::string::npos)
+        << late->log();
+    EXPECT_EQ(app_connection(three)
+                  .exec("SELECT relkind FROM pg_class WHERE oid = 'public.events'::regclass")
+                  .get(0, 0),
+              "r");
 
     // A new job while the foreign origin exists: unfiltered, and says so.
     auto other = start_run(two, {"--dry-run"});
     auto t = caught_up(two, other.get());
     EXPECT_EQ(t.origin_filter().rfind("off: the cluster has replication origins that are not "
-                                      "partshift's (pg_16999)",
+                                      "partshift's (subscriber_16999)",
                                       0),
               0u)
         << t.origin_filter();
@@ -256,9 +278,9 @@ TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) 
     EXPECT_EQ(job_origins(two, t.slot_name()), 0);
     stop(*other);
 
-    // Both aborted: no origin of partshift's is left in the cluster.
-    EXPECT_EQ(run_partshift({"abort", "--dsn", one, "--job", "events"}).exit_code, 0);
-    EXPECT_EQ(run_partshift({"abort", "--dsn", two, "--job", "events"}).exit_code, 0);
+    // All aborted: no origin of partshift's is left in the cluster.
+    for (const auto& d : {one, two, three})
+        EXPECT_EQ(run_partshift({"abort", "--dsn", d, "--job", "events"}).exit_code, 0) << d;
     EXPECT_EQ(app_connection(dsn)
                   .exec("SELECT count(*) FROM pg_replication_origin WHERE roname LIKE "
                         "'partshift%'")

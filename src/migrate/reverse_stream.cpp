@@ -41,7 +41,8 @@ state::job_record prepare_reverse_stream(const std::string& dsn, pg::connection&
     // forward one sees the source.
     conn.exec("CREATE PUBLICATION " + pg::escape_identifier(reverse.publication_name) +
               " FOR TABLE " + pg::escape_identifier(job.target_schema) + "." +
-              pg::escape_identifier(job.target_table) + " WITH (publish_via_partition_root = true)");
+              pg::escape_identifier(job.target_table) +
+              " WITH (publish_via_partition_root = true)");
     // The way back filters by origin as the way forward did (its reverse applier then writes
     // NAME_old under an origin of its own), checked afresh before its slot exists.
     reverse.origin_filter =

@@ -21,7 +21,8 @@ std::optional<std::string> apply_pace::behind() const {
     if (last.lag_seconds < options_.min_lag_seconds) return std::nullopt;
     // Growing in time and in bytes: a backlog being drained shrinks in bytes even while its
     // oldest change ages.
-    if (last.lag_seconds - first.lag_seconds < options_.growth_per_second * span) return std::nullopt;
+    if (last.lag_seconds - first.lag_seconds < options_.growth_per_second * span)
+        return std::nullopt;
     if (last.lag_bytes <= first.lag_bytes) return std::nullopt;
     return fmt::format(
         "the applier is not keeping up: lag grew from {:.0f} s ({}) to {:.0f} s ({}) over the "

@@ -15,14 +15,14 @@
 namespace partshift::monitor {
 
 class apply_pace {
-public:
+  public:
     using clock = std::chrono::steady_clock;
 
     struct options {
-        std::chrono::seconds window{60};    // judged over this much history...
-        std::chrono::seconds minimum{30};   // ...once at least this much is there
-        double min_lag_seconds = 10;        // below this lag, never "behind"
-        double growth_per_second = 0.5;     // lag seconds gained per second of window
+        std::chrono::seconds window{60};   // judged over this much history...
+        std::chrono::seconds minimum{30};  // ...once at least this much is there
+        double min_lag_seconds = 10;       // below this lag, never "behind"
+        double growth_per_second = 0.5;    // lag seconds gained per second of window
     };
 
     apply_pace() : apply_pace(options{}) {}
@@ -36,7 +36,7 @@ public:
     // behind: why the applier is not keeping up, or nullopt when it is (or it is too early).
     std::optional<std::string> behind() const;
 
-private:
+  private:
     struct sample {
         clock::time_point at;
         double lag_seconds;

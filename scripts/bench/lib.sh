@@ -50,8 +50,11 @@ ps_start() {
   local logfile=$1
   shift
   : >"$logfile.rss"
+  # PARTSHIFT_BENCH_RUN_FLAGS: more run flags for every run, e.g. --no-origin-filter to
+  # measure a 16+ server without the origin filter beside the same server with it.
+  # shellcheck disable=SC2086
   PARTSHIFT_LOG_LEVEL=info "$partshift" run --dsn "dbname=$db" "${spec[@]}" \
-    --spool-dir "$work/spool" "$@" >"$logfile" 2>&1 &
+    --spool-dir "$work/spool" ${PARTSHIFT_BENCH_RUN_FLAGS:-} "$@" >"$logfile" 2>&1 &
   ps_pid=$!
   track "$ps_pid"
   (

@@ -6,6 +6,7 @@
 
 #include "partshift/error.hpp"
 #include "partshift/pg/session_settings.hpp"
+#include "partshift/stream/origin_filter.hpp"
 
 namespace partshift::apply {
 namespace {
@@ -40,6 +41,12 @@ asio::awaitable<pg::async_connection> open_apply_session(const applier_options& 
     // assumes.
     co_await conn.exec(options.asynchronous_commit ? "SET synchronous_commit = off"
                                                    : "SET synchronous_commit = on");
+    // The job's stream skips what this session writes (16+, origin 'none'): the walsender
+    // would decode every applied row only for pgoutput to drop it.
+    if (!options.origin.empty()) {
+        std::string origin = options.origin;  // named (GCC 12 and temporaries in a co_await)
+        co_await stream::use_origin(conn, std::move(origin));
+    }
     co_return conn;
 }
 

@@ -78,8 +78,8 @@ int run(int argc, char** argv) {
         const int lib = PQlibVersion();
         std::cout << "partshift " << PARTSHIFT_VERSION << " (libpq " << lib / 10000 << "."
                   << lib % 10000 << ")\n"
-                  << "servers: PostgreSQL 15, 17 and 18 (each tested); failover slots on 17+, "
-                     "idle_replication_slot_timeout watched on 18\n";
+                  << "servers: PostgreSQL 15, 17 and 18 (each tested); origin filter on 16+, "
+                     "failover slots on 17+, idle_replication_slot_timeout watched on 18\n";
         return 0;
     }
     const auto commands = command_table();

@@ -114,6 +114,10 @@ option_group copy_group() {
                 "copy: binary COPY through partshift (about a third less WAL; what a "
                 "--max-copy-rate ceiling uses)",
                 {"insert", "copy"}, default_copy_method),
+         flag("no-origin-filter",
+              "PostgreSQL 16+: let the walsender decode partshift's own copy and apply writes "
+              "(by default they carry a replication origin the slot skips, when the cluster "
+              "has no other origin); on a resumed job it turns a filter off, never on"),
          value("spool-dir", "DIR", "where the durable change spool lives (a subdirectory per job)",
                default_spool_dir, value_kind::directory),
          value("slot-timeout", "DURATION",
@@ -332,8 +336,9 @@ std::vector<command_def> job_commands() {
          "show a job's phase, progress and lag, or without --job every job's",
          {"partshift status [--dsn DSN] [--job NAME] [--json]"},
          "Shows a job's phase, progress, lag and the settings in effect, read from the database, "
-         "and the server's version with the version-dependent features the job uses (a failover "
-         "slot on PostgreSQL 17+, idle_replication_slot_timeout on 18). Without --job, one line "
+         "and the server's version with the version-dependent features the job uses (the origin "
+         "filter on PostgreSQL 16+, a failover slot on 17+, idle_replication_slot_timeout on 18). "
+         "Without --job, one line "
          "for every job (phase, progress, lag, time left, last error).",
          status_groups(),
          command_status},

@@ -111,6 +111,7 @@ void read_copy(const po::variables_map& vm, migrate::run_options& run) {
     if (method != "insert" && method != "copy")
         throw usage_error("--copy-method is insert or copy, not '" + method + "'");
     run.copy_through_partshift = method == "copy";
+    run.no_origin_filter = flag(vm, "no-origin-filter");
     run.spool_root = optional_string(vm, "spool-dir").value_or(default_spool_dir);
     read_duration(vm, "slot-timeout", run.slot_timeout, milliseconds(1000), "1s");
     read_duration(vm, "reconnect-for", run.reconnect_for, milliseconds(0), "0s");

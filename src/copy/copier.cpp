@@ -23,6 +23,7 @@
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/session_settings.hpp"
+#include "partshift/stream/origin_filter.hpp"
 
 namespace partshift::copy {
 namespace {
@@ -38,6 +39,7 @@ struct copy_run {
     std::string dsn;
     std::string job;
     std::string application_name;
+    std::string origin_slot;  // copy_options::origin_slot
     quoted_copy_spec spec;
     base::progress* progress = nullptr;
     throttle::copy_gate* gate = nullptr;
@@ -121,6 +123,12 @@ awaitable<void> run_worker(copy_run& run, int worker_id) {
     // A piped chunk's rows travel in binary, but a chunk's bounds are key values in text, read
     // on the control connection and passed to these sessions.
     co_await pg::pin_text_formats(target);
+    // The job's stream skips what this session writes (16+): the copied rows are never
+    // decoded, nor spilled to pg_replslot/ as one large transaction per chunk.
+    if (!run.origin_slot.empty()) {
+        std::string origin = stream::origin_name(run.origin_slot, 'c', worker_id);
+        co_await stream::use_origin(target, std::move(origin));
+    }
 
     std::function<bool()> should_stop = [&run] { return run.halted(); };
     // A worker whose id is past the wanted count retires, between chunks.
@@ -294,6 +302,7 @@ awaitable<copy_result> run_copy(std::string dsn, std::string job, copy_spec spec
     run.dsn = dsn;
     run.job = job;
     run.application_name = options.application_name;
+    run.origin_slot = options.origin_slot;
     run.spec = quote_spec(spec);
     run.progress = &progress;
     run.gate = options.gate;

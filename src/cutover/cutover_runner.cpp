@@ -19,6 +19,7 @@
 #include "partshift/state/job_names.hpp"
 #include "partshift/state/schema_prints.hpp"
 #include "partshift/state/source_partitions.hpp"
+#include "partshift/stream/origin_filter.hpp"
 
 namespace partshift::cutover {
 namespace {
@@ -160,6 +161,13 @@ class cutover_attempt {
         }
         const auto granted = clock::now();
         const auto deadline = granted + o_.max_lock_hold;
+        // A stream read with origin 'none' misses every change made under a replication origin:
+        // with the sources locked, no change can reach them under one that appears later, so
+        // none now means none since the origin watch last looked (runtime_error, exit 1, as a
+        // schema change: retrying cannot help; rolled back, the source untouched).
+        if (stream::origin_filter_enabled(o_.job.origin_filter))
+            if (auto foreign = stream::foreign_origins(lock_); !foreign.empty())
+                throw runtime_error(stream::foreign_origin_message(foreign, o_.job.job));
         // Once the lock is granted no source write can commit: every change before this
         // message's commit is in the stream ahead of it.
         auto fence = fence_.query(

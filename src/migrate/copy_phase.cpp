@@ -9,6 +9,7 @@
 #include "partshift/monitor/log_event.hpp"
 #include "partshift/monitor/progress_bar.hpp"
 #include "partshift/state/job_store.hpp"
+#include "partshift/stream/origin_filter.hpp"
 #include "partshift/throttle/copy_gate.hpp"
 
 namespace partshift::migrate {
@@ -43,6 +44,7 @@ asio::awaitable<bool> run_copy_phase(run_context& ctx, const state::job_record& 
     options.workers = ctx.progress.copy_workers;
     options.live_workers = &ctx.progress.copy_workers;
     options.relay_always = ctx.options.copy_through_partshift;
+    if (stream::origin_filter_enabled(job.origin_filter)) options.origin_slot = job.slot_name;
     throttle::copy_gate gate(ctx.progress);
     options.gate = &gate;
     ctx.progress.copy_active = true;

@@ -13,6 +13,7 @@
 #include "partshift/spool/segment_cleanup.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_names.hpp"
+#include "partshift/stream/origin_filter.hpp"
 
 namespace partshift::migrate {
 
@@ -64,6 +65,8 @@ apply::applier_options follow_phase::applier_options() const {
     o.dsn = ctx_.options.dsn;
     o.job = job_.job;
     o.target = {job_.target_schema, job_.target_table};
+    if (stream::origin_filter_enabled(job_.origin_filter))
+        o.origin = stream::origin_name(job_.slot_name, 'a', 1);
     if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_MS"))
         o.test_delay_per_transaction = std::chrono::milliseconds(std::atoi(ms));
     return o;

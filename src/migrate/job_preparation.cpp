@@ -26,6 +26,7 @@
 #include "partshift/state/schema_prints.hpp"
 #include "partshift/state/setting_sources.hpp"
 #include "partshift/state/source_partitions.hpp"
+#include "partshift/stream/origin_filter.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/teardown/job_teardown.hpp"
 #include "partshift/throttle/throttle_limits.hpp"
@@ -56,9 +57,27 @@ void create_tables(const run_options& options, const job_inputs& inputs,
     spdlog::info("prepared: {} foreign key(s) between the partitioned tables", group.fks.size());
 }
 
-// create_stream: publication of every source, then the slot (its consistent point is L0).
+// log_origin_filter: the one line that says whether the job's stream skips partshift's own
+// writes, and why not.
+void log_origin_filter(const std::optional<std::string>& recorded) {
+    if (stream::origin_filter_enabled(recorded))
+        spdlog::info(
+            "origin filter on: the slot skips partshift's own copy and apply writes before "
+            "decoding them (--no-origin-filter turns it off)");
+    else
+        spdlog::info("origin filter off ({}): the walsender decodes partshift's own writes too",
+                     recorded ? recorded->substr(recorded->rfind("off: ", 0) == 0 ? 5 : 0)
+                              : "the job was started by an earlier partshift");
+}
+
+// create_stream: publication of every source, then the slot (its consistent point is L0),
+// read with the origin filter when it is safe (chosen here, before the slot, once per job).
 void create_stream(const run_options& options, const std::vector<table_ref>& tables,
                    const state::job_record& rec, pg::connection& conn) {
+    const auto filter =
+        stream::origin_filter_record(stream::choose_origin_filter(conn, options.no_origin_filter));
+    state::set_origin_filter(conn, rec.job, filter);
+    log_origin_filter(filter);
     std::string published;
     for (const auto& t : tables)
         published += (published.empty() ? "" : ", ") + catalog::qualified(t.plan->source);
@@ -191,6 +210,15 @@ state::job_record load_or_prepare(const run_options& options, const job_inputs& 
         }
         // A reverse job's old name is the revert's --keep-as, checked by `revert` itself.
         if (!existing->reverse_of) adopt_old_names(conn, options, inputs, *existing);
+        // The origin filter is kept as the job chose it, except that --no-origin-filter turns
+        // it off: the unfiltered stream holds everything the filtered one does (partshift's
+        // own writes are not published). Never turned on later: the backlog since the last
+        // acknowledgement may hold changes of an origin that is gone by now.
+        if (options.no_origin_filter && stream::origin_filter_enabled(existing->origin_filter)) {
+            existing->origin_filter = "off: turned off by --no-origin-filter on a resumed run";
+            state::set_origin_filter(conn, existing->job, *existing->origin_filter);
+        }
+        log_origin_filter(existing->origin_filter);
         log_coverage(inputs.coverage);
         return *existing;
     }

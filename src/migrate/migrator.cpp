@@ -20,6 +20,7 @@
 #include "partshift/migrate/follow_phase.hpp"
 #include "partshift/migrate/index_phase.hpp"
 #include "partshift/migrate/job_preparation.hpp"
+#include "partshift/migrate/origin_watch.hpp"
 #include "partshift/migrate/partition_watch.hpp"
 #include "partshift/migrate/revert_window_runner.hpp"
 #include "partshift/migrate/schema_watch.hpp"
@@ -29,6 +30,7 @@
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/state/run_lock.hpp"
+#include "partshift/stream/origin_filter.hpp"
 #include "partshift/stream/streamer.hpp"
 #include "partshift/throttle/throttler.hpp"
 
@@ -187,7 +189,8 @@ int job_runner::run_phases(state::job_record job) {
     // stream ‖ the phase script: the streamer spools changes from L0 while the copy runs.
     spool_sink sink(writer);
     stream::streamer streamer({options_.dsn, job.slot_name, job.publication_name,
-                               std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0))},
+                               std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0)),
+                               stream::origin_filter_enabled(job.origin_filter)},
                               sink, progress, tasks.stop_flag());
     tasks.spawn("streamer", streamer.run());
     // The WAL guard ends the run through the group (exit 5, or 1 for a lost slot).
@@ -232,6 +235,17 @@ void job_runner::start_roles(run_context& ctx, const state::job_record& job) {
         if (const char* ms = std::getenv("PARTSHIFT_TEST_PARTITION_CHECK_MS"))
             watch.interval = std::chrono::milliseconds(std::atoi(ms));
         ctx.tasks.spawn("partition watch", watch_partitions(std::move(watch), ctx.tasks));
+    }
+    // A stream that skips changes carrying an origin must not meet a foreign one.
+    if (stream::origin_filter_enabled(job.origin_filter)) {
+        origin_watch_options watch{options_.dsn, job.job};
+        // Test hook: a long interval leaves a new origin to the cutover's own check.
+        if (const char* ms = std::getenv("PARTSHIFT_TEST_ORIGIN_CHECK_MS"))
+            watch.interval = std::chrono::milliseconds(std::atoi(ms));
+        watch.cutover_started = [&progress = ctx.progress] {
+            return progress.cutover.load() == base::cutover_stage::cutting_over;
+        };
+        ctx.tasks.spawn("origin watch", watch_origins(std::move(watch), ctx.tasks));
     }
     // A reverse job (revert window) reads the table partshift built: nothing was recorded.
     if (!job.reverse_of)

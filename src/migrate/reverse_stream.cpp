@@ -13,6 +13,7 @@
 #include "partshift/state/cluster_identity.hpp"
 #include "partshift/state/job_spec_codec.hpp"
 #include "partshift/state/revert_window.hpp"
+#include "partshift/stream/origin_filter.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 #include "partshift/stream/slot_manager.hpp"
 #include "partshift/teardown/job_teardown.hpp"
@@ -42,6 +43,12 @@ state::job_record prepare_reverse_stream(const std::string& dsn, pg::connection&
               " FOR TABLE " + pg::escape_identifier(job.target_schema) + "." +
               pg::escape_identifier(job.target_table) +
               " WITH (publish_via_partition_root = true)");
+    // The way back filters by origin as the way forward did (its reverse applier then writes
+    // NAME_old under an origin of its own), checked afresh before its slot exists.
+    reverse.origin_filter =
+        stream::origin_filter_enabled(job.origin_filter)
+            ? stream::origin_filter_record(stream::choose_origin_filter(conn, false))
+            : job.origin_filter;
     boost::asio::io_context io;
     auto future = boost::asio::co_spawn(
         io, stream::create_slot(dsn, reverse.slot_name, slot_timeout), boost::asio::use_future);

@@ -37,6 +37,7 @@ void read_server_features(pg::connection& conn, proto::status_report& report) {
     report.clear_server_features();
     if (report.slot_failover()) report.add_server_features("failover_slot");
     if (report.idle_slot_timeout_seconds() > 0) report.add_server_features("idle_slot_timeout");
+    if (report.origin_filter() == "on") report.add_server_features("origin_filter");
 }
 
 std::string server_features_text(const proto::status_report& s) {
@@ -52,6 +53,14 @@ std::string server_features_text(const proto::status_report& s) {
         out << "; idle_replication_slot_timeout "
             << static_cast<int64_t>(s.idle_slot_timeout_seconds()) << " s";
     out << "\n";
+    // Whether the walsender skips partshift's own writes (16+), and why not.
+    const auto& filter = s.origin_filter();
+    out << "origin       "
+        << (filter == "on"   ? "the slot skips partshift's own writes (origin filter on)"
+            : filter.empty() ? "origin filter off (the job was started by an earlier partshift)"
+                             : "origin filter off (" +
+                                   filter.substr(filter.rfind("off: ", 0) == 0 ? 5 : 0) + ")")
+        << "\n";
     // A stopped job on a server that invalidates idle slots: how long it may stay stopped.
     if (s.idle_slot_timeout_seconds() > 0 && s.slot_inactive_seconds() >= 0 &&
         s.slot_invalidation_reason().empty() && s.phase() != "done") {

@@ -60,7 +60,8 @@ constexpr const char* job_columns =
     "to_jsonb(j) ->> 'revert_window_ms' AS revert_window_ms, "
     "to_jsonb(j) ->> 'revert_state' AS revert_state, "
     "to_jsonb(j) ->> 'group_job' AS group_job, "
-    "coalesce((to_jsonb(j) ->> 'group_position')::int, 0) AS group_position "
+    "coalesce((to_jsonb(j) ->> 'group_position')::int, 0) AS group_position, "
+    "to_jsonb(j) ->> 'origin_filter' AS origin_filter "
     "FROM partshift.jobs j ";
 
 job_record record_from(const pg::result& r, int row) {
@@ -97,6 +98,7 @@ job_record record_from(const pg::result& r, int row) {
     rec.revert_state = r.opt(row, "revert_state");
     rec.group_job = r.opt(row, "group_job");
     rec.group_position = static_cast<int>(r.get_int(row, "group_position"));
+    rec.origin_filter = r.opt(row, "origin_filter");
     return rec;
 }
 
@@ -131,12 +133,12 @@ void insert_job(pg::connection& conn, const job_record& rec) {
     conn.query(
         "INSERT INTO partshift.jobs (job, source_schema, source_table, target_schema, "
         "target_table, final_name, old_name, slot_name, publication_name, spec, spool_dir, phase, "
-        "rows_estimate, group_job, group_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-        "$10::bytea, $11, $12, $13, $14, nullif($15, '')::int)",
+        "rows_estimate, group_job, group_position, origin_filter) VALUES ($1, $2, $3, $4, $5, "
+        "$6, $7, $8, $9, $10::bytea, $11, $12, $13, $14, nullif($15, '')::int, $16)",
         rec.job, rec.source_schema, rec.source_table, rec.target_schema, rec.target_table,
         rec.final_name, rec.old_name, rec.slot_name, rec.publication_name, spec_hex, rec.spool_dir,
         rec.phase, rec.rows_estimate, rec.group_job,
-        rec.group_job ? std::to_string(rec.group_position) : std::string());
+        rec.group_job ? std::to_string(rec.group_position) : std::string(), rec.origin_filter);
 }
 
 // phase_started keeps the first start of each phase, for the summary's durations. The tables
@@ -156,6 +158,13 @@ void set_l0(pg::connection& conn, const std::string& job, lsn_t l0) {
         "applied_lsn = coalesce(applied_lsn, '0/0'::pg_lsn + $2::numeric), updated_at = now() "
         "WHERE job = $1 OR group_job = $1",
         job, number_param(l0));
+}
+
+void set_origin_filter(pg::connection& conn, const std::string& job, const std::string& text) {
+    conn.query(
+        "UPDATE partshift.jobs SET origin_filter = $2, updated_at = pg_catalog.now() "
+        "WHERE job = $1 OR group_job = $1",
+        job, text);
 }
 
 void reset_live_figures(pg::connection& conn, const std::string& job) {

@@ -16,6 +16,7 @@
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/quote.hpp"
+#include "partshift/stream/origin_filter.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 
 namespace partshift::stream {
@@ -138,7 +139,9 @@ bool slot_exists(pg::connection& conn, const std::string& slot_name) {
            0;
 }
 
-void drop_slot(pg::connection& conn, const std::string& slot_name, bool terminate_user) {
+namespace {
+
+void drop_slot_only(pg::connection& conn, const std::string& slot_name, bool terminate_user) {
     for (int attempt = 0; attempt < 50; ++attempt) {
         auto r = conn.query(
             "SELECT active, coalesce(active_pid, 0) FROM pg_replication_slots "
@@ -162,6 +165,15 @@ void drop_slot(pg::connection& conn, const std::string& slot_name, bool terminat
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     throw partshift::runtime_error("could not drop slot " + slot_name + ": it stays in use");
+}
+
+}  // namespace
+
+void drop_slot(pg::connection& conn, const std::string& slot_name, bool terminate_user) {
+    drop_slot_only(conn, slot_name, terminate_user);
+    // The origins of the job's writing sessions (origin_filter) are named after its slot and
+    // go with it, also when a killed run left them behind without the slot.
+    drop_job_origins(conn, slot_name);
 }
 
 void create_publication(pg::connection& conn, const std::string& publication,

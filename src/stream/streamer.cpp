@@ -96,7 +96,8 @@ asio::awaitable<void> streamer::stream_once() {
     std::string sql = "START_REPLICATION SLOT " + pg::escape_identifier(options_.slot_name) +
                       " LOGICAL " + format_lsn(start) + " (proto_version '1', publication_names " +
                       // publication_names is a quoted list inside a string literal.
-                      "'\"" + options_.publication + "\"', messages 'true')";
+                      "'\"" + options_.publication + "\"', messages 'true'" +
+                      (options_.origin_none ? ", origin 'none')" : ")");
     try {
         co_await conn.exec(sql);
     } catch (const pg::pg_error& e) {
@@ -106,7 +107,8 @@ asio::awaitable<void> streamer::stream_once() {
                 "); the server removed WAL it needed. Run 'partshift abort' and start again");
         throw;
     }
-    spdlog::info("streaming from slot {} at {}", options_.slot_name, format_lsn(start));
+    spdlog::info("streaming from slot {} at {}{}", options_.slot_name, format_lsn(start),
+                 options_.origin_none ? " (partshift's own writes skipped by origin)" : "");
 
     auto send_status = [&](bool request_reply) -> asio::awaitable<void> {
         standby_status status;

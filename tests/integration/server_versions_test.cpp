@@ -78,12 +78,25 @@ TEST_F(ServerVersions, StatusNamesTheServerAndItsFeatures) {
     EXPECT_EQ(s->slot_failover(), version_ >= 170000);
     EXPECT_EQ(has_feature(*s, "failover_slot"), version_ >= 170000);
     EXPECT_FALSE(s->slot_synced());  // partshift's slot lives on the primary
+    // The origin filter: on from 16 (no foreign origin on the sandbox), off before, and why.
+    EXPECT_EQ(has_feature(*s, "origin_filter"), version_ >= 160000);
+    if (version_ >= 160000)
+        EXPECT_EQ(s->origin_filter(), "on");
+    else
+        EXPECT_EQ(s->origin_filter().rfind(
+                      "off: the server is PostgreSQL " + std::to_string(version_ / 10000), 0),
+                  0u)
+            << s->origin_filter();
     auto text = run_partshift({"status", "--dsn", db.dsn(), "--job", "items"});
     ASSERT_EQ(text.exit_code, 0) << text.err;
     EXPECT_NE(text.out.find("server       PostgreSQL " + s->server_version()), std::string::npos)
         << text.out;
     EXPECT_NE(text.out.find(version_ >= 170000 ? "; failover slot"
                                                : "no failover slots before PostgreSQL 17"),
+              std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find(version_ >= 160000 ? "origin filter on"
+                                               : "origin filter off (the server is PostgreSQL"),
               std::string::npos)
         << text.out;
     run->signal(SIGTERM);

@@ -36,6 +36,9 @@ struct applier_options {
     // Statements queued before a pipeline sync: bounds memory and the size of a failed segment.
     int pipeline_depth = 1000;
     std::string application_name = "partshift-apply";
+    // The replication origin the apply session sets (stream/origin_filter.hpp), so a stream
+    // read with origin 'none' skips what it writes; empty: none.
+    std::string origin;
     // Single-table constructor only, as `target`. The target's partition key columns (both
     // levels). A strict-mode UPDATE looks for its row in the partition of its new values
     // first, so the server prunes to one partition instead of probing every partition's key

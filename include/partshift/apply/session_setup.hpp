@@ -2,8 +2,7 @@
 // reads once at its start: the apply session's settings (replica role, text formats, generic
 // plans, key-probe joins, synchronous_commit), the job's saved position, each relation's
 // skipped keys and DEFERRABLE constraints, the statement names prepared on a session, and the
-// plain lookup session on the source. The place for any further per-session setup (e.g. a
-// replication origin).
+// plain lookup session on the source, and the apply session's replication origin.
 // Must not: apply changes, hold batch state, or run a statement inside the pipeline
 // (apply_session does that once the session is set up).
 #pragma once
@@ -27,7 +26,8 @@ namespace asio = boost::asio;
 
 // open_apply_session: connects to options.dsn and sets the session up for apply: replica
 // role (no triggers or FK checks fire), the walsender's text formats, always the generic plan,
-// synchronous_commit as options.asynchronous_commit says, and, when set statements may run
+// synchronous_commit as options.asynchronous_commit says, options.origin as its replication
+// origin (when given), and, when set statements may run
 // (`set_statements`), hash and merge joins off. Throws runtime_error naming the fix when the
 // role may not set session_replication_role.
 asio::awaitable<pg::async_connection> open_apply_session(const applier_options& options,

@@ -33,6 +33,10 @@ struct copy_options {
     throttle::copy_gate* gate = nullptr;
     // Pipe every chunk through partshift (binary COPY out and in), ceiling or not.
     bool relay_always = false;
+    // The job's slot when its stream filters by origin (stream/origin_filter.hpp): worker n's
+    // target session then sets origin_name(origin_slot, 'c', n), so the walsender skips the
+    // copied rows instead of decoding (and spilling) them. Empty: no origins.
+    std::string origin_slot;
 };
 
 struct copy_result {

@@ -28,6 +28,9 @@ struct run_options {
     int copy_workers = 2;
     bool copy_workers_given = false;      // on the command line: replaces the job row's value
     bool copy_through_partshift = false;  // --copy-method copy: every chunk piped, ceiling or not
+    // --no-origin-filter: the stream does not skip partshift's own writes by origin
+    // (stream/origin_filter.hpp); on a resumed job that filters, the filter is turned off.
+    bool no_origin_filter = false;
     std::string spool_root;  // the job's spool: spool_root/<system id>-<database oid>-<job>
     std::string old_name;
     // --target-name as given (the plan's target otherwise); a resumed job refuses another.

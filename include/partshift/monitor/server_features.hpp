@@ -1,5 +1,6 @@
 // server_features: the job's server version and which of partshift's version-dependent
-// features the job uses (a failover slot on 17+, the idle slot timeout on 18), for status.
+// features the job uses (the origin filter on 16+, a failover slot on 17+, the idle slot
+// timeout on 18), for status.
 // Read-only; must not decide anything for a run (the slot is created by stream/slot_manager,
 // the guard lives in throttle/).
 #pragma once

@@ -50,6 +50,8 @@ struct job_record {
     // is group_job itself leads (slot, publication, spool, applied LSN, controls).
     std::optional<std::string> group_job;
     int group_position = 0;
+    // stream/origin_filter: "on", "off: <why>"; nullopt for a job of an earlier partshift.
+    std::optional<std::string> origin_filter;
     bool is_group_member() const { return group_job && *group_job != job; }
     bool is_group_lead() const { return group_job && *group_job == job; }
 };
@@ -66,6 +68,8 @@ void set_phase(pg::connection& conn, const std::string& job, const std::string& 
 // would stall the event loop the applier needs to commit.
 extern const char* const set_phase_sql;
 void set_l0(pg::connection& conn, const std::string& job, lsn_t l0);
+// set_origin_filter records the job's origin filter choice (stream/origin_filter.hpp).
+void set_origin_filter(pg::connection& conn, const std::string& job, const std::string& text);
 // reset_live_figures clears the lag and rate a previous run left, so status never shows
 // stale figures for a run that has not measured its own yet.
 void reset_live_figures(pg::connection& conn, const std::string& job);

@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "control_sources";
+inline constexpr const char* newest_column = "origin_filter";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -131,7 +131,11 @@ ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS cutover_request_taken boolean NOT NULL DEFAULT false,
     -- Where each setting in effect came from (state/setting_sources.hpp), by setting:
     -- {"max_copy_rate": {"source": "set", "at": "2026-12-06T12:03:04Z"}, ...}.
-    ADD COLUMN IF NOT EXISTS control_sources jsonb NOT NULL DEFAULT '{}';
+    ADD COLUMN IF NOT EXISTS control_sources jsonb NOT NULL DEFAULT '{}',
+    -- Whether the job's stream skips partshift's own writes by replication origin
+    -- (stream/origin_filter.hpp): 'on', or 'off: <why>'; chosen when the slot is made, and
+    -- never turned on later. NULL: a job of an earlier partshift (unfiltered).
+    ADD COLUMN IF NOT EXISTS origin_filter text;
 )SQL";
 
 }  // namespace partshift::state

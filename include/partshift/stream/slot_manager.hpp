@@ -31,7 +31,8 @@ std::string create_slot_command(const std::string& slot_name, int server_version
 boost::asio::awaitable<created_slot> create_slot(std::string dsn, std::string slot_name,
                                                  std::chrono::seconds timeout);
 
-// slot_exists / drop_slot use SQL on a normal connection. drop_slot refuses (throws) when the
+// slot_exists / drop_slot use SQL on a normal connection. drop_slot also drops the job's
+// replication origins (origin_filter.hpp: named after the slot). It refuses (throws) when the
 // slot is in use unless terminate_user is set, in which case the walsender using it is
 // terminated first.
 bool slot_exists(pg::connection& conn, const std::string& slot_name);

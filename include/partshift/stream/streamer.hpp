@@ -22,6 +22,10 @@ struct streamer_options {
     std::string slot_name;
     std::string publication;
     lsn_t start_lsn = 0;  // L0 for a new job
+    // pgoutput's origin 'none' (PostgreSQL 16+): changes written by sessions with a
+    // replication origin (partshift's own copy and apply sessions) are skipped before they
+    // are decoded. Only for a job whose row says so (stream/origin_filter.hpp).
+    bool origin_none = false;
     std::chrono::milliseconds status_interval{1000};
     // Under a steady stream of commits the sink is fsynced at most this often (group commit):
     // an fsync per source commit competes with the source's own commits for the disk. The

@@ -111,19 +111,21 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     }
     last_changes_ = changes;
     last_time_ = now;
-    if (lag_known && applying)
-        pace_.add(now, lag.lag_seconds, static_cast<int64_t>(lag.lag_bytes), rate_);
-    else
+    if (lag_known && applying) {
+        const auto change = pace_.add({now, source, lag.applied_position, lag.lag_seconds, changes,
+                                       static_cast<double>(progress_.max_lag_micros) / 1e6});
+        // Logged once when it falls behind, and again only after it caught up and relapsed.
+        if (change == apply_pace::change::fell_behind)
+            spdlog::warn("{}", pace_.why().value_or("the applier is not keeping up"));
+        else if (change == apply_pace::change::caught_up)
+            spdlog::info("the applier is keeping up again (lag {}, {})",
+                         human_size(static_cast<double>(lag.lag_bytes)),
+                         human_duration(lag.lag_seconds));
+    } else {
         pace_.reset();
-    const auto behind = pace_.behind();
-    if (behind.has_value() != behind_) {
-        if (behind)
-            spdlog::warn("{}", *behind);
-        else
-            spdlog::info("the applier is keeping up again (lag {:.1f} s)", lag.lag_seconds);
-        behind_ = behind.has_value();
-        progress_.apply_falling_behind = behind_;
     }
+    progress_.apply_falling_behind = pace_.behind();
+    const auto behind = pace_.why();
 
     // Statement and parameters as named locals: GCC 12 mis-destroys temporaries (notably
     // conditional ones) that live across a co_await.

@@ -55,7 +55,6 @@ class job_monitor {
     std::chrono::steady_clock::time_point last_time_{};
     double rate_ = 0;
     apply_pace pace_;
-    bool behind_ = false;  // the last verdict, to log changes only
     catch_up_meter catch_up_;
     rate_meter index_rate_{std::chrono::hours(24)};  // since the index phase began
     // The server's WAL insert LSN of the last two ticks, with the time each was read.

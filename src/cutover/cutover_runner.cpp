@@ -156,6 +156,7 @@ public:
       }
       const auto granted = clock::now();
       const auto deadline = granted + o_.max_lock_hold;
+      const uint64_t applied_at_lock = hooks_.applied_position ? hooks_.applied_position() : 0;
       // Once the lock is granted no source write can commit: every change before this
       // message's commit is in the stream ahead of it.
       auto fence = fence_.query(
@@ -167,6 +168,15 @@ public:
           if (clock::now() >= deadline || hooks_.stopping()) {
               failure = "the tail was not applied within --max-lock-hold (" +
                         std::to_string(o_.max_lock_hold.count()) + " ms)";
+              if (hooks_.applied_position && hooks_.describe_undrained_tail) {
+                  const uint64_t now_applied = hooks_.applied_position();
+                  const uint64_t tail =
+                      fence_lsn > applied_at_lock ? fence_lsn - applied_at_lock : 0;
+                  failure += ": " + hooks_.describe_undrained_tail(
+                                        tail, now_applied > applied_at_lock
+                                                  ? std::min(tail, now_applied - applied_at_lock)
+                                                  : 0);
+              }
               return false;
           }
           std::this_thread::sleep_for(2ms);

@@ -89,7 +89,8 @@ std::string describe_behind(const apply_pace::figures& f) {
         "({}); the lag grew by {} over the last {} to {} ({}), so the cutover gate (lag <= {}) "
         "cannot open. To converge: throttle the application's writes to this table, or wait "
         "for a quieter hour (partshift applies in one session; it has no setting to apply "
-        "faster)",
+        "faster); or let the cutover go once the tail fits under --max-lock-hold (run "
+        "--cutover-when tail-fits: writers wait while it is applied under the lock)",
         human_byte_rate(f.incoming_bytes_per_second), incoming_changes,
         human_byte_rate(f.applied_bytes_per_second),
         human_rate(f.applied_changes_per_second, "changes"),

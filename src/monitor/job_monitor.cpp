@@ -193,8 +193,27 @@ void job_monitor::estimate(std::chrono::steady_clock::time_point now, uint64_t s
         progress_.catch_up_seconds_left = e.seconds_left.value_or(-1);
         progress_.applied_wal_rate = e.applied_bytes_per_second;
         progress_.incoming_wal_rate = e.incoming_bytes_per_second;
+        // The tail a cutover's lock would wait for now: unapplied up to the newest WAL position
+        // the server reported (a tick ago; the lag's own position is older, see report_once).
+        capacity_.add(now, lag.applied_position, static_cast<int64_t>(lag.lag_bytes));
+        tail_inputs tail;
+        tail.applied_position = lag.applied_position;
+        tail.received_position = progress_.received_lsn;
+        tail.insert_position = source;
+        if (!insert_positions_.empty()) {
+            tail.insert_position = std::max(source, insert_positions_.back().first);
+            tail.insert_age_seconds =
+                std::chrono::duration<double>(now - insert_positions_.back().second).count();
+        }
+        tail.incoming_bytes_per_second = e.incoming_bytes_per_second;
+        tail.capacity_bytes_per_second = capacity_.bytes_per_second();
+        progress_.apply_capacity = tail.capacity_bytes_per_second.value_or(0);
+        progress_.tail_seconds = monitor::tail_seconds(tail).value_or(-1);
     } else {
         catch_up_.reset();
+        capacity_.reset();
+        progress_.apply_capacity = 0;
+        progress_.tail_seconds = -1;
         progress_.catch_up = static_cast<int>(catch_up_state::unknown);
         progress_.catch_up_seconds_left = -1;
     }

@@ -64,6 +64,7 @@ TEST(ApplyPace, AnApplierSlowerThanTheSourceIsBehindWithTheRatesAndWhatToDo) {
     EXPECT_NE(why->find("cannot open"), std::string::npos) << *why;
     EXPECT_NE(why->find("throttle the application"), std::string::npos) << *why;
     EXPECT_NE(why->find("quieter hour"), std::string::npos) << *why;
+    EXPECT_NE(why->find("--cutover-when tail-fits"), std::string::npos) << *why;
 }
 
 TEST(ApplyPace, ALagThatGrowsSlowlyIsBehindToo) {

@@ -208,7 +208,10 @@ void job_monitor::estimate(std::chrono::steady_clock::time_point now, uint64_t s
         tail.incoming_bytes_per_second = e.incoming_bytes_per_second;
         tail.capacity_bytes_per_second = capacity_.bytes_per_second();
         progress_.apply_capacity = tail.capacity_bytes_per_second.value_or(0);
-        progress_.tail_seconds = monitor::tail_seconds(tail).value_or(-1);
+        // Not before the incoming rate is measured (the catch-up window's first seconds): a
+        // tail without what arrives before the lock would be underestimated.
+        const bool rates_known = e.incoming_bytes_per_second > 0 || e.applied_bytes_per_second > 0;
+        progress_.tail_seconds = rates_known ? monitor::tail_seconds(tail).value_or(-1) : -1;
     } else {
         catch_up_.reset();
         capacity_.reset();

@@ -64,8 +64,8 @@ class TailFitsTest : public ::testing::Test {
     void expect_table_is_what_the_writes_made(const std::string& table) {
         const std::string expected =
             "(SELECT * FROM initial_rows i WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.id = "
-            "i.id) UNION ALL SELECT (jsonb_populate_record(NULL::initial_rows, a.r)).* FROM "
-            "audit a WHERE a.n = (SELECT max(n) FROM audit b WHERE b.id = a.id) AND a.r IS NOT "
+            "i.id) UNION ALL SELECT (jsonb_populate_record(NULL::initial_rows, l.r)).* FROM "
+            "(SELECT DISTINCT ON (id) id, r FROM audit ORDER BY id, n DESC) l WHERE l.r IS NOT "
             "NULL)";
         const std::string actual = "(SELECT * FROM " + table + ")";
         EXPECT_GT(count("SELECT count(*) FROM audit"), 1000);

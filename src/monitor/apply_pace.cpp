@@ -37,9 +37,15 @@ apply_pace::change apply_pace::add(const reading& r) {
         std::max(static_cast<double>(options_.min_change_bytes),
                  options_.share * f->incoming_bytes_per_second * f->window_seconds);
     const bool growing = !within_gate && static_cast<double>(f->lag_growth_bytes) > threshold;
-    const bool shrinking = within_gate || static_cast<double>(-f->lag_growth_bytes) > threshold;
+    if (behind_) peak_lag_ = std::max(peak_lag_, f->lag_bytes);
+    // Shrunk over the window and below its peak since the verdict: the window's first sample
+    // alone (a spike about to leave it) does not make a recovery.
+    const bool shrinking =
+        within_gate || (static_cast<double>(-f->lag_growth_bytes) > threshold &&
+                        static_cast<double>(peak_lag_ - f->lag_bytes) > threshold);
     if (!behind_ && growing) {
         behind_ = true;
+        peak_lag_ = f->lag_bytes;
         return change::fell_behind;
     }
     if (behind_ && shrinking) {

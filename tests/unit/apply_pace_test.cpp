@@ -128,6 +128,20 @@ TEST(ApplyPace, RecoversOnceAndWarnsAgainOnlyAfterARelapse) {
     EXPECT_EQ(s.caught_up, 1);
 }
 
+TEST(ApplyPace, ALagSpikeLeavingTheWindowIsNoRecovery) {
+    // Seen in ApplyPaceTest: the copy's WAL, decoded right after follow began, is a lag spike
+    // at the window's start; behind already (the first sample predates the spike), the lag
+    // "shrank" against that spike once the window was a minute long, though it kept growing.
+    simulation s;
+    s.run(1, constant(1'000'000), constant(800'000));
+    s.source += 25'000'000;
+    s.run(4, constant(1'000'000), constant(10'000'000));  // the spike drains...
+    s.run(80, constant(1'000'000), constant(800'000));    // ...then the shortfall goes on
+    EXPECT_TRUE(s.pace.behind());
+    EXPECT_EQ(s.fell_behind, 1);
+    EXPECT_EQ(s.caught_up, 0);
+}
+
 TEST(ApplyPace, ALagWithinMaxLagIsNeverBehind) {
     // Growing, but still within --max-lag: the gate can open.
     simulation s;

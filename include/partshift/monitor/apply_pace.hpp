@@ -4,7 +4,9 @@
 // (lag <= --max-lag) cannot open. Judged over a trailing window (a minute; a verdict once half
 // of it is there) with hysteresis, so a load that hovers at the applier's pace does not flap:
 // the lag must grow by a share of what the source wrote to fall behind, and shrink by as much
-// (or come within --max-lag) to be keeping up again; between the two the verdict stays.
+// (or come within --max-lag) to be keeping up again, and be below the highest lag seen since
+// it fell behind (a lag spike leaving the window, such as the copy's WAL decoded at the start
+// of the replay, is no recovery); between the two the verdict stays.
 // The sentence names the measured incoming and apply rates (changes/s and bytes/s) and what
 // would make the lag converge. Pure: no clock, no I/O, no logging; unit-tested.
 // Must not: decide the cutover (follow_watcher does) or format machine output.
@@ -69,6 +71,7 @@ class apply_pace {
     void reset() {
         samples_.clear();
         behind_ = false;
+        peak_lag_ = 0;
     }
 
     bool behind() const { return behind_; }
@@ -82,6 +85,7 @@ class apply_pace {
     options options_;
     std::deque<reading> samples_;
     bool behind_ = false;
+    int64_t peak_lag_ = 0;  // the highest lag (bytes) since it fell behind
 };
 
 // describe_behind: "the applier is not keeping up: the source writes 1.5 MB/s of WAL

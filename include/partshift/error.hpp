@@ -18,30 +18,30 @@ enum class exit_code : int {
 
 // error is a failure with a one-line message a user can act on.
 class error : public std::runtime_error {
-public:
+  public:
     error(exit_code code, const std::string& message) : std::runtime_error(message), code_(code) {}
     exit_code code() const noexcept { return code_; }
 
-private:
+  private:
     exit_code code_;
 };
 
 // usage_error: bad options or bad input (nonexistent table, unsupported spec). Exit 2.
 class usage_error : public error {
-public:
+  public:
     explicit usage_error(const std::string& message) : error(exit_code::bad_input, message) {}
 };
 
 // preflight_error: the server or the table is not ready; the message says how to fix it. Exit 3.
 class preflight_error : public error {
-public:
+  public:
     explicit preflight_error(const std::string& message)
         : error(exit_code::preflight_failed, message) {}
 };
 
 // cutover_error: the lock was not granted in time; the source is untouched. Exit 4.
 class cutover_error : public error {
-public:
+  public:
     explicit cutover_error(const std::string& message)
         : error(exit_code::cutover_not_performed, message) {}
 };
@@ -49,14 +49,14 @@ public:
 // wal_guard_error: the run stopped itself before the server would invalidate the job's slot
 // for the WAL it pins (run --slot-wal-limit, max_slot_wal_keep_size); checkpoint kept. Exit 5.
 class wal_guard_error : public error {
-public:
+  public:
     explicit wal_guard_error(const std::string& message)
         : error(exit_code::wal_guard_stop, message) {}
 };
 
 // runtime_error: anything else that stops a job (divergence, lost slot, disk full). Exit 1.
 class runtime_error : public error {
-public:
+  public:
     explicit runtime_error(const std::string& message)
         : error(exit_code::runtime_failure, message) {}
 };

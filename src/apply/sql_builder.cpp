@@ -231,7 +231,7 @@ const statement& sql_builder::delete_set() {
 }
 
 const statement& sql_builder::update_set(const column_mask& set,
-                                        const std::vector<size_t>& located) {
+                                         const std::vector<size_t>& located) {
     if (set.size() != columns_.size())
         throw std::invalid_argument("column mask size does not match the column list");
     auto id = std::make_pair(set, located);

@@ -98,9 +98,10 @@ void read_row_estimate(pg::connection& conn, table_model& m) {
     auto rel = conn.query("SELECT format('%I.%I', $1::text, $2::text)", m.name.schema, m.name.name)
                    .get(0, 0);
     // A partitioned table has no storage of its own: its leaves' heaps count.
-    auto heap = conn.query("SELECT coalesce(sum(pg_catalog.pg_relation_size(relid)), 0) "
-                           "FROM pg_catalog.pg_partition_tree($1::oid) WHERE isleaf",
-                           m.oid)
+    auto heap = conn.query(
+                        "SELECT coalesce(sum(pg_catalog.pg_relation_size(relid)), 0) "
+                        "FROM pg_catalog.pg_partition_tree($1::oid) WHERE isleaf",
+                        m.oid)
                     .get_int(0, 0);
     m.row_estimate =
         heap <= exact_count_max_bytes
@@ -404,8 +405,7 @@ void read_policies(pg::connection& conn, table_model& m) {
 
 }  // namespace
 
-table_model inspect_table(pg::connection& conn, const qualified_name& name,
-                          row_estimate estimate) {
+table_model inspect_table(pg::connection& conn, const qualified_name& name, row_estimate estimate) {
     table_model m;
     read_table(conn, name, m);
     read_partitions(conn, m);

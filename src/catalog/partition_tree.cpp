@@ -56,8 +56,7 @@ std::optional<std::string> describe_tree_change(const std::vector<recorded_membe
     // oid 0: a change an earlier run saw. Undoing it does not undo what the stream carried
     // meanwhile (rows of an attached partition applied, say), so the job stays stopped.
     if (auto seen = before.find(changed_marker_oid); seen != before.end())
-        return "the partitions of " + root + " changed during the job (" + seen->second + ")" +
-               fix;
+        return "the partitions of " + root + " changed during the job (" + seen->second + ")" + fix;
     for (const auto& m : now) {
         auto it = before.find(m.oid);
         const std::string name = m.name.schema + "." + m.name.name;

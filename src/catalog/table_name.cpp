@@ -1,11 +1,12 @@
 // table_name: resolves the --table argument through the server's own identifier parser and
-// the user's default search_path. Must not guess at quoting rules locally, and must not write anything.
+// the user's default search_path. Must not guess at quoting rules locally, and must not write
+// anything.
 #include "partshift/catalog/table_name.hpp"
 
 #include "partshift/error.hpp"
 #include "partshift/pg/pg_error.hpp"
-#include "partshift/pg/session_defaults.hpp"
 #include "partshift/pg/quote.hpp"
+#include "partshift/pg/session_defaults.hpp"
 
 namespace partshift::catalog {
 namespace {

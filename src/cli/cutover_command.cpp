@@ -41,8 +41,9 @@ int command_cutover(const arguments& args) {
         if (job->is_group_lead())
             throw usage_error("--revert-window is not available for a multi-table job");
         if (cutover::relkind_of(conn, {job->source_schema, job->source_table}) == 'p')
-            throw usage_error("--revert-window is not available when re-partitioning a "
-                              "partitioned table; cut over without it");
+            throw usage_error(
+                "--revert-window is not available when re-partitioning a "
+                "partitioned table; cut over without it");
         // The same precondition as run --revert-window, judged on the table as it is now.
         proto::job_spec stored;
         stored.ParseFromString(job->spec);

@@ -116,8 +116,7 @@ awaitable<std::optional<chunk_outcome>> copy_chunk(pg::async_connection& source,
 
 awaitable<std::optional<chunk_outcome>> copy_chunk_in_server(pg::async_connection& conn,
                                                              const quoted_copy_spec& spec,
-                                                             const std::string& job,
-                                                             const chunk& c,
+                                                             const std::string& job, const chunk& c,
                                                              const std::function<bool()>& stopped) {
     chunk_outcome outcome;
     bool committed = false;

@@ -83,12 +83,11 @@ std::optional<std::vector<chunk_bounds>> dense_integer_ranges(int64_t min, int64
                                                               int64_t estimate, int64_t per_chunk,
                                                               const chunk_options& options) {
     __int128 span = static_cast<__int128>(max) - min + 1;
-    if (span >
-        static_cast<__int128>(std::max<int64_t>(estimate, 1)) * options.max_integer_sparsity)
+    if (span > static_cast<__int128>(std::max<int64_t>(estimate, 1)) * options.max_integer_sparsity)
         return std::nullopt;
     // Steps sized so that a dense key gives chunks of about per_chunk rows.
-    __int128 chunks = std::max<int64_t>(1, (estimate + std::max<int64_t>(per_chunk, 1) - 1) /
-                                               std::max<int64_t>(per_chunk, 1));
+    __int128 chunks = std::max<int64_t>(
+        1, (estimate + std::max<int64_t>(per_chunk, 1) - 1) / std::max<int64_t>(per_chunk, 1));
     auto step = static_cast<int64_t>(std::max<__int128>(1, (span + chunks - 1) / chunks));
     return integer_ranges(min, max, step);
 }

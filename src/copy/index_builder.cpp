@@ -230,10 +230,10 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
             }
         }
         if (!cancelled_by_stop && !run.failure)
-            run.failure = pg::with_context("building index " + task.index->name +
-                                               " on partition " + task.leaf->schema + "." +
-                                               task.leaf->name + " failed: ",
-                                           failure);
+            run.failure =
+                pg::with_context("building index " + task.index->name + " on partition " +
+                                     task.leaf->schema + "." + task.leaf->name + " failed: ",
+                                 failure);
         co_return;
     }
 }
@@ -376,7 +376,9 @@ awaitable<bool> build_indexes(std::string dsn, catalog::qualified_name target,
                               const std::atomic<bool>& stop) {
     // GCC 12 mis-destroys prvalue arguments inside a co_await expression: build the
     // awaitable in its own statement.
-    std::function<bool(const index_to_build&)> select = [](const index_to_build& i) { return i.is_primary || !i.is_unique; };
+    std::function<bool(const index_to_build&)> select = [](const index_to_build& i) {
+        return i.is_primary || !i.is_unique;
+    };
     auto build = build_selected(std::move(dsn), std::move(target), std::move(indexes),
                                 std::move(options), stop, std::move(select));
     co_return co_await std::move(build);
@@ -387,7 +389,9 @@ awaitable<bool> build_unique_indexes(std::string dsn, catalog::qualified_name ta
                                      index_build_options options, const std::atomic<bool>& stop) {
     // GCC 12 mis-destroys prvalue arguments inside a co_await expression: build the
     // awaitable in its own statement.
-    std::function<bool(const index_to_build&)> select = [](const index_to_build& i) { return i.is_unique && !i.is_primary; };
+    std::function<bool(const index_to_build&)> select = [](const index_to_build& i) {
+        return i.is_unique && !i.is_primary;
+    };
     options.concurrently = true;  // the applier writes to the target meanwhile
     auto build = build_selected(std::move(dsn), std::move(target), std::move(indexes),
                                 std::move(options), stop, std::move(select));

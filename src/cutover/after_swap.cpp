@@ -12,7 +12,9 @@
 namespace partshift::cutover {
 namespace {
 
-std::string seconds_text(double s) { return fmt::format("{:.1f} s", s); }
+std::string seconds_text(double s) {
+    return fmt::format("{:.1f} s", s);
+}
 
 // reverted_summary: the report of a revert window's swap back (a reverse job).
 std::string reverted_summary(pg::connection& conn, const state::job_record& reverse,
@@ -66,9 +68,8 @@ std::string finish_after_swap(pg::connection& conn, const state::job_record& job
     // belongs to a run that just ended or died.
     stream::drop_slot(conn, job.slot_name, /*terminate_user=*/true);
     stream::drop_publication(conn, job.publication_name);
-    if (!job.spool_dir.empty() &&
-        !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name,
-                                 state::cluster_identity(conn)))
+    if (!job.spool_dir.empty() && !spool::remove_job_spool(job.spool_dir, job.job, job.slot_name,
+                                                           state::cluster_identity(conn)))
         spdlog::warn("left the spool directory {} in place: it does not carry job {}'s marker",
                      job.spool_dir, job.job);
     // A run with --revert-window that died before its swap left a reverse stream prepared;

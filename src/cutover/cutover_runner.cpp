@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <tuple>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "partshift/catalog/table_name.hpp"
 #include "partshift/cutover/lock_blockers.hpp"
@@ -66,172 +66,175 @@ std::string joined(const std::vector<swapped_table>& tables, std::string swapped
 
 // cutover_attempt: one BEGIN … COMMIT (or rollback) on the locking session.
 class cutover_attempt {
-public:
-  cutover_attempt(const cutover_options& o, const cutover_hooks& hooks, pg::connection& lock_conn,
-                  pg::connection& fence_conn, blocker_terminator* terminator)
-      : o_(o),
-        hooks_(hooks),
-        lock_(lock_conn),
-        fence_(fence_conn),
-        terminator_(terminator),
-        tables_(tables_in_lock_order(o)),
-        sources_(joined(tables_, &swapped_table::source)),
-        targets_(joined(tables_, &swapped_table::target)),
-        prefix_(state::fence_prefix(o.job.job)) {}
+  public:
+    cutover_attempt(const cutover_options& o, const cutover_hooks& hooks, pg::connection& lock_conn,
+                    pg::connection& fence_conn, blocker_terminator* terminator)
+        : o_(o),
+          hooks_(hooks),
+          lock_(lock_conn),
+          fence_(fence_conn),
+          terminator_(terminator),
+          tables_(tables_in_lock_order(o)),
+          sources_(joined(tables_, &swapped_table::source)),
+          targets_(joined(tables_, &swapped_table::target)),
+          prefix_(state::fence_prefix(o.job.job)) {}
 
-  // run: true when the swap committed; false with `failure` set when it rolled back.
-  bool run(int attempt, cutover_result& result, std::string& failure) {
-      cleared_ = 0;
-      cancelled_autovacuum_ = 0;
-      pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
-      lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
-      // The commit releases the lock without waiting for its WAL to reach disk: an fsync
-      // stall (200 ms on a busy disk) would otherwise hold every writer of the table.
-      // make_durable waits for it once the lock is gone, before anything irreversible.
-      lock_.exec("SET LOCAL synchronous_commit = off");
-      // The other tables of a multi-table job: their inbound keys from each other stay on
-      // the old tables (the partitioned ones got theirs before the copy, plan::group_plan).
-      // Under either name: a table swapped earlier in this transaction is NAME_old already.
-      std::vector<catalog::qualified_name> job_sources;
-      for (const auto& t : tables_) {
-          job_sources.push_back({t.job->source_schema, t.job->source_table});
-          job_sources.push_back({t.job->source_schema, t.job->old_name});
-      }
-      std::vector<cutover::swap_request> requests;
-      for (const auto& t : tables_) {
-          cutover::swap_request request{{t.job->source_schema, t.job->source_table},
-                                        t.job->target_table,
-                                        t.job->old_name,
-                                        t.job->publication_name,
-                                        o_.drop_unrepointable_fks};
-          if (o_.reverting) {
-              request.reverting = true;
-              request.target_index_suffix = "_old";
-              request.old_suffix = "_partitioned";
-          }
-          if (tables_.size() > 1) request.keep_inbound_from = job_sources;
-          if (!o_.reverting)
-              request.recheck_schema = [this, job = t.job](pg::connection&) { check_schema(*job); };
-          requests.push_back(std::move(request));
-      }
-      std::vector<swap_preparation> prepared;
-      // What the statement that may time out asks for, for the blocker report.
-      auto locking = names(&swapped_table::source);
-      for (auto& t : names(&swapped_table::target)) locking.push_back(std::move(t));
-      lock_request mode = lock_request::share_update_exclusive;
-      try {
-          // The catalog is read first, under a lock that holds DDL off but lets writes go
-          // on, so the reads are not part of the ACCESS EXCLUSIVE hold.
-          lock_.exec("LOCK TABLE " + sources_ + ", " + targets_ +
-                     " IN SHARE UPDATE EXCLUSIVE MODE");
-          // That lock also holds off ATTACH and DETACH PARTITION: a re-partitioned source's
-          // tree is now settled; one that changed stops the job (runtime_error, exit 1). The
-          // swap back of a revert window has a partitioned source of partshift's own making.
-          if (!o_.reverting)
-              state::check_source_partitions(lock_, o_.job.job,
-                                             {o_.job.source_schema, o_.job.source_table});
-          for (const auto& request : requests) prepared.push_back(prepare_swap(lock_, request));
-          // The schema as the job recorded it (issue 20 item 1), checked under the lock that
-          // holds DDL off: a change the swap would not carry stops the job (runtime_error,
-          // exit 1; rolled back, the source untouched). What this lock lets through (grants,
-          // comments, new dependents) is checked again under ACCESS EXCLUSIVE by swap_tables.
-          if (!o_.reverting)
-              for (const auto& t : tables_) check_schema(*t.job);
-          // One statement, the tables in its list order: the fixed order of tables_.
-          locking = names(&swapped_table::source);
-          mode = lock_request::access_exclusive;
-          lock_.exec("LOCK TABLE " + sources_ + " IN ACCESS EXCLUSIVE MODE");
-      } catch (const pg::pg_error& e) {
-          if (e.sqlstate() != pg::sqlstate::lock_not_available) {
-              if (e.is_connection_loss()) throw;
-              throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
-                                  std::string(e.what()));
-          }
-          std::string what;
-          for (const auto& r : locking) what += (what.empty() ? "" : ", ") + r;
-          failure = "the lock on " + what + " was not granted within " +
-                    std::to_string(o_.lock_timeout.count()) + " ms; blocked by " +
-                    handle_blockers(locking, mode);
-          return false;
-      }
-      const auto granted = clock::now();
-      const auto deadline = granted + o_.max_lock_hold;
-      const uint64_t applied_at_lock = hooks_.applied_position ? hooks_.applied_position() : 0;
-      // Once the lock is granted no source write can commit: every change before this
-      // message's commit is in the stream ahead of it.
-      auto fence = fence_.query(
-          "SELECT (pg_logical_emit_message(true, $1, $2) - '0/0'::pg_lsn)::numeric(20,0)::text",
-          prefix_, "cutover attempt " + std::to_string(attempt));
-      const uint64_t fence_lsn = std::stoull(fence.get(0, 0));
-      test_pause("PARTSHIFT_TEST_SLOW_TAIL_MS");
-      while (hooks_.applied_fence_lsn() < fence_lsn) {
-          if (clock::now() >= deadline || hooks_.stopping()) {
-              failure = "the tail was not applied within --max-lock-hold (" +
-                        std::to_string(o_.max_lock_hold.count()) + " ms)";
-              if (hooks_.applied_position && hooks_.describe_undrained_tail) {
-                  const uint64_t now_applied = hooks_.applied_position();
-                  const uint64_t tail =
-                      fence_lsn > applied_at_lock ? fence_lsn - applied_at_lock : 0;
-                  failure += ": " + hooks_.describe_undrained_tail(
-                                        tail, now_applied > applied_at_lock
-                                                  ? std::min(tail, now_applied - applied_at_lock)
-                                                  : 0);
-              }
-              return false;
-          }
-          std::this_thread::sleep_for(2ms);
-      }
-      result.tail_apply_ms = ms_since(granted);
-      // The rest of the hold is capped by the server: a slow step cancels itself.
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      if (left < 1ms) {
-          failure = "no time left under --max-lock-hold for the swap";
-          return false;
-      }
-      lock_.exec("SET LOCAL statement_timeout = '" + std::to_string(left.count()) + "ms'");
-      try {
-          lock_.exec("LOCK TABLE " + targets_ + " IN ACCESS EXCLUSIVE MODE");
-          result.swap = {};
-          for (size_t i = 0; i < requests.size(); ++i) {
-              auto outcome = swap_tables(lock_, requests[i], &prepared[i]);
-              result.swap.steps.insert(result.swap.steps.end(), outcome.steps.begin(),
-                                       outcome.steps.end());
-              result.swap.after_commit_sql.insert(result.swap.after_commit_sql.end(),
-                                                  outcome.after_commit_sql.begin(),
-                                                  outcome.after_commit_sql.end());
-          }
-          // The job's own row keeps the statements to run after the commit, for all tables.
-          state::mark_cut_over(lock_, o_.job.job, attempt, result.swap.after_commit_sql);
-          for (const auto& member : o_.members)
-              state::mark_cut_over(lock_, member.job, attempt, {});
-          if (hooks_.in_swap_transaction) hooks_.in_swap_transaction(lock_);
-          test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
-          const auto committing = clock::now();
-          result.swap_ms = ms_since(granted) - result.tail_apply_ms - ms_since(committing);
-          tx.commit();
-          result.commit_ms = ms_since(committing);
-      } catch (const pg::pg_error& e) {
-          if (e.sqlstate() == pg::sqlstate::lock_not_available) {
-              // The targets' ACCESS EXCLUSIVE (this transaction holds SHARE UPDATE EXCLUSIVE
-              // on them already, so only readers and writers of them can be in the way).
-              failure =
-                  std::string("the swap did not finish within --max-lock-hold (") + e.what() +
-                  "); blocked by " +
-                  handle_blockers(names(&swapped_table::target), lock_request::access_exclusive);
-              return false;
-          }
-          if (e.sqlstate() == pg::sqlstate::query_canceled) {
-              failure =
-                  std::string("the swap did not finish within --max-lock-hold (") + e.what() + ")";
-              return false;
-          }
-          if (e.is_connection_loss()) throw;
-          throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
-                              std::string(e.what()));
-      }
-      result.lock_hold_ms = ms_since(granted);
-      make_durable();
-      return true;
+    // run: true when the swap committed; false with `failure` set when it rolled back.
+    bool run(int attempt, cutover_result& result, std::string& failure) {
+        cleared_ = 0;
+        cancelled_autovacuum_ = 0;
+        pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
+        lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
+        // The commit releases the lock without waiting for its WAL to reach disk: an fsync
+        // stall (200 ms on a busy disk) would otherwise hold every writer of the table.
+        // make_durable waits for it once the lock is gone, before anything irreversible.
+        lock_.exec("SET LOCAL synchronous_commit = off");
+        // The other tables of a multi-table job: their inbound keys from each other stay on
+        // the old tables (the partitioned ones got theirs before the copy, plan::group_plan).
+        // Under either name: a table swapped earlier in this transaction is NAME_old already.
+        std::vector<catalog::qualified_name> job_sources;
+        for (const auto& t : tables_) {
+            job_sources.push_back({t.job->source_schema, t.job->source_table});
+            job_sources.push_back({t.job->source_schema, t.job->old_name});
+        }
+        std::vector<cutover::swap_request> requests;
+        for (const auto& t : tables_) {
+            cutover::swap_request request{{t.job->source_schema, t.job->source_table},
+                                          t.job->target_table,
+                                          t.job->old_name,
+                                          t.job->publication_name,
+                                          o_.drop_unrepointable_fks};
+            if (o_.reverting) {
+                request.reverting = true;
+                request.target_index_suffix = "_old";
+                request.old_suffix = "_partitioned";
+            }
+            if (tables_.size() > 1) request.keep_inbound_from = job_sources;
+            if (!o_.reverting)
+                request.recheck_schema = [this, job = t.job](pg::connection&) {
+                    check_schema(*job);
+                };
+            requests.push_back(std::move(request));
+        }
+        std::vector<swap_preparation> prepared;
+        // What the statement that may time out asks for, for the blocker report.
+        auto locking = names(&swapped_table::source);
+        for (auto& t : names(&swapped_table::target)) locking.push_back(std::move(t));
+        lock_request mode = lock_request::share_update_exclusive;
+        try {
+            // The catalog is read first, under a lock that holds DDL off but lets writes go
+            // on, so the reads are not part of the ACCESS EXCLUSIVE hold.
+            lock_.exec("LOCK TABLE " + sources_ + ", " + targets_ +
+                       " IN SHARE UPDATE EXCLUSIVE MODE");
+            // That lock also holds off ATTACH and DETACH PARTITION: a re-partitioned source's
+            // tree is now settled; one that changed stops the job (runtime_error, exit 1). The
+            // swap back of a revert window has a partitioned source of partshift's own making.
+            if (!o_.reverting)
+                state::check_source_partitions(lock_, o_.job.job,
+                                               {o_.job.source_schema, o_.job.source_table});
+            for (const auto& request : requests) prepared.push_back(prepare_swap(lock_, request));
+            // The schema as the job recorded it (issue 20 item 1), checked under the lock that
+            // holds DDL off: a change the swap would not carry stops the job (runtime_error,
+            // exit 1; rolled back, the source untouched). What this lock lets through (grants,
+            // comments, new dependents) is checked again under ACCESS EXCLUSIVE by swap_tables.
+            if (!o_.reverting)
+                for (const auto& t : tables_) check_schema(*t.job);
+            // One statement, the tables in its list order: the fixed order of tables_.
+            locking = names(&swapped_table::source);
+            mode = lock_request::access_exclusive;
+            lock_.exec("LOCK TABLE " + sources_ + " IN ACCESS EXCLUSIVE MODE");
+        } catch (const pg::pg_error& e) {
+            if (e.sqlstate() != pg::sqlstate::lock_not_available) {
+                if (e.is_connection_loss()) throw;
+                throw cutover_error(
+                    "cutover failed and was rolled back, the source is untouched: " +
+                    std::string(e.what()));
+            }
+            std::string what;
+            for (const auto& r : locking) what += (what.empty() ? "" : ", ") + r;
+            failure = "the lock on " + what + " was not granted within " +
+                      std::to_string(o_.lock_timeout.count()) + " ms; blocked by " +
+                      handle_blockers(locking, mode);
+            return false;
+        }
+        const auto granted = clock::now();
+        const auto deadline = granted + o_.max_lock_hold;
+        const uint64_t applied_at_lock = hooks_.applied_position ? hooks_.applied_position() : 0;
+        // Once the lock is granted no source write can commit: every change before this
+        // message's commit is in the stream ahead of it.
+        auto fence = fence_.query(
+            "SELECT (pg_logical_emit_message(true, $1, $2) - '0/0'::pg_lsn)::numeric(20,0)::text",
+            prefix_, "cutover attempt " + std::to_string(attempt));
+        const uint64_t fence_lsn = std::stoull(fence.get(0, 0));
+        test_pause("PARTSHIFT_TEST_SLOW_TAIL_MS");
+        while (hooks_.applied_fence_lsn() < fence_lsn) {
+            if (clock::now() >= deadline || hooks_.stopping()) {
+                failure = "the tail was not applied within --max-lock-hold (" +
+                          std::to_string(o_.max_lock_hold.count()) + " ms)";
+                if (hooks_.applied_position && hooks_.describe_undrained_tail) {
+                    const uint64_t now_applied = hooks_.applied_position();
+                    const uint64_t tail =
+                        fence_lsn > applied_at_lock ? fence_lsn - applied_at_lock : 0;
+                    failure += ": " + hooks_.describe_undrained_tail(
+                                          tail, now_applied > applied_at_lock
+                                                    ? std::min(tail, now_applied - applied_at_lock)
+                                                    : 0);
+                }
+                return false;
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+        result.tail_apply_ms = ms_since(granted);
+        // The rest of the hold is capped by the server: a slow step cancels itself.
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left < 1ms) {
+            failure = "no time left under --max-lock-hold for the swap";
+            return false;
+        }
+        lock_.exec("SET LOCAL statement_timeout = '" + std::to_string(left.count()) + "ms'");
+        try {
+            lock_.exec("LOCK TABLE " + targets_ + " IN ACCESS EXCLUSIVE MODE");
+            result.swap = {};
+            for (size_t i = 0; i < requests.size(); ++i) {
+                auto outcome = swap_tables(lock_, requests[i], &prepared[i]);
+                result.swap.steps.insert(result.swap.steps.end(), outcome.steps.begin(),
+                                         outcome.steps.end());
+                result.swap.after_commit_sql.insert(result.swap.after_commit_sql.end(),
+                                                    outcome.after_commit_sql.begin(),
+                                                    outcome.after_commit_sql.end());
+            }
+            // The job's own row keeps the statements to run after the commit, for all tables.
+            state::mark_cut_over(lock_, o_.job.job, attempt, result.swap.after_commit_sql);
+            for (const auto& member : o_.members)
+                state::mark_cut_over(lock_, member.job, attempt, {});
+            if (hooks_.in_swap_transaction) hooks_.in_swap_transaction(lock_);
+            test_pause("PARTSHIFT_TEST_PAUSE_BEFORE_COMMIT_MS");
+            const auto committing = clock::now();
+            result.swap_ms = ms_since(granted) - result.tail_apply_ms - ms_since(committing);
+            tx.commit();
+            result.commit_ms = ms_since(committing);
+        } catch (const pg::pg_error& e) {
+            if (e.sqlstate() == pg::sqlstate::lock_not_available) {
+                // The targets' ACCESS EXCLUSIVE (this transaction holds SHARE UPDATE EXCLUSIVE
+                // on them already, so only readers and writers of them can be in the way).
+                failure =
+                    std::string("the swap did not finish within --max-lock-hold (") + e.what() +
+                    "); blocked by " +
+                    handle_blockers(names(&swapped_table::target), lock_request::access_exclusive);
+                return false;
+            }
+            if (e.sqlstate() == pg::sqlstate::query_canceled) {
+                failure = std::string("the swap did not finish within --max-lock-hold (") +
+                          e.what() + ")";
+                return false;
+            }
+            if (e.is_connection_loss()) throw;
+            throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
+                                std::string(e.what()));
+        }
+        result.lock_hold_ms = ms_since(granted);
+        make_durable();
+        return true;
     }
 
     // cleared: blockers the last failed attempt cancelled (autovacuum) or terminated; the next
@@ -340,10 +343,11 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         }
         if (swapped) {
             result.swapped = true;
-            spdlog::info("{}: swapped {}on attempt {}; lock held {:.0f} ms (tail applied in "
-                         "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",
-                         what, o.reverting ? "back " : "", attempt, result.lock_hold_ms,
-                         result.tail_apply_ms, result.swap_ms, result.commit_ms);
+            spdlog::info(
+                "{}: swapped {}on attempt {}; lock held {:.0f} ms (tail applied in "
+                "{:.0f} ms, swap {:.0f} ms, commit {:.0f} ms)",
+                what, o.reverting ? "back " : "", attempt, result.lock_hold_ms,
+                result.tail_apply_ms, result.swap_ms, result.commit_ms);
             test_pause("PARTSHIFT_TEST_PAUSE_AFTER_COMMIT_MS");
             return result;
         }
@@ -351,8 +355,8 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
         if (attempt_once.cancelled_autovacuum() > 0 &&
             autovacuum_retries < max_autovacuum_retries) {
             ++autovacuum_retries;
-            spdlog::info("{} attempt {}/{}: {}; autovacuum cancelled, trying again at once",
-                         what, attempt, o.attempts, failure);
+            spdlog::info("{} attempt {}/{}: {}; autovacuum cancelled, trying again at once", what,
+                         attempt, o.attempts, failure);
             --attempt;
             continue;
         }

@@ -91,7 +91,7 @@ struct swap_inputs {
     std::vector<identity_move> identities;
     std::vector<inbound_move> inbound;
     std::vector<not_null_rename> not_nulls;  // PostgreSQL 18's named NOT NULL constraints
-    captured_dependents dependents;  // rules, policies on other tables, SQL-body functions
+    captured_dependents dependents;          // rules, policies on other tables, SQL-body functions
 };
 
 void check_preconditions(pg::connection& conn, swap_runner& run, const swap_request& req,
@@ -108,8 +108,8 @@ void check_preconditions(pg::connection& conn, swap_runner& run, const swap_requ
     // old root is renamed, its partitions keep their names: the new tree's were named apart
     // from them). Reverting: the partitioned table back to the plain one (a revert window is
     // not offered when re-partitioning).
-    const bool source_ok = req.reverting ? src->relkind == 'p'
-                                         : (src->relkind == 'r' || src->relkind == 'p');
+    const bool source_ok =
+        req.reverting ? src->relkind == 'p' : (src->relkind == 'r' || src->relkind == 'p');
     const char target_kind = req.reverting ? 'r' : 'p';
     if (!source_ok)
         run.fail("the source " + display(req.source) + " is not a " +

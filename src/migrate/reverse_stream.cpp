@@ -40,7 +40,8 @@ state::job_record prepare_reverse_stream(const std::string& dsn, pg::connection&
     // forward one sees the source.
     conn.exec("CREATE PUBLICATION " + pg::escape_identifier(reverse.publication_name) +
               " FOR TABLE " + pg::escape_identifier(job.target_schema) + "." +
-              pg::escape_identifier(job.target_table) + " WITH (publish_via_partition_root = true)");
+              pg::escape_identifier(job.target_table) +
+              " WITH (publish_via_partition_root = true)");
     boost::asio::io_context io;
     auto future = boost::asio::co_spawn(
         io, stream::create_slot(dsn, reverse.slot_name, slot_timeout), boost::asio::use_future);

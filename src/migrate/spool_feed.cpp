@@ -31,7 +31,9 @@ bool spool_feed::fill_lookahead() const {
     return true;
 }
 
-bool spool_feed::caught_up() const { return !fill_lookahead(); }
+bool spool_feed::caught_up() const {
+    return !fill_lookahead();
+}
 
 asio::awaitable<std::optional<stream::message>> spool_feed::next() {
     std::optional<asio::steady_timer> wait;

@@ -5,9 +5,9 @@
 
 namespace partshift::monitor {
 
-lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn,
-                        uint64_t acknowledged_lsn, uint64_t applied_lsn,
-                        int64_t oldest_unapplied_commit_us, int64_t now_us, bool applying) {
+lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn, uint64_t acknowledged_lsn,
+                        uint64_t applied_lsn, int64_t oldest_unapplied_commit_us, int64_t now_us,
+                        bool applying) {
     lag_figures f;
     f.caught_up = applying && applied_lsn >= spooled_commit_lsn;
     f.applied_position = f.caught_up ? std::max(applied_lsn, acknowledged_lsn) : applied_lsn;

@@ -61,9 +61,8 @@ asio::awaitable<async_connection> async_connection::connect(std::string conninfo
             throw pg_error("cannot connect to PostgreSQL: " + one_line(PQerrorMessage(conn.get())),
                            "08001");
         auto socket = watch_socket(ex, conn.get());
-        co_await socket->async_wait(poll == PGRES_POLLING_READING
-                                        ? stream_descriptor::wait_read
-                                        : stream_descriptor::wait_write,
+        co_await socket->async_wait(poll == PGRES_POLLING_READING ? stream_descriptor::wait_read
+                                                                  : stream_descriptor::wait_write,
                                     use_awaitable);
         poll = PQconnectPoll(conn.get());
     }
@@ -142,8 +141,7 @@ asio::awaitable<result> async_connection::collect_command_results() {
         auto status = next.status();
         last = std::move(next);
         // COPY results come before the end of the command; hand them to the caller now.
-        if (status == PGRES_COPY_OUT || status == PGRES_COPY_IN || status == PGRES_COPY_BOTH)
-            break;
+        if (status == PGRES_COPY_OUT || status == PGRES_COPY_IN || status == PGRES_COPY_BOTH) break;
     }
     co_return check_result(std::move(last), conn_.get(), "query failed");
 }
@@ -278,7 +276,7 @@ void async_connection::consume_input() {
 
 void async_connection::cancel() noexcept {
     std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> handle(PQgetCancel(conn_.get()),
-                                                             &PQfreeCancel);
+                                                              &PQfreeCancel);
     if (!handle) return;
     char message[256];
     PQcancel(handle.get(), message, sizeof message);

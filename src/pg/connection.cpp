@@ -37,8 +37,7 @@ conn_handle open_handle(const std::string& conninfo, const std::string& applicat
     // user's terminal: libpq would print them raw on stderr.
     PQsetNoticeProcessor(
         conn.get(),
-        [](void*, const char* message) { spdlog::debug("server: {}", trimmed(message)); },
-        nullptr);
+        [](void*, const char* message) { spdlog::debug("server: {}", trimmed(message)); }, nullptr);
     result defaults(PQexec(conn.get(), session_defaults_sql));
     if (!defaults || defaults.status() != PGRES_TUPLES_OK)
         throw pg_error("cannot set up the session: " + trimmed(PQerrorMessage(conn.get())),

@@ -62,8 +62,8 @@ void refresh_inbound_check(group_member& b, const std::vector<group_member>& mem
     const std::string rel = qualified(b.table.name);
     preflight_check replacement;
     if (outside.inbound_fks.empty()) {
-        replacement = check("inbound_foreign_keys", true, false,
-                            "only tables of this job reference " + rel);
+        replacement =
+            check("inbound_foreign_keys", true, false, "only tables of this job reference " + rel);
     } else {
         std::vector<std::string> stuck;
         for (const auto& fk : inbound_fk_problems(outside, planned_unique_keys(outside, b.plan)))
@@ -78,8 +78,9 @@ void refresh_inbound_check(group_member& b, const std::vector<group_member>& mem
                                 found + "; cutover drops these, as asked: " + join(stuck));
         else
             replacement = check("inbound_foreign_keys", false, true,
-                                found + "; these cannot be re-pointed (their columns are not "
-                                        "unique on the partitioned table): " +
+                                found +
+                                    "; these cannot be re-pointed (their columns are not "
+                                    "unique on the partitioned table): " +
                                     join(stuck) +
                                     " — drop them first, or let cutover drop them "
                                     "(--drop-unrepointable-fks)");
@@ -94,9 +95,7 @@ std::string referencing_target_definition(const std::string& definition,
                                           const std::string& referenced) {
     static constexpr std::string_view head = "FOREIGN KEY ";
     static constexpr std::string_view refs = " REFERENCES ";
-    auto bad = [&] {
-        return runtime_error("unexpected foreign key definition: " + definition);
-    };
+    auto bad = [&] { return runtime_error("unexpected foreign key definition: " + definition); };
     if (definition.rfind(head, 0) != 0 || definition.size() <= head.size() ||
         definition[head.size()] != '(')
         throw bad();
@@ -124,8 +123,7 @@ std::vector<std::string> planned_primary_key(const catalog::table_model& table,
     if (!pk) return {};
     std::vector<std::string> out = pk->key_columns;
     auto add = [&](const std::string& key) {
-        if (!key.empty() && std::find(out.begin(), out.end(), key) == out.end())
-            out.push_back(key);
+        if (!key.empty() && std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
     };
     add(spec.level1.key);
     if (spec.level2) add(spec.level2->key);
@@ -144,9 +142,9 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
                 same.push_back(qualified(members[i].table.name) + " and " +
                                qualified(members[j].table.name));
     if (!same.empty())
-        members.front().checks.push_back(check(
-            "group_tables", false, true,
-            "the tables of the job must be distinct, with distinct targets: " + join(same)));
+        members.front().checks.push_back(
+            check("group_tables", false, true,
+                  "the tables of the job must be distinct, with distinct targets: " + join(same)));
 
     for (size_t a = 0; a < members.size(); ++a) {
         auto& referencing = members[a];
@@ -156,7 +154,8 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
             if (b < 0 || static_cast<size_t>(b) == a) continue;
             const auto& referenced = members[b];
             // The plan's statement for this key (A_new → B) is replaced in every case.
-            const std::string tail = " ADD CONSTRAINT " + quote_ident(fk.name) + " " + fk.definition;
+            const std::string tail =
+                " ADD CONSTRAINT " + quote_ident(fk.name) + " " + fk.definition;
             std::erase_if(referencing.plan.constraint_sql, [&](const std::string& sql) {
                 return sql.size() >= tail.size() &&
                        sql.compare(sql.size() - tail.size(), tail.size(), tail) == 0;
@@ -179,22 +178,23 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
             if (!why.empty()) {
                 if (drop_unrepointable_fks)
                     referencing.plan.warnings.push_back(
-                        why + "; it is left off the partitioned tables, as asked "
-                              "(--drop-unrepointable-fks); the old tables keep it");
+                        why +
+                        "; it is left off the partitioned tables, as asked "
+                        "(--drop-unrepointable-fks); the old tables keep it");
                 else
                     problems.push_back(why);
                 continue;
             }
             out.primary_key_first[b] = true;
-            out.fks.push_back(
-                {a, static_cast<size_t>(b), fk.name,
-                 "ALTER TABLE " + qualified(referencing.plan.target) + " ADD CONSTRAINT " +
-                     quote_ident(fk.name) + " " +
-                     referencing_target_definition(fk.definition,
-                                                   qualified(referenced.plan.target))});
+            out.fks.push_back({a, static_cast<size_t>(b), fk.name,
+                               "ALTER TABLE " + qualified(referencing.plan.target) +
+                                   " ADD CONSTRAINT " + quote_ident(fk.name) + " " +
+                                   referencing_target_definition(
+                                       fk.definition, qualified(referenced.plan.target))});
             referencing.plan.notes.push_back(
-                who + " is created between the partitioned tables before the copy; the old "
-                      "tables keep theirs");
+                who +
+                " is created between the partitioned tables before the copy; the old "
+                "tables keep theirs");
         }
         if (!problems.empty())
             referencing.checks.push_back(check(

@@ -21,7 +21,6 @@ std::string one_line(const std::string& text) {
     return out;
 }
 
-
 std::string describe_level(const level_spec& l) {
     std::string s = std::string(method_name(l.method)) + " (" + l.key + ")";
     if (l.interval) s += " interval " + *l.interval;

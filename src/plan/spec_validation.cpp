@@ -33,7 +33,6 @@ bool has_no_btree_or_hash(const catalog::column& c) {
            c.type_name == "json" || c.type_name == "xml";
 }
 
-
 void validate_level(const catalog::table_model& table, const level_spec& level) {
     const catalog::column* col = table.find_column(level.key);
     if (!col)

@@ -12,9 +12,9 @@
 #include <optional>
 #include <vector>
 
+#include "partshift/base/unique_fd.hpp"
 #include "partshift/error.hpp"
 #include "partshift/spool/trusted_path.hpp"
-#include "partshift/base/unique_fd.hpp"
 
 namespace partshift::spool {
 

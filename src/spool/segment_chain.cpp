@@ -82,8 +82,7 @@ std::optional<segment_link> read_segment_link(const std::filesystem::path& segme
     std::string_view payload;
     if (in.next(payload) != segment_file_reader::status::record) return std::nullopt;
     proto::spool_record r;
-    if (!r.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
-        !is_segment_link(r))
+    if (!r.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || !is_segment_link(r))
         return std::nullopt;
     return parse_link_content(r.message().content());
 }
@@ -99,16 +98,16 @@ void check_segment_chain(const std::filesystem::path& dir, stream::lsn_t applied
             if (i == 0 || segments[i - 1].first_lsn != *link->previous)
                 refuse(dir,
                        "segment " + segment_file_name(*link->previous) + " is missing (it came " +
-                           (i == 0 ? std::string("before ") : "between " + name_of(segments[i - 1]) +
-                                                                  " and ") +
+                           (i == 0 ? std::string("before ")
+                                   : "between " + name_of(segments[i - 1]) + " and ") +
                            name_of(s) + ")",
                        applied_lsn);
             auto size = std::filesystem::file_size(segments[i - 1].path);
             if (size != link->previous_size)
                 refuse(dir,
                        "segment " + name_of(segments[i - 1]) + " has " + std::to_string(size) +
-                           " bytes, but had " + std::to_string(link->previous_size) +
-                           " when " + name_of(s) + " was started (cut short or overwritten)",
+                           " bytes, but had " + std::to_string(link->previous_size) + " when " +
+                           name_of(s) + " was started (cut short or overwritten)",
                        applied_lsn);
         }
         // Complete segments holding unapplied changes are read through once: a damaged

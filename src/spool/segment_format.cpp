@@ -23,7 +23,7 @@ using crc32c_type = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, t
 // a tenth of partshift's own CPU during a replay; x86-64's SSE4.2 crc32 instruction computes
 // the same polynomial eight bytes at a time. Boost.CRC stays for CPUs without it.
 class crc_state {
-public:
+  public:
     void add(const char* p, std::size_t n) noexcept {
 #if defined(__x86_64__)
         if (hardware_) {
@@ -39,14 +39,14 @@ public:
         return table_ ? table_->checksum() : crc32c_type().checksum();
     }
 
-private:
+  private:
 #if defined(__x86_64__)
     static bool has_sse42() noexcept {
         static const bool has = __builtin_cpu_supports("sse4.2");
         return has;
     }
     __attribute__((target("sse4.2"))) static uint32_t add_sse42(uint32_t crc, const char* p,
-                                                              std::size_t n) noexcept {
+                                                                std::size_t n) noexcept {
         uint64_t c = crc;
         for (; n >= 8; p += 8, n -= 8) {
             uint64_t v;
@@ -79,10 +79,9 @@ uint32_t get_le32(std::string_view b) noexcept {
 
 // frame_crc covers the length field too, so a corrupted length is caught as well.
 uint32_t frame_crc(uint32_t length, std::string_view payload) noexcept {
-    const char length_bytes[4] = {static_cast<char>(length & 0xFF),
-                                  static_cast<char>((length >> 8) & 0xFF),
-                                  static_cast<char>((length >> 16) & 0xFF),
-                                  static_cast<char>((length >> 24) & 0xFF)};
+    const char length_bytes[4] = {
+        static_cast<char>(length & 0xFF), static_cast<char>((length >> 8) & 0xFF),
+        static_cast<char>((length >> 16) & 0xFF), static_cast<char>((length >> 24) & 0xFF)};
     crc_state crc;
     crc.add(length_bytes, sizeof length_bytes);
     crc.add(payload.data(), payload.size());

@@ -64,15 +64,15 @@ bool spool_reader::advance_segment() {
         }
         // The next segment must continue the one just read: a segment missing in between (or
         // this one cut short) would otherwise be skipped without a trace.
-        if (auto link = read_segment_link(s.path); link && link->previous &&
-                                                   (*link->previous != segment_lsn_ ||
-                                                    link->previous_size != file_->offset())) {
-            throw runtime_error(
-                "spool: " + s.path.string() + " does not continue " +
-                file_->path().filename().string() + " (it follows " +
-                segment_file_name(*link->previous) + " of " +
-                std::to_string(link->previous_size) + " bytes, read " +
-                std::to_string(file_->offset()) + "): a segment is missing or was cut short");
+        if (auto link = read_segment_link(s.path);
+            link && link->previous &&
+            (*link->previous != segment_lsn_ || link->previous_size != file_->offset())) {
+            throw runtime_error("spool: " + s.path.string() + " does not continue " +
+                                file_->path().filename().string() + " (it follows " +
+                                segment_file_name(*link->previous) + " of " +
+                                std::to_string(link->previous_size) + " bytes, read " +
+                                std::to_string(file_->offset()) +
+                                "): a segment is missing or was cut short");
         }
         file_ = std::move(file);
         segment_lsn_ = s.first_lsn;

@@ -41,8 +41,10 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
     if (copy_workers) workers_param = std::to_string(*copy_workers);
     auto r = conn.query(
         "UPDATE partshift.jobs SET "
-        "max_copy_rate = CASE WHEN $2::float8 IS NULL THEN max_copy_rate ELSE nullif($2::float8, 0) END, "
-        "max_lag_ms = coalesce($3::bigint, max_lag_ms, $4::bigint), throttle_limits = nullif($5, ''), "
+        "max_copy_rate = CASE WHEN $2::float8 IS NULL THEN max_copy_rate ELSE nullif($2::float8, "
+        "0) END, "
+        "max_lag_ms = coalesce($3::bigint, max_lag_ms, $4::bigint), throttle_limits = nullif($5, "
+        "''), "
         "copy_workers = coalesce($6::integer, copy_workers, $7::integer), "
         "throttle_reason = NULL WHERE job = $1 "
         "RETURNING copy_paused, coalesce(max_copy_rate, 0), max_lag_ms, copy_workers",
@@ -58,8 +60,7 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
 }
 
 void set_copy_paused(pg::connection& conn, const std::string& job, bool paused) {
-    update_control(conn, job,
-                   "UPDATE partshift.jobs SET copy_paused = $2::boolean WHERE job = $1",
+    update_control(conn, job, "UPDATE partshift.jobs SET copy_paused = $2::boolean WHERE job = $1",
                    paused ? "true" : "false");
 }
 

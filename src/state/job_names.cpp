@@ -17,7 +17,6 @@ std::string short_hash(std::string_view text) {
     return buf;
 }
 
-
 }  // namespace
 
 std::string object_name(std::string_view job) {

@@ -47,21 +47,21 @@ bool schema_exists(pg::connection& conn) {
 namespace {
 
 constexpr const char* job_columns =
-        "SELECT job, source_schema, source_table, target_schema, target_table, final_name, "
-        "old_name, slot_name, publication_name, spec, spool_dir, phase, "
-        "(l0_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS l0, "
-        "(max_chunk_high_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS high, "
-        "(applied_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS applied, "
-        "rows_estimate, rows_copied, last_error, cutover_requested, "
-        "(swap_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS swap, "
-        // Through jsonb: a schema an older version created lacks these columns until a run
-        // upgrades it, and status must still read it.
-        "to_jsonb(j) ->> 'reverse_of' AS reverse_of, "
-        "to_jsonb(j) ->> 'revert_window_ms' AS revert_window_ms, "
-        "to_jsonb(j) ->> 'revert_state' AS revert_state, "
-        "to_jsonb(j) ->> 'group_job' AS group_job, "
-        "coalesce((to_jsonb(j) ->> 'group_position')::int, 0) AS group_position "
-        "FROM partshift.jobs j ";
+    "SELECT job, source_schema, source_table, target_schema, target_table, final_name, "
+    "old_name, slot_name, publication_name, spec, spool_dir, phase, "
+    "(l0_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS l0, "
+    "(max_chunk_high_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS high, "
+    "(applied_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS applied, "
+    "rows_estimate, rows_copied, last_error, cutover_requested, "
+    "(swap_lsn - '0/0'::pg_lsn)::numeric(20,0)::text AS swap, "
+    // Through jsonb: a schema an older version created lacks these columns until a run
+    // upgrades it, and status must still read it.
+    "to_jsonb(j) ->> 'reverse_of' AS reverse_of, "
+    "to_jsonb(j) ->> 'revert_window_ms' AS revert_window_ms, "
+    "to_jsonb(j) ->> 'revert_state' AS revert_state, "
+    "to_jsonb(j) ->> 'group_job' AS group_job, "
+    "coalesce((to_jsonb(j) ->> 'group_position')::int, 0) AS group_position "
+    "FROM partshift.jobs j ";
 
 job_record record_from(const pg::result& r, int row) {
     job_record rec;
@@ -77,7 +77,8 @@ job_record record_from(const pg::result& r, int row) {
     // bytea arrives in hex text form; decode it to the serialized message.
     size_t length = 0;
     std::unique_ptr<unsigned char, decltype(&PQfreemem)> raw(
-        PQunescapeBytea(reinterpret_cast<const unsigned char*>(r.get(row, "spec").c_str()), &length),
+        PQunescapeBytea(reinterpret_cast<const unsigned char*>(r.get(row, "spec").c_str()),
+                        &length),
         &PQfreemem);
     if (!raw) throw std::runtime_error("cannot decode the stored job spec");
     rec.spec.assign(reinterpret_cast<const char*>(raw.get()), length);
@@ -133,8 +134,8 @@ void insert_job(pg::connection& conn, const job_record& rec) {
         "rows_estimate, group_job, group_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
         "$10::bytea, $11, $12, $13, $14, nullif($15, '')::int)",
         rec.job, rec.source_schema, rec.source_table, rec.target_schema, rec.target_table,
-        rec.final_name, rec.old_name, rec.slot_name, rec.publication_name, spec_hex,
-        rec.spool_dir, rec.phase, rec.rows_estimate, rec.group_job,
+        rec.final_name, rec.old_name, rec.slot_name, rec.publication_name, spec_hex, rec.spool_dir,
+        rec.phase, rec.rows_estimate, rec.group_job,
         rec.group_job ? std::to_string(rec.group_position) : std::string());
 }
 
@@ -170,9 +171,10 @@ void set_last_error(pg::connection& conn, const std::string& job, const std::str
 }
 
 void set_cutover_state(pg::connection& conn, const std::string& job, const std::string& text) {
-    conn.query("UPDATE partshift.jobs SET cutover_state = nullif($2, ''), updated_at = now() "
-               "WHERE job = $1",
-               job, text);
+    conn.query(
+        "UPDATE partshift.jobs SET cutover_state = nullif($2, ''), updated_at = now() "
+        "WHERE job = $1",
+        job, text);
 }
 
 void mark_cut_over(pg::connection& conn, const std::string& job, int attempts,
@@ -188,8 +190,7 @@ void mark_cut_over(pg::connection& conn, const std::string& job, int attempts,
 
 std::vector<std::string> after_swap_sql(pg::connection& conn, const std::string& job) {
     // One row per statement: no array parsing on this side.
-    auto r = conn.query(
-        "SELECT unnest(after_swap_sql) FROM partshift.jobs WHERE job = $1", job);
+    auto r = conn.query("SELECT unnest(after_swap_sql) FROM partshift.jobs WHERE job = $1", job);
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(r.get(i, 0));
     return out;

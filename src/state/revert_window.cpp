@@ -8,7 +8,9 @@
 
 namespace partshift::state {
 
-std::string reverse_job_name(std::string_view job) { return std::string(job) + ".revert"; }
+std::string reverse_job_name(std::string_view job) {
+    return std::string(job) + ".revert";
+}
 
 job_record reverse_job_for(const job_record& job, std::string_view database,
                            const std::string& empty_spec, const std::string& partitioned_name) {

@@ -16,9 +16,10 @@ void record_source_partitions(pg::connection& conn, const std::string& job,
                               const std::vector<catalog::partition_member>& members) {
     conn.query("DELETE FROM partshift.source_partitions WHERE job = $1", job);
     for (const auto& m : members)
-        conn.query("INSERT INTO partshift.source_partitions (job, relid, member) "
-                   "VALUES ($1, $2::oid, $3)",
-                   job, std::to_string(m.oid), catalog::member_text(m));
+        conn.query(
+            "INSERT INTO partshift.source_partitions (job, relid, member) "
+            "VALUES ($1, $2::oid, $3)",
+            job, std::to_string(m.oid), catalog::member_text(m));
 }
 
 std::vector<catalog::recorded_member> recorded_members(const pg::result& r) {

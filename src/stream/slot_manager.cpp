@@ -118,14 +118,13 @@ asio::awaitable<created_slot> create_slot(std::string dsn, std::string slot_name
             cancelled = true;
             while (!state->done) {
                 state->wake.expires_after(std::chrono::milliseconds(100));
-                co_await state->wake.async_wait(
-                    asio::redirect_error(asio::use_awaitable, ignored));
+                co_await state->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
             }
             throw preflight_error("slot " + slot_name + " was not created within " +
                                   std::to_string(timeout.count()) +
                                   "s: it waits for transactions that were already running "
-                                  "to end: " + holders +
-                                  "; end or commit them and run again");
+                                  "to end: " +
+                                  holders + "; end or commit them and run again");
         }
     }
     if (state->error) std::rethrow_exception(state->error);
@@ -135,8 +134,8 @@ asio::awaitable<created_slot> create_slot(std::string dsn, std::string slot_name
 }
 
 bool slot_exists(pg::connection& conn, const std::string& slot_name) {
-    return conn.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", slot_name)
-               .rows() > 0;
+    return conn.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", slot_name).rows() >
+           0;
 }
 
 void drop_slot(pg::connection& conn, const std::string& slot_name, bool terminate_user) {
@@ -158,8 +157,7 @@ void drop_slot(pg::connection& conn, const std::string& slot_name, bool terminat
             conn.query("SELECT pg_terminate_backend($1)", r.get_int(0, 1));
         } else {
             throw partshift::runtime_error("slot " + slot_name + " is in use by process " +
-                                           r.get(0, 1) +
-                                           " (a partshift run?); stop it first");
+                                           r.get(0, 1) + " (a partshift run?); stop it first");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -85,9 +85,10 @@ asio::awaitable<void> streamer::stream_once() {
     if (in_transaction_ && !skipping_ && !held_begin_) {
         resume_final_lsn_ = open_final_lsn_;
         resume_skip_ = open_changes_;
-        spdlog::info("stream: reconnecting inside the transaction committed at {} ({} changes "
-                     "already spooled); continuing it when the server resends it",
-                     format_lsn(open_final_lsn_), open_changes_);
+        spdlog::info(
+            "stream: reconnecting inside the transaction committed at {} ({} changes "
+            "already spooled); continuing it when the server resends it",
+            format_lsn(open_final_lsn_), open_changes_);
     }
     in_transaction_ = false;
     skipping_ = false;
@@ -212,9 +213,12 @@ void streamer::handle_message(const message& msg) {
         skipping_ = false;
         return;
     }
-    if (std::holds_alternative<stream_start_msg>(msg) || std::holds_alternative<stream_stop_msg>(msg) ||
-        std::holds_alternative<stream_commit_msg>(msg) || std::holds_alternative<stream_abort_msg>(msg))
-        throw partshift::runtime_error("unexpected streamed-transaction message (streaming is off)");
+    if (std::holds_alternative<stream_start_msg>(msg) ||
+        std::holds_alternative<stream_stop_msg>(msg) ||
+        std::holds_alternative<stream_commit_msg>(msg) ||
+        std::holds_alternative<stream_abort_msg>(msg))
+        throw partshift::runtime_error(
+            "unexpected streamed-transaction message (streaming is off)");
     if (auto* lm = std::get_if<logical_message_msg>(&msg); lm && !lm->transactional) return;
     if (!in_transaction_) return;  // nothing else arrives outside a transaction
     if (skipping_) return;

@@ -29,8 +29,7 @@ base::throttle_reason decide_throttle(const throttle_limits& limits, const serve
     if (limits.max_load.active_backends && s.active_backends > *limits.max_load.active_backends)
         return {"load", "active_backends " + std::to_string(s.active_backends) + " > " +
                             std::to_string(*limits.max_load.active_backends)};
-    if (limits.max_load.waiting_backends &&
-        s.waiting_backends > *limits.max_load.waiting_backends)
+    if (limits.max_load.waiting_backends && s.waiting_backends > *limits.max_load.waiting_backends)
         return {"load", "waiting_backends " + std::to_string(s.waiting_backends) + " > " +
                             std::to_string(*limits.max_load.waiting_backends)};
     if (limits.throttle_query) {

@@ -57,7 +57,8 @@ load_limits parse_load_spec(const std::string& spec) {
 std::string describe(const throttle_limits& limits) {
     std::vector<std::string> parts;
     if (limits.max_replica_lag)
-        parts.push_back("max-replica-lag " + std::to_string(limits.max_replica_lag->count()) + "ms");
+        parts.push_back("max-replica-lag " + std::to_string(limits.max_replica_lag->count()) +
+                        "ms");
     if (limits.max_load.active_backends)
         parts.push_back("active_backends " + std::to_string(*limits.max_load.active_backends));
     if (limits.max_load.waiting_backends)
@@ -75,8 +76,10 @@ double parse_copy_rate(const std::string& text, const std::string& option) {
     const bool zero = number == "0";
     const auto value = positive_integer(number);
     if (!zero && !value)
-        throw usage_error("--" + option + " takes rows per second, like 5000 or 5000/s (0: no "
-                          "ceiling), not '" + text + "'");
+        throw usage_error("--" + option +
+                          " takes rows per second, like 5000 or 5000/s (0: no "
+                          "ceiling), not '" +
+                          text + "'");
     return zero ? 0.0 : static_cast<double>(*value);
 }
 

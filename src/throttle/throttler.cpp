@@ -103,8 +103,8 @@ asio::awaitable<void> throttler::run() {
     while (!stop_) {
         try {
             if (!conn) {
-                conn.emplace(co_await pg::async_connection::connect(options_.dsn,
-                                                                    "partshift-throttler"));
+                conn.emplace(
+                    co_await pg::async_connection::connect(options_.dsn, "partshift-throttler"));
                 // A slow throttle query must not stall the checks for long.
                 co_await conn->exec("SET statement_timeout = '5s'");
             }
@@ -121,8 +121,8 @@ asio::awaitable<void> throttler::run() {
                 const bool copying = progress_.copy_active;
                 if (copying) {
                     auto signals = co_await read_signals(*conn);
-                    reason = decide_throttle(options_.limits, signals, progress_.copy_paused,
-                                             verdict);
+                    reason =
+                        decide_throttle(options_.limits, signals, progress_.copy_paused, verdict);
                 }
                 publish(reason);
                 if (copying) progress_.copy_throttle_checked = true;
@@ -190,14 +190,15 @@ wal_guard_verdict throttler::act_on_guard(wal_guard_verdict v, uint64_t server_l
             "stopped before the server invalidates " + slot + ": " + v.message +
             ". The checkpoint is kept; raise max_slot_wal_keep_size (or --slot-wal-limit) or end "
             "what holds the slot back (a long transaction, a slow stream), then run again; "
-            "'partshift abort --job " + options_.job + "' releases the WAL");
+            "'partshift abort --job " +
+            options_.job + "' releases the WAL");
     const auto now = clock::now();
     if (v.level != last_guard_level_ ||
         (v.level != wal_guard_level::ok && now - last_guard_log_ > std::chrono::minutes(1))) {
         if (v.level == wal_guard_level::warn)
-            spdlog::warn("WAL guard: {}; the copy is throttled at {:.0f}%, the run stops at {:.0f}%",
-                         v.message, options_.thresholds.throttle * 100,
-                         options_.thresholds.stop * 100);
+            spdlog::warn(
+                "WAL guard: {}; the copy is throttled at {:.0f}%, the run stops at {:.0f}%",
+                v.message, options_.thresholds.throttle * 100, options_.thresholds.stop * 100);
         else if (v.level == wal_guard_level::throttle)
             spdlog::warn("WAL guard: {}; {}the run stops at {:.0f}%", v.message,
                          progress_.copy_active ? "throttling the copy, " : "",

@@ -28,11 +28,12 @@ wal_guard_verdict assess_slot_wal(const slot_wal_reading& r, std::optional<int64
     }
     if (r.wal_status == "lost") {
         v.level = wal_guard_level::lost;
-        v.message = "the server invalidated the slot (wal_status lost): it pinned more WAL than "
-                    "max_slot_wal_keep_size" +
-                    (r.server_limit_bytes ? " (" + human_size(*r.server_limit_bytes) + ")"
-                                          : std::string()) +
-                    " allows, so the changes it held are gone";
+        v.message =
+            "the server invalidated the slot (wal_status lost): it pinned more WAL than "
+            "max_slot_wal_keep_size" +
+            (r.server_limit_bytes ? " (" + human_size(*r.server_limit_bytes) + ")"
+                                  : std::string()) +
+            " allows, so the changes it held are gone";
         return v;
     }
     // The server's own measure when it has one: safe_wal_size is what may still be written
@@ -41,21 +42,19 @@ wal_guard_verdict assess_slot_wal(const slot_wal_reading& r, std::optional<int64
     if (r.server_limit_bytes && *r.server_limit_bytes > 0) {
         const double from_retained =
             static_cast<double>(r.retained_bytes) / static_cast<double>(*r.server_limit_bytes);
-        const double from_safe =
-            r.safe_wal_bytes ? 1.0 - static_cast<double>(*r.safe_wal_bytes) /
-                                         static_cast<double>(*r.server_limit_bytes)
-                             : 0.0;
+        const double from_safe = r.safe_wal_bytes
+                                     ? 1.0 - static_cast<double>(*r.safe_wal_bytes) /
+                                                 static_cast<double>(*r.server_limit_bytes)
+                                     : 0.0;
         server_used = std::max(from_retained, from_safe);
     }
-    const double own_used =
-        own_limit && *own_limit > 0
-            ? static_cast<double>(r.retained_bytes) / static_cast<double>(*own_limit)
-            : 0.0;
+    const double own_used = own_limit && *own_limit > 0 ? static_cast<double>(r.retained_bytes) /
+                                                              static_cast<double>(*own_limit)
+                                                        : 0.0;
     const bool server_counts = server_used >= own_used && r.server_limit_bytes;
     v.used = std::max(server_used, own_used);
     v.limit_bytes = server_counts ? *r.server_limit_bytes : own_limit.value_or(0);
-    const std::string limit_name =
-        server_counts ? "max_slot_wal_keep_size" : "--slot-wal-limit";
+    const std::string limit_name = server_counts ? "max_slot_wal_keep_size" : "--slot-wal-limit";
     if (r.wal_status == "unreserved") {
         // The server will remove WAL the slot needs at its next checkpoint.
         v.level = wal_guard_level::stop;
@@ -74,9 +73,9 @@ wal_guard_verdict assess_slot_wal(const slot_wal_reading& r, std::optional<int64
         v.level = wal_guard_level::warn;
     char percent[16];
     std::snprintf(percent, sizeof percent, "%.0f%%", v.used * 100);
-    v.message = "the slot pins " + human_size(static_cast<double>(r.retained_bytes)) +
-                " of WAL, " + percent + " of the " + human_size(static_cast<double>(v.limit_bytes)) +
-                " " + limit_name + " allows";
+    v.message = "the slot pins " + human_size(static_cast<double>(r.retained_bytes)) + " of WAL, " +
+                percent + " of the " + human_size(static_cast<double>(v.limit_bytes)) + " " +
+                limit_name + " allows";
     return v;
 }
 

@@ -50,9 +50,9 @@ table_pair find_table_pair(pg::connection& conn, const state::job_record& job) {
         if (source_kind == 'p' && target_kind == 'r') return {target, source, false};
         if (final_kind == 'r' && old_kind == 'p') return {final_name, old_name, true};
         throw runtime_error("job " + job.job + ": cannot find the tables to compare: neither " +
-                            display(conn, source) + " (partitioned) with " +
-                            display(conn, target) + " nor " + display(conn, final_name) +
-                            " with " + display(conn, old_name) + " (partitioned)");
+                            display(conn, source) + " (partitioned) with " + display(conn, target) +
+                            " nor " + display(conn, final_name) + " with " +
+                            display(conn, old_name) + " (partitioned)");
     }
     if (final_kind == 'p' && old_kind == 'r') return {old_name, final_name, true};
     // Re-partitioning: both sides are partitioned; after the swap the target's name is gone.

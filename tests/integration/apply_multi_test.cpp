@@ -82,9 +82,8 @@ struct multi_fixture {
         const std::string item_columns =
             "id bigint NOT NULL, order_id bigint NOT NULL, created_at date NOT NULL, qty int, "
             "sku text";
-        db.exec(std::string(state::ensure_schema_sql) +
-                "CREATE TABLE orders (" + order_columns + ", PRIMARY KEY (id));" +
-                "CREATE TABLE order_items (" + item_columns +
+        db.exec(std::string(state::ensure_schema_sql) + "CREATE TABLE orders (" + order_columns +
+                ", PRIMARY KEY (id));" + "CREATE TABLE order_items (" + item_columns +
                 ", PRIMARY KEY (id), FOREIGN KEY (order_id) REFERENCES orders (id));" +
                 partitioned_target("orders", order_columns) +
                 partitioned_target("order_items", item_columns) +
@@ -209,9 +208,13 @@ std::string interleaved_workload(int base) {
         // Runs: new orders, then their items, then updates of both.
         "BEGIN;"
         "INSERT INTO orders SELECT g, date '2024-01-01' + g % 50, g, 'new ' || g "
-        "FROM generate_series(" + b + " + 1, " + b + " + 30) g;"
+        "FROM generate_series(" +
+        b + " + 1, " + b +
+        " + 30) g;"
         "INSERT INTO order_items SELECT o * 10 + k, o, date '2024-01-01' + o % 50, k, 'n' "
-        "FROM generate_series(" + b + " + 1, " + b + " + 30) o, generate_series(1, 2) k;"
+        "FROM generate_series(" +
+        b + " + 1, " + b +
+        " + 30) o, generate_series(1, 2) k;"
         "UPDATE orders SET amount = amount + 1 WHERE id % 3 = 0;"
         "UPDATE order_items SET qty = qty * 2 WHERE order_id % 4 = 0;"
         "DELETE FROM order_items WHERE id % 7 = 0;"
@@ -219,11 +222,18 @@ std::string interleaved_workload(int base) {
         // One row at a time, alternating tables inside one transaction.
         "BEGIN;"
         "DO $$ DECLARE i int; BEGIN FOR i IN 1..12 LOOP "
-        "  UPDATE orders SET note = note || '+' WHERE id = " + b + " + i; "
-        "  INSERT INTO order_items VALUES ((" + b + " + i) * 10 + 5, " + b +
+        "  UPDATE orders SET note = note || '+' WHERE id = " +
+        b +
+        " + i; "
+        "  INSERT INTO order_items VALUES ((" +
+        b + " + i) * 10 + 5, " + b +
         " + i, date '2024-02-10', i, 'one'); "
-        "  UPDATE order_items SET qty = -i WHERE id = (" + b + " + i) * 10 + 1; "
-        "  DELETE FROM order_items WHERE id = (" + b + " + i) * 10 + 2; "
+        "  UPDATE order_items SET qty = -i WHERE id = (" +
+        b +
+        " + i) * 10 + 1; "
+        "  DELETE FROM order_items WHERE id = (" +
+        b +
+        " + i) * 10 + 2; "
         "END LOOP; END $$;"
         "COMMIT;"
         // Partition moves and key changes of items, deletes of orders with their items.
@@ -233,8 +243,11 @@ std::string interleaved_workload(int base) {
         "UPDATE orders SET created_at = created_at + 40 WHERE id % 17 = 0;"
         "DELETE FROM order_items WHERE order_id % 9 = 0;"
         "DELETE FROM orders WHERE id % 9 = 0;"
-        "INSERT INTO orders VALUES (" + b + " + 99, '2024-03-03', 1, 'late');"
-        "INSERT INTO order_items VALUES ((" + b + " + 99) * 10, " + b +
+        "INSERT INTO orders VALUES (" +
+        b +
+        " + 99, '2024-03-03', 1, 'late');"
+        "INSERT INTO order_items VALUES ((" +
+        b + " + 99) * 10, " + b +
         " + 99, '2024-03-03', 1, 'late');"
         "COMMIT;";
 }
@@ -373,8 +386,7 @@ TEST(ApplyMulti, OneTruncateOfBothTables) {
     f.apply(std::move(messages));
     f.expect_same_content();
     EXPECT_EQ(f.scalar("SELECT count(*) FROM orders_new WHERE id < 600"), "0");
-    EXPECT_EQ(f.scalar("SELECT string_agg(job, ',' ORDER BY job) FROM partshift.skipped_keys"),
-              "m")
+    EXPECT_EQ(f.scalar("SELECT string_agg(job, ',' ORDER BY job) FROM partshift.skipped_keys"), "m")
         << "only the skipped keys of the truncated tables' member jobs are forgotten";
 }
 
@@ -440,8 +452,8 @@ TEST(ApplyMulti, StrictDivergenceNamesTheTable) {
     auto messages = f.changes();
     const auto commit_lsn = std::get<stream::commit_msg>(messages.back()).commit_lsn;
     expect_error(f, messages,
-                 {"divergence", "(id)=(72)", "\"public\".\"order_items\"",
-                  "\"order_items_new\"", stream::format_lsn(commit_lsn)});
+                 {"divergence", "(id)=(72)", "\"public\".\"order_items\"", "\"order_items_new\"",
+                  stream::format_lsn(commit_lsn)});
     // Nothing of that transaction was kept.
     EXPECT_EQ(f.scalar("SELECT count(*) FROM orders_new WHERE note = 'seen'"), "0");
     EXPECT_EQ(f.scalar("SELECT applied_lsn IS NULL FROM partshift.jobs WHERE job = 'm'"), "t");

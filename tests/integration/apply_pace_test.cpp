@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 namespace {
 
 class ApplyPaceTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
@@ -44,8 +44,9 @@ protected:
 
 TEST_F(ApplyPaceTest, AnApplierSlowerThanTheSourceIsReportedAsFallingBehind) {
     auto run = start_dry_run("20");
-    wait_for_status(db_->dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 120s,
-                    run.get(), "follow");
+    wait_for_status(
+        db_->dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 120s, run.get(),
+        "follow");
     auto load = start_ledger_load(*db_, "prepared", 90, spool_.path() + "-pgbench.log");
     auto s = wait_for_status(
         db_->dsn(), "events", [](const auto& st) { return st.apply_falling_behind(); }, 120s,
@@ -106,8 +107,9 @@ TEST_F(ApplyPaceTest, ALagThatGrowsSlowlyIsReportedOnceWithTheRatesAndClearsWhen
 
 TEST_F(ApplyPaceTest, AnApplierThatKeepsUpIsNotReported) {
     auto run = start_dry_run("0");
-    wait_for_status(db_->dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 120s,
-                    run.get(), "follow");
+    wait_for_status(
+        db_->dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 120s, run.get(),
+        "follow");
     auto load = start_ledger_load(*db_, "prepared", 45, spool_.path() + "-pgbench.log");
     for (int i = 0; i < 40; ++i) {
         std::this_thread::sleep_for(1s);

@@ -269,9 +269,9 @@ TEST(Apply, SkippedKeyChangeIsNoDivergenceInStrictModeUntilTheKeyGoes) {
     auto remembered = [&] {
         return f.db.connect().exec("SELECT count(*) FROM partshift.skipped_keys").get_int(0, 0);
     };
-    f.apply(concat(
-        {{f.relation()},
-         txn(0x400, {f.upd({t("8"), t("2024-01-08"), t("80"), u()}, 'K', key_old("7"))})}));
+    f.apply(
+        concat({{f.relation()},
+                txn(0x400, {f.upd({t("8"), t("2024-01-08"), t("80"), u()}, 'K', key_old("7"))})}));
     EXPECT_EQ(f.target_rows(), "20|2024-01-05|20|k20|src_jan");
     EXPECT_EQ(remembered(), 1);
 
@@ -284,9 +284,10 @@ TEST(Apply, SkippedKeyChangeIsNoDivergenceInStrictModeUntilTheKeyGoes) {
          // 9 → 11, which the source has: the body comes from the source's row
          txn(0x2200, {f.upd({t("11"), t("2024-01-09"), t("110"), u()}, 'K', key_old("9"))}),
          txn(0x2300, {f.upd({t("11"), t("2024-01-09"), t("111"), t("x")})}),  // strict, found
-         txn(0x2400, {f.ins("8", "2024-01-10", "8", t("new"))})}));            // 8 again
-    EXPECT_EQ(f.target_rows(),
-              "8|2024-01-10|8|new|src_jan 11|2024-01-09|111|x|src_jan 20|2024-01-05|20|k20|src_jan");
+         txn(0x2400, {f.ins("8", "2024-01-10", "8", t("new"))})}));           // 8 again
+    EXPECT_EQ(
+        f.target_rows(),
+        "8|2024-01-10|8|new|src_jan 11|2024-01-09|111|x|src_jan 20|2024-01-05|20|k20|src_jan");
     EXPECT_EQ(f.applied(), "0/2408");
     EXPECT_EQ(remembered(), 0);
 
@@ -596,8 +597,9 @@ void set_based(fixture& f, int group_rows = 1000) {
 std::string bodies(fixture& f) {
     auto conn = f.db.connect();
     return conn
-        .exec("SELECT string_agg(id || '=' || coalesce(quote_literal(body), 'NULL'), ' ' "
-              "ORDER BY id) FROM src_new")
+        .exec(
+            "SELECT string_agg(id || '=' || coalesce(quote_literal(body), 'NULL'), ' ' "
+            "ORDER BY id) FROM src_new")
         .get(0, 0);
 }
 
@@ -644,17 +646,17 @@ TEST(Apply, SetBasedKeepsPerKeyOrder) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     fixture f;
     set_based(f);
-    f.apply(concat({{f.relation()},
-                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
-                                f.ins("2", "2024-01-06", "2", t("b")),
-                                f.ins("3", "2024-01-07", "3", t("c"))})}));
+    f.apply(concat(
+        {{f.relation()},
+         txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")), f.ins("2", "2024-01-06", "2", t("b")),
+                     f.ins("3", "2024-01-07", "3", t("c"))})}));
     f.apply(concat({txn(0x200, {f.del("1"), f.del("2")}),
-                    txn(0x300, {f.ins("2", "2024-02-02", "22", t("b2")), f.del("3"),
-                                f.del("2"), f.ins("2", "2024-02-03", "23", t("b3"))}),
+                    txn(0x300, {f.ins("2", "2024-02-02", "22", t("b2")), f.del("3"), f.del("2"),
+                                f.ins("2", "2024-02-03", "23", t("b3"))}),
                     txn(0x400, {f.ins("4", "2024-01-04", "4", t("d")),
                                 f.upd({t("4"), t("2024-01-04"), t("44"), u()}),
-                                f.upd({t("4"), t("2024-01-04"), t("45"), u()}),
-                                f.del("4"), f.ins("4", "2024-01-04", "46", t("d2"))})}));
+                                f.upd({t("4"), t("2024-01-04"), t("45"), u()}), f.del("4"),
+                                f.ins("4", "2024-01-04", "46", t("d2"))})}));
     EXPECT_EQ(f.target_rows(), "2|2024-02-03|23|b3|src_feb 4|2024-01-04|46|d2|src_jan");
     EXPECT_EQ(f.applied(), "0/408");
 
@@ -679,10 +681,10 @@ TEST(Apply, SetBasedDuplicateInsertIsADivergenceNamingTheKey) {
                                           f.ins("8", "2024-01-08", "8", t("h"))})}),
                       "(id)=(1)", "0/300");
     // The same key twice in one run: the second insert starts a new run and fails there.
-    expect_divergence(f,
-                      txn(0x200, {f.ins("9", "2024-01-09", "9", t("i")),
-                                  f.ins("9", "2024-01-09", "9", t("i"))}),
-                      "(id)=(9)", "0/200");
+    expect_divergence(
+        f,
+        txn(0x200, {f.ins("9", "2024-01-09", "9", t("i")), f.ins("9", "2024-01-09", "9", t("i"))}),
+        "(id)=(9)", "0/200");
     EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|a|src_jan");
     EXPECT_EQ(f.applied(), "0/108");
 }
@@ -691,10 +693,10 @@ TEST(Apply, SetBasedDeleteOrUpdateOfAMissingRowIsADivergenceNamingTheKey) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     fixture f;
     set_based(f);
-    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
-                                                f.ins("2", "2024-01-06", "2", t("b"))})}));
-    expect_divergence(f,
-                      concat({txn(0x200, {f.del("1")}), txn(0x300, {f.del("99"), f.del("2")})}),
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                f.ins("2", "2024-01-06", "2", t("b"))})}));
+    expect_divergence(f, concat({txn(0x200, {f.del("1")}), txn(0x300, {f.del("99"), f.del("2")})}),
                       "(id)=(99)", "0/300");
     expect_divergence(f,
                       txn(0x200, {f.upd({t("1"), t("2024-01-05"), t("10"), u()}),
@@ -712,8 +714,8 @@ TEST(Apply, SetBasedOddValuesAndToast) {
     fixture f;
     set_based(f);
     const std::vector<std::string> odd = {
-        "plain", "", "NULL", "a,b", "{braces}", "say \"hi\"", "back\\slash", "\\\"", " pad ",
-        "line\nbreak", "grüße 日本 ✓", "'quote'", "}{,\"\\"};
+        "plain", "",      "NULL",        "a,b",          "{braces}", "say \"hi\"", "back\\slash",
+        "\\\"",  " pad ", "line\nbreak", "grüße 日本 ✓", "'quote'",  "}{,\"\\"};
     std::vector<stream::message> inserts;
     for (size_t i = 0; i < odd.size(); ++i)
         inserts.push_back(f.ins(std::to_string(i + 1), "2024-01-05", "1", t(odd[i])));
@@ -737,8 +739,8 @@ TEST(Apply, SetBasedOddValuesAndToast) {
     // ('u') and then replaced; deletes of the odd rows by key.
     std::vector<stream::message> updates;
     for (size_t i = 0; i < odd.size(); ++i)
-        updates.push_back(f.upd(
-            {t(std::to_string(i + 1)), t("2024-01-05"), t("2"), t(odd[odd.size() - 1 - i])}));
+        updates.push_back(
+            f.upd({t(std::to_string(i + 1)), t("2024-01-05"), t("2"), t(odd[odd.size() - 1 - i])}));
     updates.push_back(f.upd({t("100"), t("2024-01-05"), t("2"), t("not null")}));
     updates.push_back(f.upd({t("101"), t("2024-01-06"), t("3"), u()}));
     f.apply(txn(0x200, std::move(updates)));
@@ -771,8 +773,9 @@ TEST(Apply, SetBasedOffAppliesRowByRow) {
     fixture f;
     set_based(f);
     f.options.set_based = false;
-    f.apply(concat({{f.relation()}, txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
-                                                f.ins("2", "2024-01-06", "2", t("b"))})}));
+    f.apply(concat({{f.relation()},
+                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
+                                f.ins("2", "2024-01-06", "2", t("b"))})}));
     EXPECT_EQ(f.last_rows_grouped, 0);
     EXPECT_EQ(f.target_rows(), "1|2024-01-05|1|a|src_jan 2|2024-01-06|2|b|src_jan");
 }
@@ -790,11 +793,11 @@ TEST(Apply, SetBasedUpdatesStayRowByRowWithAnotherUniqueIndex) {
     unique_n.is_unique = true;
     unique_n.key_columns = {"n"};
     f.model.indexes.push_back(unique_n);
-    f.apply(concat({{f.relation()},
-                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
-                                f.ins("2", "2024-01-05", "2", t("b"))}),
-                    txn(0x200, {f.upd({t("2"), t("2024-01-05"), t("3"), u()}),
-                                f.upd({t("1"), t("2024-01-05"), t("2"), u()})})}));
+    f.apply(concat(
+        {{f.relation()},
+         txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")), f.ins("2", "2024-01-05", "2", t("b"))}),
+         txn(0x200, {f.upd({t("2"), t("2024-01-05"), t("3"), u()}),
+                     f.upd({t("1"), t("2024-01-05"), t("2"), u()})})}));
     EXPECT_EQ(f.last_rows_grouped, 2);
     EXPECT_EQ(f.target_rows(), "1|2024-01-05|2|a|src_jan 2|2024-01-05|3|b|src_jan");
 }
@@ -870,18 +873,19 @@ TEST(Apply, SetBasedInterleavedKindsGoInSetsAndKeepPerKeyOrder) {
         seed.push_back(f.ins(std::to_string(id), "2024-01-05", "0", t("s")));
     parts.push_back(txn(0x100, std::move(seed)));
     for (int i = 1; i <= 10; ++i)
-        parts.push_back(txn(0x100 * (i + 1),
-                            {f.upd({t(std::to_string(i)), t("2024-01-05"), t("1"), u()}),
-                             f.ins(std::to_string(100 + i), "2024-02-05", "2", t("new")),
-                             f.del(std::to_string(10 + i))}));
+        parts.push_back(
+            txn(0x100 * (i + 1), {f.upd({t(std::to_string(i)), t("2024-01-05"), t("1"), u()}),
+                                  f.ins(std::to_string(100 + i), "2024-02-05", "2", t("new")),
+                                  f.del(std::to_string(10 + i))}));
     // Key 101 (inserted above, still in the open insert run) is updated, then deleted.
     parts.push_back(txn(0xc00, {f.upd({t("101"), t("2024-02-05"), t("3"), u()})}));
     parts.push_back(txn(0xd00, {f.del("101")}));
     f.apply(concat(std::move(parts)));
     auto conn = f.db.connect();
-    EXPECT_EQ(conn.exec("SELECT string_agg(id || ':' || n, ' ' ORDER BY id) FROM src_new").get(0, 0),
-              "1:1 2:1 3:1 4:1 5:1 6:1 7:1 8:1 9:1 10:1 102:2 103:2 104:2 105:2 106:2 107:2 "
-              "108:2 109:2 110:2");
+    EXPECT_EQ(
+        conn.exec("SELECT string_agg(id || ':' || n, ' ' ORDER BY id) FROM src_new").get(0, 0),
+        "1:1 2:1 3:1 4:1 5:1 6:1 7:1 8:1 9:1 10:1 102:2 103:2 104:2 105:2 106:2 107:2 "
+        "108:2 109:2 110:2");
     // The seed (20), then updates 1-10, inserts 101-110 and deletes 11-20 as three sets; the
     // update and delete of 101 go row by row.
     EXPECT_EQ(f.last_rows_grouped, 50);
@@ -900,11 +904,11 @@ TEST(Apply, SetBasedKindsStayInSourceOrderWithAnotherUniqueIndex) {
     unique_n.is_unique = true;
     unique_n.key_columns = {"n"};
     f.model.indexes.push_back(unique_n);
-    f.apply(concat({{f.relation()},
-                    txn(0x100, {f.ins("1", "2024-01-05", "7", t("a")),
-                                f.ins("3", "2024-01-05", "8", t("c"))}),
-                    txn(0x200, {f.del("1"), f.del("3"), f.ins("2", "2024-01-05", "7", t("b")),
-                                f.ins("4", "2024-01-05", "8", t("d"))})}));
+    f.apply(concat(
+        {{f.relation()},
+         txn(0x100, {f.ins("1", "2024-01-05", "7", t("a")), f.ins("3", "2024-01-05", "8", t("c"))}),
+         txn(0x200, {f.del("1"), f.del("3"), f.ins("2", "2024-01-05", "7", t("b")),
+                     f.ins("4", "2024-01-05", "8", t("d"))})}));
     EXPECT_EQ(f.target_rows(), "2|2024-01-05|7|b|src_jan 4|2024-01-05|8|d|src_jan");
 }
 
@@ -937,11 +941,11 @@ TEST(Apply, SetBasedInsertsStayRowByRowBesideADeferrableConstraint) {
     fixture f;
     set_based(f);
     f.db.exec("ALTER TABLE src ADD CONSTRAINT src_n_key UNIQUE (n) DEFERRABLE");
-    f.apply(concat({{f.relation()},
-                    txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")),
-                                f.ins("2", "2024-01-06", "2", t("b")),
-                                f.ins("3", "2024-01-07", "3", t("c"))}),
-                    txn(0x200, {f.del("1"), f.del("3")})}));
+    f.apply(concat(
+        {{f.relation()},
+         txn(0x100, {f.ins("1", "2024-01-05", "1", t("a")), f.ins("2", "2024-01-06", "2", t("b")),
+                     f.ins("3", "2024-01-07", "3", t("c"))}),
+         txn(0x200, {f.del("1"), f.del("3")})}));
     EXPECT_EQ(f.last_rows_grouped, 2);
     EXPECT_EQ(f.target_rows(), "2|2024-01-06|2|b|src_jan");
 }

@@ -32,14 +32,16 @@ void run_coroutine(F&& body) {
 TEST(AsyncConnection, QueriesCopyAndPipeline) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     test_database db;
-    db.exec("CREATE TABLE src (id bigint primary key, v text, j jsonb);"
-            "INSERT INTO src SELECT g, repeat('x', g % 50), jsonb_build_object('g', g) "
-            "FROM generate_series(1, 20000) g;"
-            "CREATE TABLE dst (LIKE src)");
+    db.exec(
+        "CREATE TABLE src (id bigint primary key, v text, j jsonb);"
+        "INSERT INTO src SELECT g, repeat('x', g % 50), jsonb_build_object('g', g) "
+        "FROM generate_series(1, 20000) g;"
+        "CREATE TABLE dst (LIKE src)");
     run_coroutine([&]() -> asio::awaitable<void> {
         auto a = co_await pg::async_connection::connect(db.dsn(), "test-a");
         auto b = co_await pg::async_connection::connect(db.dsn(), "test-b");
-        auto r = co_await a.exec("SELECT count(*) FROM public.src WHERE id > $1", pg::make_params(100));
+        auto r =
+            co_await a.exec("SELECT count(*) FROM public.src WHERE id > $1", pg::make_params(100));
         EXPECT_EQ(r.get_int(0, 0), 19900);
 
         co_await a.exec("COPY (SELECT * FROM public.src) TO STDOUT (FORMAT binary)");
@@ -73,6 +75,7 @@ TEST(AsyncConnection, QueriesCopyAndPipeline) {
         EXPECT_TRUE(failed);
     });
     auto conn = db.connect();
-    EXPECT_EQ(fingerprint(conn, "src", "id, j").checksum, fingerprint(conn, "dst", "id, j").checksum);
+    EXPECT_EQ(fingerprint(conn, "src", "id, j").checksum,
+              fingerprint(conn, "dst", "id, j").checksum);
     EXPECT_EQ(conn.exec("SELECT count(*) FROM dst WHERE v = 'p'").get_int(0, 0), 1000);
 }

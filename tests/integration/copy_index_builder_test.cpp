@@ -82,7 +82,7 @@ std::vector<copy::index_to_build> unique_only() {
 // writer: what the applier does during the unique build, on its own connection: updates and
 // inserts through the parent into every partition, timing its slowest statement.
 class writer {
-public:
+  public:
     explicit writer(const test_database& db)
         : thread_([this, conn = db.connect()]() mutable { loop(conn); }) {}
     ~writer() { finish(); }
@@ -94,7 +94,7 @@ public:
     std::chrono::milliseconds slowest() const { return slowest_; }
     int64_t statements() const { return statements_; }
 
-private:
+  private:
     void loop(pg::connection& conn) {
         for (int64_t i = 0; !done_; ++i) {
             // Rows 1..100000 span January and February (two levels); new ids go past them.
@@ -248,8 +248,8 @@ TEST(CopyIndexBuilder, UniqueIndexesBuildConcurrentlyBesideWriters) {
     auto on_parent = hold_write_lock(db, "t_new", -1, "2030-01-01", 2s);
     auto on_leaf = hold_write_lock(db, "t_new_2024_01", -2, "2024-01-15", 4s);
     auto start = std::chrono::steady_clock::now();
-    ASSERT_TRUE(copy::build_indexes_blocking(db.dsn(), {"public", "t_new"}, unique_only(),
-                                             options, stop, /*unique_only=*/true));
+    ASSERT_TRUE(copy::build_indexes_blocking(db.dsn(), {"public", "t_new"}, unique_only(), options,
+                                             stop, /*unique_only=*/true));
     auto took = std::chrono::steady_clock::now() - start;
     on_parent.join();
     on_leaf.join();
@@ -276,24 +276,30 @@ TEST(CopyIndexBuilder, UniqueBuildDropsAnInvalidLeftoverAndKeepsTheRest) {
     // As if a run died midway: the ONLY parent index, one leaf index built and attached, and
     // one leaf index left INVALID by a CONCURRENTLY build that failed (here on a duplicate
     // that is gone again).
-    db.exec("CREATE UNIQUE INDEX t_new_email_ts_key ON ONLY t_new USING btree (email, ts, id);"
-            "CREATE UNIQUE INDEX " + kept + " ON t_new_default USING btree (email, ts, id);"
-            "ALTER INDEX t_new_email_ts_key ATTACH PARTITION " + kept + ";"
-            "INSERT INTO t_new_2024_01 SELECT * FROM t_new_2024_01 WHERE id = 1;");
+    db.exec(
+        "CREATE UNIQUE INDEX t_new_email_ts_key ON ONLY t_new USING btree (email, ts, id);"
+        "CREATE UNIQUE INDEX " +
+        kept +
+        " ON t_new_default USING btree (email, ts, id);"
+        "ALTER INDEX t_new_email_ts_key ATTACH PARTITION " +
+        kept +
+        ";"
+        "INSERT INTO t_new_2024_01 SELECT * FROM t_new_2024_01 WHERE id = 1;");
     EXPECT_ANY_THROW(db.exec("CREATE UNIQUE INDEX CONCURRENTLY " + broken +
                              " ON t_new_2024_01 USING btree (email, ts, id)"));
-    db.exec("DELETE FROM t_new_2024_01 WHERE ctid = "
-            "(SELECT max(ctid) FROM t_new_2024_01 WHERE id = 1)");
+    db.exec(
+        "DELETE FROM t_new_2024_01 WHERE ctid = "
+        "(SELECT max(ctid) FROM t_new_2024_01 WHERE id = 1)");
     auto conn = db.connect();
-    ASSERT_FALSE(conn.query("SELECT indisvalid FROM pg_index WHERE indexrelid = $1::regclass",
-                            broken)
-                     .get_bool(0, 0));
+    ASSERT_FALSE(
+        conn.query("SELECT indisvalid FROM pg_index WHERE indexrelid = $1::regclass", broken)
+            .get_bool(0, 0));
     auto kept_oid = index_oid(conn, kept);
     auto broken_oid = index_oid(conn, broken);
 
     std::atomic<bool> stop{false};
-    ASSERT_TRUE(copy::build_indexes_blocking(db.dsn(), {"public", "t_new"}, unique_only(), {},
-                                             stop, /*unique_only=*/true));
+    ASSERT_TRUE(copy::build_indexes_blocking(db.dsn(), {"public", "t_new"}, unique_only(), {}, stop,
+                                             /*unique_only=*/true));
     auto u = report(conn, "t_new_email_ts_key");
     EXPECT_EQ(u.attached, 5);
     EXPECT_EQ(u.invalid, 0);
@@ -321,8 +327,8 @@ TEST(CopyIndexBuilder, UniqueBuildStoppedMidwayIsFinishedByARerun) {
     stopper.join();
     holder.join();
     stop = false;
-    ASSERT_TRUE(copy::build_indexes_blocking(db.dsn(), {"public", "t_new"}, unique_only(), {},
-                                             stop, /*unique_only=*/true));
+    ASSERT_TRUE(copy::build_indexes_blocking(db.dsn(), {"public", "t_new"}, unique_only(), {}, stop,
+                                             /*unique_only=*/true));
     auto conn = db.connect();
     auto u = report(conn, "t_new_email_ts_key");
     EXPECT_EQ(u.attached, 5);
@@ -336,8 +342,9 @@ TEST(CopyIndexBuilder, UniqueViolationNamesIndexPartitionAndDetail) {
     // A diverged row in a second-level partition.
     db.exec("INSERT INTO t_new SELECT * FROM t_new WHERE id = 70000");
     auto conn = db.connect();
-    std::string leaf = conn.exec("SELECT tableoid::regclass::text FROM t_new WHERE id = 70000 "
-                                 "LIMIT 1")
+    std::string leaf = conn.exec(
+                               "SELECT tableoid::regclass::text FROM t_new WHERE id = 70000 "
+                               "LIMIT 1")
                            .get(0, 0);
     ASSERT_EQ(leaf.rfind("t_new_2024_02_h", 0), 0u) << leaf;
     std::atomic<bool> stop{false};

@@ -462,9 +462,10 @@ TEST(Copy, TruncateCommittedWhileAChunkWaitsIsBeforeItsSnapshot) {
     // Wait until the chunk's source session waits on the TRUNCATE's lock.
     bool waiting = false;
     for (int i = 0; i < 1000 && !waiting; ++i) {
-        waiting = conn.exec("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                            "current_database() AND application_name = 'chunk-src' AND "
-                            "wait_event_type = 'Lock'")
+        waiting = conn.exec(
+                          "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                          "current_database() AND application_name = 'chunk-src' AND "
+                          "wait_event_type = 'Lock'")
                       .get_int(0, 0) == 1;
         if (!waiting) std::this_thread::sleep_for(10ms);
     }

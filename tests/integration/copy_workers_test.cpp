@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 namespace {
 
 class CopyWorkersTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
@@ -26,8 +26,9 @@ protected:
     int64_t copy_sessions() {
         auto conn = db_->connect();
         return conn
-            .exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                  "AND application_name LIKE 'partshift-copy-src-%'")
+            .exec(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name LIKE 'partshift-copy-src-%'")
             .get_int(0, 0);
     }
 
@@ -49,34 +50,56 @@ protected:
 
 TEST_F(CopyWorkersTest, SetCopyWorkersAddsAndRetiresWorkersWhileCopying) {
     // A rate ceiling keeps the copy going for a while (about 16 s for 400k rows).
-    child_process run({PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table", "events",
-                       "--partition-by", "range", "--key", "ts", "--interval", "1 month",
-                       "--premake", "3", "--spool-dir", spool_.path(), "--dry-run",
-                       "--copy-workers", "1", "--max-copy-rate", "25000"},
+    child_process run({PARTSHIFT_BINARY,
+                       "run",
+                       "--dsn",
+                       db_->dsn(),
+                       "--table",
+                       "events",
+                       "--partition-by",
+                       "range",
+                       "--key",
+                       "ts",
+                       "--interval",
+                       "1 month",
+                       "--premake",
+                       "3",
+                       "--spool-dir",
+                       spool_.path(),
+                       "--dry-run",
+                       "--copy-workers",
+                       "1",
+                       "--max-copy-rate",
+                       "25000"},
                       spool_.path() + "-run.log");
-    wait_for_status(db_->dsn(), "events",
-                    [](const auto& s) { return s.phase() == "copy" && s.chunks_total() > 0; }, 120s,
-                    &run, "copying");
+    wait_for_status(
+        db_->dsn(), "events",
+        [](const auto& s) { return s.phase() == "copy" && s.chunks_total() > 0; }, 120s, &run,
+        "copying");
     ASSERT_TRUE(wait_for_sessions(1, 10s)) << copy_sessions() << "\n" << run.log();
 
-    auto more = run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--copy-workers", "3"});
+    auto more =
+        run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--copy-workers", "3"});
     ASSERT_EQ(more.exit_code, 0) << more.err;
     EXPECT_TRUE(wait_for_sessions(3, 5s)) << copy_sessions() << "\n" << run.log();
     EXPECT_EQ(job_status(db_->dsn(), "events")->copy_workers(), 3);
 
-    auto fewer = run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--copy-workers", "1"});
+    auto fewer =
+        run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--copy-workers", "1"});
     ASSERT_EQ(fewer.exit_code, 0) << fewer.err;
     // Retired between chunks: a chunk in flight finishes first.
     EXPECT_TRUE(wait_for_sessions(1, 20s)) << copy_sessions() << "\n" << run.log();
     EXPECT_NE(run.log().find("copy workers now 3"), std::string::npos) << run.log();
 
     // A bad value changes nothing.
-    auto bad = run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--copy-workers", "0"});
+    auto bad =
+        run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--copy-workers", "0"});
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_EQ(job_status(db_->dsn(), "events")->copy_workers(), 1);
 
-    wait_for_status(db_->dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 180s,
-                    &run, "follow");
+    wait_for_status(
+        db_->dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 180s, &run,
+        "follow");
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_new"));
     run.signal(SIGTERM);

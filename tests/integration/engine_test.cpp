@@ -25,7 +25,7 @@ namespace {
 const std::string workload_dir = std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload";
 
 class EngineTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
@@ -35,10 +35,10 @@ protected:
     void load_events(int rows) { ASSERT_TRUE(load_events_table(*db_, rows)); }
 
     std::vector<std::string> run_args(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
-                                      "events", "--partition-by", "range", "--key", "ts",
-                                      "--interval", "1 month", "--premake", "3", "--spool-dir",
-                                      spool_.path(), "--dry-run"};
+        std::vector<std::string> args{
+            PARTSHIFT_BINARY, "run",   "--dsn",       db_->dsn(),    "--table",    "events",
+            "--partition-by", "range", "--key",       "ts",          "--interval", "1 month",
+            "--premake",      "3",     "--spool-dir", spool_.path(), "--dry-run"};
         args.insert(args.end(), extra.begin(), extra.end());
         return args;
     }
@@ -166,8 +166,9 @@ TEST_F(EngineTest, DryRunForStopsByItselfAndResumes) {
 // A secondary UNIQUE column: its index (widened by the partition key) is built concurrently
 // once the run follows, while writes keep arriving, and ends valid on every partition.
 TEST_F(EngineTest, BuildsTheUniqueIndexOnceFollowing) {
-    db_->exec("ALTER TABLE events ADD COLUMN idempotency_key text UNIQUE;"
-              "UPDATE events SET idempotency_key = 'k' || id WHERE id % 10 = 0;");
+    db_->exec(
+        "ALTER TABLE events ADD COLUMN idempotency_key text UNIQUE;"
+        "UPDATE events SET idempotency_key = 'k' || id WHERE id % 10 = 0;");
     auto run = start_run();
     wait_for([](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(), "follow");
     auto load = start_pgbench(8);
@@ -240,7 +241,7 @@ TEST_F(EngineTest, ServerRestartDuringFollow) {
 // on the target pins partshift inside the phase (its next COPY or CREATE INDEX waits on it), so
 // the restart lands mid-phase every time; the restart ends the lock with everything else.
 class ServerRestartTest : public EngineTest {
-protected:
+  protected:
     void restart_while_blocked_in(const std::string& phase, const std::string& backends) {
         auto load = start_pgbench(30);
         auto run = start_run({"--copy-workers", "1"}, {"PARTSHIFT_TEST_PHASE_PAUSE_MS=1500"});
@@ -258,10 +259,11 @@ protected:
         auto admin = db_->connect();
         auto waiting = [&] {
             return admin
-                       .query("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                              "current_database() AND application_name LIKE $1 AND "
-                              "wait_event_type = 'Lock'",
-                              backends)
+                       .query(
+                           "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND application_name LIKE $1 AND "
+                           "wait_event_type = 'Lock'",
+                           backends)
                        .get_int(0, 0) > 0;
         };
         for (int i = 0; i < 300 && !waiting(); ++i) std::this_thread::sleep_for(100ms);
@@ -341,7 +343,8 @@ TEST_F(EngineTest, AbortLeavesTheSourceAsItWas) {
     EXPECT_EQ(dump(), schema_before);
     EXPECT_EQ(fingerprint(conn, "events"), data_before);
     EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_replication_slots WHERE database = "
-                        "current_database()").get_int(0, 0),
+                        "current_database()")
+                  .get_int(0, 0),
               0);
     EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_publication").get_int(0, 0), 0);
     EXPECT_EQ(conn.exec("SELECT to_regnamespace('partshift') IS NULL").get_bool(0, 0), true);
@@ -422,8 +425,9 @@ TEST_F(EngineTest, WalsenderTerminatedInsideALargeTransactionContinuesIt) {
     for (int delay_ms : {200, 500, 900}) {
         big_transaction();  // committed: now the walsender decodes and sends its 100k changes
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-        db_->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                  "backend_type = 'walsender' AND datname = current_database()");
+        db_->exec(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+            "backend_type = 'walsender' AND datname = current_database()");
         wait_for([](const auto& s) { return s.phase() == "follow"; }, 60s, run.get(),
                  "the run to go on");
     }

@@ -156,8 +156,8 @@ TEST_F(HooksRun, AHookGetsNoPasswordAndUnambiguousNames) {
          R"("Odd Schema"."My.Table")", "--partition-by", "range", "--key", "ts", "--interval",
          "1 month", "--spool-dir", spool_.path(), "--hooks-dir", hooks_, "--dry-run"},
         spool_.path() + "-run.log");
-    for (int i = 0; i < 1200 && run->running() && !std::filesystem::exists(hooks_ + "/before-copy.done");
-         ++i)
+    for (int i = 0;
+         i < 1200 && run->running() && !std::filesystem::exists(hooks_ + "/before-copy.done"); ++i)
         std::this_thread::sleep_for(100ms);
     ASSERT_TRUE(std::filesystem::exists(hooks_ + "/before-copy.done")) << run->log();
     run->signal(SIGTERM);
@@ -166,8 +166,7 @@ TEST_F(HooksRun, AHookGetsNoPasswordAndUnambiguousNames) {
     const auto env = read("before-copy.env");
     EXPECT_EQ(env.find(secret), std::string::npos) << env;
     EXPECT_EQ(env.find("PGPASSWORD="), std::string::npos) << env;
-    EXPECT_NE(env.find("PARTSHIFT_SOURCE=\"Odd Schema\".\"My.Table\"\n"), std::string::npos)
-        << env;
+    EXPECT_NE(env.find("PARTSHIFT_SOURCE=\"Odd Schema\".\"My.Table\"\n"), std::string::npos) << env;
     EXPECT_NE(env.find("PARTSHIFT_SOURCE_SCHEMA=Odd Schema\n"), std::string::npos) << env;
     EXPECT_NE(env.find("PARTSHIFT_SOURCE_TABLE=My.Table\n"), std::string::npos) << env;
     EXPECT_NE(env.find("PARTSHIFT_TARGET=\"Odd Schema\".\"My.Table_new\"\n"), std::string::npos)
@@ -183,10 +182,10 @@ TEST_F(HooksRun, AHookGetsNoPasswordAndUnambiguousNames) {
 // user could add a file to is refused before anything runs.
 TEST_F(HooksRun, AHooksDirOthersCanWriteIsRefusedBeforeAnythingRuns) {
     ::chmod(hooks_.c_str(), 0777);
-    auto r = run_partshift({"run", "--dsn", db_->dsn(), "--table", "events", "--partition-by",
-                            "range", "--key", "ts", "--interval", "1 month", "--spool-dir",
-                            spool_.path(), "--hooks-dir", hooks_, "--dry-run", "--dry-run-for",
-                            "1s"});
+    auto r =
+        run_partshift({"run", "--dsn", db_->dsn(), "--table", "events", "--partition-by", "range",
+                       "--key", "ts", "--interval", "1 month", "--spool-dir", spool_.path(),
+                       "--hooks-dir", hooks_, "--dry-run", "--dry-run-for", "1s"});
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_TRUE(one_line(r.err)) << r.err;
     EXPECT_NE(r.err.find("--hooks-dir " + hooks_), std::string::npos) << r.err;

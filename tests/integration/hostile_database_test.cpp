@@ -25,9 +25,10 @@ namespace {
 class hostile_role {
   public:
     hostile_role()
-        : name_("atk_" + std::to_string(std::hash<std::string>{}(
-                             ::testing::UnitTest::GetInstance()->current_test_info()->name()) %
-                         1000000007)) {
+        : name_("atk_" + std::to_string(
+                             std::hash<std::string>{}(
+                                 ::testing::UnitTest::GetInstance()->current_test_info()->name()) %
+                             1000000007)) {
         pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
         admin.exec("DROP ROLE IF EXISTS " + name_);
         admin.exec("CREATE ROLE " + name_ + " LOGIN NOSUPERUSER");
@@ -37,8 +38,7 @@ class hostile_role {
             pg::connection admin(sandbox_dsn("postgres"), "partshift-test");
             admin.exec("DROP ROLE IF EXISTS " + name_);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "warning: could not drop role %s: %s\n", name_.c_str(),
-                         e.what());
+            std::fprintf(stderr, "warning: could not drop role %s: %s\n", name_.c_str(), e.what());
         }
     }
     const std::string& name() const { return name_; }
@@ -209,15 +209,15 @@ TEST(HostileDatabase, NoCommandCallsAFunctionOperatorOrTypePlantedOnTheSearchPat
     plant(db, attacker.name());
     // The plants work: an unqualified call from a session on the database's default path is
     // captured (so a partshift session that did not pin its path would be too).
-    auto probe = run_psql(db.dsn(), "SET ROLE " + attacker.name() +
-                                        "; SELECT hashtextextended('x', 0::bigint);");
+    auto probe = run_psql(
+        db.dsn(), "SET ROLE " + attacker.name() + "; SELECT hashtextextended('x', 0::bigint);");
     ASSERT_EQ(probe.exit_code, 0) << probe.err;
     ASSERT_FALSE(captures(db.name()).empty()) << "the planted functions are never called";
     auto planted_calls = captures(db.name()).size();
 
     const auto spool = temp_dir();
-    std::vector<std::string> partition = {"--partition-by", "range", "--key", "ts",
-                                          "--interval", "1 month", "--premake", "2"};
+    std::vector<std::string> partition = {"--partition-by", "range",   "--key",     "ts",
+                                          "--interval",     "1 month", "--premake", "2"};
     auto with = [&](std::vector<std::string> head) {
         head.insert(head.end(), partition.begin(), partition.end());
         return head;
@@ -243,10 +243,11 @@ TEST(HostileDatabase, NoCommandCallsAFunctionOperatorOrTypePlantedOnTheSearchPat
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 
     // A second job, followed for a moment and aborted.
-    pinned(db).exec("SET ROLE " + attacker.name() +
-            "; CREATE TABLE public.audit (id bigint PRIMARY KEY, at timestamptz NOT NULL); "
-            "INSERT INTO public.audit SELECT g, timestamptz '2026-01-01' + g * interval '1 hour' "
-            "FROM generate_series(1, 3000) g; RESET ROLE");
+    pinned(db).exec(
+        "SET ROLE " + attacker.name() +
+        "; CREATE TABLE public.audit (id bigint PRIMARY KEY, at timestamptz NOT NULL); "
+        "INSERT INTO public.audit SELECT g, timestamptz '2026-01-01' + g * interval '1 hour' "
+        "FROM generate_series(1, 3000) g; RESET ROLE");
     auto dry = run_partshift({"run", "--dsn", db.dsn(), "--table", "audit", "--partition-by",
                               "range", "--key", "at", "--interval", "1 month", "--spool-dir",
                               spool.path(), "--dry-run", "--dry-run-for", "2s"});
@@ -272,8 +273,10 @@ TEST(HostileDatabase, APrecreatedStateSchemaIsRefusedAndItsTriggerNeverRuns) {
         CREATE TABLE partshift.jobs (job text PRIMARY KEY);
         CREATE FUNCTION partshift.take_over() RETURNS trigger LANGUAGE plpgsql AS $b$
         BEGIN
-          RAISE WARNING 'partshift-capture )sql" + db.name() + R"sql( trigger by %', current_user;
-          BEGIN EXECUTE 'ALTER ROLE )sql" + attacker.name() + R"sql( SUPERUSER';
+          RAISE WARNING 'partshift-capture )sql" +
+            db.name() + R"sql( trigger by %', current_user;
+          BEGIN EXECUTE 'ALTER ROLE )sql" +
+            attacker.name() + R"sql( SUPERUSER';
           EXCEPTION WHEN others THEN NULL; END;
           RETURN NEW;
         END $b$;
@@ -286,9 +289,9 @@ TEST(HostileDatabase, APrecreatedStateSchemaIsRefusedAndItsTriggerNeverRuns) {
         auto conn = pinned(db);
         return fingerprint(conn, "public.events");
     }();
-    auto run = run_partshift({"run", "--dsn", db.dsn(), "--table", "events", "--partition-by",
-                              "range", "--key", "ts", "--interval", "1 month", "--spool-dir",
-                              spool.path()});
+    auto run =
+        run_partshift({"run", "--dsn", db.dsn(), "--table", "events", "--partition-by", "range",
+                       "--key", "ts", "--interval", "1 month", "--spool-dir", spool.path()});
     EXPECT_EQ(run.exit_code, 3) << run.err;
     EXPECT_TRUE(one_line(run.err)) << run.err;
     EXPECT_NE(run.err.find("schema partshift is owned by " + attacker.name()), std::string::npos)
@@ -343,9 +346,9 @@ TEST(HostileDatabase, TheStateSchemaIsTheRunnersAndLaterGrantsOrTriggersAreRefus
         "CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS "
         "$$BEGIN RETURN NEW; END$$; CREATE TRIGGER noop BEFORE UPDATE ON partshift.jobs "
         "FOR EACH ROW EXECUTE FUNCTION public.noop()");
-    auto triggered = run_partshift({"run", "--dsn", db.dsn(), "--table", "events",
-                                    "--partition-by", "range", "--key", "ts", "--interval",
-                                    "1 month", "--spool-dir", spool.path(), "--dry-run", "--dry-run-for", "1s"});
+    auto triggered = run_partshift({"run", "--dsn", db.dsn(), "--table", "events", "--partition-by",
+                                    "range", "--key", "ts", "--interval", "1 month", "--spool-dir",
+                                    spool.path(), "--dry-run", "--dry-run-for", "1s"});
     EXPECT_EQ(triggered.exit_code, 3) << triggered.err;
     EXPECT_NE(triggered.err.find("trigger noop on partshift.jobs"), std::string::npos)
         << triggered.err;

@@ -197,8 +197,7 @@ TEST(PlanErrors, RoleWithoutReplication) {
     for (size_t at = 0; (at = r.err.find("partshift: preflight failed: ", at)) != std::string::npos;
          ++at)
         ++lines;
-    EXPECT_EQ(lines, static_cast<size_t>(std::count(r.err.begin(), r.err.end(), '\n')))
-        << r.err;
+    EXPECT_EQ(lines, static_cast<size_t>(std::count(r.err.begin(), r.err.end(), '\n'))) << r.err;
     EXPECT_GE(lines, 4u) << r.err;
 }
 

@@ -79,7 +79,8 @@ class RepartitionTest : public ::testing::Test {
     }
 
     static std::vector<std::string> daily() {
-        return {"--partition-by", "range", "--key", "ts", "--interval", "1 day", "--premake", "3",
+        return {"--partition-by",     "range", "--key",     "ts",
+                "--interval",         "1 day", "--premake", "3",
                 "--default-partition"};
     }
 
@@ -87,15 +88,15 @@ class RepartitionTest : public ::testing::Test {
 
     std::string text(const std::string& sql) { return db_->connect().exec(sql).get(0, 0); }
 
-
     // partitions_of: "name bound" lines of the relations directly below `parent`, sorted.
     std::string partitions_of(const std::string& parent) {
         return db_->connect()
-            .query("SELECT coalesce(string_agg(c.relname || ' ' || "
-                   "pg_get_expr(c.relpartbound, c.oid), E'\\n' ORDER BY c.relname), '') "
-                   "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                   "WHERE i.inhparent = to_regclass($1)",
-                   parent)
+            .query(
+                "SELECT coalesce(string_agg(c.relname || ' ' || "
+                "pg_get_expr(c.relpartbound, c.oid), E'\\n' ORDER BY c.relname), '') "
+                "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = to_regclass($1)",
+                parent)
             .get(0, 0);
     }
 
@@ -213,7 +214,8 @@ TEST_F(RepartitionTest, RangeBecomesHashWithEqualContent) {
               1);
     const auto audited = count("SELECT count(*) FROM audit");
     db_->exec("INSERT INTO events (ts, customer_id) VALUES (now(), 7)");
-    EXPECT_EQ(count("SELECT count(*) FROM audit"), audited + 1) << "the trigger fires on the new tree";
+    EXPECT_EQ(count("SELECT count(*) FROM audit"), audited + 1)
+        << "the trigger fires on the new tree";
 }
 
 // Preflight of a partitioned source: PostgreSQL 15 does not give the partitions the parent's
@@ -227,8 +229,9 @@ TEST_F(RepartitionTest, PartitionWithoutReplicaIdentityFailsPreflight) {
         "  FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
         "CREATE UNIQUE INDEX readings_key ON readings (id, ts);"
         "ALTER TABLE readings REPLICA IDENTITY USING INDEX readings_key;");
-    const std::vector<std::string> args{"plan", "--dsn", db_->dsn(), "--table", "readings",
-                                        "--partition-by", "hash", "--key", "id", "--modulus", "2"};
+    const std::vector<std::string> args{"plan",     "--dsn",          db_->dsn(), "--table",
+                                        "readings", "--partition-by", "hash",     "--key",
+                                        "id",       "--modulus",      "2"};
     auto refused = run_partshift(args);
     EXPECT_EQ(refused.exit_code, 3) << refused.out << refused.err;
     EXPECT_NE(refused.out.find("partition public.readings_2026 has no replica identity"),
@@ -259,8 +262,8 @@ TEST_F(RepartitionTest, AbortLeavesTheSourceTreeExactlyAsItWas) {
     EXPECT_EQ(source_ddl(), before);
     EXPECT_EQ(fingerprint(conn, "public.events"), rows_before);
     EXPECT_EQ(relkind(*db_, "public.events_new"), "-");
-    EXPECT_EQ(count("SELECT count(*) FROM pg_class WHERE relname ~ '^events_p\\d{4}_\\d{2}_\\d{2}'"),
-              0)
+    EXPECT_EQ(
+        count("SELECT count(*) FROM pg_class WHERE relname ~ '^events_p\\d{4}_\\d{2}_\\d{2}'"), 0)
         << "daily partitions left behind";
     EXPECT_EQ(count("SELECT count(*) FROM pg_publication"), 0);
     EXPECT_EQ(count("SELECT count(*) FROM pg_replication_slots WHERE database = "
@@ -321,7 +324,7 @@ TEST_F(RepartitionTest, AttachJustBeforeTheCutoverIsCaughtUnderItsLock) {
     auto run = std::make_unique<child_process>(
         [&] {
             auto args = std::vector<std::string>{
-                PARTSHIFT_BINARY, "run",    "--dsn",       db_->dsn(), "--table",
+                PARTSHIFT_BINARY, "run",         "--dsn",       db_->dsn(),          "--table",
                 "events",         "--spool-dir", spool_.path(), "--postpone-cutover"};
             auto d = daily();
             args.insert(args.end(), d.begin(), d.end());
@@ -331,8 +334,9 @@ TEST_F(RepartitionTest, AttachJustBeforeTheCutoverIsCaughtUnderItsLock) {
         spool_.path() + "-late-attach.log");
     wait_for([](const auto& s) { return s.cutover_state() == "waiting for cutover"; }, run.get(),
              "waiting for cutover");
-    db_->exec("CREATE TABLE events_late PARTITION OF events "
-              "FOR VALUES FROM ('2100-01-01') TO ('2100-02-01')");
+    db_->exec(
+        "CREATE TABLE events_late PARTITION OF events "
+        "FOR VALUES FROM ('2100-01-01') TO ('2100-02-01')");
     auto cut = run_partshift({"cutover", "--dsn", db_->dsn(), "--job", "events"}, 120s);
     EXPECT_NE(cut.exit_code, 0) << cut.out;
     auto code = run->wait(60s);
@@ -394,9 +398,10 @@ TEST_F(RepartitionTest, TwoLevelSourceBecomesOneLevel) {
     EXPECT_EQ(partitions_of("public.events_future"),
               "events_future_h0 FOR VALUES WITH (modulus 2, remainder 0)\n"
               "events_future_h1 FOR VALUES WITH (modulus 2, remainder 1)");
-    EXPECT_EQ(count("SELECT count(*) FROM pg_inherits WHERE inhparent = "
-                    "'public.events_old'::regclass AND inhrelid = 'public.events_future'::regclass"),
-              1);
+    EXPECT_EQ(
+        count("SELECT count(*) FROM pg_inherits WHERE inhparent = "
+              "'public.events_old'::regclass AND inhrelid = 'public.events_future'::regclass"),
+        1);
     auto conn = db_->connect();
     const auto after = fingerprint(conn, "public.events");
     EXPECT_GT(count("SELECT count(*) FROM events WHERE ts >= '2100-01-01'"), 2000);

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 namespace {
 
 class RevertWindowTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
         db_ = std::make_unique<test_database>();
@@ -30,13 +30,13 @@ protected:
     }
 
     std::unique_ptr<child_process> start_run(std::vector<std::string> extra) {
-        std::vector<std::string> argv{PARTSHIFT_BINARY, "run", "--dsn", db_->dsn(), "--table",
-                                      "events", "--partition-by", "range", "--key", "ts",
-                                      "--interval", "1 month", "--premake", "3", "--spool-dir",
-                                      spool_.path(), "--max-lag", "2s"};
+        std::vector<std::string> argv{
+            PARTSHIFT_BINARY, "run",   "--dsn",       db_->dsn(),    "--table",    "events",
+            "--partition-by", "range", "--key",       "ts",          "--interval", "1 month",
+            "--premake",      "3",     "--spool-dir", spool_.path(), "--max-lag",  "2s"};
         argv.insert(argv.end(), extra.begin(), extra.end());
-        return std::make_unique<child_process>(argv, spool_.path() + "-run" +
-                                                         std::to_string(++runs_) + ".log");
+        return std::make_unique<child_process>(
+            argv, spool_.path() + "-run" + std::to_string(++runs_) + ".log");
     }
 
     std::unique_ptr<child_process> load(int seconds) {
@@ -50,15 +50,15 @@ protected:
         return wait_for_status(db_->dsn(), "events", pred, timeout, run, what);
     }
 
-
     int64_t count(const std::string& sql) {
         auto conn = db_->connect();
         return conn.exec(sql).get_int(0, 0);
     }
 
     int64_t replication_objects() {
-        return count("SELECT (SELECT count(*) FROM pg_replication_slots WHERE database = "
-                     "current_database()) + (SELECT count(*) FROM pg_publication)");
+        return count(
+            "SELECT (SELECT count(*) FROM pg_replication_slots WHERE database = "
+            "current_database()) + (SELECT count(*) FROM pg_publication)");
     }
 
     // reverse_converged: NAME_old equals the partitioned NAME (waits for the reverse stream
@@ -214,8 +214,8 @@ TEST_F(RevertWindowTest, KillDuringTheWindowResumesTheReverseStream) {
     expect_pgbench_clean(*writes);
     expect_reverse_converged(again.get());
     // Swap back without a load: then the pair compares equal on both sides of the revert.
-    auto revert = run_partshift({"revert", "--dsn", db_->dsn(), "--job", "events", "--keep-as",
-                                 "events_by_month"});
+    auto revert = run_partshift(
+        {"revert", "--dsn", db_->dsn(), "--job", "events", "--keep-as", "events_by_month"});
     EXPECT_EQ(revert.exit_code, 0) << revert.out << revert.err << again->log();
     auto code = again->wait(120s);
     ASSERT_TRUE(code.has_value()) << again->log();
@@ -238,8 +238,9 @@ TEST_F(RevertWindowTest, ServerRestartDuringTheWindow) {
              240s, run.get(), "reverse stream running");
     db_->exec("UPDATE events SET amount = amount + 1 WHERE id <= 500");
     restart_sandbox("immediate");
-    db_->exec("UPDATE events SET amount = amount + 1 WHERE id <= 1000; "
-              "DELETE FROM events WHERE id BETWEEN 2000 AND 2100");
+    db_->exec(
+        "UPDATE events SET amount = amount + 1 WHERE id <= 1000; "
+        "DELETE FROM events WHERE id BETWEEN 2000 AND 2100");
     expect_reverse_converged(run.get());
     EXPECT_TRUE(run->running()) << run->log();
     finish_the_window(*run);
@@ -253,8 +254,9 @@ TEST_F(RevertWindowTest, RevertWithoutARunningProcessFollowsTheWindowItself) {
              240s, run.get(), "reverse stream running");
     run->signal(SIGKILL);
     run->wait(10s);
-    db_->exec("UPDATE events SET amount = amount + 7 WHERE id <= 300; "
-              "INSERT INTO events (ts, customer_id) VALUES (now(), 5)");
+    db_->exec(
+        "UPDATE events SET amount = amount + 7 WHERE id <= 300; "
+        "INSERT INTO events (ts, customer_id) VALUES (now(), 5)");
     auto conn = db_->connect();
     const auto partitioned = fingerprint(conn, "public.events");
     auto revert = run_partshift({"revert", "--dsn", db_->dsn()});

@@ -90,19 +90,21 @@ TEST(ServerSettings, DatabaseDefaultTimeoutsDoNotCutAMigrationShort) {
     // Short enough to cancel an index build, a copy chunk or an open batch; long enough that
     // the first statement of a session (the one that lifts them) never meets them on a busy
     // machine.
-    db.exec("ALTER DATABASE \"" + db.name() + "\" SET statement_timeout = '100ms';"
-            "ALTER DATABASE \"" + db.name() + "\" SET idle_in_transaction_session_timeout = '100ms'");
+    db.exec("ALTER DATABASE \"" + db.name() +
+            "\" SET statement_timeout = '100ms';"
+            "ALTER DATABASE \"" +
+            db.name() + "\" SET idle_in_transaction_session_timeout = '100ms'");
     temp_dir spool;
-    std::vector<std::string> args{"run", "--dsn", db.dsn(), "--table", "events", "--spool-dir",
-                                  spool.path()};
+    std::vector<std::string> args{"run",    "--dsn",       db.dsn(),    "--table",
+                                  "events", "--spool-dir", spool.path()};
     args.insert(args.end(), by_month.begin(), by_month.end());
     auto r = run_partshift(args);
     db.exec("ALTER DATABASE \"" + db.name() + "\" RESET ALL");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto conn = db.connect();
-    EXPECT_EQ(conn.exec("SELECT relkind::text FROM pg_class WHERE oid = 'events'::regclass")
-                  .get(0, 0),
-              "p");
+    EXPECT_EQ(
+        conn.exec("SELECT relkind::text FROM pg_class WHERE oid = 'events'::regclass").get(0, 0),
+        "p");
     EXPECT_EQ(fingerprint(conn, "events"), fingerprint(conn, "events_old"));
     EXPECT_EQ(fingerprint(conn, "events").rows, 300'000);
 }

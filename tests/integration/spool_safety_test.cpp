@@ -4,8 +4,8 @@
 // servers sharing one spool root gets two spools, and both jobs resume.
 #include <gtest/gtest.h>
 
-#include "partshift/pg/quote.hpp"
 #include <sys/stat.h>
+#include "partshift/pg/quote.hpp"
 
 #include <filesystem>
 #include <fstream>

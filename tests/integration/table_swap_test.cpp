@@ -737,8 +737,9 @@ TEST(TableSwap, SwappingBackRestoresTheOriginalSchema) {
     EXPECT_EQ(out.after_commit_sql.size(), 1u);  // the re-pointed FK's VALIDATE
 
     EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class WHERE oid = 'public.events'::regclass"), "r");
-    EXPECT_EQ(one(conn, "SELECT relkind FROM pg_class "
-                        "WHERE oid = 'public.events_partitioned'::regclass"),
+    EXPECT_EQ(one(conn,
+                  "SELECT relkind FROM pg_class "
+                  "WHERE oid = 'public.events_partitioned'::regclass"),
               "p");
     EXPECT_EQ(fingerprint(conn, "public.events"), before);
     // A row inserted now lands in the original table, with the next serial value.

@@ -29,9 +29,10 @@ bool load_events_table(const test_database& db, int rows) {
 std::string relkind(const test_database& db, const std::string& name) {
     auto conn = db.connect();
     return conn
-        .query("SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = "
-               "to_regclass($1)), '-')",
-               name)
+        .query(
+            "SELECT coalesce((SELECT relkind::text FROM pg_class WHERE oid = "
+            "to_regclass($1)), '-')",
+            name)
         .get(0, 0);
 }
 

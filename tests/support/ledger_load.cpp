@@ -54,26 +54,29 @@ void expect_ledger_holds(const test_database& db, const std::string& t) {
                             " e USING (id) WHERE l.op = 'delete'"),
               0)
         << "deleted rows came back";
-    EXPECT_EQ(count(db, "SELECT count(*) FROM ledger l WHERE l.op = 'insert' AND NOT EXISTS "
-                        "(SELECT 1 FROM " +
-                            t +
-                            " e WHERE e.id = l.id) AND NOT EXISTS (SELECT 1 "
-                            "FROM ledger d WHERE d.op = 'delete' AND d.id = l.id)"),
+    EXPECT_EQ(count(db,
+                    "SELECT count(*) FROM ledger l WHERE l.op = 'insert' AND NOT EXISTS "
+                    "(SELECT 1 FROM " +
+                        t +
+                        " e WHERE e.id = l.id) AND NOT EXISTS (SELECT 1 "
+                        "FROM ledger d WHERE d.op = 'delete' AND d.id = l.id)"),
               0)
         << "inserted rows are missing";
-    EXPECT_EQ(count(db, "WITH u AS (SELECT id, count(*) AS n FROM ledger WHERE op = 'update' "
-                        "GROUP BY id), "
-                        "expected AS (SELECT i.id, i.amount + coalesce(u.n, 0) AS amount FROM "
-                        "initial i LEFT JOIN u USING (id) UNION ALL SELECT l.id, coalesce(u.n, 0) "
-                        "FROM ledger l LEFT JOIN u USING (id) WHERE l.op = 'insert') "
-                        "SELECT count(*) FROM expected x JOIN " +
-                            t + " e USING (id) WHERE e.amount <> x.amount"),
+    EXPECT_EQ(count(db,
+                    "WITH u AS (SELECT id, count(*) AS n FROM ledger WHERE op = 'update' "
+                    "GROUP BY id), "
+                    "expected AS (SELECT i.id, i.amount + coalesce(u.n, 0) AS amount FROM "
+                    "initial i LEFT JOIN u USING (id) UNION ALL SELECT l.id, coalesce(u.n, 0) "
+                    "FROM ledger l LEFT JOIN u USING (id) WHERE l.op = 'insert') "
+                    "SELECT count(*) FROM expected x JOIN " +
+                        t + " e USING (id) WHERE e.amount <> x.amount"),
               0)
         << "updates lost or applied twice";
     EXPECT_EQ(count(db, "SELECT count(*) FROM " + t),
-              count(db, "SELECT (SELECT count(*) FROM initial) + (SELECT count(*) FROM ledger "
-                        "WHERE op = 'insert') - (SELECT count(*) FROM ledger WHERE op = "
-                        "'delete')"));
+              count(db,
+                    "SELECT (SELECT count(*) FROM initial) + (SELECT count(*) FROM ledger "
+                    "WHERE op = 'insert') - (SELECT count(*) FROM ledger WHERE op = "
+                    "'delete')"));
 }
 
 void expect_pgbench_clean(child_process& load) {

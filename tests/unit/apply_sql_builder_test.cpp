@@ -229,19 +229,19 @@ TEST(ApplySqlBuilder, SetStatementsNeedKnownScalarTypes) {
     EXPECT_FALSE(orders_builder().supports_sets());  // no type names
     EXPECT_THROW(orders_builder().insert_set(), std::logic_error);
     auto with = [](std::string type, char category) {
-        return sql_builder(R"("t")",
-                           {{"id", int8_oid, false, "bigint", 'N'},
-                            {"v", 0, false, std::move(type), category}},
-                           {0});
+        return sql_builder(
+            R"("t")",
+            {{"id", int8_oid, false, "bigint", 'N'}, {"v", 0, false, std::move(type), category}},
+            {0});
     };
     EXPECT_TRUE(with("jsonb", 'U').supports_sets());
     EXPECT_FALSE(with("integer[]", 'A').supports_sets());  // unnest would flatten it
     EXPECT_FALSE(with("int_list", 'A').supports_sets());   // a domain over an array
     EXPECT_FALSE(with("box", 'G').supports_sets());        // array delimiter ';'
     // GENERATED ALWAYS identity: OVERRIDING SYSTEM VALUE, as for the single-row INSERT.
-    sql_builder identity(R"("t")",
-                         {{"id", int8_oid, true, "bigint", 'N'}, {"v", text_oid, false, "text", 'S'}},
-                         {0});
+    sql_builder identity(
+        R"("t")", {{"id", int8_oid, true, "bigint", 'N'}, {"v", text_oid, false, "text", 'S'}},
+        {0});
     EXPECT_NE(identity.insert_set().sql.find(R"(("id", "v") OVERRIDING SYSTEM VALUE SELECT)"),
               std::string::npos)
         << identity.insert_set().sql;

@@ -39,21 +39,24 @@ TEST(CatalogPartitionTree, UnchangedTreeIsNoChange) {
 }
 
 TEST(CatalogPartitionTree, NamesAttachedDetachedAndReattachedPartitions) {
-    const auto jan = member(101, "events_p2026_01", "FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')");
+    const auto jan =
+        member(101, "events_p2026_01", "FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')");
     const auto def = member(102, "events_default", "DEFAULT");
     const auto before = record({jan, def});
 
     auto attached = describe_tree_change(
         before, {jan, def, member(103, "events_p2026_02", "FOR VALUES FROM (1) TO (2)")},
         "public.events");
-    EXPECT_TRUE(contains(attached, "partition public.events_p2026_02 was attached to "
-                                   "public.events during the job"))
+    EXPECT_TRUE(contains(attached,
+                         "partition public.events_p2026_02 was attached to "
+                         "public.events during the job"))
         << attached.value_or("");
     EXPECT_TRUE(contains(attached, "partshift abort")) << attached.value_or("");
 
     auto detached = describe_tree_change(before, {jan}, "public.events");
-    EXPECT_TRUE(contains(detached, "partition public.events_default was detached from "
-                                   "public.events"))
+    EXPECT_TRUE(contains(detached,
+                         "partition public.events_default was detached from "
+                         "public.events"))
         << detached.value_or("");
 
     auto moved = jan;
@@ -75,7 +78,8 @@ TEST(CatalogPartitionTree, RecordedChangeStaysAChange) {
     auto recorded = record(tree);
     recorded.emplace_back(changed_marker_oid, "partition public.x was attached");
     auto change = describe_tree_change(recorded, tree, "public.events");
-    EXPECT_TRUE(contains(change, "the partitions of public.events changed during the job "
-                                 "(partition public.x was attached)"))
+    EXPECT_TRUE(contains(change,
+                         "the partitions of public.events changed during the job "
+                         "(partition public.x was attached)"))
         << change.value_or("");
 }

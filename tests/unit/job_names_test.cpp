@@ -5,7 +5,9 @@
 
 using namespace partshift::state;
 
-TEST(JobNames, SimpleJobNamesStayReadable) { EXPECT_EQ(object_name("orders"), "partshift_orders"); }
+TEST(JobNames, SimpleJobNamesStayReadable) {
+    EXPECT_EQ(object_name("orders"), "partshift_orders");
+}
 
 TEST(JobNames, OddNamesBecomeLegalAndDistinct) {
     auto a = object_name("Order Lines");
@@ -13,7 +15,8 @@ TEST(JobNames, OddNamesBecomeLegalAndDistinct) {
     EXPECT_NE(a, b);
     for (const auto& n : {a, b}) {
         EXPECT_LE(n.size(), 63u);
-        for (char c : n) EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') << n;
+        for (char c : n)
+            EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') << n;
     }
     EXPECT_EQ(object_name("Order Lines"), a);  // stable
 }
@@ -24,7 +27,6 @@ TEST(JobNames, LongNamesAreCutWithAHash) {
     EXPECT_EQ(n.size(), 63u);
     EXPECT_NE(object_name(long_name + "y"), n);
 }
-
 
 TEST(JobNames, SlotNamesDifferPerDatabase) {
     auto a = slot_name("shop", "events");

@@ -42,5 +42,6 @@ TEST(JobSpecCodec, RangeWithoutDefaultStaysUnset) {
     EXPECT_EQ(back.level1.interval, std::optional<std::string>("1 month"));
     EXPECT_FALSE(back.default_partition.has_value());
     EXPECT_FALSE(back.level2.has_value());
-    EXPECT_EQ(state::describe_spec(spec), "--partition-by range --key ts --interval '1 month' --premake 3");
+    EXPECT_EQ(state::describe_spec(spec),
+              "--partition-by range --key ts --interval '1 month' --premake 3");
 }

@@ -73,16 +73,17 @@ const preflight_check* find(const std::vector<preflight_check>& checks, const st
 }  // namespace
 
 TEST(GroupPlan, KeyBetweenTablesOfTheJobIsCreatedBetweenTheirTargets) {
-    auto members = shop(items_to_orders(
-        {"id", "created_at"},
-        "FOREIGN KEY (order_id, created_at) REFERENCES shop.orders(id, created_at) ON DELETE CASCADE"));
+    auto members = shop(items_to_orders({"id", "created_at"},
+                                        "FOREIGN KEY (order_id, created_at) REFERENCES "
+                                        "shop.orders(id, created_at) ON DELETE CASCADE"));
     auto group = plan_group(members, false);
     ASSERT_EQ(group.fks.size(), 1u);
     EXPECT_EQ(group.fks[0].referencing, 1u);
     EXPECT_EQ(group.fks[0].referenced, 0u);
-    EXPECT_EQ(group.fks[0].sql,
-              "ALTER TABLE shop.order_items_new ADD CONSTRAINT items_order_fk FOREIGN KEY "
-              "(order_id, created_at) REFERENCES shop.orders_new(id, created_at) ON DELETE CASCADE");
+    EXPECT_EQ(
+        group.fks[0].sql,
+        "ALTER TABLE shop.order_items_new ADD CONSTRAINT items_order_fk FOREIGN KEY "
+        "(order_id, created_at) REFERENCES shop.orders_new(id, created_at) ON DELETE CASCADE");
     EXPECT_EQ(group.primary_key_first, (std::vector<bool>{true, false}));
     // The plan's own statement (a key to the old orders) is gone; the rest stays.
     ASSERT_EQ(members[1].plan.constraint_sql.size(), 1u);
@@ -178,10 +179,12 @@ TEST(JobFile, BadFilesAreOneLineUsageErrors) {
     };
     EXPECT_NE(message("{").find("job file f.json"), std::string::npos);
     EXPECT_NE(message(R"({"tables": [{"table": "a", "partition_by": "range", "key": "k",
-        "interval": "1 day", "intervall": "x"}, {"table": "b"}]})").find("intervall"),
+        "interval": "1 day", "intervall": "x"}, {"table": "b"}]})")
+                  .find("intervall"),
               std::string::npos);
     EXPECT_NE(message(R"({"tables": [{"table": "a", "partition_by": "hash", "key": "k",
-        "modulus": 4}]})").find("two or more"),
+        "modulus": 4}]})")
+                  .find("two or more"),
               std::string::npos);
     EXPECT_NE(message(R"({"tables": [{"table": "a", "partition_by": "hash", "key": "k",
         "modulus": 4}, {"table": "a", "partition_by": "hash", "key": "k", "modulus": 4}]})")

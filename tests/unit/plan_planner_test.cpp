@@ -327,8 +327,9 @@ TEST(PlanPlanner, RepartitioningNamesNewPartitionsApartFromTheOldTree) {
     for (const auto& p : plan.partitions) names.push_back(p.name);
     EXPECT_EQ(names, (std::vector<std::string>{"orders_p2025_01_2", "orders_p2025_02",
                                                "orders_p2025_03", "orders_default_2"}));
-    EXPECT_TRUE(any_contains(plan.notes, "shop.orders is partitioned (3 partitions below it): it "
-                                         "is re-partitioned"));
+    EXPECT_TRUE(any_contains(plan.notes,
+                             "shop.orders is partitioned (3 partitions below it): it "
+                             "is re-partitioned"));
     // A plain table gets no such note.
     EXPECT_FALSE(any_contains(make_plan(orders(), s, facts()).notes, "re-partitioned"));
 }

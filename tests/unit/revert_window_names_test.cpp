@@ -20,7 +20,8 @@ job_record cut_over_job() {
     j.old_name = "events_before";
     j.slot_name = slot_name("shop", "events");
     j.publication_name = object_name("events");
-    j.spool_dir = "/var/spool/partshift/" + spool_dir_name("7312345678901234567", "16384", "events");
+    j.spool_dir =
+        "/var/spool/partshift/" + spool_dir_name("7312345678901234567", "16384", "events");
     return j;
 }
 
@@ -49,7 +50,8 @@ TEST(RevertWindowNames, ItsSlotPublicationAndSpoolAreItsOwn) {
     EXPECT_EQ(r.slot_name, slot_name("shop", "events.revert"));
     EXPECT_LE(r.slot_name.size(), 63u);
     // Beside the job's spool, named after it: as unique as the job's (cluster, database, job).
-    EXPECT_EQ(r.spool_dir, "/var/spool/partshift/7312345678901234567-16384-partshift_events.revert");
+    EXPECT_EQ(r.spool_dir,
+              "/var/spool/partshift/7312345678901234567-16384-partshift_events.revert");
     // Another database, another slot: slots are per cluster.
     EXPECT_NE(reverse_job_for(job, "shop2", "").slot_name, r.slot_name);
 }

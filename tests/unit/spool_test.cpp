@@ -2,9 +2,9 @@
 // (temp directories, no server).
 #include <gtest/gtest.h>
 
-#include <boost/crc.hpp>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <boost/crc.hpp>
 
 #include <csignal>
 #include <fstream>
@@ -115,8 +115,7 @@ TEST(SpoolFormat, Crc32cEqualsBoostCrcForEveryLengthAndOffset) {
         for (std::size_t length = 0; offset + length <= bytes.size(); length += 7) {
             boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> reference;
             reference.process_bytes(bytes.data() + offset, length);
-            EXPECT_EQ(crc32c(std::string_view(bytes).substr(offset, length)),
-                      reference.checksum())
+            EXPECT_EQ(crc32c(std::string_view(bytes).substr(offset, length)), reference.checksum())
                 << offset << " " << length;
         }
 }

@@ -157,7 +157,8 @@ TEST(ThrottleDecision, EachSignalNamesItself) {
     s = {};
     s.waiting_backends = 3;
     EXPECT_EQ(decide_throttle(l, s, false, {}).kind, "load");
-    EXPECT_NE(decide_throttle(l, s, false, {}).text.find("waiting_backends 3 > 2"), std::string::npos);
+    EXPECT_NE(decide_throttle(l, s, false, {}).text.find("waiting_backends 3 > 2"),
+              std::string::npos);
     s = {};
     s.throttle_query_value = 2;
     EXPECT_EQ(decide_throttle(l, s, false, {}).text, "--throttle-query returned 2");

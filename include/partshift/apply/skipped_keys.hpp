@@ -19,8 +19,7 @@ namespace partshift::apply {
 class skipped_keys {
   public:
     // Statements (params: job, then the key text where named).
-    static constexpr const char* load_sql =
-        "SELECT key FROM partshift.skipped_keys WHERE job = $1";
+    static constexpr const char* load_sql = "SELECT key FROM partshift.skipped_keys WHERE job = $1";
     static constexpr const char* remember_sql =
         "INSERT INTO partshift.skipped_keys (job, key) VALUES ($1, $2) ON CONFLICT DO NOTHING";
     static constexpr const char* forget_sql =

@@ -17,7 +17,7 @@
 namespace partshift::base {
 
 class commit_clock {
-public:
+  public:
     explicit commit_clock(size_t capacity = 1 << 16) : capacity_(capacity) {}
 
     // received: a source transaction ending at end_lsn, committed at commit_time_us (pg epoch
@@ -28,7 +28,7 @@ public:
     // applied_lsn, 0 when none is known. Forgets the applied ones.
     int64_t oldest_unapplied(uint64_t applied_lsn);
 
-private:
+  private:
     size_t capacity_;
     std::mutex mutex_;
     std::deque<std::pair<uint64_t, int64_t>> pending_;  // (end LSN, commit time), LSN order

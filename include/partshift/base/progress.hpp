@@ -42,8 +42,8 @@ struct progress {
     std::atomic<int64_t> index_builds_done{0};
     std::atomic<double> index_seconds_left{-1};  // job monitor; -1 = unknown
     // stream
-    std::atomic<uint64_t> received_lsn{0};    // latest WAL position the walsender reported
-    std::atomic<uint64_t> spooled_lsn{0};     // durable position acknowledged to the slot
+    std::atomic<uint64_t> received_lsn{0};        // latest WAL position the walsender reported
+    std::atomic<uint64_t> spooled_lsn{0};         // durable position acknowledged to the slot
     std::atomic<uint64_t> spooled_commit_lsn{0};  // last commit end LSN fsynced to the spool
     // The stream is complete up to here: the walsender's position seen while nothing was open
     // or unflushed (every transaction before it is spooled). Ahead of spooled_lsn, which waits
@@ -51,7 +51,7 @@ struct progress {
     std::atomic<uint64_t> complete_lsn{0};
     std::atomic<int64_t> changes_spooled{0};
     // apply
-    std::atomic<uint64_t> applied_lsn{0};     // last commit end LSN committed on the target
+    std::atomic<uint64_t> applied_lsn{0};  // last commit end LSN committed on the target
     // Of applied_lsn, what the target has flushed to its WAL: the apply session commits
     // asynchronously, and a server crash may take its last commits back (with their applied
     // LSN, consistently). Spool segments are deleted only below this one.
@@ -76,15 +76,15 @@ struct progress {
     // cutover: requested from another shell (read by the job monitor), and where it stands.
     std::atomic<bool> cutover_requested{false};
     std::atomic<cutover_stage> cutover{cutover_stage::none};
-    std::atomic<int64_t> cutover_attempts{0};     // lock attempts made by this run
+    std::atomic<int64_t> cutover_attempts{0};  // lock attempts made by this run
     // A revert window's reverse job: the window's end has passed or `partshift finish` asked
     // (read by the job monitor); the run then stops and the window is closed.
     std::atomic<bool> end_revert_window{false};
-    std::atomic<double> last_lock_hold_ms{0};     // of the attempt that swapped
+    std::atomic<double> last_lock_hold_ms{0};  // of the attempt that swapped
 
     // Throttling: the copier waits between chunks while copy_throttled (the throttler sets
     // both, once a second); the applier never looks at these.
-    std::atomic<bool> copy_active{false};         // the copy phase is running
+    std::atomic<bool> copy_active{false};  // the copy phase is running
     // The throttler has judged the copy at least once: no chunk starts before that, so a
     // signal over its limit from the start holds back even the first chunk.
     std::atomic<bool> copy_throttle_checked{false};
@@ -93,13 +93,13 @@ struct progress {
     // Live control (partshift pause / set), read from the job's row once a second by the job
     // monitor, so a change from another shell takes effect within a second.
     std::atomic<bool> copy_paused{false};
-    std::atomic<double> max_copy_rate{0};         // rows/s; 0 = no ceiling
+    std::atomic<double> max_copy_rate{0};            // rows/s; 0 = no ceiling
     std::atomic<int64_t> max_lag_micros{1'000'000};  // the cutover gate's --max-lag
-    std::atomic<int> copy_workers{2};             // parallel chunk copies wanted now
+    std::atomic<int> copy_workers{2};                // parallel chunk copies wanted now
 
     // Figures the job monitor measures once a second, for metrics.
-    std::atomic<uint64_t> source_lsn{0};          // the server's WAL insert position
-    std::atomic<double> apply_rate{0};            // changes/s, smoothed
+    std::atomic<uint64_t> source_lsn{0};            // the server's WAL insert position
+    std::atomic<double> apply_rate{0};              // changes/s, smoothed
     std::atomic<bool> apply_falling_behind{false};  // lag keeps growing (monitor/apply_pace)
     // Catch-up (monitor/estimates): a catch_up_state, the time left while converging (-1 =
     // unknown), and the WAL rates behind it, bytes/s.
@@ -112,8 +112,9 @@ struct progress {
     // unapplied now (-1 = unknown); --cutover-when tail-fits opens the gate on it.
     std::atomic<double> apply_capacity{0};
     std::atomic<double> tail_seconds{-1};
-    std::atomic<int64_t> slot_retained_bytes{-1}; // WAL the slot pins; -1 = unknown
-    std::atomic<int64_t> slot_safe_wal_bytes{-1}; // before the server may invalidate it; -1 = no limit
+    std::atomic<int64_t> slot_retained_bytes{-1};  // WAL the slot pins; -1 = unknown
+    std::atomic<int64_t> slot_safe_wal_bytes{
+        -1};  // before the server may invalidate it; -1 = no limit
     // Errors the run met: connections lost and resumed, and the one it stopped on.
     std::atomic<int64_t> errors{0};
 };

@@ -19,7 +19,7 @@ struct throttle_reason {
 };
 
 class throttle_status {
-public:
+  public:
     void set(throttle_reason reason) {
         std::lock_guard lock(mutex_);
         reason_ = std::move(reason);
@@ -29,7 +29,7 @@ public:
         return reason_;
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     throttle_reason reason_;
 };

@@ -20,19 +20,19 @@ struct qualified_name {
 
 struct column {
     std::string name;
-    int attnum = 0;                    // pg_attribute.attnum
+    int attnum = 0;  // pg_attribute.attnum
     uint32_t type_oid = 0;
-    std::string type_name;             // format_type(atttypid, atttypmod), e.g. "character(1)"
-    std::string type_category;         // pg_type.typcategory: N numeric, D datetime, S string, ...
-    std::optional<std::string> collation;  // quoted collation name when not the type's default
+    std::string type_name;      // format_type(atttypid, atttypmod), e.g. "character(1)"
+    std::string type_category;  // pg_type.typcategory: N numeric, D datetime, S string, ...
+    std::optional<std::string> collation;     // quoted collation name when not the type's default
     std::optional<std::string> default_expr;  // pg_get_expr(adbin), absent for generated columns
     bool not_null = false;
-    char identity = '\0';              // 'a' ALWAYS, 'd' BY DEFAULT, '\0' none
+    char identity = '\0';                          // 'a' ALWAYS, 'd' BY DEFAULT, '\0' none
     std::optional<std::string> identity_sequence;  // qualified, quoted sequence name
     std::optional<std::string> generated_expr;     // STORED generated expression
     std::optional<std::string> comment;
-    char storage = '\0';               // attstorage when it differs from the type default
-    std::optional<int> statistics;     // attstattarget when set
+    char storage = '\0';            // attstorage when it differs from the type default
+    std::optional<int> statistics;  // attstattarget when set
 };
 
 struct check_constraint {
@@ -43,20 +43,20 @@ struct check_constraint {
 
 struct index {
     std::string name;
-    std::string definition;       // pg_get_indexdef, "CREATE [UNIQUE] INDEX name ON ... USING ..."
+    std::string definition;  // pg_get_indexdef, "CREATE [UNIQUE] INDEX name ON ... USING ..."
     // using_clause: the definition from "USING " on ("USING btree (lower(email)) WHERE ..."),
     // cut off after the exact prefix the server printed, so it can be re-aimed at another table.
     std::string using_clause;
-    std::string method;           // btree, gin, gist, brin, hash, ...
+    std::string method;  // btree, gin, gist, brin, hash, ...
     bool is_primary = false;
     bool is_unique = false;
-    bool is_constraint = false;   // backs a PRIMARY KEY / UNIQUE / EXCLUDE constraint
+    bool is_constraint = false;  // backs a PRIMARY KEY / UNIQUE / EXCLUDE constraint
     std::optional<std::string> constraint_name;
     bool is_replica_identity = false;
     bool is_partial = false;
     bool has_expressions = false;
     bool nulls_not_distinct = false;
-    std::vector<std::string> key_columns;      // plain key columns, in order (empty for expressions)
+    std::vector<std::string> key_columns;  // plain key columns, in order (empty for expressions)
     std::vector<std::string> include_columns;  // INCLUDE (...)
     std::optional<std::string> tablespace;
     std::optional<std::string> comment;
@@ -117,13 +117,13 @@ struct partition_member {
     uint32_t oid = 0;
     qualified_name name;
     uint32_t parent_oid = 0;
-    std::string bound;              // pg_get_expr(relpartbound): FOR VALUES ... / DEFAULT
+    std::string bound;  // pg_get_expr(relpartbound): FOR VALUES ... / DEFAULT
     // bound_id: md5 of the stored bound; unlike `bound` its text does not depend on the
     // session's TimeZone, so it is what a job records and compares.
     std::string bound_id;
-    char relkind = 'r';             // p for a sub-parent
-    bool detach_pending = false;    // DETACH ... CONCURRENTLY not finished
-    char replica_identity = 'd';    // the leaf's own: PostgreSQL 15 does not inherit it
+    char relkind = 'r';                         // p for a sub-parent
+    bool detach_pending = false;                // DETACH ... CONCURRENTLY not finished
+    char replica_identity = 'd';                // the leaf's own: PostgreSQL 15 does not inherit it
     std::vector<std::string> identity_columns;  // of its replica identity index (PK for 'd')
 };
 
@@ -132,8 +132,8 @@ struct table_model {
     uint32_t oid = 0;
     qualified_name name;
     std::string owner;
-    char relkind = 'r';         // r table, p partitioned, f foreign, ...
-    char persistence = 'p';     // p permanent, u unlogged, t temporary
+    char relkind = 'r';           // r table, p partitioned, f foreign, ...
+    char persistence = 'p';       // p permanent, u unlogged, t temporary
     char replica_identity = 'd';  // d default, n nothing, f full, i index
     std::optional<std::string> comment;
     std::vector<std::string> storage_options;  // reloptions, "fillfactor=70"
@@ -142,10 +142,10 @@ struct table_model {
 
     std::vector<column> columns;  // in attnum order, dropped columns left out
     std::vector<check_constraint> checks;
-    std::vector<index> indexes;   // every index, the primary key's included
+    std::vector<index> indexes;  // every index, the primary key's included
     std::vector<foreign_key> outbound_fks;
     std::vector<foreign_key> inbound_fks;
-    std::vector<trigger> triggers;  // user triggers only
+    std::vector<trigger> triggers;                // user triggers only
     std::vector<dependent_view> dependent_views;  // by depth: create in this order
     std::vector<owned_sequence> sequences;
     std::vector<grant> grants;

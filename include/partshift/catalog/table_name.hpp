@@ -13,8 +13,8 @@
 namespace partshift::catalog {
 
 // resolve_table_name finds the relation `text` names: one part is looked up through the
-// user's default search_path (the visible relation, as their SQL would), two parts are schema.name, three
-// parts must start with the current database. Throws usage_error for bad syntax
+// user's default search_path (the visible relation, as their SQL would), two parts are schema.name,
+// three parts must start with the current database. Throws usage_error for bad syntax
 // ("invalid table name ...") and for a name that matches nothing (`table "x" does not exist`).
 // Views, sequences and other non-table relations are reported as bad input too.
 qualified_name resolve_table_name(pg::connection& conn, const std::string& text);

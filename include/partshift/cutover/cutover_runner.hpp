@@ -65,11 +65,11 @@ struct cutover_result {
     bool swapped = false;
     bool stopped = false;  // stopping() became true before a swap
     int attempts = 0;
-    double lock_hold_ms = 0;      // lock granted → COMMIT of the successful attempt
-    double tail_apply_ms = 0;     // lock granted → fence applied, of that attempt
-    double swap_ms = 0;           // the swap's statements (target lock, renames, moves, mark)
-    double commit_ms = 0;         // the COMMIT itself (a WAL flush)
-    std::string last_failure;     // why the last attempt did not swap
+    double lock_hold_ms = 0;   // lock granted → COMMIT of the successful attempt
+    double tail_apply_ms = 0;  // lock granted → fence applied, of that attempt
+    double swap_ms = 0;        // the swap's statements (target lock, renames, moves, mark)
+    double commit_ms = 0;      // the COMMIT itself (a WAL flush)
+    std::string last_failure;  // why the last attempt did not swap
     swap_outcome swap;
 };
 

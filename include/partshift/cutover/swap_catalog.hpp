@@ -5,8 +5,8 @@
 // what cutover/swap_sql rendered and must not decide anything itself.
 #pragma once
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

@@ -1,5 +1,6 @@
 // spool_feed: the applier's change_feed over the spool, following the live writer: it reads
-// what the writer published (written, durable or not), and waits (polling a timer) when it has read it all.
+// what the writer published (written, durable or not), and waits (polling a timer) when it has read
+// it all.
 #pragma once
 
 #include <utility>
@@ -15,7 +16,7 @@
 namespace partshift::migrate {
 
 class spool_feed : public apply::change_feed {
-public:
+  public:
     spool_feed(spool::spool_writer& writer, stream::lsn_t applied_lsn,
                const std::atomic<bool>& stop)
         : writer_(writer), reader_(writer.dir(), applied_lsn), stop_(stop) {}
@@ -27,7 +28,7 @@ public:
     boost::asio::awaitable<bool> wait_for_data(
         std::chrono::steady_clock::time_point deadline) override;
 
-private:
+  private:
     bool fill_lookahead() const;
 
     spool::spool_writer& writer_;

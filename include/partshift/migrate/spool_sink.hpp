@@ -7,7 +7,7 @@
 namespace partshift::migrate {
 
 class spool_sink : public stream::change_sink {
-public:
+  public:
     explicit spool_sink(spool::spool_writer& writer) : writer_(writer) {}
     void append(const stream::message& msg) override;
     stream::lsn_t flush() override;
@@ -17,7 +17,7 @@ public:
     void record_position(stream::lsn_t lsn) override;
     stream::lsn_t durable_position() const override { return writer_.durable_position_lsn(); }
 
-private:
+  private:
     spool::spool_writer& writer_;
     uint64_t unflushed_ = 0;
 };

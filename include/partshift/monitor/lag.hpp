@@ -20,9 +20,9 @@ struct lag_figures {
 // When the applier has applied every spooled transaction, everything up to the acknowledged
 // idle position is applied too (nothing published happened in between), so lag is 0 there.
 // applying: whether the applier runs yet (during the copy nothing is applied).
-lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn,
-                        uint64_t acknowledged_lsn, uint64_t applied_lsn,
-                        int64_t oldest_unapplied_commit_us, int64_t now_us, bool applying);
+lag_figures compute_lag(uint64_t source_lsn, uint64_t spooled_commit_lsn, uint64_t acknowledged_lsn,
+                        uint64_t applied_lsn, int64_t oldest_unapplied_commit_us, int64_t now_us,
+                        bool applying);
 
 lag_figures compute_lag(const base::progress& p, int64_t now_us, bool applying);
 

@@ -14,7 +14,7 @@
 namespace partshift::monitor {
 
 class terminal_sink : public spdlog::sinks::base_sink<std::mutex> {
-public:
+  public:
     // inner: the sink that formats and colours the messages (stderr).
     explicit terminal_sink(std::shared_ptr<spdlog::sinks::sink> inner) : inner_(std::move(inner)) {}
 
@@ -23,7 +23,7 @@ public:
     void show_status(const std::string& line);
     void end_status(const std::string& line);
 
-protected:
+  protected:
     void sink_it_(const spdlog::details::log_msg& msg) override;
     void flush_() override { inner_->flush(); }
     void set_pattern_(const std::string& pattern) override { inner_->set_pattern(pattern); }
@@ -31,7 +31,7 @@ protected:
         inner_->set_formatter(std::move(formatter));
     }
 
-private:
+  private:
     void draw_status_locked();
 
     std::shared_ptr<spdlog::sinks::sink> inner_;

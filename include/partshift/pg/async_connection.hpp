@@ -38,7 +38,7 @@ struct copy_chunk {
 };
 
 class async_connection {
-public:
+  public:
     // connect opens a connection without blocking the io_context (PQconnectStart/Poll).
     static asio::awaitable<async_connection> connect(std::string conninfo,
                                                      std::string application_name,
@@ -92,7 +92,7 @@ public:
     // cancel asks the server to cancel the running query (blocking but brief).
     void cancel() noexcept;
 
-private:
+  private:
     async_connection(conn_handle conn, asio::posix::stream_descriptor socket);
 
     asio::awaitable<void> wait_readable();

@@ -25,7 +25,7 @@ conn_handle open_handle(const std::string& conninfo, const std::string& applicat
                         bool replication = false);
 
 class connection {
-public:
+  public:
     explicit connection(const std::string& conninfo,
                         const std::string& application_name = "partshift");
     explicit connection(conn_handle handle);
@@ -44,7 +44,7 @@ public:
     int server_version() const noexcept { return PQserverVersion(conn_.get()); }
     int backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
 
-private:
+  private:
     conn_handle conn_;
 };
 
@@ -53,14 +53,14 @@ result check_result(result res, PGconn* conn, std::string_view what);
 
 // transaction rolls back in its destructor unless commit() was called.
 class transaction {
-public:
+  public:
     explicit transaction(connection& conn, std::string_view begin_sql = "BEGIN");
     ~transaction();
     transaction(const transaction&) = delete;
     transaction& operator=(const transaction&) = delete;
     void commit();
 
-private:
+  private:
     connection& conn_;
     bool open_ = true;
 };

@@ -15,15 +15,26 @@ namespace partshift::pg {
 using param = std::optional<std::string>;
 using param_list = std::vector<param>;
 
-inline param to_param(std::nullopt_t) { return std::nullopt; }
-inline param to_param(const param& p) { return p; }
-inline param to_param(std::string s) { return s; }
-inline param to_param(std::string_view s) { return std::string(s); }
-inline param to_param(const char* s) { return s ? param(s) : std::nullopt; }
-inline param to_param(bool b) { return std::string(b ? "true" : "false"); }
+inline param to_param(std::nullopt_t) {
+    return std::nullopt;
+}
+inline param to_param(const param& p) {
+    return p;
+}
+inline param to_param(std::string s) {
+    return s;
+}
+inline param to_param(std::string_view s) {
+    return std::string(s);
+}
+inline param to_param(const char* s) {
+    return s ? param(s) : std::nullopt;
+}
+inline param to_param(bool b) {
+    return std::string(b ? "true" : "false");
+}
 template <typename T>
-    requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
-param to_param(T v) {
+requires std::is_integral_v<T> &&(!std::is_same_v<T, bool>)param to_param(T v) {
     return std::to_string(v);
 }
 

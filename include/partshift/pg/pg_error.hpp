@@ -10,7 +10,7 @@
 namespace partshift::pg {
 
 class pg_error : public partshift::runtime_error {
-public:
+  public:
     pg_error(const std::string& message, std::string sqlstate)
         : partshift::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
     const std::string& sqlstate() const noexcept { return sqlstate_; }
@@ -20,7 +20,7 @@ public:
                sqlstate_ == "57P02" || sqlstate_ == "57P03";
     }
 
-private:
+  private:
     std::string sqlstate_;
 };
 

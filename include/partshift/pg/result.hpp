@@ -16,7 +16,7 @@ struct result_deleter {
 };
 
 class result {
-public:
+  public:
     result() = default;
     explicit result(PGresult* raw) : raw_(raw) {}
 
@@ -35,7 +35,9 @@ public:
     std::string get(int row, int col) const { return std::string(view(row, col)); }
     std::string get(int row, const char* name) const { return get(row, column(name)); }
     std::optional<std::string> opt(int row, int col) const;
-    std::optional<std::string> opt(int row, const char* name) const { return opt(row, column(name)); }
+    std::optional<std::string> opt(int row, const char* name) const {
+        return opt(row, column(name));
+    }
     int64_t get_int(int row, int col) const;
     int64_t get_int(int row, const char* name) const { return get_int(row, column(name)); }
     bool get_bool(int row, int col) const { return view(row, col) == "t"; }
@@ -45,7 +47,7 @@ public:
     std::string error_message() const;
     std::string sqlstate() const;
 
-private:
+  private:
     std::unique_ptr<PGresult, result_deleter> raw_;
 };
 

@@ -13,10 +13,11 @@
 namespace partshift::pg {
 
 // pin_text_formats sets what PostgreSQL's own apply worker asks of its walsender (DateStyle
-// ISO, IntervalStyle postgres, extra_float_digits 3, client_encoding = the server encoding), so a role or database default such as
-// DateStyle = 'SQL, DMY' or extra_float_digits = 0 cannot change a value that travels as text:
-// the walsender's output and a lookup's result are parsed again by another session. One plain
-// statement, so it also runs on a replication connection before START_REPLICATION.
+// ISO, IntervalStyle postgres, extra_float_digits 3, client_encoding = the server encoding), so a
+// role or database default such as DateStyle = 'SQL, DMY' or extra_float_digits = 0 cannot change a
+// value that travels as text: the walsender's output and a lookup's result are parsed again by
+// another session. One plain statement, so it also runs on a replication connection before
+// START_REPLICATION.
 asio::awaitable<void> pin_text_formats(async_connection& conn);
 
 // require_replica_role sets session_replication_role = replica, so rows written by this

@@ -15,9 +15,12 @@ enum class partition_method { range, list, hash };
 // method_name: "range", "list" or "hash", as the options and the stored spec spell it.
 inline const char* method_name(partition_method m) {
     switch (m) {
-        case partition_method::range: return "range";
-        case partition_method::list: return "list";
-        case partition_method::hash: return "hash";
+        case partition_method::range:
+            return "range";
+        case partition_method::list:
+            return "list";
+        case partition_method::hash:
+            return "hash";
     }
     return "?";
 }

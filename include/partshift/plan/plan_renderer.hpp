@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "partshift/plan/preflight_check.hpp"
 #include "partshift/plan/group_plan.hpp"
+#include "partshift/plan/preflight_check.hpp"
 #include "partshift/plan/target_plan.hpp"
 
 namespace partshift::plan {

@@ -23,14 +23,14 @@ struct data_facts {
     std::optional<std::string> level2_min;
     std::optional<std::string> level2_max;
     std::vector<std::string> level2_values;
-    std::string now;                 // now() on the server, for premake of time ranges
-    std::string timezone;            // the server session TimeZone (timestamptz bounds)
+    std::string now;       // now() on the server, for premake of time ranges
+    std::string timezone;  // the server session TimeZone (timestamptz bounds)
 };
 
 // partition: one partition (or subpartition) to create.
 struct partition {
-    std::string name;         // unquoted, e.g. "orders_p2025_01"
-    std::string bound_sql;    // "FOR VALUES FROM ('2025-01-01') TO ('2025-02-01')", "DEFAULT"
+    std::string name;       // unquoted, e.g. "orders_p2025_01"
+    std::string bound_sql;  // "FOR VALUES FROM ('2025-01-01') TO ('2025-02-01')", "DEFAULT"
     std::optional<std::string> parent;  // unquoted parent name for second-level partitions
     bool is_partitioned = false;        // has subpartitions (its own PARTITION BY)
     std::string partition_by_sql;       // for is_partitioned: "PARTITION BY HASH (id)"
@@ -42,8 +42,8 @@ struct partition {
 // planned_index: an index to create on the partitioned parent.
 struct planned_index {
     std::string name;
-    std::string create_sql;     // CREATE [UNIQUE] INDEX ... ON ONLY? parent ... (executable)
-    std::string source_index;   // the source index it recreates
+    std::string create_sql;    // CREATE [UNIQUE] INDEX ... ON ONLY? parent ... (executable)
+    std::string source_index;  // the source index it recreates
     bool is_primary = false;
     bool is_unique = false;
     bool extended_with_partition_key = false;  // uniqueness weakened: warned about
@@ -70,9 +70,9 @@ struct target_plan {
     catalog::qualified_name target;  // NAME_new unless overridden
     std::string final_name;          // the name after cutover (partitions are named after it)
     partition_spec spec;
-    std::string create_table_sql;    // CREATE TABLE target (...) PARTITION BY ...
-    std::vector<partition> partitions;  // parents before their children
-    std::vector<planned_index> indexes;  // primary key first
+    std::string create_table_sql;             // CREATE TABLE target (...) PARTITION BY ...
+    std::vector<partition> partitions;        // parents before their children
+    std::vector<planned_index> indexes;       // primary key first
     std::vector<std::string> constraint_sql;  // CHECKs not inlined, outbound FKs, comments, ...
     std::vector<std::string> warnings;        // one line each, rendered as "-- WARNING: ..."
     std::vector<std::string> notes;           // informational lines

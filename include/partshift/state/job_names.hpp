@@ -26,5 +26,4 @@ std::string spool_dir_name(std::string_view system_identifier, std::string_view 
 // fence_prefix: the logical message prefix of the job's cutover fence, "partshift.fence:<job>".
 std::string fence_prefix(std::string_view job);
 
-
 }  // namespace partshift::state

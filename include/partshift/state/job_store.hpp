@@ -43,9 +43,9 @@ struct job_record {
     bool cutover_requested = false;
     std::optional<lsn_t> swap_lsn;  // set in the cutover transaction: the swap committed
     // The revert window (state/revert_window.hpp).
-    std::optional<std::string> reverse_of;            // on a reverse job: the job it reverses
-    std::optional<int64_t> revert_window_ms;          // asked for by `partshift cutover`
-    std::optional<std::string> revert_state;          // open, reverted, finished
+    std::optional<std::string> reverse_of;    // on a reverse job: the job it reverses
+    std::optional<int64_t> revert_window_ms;  // asked for by `partshift cutover`
+    std::optional<std::string> revert_state;  // open, reverted, finished
     // A multi-table job (run --spec): the job's name on every table's row; the row whose job
     // is group_job itself leads (slot, publication, spool, applied LSN, controls).
     std::optional<std::string> group_job;

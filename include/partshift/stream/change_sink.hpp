@@ -9,7 +9,7 @@
 namespace partshift::stream {
 
 class change_sink {
-public:
+  public:
     virtual ~change_sink() = default;
     // append records one message of a transaction, in stream order.
     virtual void append(const message& msg) = 0;

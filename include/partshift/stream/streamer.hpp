@@ -7,9 +7,9 @@
 #include <utility>
 
 #include <atomic>
-#include <optional>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "partshift/base/progress.hpp"
@@ -32,20 +32,20 @@ struct streamer_options {
 };
 
 class streamer {
-public:
-  streamer(streamer_options options, change_sink& sink, base::progress& progress,
-           const std::atomic<bool>& stop);
+  public:
+    streamer(streamer_options options, change_sink& sink, base::progress& progress,
+             const std::atomic<bool>& stop);
 
-  // run streams until stop is set; reconnects with backoff when the server goes away.
-  // Throws on errors that retrying cannot fix (slot lost, decode errors, sink errors).
-  boost::asio::awaitable<void> run();
+    // run streams until stop is set; reconnects with backoff when the server goes away.
+    // Throws on errors that retrying cannot fix (slot lost, decode errors, sink errors).
+    boost::asio::awaitable<void> run();
 
-  // handle_frame: one CopyData frame from the walsender into the sink; reply_now is set when
-  // the server asks for a reply. Public so unit tests can feed captured or hand-made frames
-  // without a server; run() is the only caller otherwise.
-  void handle_frame(std::string_view frame, bool& reply_now);
+    // handle_frame: one CopyData frame from the walsender into the sink; reply_now is set when
+    // the server asks for a reply. Public so unit tests can feed captured or hand-made frames
+    // without a server; run() is the only caller otherwise.
+    void handle_frame(std::string_view frame, bool& reply_now);
 
-private:
+  private:
     boost::asio::awaitable<void> stream_once();
     void handle_message(const message& msg);
     lsn_t flush_sink();
@@ -56,10 +56,10 @@ private:
     const std::atomic<bool>& stop_;
 
     bool in_transaction_ = false;
-    bool skipping_ = false;       // a transaction already in the sink, sent again
+    bool skipping_ = false;  // a transaction already in the sink, sent again
     bool unflushed_commit_ = false;
-    lsn_t last_commit_end_ = 0;   // end LSN of the last commit appended
-    lsn_t acknowledged_ = 0;      // never goes backwards
+    lsn_t last_commit_end_ = 0;  // end LSN of the last commit appended
+    lsn_t acknowledged_ = 0;     // never goes backwards
     lsn_t received_ = 0;
     std::chrono::steady_clock::time_point next_position_record_{};
     std::chrono::steady_clock::time_point next_sync_{};

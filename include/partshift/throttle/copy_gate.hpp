@@ -17,23 +17,23 @@
 namespace partshift::throttle {
 
 class copy_gate {
-public:
-  explicit copy_gate(base::progress& progress) : progress_(progress) {}
+  public:
+    explicit copy_gate(base::progress& progress) : progress_(progress) {}
 
-  // wait_open returns once the throttler has judged the copy and found it not throttled,
-  // or halted() turned true. Called
-  // before a chunk starts, never inside one: a chunk holds a source snapshot, which must
-  // stay short however long the throttle lasts.
-  boost::asio::awaitable<void> wait_open(const std::function<bool()>& halted);
+    // wait_open returns once the throttler has judged the copy and found it not throttled,
+    // or halted() turned true. Called
+    // before a chunk starts, never inside one: a chunk holds a source snapshot, which must
+    // stay short however long the throttle lasts.
+    boost::asio::awaitable<void> wait_open(const std::function<bool()>& halted);
 
-  // pace is called with the rows of each buffer before it is written; it sleeps as long as
-  // keeps every worker together under max_copy_rate rows/s. Polls halted() while it waits.
-  boost::asio::awaitable<void> pace(int64_t rows, const std::function<bool()>& halted);
+    // pace is called with the rows of each buffer before it is written; it sleeps as long as
+    // keeps every worker together under max_copy_rate rows/s. Polls halted() while it waits.
+    boost::asio::awaitable<void> pace(int64_t rows, const std::function<bool()>& halted);
 
-private:
-  base::progress& progress_;
-  // When the rows paced so far may all have been copied at the ceiling.
-  std::chrono::steady_clock::time_point next_free_{};
+  private:
+    base::progress& progress_;
+    // When the rows paced so far may all have been copied at the ceiling.
+    std::chrono::steady_clock::time_point next_free_{};
 };
 
 }  // namespace partshift::throttle

@@ -19,7 +19,7 @@ struct server_signals {
     int64_t active_backends = 0;
     int64_t waiting_backends = 0;
     std::optional<double> throttle_query_value;
-    std::string throttle_query_error;           // the query failed this time: throttle
+    std::string throttle_query_error;  // the query failed this time: throttle
 };
 
 base::throttle_reason decide_throttle(const throttle_limits& limits, const server_signals& signals,

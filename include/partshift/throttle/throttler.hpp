@@ -40,14 +40,14 @@ struct throttler_options {
 };
 
 class throttler {
-public:
-  throttler(throttler_options options, base::progress& progress, const std::atomic<bool>& stop);
+  public:
+    throttler(throttler_options options, base::progress& progress, const std::atomic<bool>& stop);
 
-  // run checks every interval until stop. Throws wal_guard_error or runtime_error when the
-  // guard ends the run; connection trouble only skips a tick (logged at debug level).
-  boost::asio::awaitable<void> run();
+    // run checks every interval until stop. Throws wal_guard_error or runtime_error when the
+    // guard ends the run; connection trouble only skips a tick (logged at debug level).
+    boost::asio::awaitable<void> run();
 
-private:
+  private:
     boost::asio::awaitable<server_signals> read_signals(pg::async_connection& conn);
     // act_on_guard logs and throws as the verdict says; returns it, a stop during the drain
     // grace turned into a throttle.

@@ -201,9 +201,11 @@ asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
     if (!in_txn_) throw runtime_error("Commit " + stream::format_lsn(m.end_lsn) + " without Begin");
     in_txn_ = false;
     if (skip_txn_) co_return;
-    if (options_.test_delay_per_transaction.count() > 0) {
-        asio::steady_timer pause(co_await asio::this_coro::executor,
-                                 options_.test_delay_per_transaction);
+    auto test_delay = options_.test_delay_per_transaction;
+    if (progress_.cutover == base::cutover_stage::cutting_over)
+        test_delay += options_.test_delay_in_cutover;
+    if (test_delay.count() > 0) {
+        asio::steady_timer pause(co_await asio::this_coro::executor, test_delay);
         co_await pause.async_wait(asio::use_awaitable);
     }
     session_->count_transaction(m.end_lsn);

@@ -146,6 +146,12 @@ option_group cutover_group() {
                "longest time the tables may stay locked in one attempt; past it, roll back and "
                "retry",
                format_duration(settings.max_lock_hold)),
+         choice("cutover-when", "WHEN",
+                "lag: cut over once lag is at most --max-lag; tail-fits: also while the lag is "
+                "over it, once the tail the lock would wait for (the unapplied changes at the "
+                "applier's measured pace; writers wait under the lock) is estimated at most "
+                "half of --max-lock-hold: for a source the applier cannot catch up with",
+                {"lag", "tail-fits"}, "lag"),
          value("lock-timeout", "DURATION",
                "how long each attempt waits for its lock (application statements queue behind "
                "it for at most this long)",
@@ -319,9 +325,9 @@ std::vector<command_def> migration_commands() {
                                "allow-uncarried-dependents", "partman"}),
           partition_options_group(), copy_group(),
           pick(cutover, {"dry-run", "dry-run-for", "postpone-cutover", "postpone-cutover-flag",
-                         "max-lag", "max-lock-hold", "lock-timeout", "cutover-attempts",
-                         "cutover-terminate-blockers-after", "verify", "drop-unrepointable-fks",
-                         "revert-window"}),
+                         "max-lag", "max-lock-hold", "cutover-when", "lock-timeout",
+                         "cutover-attempts", "cutover-terminate-blockers-after", "verify",
+                         "drop-unrepointable-fks", "revert-window"}),
           throttling_group(), hooks_group(), observability_group()},
          command_run},
     };

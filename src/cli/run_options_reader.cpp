@@ -70,6 +70,11 @@ cutover::cutover_settings read_cutover_settings(const po::variables_map& vm) {
         c.attempts = parse_count(*n, "cutover-attempts", 1, 10000);
     c.terminate_blockers_after = optional_duration(vm, "cutover-terminate-blockers-after");
     c.drop_unrepointable_fks = flag(vm, "drop-unrepointable-fks");
+    if (auto when = optional_string(vm, "cutover-when")) {
+        if (*when != "lag" && *when != "tail-fits")
+            throw usage_error("--cutover-when is lag or tail-fits, not '" + *when + "'");
+        c.when_tail_fits = *when == "tail-fits";
+    }
     return c;
 }
 

@@ -168,6 +168,7 @@ class cutover_attempt {
         if (stream::origin_filter_enabled(o_.job.origin_filter))
             if (auto foreign = stream::foreign_origins(lock_); !foreign.empty())
                 throw runtime_error(stream::foreign_origin_message(foreign, o_.job.job));
+        const uint64_t applied_at_lock = hooks_.applied_position ? hooks_.applied_position() : 0;
         // Once the lock is granted no source write can commit: every change before this
         // message's commit is in the stream ahead of it.
         auto fence = fence_.query(
@@ -179,6 +180,15 @@ class cutover_attempt {
             if (clock::now() >= deadline || hooks_.stopping()) {
                 failure = "the tail was not applied within --max-lock-hold (" +
                           std::to_string(o_.max_lock_hold.count()) + " ms)";
+                if (hooks_.applied_position && hooks_.describe_undrained_tail) {
+                    const uint64_t now_applied = hooks_.applied_position();
+                    const uint64_t tail =
+                        fence_lsn > applied_at_lock ? fence_lsn - applied_at_lock : 0;
+                    failure += ": " + hooks_.describe_undrained_tail(
+                                          tail, now_applied > applied_at_lock
+                                                    ? std::min(tail, now_applied - applied_at_lock)
+                                                    : 0);
+                }
                 return false;
             }
             std::this_thread::sleep_for(2ms);

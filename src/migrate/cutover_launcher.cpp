@@ -1,6 +1,7 @@
 // cutover_launcher: the cutover's blocking job and its outcome (see the header).
 #include "partshift/migrate/cutover_launcher.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -8,6 +9,8 @@
 #include "partshift/error.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/reverse_stream.hpp"
+#include "partshift/monitor/byte_size.hpp"
+#include "partshift/monitor/human_units.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/teardown/job_teardown.hpp"
 #include "partshift/verify/verifier.hpp"
@@ -47,9 +50,27 @@ cutover::cutover_options cutover_launcher::options_for(const state::job_record& 
 cutover::cutover_hooks cutover_launcher::hooks_for() {
     auto& progress = ctx_.progress;
     cutover::cutover_hooks hooks;
-    hooks.applier_current = [&progress] {
-        return follow_watcher::lag_within(progress.lag_micros,
-                                          std::chrono::microseconds(progress.max_lag_micros));
+    // The gate's own test before every attempt: a retry waits until the lag is small (or the
+    // tail fits, at the pace measured since, including the rolled-back attempt's) again.
+    std::optional<std::chrono::milliseconds> tail_fits_hold;
+    if (ctx_.options.cutover.when_tail_fits) tail_fits_hold = ctx_.options.cutover.max_lock_hold;
+    hooks.applier_current = [&progress, tail_fits_hold] {
+        return follow_watcher::ready_for_lock(progress, tail_fits_hold);
+    };
+    hooks.applied_position = [&progress] { return progress.applied_lsn.load(); };
+    // Read when an attempt gave up: the estimate is that of the moment, close to the one the
+    // attempt started on (the monitor measures once a second).
+    hooks.describe_undrained_tail = [&progress, tail_fits_hold](uint64_t tail, uint64_t applied) {
+        std::string out = monitor::human_size(static_cast<double>(applied)) + " of the " +
+                          monitor::human_size(static_cast<double>(tail)) +
+                          " of WAL up to the fence applied";
+        if (tail_fits_hold)
+            out += fmt::format(
+                " (the tail was estimated at ~{} at {}; the next attempt waits until the tail "
+                "fits at the pace measured since)",
+                monitor::human_duration(progress.tail_seconds),
+                monitor::human_byte_rate(progress.apply_capacity));
+        return out;
     };
     hooks.attempt_finished = [&progress](const cutover::cutover_result& r) {
         progress.cutover_attempts = r.attempts;

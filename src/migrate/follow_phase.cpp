@@ -69,6 +69,8 @@ apply::applier_options follow_phase::applier_options() const {
         o.origin = stream::origin_name(job_.slot_name, 'a', 1);
     if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_MS"))
         o.test_delay_per_transaction = std::chrono::milliseconds(std::atoi(ms));
+    if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_IN_CUTOVER_MS"))
+        o.test_delay_in_cutover = std::chrono::milliseconds(std::atoi(ms));
     return o;
 }
 
@@ -88,6 +90,8 @@ follow_watcher_options follow_phase::watcher_options(const state::job_record& fr
             "' swaps back, 'partshift finish --job " + *job_.reverse_of + "' closes the window";
     watch.postpone_flag_file = ctx_.options.postpone_flag_file;
     watch.hook_retry = ctx_.options.before_cutover_retry;
+    if (ctx_.options.cutover.when_tail_fits)
+        watch.tail_fits_hold = ctx_.options.cutover.max_lock_hold;
     return watch;
 }
 

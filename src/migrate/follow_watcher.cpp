@@ -8,8 +8,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
+#include "partshift/monitor/byte_size.hpp"
+#include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/lag.hpp"
 #include "partshift/monitor/log_event.hpp"
+#include "partshift/monitor/tail_estimate.hpp"
 #include "partshift/stream/pg_clock.hpp"
 
 namespace partshift::migrate {
@@ -64,6 +67,12 @@ asio::awaitable<void> follow_watcher::run() {
     }
 }
 
+bool follow_watcher::ready_for_lock(const base::progress& p,
+                                    std::optional<std::chrono::milliseconds> tail_fits_hold) {
+    if (lag_within(p.lag_micros, std::chrono::microseconds(p.max_lag_micros))) return true;
+    return tail_fits_hold && monitor::tail_fits(p.tail_seconds, *tail_fits_hold);
+}
+
 bool follow_watcher::gate_open() {
     if (cutover_started_) return false;
     if (!hooks_.indexes_ready()) {
@@ -72,8 +81,8 @@ bool follow_watcher::gate_open() {
     }
     // One measurement at most --max-lag is enough: the lag is measured conservatively (see
     // job_monitor), and what the lock waits for is bounded by the fence's cap however the lag
-    // moved since.
-    if (!lag_within(progress_.lag_micros, std::chrono::microseconds(progress_.max_lag_micros))) {
+    // moved since. With --cutover-when tail-fits, one estimate of the tail that fits is.
+    if (!ready_for_lock(progress_, options_.tail_fits_hold)) {
         progress_.cutover = base::cutover_stage::catching_up;
         return false;
     }
@@ -130,13 +139,27 @@ asio::awaitable<void> follow_watcher::open_gate() {
     }
     progress_.cutover = base::cutover_stage::cutting_over;
     cutover_started_ = true;
-    monitor::log_event(spdlog::level::info,
-                       {.job = options_.job,
-                        .phase = "follow",
-                        .event = "cutover_start",
-                        .lag_bytes = progress_.lag_bytes.load(),
-                        .lag_seconds = static_cast<double>(progress_.lag_micros) / 1e6},
-                       "cutover: lag {:.2f} s, starting", progress_.lag_micros / 1e6);
+    const monitor::log_fields started{
+        .job = options_.job,
+        .phase = "follow",
+        .event = "cutover_start",
+        .lag_bytes = progress_.lag_bytes.load(),
+        .lag_seconds = static_cast<double>(progress_.lag_micros) / 1e6};
+    // The lag as it is now (the before-cutover hook may have taken a while).
+    if (!options_.tail_fits_hold ||
+        lag_within(progress_.lag_micros, std::chrono::microseconds(progress_.max_lag_micros)))
+        monitor::log_event(spdlog::level::info, started, "cutover: lag {:.2f} s, starting",
+                           progress_.lag_micros / 1e6);
+    else
+        monitor::log_event(
+            spdlog::level::info, started,
+            "cutover: lag {:.2f} s is over --max-lag ({}), but the tail fits (--cutover-when "
+            "tail-fits): ~{} to apply under the lock at {} (the applier's pace with a backlog), "
+            "{:.0f}x that within --max-lock-hold ({}); starting",
+            progress_.lag_micros / 1e6, monitor::human_duration(progress_.max_lag_micros / 1e6),
+            monitor::human_duration(progress_.tail_seconds),
+            monitor::human_byte_rate(progress_.apply_capacity), monitor::tail_safety_factor,
+            monitor::human_duration(static_cast<double>(options_.tail_fits_hold->count()) / 1e3));
     hooks_.start_cutover();
 }
 

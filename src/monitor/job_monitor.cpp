@@ -112,19 +112,21 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     }
     last_changes_ = changes;
     last_time_ = now;
-    if (lag_known && applying)
-        pace_.add(now, lag.lag_seconds, static_cast<int64_t>(lag.lag_bytes), rate_);
-    else
+    if (lag_known && applying) {
+        const auto change = pace_.add({now, source, lag.applied_position, lag.lag_seconds, changes,
+                                       static_cast<double>(progress_.max_lag_micros) / 1e6});
+        // Logged once when it falls behind, and again only after it caught up and relapsed.
+        if (change == apply_pace::change::fell_behind)
+            spdlog::warn("{}", pace_.why().value_or("the applier is not keeping up"));
+        else if (change == apply_pace::change::caught_up)
+            spdlog::info("the applier is keeping up again (lag {}, {})",
+                         human_size(static_cast<double>(lag.lag_bytes)),
+                         human_duration(lag.lag_seconds));
+    } else {
         pace_.reset();
-    const auto behind = pace_.behind();
-    if (behind.has_value() != behind_) {
-        if (behind)
-            spdlog::warn("{}", *behind);
-        else
-            spdlog::info("the applier is keeping up again (lag {:.1f} s)", lag.lag_seconds);
-        behind_ = behind.has_value();
-        progress_.apply_falling_behind = behind_;
     }
+    progress_.apply_falling_behind = pace_.behind();
+    const auto behind = pace_.why();
 
     // Statement and parameters as named locals: GCC 12 mis-destroys temporaries (notably
     // conditional ones) that live across a co_await.
@@ -202,8 +204,30 @@ void job_monitor::estimate(std::chrono::steady_clock::time_point now, uint64_t s
         progress_.catch_up_seconds_left = e.seconds_left.value_or(-1);
         progress_.applied_wal_rate = e.applied_bytes_per_second;
         progress_.incoming_wal_rate = e.incoming_bytes_per_second;
+        // The tail a cutover's lock would wait for now: unapplied up to the newest WAL position
+        // the server reported (a tick ago; the lag's own position is older, see report_once).
+        capacity_.add(now, lag.applied_position, static_cast<int64_t>(lag.lag_bytes));
+        tail_inputs tail;
+        tail.applied_position = lag.applied_position;
+        tail.received_position = progress_.received_lsn;
+        tail.insert_position = source;
+        if (!insert_positions_.empty()) {
+            tail.insert_position = std::max(source, insert_positions_.back().first);
+            tail.insert_age_seconds =
+                std::chrono::duration<double>(now - insert_positions_.back().second).count();
+        }
+        tail.incoming_bytes_per_second = e.incoming_bytes_per_second;
+        tail.capacity_bytes_per_second = capacity_.bytes_per_second();
+        progress_.apply_capacity = tail.capacity_bytes_per_second.value_or(0);
+        // Not before the incoming rate is measured (the catch-up window's first seconds): a
+        // tail without what arrives before the lock would be underestimated.
+        const bool rates_known = e.incoming_bytes_per_second > 0 || e.applied_bytes_per_second > 0;
+        progress_.tail_seconds = rates_known ? monitor::tail_seconds(tail).value_or(-1) : -1;
     } else {
         catch_up_.reset();
+        capacity_.reset();
+        progress_.apply_capacity = 0;
+        progress_.tail_seconds = -1;
         progress_.catch_up = static_cast<int>(catch_up_state::unknown);
         progress_.catch_up_seconds_left = -1;
     }

@@ -26,17 +26,23 @@ void create_ledger(const test_database& db) {
 }
 
 std::unique_ptr<child_process> start_ledger_load(const test_database& db, const std::string& mode,
-                                                 int seconds, const std::string& log_path) {
-    return std::make_unique<child_process>(
-        // --max-tries: an UPDATE racing a concurrent partition-key move of the same row fails
-        // with serialization_failure on any partitioned table (the row moved partitions);
-        // applications retry it, and so does this load. A retried transaction commits once,
-        // so the ledger still counts every committed write exactly once.
-        std::vector<std::string>{"pgbench", "-n", "-M", mode, "-c", "3", "-j", "1", "-R", "150",
-                                 "--max-tries", "10", "--verbose-errors", "-T",
-                                 std::to_string(seconds), "-f",
-                                 workload_dir + "/ledger_writes.pgbench", db.name()},
-        log_path);
+                                                 int seconds, const std::string& log_path,
+                                                 int rate) {
+    // --max-tries: an UPDATE racing a concurrent partition-key move of the same row fails
+    // with serialization_failure on any partitioned table (the row moved partitions);
+    // applications retry it, and so does this load. A retried transaction commits once,
+    // so the ledger still counts every committed write exactly once.
+    std::vector<std::string> argv{"pgbench", "-n", "-M", mode, "-c", "3", "-j", "1"};
+    if (rate > 0) {
+        argv.push_back("-R");
+        argv.push_back(std::to_string(rate));
+    }
+    for (std::string a : {"--max-tries", "10", "--verbose-errors", "-T"}) argv.push_back(a);
+    argv.push_back(std::to_string(seconds));
+    argv.push_back("-f");
+    argv.push_back(workload_dir + "/ledger_writes.pgbench");
+    argv.push_back(db.name());
+    return std::make_unique<child_process>(argv, log_path);
 }
 
 void expect_ledger_holds(const test_database& db, const std::string& t) {

@@ -14,9 +14,11 @@ namespace partshift::testing {
 void create_ledger(const test_database& db);
 
 // start_ledger_load: pgbench (`mode`: simple or prepared) at a steady rate an applier keeps up
-// with, for `seconds`, logging to log_path.
+// with (`rate` transactions/s; 0: as fast as the clients can, unthrottled), for `seconds`,
+// logging to log_path.
 std::unique_ptr<child_process> start_ledger_load(const test_database& db, const std::string& mode,
-                                                 int seconds, const std::string& log_path);
+                                                 int seconds, const std::string& log_path,
+                                                 int rate = 150);
 
 // expect_ledger_holds: every committed write of the load is in `table` exactly once: amounts
 // equal the starting amount plus the updates counted in the ledger, inserted rows are there,

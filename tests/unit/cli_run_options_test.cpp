@@ -55,6 +55,7 @@ TEST(CliRunOptions, DefaultsComeFromTheStructsThatHoldThem) {
     EXPECT_EQ(r.run.cutover.lock_timeout, cutover_defaults.lock_timeout);
     EXPECT_EQ(r.run.cutover.max_lock_hold, cutover_defaults.max_lock_hold);
     EXPECT_EQ(r.run.cutover.attempts, cutover_defaults.attempts);
+    EXPECT_FALSE(r.run.cutover.when_tail_fits);
     EXPECT_FALSE(r.run.cutover.terminate_blockers_after);
     EXPECT_EQ(r.run.max_lag, run_defaults.max_lag);
     EXPECT_FALSE(r.run.max_lag_given);
@@ -165,6 +166,8 @@ TEST(CliRunOptions, RefusesBadValuesNamingTheOption) {
     expect_usage_error({"--copy-workers", "65"}, "--copy-workers takes a number from 1 to 64");
     expect_usage_error({"--copy-workers", "two"}, "--copy-workers");
     expect_usage_error({"--copy-method", "pipe"}, "--copy-method is insert or copy");
+    expect_usage_error({"--cutover-when", "soon"},
+                       "--cutover-when is lag or tail-fits, not 'soon'");
     expect_usage_error({"--slot-wal-limit", "lots"}, "--slot-wal-limit");
     expect_usage_error({"--slot-timeout", "500ms"}, "--slot-timeout must be at least 1s");
     expect_usage_error({"--hooks-timeout", "10ms"}, "--hooks-timeout must be at least 100ms");
@@ -172,6 +175,11 @@ TEST(CliRunOptions, RefusesBadValuesNamingTheOption) {
     expect_usage_error({"--revert-window", "10ms"}, "--revert-window must be at least 1s");
     expect_usage_error({"--max-load", "threads=3"}, "--max-load");
     expect_usage_error({"--metrics-linger", "soon"}, "--metrics-linger");
+}
+
+TEST(CliRunOptions, CutoverWhenTailFits) {
+    EXPECT_TRUE(read({"--cutover-when", "tail-fits"}).run.cutover.when_tail_fits);
+    EXPECT_FALSE(read({"--cutover-when", "lag"}).run.cutover.when_tail_fits);
 }
 
 TEST(CliRunOptions, WithoutTableOrSpecIsBadUsage) {

@@ -59,6 +59,9 @@ struct applier_options {
     // Fault injection for tests (an applier slower than the source): a pause after each source
     // transaction. Zero outside tests.
     std::chrono::milliseconds test_delay_per_transaction{0};
+    // ... and one more, added while a cutover is under way (from the gate's opening on): a
+    // tail that drains slower under the lock than the pace the gate estimated it by.
+    std::chrono::milliseconds test_delay_in_cutover{0};
     int max_group_rows = 1000;
     size_t max_group_bytes = 4 * 1024 * 1024;
 };

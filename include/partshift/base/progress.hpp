@@ -107,6 +107,11 @@ struct progress {
     std::atomic<double> catch_up_seconds_left{-1};
     std::atomic<double> applied_wal_rate{0};
     std::atomic<double> incoming_wal_rate{0};
+    // The cutover's tail (monitor/tail_estimate): the applier's pace while it has a backlog
+    // (bytes/s of source WAL; 0 = unknown) and the seconds the lock would wait for what is
+    // unapplied now (-1 = unknown); --cutover-when tail-fits opens the gate on it.
+    std::atomic<double> apply_capacity{0};
+    std::atomic<double> tail_seconds{-1};
     std::atomic<int64_t> slot_retained_bytes{-1};  // WAL the slot pins; -1 = unknown
     std::atomic<int64_t> slot_safe_wal_bytes{
         -1};  // before the server may invalidate it; -1 = no limit

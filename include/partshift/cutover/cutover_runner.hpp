@@ -8,7 +8,9 @@
 // rolls back (source untouched, invariant 5), backs off with jitter and tries again; the
 // sessions and prepared transactions in its way are named (cutover/lock_blockers), and an
 // autovacuum among them is cancelled so the next attempt can follow at once.
-// Must not: apply changes itself, or hold the lock while waiting for a backlog.
+// Must not: apply changes itself, or hold the lock while waiting for a backlog (with
+// --cutover-when tail-fits the gate lets an attempt start with a tail estimated to fit under
+// the hold; the hold's cap is the same).
 #pragma once
 
 #include <atomic>
@@ -43,7 +45,8 @@ struct cutover_result;
 
 // What the cutover needs from the running job, all safe to call from another thread.
 struct cutover_hooks {
-    std::function<bool()> applier_current;        // lag is small: an attempt may start
+    // An attempt may start: the lag is small (or, --cutover-when tail-fits, the tail fits).
+    std::function<bool()> applier_current;
     std::function<uint64_t()> applied_fence_lsn;  // highest fence LSN committed on the target
     std::function<bool()> stopping;               // SIGINT/SIGTERM or a failed role
     // after each attempt, with the result so far (for metrics); optional
@@ -51,6 +54,11 @@ struct cutover_hooks {
     // Inside the swap's transaction, after state::mark_cut_over: more state that must commit
     // with the swap or not at all (the revert window's reverse job); optional.
     std::function<void(pg::connection&)> in_swap_transaction;
+    // The applier's applied position (bytes from 0/0), and the words for a tail that was not
+    // applied within the hold: given the tail up to the fence and how much of it was applied
+    // (bytes); optional, both or neither.
+    std::function<uint64_t()> applied_position;
+    std::function<std::string(uint64_t tail_bytes, uint64_t applied_bytes)> describe_undrained_tail;
 };
 
 struct cutover_result {

@@ -15,6 +15,12 @@ struct cutover_settings {
     std::chrono::milliseconds lock_timeout{50};
     std::chrono::milliseconds max_lock_hold{2000};
     int attempts = 30;  // lock attempts before giving up (exit 4)
+    // --cutover-when tail-fits: the gate also opens while the lag is over --max-lag, once the
+    // tail the lock would wait for (monitor/tail_estimate, at the applier's measured pace)
+    // fits under max_lock_hold with a safety factor: under the lock the writers wait, so the
+    // tail is finite. For a source the applier cannot catch up with; each attempt is capped
+    // and rolled back like any other.
+    bool when_tail_fits = false;
     // Inbound foreign keys that cannot reference the new table are dropped instead of refused.
     bool drop_unrepointable_fks = false;
     // --cutover-terminate-blockers-after: terminate sessions that have blocked the lock this

@@ -2,7 +2,9 @@
 // switches the job to follow once the idempotent window is behind and the backlog is
 // applied, starts the unique index build, removes applied spool segments, ends a timed dry
 // run, and opens the cutover gate: copy done, every index built and valid, lag at most
-// --max-lag (live: `partshift set --max-lag`) for a moment, (with --postpone-cutover)
+// --max-lag (live: `partshift set --max-lag`) for a moment (with --cutover-when tail-fits:
+// or the tail the lock would wait for estimated to fit under --max-lock-hold), (with
+// --postpone-cutover)
 // `partshift cutover` asked for, and (with --postpone-cutover-flag) its file gone or
 // `partshift cutover` asked for; then (with --hooks-dir) the before-cutover hook exits 0, or
 // the cutover is postponed and the hook asked again after hook_retry; then the request is
@@ -36,6 +38,8 @@ struct follow_watcher_options {
     std::string waiting_line = "ready to cut over; waiting for 'partshift cutover'";
     // --postpone-cutover-flag: the cutover waits while this file exists (gh-ost style)
     std::optional<std::string> postpone_flag_file;
+    // --cutover-when tail-fits: the run's --max-lock-hold, which the estimated tail must fit.
+    std::optional<std::chrono::milliseconds> tail_fits_hold;
     // A failed before-cutover hook is run again after this long (the gate still open).
     std::chrono::milliseconds hook_retry{10'000};
 };
@@ -75,6 +79,11 @@ class follow_watcher {
     static bool lag_within(int64_t lag_micros, std::chrono::microseconds max_lag) {
         return lag_micros >= 0 && lag_micros <= max_lag.count();
     }
+    // ready_for_lock: an attempt may take the lock: the lag is within --max-lag, or, with
+    // tail_fits_hold (--cutover-when tail-fits), the tail the job monitor estimated fits under
+    // it (monitor::tail_fits). The gate and the cutover's check before each attempt.
+    static bool ready_for_lock(const base::progress& p,
+                               std::optional<std::chrono::milliseconds> tail_fits_hold);
 
   private:
     // gate_open: every condition for the cutover holds (status says which one waits if not).

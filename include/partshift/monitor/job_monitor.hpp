@@ -17,6 +17,7 @@
 #include "partshift/monitor/apply_pace.hpp"
 #include "partshift/monitor/estimates.hpp"
 #include "partshift/monitor/lag.hpp"
+#include "partshift/monitor/tail_estimate.hpp"
 #include "partshift/pg/async_connection.hpp"
 
 namespace partshift::monitor {
@@ -55,8 +56,8 @@ class job_monitor {
     std::chrono::steady_clock::time_point last_time_{};
     double rate_ = 0;
     apply_pace pace_;
-    bool behind_ = false;  // the last verdict, to log changes only
     catch_up_meter catch_up_;
+    capacity_meter capacity_;  // the applier's pace with a backlog (the cutover's tail)
     rate_meter index_rate_{std::chrono::hours(24)};  // since the index phase began
     // The server's WAL insert LSN of the last two ticks, with the time each was read.
     std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> insert_positions_;

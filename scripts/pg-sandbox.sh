@@ -53,6 +53,13 @@ full_page_writes = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %a '
 CONF
+  # PostgreSQL 18 caps replication origins in use apart from slots (max_active_replication_origins,
+  # default 10); the origin filter's tests need as many as 17 gives them (max_replication_slots).
+  local major
+  major=$("$PG_BIN/postgres" --version | sed -E 's/.* ([0-9]+)[.a-z].*/\1/')
+  if [[ $major =~ ^[0-9]+$ ]] && ((major >= 18)); then
+    echo "max_active_replication_origins = 64" >>"$dir/data/postgresql.conf"
+  fi
   # Settings of the caller's own, after the defaults so they win (tests that need a server
   # the shared sandbox must not become, e.g. wal_level = replica).
   [[ -n ${PARTSHIFT_SANDBOX_EXTRA_CONF:-} ]] && printf '%s\n' "$PARTSHIFT_SANDBOX_EXTRA_CONF" \

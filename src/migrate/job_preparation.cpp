@@ -1,6 +1,7 @@
 // job_preparation: prepare a new job, check a resumed one (see the header).
 #include "partshift/migrate/job_preparation.hpp"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -74,6 +75,10 @@ void log_origin_filter(const std::optional<std::string>& recorded) {
 // read with the origin filter when it is safe (chosen here, before the slot, once per job).
 void create_stream(const run_options& options, const std::vector<table_ref>& tables,
                    const state::job_record& rec, pg::connection& conn) {
+    if (const auto dropped = stream::drop_orphaned_origins(conn); !dropped.empty())
+        spdlog::info(
+            "dropped {} replication origin(s) left by partshift jobs whose slot is gone: {}",
+            dropped.size(), fmt::join(dropped, ", "));
     const auto filter =
         stream::origin_filter_record(stream::choose_origin_filter(conn, options.no_origin_filter));
     state::set_origin_filter(conn, rec.job, filter);

@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "partshift/pg/array_literal.hpp"
@@ -136,6 +137,41 @@ boost::asio::awaitable<bool> use_origin(pg::async_connection& conn, std::string 
         asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::milliseconds(200));
         co_await wait.async_wait(asio::use_awaitable);
     }
+}
+
+std::vector<std::string> drop_orphaned_origins(pg::connection& conn) {
+    // One read of both catalogs; pg_replication_origin exists on every supported version.
+    auto r = conn.exec(
+        "SELECT 'o', roname FROM pg_catalog.pg_replication_origin "
+        " WHERE roname LIKE 'partshift\\_%' "
+        "UNION ALL SELECT 's', slot_name::text FROM pg_catalog.pg_replication_slots "
+        " WHERE slot_name LIKE 'partshift\\_%'");
+    std::set<std::string> owned;
+    std::vector<std::string> origins;
+    for (int i = 0; i < r.rows(); ++i) {
+        if (r.get(i, 0) == "o") {
+            origins.push_back(r.get(i, 1));
+            continue;
+        }
+        for (auto& name : job_origin_names(r.get(i, 1))) owned.insert(std::move(name));
+    }
+    std::vector<std::string> dropped;
+    for (const auto& name : origins) {
+        if (owned.contains(name)) continue;
+        try {
+            // Gone meanwhile (its job's own drop beat this one): nothing to do.
+            auto d = conn.query(
+                "SELECT pg_catalog.pg_replication_origin_drop($1) "
+                "WHERE pg_catalog.pg_replication_origin_oid($1) IS NOT NULL",
+                name);
+            if (d.rows() > 0) dropped.push_back(name);
+        } catch (const pg::pg_error& e) {
+            if (e.is_connection_loss()) throw;
+            // In use (a session still has it set up) or not ours to drop: leave it.
+            spdlog::debug("left replication origin {}: {}", name, e.what());
+        }
+    }
+    return dropped;
 }
 
 void drop_job_origins(pg::connection& conn, const std::string& slot_name) {

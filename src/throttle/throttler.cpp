@@ -46,23 +46,17 @@ constexpr const char* slot_sql =
     " WHERE name = 'idle_replication_slot_timeout'), 0) "
     "FROM pg_replication_slots s WHERE s.slot_name = $1";
 
-std::string lost_message(const std::string& slot, const std::string& job,
-                         const std::string& reason) {
-    return "slot " + slot + ": " + reason + "; start over: 'partshift abort --job " + job +
-           "', then run again (raise max_slot_wal_keep_size first)";
-}
-
-// throw_if_lost: a slot the server invalidated ends the run. Lost for idleness is the
-// guard's exit (5): the server's slot policy ended the job, as its WAL limit does before it,
-// and the fix is a server setting or resuming sooner.
+// throw_if_lost: a slot the server invalidated ends the run with the guard's exit (5),
+// whatever the cause: the server's slot policy (its WAL limit, or idleness on 18) ended the
+// job, the line names which, and the fix is the same for both: a server setting, then start
+// over, since the changes the slot held are gone.
 void throw_if_lost(const wal_guard_verdict& v, const std::string& slot, const std::string& job) {
-    if (v.idle_timeout)
-        throw wal_guard_error("slot " + slot + ": " + v.message +
-                              "; start over: 'partshift abort --job " + job +
-                              "', then run again (raise idle_replication_slot_timeout, or set "
-                              "it to 0, first)");
-    if (v.level == wal_guard_level::lost)
-        throw partshift::runtime_error(lost_message(slot, job, v.message));
+    if (v.level != wal_guard_level::lost) return;
+    throw wal_guard_error("slot " + slot + ": " + v.message +
+                          "; start over: 'partshift abort --job " + job + "', then run again (" +
+                          (v.idle_timeout ? "raise idle_replication_slot_timeout, or set it to 0"
+                                          : "raise max_slot_wal_keep_size") +
+                          ", first)");
 }
 
 slot_wal_reading reading_from(const pg::result& r) {

@@ -676,8 +676,8 @@ TEST_F(WalGuardTest, StopsBeforeTheSlotIsInvalidatedAndTheJobResumes) {
     EXPECT_EQ(*stopped, 0) << run->log();
 }
 
-// A slot the server invalidated while no run was active: the next run says start over (exit 1,
-// one line), and status says so too.
+// A slot the server invalidated while no run was active: the next run says start over (exit 5,
+// the guard's, as for a slot invalidated for idleness on 18; one line), and status says so too.
 TEST_F(WalGuardTest, LostSlotSaysStartOver) {
     auto run = start_run("1");
     wait_for([](const auto& s) { return s.phase() == "follow"; }, run.get(), "follow");
@@ -692,12 +692,13 @@ TEST_F(WalGuardTest, LostSlotSaysStartOver) {
     auto r =
         run_partshift({"run", "--dsn", dsn_, "--table", "items", "--partition-by", "range", "--key",
                        "ts", "--interval", "1 month", "--spool-dir", spool_.path(), "--dry-run"});
-    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(r.exit_code, 5) << r.err;
     // The error is the last line on stderr, after the job's log lines.
     const std::string last = r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1);
     EXPECT_EQ(last.rfind("partshift: slot ", 0), 0u) << r.err;
     EXPECT_NE(last.find("start over"), std::string::npos) << r.err;
     EXPECT_NE(last.find("invalidated"), std::string::npos) << r.err;
+    EXPECT_NE(last.find("max_slot_wal_keep_size"), std::string::npos) << r.err;
     auto text = run_partshift({"status", "--dsn", dsn_, "--job", "items"});
     EXPECT_NE(text.out.find("start over"), std::string::npos) << text.out;
 }

@@ -4,9 +4,9 @@
 // the data still converges and cuts over under a pgbench load; a foreign origin at the start
 // leaves the stream unfiltered with one line saying why, one appearing mid-job stops it
 // (exit 1, naming it); the job's origins go with the job (done, abort, after kill -9 and a
-// resume). Skipped below 16, where status says the filter is off and why.
-// Tests that create a foreign origin run on a server of their own: origins are cluster-wide,
-// and one would stop every filtered job of the shared sandbox.
+// resume), and a starting job drops the origins of slots that are gone. Skipped below 16, where
+// status says the filter is off and why. Tests that create a foreign origin run on a server of
+// their own: origins are cluster-wide, and one would stop every filtered job of the shared sandbox.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -288,4 +288,37 @@ TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) 
                         "'partshift%'")
                   .get_int(0, 0),
               0);
+}
+
+// Origins a job left behind without its slot (its database dropped, a slot dropped by hand)
+// each hold one of the server's capped replication states: a job that starts drops them, but
+// never one in use, and never a live job's.
+TEST_F(OriginFilter, AStartingJobDropsOriginsWhoseSlotIsGone) {
+    test_database db;
+    ASSERT_TRUE(load_events_table(db, 5000));
+    // Named after this test's database: other tests' jobs may start beside this one.
+    const std::string orphan = "partshift_" + db.name() + "_gone_a1";
+    const std::string held = "partshift_" + db.name() + "_held_a1";
+    auto holder = app_connection(db.dsn());
+    holder.query("SELECT pg_replication_origin_create($1)", orphan);
+    holder.query("SELECT pg_replication_origin_create($1)", held);
+    holder.query("SELECT pg_replication_origin_session_setup($1)", held);
+    const auto count = [&](const std::string& name) {
+        return app_connection(db.dsn())
+            .query("SELECT count(*) FROM pg_replication_origin WHERE roname = $1", name)
+            .get_int(0, 0);
+    };
+
+    auto run = start_run(db.dsn(), {"--dry-run"});
+    auto s = caught_up(db.dsn(), run.get());
+    EXPECT_EQ(count(orphan), 0) << run->log();
+    EXPECT_EQ(count(held), 1) << run->log();
+    EXPECT_GE(job_origins(db.dsn(), s.slot_name()), 2) << run->log();
+    EXPECT_EQ(s.origin_filter(), "on") << run->log();
+    stop(*run);
+
+    holder.exec("SELECT pg_replication_origin_session_reset()");
+    holder.query("SELECT pg_replication_origin_drop($1)", held);
+    auto abort = run_partshift({"abort", "--dsn", db.dsn(), "--job", "events"});
+    EXPECT_EQ(abort.exit_code, 0) << abort.err;
 }

@@ -68,4 +68,13 @@ boost::asio::awaitable<bool> use_origin(pg::async_connection& conn, std::string 
 // a warning (a later abort or the next job of that name reuses it).
 void drop_job_origins(pg::connection& conn, const std::string& slot_name);
 
+// drop_orphaned_origins: drops every partshift origin ("partshift_...") that belongs to no
+// replication slot left in the cluster: a job whose slot went without its origins (its
+// database dropped, the slot dropped by hand, a run killed while dropping them). Each one
+// holds a replication state slot that PostgreSQL caps (max_replication_slots, or 18's
+// max_active_replication_origins), so leftovers would one day turn the filter off. Origins
+// are created only after their job's slot exists, so one without a slot is nobody's. One in
+// use is left. Returns the names dropped.
+std::vector<std::string> drop_orphaned_origins(pg::connection& conn);
+
 }  // namespace partshift::stream

@@ -14,8 +14,8 @@
 #   --backlog N         source transactions in the drain backlog (default rows/5, at least 2000)
 #   --cutovers N        whole migrations cut over under the load (default 3; quick 1)
 #   --rss-compare       also peak RSS at 1M and 5M rows (--rss-sizes "N M" to change them)
-#   --phases LIST       comma-separated subset of copy,impact,drain,cutover (default all; none:
-#                       only --rss-compare)
+#   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated (default
+#                       all; none: only --rss-compare)
 #   --logs DIR          keep partshift's logs, pgbench output and results here
 #                       (default build/benchmark-logs)
 #   --no-build          use the partshift binary already built (PARTSHIFT_BIN or build dir)
@@ -32,7 +32,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 rows=1000000 json="" quick=0 rounds="" duration="" backlog="" cutovers="" rss_compare=0
-rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover" logs_dir="" build=1
+rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated" logs_dir="" build=1
 command_line="scripts/benchmark.sh $*"
 usage() { sed -n '6,21p' "$0" >&2; exit 2; }
 while (($#)); do
@@ -60,12 +60,13 @@ for n in "$rows" ${rounds:+"$rounds"} ${duration:+"$duration"} ${backlog:+"$back
 done
 ((rows >= 1000)) || { echo "benchmark: --rows must be at least 1000" >&2; exit 2; }
 for phase in ${phases//,/ }; do
-  [[ " copy impact drain cutover none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
+  [[ " copy impact drain cutover saturated none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
 done
 rounds=${rounds:-$((quick ? 1 : 2))}
 duration=${duration:-$((quick ? 5 : 30))}
 cutovers=${cutovers:-$((quick ? 1 : 3))}
 cutover_timeout=$((quick ? 90 : 1800))  # a run that never reaches --max-lag 1s under the load
+saturated_timeout=$((quick ? 90 : 900))  # the same under the unthrottled load
 backlog=${backlog:-$((rows / 5 > 2000 ? rows / 5 : 2000))}
 ((backlog >= 4)) || backlog=4
 [[ -n "$json" ]] && json=$(realpath -m "$json")
@@ -104,7 +105,7 @@ trap 'exit 130' INT TERM
 set -E  # say which step failed (functions included), then the EXIT trap cleans up
 trap 'log "benchmark: failed: $BASH_COMMAND (${FUNCNAME[0]:-main}, line $LINENO), exit $?"' ERR
 
-log "starting the benchmark's PostgreSQL 15 (fsync on, synchronous_commit on) in $pg_dir"
+log "starting the benchmark's PostgreSQL (fsync on, synchronous_commit on) in $pg_dir"
 PARTSHIFT_SANDBOX_EXTRA_CONF=$'fsync = on\nfull_page_writes = on\nsynchronous_commit = on' \
   "$root/scripts/pg-sandbox.sh" start "$pg_dir" >/dev/null
 export PGHOST=$pg_dir PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
@@ -117,6 +118,7 @@ source "$bench_dir/impact.sh"
 source "$bench_dir/drain.sh"
 source "$bench_dir/cutover.sh"
 source "$bench_dir/rss.sh"
+source "$bench_dir/saturated.sh"
 
 log "loading $rows rows into orders"
 createdb "$db"
@@ -129,7 +131,7 @@ log "orders: $(sql -c "SELECT pg_size_pretty(pg_total_relation_size('orders'))")
 started=$SECONDS
 # (if, not &&: inside a function called from an && list, set -e is off and a failed step would
 # go unnoticed)
-for phase in copy impact drain cutover; do
+for phase in copy impact drain cutover saturated; do
   if [[ ",$phases," == *",$phase,"* ]]; then "phase_$phase"; fi
 done
 if ((rss_compare)); then phase_rss_compare; fi

@@ -8,6 +8,8 @@ and the final report (table, targets, JSON) from the measurements scripts/benchm
                                                           --overlapping, every transaction in
                                                           flight at some moment of the window)
   figures.py samples FILE                                  p50 p99 max count of one number a line
+  figures.py slope [--from EPOCH] [--to EPOCH] FILE        least-squares slope (per second) of
+                                                          "epoch value" lines; nan below 2
   figures.py report RESULTS [--json FILE] [--quick]       table and pass/fail; JSON object
 
 RESULTS holds "key value" lines; a key recorded once per round appears once per round and the
@@ -59,6 +61,32 @@ def latency_ms(files, start, end, without_schedule_lag=False, overlapping=False)
     return out
 
 
+def slope(points):
+    """Least-squares slope of (t, v) points, per second; nan without two distinct times."""
+    if len(points) < 2:
+        return math.nan
+    mt = statistics.fmean(t for t, _ in points)
+    mv = statistics.fmean(v for _, v in points)
+    den = sum((t - mt) ** 2 for t, _ in points)
+    if den == 0:
+        return math.nan
+    return sum((t - mt) * (v - mv) for t, v in points) / den
+
+
+def read_points(path, start, end):
+    out = []
+    with open(path) as f:
+        for line in f:
+            cols = line.split()
+            try:
+                t, v = float(cols[0]), float(cols[1])
+            except (IndexError, ValueError):
+                continue
+            if start <= t <= end:
+                out.append((t, v))
+    return out
+
+
 def read_results(path):
     values = {}
     with open(path) as f:
@@ -94,6 +122,12 @@ def derive(r):
         "apply_speedup_vs_native": div(med("native_drain_s"), med("ps_drain_s")),
         "follow_p50_latency_ratio": div(med("follow_p50_ms"), med("base_p50_ms")),
         "follow_p99_latency_ratio": div(med("follow_p99_ms"), med("base_p99_ms")),
+        "follow_after_copy_p50_latency_ratio": div(med("after_copy_p50_ms"), med("base_p50_ms")),
+        "follow_after_copy_p99_latency_ratio": div(med("after_copy_p99_ms"), med("base_p99_ms")),
+        "follow_after_resume_p50_latency_ratio": div(med("after_resume_p50_ms"),
+                                                     med("base_p50_ms")),
+        "follow_after_resume_p99_latency_ratio": div(med("after_resume_p99_ms"),
+                                                     med("base_p99_ms")),
         "trigger_p50_latency_ratio": div(med("trigger_p50_ms"), med("base_p50_ms")),
         "trigger_p99_latency_ratio": div(med("trigger_p99_ms"), med("base_p99_ms")),
         "source_tps_ratio": div(med("follow_tps"), med("base_tps")),
@@ -128,12 +162,28 @@ def derive(r):
         "trigger_tps": med("trigger_tps"),
         "base_p50_ms": med("base_p50_ms"), "base_p99_ms": med("base_p99_ms"),
         "follow_p50_ms": med("follow_p50_ms"), "follow_p99_ms": med("follow_p99_ms"),
+        "after_copy_p50_ms": med("after_copy_p50_ms"), "after_copy_p99_ms": med("after_copy_p99_ms"),
+        "after_resume_p50_ms": med("after_resume_p50_ms"),
+        "after_resume_p99_ms": med("after_resume_p99_ms"),
         "trigger_p50_ms": med("trigger_p50_ms"), "trigger_p99_ms": med("trigger_p99_ms"),
         "cutovers": len(r.get("cutover_lock_ms", [])),
         "end_to_end_s": med("end_to_end_s"),
         "end_to_end_ref_insert_select_indexed_s": med("ref_e2e_insert_select_indexed_s"),
         "cutover_failed_transactions": top("cutover_failed_tx"),
         "cutover_timeouts": sum(r.get("cutover_timeouts", [])),
+        # phase saturated: the load without a rate, from before run until the cutover
+        "saturated_cut_over": (min(r["sat_cut_over"]) if "sat_cut_over" in r else None),
+        "saturated_seconds_to_cutover": med("sat_seconds_to_cutover"),
+        "saturated_lag_growth_bytes_per_s": med("sat_lag_growth_bytes_per_s"),
+        "native_saturated_lag_growth_bytes_per_s": med("native_sat_lag_growth_bytes_per_s"),
+        "saturated_source_tps_ratio": div(med("sat_tps"), med("sat_base_tps")),
+        "native_saturated_source_tps_ratio": div(med("native_sat_tps"), med("sat_base_tps")),
+        "saturated_lock_ms": top("sat_lock_ms"),
+        "saturated_client_latency_ms_max": top("sat_client_max_ms"),
+        "saturated_failed_transactions": top("sat_failed_tx"),
+        "saturated_base_tps": med("sat_base_tps"),
+        "saturated_tps": med("sat_tps"),
+        "native_saturated_tps": med("native_sat_tps"),
     }
     for size in sorted({k.rsplit("_", 1)[1] for k in r if k.startswith("rsscmp_")}, key=int):
         f["rss_copy_mb_at_" + size] = top("rsscmp_copy_mb_" + size)
@@ -152,12 +202,26 @@ TARGETS = [  # field, what it is, op, bound (issue 7 item 2)
     ("copy_vs_load_then_index", "copy+index time / load then index", "<=", 1.0),
     ("follow_p50_latency_ratio", "client p50 latency, following / no migration", "<=", 1.3),
     ("follow_p99_latency_ratio", "client p99 latency, following / no migration", "<=", 1.5),
+    # issue 22: the same in the first window after the copy and after a resume
+    ("follow_after_copy_p50_latency_ratio", "client p50 latency, after the copy / none", "<=", 1.3),
+    ("follow_after_copy_p99_latency_ratio", "client p99 latency, after the copy / none", "<=", 1.5),
+    ("follow_after_resume_p50_latency_ratio", "client p50 latency, after a resume / none", "<=",
+     1.3),
+    ("follow_after_resume_p99_latency_ratio", "client p99 latency, after a resume / none", "<=",
+     1.5),
     ("cutover_lock_ms_max", "cutover lock hold, worst run (ms)", "<=", 50.0),
     ("cutover_client_latency_ms_max", "worst client transaction across cutover (ms)", "<=", 100.0),
     ("end_to_end_vs_insert_select", "run→cutover under load / INSERT…SELECT indexed", "<=", 0.7),
     ("lag_p99_s", "lag p99 while following the load (s)", "<=", 1.0),
     ("peak_rss_mb", "peak RSS, copy and backlog replay (MB)", "<=", 256.0),
     ("rss_growth_ratio", "peak RSS at the largest / smallest --rss-compare size", "<=", 1.25),
+    # issue 22: cut over under an unthrottled load, no client transaction lost, within the
+    # cutover targets above
+    ("saturated_cut_over", "saturated: cut over under the unthrottled load (1 = yes)", ">=", 1.0),
+    ("saturated_failed_transactions", "saturated: failed client transactions", "<=", 0.0),
+    ("saturated_lock_ms", "saturated: cutover lock hold (ms)", "<=", 50.0),
+    ("saturated_client_latency_ms_max", "saturated: worst client transaction across cutover (ms)",
+     "<=", 100.0),
 ]
 INFO = [  # reported without a target
     ("trigger_p50_latency_ratio", "client p50 latency, sync trigger / no migration"),
@@ -166,6 +230,11 @@ INFO = [  # reported without a target
     ("trigger_tps_ratio", "saturated TPS, sync trigger / no migration"),
     ("lag_p50_s", "lag p50 while following the load (s)"),
     ("cutover_client_latency_2s_window_ms_max", "worst client transaction done within 2 s of it (ms)"),
+    ("saturated_seconds_to_cutover", "saturated: run start → swap committed (s)"),
+    ("saturated_source_tps_ratio", "saturated: load TPS while migrating / without"),
+    ("native_saturated_source_tps_ratio", "saturated: load TPS, native following / without"),
+    ("saturated_lag_growth_bytes_per_s", "saturated: partshift lag growth following (B/s)"),
+    ("native_saturated_lag_growth_bytes_per_s", "saturated: native lag growth (B/s)"),
 ]
 
 
@@ -185,8 +254,8 @@ def report(args):
     print("-" * 114)
     for field, what, op, bound in TARGETS:
         v = f.get(field)
-        if field == "rss_growth_ratio" and v is None:
-            continue
+        if v is None and (field == "rss_growth_ratio" or field.startswith("saturated_")):
+            continue  # a phase that did not run
         ok = None if v is None else (v >= bound if op == ">=" else v <= bound)
         verdicts[field] = ok
         print("%-34s %-52s %9s %8s %s" % (field, what, fmt(v), op + " " + fmt(bound),
@@ -207,11 +276,25 @@ def report(args):
           "%s/%s, following %s/%s, trigger %s/%s" % tuple(fmt(f.get(k)) for k in (
               "base_tps", "follow_tps", "trigger_tps", "offered_tps", "base_p50_ms", "base_p99_ms",
               "follow_p50_ms", "follow_p99_ms", "trigger_p50_ms", "trigger_p99_ms")))
+    print("fixed %s tx/s, p50/p99 ms in the window after the copy %s/%s, after a resume %s/%s" % tuple(
+        fmt(f.get(k)) for k in ("offered_tps", "after_copy_p50_ms", "after_copy_p99_ms",
+                                "after_resume_p50_ms", "after_resume_p99_ms")))
     print("cutover: %s run(s) cut over, %s did not in time; run→cutover %s s (median) vs INSERT…"
           "SELECT indexed %s s at that size; failed client transactions %s; peak RSS copy %s MB, "
           "replay %s MB" % tuple(fmt(f.get(k)) for k in (
               "cutovers", "cutover_timeouts", "end_to_end_s", "end_to_end_ref_insert_select_indexed_s", "cutover_failed_transactions", "peak_rss_copy_mb",
               "peak_rss_replay_mb")))
+    if f.get("saturated_cut_over") is not None:
+        print("saturated: %s tx/s without a migration; partshift cut over %s (%s s after run, "
+              "lock %s ms, worst client %s ms, %s tx/s meanwhile, lag growth %s B/s following, "
+              "failed tx %s); native following %s tx/s, lag growth %s B/s" % tuple(
+                  fmt(f.get(k)) if k != "saturated_cut_over" else
+                  ("yes" if f.get(k) else "NO") for k in (
+                      "saturated_base_tps", "saturated_cut_over",
+                      "saturated_seconds_to_cutover", "saturated_lock_ms",
+                      "saturated_client_latency_ms_max", "saturated_tps",
+                      "saturated_lag_growth_bytes_per_s", "saturated_failed_transactions",
+                      "native_saturated_tps", "native_saturated_lag_growth_bytes_per_s")))
     sizes = [k[len("rss_copy_mb_at_"):] for k in f if k.startswith("rss_copy_mb_at_")]
     for s in sizes:
         print("rss-compare %s rows: copy %s MB, replay %s MB" % (
@@ -237,6 +320,10 @@ def main():
     lat.add_argument("--without-schedule-lag", action="store_true")
     lat.add_argument("--overlapping", action="store_true")
     lat.add_argument("files", nargs="*")
+    slp = sub.add_parser("slope")
+    slp.add_argument("--from", dest="start", type=float, default=-math.inf)
+    slp.add_argument("--to", dest="end", type=float, default=math.inf)
+    slp.add_argument("file")
     smp = sub.add_parser("samples")
     smp.add_argument("file")
     rep = sub.add_parser("report")
@@ -249,6 +336,9 @@ def main():
     if args.cmd == "latency":
         print(summary(latency_ms(args.files, args.start, args.end, args.without_schedule_lag,
                                  args.overlapping)))
+    elif args.cmd == "slope":
+        v = slope(read_points(args.file, args.start, args.end))
+        print("nan" if math.isnan(v) else "%.1f" % v)
     elif args.cmd == "samples":
         with open(args.file) as fh:
             vals = []

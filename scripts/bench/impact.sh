@@ -6,8 +6,13 @@
 #   (both no-migration windows run again at the end; the median of the two is the reference)
 #   sync trigger (the usual recipe: AFTER INSERT/UPDATE/DELETE row trigger writing into the
 #   populated partitioned target): fixed rate → trigger_p50/p99_ms; saturated → trigger_tps
-#   partshift following (run --dry-run, caught up first): fixed rate → follow_p50/p99_ms, with
-#   status --json sampled every ~200 ms → lag_p50_s / lag_p99_s; saturated → follow_tps
+#   partshift right after the copy (issue 22 item 0): the fixed-rate load runs while a fresh
+#   job (run --dry-run) copies; the $duration s from its "copy done" line, while the walsender
+#   and the applier catch up with what was written meanwhile → after_copy_p50/p99_ms
+#   partshift following (caught up first): fixed rate → follow_p50/p99_ms, with the job's lag
+#   sampled every ~200 ms → lag_p50_s / lag_p99_s; saturated → follow_tps
+#   partshift right after a resume: the run is stopped, the fixed-rate load writes a 10 s
+#   backlog, the run is started again; the $duration s from its start → after_resume_p50/p99_ms
 
 impact_window_fixed() {  # impact_window_fixed KEY [LOG]: fixed-rate window, records KEY_p50/p99_ms
   local key=$1 name=${2:-$1} p50 p99 max n
@@ -24,6 +29,30 @@ impact_window_saturated() {  # impact_window_saturated KEY [LOG]: records KEY_tp
   tps=$(pgbench_load "${2:-$1}-sat" -T "$duration")
   record "$1_tps" "$tps"
   log "  $1 saturated: $tps tx/s"
+}
+
+# impact_load_start NAME / impact_load_end: the fixed-rate load in the background, every
+# transaction logged under $work/lat/NAME.*, for windows that are not a fixed span of their own
+impact_load_start() {
+  rm -f "$work/impact-load.stop"
+  pgbench_until "$1" "$offered" "$work/impact-load.stop" 2>/dev/null &
+  impact_load_pid=$!
+  track "$impact_load_pid"
+}
+impact_load_end() {
+  touch "$work/impact-load.stop"
+  wait "$impact_load_pid" || true
+}
+# impact_window_record KEY NAME FROM: KEY_p50/p99_ms over the $duration s from FROM of the
+# load logged as NAME, counted from each transaction's scheduled start as in the other
+# fixed-rate windows (a client that queued behind the server pays it in every later one)
+impact_window_record() {
+  local key=$1 name=$2 from=$3 p50 p99 max n
+  read -r p50 p99 max n < <(python3 "$bench_dir/figures.py" latency --from "$from" \
+    --to "$(awk -v f="$from" -v d="$duration" 'BEGIN { printf "%.3f", f + d }')" "$work/lat/$name".*)
+  record "${key}_p50_ms" "$p50"
+  record "${key}_p99_ms" "$p99"
+  log "  $key at $offered tx/s: $n transactions, p50 $p50 ms, p99 $p99 ms, max $max ms"
 }
 
 sync_trigger_install() {
@@ -67,9 +96,16 @@ phase_impact() {
   impact_window_saturated trigger
   sync_trigger_remove
 
-  log "  partshift: fresh job, copy and catch up (run --dry-run)"
-  local logfile="$work/follow.log" sampler p50 p99 max n
+  log "  partshift: fresh job under the fixed-rate load (run --dry-run), the window after its copy"
+  local logfile="$work/follow.log" sampler p50 p99 max n t_copy
+  settle
+  impact_load_start after-copy
   ps_start "$logfile" --dry-run
+  ps_wait_line "$logfile" "copy done"
+  t_copy=$(log_time "$logfile" "copy done")
+  sleep "$duration"
+  impact_load_end
+  impact_window_record after_copy after-copy "$t_copy"
   ps_wait_caught_up "$logfile"
   : >"$work/lag.samples"
   lag_sampler "$work/lag.samples" 2>/dev/null &
@@ -82,6 +118,19 @@ phase_impact() {
   record lag_p99_s "$p99"
   log "  lag while following $offered tx/s: $n samples, p50 $p50 s, p99 $p99 s, max $max s"
   impact_window_saturated follow
+  ps_alive "$logfile"
+  ps_stop
+
+  log "  partshift stopped; a 10 s backlog at $offered tx/s, then the window after the resume"
+  local t_resume
+  impact_load_start after-resume
+  sleep 10
+  logfile="$work/resume.log"
+  t_resume=$(now)
+  ps_start "$logfile" --dry-run
+  sleep "$duration"
+  impact_load_end
+  impact_window_record after_resume after-resume "$t_resume"
   ps_alive "$logfile"
   ps_stop
   ps_abort

@@ -9,6 +9,7 @@ sql_in() { local d=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$d" "$@"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # record KEY VALUE: one measurement for figures.py (a key may repeat: one value per round)
 record() { printf '%s %s\n' "$1" "$2" >>"$results"; }
+last_recorded() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$results"; }
 # A clean start for each measured step: no dirty buffers or dead tuples left by the previous one.
 settle() { sql -c "VACUUM ANALYZE orders" -c "CHECKPOINT" >/dev/null; }
 
@@ -107,6 +108,15 @@ ps_wait_caught_up() {
   done
   echo "timed out waiting for follow with lag 0" >&2
   return 1
+}
+# ps_wait_line LOGFILE TEXT: until the run's log has a line containing TEXT
+ps_wait_line() {
+  local deadline=$((SECONDS + 3600))
+  until grep -qF -- "$2" "$1"; do
+    ((SECONDS < deadline)) || { echo "timed out waiting for '$2' in $1" >&2; return 1; }
+    ps_alive "$1" || return 1
+    sleep 0.2
+  done
 }
 # ps_wait_applied LOGFILE LSN: until the job's applied LSN is at or past LSN
 ps_wait_applied() {

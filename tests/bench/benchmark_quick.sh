@@ -15,7 +15,9 @@ required = ["rows", "copy_vs_insert_select_indexed", "copy_vs_load_then_index",
             "apply_speedup_vs_native", "follow_p50_latency_ratio", "follow_p99_latency_ratio",
             "trigger_p50_latency_ratio", "trigger_p99_latency_ratio", "source_tps_ratio",
             "cutover_lock_ms_max", "cutover_client_latency_ms_max", "end_to_end_vs_insert_select",
-            "lag_p99_s", "peak_rss_mb"]
+            "lag_p99_s", "peak_rss_mb", "follow_after_copy_p99_latency_ratio",
+            "follow_after_resume_p99_latency_ratio", "saturated_cut_over",
+            "saturated_source_tps_ratio", "native_saturated_lag_growth_bytes_per_s"]
 bad = [k for k in required
        if isinstance(figures.get(k), bool) or not isinstance(figures.get(k), (int, float))]
 if bad:

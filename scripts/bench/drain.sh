@@ -10,9 +10,10 @@
 #   native      a second database ${db}_sub on the same server with the identically
 #               partitioned table (the plan's DDL, renamed orders) holding the same rows (copied
 #               while partshift still follows); then CREATE PUBLICATION for orders and its slot
-#               on the idle source, so neither consumer decodes that copy's WAL; then
-#               CREATE SUBSCRIPTION (existing slot, copy_data off) disabled while the backlog
-#               is built; ENABLE and time until the subscription's replication origin
+#               on the idle source, so neither consumer decodes that copy's WAL; the backlog
+#               is built; after partshift's drain (its origin would stop a job that filters by
+#               origin, 16+) CREATE SUBSCRIPTION (existing slot, copy_data off), then
+#               ENABLE and time until the subscription's replication origin
 #               (pg_replication_origin_status.remote_lsn, committed with the applied
 #               transactions) passes the marker
 # Both targets are compared with the source afterwards (count, sums, md5); a difference fails.
@@ -35,7 +36,12 @@ native_setup() {
   sql -c "CREATE PUBLICATION bench_native FOR TABLE orders" >/dev/null
   # Created here and not by CREATE SUBSCRIPTION: in the same cluster that would wait for itself.
   sql -c "SELECT pg_create_logical_replication_slot('bench_native', 'pgoutput')" >/dev/null
-  sql_in "$sub_db" -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db'
+}
+# native_subscribe: the subscription on that slot, created disabled. Only once no partshift
+# run is active: its replication origin is a foreign origin to a job that filters by origin
+# (16+), which stops it.
+native_subscribe() {
+  sql_in "${db}_sub" -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db'
     PUBLICATION bench_native WITH (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false)" \
     >/dev/null
 }
@@ -63,7 +69,7 @@ phase_drain() {
   sql -c "ALTER TABLE orders REPLICA IDENTITY FULL" >/dev/null
   ps_start "$logfile" --dry-run
   ps_wait_caught_up "$logfile"
-  log "  native: ${db}_sub with the partitioned table and the same rows, publication, slot, disabled subscription"
+  log "  native: ${db}_sub with the partitioned table and the same rows, publication, slot"
   native_setup
   # partshift stops only once it has read past the setup's WAL, as native's slot starts after it
   # (a few seconds first: the job's status must have seen the new WAL position).
@@ -103,6 +109,7 @@ SQL
     "CPU s: walsender ${cpu_ws:-?}, partshift ${cpu_ps:-?}, apply backend ${cpu_apply:-?}"
 
   sql -c "CHECKPOINT" >/dev/null
+  native_subscribe
   t0=$(now)
   sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native ENABLE" >/dev/null
   deadline=$((SECONDS + 3600))

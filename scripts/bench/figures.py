@@ -156,6 +156,9 @@ def derive(r):
         "partshift_drain_cpu_apply_s": med("ps_drain_cpu_apply_s"),
         "native_drain_cpu_walsender_s": med("native_drain_cpu_walsender_s"),
         "native_drain_cpu_apply_s": med("native_drain_cpu_apply_s"),
+        "follow_cpu_walsender_us_per_tx": med("follow_cpu_walsender_us_per_tx"),
+        "follow_cpu_partshift_us_per_tx": med("follow_cpu_partshift_us_per_tx"),
+        "follow_cpu_apply_us_per_tx": med("follow_cpu_apply_us_per_tx"),
         "offered_tps": med("offered_tps"),
         "base_tps": med("base_tps"),
         "follow_tps": med("follow_tps"),
@@ -272,6 +275,10 @@ def report(args):
               "partshift_drain_cpu_walsender_s", "partshift_drain_cpu_partshift_s",
               "partshift_drain_cpu_apply_s", "native_drain_cpu_walsender_s",
               "native_drain_cpu_apply_s")))
+    print("following saturated, CPU µs per source transaction: walsender %s, partshift %s, "
+          "apply backend %s" % tuple(fmt(f.get(k)) for k in (
+              "follow_cpu_walsender_us_per_tx", "follow_cpu_partshift_us_per_tx",
+              "follow_cpu_apply_us_per_tx")))
     print("load: saturated %s tx/s (following %s, trigger %s); fixed %s tx/s: p50/p99 ms none "
           "%s/%s, following %s/%s, trigger %s/%s" % tuple(fmt(f.get(k)) for k in (
               "base_tps", "follow_tps", "trigger_tps", "offered_tps", "base_p50_ms", "base_p99_ms",

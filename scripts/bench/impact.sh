@@ -117,7 +117,25 @@ phase_impact() {
   record lag_p50_s "$p50"
   record lag_p99_s "$p99"
   log "  lag while following $offered tx/s: $n samples, p50 $p50 s, p99 $p99 s, max $max s"
+  # What following costs per source transaction (issue 22 item 2): the CPU each process of
+  # the pipeline used during the saturated window, over the transactions it committed.
+  local ws apply before after
+  ws=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name LIKE 'partshift\_%' AND active_pid IS NOT NULL LIMIT 1")
+  apply=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'partshift-apply' AND datname = current_database() LIMIT 1")
+  before="$(cpu_s "$ws") $(cpu_s "$ps_pid") $(cpu_s "$apply")"
   impact_window_saturated follow
+  after="$(cpu_s "$ws") $(cpu_s "$ps_pid") $(cpu_s "$apply")"
+  local tx
+  tx=$(awk '/number of transactions actually processed/ { print $6; exit }' "$work/follow-sat.out")
+  read -r cpu_ws cpu_ps cpu_apply < <(awk -v b="$before" -v a="$after" -v n="${tx:-0}" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    for (i = 1; i <= 3; i++) printf "%s ", (n > 0 && (i in x) && (i in y) && x[i] != "" && y[i] != "") ? sprintf("%.1f", (y[i] - x[i]) * 1e6 / n) : "nan"
+    print "" }')
+  record follow_cpu_walsender_us_per_tx "$cpu_ws"
+  record follow_cpu_partshift_us_per_tx "$cpu_ps"
+  record follow_cpu_apply_us_per_tx "$cpu_apply"
+  log "  following saturated: CPU µs per source transaction: walsender $cpu_ws, partshift" \
+    "$cpu_ps, apply backend $cpu_apply ($tx transactions)"
   ps_alive "$logfile"
   ps_stop
 

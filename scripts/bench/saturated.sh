@@ -101,6 +101,7 @@ phase_saturated() {
   log "  native logical replication following the same load, $duration s"
   sql -c "ALTER TABLE orders REPLICA IDENTITY FULL" >/dev/null
   native_setup
+  native_subscribe
   settle
   : >"$work/native-lag.samples"
   lag_bytes_sampler "${db}_sub" "SELECT extract(epoch FROM clock_timestamp()), pg_wal_lsn_diff(pg_current_wal_lsn(), s.remote_lsn) FROM pg_replication_origin_status s JOIN pg_subscription sub ON s.external_id = 'pg_' || sub.oid WHERE sub.subname = 'bench_native' AND s.remote_lsn <> '0/0'" \

@@ -47,14 +47,15 @@ class cutover_error : public error {
 };
 
 // wal_guard_error: the run stopped itself before the server would invalidate the job's slot
-// for the WAL it pins (run --slot-wal-limit, max_slot_wal_keep_size); checkpoint kept. Exit 5.
+// for the WAL it pins (run --slot-wal-limit, max_slot_wal_keep_size; checkpoint kept), or the
+// server's slot policy already invalidated it (the message says "start over"). Exit 5.
 class wal_guard_error : public error {
   public:
     explicit wal_guard_error(const std::string& message)
         : error(exit_code::wal_guard_stop, message) {}
 };
 
-// runtime_error: anything else that stops a job (divergence, lost slot, disk full). Exit 1.
+// runtime_error: anything else that stops a job (divergence, disk full). Exit 1.
 class runtime_error : public error {
   public:
     explicit runtime_error(const std::string& message)

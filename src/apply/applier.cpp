@@ -151,6 +151,8 @@ asio::awaitable<void> applier::finish_feed() {
 asio::awaitable<void> applier::commit_batch() {
     commit_due_at_.reset();
     co_await session_->commit_batch();
+    // The applied LSN and a fence in the batch are published: wake whoever waits on them.
+    progress_.changed.notify();
 }
 
 asio::awaitable<void> applier::dispatch(const stream::message& message) {
@@ -494,6 +496,7 @@ asio::awaitable<void> applier::handle_message(const stream::logical_message_msg&
     }
     positions_.fence_content = m.content;
     positions_.fence = m.lsn;
+    progress_.changed.notify();
     spdlog::info("applier: fence {} applied", stream::format_lsn(m.lsn));
 }
 

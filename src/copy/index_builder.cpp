@@ -238,71 +238,90 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
     }
 }
 
-awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
-                               std::vector<index_to_build> indexes, index_build_options options,
-                               const std::atomic<bool>& stop,
-                               std::function<bool(const index_to_build&)> selected) {
-    auto ex = co_await asio::this_coro::executor;
-    auto control = co_await pg::async_connection::connect(dsn, options.application_name);
-    if (options.concurrently) {
-        auto set = control.exec(std::string("SET lock_timeout = '") + catalog_lock_timeout + "'");
-        co_await std::move(set);
+// tree_build: one build_selected call: its control session, the target's partition tree,
+// the leaf builds for the workers, and each index's name on every node (to attach afterwards).
+// Stays where it was made: the queued builds and by_oid point into `nodes`.
+struct tree_build {
+    tree_build(asio::any_io_executor ex, const std::atomic<bool>& stop,
+               pg::async_connection& control_session, catalog::qualified_name target_table,
+               std::vector<partition_node> tree)
+        : control(control_session),
+          target(std::move(target_table)),
+          nodes(std::move(tree)),
+          run(std::move(ex), stop) {
+        for (const auto& n : nodes) by_oid[n.oid] = &n;
     }
-    auto nodes = co_await read_partition_tree(control, target);
+    tree_build(const tree_build&) = delete;
+    tree_build& operator=(const tree_build&) = delete;
+
+    pg::async_connection& control;
+    const catalog::qualified_name target;
+    const std::vector<partition_node> nodes;
     std::map<std::string, const partition_node*> by_oid;
-    for (const auto& n : nodes) by_oid[n.oid] = &n;
-
-    build_run run(ex, stop);
-    run.dsn = dsn;
-    run.options = options;
-    // index name per (index, node), to attach afterwards.
+    build_run run;
     std::vector<std::pair<const index_to_build*, std::map<std::string, std::string>>> names;
+};
 
-    for (const auto& index : indexes) {
-        if (!selected(index)) continue;
-        auto root_state = co_await read_index_state(control, target.schema, index.name);
-        if (root_state.exists && root_state.valid) {
-            spdlog::info("index: {} exists and is valid; skipped", index.name);
-            continue;
-        }
-        std::map<std::string, std::string> node_names;
-        for (const auto& node : nodes) {
-            bool root = node.parent_oid.empty();
-            std::string name =
-                root ? index.name : child_index_name(node.name, index.name, index.is_primary);
-            node_names[node.oid] = name;
-            auto state = co_await read_index_state(control, node.schema, name);
-            if (state.exists && state.table_oid != node.oid)
-                throw runtime_error("cannot build index " + index.name + ": the name " + name +
-                                    " is taken by an index of another table");
-            if (!node.leaf) {
-                // Catalog-only: an ONLY index is created empty and invalid.
-                if (!state.exists) {
-                    std::exception_ptr failure;
-                    bool created = false;
-                    try {
-                        std::string sql = build_sql(index, node, name, root);
-                        auto create = exec_catalog_step(control, sql, options.concurrently, stop);
-                        created = co_await std::move(create);
-                    } catch (...) {
-                        failure = std::current_exception();
-                    }
-                    if (failure)
-                        std::rethrow_exception(pg::with_context("creating index " + index.name +
-                                                                    " on " + node.schema + "." +
-                                                                    node.name + " failed: ",
-                                                                failure));
-                    if (!created) co_return false;  // stopped while waiting for the lock
-                }
-            } else if (!state.exists || !state.valid) {
-                run.tasks.push_back({&index, &node, name, state.exists});
-            }
-        }
-        names.emplace_back(&index, std::move(node_names));
+// create_only_index: the ONLY index of a partitioned node, catalog-only (created empty and
+// invalid until every partition's index is attached). False when stopped while waiting for
+// its lock; a failure names the index and the node.
+awaitable<bool> create_only_index(tree_build& b, const index_to_build& index,
+                                  const partition_node& node, const std::string& name, bool root) {
+    std::exception_ptr failure;
+    bool created = false;
+    try {
+        std::string sql = build_sql(index, node, name, root);
+        auto create = exec_catalog_step(b.control, sql, b.run.options.concurrently, b.run.stop);
+        created = co_await std::move(create);
+    } catch (...) {
+        failure = std::current_exception();
     }
+    if (failure)
+        std::rethrow_exception(pg::with_context(
+            "creating index " + index.name + " on " + node.schema + "." + node.name + " failed: ",
+            failure));
+    co_return created;
+}
 
-    // Leaf builds in parallel. Largest leaves would ideally go first; key order is good enough
-    // while partitions are of similar size.
+// plan_index: the index's name on every node of the tree, the missing ONLY indexes of the
+// partitioned nodes created, the missing or invalid leaf indexes queued for the workers. An
+// index valid on the target already is skipped. False when stopped while waiting for a lock.
+awaitable<bool> plan_index(tree_build& b, const index_to_build& index) {
+    auto root_state = co_await read_index_state(b.control, b.target.schema, index.name);
+    if (root_state.exists && root_state.valid) {
+        spdlog::info("index: {} exists and is valid; skipped", index.name);
+        co_return true;
+    }
+    std::map<std::string, std::string> node_names;
+    for (const auto& node : b.nodes) {
+        bool root = node.parent_oid.empty();
+        std::string name =
+            root ? index.name : child_index_name(node.name, index.name, index.is_primary);
+        node_names[node.oid] = name;
+        auto state = co_await read_index_state(b.control, node.schema, name);
+        if (state.exists && state.table_oid != node.oid)
+            throw runtime_error("cannot build index " + index.name + ": the name " + name +
+                                " is taken by an index of another table");
+        if (!node.leaf) {
+            if (!state.exists) {
+                const bool created = co_await create_only_index(b, index, node, name, root);
+                if (!created) co_return false;
+            }
+        } else if (!state.exists || !state.valid) {
+            b.run.tasks.push_back({&index, &node, name, state.exists});
+        }
+    }
+    b.names.emplace_back(&index, std::move(node_names));
+    co_return true;
+}
+
+// build_leaves: the queued leaf builds, on up to options.workers sessions in parallel.
+// Rethrows the first failure.
+awaitable<void> build_leaves(tree_build& b) {
+    auto& run = b.run;
+    const auto& options = run.options;
+    // Largest leaves would ideally go first; key order is good enough while partitions are of
+    // similar size.
     int workers = std::max(1, std::min<int>(options.workers, static_cast<int>(run.tasks.size())));
     if (!run.tasks.empty()) {
         spdlog::info("index: {} partition index builds{}, {} workers", run.tasks.size(),
@@ -311,6 +330,7 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
             options.progress->index_builds_total += static_cast<int64_t>(run.tasks.size());
         run.running = workers;
         run.connections.assign(workers + 1, nullptr);
+        auto ex = co_await asio::this_coro::executor;
         for (int w = 1; w <= workers; ++w)
             asio::co_spawn(ex, run_builder(run, w), [&run, w](std::exception_ptr e) {
                 if (e && !run.failure)
@@ -326,7 +346,7 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
             boost::system::error_code ignored;
             run.all_done.expires_after(200ms);
             co_await run.all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-            if (options.concurrently && stop.load() && !cancelled) {
+            if (options.concurrently && run.stop.load() && !cancelled) {
                 for (auto* conn : run.connections)
                     if (conn) conn->cancel();
                 cancelled = true;
@@ -334,39 +354,70 @@ awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
         }
     }
     if (run.failure) std::rethrow_exception(run.failure);
-    if (stop.load()) co_return false;
+}
 
-    // Attach bottom-up, so each intermediate index is complete (and valid) before it is
-    // attached to its own parent's index.
+// attach_all: every index's partition indexes attached bottom-up, so each intermediate index
+// is complete (and valid) before it is attached to its own parent's index; then the index on
+// the target must be valid. Resumable: a stop here (false) leaves attachments a rerun
+// completes.
+awaitable<bool> attach_all(tree_build& b) {
     std::vector<const partition_node*> children;
-    for (const auto& n : nodes)
+    for (const auto& n : b.nodes)
         if (!n.parent_oid.empty()) children.push_back(&n);
     std::stable_sort(children.begin(), children.end(),
-                     [](auto* a, auto* b) { return a->level > b->level; });
-    for (const auto& [index, node_names] : names) {
+                     [](auto* x, auto* y) { return x->level > y->level; });
+    for (const auto& [index, node_names] : b.names) {
         for (const auto* child : children) {
-            const partition_node* parent = by_oid.at(child->parent_oid);
+            const partition_node* parent = b.by_oid.at(child->parent_oid);
             std::string child_index =
                 pg::escape_qualified(child->schema, node_names.at(child->oid));
             std::string parent_index =
                 pg::escape_qualified(parent->schema, node_names.at(parent->oid));
-            auto attached = co_await control.exec(
+            auto attached = co_await b.control.exec(
                 "SELECT count(*) FROM pg_inherits WHERE inhrelid = $1::regclass AND "
                 "inhparent = $2::regclass",
                 pg::make_params(child_index, parent_index));
             if (attached.get_int(0, 0) != 0) continue;
-            // Bottom-up and resumable: a stop here leaves attachments a rerun completes.
             std::string sql = "ALTER INDEX " + parent_index + " ATTACH PARTITION " + child_index;
-            auto attach = exec_catalog_step(control, sql, options.concurrently, stop);
-            if (!co_await std::move(attach)) co_return false;
+            auto attach = exec_catalog_step(b.control, sql, b.run.options.concurrently, b.run.stop);
+            const bool done = co_await std::move(attach);
+            if (!done) co_return false;
         }
-        auto state = co_await read_index_state(control, target.schema, index->name);
+        auto state = co_await read_index_state(b.control, b.target.schema, index->name);
         if (!state.valid)
-            throw runtime_error("index " + index->name + " on " + target.schema + "." +
-                                target.name + " is still invalid after attaching every partition");
+            throw runtime_error("index " + index->name + " on " + b.target.schema + "." +
+                                b.target.name +
+                                " is still invalid after attaching every partition");
         spdlog::info("index: {} built on {} partitions", index->name, children.size());
     }
     co_return true;
+}
+
+// build_selected: the selected indexes on the target: the ONLY indexes of the partitioned
+// nodes, the leaf builds in parallel, then the attachments bottom-up. False when stopped.
+awaitable<bool> build_selected(std::string dsn, catalog::qualified_name target,
+                               std::vector<index_to_build> indexes, index_build_options options,
+                               const std::atomic<bool>& stop,
+                               std::function<bool(const index_to_build&)> selected) {
+    auto ex = co_await asio::this_coro::executor;
+    auto control = co_await pg::async_connection::connect(dsn, options.application_name);
+    if (options.concurrently) {
+        auto set = control.exec(std::string("SET lock_timeout = '") + catalog_lock_timeout + "'");
+        co_await std::move(set);
+    }
+    auto nodes = co_await read_partition_tree(control, target);
+    tree_build b(ex, stop, control, std::move(target), std::move(nodes));
+    b.run.dsn = dsn;
+    b.run.options = options;
+    for (const auto& index : indexes) {
+        if (!selected(index)) continue;
+        const bool planned = co_await plan_index(b, index);
+        if (!planned) co_return false;  // stopped while waiting for a lock
+    }
+    co_await build_leaves(b);
+    if (stop.load()) co_return false;
+    const bool attached = co_await attach_all(b);
+    co_return attached;
 }
 
 }  // namespace

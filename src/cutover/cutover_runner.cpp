@@ -1,4 +1,5 @@
-// cutover_runner: attempts, lock, fence, swap, commit. Blocking libpq on the caller's thread.
+// cutover_runner: attempts, lock, fence, swap, commit. Blocking libpq on the caller's thread;
+// its waits sleep on the progress signal, never in a polling loop.
 #include "partshift/cutover/cutover_runner.hpp"
 
 #include <spdlog/spdlog.h>
@@ -86,11 +87,45 @@ class cutover_attempt {
         cleared_ = 0;
         cancelled_autovacuum_ = 0;
         pg::transaction tx(lock_);  // rolls back unless committed: the source stays as it was
+        set_up_transaction();
+        const auto requests = swap_requests();
+        std::vector<swap_preparation> prepared;
+        if (!lock_sources(requests, prepared, failure)) return false;
+        const auto granted = clock::now();
+        const auto deadline = granted + o_.max_lock_hold;
+        check_no_foreign_origins();
+        if (!apply_tail(attempt, deadline, failure)) return false;
+        result.tail_apply_ms = ms_since(granted);
+        if (!swap_and_commit(attempt, requests, prepared, tx, granted, result, failure))
+            return false;
+        result.lock_hold_ms = ms_since(granted);
+        make_durable();
+        return true;
+    }
+
+    // cleared: blockers the last failed attempt cancelled (autovacuum) or terminated; the next
+    // attempt need not back off.
+    int cleared() const { return cleared_; }
+    // cancelled_autovacuum: autovacuum workers the last failed attempt cancelled.
+    int cancelled_autovacuum() const { return cancelled_autovacuum_; }
+
+  private:
+    std::vector<std::string> names(std::string swapped_table::*field) const {
+        std::vector<std::string> out;
+        for (const auto& t : tables_) out.push_back(t.*field);
+        return out;
+    }
+
+    void set_up_transaction() {
         lock_.exec("SET LOCAL lock_timeout = '" + std::to_string(o_.lock_timeout.count()) + "ms'");
         // The commit releases the lock without waiting for its WAL to reach disk: an fsync
         // stall (200 ms on a busy disk) would otherwise hold every writer of the table.
         // make_durable waits for it once the lock is gone, before anything irreversible.
         lock_.exec("SET LOCAL synchronous_commit = off");
+    }
+
+    // swap_requests: one per table, in lock order.
+    std::vector<swap_request> swap_requests() {
         // The other tables of a multi-table job: their inbound keys from each other stay on
         // the old tables (the partitioned ones got theirs before the copy, plan::group_plan).
         // Under either name: a table swapped earlier in this transaction is NAME_old already.
@@ -99,13 +134,13 @@ class cutover_attempt {
             job_sources.push_back({t.job->source_schema, t.job->source_table});
             job_sources.push_back({t.job->source_schema, t.job->old_name});
         }
-        std::vector<cutover::swap_request> requests;
+        std::vector<swap_request> requests;
         for (const auto& t : tables_) {
-            cutover::swap_request request{{t.job->source_schema, t.job->source_table},
-                                          t.job->target_table,
-                                          t.job->old_name,
-                                          t.job->publication_name,
-                                          o_.drop_unrepointable_fks};
+            swap_request request{{t.job->source_schema, t.job->source_table},
+                                 t.job->target_table,
+                                 t.job->old_name,
+                                 t.job->publication_name,
+                                 o_.drop_unrepointable_fks};
             if (o_.reverting) {
                 request.reverting = true;
                 request.target_index_suffix = "_old";
@@ -118,7 +153,14 @@ class cutover_attempt {
                 };
             requests.push_back(std::move(request));
         }
-        std::vector<swap_preparation> prepared;
+        return requests;
+    }
+
+    // lock_sources: the catalog read and checked under SHARE UPDATE EXCLUSIVE, then the
+    // sources in ACCESS EXCLUSIVE. False with `failure` set when a lock was not granted in
+    // time (its blockers named, handled); throws for any other failure (rolled back).
+    bool lock_sources(const std::vector<swap_request>& requests,
+                      std::vector<swap_preparation>& prepared, std::string& failure) {
         // What the statement that may time out asks for, for the blocker report.
         auto locking = names(&swapped_table::source);
         for (auto& t : names(&swapped_table::target)) locking.push_back(std::move(t));
@@ -145,6 +187,7 @@ class cutover_attempt {
             locking = names(&swapped_table::source);
             mode = lock_request::access_exclusive;
             lock_.exec("LOCK TABLE " + sources_ + " IN ACCESS EXCLUSIVE MODE");
+            return true;
         } catch (const pg::pg_error& e) {
             if (e.sqlstate() != pg::sqlstate::lock_not_available) {
                 if (e.is_connection_loss()) throw;
@@ -159,15 +202,23 @@ class cutover_attempt {
                       handle_blockers(locking, mode);
             return false;
         }
-        const auto granted = clock::now();
-        const auto deadline = granted + o_.max_lock_hold;
-        // A stream read with origin 'none' misses every change made under a replication origin:
-        // with the sources locked, no change can reach them under one that appears later, so
-        // none now means none since the origin watch last looked (runtime_error, exit 1, as a
-        // schema change: retrying cannot help; rolled back, the source untouched).
-        if (stream::origin_filter_enabled(o_.job.origin_filter))
-            if (auto foreign = stream::foreign_origins(lock_); !foreign.empty())
-                throw runtime_error(stream::foreign_origin_message(foreign, o_.job.job));
+    }
+
+    // check_no_foreign_origins: a stream read with origin 'none' misses every change made
+    // under a replication origin: with the sources locked, no change can reach them under one
+    // that appears later, so none now means none since the origin watch last looked
+    // (runtime_error, exit 1, as a schema change: retrying cannot help; rolled back, the
+    // source untouched).
+    void check_no_foreign_origins() {
+        if (!stream::origin_filter_enabled(o_.job.origin_filter)) return;
+        if (auto foreign = stream::foreign_origins(lock_); !foreign.empty())
+            throw runtime_error(stream::foreign_origin_message(foreign, o_.job.job));
+    }
+
+    // apply_tail: the fence committed on the second session, then a wait (under the lock)
+    // until the applier has applied it. False with `failure` set when the hold's cap came
+    // first, or a stop.
+    bool apply_tail(int attempt, clock::time_point deadline, std::string& failure) {
         const uint64_t applied_at_lock = hooks_.applied_position ? hooks_.applied_position() : 0;
         // Once the lock is granted no source write can commit: every change before this
         // message's commit is in the stream ahead of it.
@@ -176,26 +227,31 @@ class cutover_attempt {
             prefix_, "cutover attempt " + std::to_string(attempt));
         const uint64_t fence_lsn = std::stoull(fence.get(0, 0));
         test_pause("PARTSHIFT_TEST_SLOW_TAIL_MS");
-        while (hooks_.applied_fence_lsn() < fence_lsn) {
-            if (clock::now() >= deadline || hooks_.stopping()) {
-                failure = "the tail was not applied within --max-lock-hold (" +
-                          std::to_string(o_.max_lock_hold.count()) + " ms)";
-                if (hooks_.applied_position && hooks_.describe_undrained_tail) {
-                    const uint64_t now_applied = hooks_.applied_position();
-                    const uint64_t tail =
-                        fence_lsn > applied_at_lock ? fence_lsn - applied_at_lock : 0;
-                    failure += ": " + hooks_.describe_undrained_tail(
-                                          tail, now_applied > applied_at_lock
-                                                    ? std::min(tail, now_applied - applied_at_lock)
-                                                    : 0);
-                }
-                return false;
-            }
-            std::this_thread::sleep_for(2ms);
+        // Woken by each commit of the applier (and by a stop); the hold's cap ends the wait.
+        const bool drained = hooks_.changed->wait_until(
+            [&] { return hooks_.applied_fence_lsn() >= fence_lsn; }, deadline, *hooks_.stop);
+        if (drained) return true;
+        failure = "the tail was not applied within --max-lock-hold (" +
+                  std::to_string(o_.max_lock_hold.count()) + " ms)";
+        if (hooks_.applied_position && hooks_.describe_undrained_tail) {
+            const uint64_t now_applied = hooks_.applied_position();
+            const uint64_t tail = fence_lsn > applied_at_lock ? fence_lsn - applied_at_lock : 0;
+            failure += ": " + hooks_.describe_undrained_tail(
+                                  tail, now_applied > applied_at_lock
+                                            ? std::min(tail, now_applied - applied_at_lock)
+                                            : 0);
         }
-        result.tail_apply_ms = ms_since(granted);
-        // The rest of the hold is capped by the server: a slow step cancels itself.
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        return false;
+    }
+
+    // swap_and_commit: the swap's statements under what is left of the hold (the server
+    // cancels a slow one), the job marked cut over in the same transaction, COMMIT. False with
+    // `failure` set when the hold ran out or the targets' lock was not granted.
+    bool swap_and_commit(int attempt, const std::vector<swap_request>& requests,
+                         std::vector<swap_preparation>& prepared, pg::transaction& tx,
+                         clock::time_point granted, cutover_result& result, std::string& failure) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            granted + o_.max_lock_hold - clock::now());
         if (left < 1ms) {
             failure = "no time left under --max-lock-hold for the swap";
             return false;
@@ -222,6 +278,7 @@ class cutover_attempt {
             result.swap_ms = ms_since(granted) - result.tail_apply_ms - ms_since(committing);
             tx.commit();
             result.commit_ms = ms_since(committing);
+            return true;
         } catch (const pg::pg_error& e) {
             if (e.sqlstate() == pg::sqlstate::lock_not_available) {
                 // The targets' ACCESS EXCLUSIVE (this transaction holds SHARE UPDATE EXCLUSIVE
@@ -241,22 +298,6 @@ class cutover_attempt {
             throw cutover_error("cutover failed and was rolled back, the source is untouched: " +
                                 std::string(e.what()));
         }
-        result.lock_hold_ms = ms_since(granted);
-        make_durable();
-        return true;
-    }
-
-    // cleared: blockers the last failed attempt cancelled (autovacuum) or terminated; the next
-    // attempt need not back off.
-    int cleared() const { return cleared_; }
-    // cancelled_autovacuum: autovacuum workers the last failed attempt cancelled.
-    int cancelled_autovacuum() const { return cancelled_autovacuum_; }
-
-  private:
-    std::vector<std::string> names(std::string swapped_table::*field) const {
-        std::vector<std::string> out;
-        for (const auto& t : tables_) out.push_back(t.*field);
-        return out;
     }
 
     // handle_blockers: after a lock timeout, who holds what the statement asked for (read on
@@ -339,13 +380,13 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
 
     for (int attempt = 1; attempt <= o.attempts; ++attempt) {
         result.attempts = attempt;
-        // Catch up before the lock, not under it.
-        while (!hooks.applier_current() || hooks.stopping()) {
-            if (hooks.stopping()) {
-                result.stopped = true;
-                return result;
-            }
-            std::this_thread::sleep_for(50ms);
+        // Catch up before the lock, not under it. Woken by each commit of the applier, each
+        // lag measurement of the job monitor (the gate reads its figures) and a stop.
+        const bool current =
+            hooks.changed->wait_until(hooks.applier_current, clock::time_point::max(), *hooks.stop);
+        if (!current || hooks.stop->load()) {
+            result.stopped = true;
+            return result;
         }
         std::string failure;
         const bool swapped = attempt_once.run(attempt, result, failure);
@@ -381,15 +422,16 @@ cutover_result run_cutover(const cutover_options& o, const cutover_hooks& hooks)
                   failure);
         if (attempt == o.attempts) break;
         if (attempt_once.cleared() > 0) {
-            // The blockers are gone: try again as soon as their sessions have ended.
-            std::this_thread::sleep_for(100ms);
+            // The blockers are gone: try again once their sessions have ended (a terminated
+            // backend takes a moment to exit; the server offers nothing to wait on). A stop
+            // cuts the pause short, and the wait above then returns.
+            hooks.changed->sleep_until(clock::now() + 100ms, *hooks.stop);
             continue;
         }
         // Back off with jitter, so retries do not fall into step with the blocking workload.
         auto pause = backoff + std::chrono::milliseconds(std::uniform_int_distribution<int>(
                                    0, static_cast<int>(backoff.count()))(random));
-        auto until = clock::now() + pause;
-        while (clock::now() < until && !hooks.stopping()) std::this_thread::sleep_for(20ms);
+        hooks.changed->sleep_until(clock::now() + pause, *hooks.stop);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5000ms);
     }
     return result;

@@ -31,7 +31,9 @@ void control_session::reconnect_if_lost() {
 
 void control_session::back_off(const pg::pg_error& e, int attempt) {
     spdlog::warn("control connection lost ({}); retrying", e.what());
-    // Off the event loop (see the header): this sleep holds up no other role.
+    // A plain sleep: the server is away and offers nothing to wait on. Never on the event
+    // loop's thread (control_async runs `with` on the task group's pool, the cutover on its
+    // own job; the rest before or after the loop), so it holds up no other role.
     std::this_thread::sleep_for(std::chrono::seconds(1 << std::min(attempt, 4)));
 }
 

@@ -4,8 +4,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <thread>
-
 #include "partshift/error.hpp"
 #include "partshift/migrate/follow_watcher.hpp"
 #include "partshift/migrate/reverse_stream.hpp"
@@ -21,6 +19,8 @@ using namespace std::chrono_literals;
 
 void cutover_launcher::start() {
     started_ = true;
+    // A stop must wake the job's waits (the tail, the gate, the backoff, verify's).
+    tasks_.on_stop([&changed = ctx_.progress.changed] { changed.notify(); });
     ctx_.cutover.figures.lag_seconds = static_cast<double>(ctx_.progress.lag_micros) / 1e6;
     tasks_.spawn_blocking(
         "cutover",
@@ -77,7 +77,8 @@ cutover::cutover_hooks cutover_launcher::hooks_for() {
         if (r.swapped) progress.last_lock_hold_ms = r.lock_hold_ms;
     };
     hooks.applied_fence_lsn = applied_fence_lsn_;
-    hooks.stopping = [&stop = tasks_.stop_flag()] { return stop.load(); };
+    hooks.stop = &tasks_.stop_flag();
+    hooks.changed = &progress.changed;
     return hooks;
 }
 
@@ -163,19 +164,16 @@ void cutover_launcher::verify_before_swap(const state::job_record& job) {
     const auto& stop = tasks_.stop_flag();
     o.stop = &stop;
     // Applied up to `lsn`: the applied LSN passed it, or everything up to it is spooled and
-    // every spooled transaction applied (an idle source moves no applied LSN). Polled: the
-    // applier publishes these counters and nothing else; this thread is off the loop.
+    // every spooled transaction applied (an idle source moves no applied LSN). Woken by the
+    // applier's commits and the streamer's flushes (and a stop); this thread is off the loop.
     o.wait_for_applier = [&progress = ctx_.progress, &stop](state::lsn_t lsn,
                                                             std::chrono::milliseconds limit) {
-        const auto until = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < until && !stop) {
-            if (progress.applied_lsn >= lsn ||
-                (progress.spooled_lsn >= lsn &&
-                 progress.applied_lsn >= progress.spooled_commit_lsn))
-                return true;
-            std::this_thread::sleep_for(20ms);
-        }
-        return false;
+        auto applied = [&progress, lsn] {
+            return progress.applied_lsn >= lsn ||
+                   (progress.spooled_lsn >= lsn &&
+                    progress.applied_lsn >= progress.spooled_commit_lsn);
+        };
+        return progress.changed.wait_until(applied, std::chrono::steady_clock::now() + limit, stop);
     };
     auto report = verify::verify_job(ctx_.options.dsn, job, o);
     spdlog::info("verify: {} key ranges, {} rows on each side, {} still changing",

@@ -1,7 +1,7 @@
 // migrator: the phase script. job_runner::run_phases reads as the path of a migration:
 // checks, then on one event loop with one task group the roles beside the script (stream,
-// throttle, partition watch, status), the script itself (copy → index → replay and follow
-// → cutover), one join, then the steps after the swap. The phases are files of their own.
+// throttle, and side_roles: status, the watches), the script itself (copy → index → replay and
+// follow → cutover), one join, then the steps after the swap. The phases are files of their own.
 #include "partshift/migrate/job_runner.hpp"
 
 #include <spdlog/spdlog.h>
@@ -11,19 +11,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cstdlib>
 
-#include "partshift/catalog/table_name.hpp"
 #include "partshift/error.hpp"
 #include "partshift/migrate/after_cutover.hpp"
 #include "partshift/migrate/copy_phase.hpp"
 #include "partshift/migrate/follow_phase.hpp"
 #include "partshift/migrate/index_phase.hpp"
 #include "partshift/migrate/job_preparation.hpp"
-#include "partshift/migrate/origin_watch.hpp"
-#include "partshift/migrate/partition_watch.hpp"
 #include "partshift/migrate/revert_window_runner.hpp"
-#include "partshift/migrate/schema_watch.hpp"
+#include "partshift/migrate/side_roles.hpp"
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/pg_error.hpp"
@@ -62,16 +58,6 @@ bool pause_unless_signalled(std::chrono::seconds d) {
     timer.async_wait([&](boost::system::error_code) { signals.cancel(); });
     io.run();
     return !signalled;
-}
-
-// best_effort: a task whose failure ends only itself (status, metrics, status hooks).
-asio::awaitable<void> best_effort(asio::awaitable<void> task, const char* what) {
-    try {
-        co_await std::move(task);
-    } catch (const std::exception& e) {
-        if (what) spdlog::warn("{}", what);
-        spdlog::debug("{}", e.what());
-    }
 }
 
 throttle::throttler_options throttler_options_for(const run_options& o,
@@ -197,8 +183,7 @@ int job_runner::run_phases(state::job_record job) {
     throttle::throttler throttler(throttler_options_for(options_, job), progress,
                                   tasks.stop_flag());
     tasks.spawn("throttler", throttler.run());
-    tasks.spawn("status", best_effort(monitor.run(), "status updates stopped"));
-    start_roles(ctx, job);
+    start_side_roles(ctx, job);
     tasks.spawn("phase script", phase_script(ctx, job), task::when_done::stop_group);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -222,62 +207,6 @@ int job_runner::run_phases(state::job_record job) {
         exporter_->update(job.job, progress,
                           cutover_.swapped() ? state::phase::done : monitor.phase());
     return finish_run(options_, control_, hooks_, job, progress, cutover_);
-}
-
-// start_roles: the roles beside the script that only some runs have.
-void job_runner::start_roles(run_context& ctx, const state::job_record& job) {
-    // Re-partitioning only: a reverse job (revert window) also reads a partitioned table,
-    // the one partshift built.
-    if (inputs_.table.relkind == 'p' && !job.reverse_of) {
-        partition_watch_options watch{options_.dsn, job.job, inputs_.table.oid,
-                                      catalog::qualified(inputs_.table.name)};
-        // Test hook: a long interval leaves a change to the cutover's own check.
-        if (const char* ms = std::getenv("PARTSHIFT_TEST_PARTITION_CHECK_MS"))
-            watch.interval = std::chrono::milliseconds(std::atoi(ms));
-        ctx.tasks.spawn("partition watch", watch_partitions(std::move(watch), ctx.tasks));
-    }
-    // A stream that skips changes carrying an origin must not meet a foreign one.
-    if (stream::origin_filter_enabled(job.origin_filter)) {
-        origin_watch_options watch{options_.dsn, job.job};
-        // Test hook: a long interval leaves a new origin to the cutover's own check.
-        if (const char* ms = std::getenv("PARTSHIFT_TEST_ORIGIN_CHECK_MS"))
-            watch.interval = std::chrono::milliseconds(std::atoi(ms));
-        watch.cutover_started = [&progress = ctx.progress] {
-            return progress.cutover.load() == base::cutover_stage::cutting_over;
-        };
-        ctx.tasks.spawn("origin watch", watch_origins(std::move(watch), ctx.tasks));
-    }
-    // A reverse job (revert window) reads the table partshift built: nothing was recorded.
-    if (!job.reverse_of)
-        ctx.tasks.spawn("schema watch", watch_schema(schema_watch_for(ctx, job), ctx.tasks));
-    if (exporter_)
-        ctx.tasks.spawn("metrics",
-                        best_effort(metrics::publish_metrics(
-                                        *exporter_, job.job, ctx.progress,
-                                        [&monitor = ctx.monitor] { return monitor.phase(); },
-                                        ctx.tasks.stop_flag()),
-                                    nullptr));
-    if (hooks_.enabled())
-        ctx.tasks.spawn("status hooks",
-                        best_effort(hooks_.status_hooks(ctx.tasks, job, ctx.progress, ctx.monitor,
-                                                        options_.status_hook_interval),
-                                    nullptr));
-}
-
-// schema_watch_for: every table of the job, checked every few seconds until the cutover starts.
-schema_watch_options job_runner::schema_watch_for(run_context& ctx, const state::job_record& job) {
-    schema_watch_options watch;
-    watch.dsn = options_.dsn;
-    for (const auto& t : ctx.tables)
-        watch.tables.push_back({t.job, t.table->oid, catalog::qualified(t.table->name)});
-    watch.skip_publication = job.publication_name;
-    // Test hook: a long interval leaves a change to the cutover's own check.
-    if (const char* ms = std::getenv("PARTSHIFT_TEST_SCHEMA_CHECK_MS"))
-        watch.interval = std::chrono::milliseconds(std::atoi(ms));
-    watch.cutover_started = [&progress = ctx.progress] {
-        return progress.cutover.load() == base::cutover_stage::cutting_over;
-    };
-    return watch;
 }
 
 // phase_script: copy → index → replay and follow (→ cutover); a stop between the steps

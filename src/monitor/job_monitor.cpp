@@ -58,6 +58,7 @@ asio::awaitable<void> job_monitor::run() {
                     co_await pg::async_connection::connect(options_.dsn, "partshift-monitor"));
             bool print = std::chrono::steady_clock::now() >= next_print && phase_ == "follow";
             co_await report_once(*conn, print);
+            progress_.changed.notify();  // the cutover's gate reads the lag just measured
             if (print) next_print = std::chrono::steady_clock::now() + options_.report_interval;
         } catch (const pg::pg_error& e) {
             // Status is best effort: a lost connection must not stop the migration.

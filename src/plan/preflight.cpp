@@ -251,6 +251,8 @@ static preflight_check check_partition_identities(const catalog::table_model& ta
                                           " sends the key of its changed rows");
 }
 
+// evaluate_role_checks: what the server and the role must allow, one rule per fact. A flat
+// rule table (issue 19 keeps those whole): each rule is a pass or a fail with its fix.
 std::vector<preflight_check> evaluate_role_checks(const server_facts& f,
                                                   const catalog::table_model& table) {
     std::vector<preflight_check> out;
@@ -351,74 +353,74 @@ std::vector<preflight_check> evaluate_role_checks(const server_facts& f,
     return out;
 }
 
-std::vector<preflight_check> evaluate_preflight(const server_facts& f,
-                                                const catalog::table_model& table,
-                                                const partition_spec& spec, const target_plan& plan,
-                                                const preflight_options& options) {
-    std::vector<preflight_check> out = evaluate_role_checks(f, table);
+// check_replica_key: the key the stream sends for UPDATEs and DELETEs is the one partshift
+// matches rows by.
+static preflight_check check_replica_key(const catalog::table_model& table) {
     const std::string rel = qualified(table.name);
-
     if (table.replica_identity == 'n')
-        out.push_back(fail("replica_key",
-                           rel +
-                               " has REPLICA IDENTITY NOTHING: once published, its UPDATEs and "
-                               "DELETEs would fail; ALTER TABLE " +
-                               rel + " REPLICA IDENTITY DEFAULT"));
-    else if (const catalog::index* other = replica_identity_beside_primary_key(table))
+        return fail("replica_key", rel +
+                                       " has REPLICA IDENTITY NOTHING: once published, its "
+                                       "UPDATEs and DELETEs would fail; ALTER TABLE " +
+                                       rel + " REPLICA IDENTITY DEFAULT");
+    if (const catalog::index* other = replica_identity_beside_primary_key(table))
         // pgoutput sends the replica identity's columns as the old key and partshift matches
         // rows by the primary key: a DELETE would carry no primary key, and a primary-key
         // change that leaves the index's columns alone no old key at all (skipped, silently).
-        out.push_back(fail("replica_key",
-                           rel + " has REPLICA IDENTITY USING INDEX " + quote_ident(other->name) +
-                               ", but partshift matches changes by the primary key " +
-                               quote_ident(table.primary_key()->name) + ": ALTER TABLE " + rel +
-                               " REPLICA IDENTITY DEFAULT for the migration, and set it on the "
-                               "partitioned table after the cutover"));
-    else if (const catalog::index* key = table.apply_key())
-        out.push_back(pass("replica_key", std::string(key->is_primary ? "primary key "
-                                                                      : "replica identity index ") +
-                                              quote_ident(key->name) + " identifies rows"));
-    else
-        out.push_back(
-            fail("replica_key", rel +
-                                    " has no primary key or replica identity index, so changes "
-                                    "cannot be matched to rows: ALTER TABLE " +
-                                    rel + " ADD PRIMARY KEY (...), or ALTER TABLE " + rel +
-                                    " REPLICA IDENTITY USING INDEX <unique index on NOT NULL "
-                                    "columns>"));
+        return fail("replica_key",
+                    rel + " has REPLICA IDENTITY USING INDEX " + quote_ident(other->name) +
+                        ", but partshift matches changes by the primary key " +
+                        quote_ident(table.primary_key()->name) + ": ALTER TABLE " + rel +
+                        " REPLICA IDENTITY DEFAULT for the migration, and set it on the "
+                        "partitioned table after the cutover");
+    if (const catalog::index* key = table.apply_key())
+        return pass("replica_key",
+                    std::string(key->is_primary ? "primary key " : "replica identity index ") +
+                        quote_ident(key->name) + " identifies rows");
+    return fail("replica_key", rel +
+                                   " has no primary key or replica identity index, so changes "
+                                   "cannot be matched to rows: ALTER TABLE " +
+                                   rel + " ADD PRIMARY KEY (...), or ALTER TABLE " + rel +
+                                   " REPLICA IDENTITY USING INDEX <unique index on NOT NULL "
+                                   "columns>");
+}
 
-    if (!table.partitions.empty()) out.push_back(check_partition_identities(table));
-
-    // The target's primary key includes the partition key, so its columns are NOT NULL there.
-    bool keys_ok = true;
+// check_partition_keys_not_null: the target's primary key includes the partition key, so its
+// columns are NOT NULL there.
+static std::vector<preflight_check> check_partition_keys_not_null(
+    const server_facts& f, const catalog::table_model& table) {
+    const std::string rel = qualified(table.name);
+    std::vector<preflight_check> out;
     for (const auto& k : f.nullable_keys) {
         const std::string col = quote_ident(k.column);
-        if (k.count > 0) {
-            keys_ok = false;
+        if (k.count > 0)
             out.push_back(fail("partition_key_not_null",
                                (k.count >= null_count_limit ? "at least " : "") +
                                    std::to_string(k.count) + " rows have a NULL " + col +
                                    ", which no partition can take: UPDATE " + rel + " SET " + col +
                                    " = ... WHERE " + col + " IS NULL, then ALTER TABLE " + rel +
                                    " ALTER COLUMN " + col + " SET NOT NULL"));
-        } else {
-            keys_ok = false;
+        else
             out.push_back(warn("partition_key_not_null",
                                "partition key " + col +
                                    " allows NULL (none today); a NULL written during the "
                                    "migration would stop it: ALTER TABLE " +
                                    rel + " ALTER COLUMN " + col + " SET NOT NULL"));
-        }
     }
-    if (keys_ok)
+    if (out.empty())
         out.push_back(pass("partition_key_not_null", "partition key columns are NOT NULL"));
+    return out;
+}
 
-    bool outside_ok = true;
+// check_rows_outside_partitions: rows (today's, or values written during the migration) that
+// no LIST partition takes.
+static std::vector<preflight_check> check_rows_outside_partitions(const server_facts& f,
+                                                                  const partition_spec& spec,
+                                                                  const target_plan& plan) {
+    std::vector<preflight_check> out;
     for (const auto& [level, count, option] :
          {std::tuple{&spec.level1, f.level1_outside, "--values"},
           std::tuple{spec.level2 ? &*spec.level2 : nullptr, f.level2_outside, "--subvalues"}}) {
         if (!level || !count || *count == 0) continue;
-        outside_ok = false;
         out.push_back(fail("rows_outside_partitions",
                            std::to_string(*count) + " rows have a " + quote_ident(level->key) +
                                " not in " + option +
@@ -431,53 +433,70 @@ std::vector<preflight_check> evaluate_preflight(const server_facts& f,
         if (!level || level->method != partition_method::list || !level->values.empty() ||
             has_default_at(plan, level_no))
             continue;
-        outside_ok = false;
         out.push_back(warn("rows_outside_partitions",
                            "the values of " + quote_ident(level->key) +
                                " were discovered from today's data and there is no default "
                                "partition: a new value written during the migration would stop "
                                "it; consider --default-partition"));
     }
-    if (outside_ok) out.push_back(pass("rows_outside_partitions", "every row has a partition"));
+    if (out.empty()) out.push_back(pass("rows_outside_partitions", "every row has a partition"));
+    return out;
+}
 
-    if (table.inbound_fks.empty()) {
-        out.push_back(pass("inbound_foreign_keys", "no foreign keys reference " + rel));
-    } else {
-        // Re-pointable only through a unique key of the target on exactly the referenced
-        // columns; the cutover uses the same rule (plan/fk_rules).
-        std::vector<std::string> stuck;
-        for (const auto& fk : inbound_fk_problems(table, planned_unique_keys(table, plan)))
-            stuck.push_back(quote_ident(fk.name) + " on " + qualified(fk.table));
-        const std::string found =
-            std::to_string(table.inbound_fks.size()) + " foreign key(s) reference " + rel;
-        if (stuck.empty())
-            out.push_back(warn("inbound_foreign_keys",
-                               found + "; cutover re-points them to the partitioned table"));
-        else if (options.drop_unrepointable_fks)
-            out.push_back(warn("inbound_foreign_keys",
-                               found +
-                                   "; these cannot be re-pointed (their columns are not "
-                                   "unique on the partitioned table) and cutover drops "
-                                   "them, as asked: " +
-                                   join(stuck, ", ")));
-        else
-            out.push_back(fail("inbound_foreign_keys",
-                               found +
-                                   "; these cannot be re-pointed (their columns are not "
-                                   "unique on the partitioned table): " +
-                                   join(stuck, ", ") +
-                                   " — drop them first, or let cutover drop them "
-                                   "(--drop-unrepointable-fks)"));
-    }
+// check_inbound_foreign_keys: re-pointable only through a unique key of the target on exactly
+// the referenced columns; the cutover uses the same rule (plan/fk_rules).
+static preflight_check check_inbound_foreign_keys(const catalog::table_model& table,
+                                                  const target_plan& plan,
+                                                  const preflight_options& options) {
+    const std::string rel = qualified(table.name);
+    if (table.inbound_fks.empty())
+        return pass("inbound_foreign_keys", "no foreign keys reference " + rel);
+    std::vector<std::string> stuck;
+    for (const auto& fk : inbound_fk_problems(table, planned_unique_keys(table, plan)))
+        stuck.push_back(quote_ident(fk.name) + " on " + qualified(fk.table));
+    const std::string found =
+        std::to_string(table.inbound_fks.size()) + " foreign key(s) reference " + rel;
+    if (stuck.empty())
+        return warn("inbound_foreign_keys",
+                    found + "; cutover re-points them to the partitioned table");
+    if (options.drop_unrepointable_fks)
+        return warn("inbound_foreign_keys", found +
+                                                "; these cannot be re-pointed (their columns are "
+                                                "not unique on the partitioned table) and cutover "
+                                                "drops them, as asked: " +
+                                                join(stuck, ", "));
+    return fail("inbound_foreign_keys", found +
+                                            "; these cannot be re-pointed (their columns are not "
+                                            "unique on the partitioned table): " +
+                                            join(stuck, ", ") +
+                                            " — drop them first, or let cutover drop them "
+                                            "(--drop-unrepointable-fks)");
+}
 
+static preflight_check check_target_names(const server_facts& f, const target_plan& plan) {
     if (f.taken_names.empty())
-        out.push_back(pass("target_names", "target " + qualified(plan.target) +
-                                               " and its partition and index names are free"));
-    else
-        out.push_back(fail("target_names",
-                           "already taken in schema " + quote_ident(plan.target.schema) + ": " +
-                               join(f.taken_names, ", ") + " — " + taken_names_fix(f, plan)));
+        return pass("target_names", "target " + qualified(plan.target) +
+                                        " and its partition and index names are free");
+    return fail("target_names", "already taken in schema " + quote_ident(plan.target.schema) +
+                                    ": " + join(f.taken_names, ", ") + " — " +
+                                    taken_names_fix(f, plan));
+}
 
+// evaluate_preflight: one check per rule, in the order the report shows them.
+std::vector<preflight_check> evaluate_preflight(const server_facts& f,
+                                                const catalog::table_model& table,
+                                                const partition_spec& spec, const target_plan& plan,
+                                                const preflight_options& options) {
+    std::vector<preflight_check> out = evaluate_role_checks(f, table);
+    auto append = [&out](std::vector<preflight_check> checks) {
+        for (auto& c : checks) out.push_back(std::move(c));
+    };
+    out.push_back(check_replica_key(table));
+    if (!table.partitions.empty()) out.push_back(check_partition_identities(table));
+    append(check_partition_keys_not_null(f, table));
+    append(check_rows_outside_partitions(f, spec, plan));
+    out.push_back(check_inbound_foreign_keys(table, plan, options));
+    out.push_back(check_target_names(f, plan));
     out.push_back(evaluate_owner_code(f.owner_code, table.name, options.trust_table_owner));
     out.push_back(
         evaluate_dependents(f.dependents, table.name, options.allow_uncarried_dependents));

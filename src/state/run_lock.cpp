@@ -1,17 +1,16 @@
 // run_lock: the per-job session advisory lock. One bigint key per job and database.
 #include "partshift/state/run_lock.hpp"
 
-#include <thread>
-
 #include <unistd.h>
 
 #include "partshift/error.hpp"
+#include "partshift/pg/pg_error.hpp"
 
 namespace partshift::state {
 namespace {
 
 // The key: a 64-bit hash of a fixed prefix and the job name (hashtextextended, PG 11+).
-constexpr const char* key_sql = "hashtextextended('partshift.run:' || $1, 0)";
+constexpr const char* key_sql = "pg_catalog.hashtextextended('partshift.run:' || $1, 0)";
 constexpr const char* holder_prefix = "partshift-run ";
 
 // holder_from: a run's holder name from its session's application_name (as the server keeps
@@ -21,6 +20,25 @@ std::string holder_from(const std::string& application_name) {
         return application_name.substr(std::string(holder_prefix).size());
     return "session " +
            (application_name.empty() ? std::string("without a name") : application_name);
+}
+
+// wait_for_lock: the server's lock queue does the waiting (it wakes this session as soon as
+// the holder lets go or its backend exits): pg_advisory_lock under a lock_timeout of
+// `patience`, the session's own lock_timeout set back afterwards. False when it timed out.
+bool wait_for_lock(pg::connection& conn, const std::string& job,
+                   std::chrono::milliseconds patience) {
+    const auto own = conn.query("SELECT pg_catalog.current_setting('lock_timeout')").get(0, 0);
+    const char* set = "SELECT pg_catalog.set_config('lock_timeout', $1, false)";
+    conn.query(set, std::to_string(patience.count()) + "ms");
+    bool taken = true;
+    try {
+        conn.query(std::string("SELECT pg_catalog.pg_advisory_lock(") + key_sql + ")", job);
+    } catch (const pg::pg_error& e) {
+        if (e.sqlstate() != pg::sqlstate::lock_not_available) throw;
+        taken = false;
+    }
+    conn.query(set, own);
+    return taken;
 }
 
 std::string host_name() {
@@ -38,13 +56,10 @@ std::string run_application_name() {
 
 void acquire_run_lock(pg::connection& conn, const std::string& job,
                       std::chrono::milliseconds patience) {
-    const auto until = std::chrono::steady_clock::now() + patience;
-    while (true) {
-        auto r = conn.query(std::string("SELECT pg_try_advisory_lock(") + key_sql + ")", job);
-        if (r.get_bool(0, 0)) return;
-        if (std::chrono::steady_clock::now() >= until) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    auto r =
+        conn.query(std::string("SELECT pg_catalog.pg_try_advisory_lock(") + key_sql + ")", job);
+    if (r.get_bool(0, 0)) return;
+    if (patience.count() > 0 && wait_for_lock(conn, job, patience)) return;
     auto holder = run_lock_holder(conn, job);
     throw runtime_error("job " + job + " is running (" + holder.value_or("another session") +
                         "); stop that run first, or wait for it");

@@ -162,6 +162,7 @@ void drop_slot_only(pg::connection& conn, const std::string& slot_name, bool ter
             throw partshift::runtime_error("slot " + slot_name + " is in use by process " +
                                            r.get(0, 1) + " (a partshift run?); stop it first");
         }
+        // Polled: pg_drop_replication_slot cannot wait for an ending walsender to let go.
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     throw partshift::runtime_error("could not drop slot " + slot_name + ": it stays in use");

@@ -70,6 +70,7 @@ lsn_t streamer::flush_sink() {
     if (idle && received_ > progress_.complete_lsn) progress_.complete_lsn = received_;
     acknowledged_ = std::max({acknowledged_, durable, sink_.durable_position()});
     progress_.spooled_lsn = acknowledged_;
+    progress_.changed.notify();  // verify waits for the spool to pass a position
     return durable;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "partshift/base/commit_clock.hpp"
+#include "partshift/base/progress_signal.hpp"
 #include "partshift/base/throttle_status.hpp"
 
 namespace partshift::base {
@@ -117,6 +118,10 @@ struct progress {
         -1};  // before the server may invalidate it; -1 = no limit
     // Errors the run met: connections lost and resumed, and the one it stopped on.
     std::atomic<int64_t> errors{0};
+
+    // Wakes the threads that wait on these counters (the cutover, verify): notified after the
+    // applier commits, the streamer flushes the spool, the job monitor measures, and a stop.
+    progress_signal changed;
 };
 
 }  // namespace partshift::base

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "partshift/base/progress_signal.hpp"
 #include "partshift/cutover/cutover_settings.hpp"
 #include "partshift/cutover/table_swap.hpp"
 #include "partshift/state/job_store.hpp"
@@ -48,7 +49,11 @@ struct cutover_hooks {
     // An attempt may start: the lag is small (or, --cutover-when tail-fits, the tail fits).
     std::function<bool()> applier_current;
     std::function<uint64_t()> applied_fence_lsn;  // highest fence LSN committed on the target
-    std::function<bool()> stopping;               // SIGINT/SIGTERM or a failed role
+    // The run's stop (SIGINT/SIGTERM or a failed role), and the signal the waits sleep on:
+    // notified after each applier commit (the fence, the applied position), each lag
+    // measurement (applier_current) and the stop, or a wait sleeps through them. Required.
+    const std::atomic<bool>* stop = nullptr;
+    base::progress_signal* changed = nullptr;
     // after each attempt, with the result so far (for metrics); optional
     std::function<void(const cutover_result&)> attempt_finished;
     // Inside the swap's transaction, after state::mark_cut_over: more state that must commit
@@ -63,7 +68,7 @@ struct cutover_hooks {
 
 struct cutover_result {
     bool swapped = false;
-    bool stopped = false;  // stopping() became true before a swap
+    bool stopped = false;  // the stop came before a swap
     int attempts = 0;
     double lock_hold_ms = 0;   // lock granted → COMMIT of the successful attempt
     double tail_apply_ms = 0;  // lock granted → fence applied, of that attempt

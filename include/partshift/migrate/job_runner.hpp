@@ -19,7 +19,6 @@
 #include "partshift/migrate/job_records.hpp"
 #include "partshift/migrate/migrator.hpp"
 #include "partshift/migrate/run_context.hpp"
-#include "partshift/migrate/schema_watch.hpp"
 #include "partshift/state/job_store.hpp"
 
 namespace partshift::migrate {
@@ -35,8 +34,6 @@ class job_runner {
 
   private:
     int run_phases(state::job_record job);
-    void start_roles(run_context& ctx, const state::job_record& job);
-    schema_watch_options schema_watch_for(run_context& ctx, const state::job_record& job);
     boost::asio::awaitable<void> phase_script(run_context& ctx, state::job_record job);
     void remember_targets(const state::job_record& job);
     void record_failure(const state::job_record& job, const std::exception& e);

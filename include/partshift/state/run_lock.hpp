@@ -20,9 +20,9 @@ std::string run_application_name();
 
 // acquire_run_lock takes the job's lock on `conn` (kept until that session ends) or throws
 // runtime_error "job X is running (pid N on host H)".
-// With `patience`, a lock still held is tried again until that much time has passed: a
-// session that just ended (its process took the lock a moment ago) keeps it until its backend
-// has exited.
+// With `patience`, a lock still held is waited for up to that long (in the server's lock
+// queue, under a lock_timeout; the session's own lock_timeout is set back): a session that
+// just ended (its process took the lock a moment ago) keeps it until its backend has exited.
 void acquire_run_lock(pg::connection& conn, const std::string& job,
                       std::chrono::milliseconds patience = std::chrono::milliseconds(0));
 

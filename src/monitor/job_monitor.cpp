@@ -16,6 +16,7 @@
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/stream/pg_clock.hpp"
+#include "partshift/stream/pgoutput_messages.hpp"
 
 namespace partshift::monitor {
 namespace {
@@ -104,6 +105,7 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         progress_.lag_micros = static_cast<int64_t>(lag.lag_seconds * 1e6);
     }
     estimate(now, source, lag, lag_known && applying);
+    log_checkpoint(now, lag, lag_known);
     int64_t changes = progress_.changes_written;
     if (last_time_ != std::chrono::steady_clock::time_point{}) {
         double seconds = std::chrono::duration<double>(now - last_time_).count();
@@ -191,6 +193,34 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
                   human_size(static_cast<double>(r.is_null(0, 0) ? 0 : r.get_int(0, 0))),
                   r.get(0, 1));
     }
+}
+
+void job_monitor::log_checkpoint(std::chrono::steady_clock::time_point now, const lag_figures& lag,
+                                 bool lag_known) {
+    const uint64_t durable = progress_.durable_applied_lsn;
+    if (durable == 0 || durable <= logged_checkpoint_) return;
+    if (phase_ == checkpoint_phase_ && now - checkpoint_logged_at_ < options_.checkpoint_interval)
+        return;
+    const auto applied = stream::format_lsn(progress_.applied_lsn);
+    const auto flushed = stream::format_lsn(durable);
+    log_fields fields{.job = options_.job,
+                      .phase = phase_,
+                      .event = "checkpoint",
+                      .applied_lsn = applied,
+                      .durable_lsn = flushed};
+    std::string lag_text;
+    if (lag_known) {
+        fields.lag_bytes = static_cast<int64_t>(lag.lag_bytes);
+        fields.lag_seconds = lag.lag_seconds;
+        lag_text = "; lag " + human_size(static_cast<double>(lag.lag_bytes)) + ", " +
+                   human_duration(lag.lag_seconds);
+    }
+    log_event(spdlog::level::info, fields,
+              "checkpoint: the target holds the changes up to {} (flushed up to {}){}", applied,
+              flushed, lag_text);
+    logged_checkpoint_ = durable;
+    checkpoint_logged_at_ = now;
+    checkpoint_phase_ = phase_;
 }
 
 void job_monitor::estimate(std::chrono::steady_clock::time_point now, uint64_t source,

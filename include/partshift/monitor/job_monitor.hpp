@@ -1,8 +1,9 @@
 // job_monitor: once a second, turns the progress counters into lag, rate and time-left
 // figures (the one lag measurement every screen shows), writes
 // them to the job's row (so `partshift status` works from any shell), reads back the live
-// controls (`partshift cutover`, `pause`, `set`) into progress, and in a dry run prints the
-// lag line the user watches before deciding to cut over.
+// controls (`partshift cutover`, `pause`, `set`) into progress, in a dry run prints the lag
+// line the user watches before deciding to cut over, and logs the applier's checkpoint now
+// and then (`checkpoint` events).
 #pragma once
 
 #include <utility>
@@ -27,6 +28,8 @@ struct monitor_options {
     std::string job;
     std::string slot_name;
     std::chrono::seconds report_interval{10};  // lag lines in follow (dry run)
+    // `checkpoint` lines: at most this often, and when the phase changes.
+    std::chrono::seconds checkpoint_interval{10};
 };
 
 class job_monitor {
@@ -44,6 +47,11 @@ class job_monitor {
     // take_controls: the live controls as the job's row holds them now, logged when changed.
     void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
     void take_copy_workers(int workers);
+    // log_checkpoint: an info `checkpoint` line when the applier's durable checkpoint moved
+    // (the position a rerun resumes from, flushed on the target), at most every
+    // checkpoint_interval and on a phase change: one line per batch would flood the log.
+    void log_checkpoint(std::chrono::steady_clock::time_point now, const lag_figures& lag,
+                        bool lag_known);
     // estimate: the catch-up and index-build figures of this tick into progress.
     void estimate(std::chrono::steady_clock::time_point now, uint64_t source,
                   const lag_figures& lag, bool applying);
@@ -61,6 +69,10 @@ class job_monitor {
     rate_meter index_rate_{std::chrono::hours(24)};  // since the index phase began
     // The server's WAL insert LSN of the last two ticks, with the time each was read.
     std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> insert_positions_;
+    // The last `checkpoint` line: its durable position, when, and in which phase.
+    uint64_t logged_checkpoint_ = 0;
+    std::chrono::steady_clock::time_point checkpoint_logged_at_{};
+    std::string checkpoint_phase_;
 };
 
 }  // namespace partshift::monitor

@@ -43,7 +43,31 @@ class job_monitor {
     boost::asio::awaitable<void> run();
 
   private:
+    // One tick: measure the lag, estimate, log a checkpoint, rate and pace, write the row,
+    // take the controls it returns, and (print) the lag line.
     boost::asio::awaitable<void> report_once(pg::async_connection& conn, bool print);
+
+    // This tick's lag against the source position it was measured from.
+    struct measurement {
+        uint64_t source = 0;  // the server's WAL position the walsender is known to have passed
+        lag_figures lag;
+        bool known = false;  // two source positions read (before that: unknown, not 0)
+    };
+    // measure_lag: the one lag figure of this tick, into progress when known.
+    measurement measure_lag(std::chrono::steady_clock::time_point now, bool applying);
+    // update_apply_rate: changes written per second, smoothed; the changes written so far.
+    int64_t update_apply_rate(std::chrono::steady_clock::time_point now);
+    // judge_pace: whether the applier falls behind (logged when that changes).
+    void judge_pace(std::chrono::steady_clock::time_point now, const measurement& m,
+                    int64_t changes, bool applying);
+    // write_row: this tick's figures into the job's row; returns the slot's retained WAL, its
+    // wal_status, the server's WAL insert position and the live controls.
+    boost::asio::awaitable<pg::result> write_row(pg::async_connection& conn, const measurement& m,
+                                                 const std::string& behind);
+    // take_row: the positions and controls write_row returned, into progress.
+    void take_row(const pg::result& r, std::chrono::steady_clock::time_point now);
+    // log_lag_line: the dry run's `lag` line.
+    void log_lag_line(const lag_figures& lag, const pg::result& r);
     // take_controls: the live controls as the job's row holds them now, logged when changed.
     void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
     void take_copy_workers(int workers);

@@ -12,6 +12,7 @@
 #include "partshift/cli/log_setup.hpp"
 #include "partshift/cli/option_table.hpp"
 #include "partshift/error.hpp"
+#include "partshift/job_error.hpp"
 #include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/conninfo.hpp"
 
@@ -20,20 +21,27 @@ namespace {
 
 // report_error: the one line a failure ends with; in JSON, a log object like every other line
 // (a log pipeline reading stderr must not meet plain text).
-void report_error(log_format format, const std::string& line) {
+// A failing run's line names its job and the phase it failed in (`job`, `phase`).
+void report_error(log_format format, const std::string& line, const job_error* job = nullptr) {
     if (format == log_format::json)
-        monitor::log_event(spdlog::level::err, {.event = "error"}, "{}", line);
+        monitor::log_event(spdlog::level::err,
+                           {.job = job ? std::string_view(job->job()) : std::string_view(),
+                            .phase = job ? std::string_view(job->phase()) : std::string_view(),
+                            .event = "error"},
+                           "{}", line);
     else
         std::cerr << line << "\n";
 }
 
 // report_error_lines: a message of several lines (every preflight failure at once) as one
 // "partshift: " line each, so each stays greppable and a JSON log gets one object per line.
-void report_error_lines(log_format format, const std::string& message) {
+void report_error_lines(log_format format, const partshift::error& e) {
+    const std::string message = e.what();
+    const auto* job = dynamic_cast<const job_error*>(&e);
     std::size_t start = 0;
     while (true) {
         const auto end = message.find('\n', start);
-        report_error(format, "partshift: " + message.substr(start, end - start));
+        report_error(format, "partshift: " + message.substr(start, end - start), job);
         if (end == std::string::npos) return;
         start = end + 1;
     }
@@ -92,7 +100,7 @@ int run(int argc, char** argv) {
     try {
         return chosen->handler(args);
     } catch (const partshift::error& e) {
-        report_error_lines(format, e.what());
+        report_error_lines(format, e);
         return static_cast<int>(e.code());
     } catch (const boost::program_options::error& e) {
         report_error(format, std::string("partshift ") + chosen->name + ": " + e.what() +

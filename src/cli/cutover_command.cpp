@@ -11,6 +11,7 @@
 #include "partshift/cli/swap_wait.hpp"
 #include "partshift/cutover/swap_catalog.hpp"
 #include "partshift/error.hpp"
+#include "partshift/monitor/human_units.hpp"
 #include "partshift/plan/revert_window_check.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
@@ -18,6 +19,7 @@
 #include "partshift/state/job_store.hpp"
 #include "partshift/state/revert_window.hpp"
 #include "partshift/state/run_lock.hpp"
+#include "partshift/state/setting_sources.hpp"
 
 namespace partshift::cli {
 
@@ -53,6 +55,9 @@ int command_cutover(const arguments& args) {
             throw usage_error(*refusal);
         state::upgrade_schema(conn);
         state::set_revert_window(conn, name, *ms);
+        // What status shows of the window: this one, given now, not the run's.
+        state::record_cutover_revert_window(
+            conn, name, monitor::human_duration(static_cast<double>(ms->count()) / 1000.0));
     }
     return request_swap(conn, name, run_id,
                         "cutover of job " + name + " requested from the run (" +

@@ -92,8 +92,8 @@ planned_group plan_group_migration(pg::connection& conn, const job_file& file,
         names.target_name = t.target_name;
         auto planned = plan_migration(conn, tables.at(i), t.spec, names, accepted);
         plan::add_coverage_lines(planned.plan, /*partman=*/false);  // --spec goes without it
-        out.members.push_back(
-            {std::move(planned.table), std::move(planned.plan), std::move(planned.checks)});
+        out.members.push_back({std::move(planned.table), std::move(planned.plan),
+                               std::move(planned.checks), std::move(planned.estimate)});
     }
     out.job = job;
     out.group = plan::plan_group(out.members, accepted.drop_unrepointable_fks);

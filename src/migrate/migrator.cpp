@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "partshift/error.hpp"
+#include "partshift/job_error.hpp"
 #include "partshift/migrate/after_cutover.hpp"
 #include "partshift/migrate/copy_phase.hpp"
 #include "partshift/migrate/follow_phase.hpp"
@@ -241,18 +242,22 @@ void job_runner::remember_targets(const state::job_record& job) {
 }
 
 // record_failure keeps the reason a job stopped in partshift.jobs, for `status`, and runs
-// the on-failure hook.
+// the on-failure hook, with the phase the job failed in: the row's (`job` is the record the
+// run resumed from, and the phases since then moved only the row).
 void job_runner::record_failure(const state::job_record& job, const std::exception& e) {
+    std::optional<state::job_record> now;
     try {
         control_.with([&](pg::connection& c) {
             state::set_last_error(c, job.job, e.what());
             // A request this run did not carry out is not left for the next run.
             state::end_run_requests(c, job.job);
+            now = state::load_job(c, job.job);
         });
     } catch (...) {
         // The server is gone for good; the message still reaches the user on stderr.
     }
-    hooks_.on_failure(job, e);
+    failed_phase_ = now ? now->phase : job.phase;
+    hooks_.on_failure(now.value_or(job), e);
 }
 
 int run_job(const run_options& options, const job_inputs& inputs) {
@@ -263,7 +268,13 @@ int run_job(const run_options& options, const job_inputs& inputs) {
         spdlog::info("serving Prometheus metrics on {}/metrics", options.metrics_addr);
     }
     job_runner runner(options, inputs, exporter ? &*exporter : nullptr);
-    int code = runner.run();
+    int code = 0;
+    try {
+        code = runner.run();
+    } catch (const std::exception& e) {
+        // The line the run ends with names the job and the phase it failed in.
+        throw job_error::of(e, options.job, runner.failed_phase());
+    }
     // Cut over with a revert window: this process follows it (the job's own lock stays held).
     if (code == 0 && !options.dry_run) {
         pg::connection conn(options.dsn, state::run_application_name());

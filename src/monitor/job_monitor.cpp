@@ -16,6 +16,7 @@
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/stream/pg_clock.hpp"
+#include "partshift/stream/pgoutput_messages.hpp"
 
 namespace partshift::monitor {
 namespace {
@@ -71,13 +72,31 @@ asio::awaitable<void> job_monitor::run() {
 }
 
 asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool print) {
-    bool applying = phase_ == "replay" || phase_ == "follow";
+    const bool applying = phase_ == "replay" || phase_ == "follow";
+    const auto now = std::chrono::steady_clock::now();
+    const auto measured = measure_lag(now, applying);
+    estimate(now, measured.source, measured.lag, measured.known && applying);
+    log_checkpoint(now, measured.lag, measured.known);
+    const int64_t changes = update_apply_rate(now);
+    judge_pace(now, measured, changes, applying);
+    // Named, not built inside the co_await: GCC 12 frees such a temporary twice.
+    const std::string behind = pace_.why().value_or("");
+    auto r = co_await write_row(conn, measured, behind);
+    progress_.apply_rate = rate_;
+    if (r.rows() > 0) take_row(r, now);
+    if (print && measured.known && r.rows() > 0) log_lag_line(measured.lag, r);
+}
+
+job_monitor::measurement job_monitor::measure_lag(std::chrono::steady_clock::time_point now,
+                                                  bool applying) {
+    measurement m;
     // The source position is the server's WAL insert position read two ticks ago: a keepalive
     // requested since then (the streamer asks every second) proves whether the walsender has
     // passed it. A keepalive alone is no proof: it reports only how far the walsender has
     // decoded, which lags the server while it works through a backlog.
-    uint64_t source = progress_.received_lsn;
-    if (insert_positions_.size() == 2) source = std::max(source, insert_positions_.front().first);
+    m.source = progress_.received_lsn;
+    if (insert_positions_.size() == 2)
+        m.source = std::max(m.source, insert_positions_.front().first);
     // Lag in seconds is the age of the oldest committed source change not yet applied: the
     // oldest commit received and not applied (the streamer's record, or the applier's open
     // batch after a restart, whichever is older)...
@@ -87,25 +106,27 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         oldest = oldest > 0 ? std::min(oldest, batch) : batch;
     const int64_t now_us = stream::now_pg_epoch_micros();
     const uint64_t complete = std::max<uint64_t>(progress_.spooled_lsn, progress_.complete_lsn);
-    auto lag = compute_lag(source, progress_.spooled_commit_lsn, complete, applied, oldest, now_us,
-                           applying);
+    m.lag = compute_lag(m.source, progress_.spooled_commit_lsn, complete, applied, oldest, now_us,
+                        applying);
     // Until two source positions are known, lag is unknown (NULL), never a premature 0.
-    const bool lag_known = insert_positions_.size() == 2;
-    auto now = std::chrono::steady_clock::now();
+    m.known = insert_positions_.size() == 2;
     // ... or, when the walsender has not yet sent what the server had written two ticks ago,
     // at least the age of that position: commits before it may still be on their way.
-    if (lag_known && progress_.received_lsn < insert_positions_.front().first)
-        lag.lag_seconds =
-            std::max(lag.lag_seconds,
+    if (m.known && progress_.received_lsn < insert_positions_.front().first)
+        m.lag.lag_seconds =
+            std::max(m.lag.lag_seconds,
                      std::chrono::duration<double>(now - insert_positions_.front().second).count());
     // One lag figure, in every phase: the row (status), the log line, the metrics and the
     // cutover gate all take this one. During the copy it grows: changes wait in the spool.
-    if (lag_known) {
-        progress_.lag_bytes = static_cast<int64_t>(lag.lag_bytes);
-        progress_.lag_micros = static_cast<int64_t>(lag.lag_seconds * 1e6);
+    if (m.known) {
+        progress_.lag_bytes = static_cast<int64_t>(m.lag.lag_bytes);
+        progress_.lag_micros = static_cast<int64_t>(m.lag.lag_seconds * 1e6);
     }
-    estimate(now, source, lag, lag_known && applying);
-    int64_t changes = progress_.changes_written;
+    return m;
+}
+
+int64_t job_monitor::update_apply_rate(std::chrono::steady_clock::time_point now) {
+    const int64_t changes = progress_.changes_written;
     if (last_time_ != std::chrono::steady_clock::time_point{}) {
         double seconds = std::chrono::duration<double>(now - last_time_).count();
         double instant = seconds > 0 ? (changes - last_changes_) / seconds : 0;
@@ -113,22 +134,30 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
     }
     last_changes_ = changes;
     last_time_ = now;
-    if (lag_known && applying) {
-        const auto change = pace_.add({now, source, lag.applied_position, lag.lag_seconds, changes,
-                                       static_cast<double>(progress_.max_lag_micros) / 1e6});
+    return changes;
+}
+
+void job_monitor::judge_pace(std::chrono::steady_clock::time_point now, const measurement& m,
+                             int64_t changes, bool applying) {
+    if (m.known && applying) {
+        const auto change =
+            pace_.add({now, m.source, m.lag.applied_position, m.lag.lag_seconds, changes,
+                       static_cast<double>(progress_.max_lag_micros) / 1e6});
         // Logged once when it falls behind, and again only after it caught up and relapsed.
         if (change == apply_pace::change::fell_behind)
             spdlog::warn("{}", pace_.why().value_or("the applier is not keeping up"));
         else if (change == apply_pace::change::caught_up)
             spdlog::info("the applier is keeping up again (lag {}, {})",
-                         human_size(static_cast<double>(lag.lag_bytes)),
-                         human_duration(lag.lag_seconds));
+                         human_size(static_cast<double>(m.lag.lag_bytes)),
+                         human_duration(m.lag.lag_seconds));
     } else {
         pace_.reset();
     }
     progress_.apply_falling_behind = pace_.behind();
-    const auto behind = pace_.why();
+}
 
+asio::awaitable<pg::result> job_monitor::write_row(pg::async_connection& conn, const measurement& m,
+                                                   const std::string& behind) {
     // Statement and parameters as named locals: GCC 12 mis-destroys temporaries (notably
     // conditional ones) that live across a co_await.
     std::string sql =
@@ -153,45 +182,74 @@ asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool 
         "finish_requested OR coalesce((SELECT f.revert_until <= now() FROM partshift.jobs f "
         "WHERE f.job = partshift.jobs.reverse_of), false)";
     pg::param lag_bytes, lag_seconds;
-    if (lag_known) {
-        lag_bytes = std::to_string(lag.lag_bytes);
-        lag_seconds = std::to_string(lag.lag_seconds);
+    if (m.known) {
+        lag_bytes = std::to_string(m.lag.lag_bytes);
+        lag_seconds = std::to_string(m.lag.lag_seconds);
     }
     pg::param_list params = pg::make_params(
         options_.job, progress_.rows_copied.load(), std::to_string(progress_.received_lsn.load()),
         lag_bytes, lag_seconds, std::to_string(rate_), options_.slot_name,
-        std::string(describe(progress_.cutover.load())), progress_.throttle.get().text,
-        behind.value_or(""), live_figures_json(progress_));
+        std::string(describe(progress_.cutover.load())), progress_.throttle.get().text, behind,
+        live_figures_json(progress_));
     auto r = co_await conn.exec(std::move(sql), std::move(params));
-    progress_.apply_rate = rate_;
-    if (r.rows() > 0) {
-        insert_positions_.emplace_back(std::stoull(r.get(0, 2)), now);
-        if (insert_positions_.size() > 2) insert_positions_.pop_front();
-        progress_.source_lsn = insert_positions_.back().first;
-        progress_.cutover_requested = r.get_bool(0, 3);
-        take_controls(r.get_bool(0, 4), std::stod(r.get(0, 5)), r.get_int(0, 6));
-        progress_.end_revert_window = r.get_bool(0, 8);
-        take_copy_workers(static_cast<int>(r.get_int(0, 7)));
+    co_return r;
+}
+
+void job_monitor::take_row(const pg::result& r, std::chrono::steady_clock::time_point now) {
+    insert_positions_.emplace_back(std::stoull(r.get(0, 2)), now);
+    if (insert_positions_.size() > 2) insert_positions_.pop_front();
+    progress_.source_lsn = insert_positions_.back().first;
+    progress_.cutover_requested = r.get_bool(0, 3);
+    take_controls(r.get_bool(0, 4), std::stod(r.get(0, 5)), r.get_int(0, 6));
+    progress_.end_revert_window = r.get_bool(0, 8);
+    take_copy_workers(static_cast<int>(r.get_int(0, 7)));
+}
+
+void job_monitor::log_lag_line(const lag_figures& lag, const pg::result& r) {
+    const auto catch_up = describe_catch_up(
+        catch_up_.estimate(lag.lag_seconds, static_cast<double>(progress_.max_lag_micros) / 1e6));
+    log_event(
+        spdlog::level::info,
+        {.job = options_.job,
+         .phase = phase_,
+         .event = "lag",
+         .lag_bytes = static_cast<int64_t>(lag.lag_bytes),
+         .lag_seconds = lag.lag_seconds,
+         .rows_copied = progress_.rows_copied.load(),
+         .rows_total = progress_.rows_estimate > 0 ? std::optional(progress_.rows_estimate.load())
+                                                   : std::nullopt},
+        "lag {}, {}; applying {}{}; slot retains {} of WAL ({})",
+        human_size(static_cast<double>(lag.lag_bytes)), human_duration(lag.lag_seconds),
+        human_rate(rate_, "changes"), catch_up.empty() ? "" : "; catch-up " + catch_up,
+        human_size(static_cast<double>(r.is_null(0, 0) ? 0 : r.get_int(0, 0))), r.get(0, 1));
+}
+
+void job_monitor::log_checkpoint(std::chrono::steady_clock::time_point now, const lag_figures& lag,
+                                 bool lag_known) {
+    const uint64_t durable = progress_.durable_applied_lsn;
+    if (durable == 0 || durable <= logged_checkpoint_) return;
+    if (phase_ == checkpoint_phase_ && now - checkpoint_logged_at_ < options_.checkpoint_interval)
+        return;
+    const auto applied = stream::format_lsn(progress_.applied_lsn);
+    const auto flushed = stream::format_lsn(durable);
+    log_fields fields{.job = options_.job,
+                      .phase = phase_,
+                      .event = "checkpoint",
+                      .applied_lsn = applied,
+                      .durable_lsn = flushed};
+    std::string lag_text;
+    if (lag_known) {
+        fields.lag_bytes = static_cast<int64_t>(lag.lag_bytes);
+        fields.lag_seconds = lag.lag_seconds;
+        lag_text = "; lag " + human_size(static_cast<double>(lag.lag_bytes)) + ", " +
+                   human_duration(lag.lag_seconds);
     }
-    if (print && lag_known && r.rows() > 0) {
-        const auto catch_up = describe_catch_up(catch_up_.estimate(
-            lag.lag_seconds, static_cast<double>(progress_.max_lag_micros) / 1e6));
-        log_event(spdlog::level::info,
-                  {.job = options_.job,
-                   .phase = phase_,
-                   .event = "lag",
-                   .lag_bytes = static_cast<int64_t>(lag.lag_bytes),
-                   .lag_seconds = lag.lag_seconds,
-                   .rows_copied = progress_.rows_copied.load(),
-                   .rows_total = progress_.rows_estimate > 0
-                                     ? std::optional(progress_.rows_estimate.load())
-                                     : std::nullopt},
-                  "lag {}, {}; applying {}{}; slot retains {} of WAL ({})",
-                  human_size(static_cast<double>(lag.lag_bytes)), human_duration(lag.lag_seconds),
-                  human_rate(rate_, "changes"), catch_up.empty() ? "" : "; catch-up " + catch_up,
-                  human_size(static_cast<double>(r.is_null(0, 0) ? 0 : r.get_int(0, 0))),
-                  r.get(0, 1));
-    }
+    log_event(spdlog::level::info, fields,
+              "checkpoint: the target holds the changes up to {} (flushed up to {}){}", applied,
+              flushed, lag_text);
+    logged_checkpoint_ = durable;
+    checkpoint_logged_at_ = now;
+    checkpoint_phase_ = phase_;
 }
 
 void job_monitor::estimate(std::chrono::steady_clock::time_point now, uint64_t source,

@@ -29,7 +29,9 @@ enum class field_type { text, integer, number };
 
 // type_of: the known fields and their JSON types; nullopt: not a field (dropped).
 std::optional<field_type> type_of(std::string_view key) {
-    if (key == "job" || key == "phase" || key == "event") return field_type::text;
+    if (key == "job" || key == "phase" || key == "event" || key == "applied_lsn" ||
+        key == "durable_lsn")
+        return field_type::text;
     if (key == "lag_bytes" || key == "rows_copied" || key == "rows_total")
         return field_type::integer;
     if (key == "lag_seconds") return field_type::number;
@@ -64,6 +66,8 @@ std::string encode_log_payload(const log_fields& f, std::string_view text) {
         append_item(out, "lag_seconds", fmt::format("{:.6f}", *f.lag_seconds));
     if (f.rows_copied) append_item(out, "rows_copied", std::to_string(*f.rows_copied));
     if (f.rows_total) append_item(out, "rows_total", std::to_string(*f.rows_total));
+    if (!f.applied_lsn.empty()) append_item(out, "applied_lsn", f.applied_lsn);
+    if (!f.durable_lsn.empty()) append_item(out, "durable_lsn", f.durable_lsn);
     out += record_sep;
     out += text;
     return out;

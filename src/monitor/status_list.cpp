@@ -12,6 +12,7 @@
 #include "partshift/monitor/human_units.hpp"
 #include "partshift/monitor/status_reader.hpp"
 #include "partshift/state/job_list.hpp"
+#include "partshift/state/setting_sources.hpp"
 
 namespace partshift::monitor {
 
@@ -28,7 +29,24 @@ std::string one_line(std::string text, size_t width) {
     return text;
 }
 
+// short_source: where a setting came from, in a word or two (status --job says it in full).
+std::string short_source(const proto::job_setting& s) {
+    return s.source() == state::source_kept ? "kept" : s.source();
+}
+
 }  // namespace
+
+std::string changed_settings(const proto::status_report& s) {
+    std::string out;
+    for (const auto& setting : s.settings()) {
+        // Compact: a default (or, for a job of an older partshift, an unknown source) is what
+        // the operator expects anyway; `status --job` lists every setting.
+        if (setting.source().empty() || setting.source() == state::source_default) continue;
+        out += (out.empty() ? "" : ", ") + setting.name() + " " + setting.value() + " (" +
+               short_source(setting) + ")";
+    }
+    return out;
+}
 
 std::vector<proto::status_report> read_all_status(pg::connection& conn) {
     std::vector<proto::status_report> out;
@@ -94,11 +112,16 @@ std::string status_list_to_text(const std::vector<proto::status_report>& reports
     for (const auto& r : rows)
         for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
     std::string out;
-    for (const auto& r : rows) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const auto& r = rows[i];
         std::string line;
         for (size_t c = 0; c < r.size(); ++c)
             line += c + 1 < r.size() ? fmt::format("{:<{}}  ", r[c], width[c]) : r[c];
         out += line + "\n";
+        // Below its job's row, outside the columns: the settings someone changed.
+        if (i == 0) continue;
+        if (const auto changed = changed_settings(reports[i - 1]); !changed.empty())
+            out += "  settings: " + changed + "\n";
     }
     return out;
 }

@@ -163,7 +163,7 @@ std::string render_group_sql(const std::string& job, const std::vector<group_mem
     std::string s = "-- partshift plan for job " + one_line(job) + ": " +
                     std::to_string(members.size()) +
                     " tables, copied and followed together and switched in one cutover\n\n";
-    for (const auto& m : members) s += render_sql(m.plan, m.checks) + "\n";
+    for (const auto& m : members) s += render_sql(m.plan, m.checks, m.estimate) + "\n";
     if (!group.fks.empty()) {
         s += "-- foreign keys between the tables of the job, between their partitioned tables\n"
              "BEGIN;\n\n";
@@ -177,7 +177,8 @@ std::string render_group_json(const std::string& job, const std::vector<group_me
                               const group_plan& group) {
     proto::group_plan m;
     m.set_job(job);
-    for (const auto& member : members) *m.add_tables() = to_message(member.plan, member.checks);
+    for (const auto& member : members)
+        *m.add_tables() = to_message(member.plan, member.checks, member.estimate);
     for (const auto& fk : group.fks) {
         auto* out = m.add_foreign_keys();
         out->set_name(fk.name);

@@ -154,10 +154,14 @@ std::string default_target_name(const std::string& source_name) {
     return fit_identifier(source_name + "_new");
 }
 
-target_plan make_plan(const catalog::table_model& table, const partition_spec& spec,
-                      const data_facts& facts, const plan_names& names) {
-    validate_spec(table, spec);
+namespace {
 
+// ---- the steps of make_plan, in the order it takes them ----
+
+// name_target: the plan's source, target and final names (usage_error for a target name the
+// source has, or one too long).
+target_plan name_target(const catalog::table_model& table, const partition_spec& spec,
+                        const plan_names& names) {
     target_plan plan;
     plan.source = table.name;
     plan.target = {table.name.schema,
@@ -168,10 +172,12 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
         throw usage_error("--target-name must differ from the source table's name");
     if (plan.target.name.size() > max_identifier_bytes)
         throw usage_error("--target-name '" + plan.target.name + "' is longer than 63 bytes");
-    const std::string target_sql = qualified(plan.target);
-    auto rel = [&](const std::string& name) { return qualified({plan.target.schema, name}); };
+    return plan;
+}
 
-    // Relations and indexes share the schema's namespace: one allocator for every name.
+// reserve_names: relations and indexes share the schema's namespace: one allocator for every
+// name, with the names already spoken for.
+name_allocator reserve_names(const catalog::table_model& table, const target_plan& plan) {
     name_allocator alloc;
     alloc.reserve(table.name.name);
     alloc.reserve(plan.target.name);
@@ -180,8 +186,14 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
     // new partitions take other names (events_default_2 beside the old events_default).
     for (const auto& p : table.partitions)
         if (p.name.schema == plan.target.schema) alloc.reserve(p.name.name);
+    return alloc;
+}
 
-    // ---- the parent ----
+// plan_parent: the partitioned table's CREATE TABLE, with its columns and CHECKs (a NOT VALID
+// one is added after the partitions; a NO INHERIT one cannot be had).
+void plan_parent(const catalog::table_model& table, target_plan& plan) {
+    const std::string target_sql = qualified(plan.target);
+    const auto& spec = plan.spec;
     std::vector<std::string> body;
     for (const auto& c : table.columns) body.push_back(column_sql(c));
     for (const auto& chk : table.checks) {
@@ -203,9 +215,11 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
     plan.create_table_sql = "CREATE TABLE " + target_sql + " (\n" + join(body, ",\n") + "\n) " +
                             partition_by_sql(spec.level1);
     if (table.tablespace) plan.create_table_sql += " TABLESPACE " + quote_ident(*table.tablespace);
+}
 
-    // Storage parameters and the access method are not allowed on a partitioned table
-    // (PostgreSQL 15), so every leaf partition gets them.
+// leaf_options_sql: " USING am WITH (...)" for every leaf: storage parameters and the access
+// method are not allowed on a partitioned table (PostgreSQL 15).
+std::string leaf_options_sql(const catalog::table_model& table, target_plan& plan) {
     std::string leaf_options;
     if (table.access_method) leaf_options += " USING " + quote_ident(*table.access_method);
     std::vector<std::string> reloptions;
@@ -217,7 +231,16 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
     }
     if (!reloptions.empty()) leaf_options += " WITH (" + join(reloptions, ", ") + ")";
 
-    // ---- partitions ----
+    return leaf_options;
+}
+
+// plan_partitions: the bounds of each level and a partition for each, level 1 first, each
+// followed by its level-2 partitions (usage_error past max_partitions).
+void plan_partitions(const catalog::table_model& table, const data_facts& facts,
+                     const std::string& leaf_options, name_allocator& alloc, target_plan& plan) {
+    const auto& spec = plan.spec;
+    const std::string target_sql = qualified(plan.target);
+    auto rel = [&](const std::string& name) { return qualified({plan.target.schema, name}); };
     const catalog::column* key1 = table.find_column(spec.level1.key);
     const auto bounds1 = plan_level_bounds(spec.level1, classify_key_type(*key1),
                                            facts_for(spec.level1, spec, facts, false));
@@ -259,16 +282,12 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
             plan.partitions.push_back(std::move(c));
         }
     }
+}
 
-    if (table.relkind == 'p')
-        plan.notes.push_back(
-            qualified(table.name) + " is partitioned (" + std::to_string(table.partitions.size()) +
-            " partitions below it): it is re-partitioned. Its partitions keep their names and "
-            "stay attached to it when the cutover renames it; a new partition whose name the old "
-            "tree holds gets a suffix (_2, _3, ...). Attaching or detaching its partitions stops "
-            "the job");
-
-    // ---- how far the partitions reach ----
+// plan_coverage: how far a RANGE level's partitions reach, and a warning for a stray row far
+// ahead of now that would make many empty partitions.
+void plan_coverage(const catalog::table_model& table, const data_facts& facts, target_plan& plan) {
+    const auto& spec = plan.spec;
     const level_spec* range_level = spec.level1.method == partition_method::range ? &spec.level1
                                     : spec.level2 && spec.level2->method == partition_method::range
                                         ? &*spec.level2
@@ -292,16 +311,25 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
                 qualified(table.name) + " WHERE " + quote_ident(range_level->key) +
                 " >= " + *reach.premake_edge + ")";
     }
+}
 
-    // ---- indexes ----
+// plan_target_indexes: the source's indexes on the target, extended by the partition keys
+// where they must be (plan/index_planning).
+void plan_target_indexes(const catalog::table_model& table, name_allocator& alloc,
+                         target_plan& plan) {
+    const auto& spec = plan.spec;
     std::vector<std::string> keys{spec.level1.key};
     if (spec.level2 && spec.level2->key != spec.level1.key) keys.push_back(spec.level2->key);
     auto idx = plan_indexes(table, plan.target, keys, alloc);
     plan.indexes = std::move(idx.indexes);
     plan.warnings.insert(plan.warnings.end(), idx.warnings.begin(), idx.warnings.end());
     plan.notes.insert(plan.notes.end(), idx.notes.begin(), idx.notes.end());
+}
 
-    // ---- column settings, outbound FKs, comments ----
+// plan_column_settings_fks_comments: the statements after the partitions: column storage and
+// statistics, the outbound foreign keys (not a self-reference), the comments.
+void plan_column_settings_fks_comments(const catalog::table_model& table, target_plan& plan) {
+    const std::string target_sql = qualified(plan.target);
     for (const auto& c : table.columns) {
         if (const char* st = storage_sql(c.storage))
             plan.constraint_sql.push_back("ALTER TABLE " + target_sql + " ALTER COLUMN " +
@@ -328,8 +356,13 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
         if (c.comment)
             plan.constraint_sql.push_back("COMMENT ON COLUMN " + target_sql + "." +
                                           quote_ident(c.name) + " IS " + quote_literal(*c.comment));
+}
 
-    // ---- warnings and notes about what the plan cannot or does not do ----
+// warn_about_keys: a nullable RANGE or LIST key without a DEFAULT partition; an unknown
+// TimeZone for timestamptz bounds.
+void warn_about_keys(const catalog::table_model& table, const data_facts& facts,
+                     target_plan& plan) {
+    const auto& spec = plan.spec;
     for (const level_spec* level : {&spec.level1, spec.level2 ? &*spec.level2 : nullptr}) {
         if (!level || level->method == partition_method::hash) continue;
         const catalog::column* col = table.find_column(level->key);
@@ -344,25 +377,33 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
                 "the server's TimeZone is unknown; timestamptz bounds are "
                 "written in UTC");
     }
+}
+
+// repointable: whether an inbound foreign key can reference the partitioned table: only
+// through a unique key on exactly its referenced columns; an extended key no longer is one.
+bool repointable(const catalog::table_model& table, const target_plan& plan,
+                 const catalog::foreign_key& fk) {
+    for (const auto& pi : plan.indexes) {
+        const catalog::index* src = nullptr;
+        for (const auto& i : table.indexes)
+            if (i.name == pi.source_index) src = &i;
+        if (!src || !pi.is_unique || pi.extended_with_partition_key || src->is_partial ||
+            src->has_expressions)
+            continue;
+        std::vector<std::string> a = src->key_columns, b = fk.referenced_columns;
+        std::sort(a.begin(), a.end());
+        std::sort(b.begin(), b.end());
+        if (a == b) return true;
+    }
+    return false;
+}
+
+// warn_about_inbound_fks: what becomes of each foreign key that references the source.
+void warn_about_inbound_fks(const catalog::table_model& table, target_plan& plan) {
     for (const auto& fk : table.inbound_fks) {
-        // A FK can reference the partitioned table only through a unique key on exactly its
-        // referenced columns; an extended key no longer is one.
-        bool repointable = false;
-        for (const auto& pi : plan.indexes) {
-            const catalog::index* src = nullptr;
-            for (const auto& i : table.indexes)
-                if (i.name == pi.source_index) src = &i;
-            if (!src || !pi.is_unique || pi.extended_with_partition_key || src->is_partial ||
-                src->has_expressions)
-                continue;
-            std::vector<std::string> a = src->key_columns, b = fk.referenced_columns;
-            std::sort(a.begin(), a.end());
-            std::sort(b.begin(), b.end());
-            if (a == b) repointable = true;
-        }
         const std::string who =
             "foreign key " + fk.name + " on " + fk.table.schema + "." + fk.table.name;
-        if (repointable)
+        if (repointable(table, plan, fk))
             plan.warnings.push_back(who +
                                     " keeps referencing the old table until cutover re-points "
                                     "it to the partitioned table");
@@ -371,6 +412,11 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
                                     "), which is no longer unique on the partitioned table: it "
                                     "cannot be re-pointed and keeps referencing the old table");
     }
+}
+
+// note_what_moves: a flat list of rules, one note each for what the target gets its own way
+// or the cutover moves (identity, generated columns, triggers, RLS, grants, views).
+void note_what_moves(const catalog::table_model& table, target_plan& plan) {
     for (const auto& c : table.columns) {
         if (c.identity)
             plan.notes.push_back("identity column " + c.name +
@@ -392,6 +438,32 @@ target_plan make_plan(const catalog::table_model& table, const partition_spec& s
     for (const auto& v : table.dependent_views)
         plan.notes.push_back(std::string(v.materialized ? "materialized view " : "view ") +
                              v.name.schema + "." + v.name.name + " is recreated at cutover");
+}
+
+}  // namespace
+
+// make_plan: the steps in the order their output (warnings, notes, statements) keeps.
+target_plan make_plan(const catalog::table_model& table, const partition_spec& spec,
+                      const data_facts& facts, const plan_names& names) {
+    validate_spec(table, spec);
+    auto plan = name_target(table, spec, names);
+    auto alloc = reserve_names(table, plan);
+    plan_parent(table, plan);
+    const auto leaf_options = leaf_options_sql(table, plan);
+    plan_partitions(table, facts, leaf_options, alloc, plan);
+    if (table.relkind == 'p')
+        plan.notes.push_back(
+            qualified(table.name) + " is partitioned (" + std::to_string(table.partitions.size()) +
+            " partitions below it): it is re-partitioned. Its partitions keep their names and "
+            "stay attached to it when the cutover renames it; a new partition whose name the old "
+            "tree holds gets a suffix (_2, _3, ...). Attaching or detaching its partitions stops "
+            "the job");
+    plan_coverage(table, facts, plan);
+    plan_target_indexes(table, alloc, plan);
+    plan_column_settings_fks_comments(table, plan);
+    warn_about_keys(table, facts, plan);
+    warn_about_inbound_fks(table, plan);
+    note_what_moves(table, plan);
     return plan;
 }
 

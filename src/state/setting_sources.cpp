@@ -20,7 +20,7 @@ void store_source(pg::connection& conn, const std::string& job, const std::strin
                     "coalesce(control_sources, '{}'), ARRAY[$2::text], "
                     "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
                     "'source', $3::text, 'at', coalesce(nullif($4::text, ''), ") +
-            (s.source == source_command_line ? now_utc_sql : "NULL") +
+            (s.source == source_command_line || s.source == source_cutover ? now_utc_sql : "NULL") +
             "), 'kept_from', nullif($5::text, ''), 'value', nullif($6::text, '')))) WHERE job = $1",
         job, key, s.source, s.at, s.kept_from, s.value);
 }
@@ -43,7 +43,8 @@ setting_source settle_source(bool given, const std::optional<setting_source>& pr
 std::string describe_source(const setting_source& s) {
     auto with_time = [](const std::string& how, const std::string& at) {
         if (how.empty()) return std::string();
-        return how == source_set && !at.empty() ? how + " at " + at : how;
+        const bool timed = how == source_set || how == source_cutover;
+        return timed && !at.empty() ? how + " at " + at : how;
     };
     if (s.source == source_kept) {
         const auto earlier = with_time(s.kept_from, s.at);
@@ -59,6 +60,11 @@ const std::vector<live_setting>& live_settings() {
         {"max_lag", "--max-lag", "max lag"},
     };
     return settings;
+}
+
+void record_cutover_revert_window(pg::connection& conn, const std::string& job,
+                                  const std::string& value) {
+    store_source(conn, job, "revert_window", {std::string(source_cutover), "", "", value});
 }
 
 std::string stamp_set_sql() {

@@ -116,7 +116,8 @@ TEST_F(HooksRun, FailingBeforeCutoverPostponesUntilItPassesAndEveryEventSeesTheF
     EXPECT_NE(status_log.find("follow 0."), std::string::npos) << status_log;
 }
 
-// A run that fails (a new row no partition takes) runs on-failure with the reason.
+// A run that fails (a new row no partition takes) runs on-failure with the reason and the
+// phase it failed in.
 TEST_F(HooksRun, OnFailureGetsTheReason) {
     hook("on-failure", dump_env("on-failure"));
     auto args = run_args({"--dry-run"});
@@ -132,6 +133,8 @@ TEST_F(HooksRun, OnFailureGetsTheReason) {
     EXPECT_NE(env.find("PARTSHIFT_HOOK=on-failure\n"), std::string::npos) << env << run.log();
     EXPECT_NE(env.find("PARTSHIFT_ERROR="), std::string::npos) << env;
     EXPECT_NE(env.find("2200"), std::string::npos) << "the reason names the value\n" << env;
+    // Issue 21: the phase it failed in, not the one the run started in (copy).
+    EXPECT_NE(env.find("PARTSHIFT_PHASE=follow\n"), std::string::npos) << env;
 }
 
 // Issue 18 item 4: a hook gets the connection facts but no password — not partshift's

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "support/job_driver.hpp"
 
@@ -184,6 +185,108 @@ TEST(LogFormat, JsonLinesCarryJobPhaseAndEventThroughACutover) {
         }
     }
     EXPECT_EQ(next, milestones.size()) << "milestones missing or out of order:\n" << run.err;
+}
+
+// Issue 21: the `error` line of a failing run carried neither job nor phase. A run that
+// stops in follow (a new row no partition takes) ends with an `error` object naming both.
+TEST(LogFormat, AFailingRunsErrorLineNamesItsJobAndPhase) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    db.exec(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, ts timestamptz NOT NULL); "
+        "INSERT INTO orders SELECT g, now() - g * interval '1 hour' FROM generate_series(1, 500) "
+        "g");
+    temp_dir spool;
+    auto run = [&](const char* seconds) {
+        return run_partshift({"run", "--log-format", "json", "--dsn", db.dsn(), "--table", "orders",
+                              "--partition-by", "range", "--key", "ts", "--interval", "1 month",
+                              "--spool-dir", spool.path(), "--dry-run", "--dry-run-for", seconds},
+                             120s);
+    };
+    auto first = run("1s");
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    db.exec("INSERT INTO orders VALUES (5000, '2099-01-15 10:00+00')");
+    auto stopped = run("30s");
+    ASSERT_EQ(stopped.exit_code, 1) << stopped.err;
+    const auto& err = stopped.err;
+    const std::string last_line = err.substr(err.rfind('\n', err.size() - 2) + 1);
+    google::protobuf::Struct object;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(last_line, &object).ok()) << last_line;
+    const auto& f = object.fields();
+    auto field = [&](const char* name) {
+        return f.count(name) ? f.at(name).string_value() : std::string("(none)");
+    };
+    EXPECT_EQ(field("event"), "error") << last_line;
+    EXPECT_EQ(field("level"), "error") << last_line;
+    EXPECT_EQ(field("job"), "orders") << last_line;
+    EXPECT_EQ(field("phase"), "follow") << last_line;
+    EXPECT_NE(field("msg").find("no partition"), std::string::npos) << last_line;
+}
+
+// Issue 21: no line said where the applier's checkpoint stood. A `checkpoint` event (info)
+// with the positions and the lag, at most every 10 s in a phase: a source written to 5 times
+// a second for ~24 s of follow gives a few, not one per batch.
+TEST(LogFormat, CheckpointLinesAtMostEveryTenSecondsWithPositionsAndLag) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    ASSERT_TRUE(load_events_table(db, 2000));
+    temp_dir spool;
+    child_process run({PARTSHIFT_BINARY, "run", "--log-format", "json", "--dsn", db.dsn(),
+                       "--table", "events", "--partition-by", "range", "--key", "ts", "--interval",
+                       "1 month", "--spool-dir", spool.path(), "--dry-run", "--dry-run-for", "25s"},
+                      spool.path() + "-run.log");
+    wait_for_status(
+        db.dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 180s, &run,
+        "follow");
+    auto conn = db.connect();
+    while (run.running()) {
+        conn.exec("UPDATE events SET amount = amount + 1 WHERE id = 1 + (random() * 1999)::int");
+        std::this_thread::sleep_for(200ms);
+    }
+    auto code = run.wait(60s);
+    ASSERT_TRUE(code.has_value());
+    ASSERT_EQ(*code, 0) << run.log();
+    std::vector<google::protobuf::Struct> checkpoints;
+    std::istringstream lines(run.log());
+    for (std::string text; std::getline(lines, text);) {
+        google::protobuf::Struct object;
+        ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(text, &object).ok()) << text;
+        const auto& f = object.fields();
+        if (f.count("event") && f.at("event").string_value() == "checkpoint")
+            checkpoints.push_back(object);
+    }
+    ASSERT_GE(checkpoints.size(), 2u) << run.log();
+    EXPECT_LE(checkpoints.size(), 5u) << "one per batch floods the log:\n" << run.log();
+    std::string previous_ts, previous_phase;
+    int with_lag = 0;
+    for (const auto& c : checkpoints) {
+        const auto& f = c.fields();
+        EXPECT_EQ(f.at("level").string_value(), "info");
+        EXPECT_EQ(f.at("job").string_value(), "events");
+        EXPECT_FALSE(f.at("phase").string_value().empty());
+        EXPECT_NE(f.at("applied_lsn").string_value().find('/'), std::string::npos);
+        EXPECT_NE(f.at("durable_lsn").string_value().find('/'), std::string::npos);
+        // The lag, once measured (a run's first ticks have none yet).
+        if (f.count("lag_bytes")) {
+            ++with_lag;
+            EXPECT_EQ(f.at("lag_bytes").kind_case(), google::protobuf::Value::kNumberValue);
+            EXPECT_EQ(f.at("lag_seconds").kind_case(), google::protobuf::Value::kNumberValue);
+        }
+        // "2026-12-06T13:02:11.482113Z": the seconds of the day, enough within a 25 s run.
+        const auto& ts = f.at("ts").string_value();
+        if (!previous_ts.empty() && f.at("phase").string_value() == previous_phase) {
+            auto seconds = [](const std::string& t) {
+                return std::stoi(t.substr(11, 2)) * 3600 + std::stoi(t.substr(14, 2)) * 60 +
+                       std::stod(t.substr(17, 9));
+            };
+            double gap = seconds(ts) - seconds(previous_ts);
+            if (gap < 0) gap += 86400;
+            EXPECT_GE(gap, 9.9) << previous_ts << " then " << ts;
+        }
+        previous_ts = ts;
+        previous_phase = f.at("phase").string_value();
+    }
+    EXPECT_GE(with_lag, 1) << run.log();
 }
 
 }  // namespace

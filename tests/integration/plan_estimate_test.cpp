@@ -1,9 +1,11 @@
 // `partshift plan` estimates (issue 21 item 8): the disk the target and each planned index
 // will take and the WAL the copy will write, in the script and in --json, from a real table's
 // sizes; and the warning when the partition count will hurt planning (a year of hourly
-// partitions).
+// partitions). `plan --spec` gives each table of a multi-table job the same estimate.
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "plan.pb.h"
 #include "support/job_driver.hpp"
@@ -85,6 +87,53 @@ TEST(PlanEstimate, AYearOfHourlyPartitionsWarns) {
         plan(db, "readings", {"--partition-by", "range", "--key", "at", "--interval", "1 day"});
     ASSERT_EQ(daily.exit_code, 0) << daily.err;
     EXPECT_EQ(daily.out.find("partitions: past about"), std::string::npos);
+}
+
+// Issue 21: `plan --spec` had the partition-count warning but no estimate. Each table of the
+// job now gets the lines and the JSON object `plan --table` gives it.
+TEST(PlanEstimate, EachTableOfASpecPlanHasItsEstimate) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    ASSERT_TRUE(load_events_table(db, 20000));
+    db.exec(
+        "CREATE TABLE notes (id bigint PRIMARY KEY, at timestamptz NOT NULL, body text); "
+        "INSERT INTO notes SELECT g, now() - g * interval '1 hour', repeat('x', 100) "
+        "FROM generate_series(1, 5000) g; ANALYZE notes");
+    temp_dir dir;
+    const auto spec = dir.path() + "/job.json";
+    std::ofstream(spec) << R"({"job": "pair", "tables": [
+        {"table": "events", "partition_by": "range", "key": "ts", "interval": "1 month"},
+        {"table": "notes", "partition_by": "range", "key": "at", "interval": "1 month"}]})";
+    auto text = run_partshift({"plan", "--dsn", db.dsn(), "--spec", spec});
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    const auto notes_at = text.out.find("-- partshift plan: public.notes");
+    ASSERT_NE(notes_at, std::string::npos) << text.out;
+    for (const auto& [from, to, index] :
+         {std::tuple{size_t{0}, notes_at, "events_pkey_new ~"},
+          std::tuple{notes_at, std::string::npos, "notes_pkey_new ~"}}) {
+        const auto part = text.out.substr(from, to == std::string::npos ? to : to - from);
+        EXPECT_NE(part.find("-- ESTIMATE: disk: ~"), std::string::npos) << part;
+        EXPECT_NE(part.find(index), std::string::npos) << part;
+        EXPECT_NE(part.find("-- ESTIMATE: WAL: the copy and the index builds write ~"),
+                  std::string::npos)
+            << part;
+    }
+
+    auto json = run_partshift({"plan", "--dsn", db.dsn(), "--spec", spec, "--json"});
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    proto::group_plan parsed;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &parsed).ok()) << json.out;
+    ASSERT_EQ(parsed.tables_size(), 2);
+    auto conn = db.connect();
+    for (const auto& t : parsed.tables()) {
+        const auto& e = t.estimate();
+        EXPECT_EQ(e.table_bytes(),
+                  conn.query("SELECT pg_table_size($1::regclass)", t.source().name()).get_int(0, 0))
+            << t.source().name();
+        EXPECT_EQ(e.indexes_size(), t.indexes_size());
+        EXPECT_GT(e.wal_bytes(), e.total_bytes());
+        EXPECT_EQ(e.lines_size(), 3);
+    }
 }
 
 }  // namespace

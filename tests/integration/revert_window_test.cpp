@@ -139,7 +139,8 @@ TEST_F(RevertWindowTest, NoWriteLostAcrossTheCutoverAndTheRevert) {
     db_->exec("INSERT INTO events (ts, customer_id) VALUES (now(), 1), (now(), 2)");
 }
 
-// The window asked for at `partshift cutover`, then ended by `partshift finish`.
+// The window asked for at `partshift cutover` (status shows it as the window's setting),
+// then ended by `partshift finish`.
 TEST_F(RevertWindowTest, FinishLeavesNoSlotOrPublication) {
     {
         auto run = start_run({"--postpone-cutover"});
@@ -149,8 +150,17 @@ TEST_F(RevertWindowTest, FinishLeavesNoSlotOrPublication) {
             {"cutover", "--dsn", db_->dsn(), "--job", "events", "--revert-window", "10m"});
         EXPECT_EQ(cut.exit_code, 0) << cut.out << cut.err;
         EXPECT_NE(cut.out.find("revert window is open until"), std::string::npos) << cut.out;
-        wait_for([](const auto& st) { return st.revert_state() == "open" && st.reverse_running(); },
-                 60s, run.get(), "reverse stream running");
+        auto st = wait_for(
+            [](const auto& st) { return st.revert_state() == "open" && st.reverse_running(); }, 60s,
+            run.get(), "reverse stream running");
+        // Issue 21: status showed the run's "none (default)", not the window cutover gave.
+        const proto::job_setting* window = nullptr;
+        for (const auto& setting : st.settings())
+            if (setting.name() == "revert window") window = &setting;
+        ASSERT_TRUE(window) << st.DebugString();
+        EXPECT_EQ(window->value(), "10 min 0 s");
+        EXPECT_EQ(window->source(), "cutover");
+        EXPECT_FALSE(window->at().empty());
         db_->exec("UPDATE events SET amount = amount + 1 WHERE id <= 100");
         expect_reverse_converged(run.get());
         finish_the_window(*run);

@@ -1,7 +1,7 @@
 // Each setting in effect and where it came from (issue 21 item 2): a run with a flag and a
 // `partshift set` during it show both in `status` with their sources; a rerun without the
 // flag keeps the earlier values, says so in its log, and status says "kept from an earlier
-// run".
+// run". The job list (status without --job) shows them too.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -63,6 +63,24 @@ TEST(SettingSources, StatusShowsEachSettingAndWhereItCameFrom) {
     EXPECT_NE(text.out.find("setting      max copy rate 100,000 rows/s (command line)"),
               std::string::npos)
         << text.out;
+    // The job list (no --job): a line of the settings not at their default under the job's
+    // row; in JSON each job's object has the whole settings array.
+    auto list = run_partshift({"status", "--dsn", db.dsn()});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_NE(list.out.find("\n  settings: copy workers 3 (set), max copy rate 100,000 rows/s "
+                            "(command line), max lock hold 3.0 s (command line)\n"),
+              std::string::npos)
+        << list.out;
+    EXPECT_EQ(list.out.find("max lag"), std::string::npos) << list.out;
+    auto list_json = run_partshift({"status", "--dsn", db.dsn(), "--json"});
+    ASSERT_EQ(list_json.exit_code, 0) << list_json.err;
+    EXPECT_NE(list_json.out.find(
+                  R"("settings":[{"name":"copy workers","value":"3","source":"set","at":")"),
+              std::string::npos)
+        << list_json.out;
+    EXPECT_NE(list_json.out.find(R"({"name":"max lag","value":"1.0 s","source":"default")"),
+              std::string::npos)
+        << list_json.out;
 
     run->signal(SIGTERM);
     auto code = run->wait(120s);

@@ -119,6 +119,24 @@ TEST(JsonLog, FieldsAreMembersAndNumbersAreNumbers) {
     EXPECT_EQ(object.fields().count("event"), 0u) << line;
 }
 
+// Issue 21: the checkpoint event's positions are strings, as status prints LSNs.
+TEST(JsonLog, CheckpointPositionsAreStrings) {
+    std::ostringstream out;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+    spdlog::logger logger("json-lsn-test", sink);
+    logger.set_formatter(partshift::monitor::make_json_log_formatter());
+    logger.info(partshift::monitor::encode_log_payload({.job = "events",
+                                                        .event = "checkpoint",
+                                                        .applied_lsn = "0/3A2B1C8",
+                                                        .durable_lsn = "0/3A2B000"},
+                                                       "checkpoint"));
+    std::string line = out.str();
+    line.pop_back();
+    const auto object = parse_line(line);
+    EXPECT_EQ(object.fields().at("applied_lsn").string_value(), "0/3A2B1C8") << line;
+    EXPECT_EQ(object.fields().at("durable_lsn").string_value(), "0/3A2B000") << line;
+}
+
 // A message that only looks encoded (a value that starts with the marker), unknown keys,
 // numbers that are not numbers, a second copy of a key: still one valid object, nothing
 // spliced in unescaped.

@@ -92,3 +92,35 @@ TEST(StatusList, JsonIsAnArrayOfTheOneJobObjects) {
     EXPECT_NE(json.find(R"({"job":"events","phase":"copy")"), std::string::npos) << json;
     EXPECT_NE(json.find(R"(},{"job":"orders","phase":"follow")"), std::string::npos) << json;
 }
+
+// Issue 21: the list showed no settings. Under a job's row, one line with the settings not at
+// their default (the single-job view lists every one); none for a job at its defaults.
+TEST(StatusList, ALineUnderAJobWithTheSettingsNotAtTheirDefault) {
+    auto changed = copying();
+    auto add = [&](const char* name, const char* value, const char* source) {
+        auto* s = changed.add_settings();
+        s->set_name(name);
+        s->set_value(value);
+        s->set_source(source);
+    };
+    add("copy workers", "3", "set");
+    add("max copy rate", "4,000 rows/s", "kept from an earlier run");
+    add("max lag", "1.0 s", "default");
+    add("max lock hold", "3.0 s", "command line");
+    add("revert window", "10 min", "cutover");
+    add("throttle limits", "none", "");  // a job of an older partshift: source unknown
+    auto at_defaults = stopped_following();
+    auto* lag = at_defaults.add_settings();
+    lag->set_name("max lag");
+    lag->set_value("1.0 s");
+    lag->set_source("default");
+    const auto text = status_list_to_text({changed, at_defaults});
+    EXPECT_NE(text.find("~16 s left  -\n"
+                        "  settings: copy workers 3 (set), max copy rate 4,000 rows/s (kept), "
+                        "max lock hold 3.0 s (command line), revert window 10 min (cutover)\n"
+                        "orders  follow"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("settings", text.find("orders  follow")), std::string::npos) << text;
+    EXPECT_EQ(changed_settings(at_defaults), "");
+}

@@ -41,6 +41,9 @@ TEST(SettingSources, Described) {
     EXPECT_EQ(describe_source({"kept from an earlier run", "", "", ""}),
               "kept from an earlier run");
     EXPECT_EQ(describe_source({"default", "", "", ""}), "default");
+    // `partshift cutover --revert-window` (issue 21: the window it gave was not shown).
+    EXPECT_EQ(describe_source({"cutover", "2026-12-06T12:05:00Z", "", "10 min 0 s"}),
+              "cutover at 2026-12-06T12:05:00Z");
 }
 
 }  // namespace

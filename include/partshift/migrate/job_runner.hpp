@@ -31,6 +31,8 @@ class job_runner {
     // run runs or resumes the job until it stops or fails; the exit code (throws for a
     // failure, kept in the job's row and told to the on-failure hook).
     int run();
+    // failed_phase: the phase the job was in when run() failed (empty before a failure).
+    const std::string& failed_phase() const { return failed_phase_; }
 
   private:
     int run_phases(state::job_record job);
@@ -46,6 +48,7 @@ class job_runner {
     std::map<std::string, catalog::qualified_name> targets_;  // row → its stored target
     control_session control_;
     cutover_report cutover_;
+    std::string failed_phase_;
 };
 
 }  // namespace partshift::migrate

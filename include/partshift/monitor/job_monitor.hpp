@@ -1,8 +1,9 @@
 // job_monitor: once a second, turns the progress counters into lag, rate and time-left
 // figures (the one lag measurement every screen shows), writes
 // them to the job's row (so `partshift status` works from any shell), reads back the live
-// controls (`partshift cutover`, `pause`, `set`) into progress, and in a dry run prints the
-// lag line the user watches before deciding to cut over.
+// controls (`partshift cutover`, `pause`, `set`) into progress, in a dry run prints the lag
+// line the user watches before deciding to cut over, and logs the applier's checkpoint now
+// and then (`checkpoint` events).
 #pragma once
 
 #include <utility>
@@ -27,6 +28,8 @@ struct monitor_options {
     std::string job;
     std::string slot_name;
     std::chrono::seconds report_interval{10};  // lag lines in follow (dry run)
+    // `checkpoint` lines: at most this often, and when the phase changes.
+    std::chrono::seconds checkpoint_interval{10};
 };
 
 class job_monitor {
@@ -40,10 +43,39 @@ class job_monitor {
     boost::asio::awaitable<void> run();
 
   private:
+    // One tick: measure the lag, estimate, log a checkpoint, rate and pace, write the row,
+    // take the controls it returns, and (print) the lag line.
     boost::asio::awaitable<void> report_once(pg::async_connection& conn, bool print);
+
+    // This tick's lag against the source position it was measured from.
+    struct measurement {
+        uint64_t source = 0;  // the server's WAL position the walsender is known to have passed
+        lag_figures lag;
+        bool known = false;  // two source positions read (before that: unknown, not 0)
+    };
+    // measure_lag: the one lag figure of this tick, into progress when known.
+    measurement measure_lag(std::chrono::steady_clock::time_point now, bool applying);
+    // update_apply_rate: changes written per second, smoothed; the changes written so far.
+    int64_t update_apply_rate(std::chrono::steady_clock::time_point now);
+    // judge_pace: whether the applier falls behind (logged when that changes).
+    void judge_pace(std::chrono::steady_clock::time_point now, const measurement& m,
+                    int64_t changes, bool applying);
+    // write_row: this tick's figures into the job's row; returns the slot's retained WAL, its
+    // wal_status, the server's WAL insert position and the live controls.
+    boost::asio::awaitable<pg::result> write_row(pg::async_connection& conn, const measurement& m,
+                                                 const std::string& behind);
+    // take_row: the positions and controls write_row returned, into progress.
+    void take_row(const pg::result& r, std::chrono::steady_clock::time_point now);
+    // log_lag_line: the dry run's `lag` line.
+    void log_lag_line(const lag_figures& lag, const pg::result& r);
     // take_controls: the live controls as the job's row holds them now, logged when changed.
     void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
     void take_copy_workers(int workers);
+    // log_checkpoint: an info `checkpoint` line when the applier's durable checkpoint moved
+    // (the position a rerun resumes from, flushed on the target), at most every
+    // checkpoint_interval and on a phase change: one line per batch would flood the log.
+    void log_checkpoint(std::chrono::steady_clock::time_point now, const lag_figures& lag,
+                        bool lag_known);
     // estimate: the catch-up and index-build figures of this tick into progress.
     void estimate(std::chrono::steady_clock::time_point now, uint64_t source,
                   const lag_figures& lag, bool applying);
@@ -61,6 +93,10 @@ class job_monitor {
     rate_meter index_rate_{std::chrono::hours(24)};  // since the index phase began
     // The server's WAL insert LSN of the last two ticks, with the time each was read.
     std::deque<std::pair<uint64_t, std::chrono::steady_clock::time_point>> insert_positions_;
+    // The last `checkpoint` line: its durable position, when, and in which phase.
+    uint64_t logged_checkpoint_ = 0;
+    std::chrono::steady_clock::time_point checkpoint_logged_at_{};
+    std::string checkpoint_phase_;
 };
 
 }  // namespace partshift::monitor

@@ -30,6 +30,8 @@ struct log_fields {
     std::optional<double> lag_seconds{};
     std::optional<int64_t> rows_copied{};
     std::optional<int64_t> rows_total{};
+    std::string_view applied_lsn{};  // the applier's checkpoint, committed on the target
+    std::string_view durable_lsn{};  // of it, what the target has flushed (a crash keeps it)
 };
 
 // encode_log_payload: `text` with `fields` ahead of it, as log_event hands it to spdlog.

@@ -10,11 +10,13 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/plan/preflight_check.hpp"
+#include "partshift/plan/size_estimate.hpp"
 #include "partshift/plan/target_plan.hpp"
 
 namespace partshift::plan {
@@ -23,6 +25,7 @@ struct group_member {
     catalog::table_model table;
     target_plan plan;
     std::vector<preflight_check> checks;
+    std::optional<size_estimate> estimate{};  // disk and WAL, as `plan` shows for one table
 };
 
 // group_fk: one foreign key between two tables of the job, recreated between their targets.

@@ -1,11 +1,11 @@
 // setting_sources: where each setting of a job in effect came from (issue 21 item 2): the
 // command line of the run, `partshift set` (and when), kept from an earlier run, or the
-// default. Kept in the job's row (partshift.jobs.control_sources, a JSON object by setting),
-// written when a run starts and by `partshift set`, read by `status`.
-// The live settings (copy workers, max copy rate, max lag) persist in the row, so a run
-// without the flag keeps what an earlier run or `set` left; the run-only ones (max lock hold,
-// throttle limits, revert window) are the run's own and recorded with their value for status.
-// Must not: decide the values themselves (job_controls settles them).
+// default; the revert window also `partshift cutover --revert-window` (and when). Kept in the job's
+// row (partshift.jobs.control_sources, a JSON object by setting), written when a run starts and by
+// `partshift set`, read by `status`. The live settings (copy workers, max copy rate, max lag)
+// persist in the row, so a run without the flag keeps what an earlier run or `set` left; the
+// run-only ones (max lock hold, throttle limits, revert window) are the run's own and recorded with
+// their value for status. Must not: decide the values themselves (job_controls settles them).
 #pragma once
 
 #include <map>
@@ -20,6 +20,8 @@ namespace partshift::state {
 
 inline constexpr std::string_view source_command_line = "command line";
 inline constexpr std::string_view source_set = "set";
+// `partshift cutover --revert-window`: replaces the run's window at the cutover.
+inline constexpr std::string_view source_cutover = "cutover";
 inline constexpr std::string_view source_kept = "kept from an earlier run";
 inline constexpr std::string_view source_default = "default";
 
@@ -37,8 +39,8 @@ struct setting_source {
 setting_source settle_source(bool given, const std::optional<setting_source>& previous,
                              bool row_has_value);
 
-// describe_source: "command line", "set at 2026-12-06T12:03:04Z", "kept from an earlier run
-// (set at …)", "default".
+// describe_source: "command line", "set at 2026-12-06T12:03:04Z", "cutover at …", "kept from
+// an earlier run (set at …)", "default".
 std::string describe_source(const setting_source& s);
 
 // The live settings by their keys in control_sources, and the flag that sets each.
@@ -63,6 +65,11 @@ std::map<std::string, setting_source> record_run_sources(pg::connection& conn,
                                                          const std::string& job,
                                                          const std::vector<std::string>& given,
                                                          const std::vector<run_setting>& run);
+
+// record_cutover_revert_window: `partshift cutover --revert-window` gave the window `value`
+// (as people read it): the revert window setting shows it, from `cutover`, stamped now.
+void record_cutover_revert_window(pg::connection& conn, const std::string& job,
+                                  const std::string& value);
 
 // stamp_set_sql: the SQL expression that marks `$3` (a key) as set now, for the UPDATE of
 // `partshift set` ($1 the job, $2 the value, $3 the key).

@@ -102,8 +102,10 @@ asio::awaitable<void> streamer::stream_once() {
     try {
         co_await conn.exec(sql);
     } catch (const pg::pg_error& e) {
+        // The server invalidated the slot (as throttle's check of it would find): the guard's
+        // exit, 5, as every invalidated slot.
         if (e.sqlstate() == pg::sqlstate::object_not_in_prerequisite_state)
-            throw partshift::runtime_error(
+            throw partshift::wal_guard_error(
                 "replication slot " + options_.slot_name + " can no longer be used (" + e.what() +
                 "); the server removed WAL it needed. Run 'partshift abort' and start again");
         throw;

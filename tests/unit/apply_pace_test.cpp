@@ -158,3 +158,36 @@ TEST(ApplyPace, AResetForgetsTheHistoryAndTheVerdict) {
     EXPECT_FALSE(s.pace.behind());
     EXPECT_FALSE(s.pace.why().has_value());
 }
+
+TEST(ApplyPace, ALagShrinkingInBytesWhileItAgesIsNoRecovery) {
+    // Seen in ApplyPaceTest under the whole suite: the source position is the server's, and
+    // other databases' WAL made the lag in bytes jump and fall again while partshift's lag
+    // kept ageing (7.0 s, then 7.3 s); the verdict cleared and warned again 20 s later.
+    apply_pace pace;
+    const auto start = apply_pace::clock::time_point{} + 1h;
+    uint64_t source = 1'000'000'000, applied = 1'000'000'000;
+    int fell_behind = 0, caught_up = 0;
+    auto tick = [&](int t, double age) {
+        const auto c =
+            pace.add({start + std::chrono::seconds(t), source, applied, age, t * 100, 1});
+        if (c == apply_pace::change::fell_behind) ++fell_behind;
+        if (c == apply_pace::change::caught_up) ++caught_up;
+    };
+    int t = 0;
+    for (; t < 60; ++t) {  // 1 MB/s in, 0.8 MB/s applied: behind, ageing 0.2 s a second
+        source += 1'000'000;
+        applied += 800'000;
+        tick(t, 0.2 * t);
+    }
+    ASSERT_TRUE(pace.behind());
+    source += 40'000'000;  // a burst of someone else's WAL...
+    tick(t++, 0.2 * t);
+    for (; t < 90; ++t) {  // ...that the applied position passes, while the age still grows
+        source += 1'000'000;
+        applied = source - 2'000'000;
+        tick(t, 0.2 * t);
+    }
+    EXPECT_TRUE(pace.behind());
+    EXPECT_EQ(fell_behind, 1);
+    EXPECT_EQ(caught_up, 0);
+}

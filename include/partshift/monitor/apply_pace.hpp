@@ -4,10 +4,10 @@
 // (lag <= --max-lag) cannot open. Judged over a trailing window (a minute; a verdict once half
 // of it is there) with hysteresis, so a load that hovers at the applier's pace does not flap:
 // the lag must grow by a share of what the source wrote to fall behind, and shrink by as much
-// (or come within --max-lag) to be keeping up again, and be below the highest lag seen since
-// it fell behind (a lag spike leaving the window, such as the copy's WAL decoded at the start
-// of the replay, is no recovery); between the two the verdict stays.
-// The sentence names the measured incoming and apply rates (changes/s and bytes/s) and what
+// (or come within --max-lag) to be keeping up again, be younger than at the window's start, and be
+// below the highest lag seen since it fell behind (a lag spike leaving the window, such as the
+// copy's WAL decoded at the start of the replay, is no recovery); between the two the verdict
+// stays. The sentence names the measured incoming and apply rates (changes/s and bytes/s) and what
 // would make the lag converge. Pure: no clock, no I/O, no logging; unit-tested.
 // Must not: decide the cutover (follow_watcher does) or format machine output.
 #pragma once
@@ -54,9 +54,10 @@ class apply_pace {
         // The source's changes/s, estimated from its WAL rate and the changes per WAL byte
         // the applier saw; nullopt when nothing was applied (no ratio to go by).
         std::optional<double> incoming_changes_per_second;
-        int64_t lag_growth_bytes = 0;  // over the window; > 0 grew
-        int64_t lag_bytes = 0;         // now
-        double lag_seconds = 0;        // now
+        int64_t lag_growth_bytes = 0;   // over the window; > 0 grew
+        int64_t lag_bytes = 0;          // now
+        double lag_seconds = 0;         // now
+        double lag_seconds_growth = 0;  // over the window; > 0 older
         double max_lag_seconds = 1;
     };
 

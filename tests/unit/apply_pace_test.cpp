@@ -184,7 +184,7 @@ TEST(ApplyPace, ALagShrinkingInBytesWhileItAgesIsNoRecovery) {
     tick(t++, 0.2 * t);
     for (; t < 90; ++t) {  // ...that the applied position passes, while the age still grows
         source += 1'000'000;
-        applied = source - 2'000'000;
+        applied = source - 100'000;
         tick(t, 0.2 * t);
     }
     EXPECT_TRUE(pace.behind());

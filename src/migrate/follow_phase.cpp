@@ -30,7 +30,8 @@ asio::awaitable<void> follow_phase::run() {
     auto fresh = co_await ctx_.control_async(load);
     applier_ = std::make_unique<apply::applier>(relations(), applier_options(),
                                                 state::fence_prefix(job_.job), ctx_.progress);
-    feed_.emplace(ctx_.writer, fresh->applied_lsn.value_or(0), ctx_.tasks.stop_flag());
+    feed_.emplace(ctx_.writer, ctx_.spool_published, fresh->applied_lsn.value_or(0),
+                  ctx_.tasks.stop_flag());
     cutover_.emplace(ctx_, tasks_, job_.job, [a = applier_.get()] { return a->fence_lsn(); });
     follow_watcher watcher(watcher_options(*fresh), watcher_hooks(), ctx_.progress, tasks_);
     if (job_.phase == state::phase::follow) start_unique_build();
@@ -191,7 +192,8 @@ asio::awaitable<std::exception_ptr> follow_phase::apply_until_stopped() {
 asio::awaitable<void> follow_phase::reopen_feed() {
     auto load = [&](pg::connection& c) { return state::load_job(c, job_.job); };
     auto saved = co_await ctx_.control_async(load);
-    feed_.emplace(ctx_.writer, saved->applied_lsn.value_or(0), ctx_.tasks.stop_flag());
+    feed_.emplace(ctx_.writer, ctx_.spool_published, saved->applied_lsn.value_or(0),
+                  ctx_.tasks.stop_flag());
 }
 
 }  // namespace partshift::migrate

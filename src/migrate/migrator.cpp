@@ -170,11 +170,13 @@ int job_runner::run_phases(state::job_record job) {
     monitor::job_monitor monitor({options_.dsn, job.job, job.slot_name}, progress,
                                  tasks.stop_flag());
     monitor.set_phase(job.phase);
-    run_context ctx{options_, inputs_, tables(), control_,  tasks,   progress,
-                    monitor,  writer,  hooks_,   exporter_, workers, cutover_};
+    spool_signal spool_published;
+    tasks.on_stop([&] { spool_published.notify(); });  // the applier's feed stops waiting
+    run_context ctx{options_, inputs_, tables(),  control_, tasks,    progress,       monitor,
+                    writer,   hooks_,  exporter_, workers,  cutover_, spool_published};
 
     // stream ‖ the phase script: the streamer spools changes from L0 while the copy runs.
-    spool_sink sink(writer);
+    spool_sink sink(writer, spool_published);
     stream::streamer streamer({options_.dsn, job.slot_name, job.publication_name,
                                std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0)),
                                stream::origin_filter_enabled(job.origin_filter)},

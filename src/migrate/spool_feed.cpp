@@ -1,10 +1,6 @@
 // spool_feed: spool records → decoded messages for the applier, in spool order.
 #include "partshift/migrate/spool_feed.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "partshift/spool/record_conversion.hpp"
 
 namespace partshift::migrate {
@@ -12,6 +8,10 @@ namespace partshift::migrate {
 namespace asio = boost::asio;
 
 namespace {
+
+// A signal lost despite the generation count (it cannot be, but a stuck applier would be
+// silent) costs at most this much.
+constexpr std::chrono::milliseconds backstop{200};
 
 bool is_position_record(const proto::spool_record& r) {
     return r.has_message() && !r.message().transactional() &&
@@ -36,34 +36,29 @@ bool spool_feed::caught_up() const {
 }
 
 asio::awaitable<std::optional<stream::message>> spool_feed::next() {
-    std::optional<asio::steady_timer> wait;
     while (!stop_) {
+        const uint64_t seen = signal_.generation();  // before looking: no notify is missed
         if (fill_lookahead()) {
             auto message = spool::from_spool_record(*lookahead_);
             lookahead_.reset();
             co_return message;
         }
-        // New data is readable as soon as the streamer publishes it; polling keeps the two
-        // roles independent (no callback from streamer into applier). Short: the cutover's
-        // fence travels this way while the source is locked.
-        if (!wait) wait.emplace(co_await asio::this_coro::executor);
-        wait->expires_after(std::chrono::milliseconds(5));
-        co_await wait->async_wait(asio::use_awaitable);
+        // Woken by the streamer's sink as soon as it publishes (the cutover's fence travels
+        // this way while the source is locked), or by a stop; the timeout is only a backstop.
+        co_await signal_.wait(seen, std::chrono::steady_clock::now() + backstop);
     }
     co_return std::nullopt;
 }
 
 asio::awaitable<bool> spool_feed::wait_for_data(std::chrono::steady_clock::time_point deadline) {
-    std::optional<asio::steady_timer> wait;
-    while (!stop_ && !fill_lookahead()) {
+    while (!stop_) {
+        const uint64_t seen = signal_.generation();
+        if (fill_lookahead()) co_return true;
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) co_return false;
-        if (!wait) wait.emplace(co_await asio::this_coro::executor);
-        wait->expires_after(std::min<std::chrono::steady_clock::duration>(
-            std::chrono::milliseconds(5), deadline - now));
-        co_await wait->async_wait(asio::use_awaitable);
+        co_await signal_.wait(seen, std::min(deadline, now + backstop));
     }
-    co_return !stop_;
+    co_return false;
 }
 
 }  // namespace partshift::migrate

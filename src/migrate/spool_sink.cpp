@@ -20,7 +20,21 @@ void spool_sink::record_position(stream::lsn_t lsn) {
 stream::lsn_t spool_sink::flush() {
     auto durable = writer_.flush();
     unflushed_ = 0;
+    notify_if_grew();
     return durable;
+}
+
+void spool_sink::publish() {
+    writer_.publish();
+    notify_if_grew();
+}
+
+void spool_sink::notify_if_grew() {
+    // The streamer publishes after every read, most of them adding nothing the feed has not
+    // seen: wake the feed only for new records.
+    if (writer_.written_position() == told_) return;
+    told_ = writer_.written_position();
+    signal_.notify();
 }
 
 }  // namespace partshift::migrate

@@ -270,6 +270,16 @@ asio::awaitable<bool> async_connection::wait_readable_for(
     co_return *readable;
 }
 
+asio::awaitable<void> async_connection::pause_unwatched(
+    std::chrono::steady_clock::duration how_long) {
+    auto ex = socket_->get_executor();
+    socket_.reset();  // closes the dup and takes it off the event loop; libpq's socket stays
+    asio::steady_timer pause(ex, how_long);
+    boost::system::error_code ignored;  // cancelled: watch the socket again all the same
+    co_await pause.async_wait(asio::redirect_error(use_awaitable, ignored));
+    socket_ = watch_socket(ex, conn_.get());
+}
+
 void async_connection::consume_input() {
     if (PQconsumeInput(conn_.get()) == 0) throw_connection_error("connection lost");
 }

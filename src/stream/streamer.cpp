@@ -28,6 +28,15 @@ using clock = std::chrono::steady_clock;
 // re-read after a crash and how long the slot waits for an acknowledgement.
 constexpr uint64_t flush_threshold_bytes = 8 << 20;
 
+// Fewer frames than this in one read is a trickle, not a backlog.
+constexpr int trickle_frames = 32;
+
+// The stream counts as busy while data keeps coming within this gap; after a quieter spell
+// the first message is read at once.
+clock::duration busy_gap(std::chrono::microseconds coalesce) {
+    return std::max<clock::duration>(std::chrono::milliseconds(10), 5 * coalesce);
+}
+
 }  // namespace
 
 streamer::streamer(streamer_options options, change_sink& sink, base::progress& progress,
@@ -128,7 +137,9 @@ asio::awaitable<void> streamer::stream_once() {
         bool reply_now = false;
         bool ended = false;
         // Drain everything libpq already has before waiting again (PGOUTPUT.md).
+        int frames = 0;
         while (auto chunk = conn.try_read_copy(ended)) {
+            ++frames;
             handle_frame(chunk->view(), reply_now);
             if (sink_.unflushed_bytes() >= flush_threshold_bytes) flush_sink();
         }
@@ -154,8 +165,20 @@ asio::awaitable<void> streamer::stream_once() {
             next_status = now + options_.status_interval;
         }
         auto wake = unflushed_commit_ ? std::min(next_status, next_sync_) : next_status;
-        if (co_await conn.wait_readable_for(std::max(wake - clock::now(), clock::duration(0))))
+        const bool readable =
+            co_await conn.wait_readable_for(std::max(wake - clock::now(), clock::duration(0)));
+        if (readable) {
+            // A trickle of messages, one or a few a wakeup, the last moments ago: let the next
+            // few arrive before reading (options_.read_coalesce says why). A backlog fills
+            // every read anyway and is read without a pause.
+            const auto readable_at = clock::now();
+            if (options_.read_coalesce.count() > 0 && frames < trickle_frames &&
+                readable_at - last_data_at_ < busy_gap(options_.read_coalesce)) {
+                co_await conn.pause_unwatched(options_.read_coalesce);
+            }
+            last_data_at_ = readable_at;
             conn.consume_input();
+        }
     }
     flush_sink();
     co_await send_status(false);

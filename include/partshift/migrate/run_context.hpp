@@ -22,6 +22,7 @@
 #include "partshift/migrate/job_hooks.hpp"
 #include "partshift/migrate/job_records.hpp"
 #include "partshift/migrate/migrator.hpp"
+#include "partshift/migrate/spool_signal.hpp"
 #include "partshift/monitor/job_monitor.hpp"
 #include "partshift/spool/spool_writer.hpp"
 #include "partshift/task/task_group.hpp"
@@ -49,6 +50,7 @@ struct run_context {
     metrics::metrics_exporter* exporter;  // null without --metrics-addr
     int copy_workers;                     // --copy-workers, or what `partshift set` kept
     cutover_report& cutover;
+    spool_signal& spool_published;  // the streamer's sink → the applier's feed
 
     bool multi_table() const { return !inputs.members.empty(); }
     bool stopping() const { return tasks.stop_requested(); }

@@ -1,6 +1,6 @@
 // spool_feed: the applier's change_feed over the spool, following the live writer: it reads
-// what the writer published (written, durable or not), and waits (polling a timer) when it has read
-// it all.
+// what the writer published (written, durable or not), and waits for the streamer's signal when it
+// has read it all.
 #pragma once
 
 #include <utility>
@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "partshift/apply/change_feed.hpp"
+#include "partshift/migrate/spool_signal.hpp"
 #include "partshift/spool/spool_reader.hpp"
 #include "partshift/spool/spool_writer.hpp"
 
@@ -17,9 +18,10 @@ namespace partshift::migrate {
 
 class spool_feed : public apply::change_feed {
   public:
-    spool_feed(spool::spool_writer& writer, stream::lsn_t applied_lsn,
+    // signal: the streamer's sink tells it of new data, and the run of a stop.
+    spool_feed(spool::spool_writer& writer, spool_signal& signal, stream::lsn_t applied_lsn,
                const std::atomic<bool>& stop)
-        : writer_(writer), reader_(writer.dir(), applied_lsn), stop_(stop) {}
+        : writer_(writer), signal_(signal), reader_(writer.dir(), applied_lsn), stop_(stop) {}
 
     boost::asio::awaitable<std::optional<stream::message>> next() override;
     // caught_up looks one record ahead: the applier asks at each source commit whether to
@@ -32,6 +34,7 @@ class spool_feed : public apply::change_feed {
     bool fill_lookahead() const;
 
     spool::spool_writer& writer_;
+    spool_signal& signal_;
     mutable spool::spool_reader reader_;
     mutable std::optional<proto::spool_record> lookahead_;  // at most one record
     const std::atomic<bool>& stop_;

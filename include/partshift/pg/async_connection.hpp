@@ -88,6 +88,10 @@ class async_connection {
     asio::awaitable<bool> wait_readable_for(std::chrono::steady_clock::duration timeout);
     // consume_input reads what the socket has into libpq's buffer; throws on a lost connection.
     void consume_input();
+    // pause_unwatched sleeps for `how_long` while what the server sends piles up unread. The
+    // socket leaves the event loop meanwhile: Asio watches it edge-triggered, so each packet
+    // would wake the loop (a context switch) even with no wait pending on it.
+    asio::awaitable<void> pause_unwatched(std::chrono::steady_clock::duration how_long);
 
     // cancel asks the server to cancel the running query (blocking but brief).
     void cancel() noexcept;

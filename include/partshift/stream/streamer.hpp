@@ -32,6 +32,13 @@ struct streamer_options {
     // applier reads published (written, not yet fsynced) data at once; only the slot's
     // acknowledgement waits for the fsync.
     std::chrono::milliseconds sync_interval{100};
+    // A busy walsender sends every pgoutput message (Begin, each change, Commit) in a packet of
+    // its own: read at once, each costs a wakeup, a recv and a spool write (4-5 per source
+    // transaction, most of partshift's CPU while following). While the stream is busy, the
+    // read waits this long after the socket turns readable, so what arrives meanwhile is read
+    // in one go. Zero reads at once. Not when the stream was quiet (a cutover's fence after
+    // the writers stopped is read at once).
+    std::chrono::microseconds read_coalesce{2000};
     std::chrono::seconds max_backoff{30};
 };
 
@@ -67,6 +74,7 @@ class streamer {
     lsn_t received_ = 0;
     std::chrono::steady_clock::time_point next_position_record_{};
     std::chrono::steady_clock::time_point next_sync_{};
+    std::chrono::steady_clock::time_point last_data_at_{};  // when the socket was last readable
     // The transaction being appended to the sink, and how many of its change records (changes,
     // truncates, messages) are in already. A connection lost inside it leaves those records
     // in the spool; the server sends the whole transaction again, so its first

@@ -147,7 +147,9 @@ int command_finish(const arguments& args) {
     const auto job = window_job(conn, vm, /*reverted_ok=*/false, /*broken_ok=*/true);
     const auto reverse = state::reverse_job_name(job.job);
     if (auto holder = state::run_lock_holder(conn, reverse)) {
-        // The run that follows the window closes it within a second or two.
+        // The run that follows the window closes it within a second or two. Both waits below
+        // poll (as swap_wait does): the run's end is its session's, and the window's state a
+        // row write, and neither sends a NOTIFY.
         state::set_finish_requested(conn, reverse);
         std::cerr << "partshift: finish of job " << job.job << "'s revert window requested from "
                   << "the run (" << *holder << ")\n";

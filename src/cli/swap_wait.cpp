@@ -72,6 +72,7 @@ std::string running_swap_run(pg::connection& conn, const std::string& job, const
             std::cerr << "partshift: waiting for the run of job " << job << " (" << *holder
                       << ") to start\n";
         told = true;
+        // Polled: the run registers with a row write that sends no NOTIFY (see request_swap).
         std::this_thread::sleep_for(250ms);
     }
 }
@@ -90,6 +91,10 @@ int request_swap(pg::connection& conn, const std::string& job, const std::string
     if (no_wait) return 0;
     // The run acts within a second; then the outcome is in the job row: 'done', or the request
     // answered by a run that gave up (exit 4), or no run any more.
+    // Polled, not LISTENed: a run that dies ends only its session (the run lock goes with it),
+    // which no NOTIFY announces, so a poll would stay as the fallback anyway; and the run's
+    // writes to the row (from state/, monitor/ and apply/) send none yet. A 250 ms tick costs
+    // three one-row reads.
     while (true) {
         if (signals && signals->wait(250ms)) {
             if (state::withdraw_cutover_request(conn, job, run_id))

@@ -2,17 +2,10 @@
 // embed values.
 #include "partshift/copy/chunk_sql.hpp"
 
+#include <fmt/ranges.h>
+
 namespace partshift::copy {
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ", ";
-        out += items[i];
-    }
-    return out;
-}
 
 std::string setting_name(bool upper, size_t i) {
     return std::string(upper ? "partshift.chunk_upper_" : "partshift.chunk_lower_") +
@@ -24,7 +17,7 @@ std::string bound_row(const quoted_copy_spec& spec, bool upper) {
     std::vector<std::string> items;
     for (size_t i = 0; i < spec.key_columns.size(); ++i)
         items.push_back("current_setting('" + setting_name(upper, i) + "')::" + spec.key_types[i]);
-    return "(" + join(items) + ")";
+    return fmt::format("({})", fmt::join(items, ", "));
 }
 
 }  // namespace
@@ -32,13 +25,13 @@ std::string bound_row(const quoted_copy_spec& spec, bool upper) {
 std::string describe_bounds(const chunk_bounds& bounds) {
     auto render = [](const std::optional<key_value>& v, const char* unbounded) {
         if (!v) return std::string(unbounded);
-        return "(" + join(*v) + ")";
+        return fmt::format("({})", fmt::join(*v, ", "));
     };
     return "[" + render(bounds.lower, "-inf") + ", " + render(bounds.upper, "+inf") + ")";
 }
 
 std::string range_predicate(const quoted_copy_spec& spec, const chunk_bounds& bounds) {
-    std::string key = "(" + join(spec.key_columns) + ")";
+    const std::string key = fmt::format("({})", fmt::join(spec.key_columns, ", "));
     std::vector<std::string> parts;
     if (bounds.lower) parts.push_back(key + " >= " + bound_row(spec, false));
     if (bounds.upper) parts.push_back(key + " < " + bound_row(spec, true));
@@ -73,16 +66,17 @@ pg::param_list snapshot_params(const chunk_bounds& bounds) {
 }
 
 std::string copy_out_sql(const quoted_copy_spec& spec, const chunk_bounds& bounds) {
-    return "COPY (SELECT " + join(spec.columns) + " FROM " + spec.source + " WHERE " +
-           range_predicate(spec, bounds) + ") TO STDOUT (FORMAT binary)";
+    return fmt::format("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT (FORMAT binary)",
+                       fmt::join(spec.columns, ", "), spec.source, range_predicate(spec, bounds));
 }
 
 std::string copy_in_sql(const quoted_copy_spec& spec) {
-    return "COPY " + spec.target + " (" + join(spec.columns) + ") FROM STDIN (FORMAT binary)";
+    return fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary)", spec.target,
+                       fmt::join(spec.columns, ", "));
 }
 
 std::string insert_select_sql(const quoted_copy_spec& spec, const chunk_bounds& bounds) {
-    const std::string columns = join(spec.columns);
+    const std::string columns = fmt::format("{}", fmt::join(spec.columns, ", "));
     return "INSERT INTO " + spec.target + " (" + columns + ") OVERRIDING SYSTEM VALUE SELECT " +
            columns + " FROM " + spec.source + " WHERE " + range_predicate(spec, bounds);
 }
@@ -93,12 +87,16 @@ std::string min_max_sql(const quoted_copy_spec& spec) {
 }
 
 std::string boundary_sample_sql(const quoted_copy_spec& spec) {
-    std::string keys = join(spec.key_columns);
-    std::vector<std::string> as_text;
-    for (const auto& k : spec.key_columns) as_text.push_back(k + "::text");
-    return "SELECT " + join(as_text) + " FROM (SELECT " + keys + ", row_number() OVER (ORDER BY " +
-           keys + ") AS partshift_rn FROM " + spec.source +
+    const std::string keys = fmt::format("{}", fmt::join(spec.key_columns, ", "));
+    return "SELECT " + text_list(spec.key_columns) + " FROM (SELECT " + keys +
+           ", row_number() OVER (ORDER BY " + keys + ") AS partshift_rn FROM " + spec.source +
            ") s WHERE partshift_rn % $1 = 0 ORDER BY partshift_rn";
+}
+
+std::string text_list(const std::vector<std::string>& columns) {
+    std::string out;
+    for (const auto& c : columns) out += (out.empty() ? "" : ", ") + c + "::text";
+    return out;
 }
 
 bool is_integer_type(const std::string& type_name) {

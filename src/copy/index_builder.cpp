@@ -341,6 +341,8 @@ awaitable<void> build_leaves(tree_build& b) {
         // Woken early when the last worker ends; otherwise a look at `stop` every 200 ms. A
         // CONCURRENTLY build may take long, and the target's writers do not need it to end:
         // a stop cancels it (a rerun drops the invalid leftover and builds it again).
+        // Polled because the stop reaches copy/ as a plain flag (copy/ does not know the task
+        // group, whose on_stop could wake this): nothing to wait on; 200 ms bounds the cancel.
         bool cancelled = false;
         while (run.running > 0) {
             boost::system::error_code ignored;

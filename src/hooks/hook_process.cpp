@@ -103,6 +103,8 @@ class child_group {
     // wait_for_exit: returns when the child has exited or `most` has passed.
     void wait_for_exit(std::chrono::milliseconds most) const {
         if (!exit_fd_) {
+            // No pidfd: a thread has nothing else to wait on for one child's exit without
+            // reaping it (SIGCHLD is process-wide and may belong to another hook's thread).
             std::this_thread::sleep_for(std::min(most, std::chrono::milliseconds(20)));
             return;
         }

@@ -62,6 +62,9 @@ asio::awaitable<void> follow_watcher::run() {
         if (in_follow && options_.cut_over && !tasks_.stop_requested() && gate_open())
             co_await open_gate();
         if (cutover_started_ && hooks_.cutover_finished()) tasks_.request_stop();
+        // A tick, not a wait: what it decides on are samples with no event behind them (the lag
+        // job_monitor measures on its own tick, the clock for --dry-run-for, a flag file on
+        // disk); a stop still ends the sleep at once.
         const bool slept = co_await tasks_.sleep_for(200ms);
         if (!slept) break;
     }

@@ -1,6 +1,8 @@
 // dependents: the catalog reads and the two checks (see the header). Values are parameters.
 #include "partshift/plan/dependents.hpp"
 
+#include <fmt/ranges.h>
+
 #include "partshift/catalog/table_name.hpp"
 
 namespace partshift::plan {
@@ -104,16 +106,6 @@ dependent_facts read_dependents(pg::connection& conn, const catalog::table_model
     return f;
 }
 
-namespace {
-
-std::string join(const std::vector<std::string>& parts) {
-    std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
-    return out;
-}
-
-}  // namespace
-
 preflight_check evaluate_dependents(const dependent_facts& facts,
                                     const catalog::qualified_name& table, bool accepted) {
     const std::string rel = catalog::qualified(table);
@@ -127,11 +119,13 @@ preflight_check evaluate_dependents(const dependent_facts& facts,
     }
     if (stuck.empty())
         return {"dependents", true, false,
-                carried.empty()
-                    ? "nothing else depends on " + rel
-                    : "the cutover recreates on the partitioned table: " + join(carried)};
-    const std::string found = "the cutover cannot carry over what depends on " + rel + ": " +
-                              join(stuck) + "; after it they stay bound to the old table";
+                carried.empty() ? "nothing else depends on " + rel
+                                : fmt::format("the cutover recreates on the partitioned table: {}",
+                                              fmt::join(carried, "; "))};
+    const std::string found = fmt::format(
+        "the cutover cannot carry over what depends on {}: {}; after it they stay "
+        "bound to the old table",
+        rel, fmt::join(stuck, "; "));
     if (accepted) return {"dependents", false, false, found + " (accepted)"};
     return {"dependents", false, true,
             found + " — change or drop them first, or accept it (--allow-uncarried-dependents)"};
@@ -144,9 +138,10 @@ preflight_check evaluate_naming_triggers(const dependent_facts& facts,
         return {"trigger_functions", true, false,
                 "no trigger on another table runs a function whose body names " + rel};
     return {"trigger_functions", false, false,
-            join(facts.naming_triggers) + ": the function's body names " + rel +
-                " in text, which the catalog does not link to the table; after the cutover "
-                "the name reaches the partitioned table — check that this is what it expects"};
+            fmt::format("{}: the function's body names {} in text, which the catalog does not "
+                        "link to the table; after the cutover the name reaches the partitioned "
+                        "table — check that this is what it expects",
+                        fmt::join(facts.naming_triggers, "; "), rel)};
 }
 
 }  // namespace partshift::plan

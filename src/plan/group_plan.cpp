@@ -1,6 +1,8 @@
 // group_plan: foreign keys between the tables of one multi-table job (see the header).
 #include "partshift/plan/group_plan.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 #include "partshift/catalog/table_name.hpp"
@@ -13,12 +15,6 @@ namespace partshift::plan {
 using pg::quote_ident;
 
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-    return out;
-}
 
 std::vector<std::string> sorted(std::vector<std::string> v) {
     std::sort(v.begin(), v.end());
@@ -75,15 +71,15 @@ void refresh_inbound_check(group_member& b, const std::vector<group_member>& mem
                                 found + "; cutover re-points them to the partitioned table");
         else if (drop_unrepointable_fks)
             replacement = check("inbound_foreign_keys", true, false,
-                                found + "; cutover drops these, as asked: " + join(stuck));
+                                fmt::format("{}; cutover drops these, as asked: {}", found,
+                                            fmt::join(stuck, ", ")));
         else
             replacement = check("inbound_foreign_keys", false, true,
-                                found +
-                                    "; these cannot be re-pointed (their columns are not "
-                                    "unique on the partitioned table): " +
-                                    join(stuck) +
-                                    " — drop them first, or let cutover drop them "
-                                    "(--drop-unrepointable-fks)");
+                                fmt::format("{}; these cannot be re-pointed (their columns are "
+                                            "not unique on the partitioned table): {} — drop "
+                                            "them first, or let cutover drop them "
+                                            "(--drop-unrepointable-fks)",
+                                            found, fmt::join(stuck, ", ")));
     }
     for (auto& c : b.checks)
         if (c.name == "inbound_foreign_keys") c = replacement;
@@ -144,7 +140,8 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
     if (!same.empty())
         members.front().checks.push_back(
             check("group_tables", false, true,
-                  "the tables of the job must be distinct, with distinct targets: " + join(same)));
+                  fmt::format("the tables of the job must be distinct, with distinct targets: {}",
+                              fmt::join(same, ", "))));
 
     for (size_t a = 0; a < members.size(); ++a) {
         auto& referencing = members[a];
@@ -170,11 +167,12 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
             if (not_valid)
                 why = who + " is NOT VALID on the source, so the data may not satisfy it";
             else if (pk.empty() || sorted(fk.referenced_columns) != sorted(pk))
-                why = who + " references (" + join(fk.referenced_columns) +
-                      "), but the partitioned table's primary key will be (" +
-                      (pk.empty() ? std::string("none") : join(pk)) +
-                      "): between tables of one job a key is kept only when it references "
-                      "exactly that key (the source key and the partition key)";
+                why = fmt::format(
+                    "{} references ({}), but the partitioned table's primary key will be ({}): "
+                    "between tables of one job a key is kept only when it references exactly "
+                    "that key (the source key and the partition key)",
+                    who, fmt::join(fk.referenced_columns, ", "),
+                    pk.empty() ? std::string("none") : fmt::format("{}", fmt::join(pk, ", ")));
             if (!why.empty()) {
                 if (drop_unrepointable_fks)
                     referencing.plan.warnings.push_back(
@@ -197,9 +195,10 @@ group_plan plan_group(std::vector<group_member>& members, bool drop_unrepointabl
                 "tables keep theirs");
         }
         if (!problems.empty())
-            referencing.checks.push_back(check(
-                "group_foreign_keys", false, true,
-                join(problems) + " — or let partshift leave it off (--drop-unrepointable-fks)"));
+            referencing.checks.push_back(
+                check("group_foreign_keys", false, true,
+                      fmt::format("{} — or let partshift leave it off (--drop-unrepointable-fks)",
+                                  fmt::join(problems, ", "))));
         else
             referencing.checks.push_back(check("group_foreign_keys", true, false,
                                                "foreign keys to other tables of the job: kept"));

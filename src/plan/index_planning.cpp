@@ -3,6 +3,8 @@
 // predicates survive unchanged; only the key list is touched, and only to append columns.
 #include "partshift/plan/index_planning.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 #include "partshift/catalog/table_name.hpp"
@@ -16,16 +18,10 @@ using pg::quote_literal;
 
 namespace {
 
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-    std::string out;
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-    return out;
-}
-
 std::string quoted_list(const std::vector<std::string>& names) {
     std::vector<std::string> q;
     for (const auto& n : names) q.push_back(quote_ident(n));
-    return join(q);
+    return fmt::format("{}", fmt::join(q, ", "));
 }
 
 // refers_to: whether a printed key element is the plain column `column` (maybe with an opclass,
@@ -134,10 +130,11 @@ planned_indexes plan_indexes(const catalog::table_model& table,
                 idx.extended_with_partition_key = true;
                 idx.using_clause.insert(keys->close, added);
                 const char* what = src->is_primary ? "primary key" : "unique index";
-                out.warnings.push_back("uniqueness of (" + join(keys->elements) +
-                                       ") is no longer enforced across partitions: the target's " +
-                                       what + " is (" + join(elements) + ")" +
-                                       (src->has_expressions ? " (expression index)" : ""));
+                out.warnings.push_back(fmt::format(
+                    "uniqueness of ({}) is no longer enforced across partitions: the target's {} "
+                    "is ({}){}",
+                    fmt::join(keys->elements, ", "), what, fmt::join(elements, ", "),
+                    src->has_expressions ? " (expression index)" : ""));
             }
         }
 
@@ -150,7 +147,7 @@ planned_indexes plan_indexes(const catalog::table_model& table,
                     if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
                 col_sql = quoted_list(cols);
             } else {
-                col_sql = join(elements);
+                col_sql = fmt::format("{}", fmt::join(elements, ", "));
             }
             idx.create_sql = "ALTER TABLE " + target_sql + " ADD CONSTRAINT " + quote_ident(cname) +
                              (src->is_primary ? " PRIMARY KEY " : " UNIQUE ") +

@@ -3,6 +3,8 @@
 // parent's DDL itself. Must not execute anything or read the clock.
 #include "partshift/plan/planner.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 #include "partshift/catalog/table_name.hpp"
@@ -38,12 +40,6 @@ const char* method_sql(partition_method m) {
 std::string partition_by_sql(const level_spec& level) {
     return std::string("PARTITION BY ") + method_sql(level.method) + " (" + quote_ident(level.key) +
            ")";
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep) {
-    std::string out;
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-    return out;
 }
 
 bool with_default(const level_spec& level, const partition_spec& spec) {
@@ -212,8 +208,8 @@ void plan_parent(const catalog::table_model& table, target_plan& plan) {
             body.push_back("    CONSTRAINT " + quote_ident(chk.name) + " " + chk.definition);
         }
     }
-    plan.create_table_sql = "CREATE TABLE " + target_sql + " (\n" + join(body, ",\n") + "\n) " +
-                            partition_by_sql(spec.level1);
+    plan.create_table_sql = fmt::format("CREATE TABLE {} (\n{}\n) {}", target_sql,
+                                        fmt::join(body, ",\n"), partition_by_sql(spec.level1));
     if (table.tablespace) plan.create_table_sql += " TABLESPACE " + quote_ident(*table.tablespace);
 }
 
@@ -229,7 +225,7 @@ std::string leaf_options_sql(const catalog::table_model& table, target_plan& pla
         else
             plan.warnings.push_back("storage option '" + o + "' is not understood and not copied");
     }
-    if (!reloptions.empty()) leaf_options += " WITH (" + join(reloptions, ", ") + ")";
+    if (!reloptions.empty()) leaf_options += fmt::format(" WITH ({})", fmt::join(reloptions, ", "));
 
     return leaf_options;
 }
@@ -408,9 +404,10 @@ void warn_about_inbound_fks(const catalog::table_model& table, target_plan& plan
                                     " keeps referencing the old table until cutover re-points "
                                     "it to the partitioned table");
         else
-            plan.warnings.push_back(who + " references (" + join(fk.referenced_columns, ", ") +
-                                    "), which is no longer unique on the partitioned table: it "
-                                    "cannot be re-pointed and keeps referencing the old table");
+            plan.warnings.push_back(
+                fmt::format("{} references ({}), which is no longer unique on the partitioned "
+                            "table: it cannot be re-pointed and keeps referencing the old table",
+                            who, fmt::join(fk.referenced_columns, ", ")));
     }
 }
 

@@ -4,6 +4,8 @@
 // takes.
 #include "partshift/plan/preflight.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <set>
 
@@ -34,12 +36,6 @@ preflight_check fail(std::string name, std::string message) {
 }
 preflight_check warn(std::string name, std::string message) {
     return {std::move(name), false, false, std::move(message)};
-}
-
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-    std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
-    return out;
 }
 
 std::vector<const level_spec*> levels_of(const partition_spec& spec) {
@@ -90,10 +86,10 @@ std::string taken_names_fix(const server_facts& f, const target_plan& plan) {
                                         plan.target.name) != f.taken_names.end();
     std::string fix;
     if (!f.taken_by.empty())
-        fix = "they belong to " + join(f.taken_by, ", ") +
-              " (a partitioned table left by an earlier migration, e.g. kept by a revert): "
-              "drop it (DROP TABLE " +
-              join(f.taken_by, ", ") + ") or rename its partitions";
+        fix = fmt::format(
+            "they belong to {0} (a partitioned table left by an earlier migration, e.g. kept by a "
+            "revert): drop it (DROP TABLE {0}) or rename its partitions",
+            fmt::join(f.taken_by, ", "));
     else
         fix = "drop or rename them";
     if (target_taken) fix += ", or choose another --target-name";
@@ -460,26 +456,24 @@ static preflight_check check_inbound_foreign_keys(const catalog::table_model& ta
         return warn("inbound_foreign_keys",
                     found + "; cutover re-points them to the partitioned table");
     if (options.drop_unrepointable_fks)
-        return warn("inbound_foreign_keys", found +
-                                                "; these cannot be re-pointed (their columns are "
-                                                "not unique on the partitioned table) and cutover "
-                                                "drops them, as asked: " +
-                                                join(stuck, ", "));
-    return fail("inbound_foreign_keys", found +
-                                            "; these cannot be re-pointed (their columns are not "
-                                            "unique on the partitioned table): " +
-                                            join(stuck, ", ") +
-                                            " — drop them first, or let cutover drop them "
-                                            "(--drop-unrepointable-fks)");
+        return warn("inbound_foreign_keys",
+                    fmt::format("{}; these cannot be re-pointed (their columns are not unique on "
+                                "the partitioned table) and cutover drops them, as asked: {}",
+                                found, fmt::join(stuck, ", ")));
+    return fail("inbound_foreign_keys",
+                fmt::format("{}; these cannot be re-pointed (their columns are not unique on the "
+                            "partitioned table): {} — drop them first, or let cutover drop them "
+                            "(--drop-unrepointable-fks)",
+                            found, fmt::join(stuck, ", ")));
 }
 
 static preflight_check check_target_names(const server_facts& f, const target_plan& plan) {
     if (f.taken_names.empty())
         return pass("target_names", "target " + qualified(plan.target) +
                                         " and its partition and index names are free");
-    return fail("target_names", "already taken in schema " + quote_ident(plan.target.schema) +
-                                    ": " + join(f.taken_names, ", ") + " — " +
-                                    taken_names_fix(f, plan));
+    return fail("target_names",
+                fmt::format("already taken in schema {}: {} — {}", quote_ident(plan.target.schema),
+                            fmt::join(f.taken_names, ", "), taken_names_fix(f, plan)));
 }
 
 // evaluate_preflight: one check per rule, in the order the report shows them.

@@ -134,6 +134,8 @@ boost::asio::awaitable<bool> use_origin(pg::async_connection& conn, std::string 
                 name, error);
             co_return false;
         }
+        // Retried: the origin is released when the session holding it ends, and the server
+        // offers nothing to wait on for that (the SQL functions fail at once while it is held).
         asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::milliseconds(200));
         co_await wait.async_wait(asio::use_awaitable);
     }
@@ -192,6 +194,7 @@ void drop_job_origins(pg::connection& conn, const std::string& slot_name) {
                 if (e.is_connection_loss()) throw;
                 // Held by a session that is ending (the run's own, or a killed run's).
                 if (e.sqlstate() == pg::sqlstate::object_in_use && attempt < 50) {
+                    // Polled: nothing tells another session when the holder lets it go.
                     std::this_thread::sleep_for(std::chrono::milliseconds(100));
                     continue;
                 }

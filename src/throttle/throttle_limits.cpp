@@ -1,6 +1,8 @@
 // throttle_limits: parsing and describing throttle limits. No I/O.
 #include "partshift/throttle/throttle_limits.hpp"
 
+#include <fmt/ranges.h>
+
 #include <cctype>
 #include <vector>
 
@@ -64,9 +66,7 @@ std::string describe(const throttle_limits& limits) {
     if (limits.max_load.waiting_backends)
         parts.push_back("waiting_backends " + std::to_string(*limits.max_load.waiting_backends));
     if (limits.throttle_query) parts.push_back("throttle-query");
-    std::string out;
-    for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
-    return out;
+    return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 double parse_copy_rate(const std::string& text, const std::string& option) {

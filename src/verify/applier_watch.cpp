@@ -36,6 +36,7 @@ bool applier_watch::wait_past(state::lsn_t lsn, std::chrono::milliseconds timeou
         }
         if (stop && *stop) return false;
         if (std::chrono::steady_clock::now() + poll_interval > deadline) return false;
+        // Polled: the applier may run in another process, and its row writes send no NOTIFY.
         std::this_thread::sleep_for(poll_interval);
     }
 }

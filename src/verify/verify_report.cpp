@@ -1,6 +1,7 @@
 // verify_report: rendering only; the numbers come from the verifier.
 #include "partshift/verify/verify_report.hpp"
 
+#include <fmt/ranges.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <sstream>
@@ -12,9 +13,7 @@ namespace partshift::verify {
 namespace {
 
 std::string render_key(const copy::key_value& key) {
-    std::string out = "(";
-    for (size_t i = 0; i < key.size(); ++i) out += (i ? ", " : "") + key[i];
-    return out + ")";
+    return fmt::format("({})", fmt::join(key, ", "));
 }
 
 void fill_range(proto::key_range_report& out, const range_result& in) {

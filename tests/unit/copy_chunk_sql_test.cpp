@@ -78,3 +78,9 @@ TEST(CopyChunkSql, DescribeBounds) {
     EXPECT_EQ(describe_bounds({}), "[-inf, +inf)");
     EXPECT_EQ(describe_bounds({key_value{"a", "1"}, std::nullopt}), "[(a, 1), +inf)");
 }
+
+TEST(CopyChunkSql, TextList) {
+    EXPECT_EQ(text_list({R"("a")", R"("b c")"}), R"("a"::text, "b c"::text)");
+    EXPECT_EQ(text_list({R"("a")"}), R"("a"::text)");
+    EXPECT_EQ(text_list({}), "");
+}

@@ -45,3 +45,16 @@ TEST(VerifyReportText, AMismatchStaysAMismatch) {
     r.mismatches.push_back({});
     EXPECT_EQ(result_line(report_to_text(r)), "result       MISMATCH (0 s)");
 }
+
+TEST(VerifyReportText, MismatchedKeysAreShownAsTuples) {
+    auto r = clean_report(5, 4);
+    range_result mismatch;
+    mismatch.bounds = {partshift::copy::key_value{"1"}, partshift::copy::key_value{"3"}};
+    mismatch.rows_left = 2;
+    mismatch.rows_right = 1;
+    mismatch.keys = {{"1", "a"}, {"2", "b c"}};
+    r.mismatches.push_back(mismatch);
+    EXPECT_NE(report_to_text(r).find("\n  [(1), (3))  rows 2 / 1  keys (1, a), (2, b c)\n"),
+              std::string::npos)
+        << report_to_text(r);
+}

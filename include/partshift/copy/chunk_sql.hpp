@@ -54,6 +54,10 @@ std::string min_max_sql(const quoted_copy_spec& spec);
 // over an index-ordered scan); the client holds only the boundaries.
 std::string boundary_sample_sql(const quoted_copy_spec& spec);
 
+// text_list: "c1::text, c2::text" — each (quoted) column cast to text, in order; how keys are
+// read back as text by the copier's boundary sample and verify's checksums.
+std::string text_list(const std::vector<std::string>& columns);
+
 // is_integer_type: smallint, integer, bigint (format_type names).
 bool is_integer_type(const std::string& type_name);
 

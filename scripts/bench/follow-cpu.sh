@@ -5,7 +5,7 @@
 # (ROWS rows), `partshift run --dry-run` until it follows, then the orders load at a fixed
 # RATE (pgbench -R, -M prepared, 4 clients) and, over SECONDS, the CPU (user + system) of
 # partshift, of its walsender and of its apply backend, per source transaction. RATE=1 gives
-# a nearly idle run: compare partshift_ticks (10 ms each) then.
+# a nearly idle run: compare partshift_ticks (10 ms each) then. The server runs with fsync on.
 # Numbers are ratios between binaries in the same invocation; the machine's load moves all
 # of them alike.
 #
@@ -31,10 +31,13 @@ one_run() {
   local bin=$1 work spool dsn ps_pid= pb ws ap t0 t1 p0 p1 w0 w1 a0 a1 n
   work=$(mktemp -d /tmp/partshift-follow-cpu.XXXX); chmod 755 "$work"
   spool=$(mktemp -d /tmp/partshift-follow-cpu-spool.XXXX)
-  eval "$("$here/scripts/pg-sandbox.sh" start "$work/pg" | grep -E '^PG')"
+  # As production runs (and as scripts/benchmark.sh does): the sandbox alone turns fsync off.
+  eval "$(PARTSHIFT_SANDBOX_EXTRA_CONF=$'fsync = on\nfull_page_writes = on\nsynchronous_commit = on' \
+    "$here/scripts/pg-sandbox.sh" start "$work/pg" | grep -E '^PG')"
   export PGHOST PGPORT PGUSER PGDATABASE
   trap '"$here/scripts/pg-sandbox.sh" remove "$work/pg" >/dev/null 2>&1 || true; rm -rf "$spool" "$work"' RETURN
   dsn="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
+  [[ "$(psql -Atq "$dsn" -c 'SHOW fsync')" == on ]] || { echo "follow-cpu: fsync is not on" >&2; exit 1; }
   psql -q "$dsn" -v rows="$rows" -f "$here/scripts/bench/orders.sql" >/dev/null
   "$bin" run --dsn "$dsn" --table orders --partition-by range --key created_at \
     --interval '1 month' --premake 3 --spool-dir "$spool" --dry-run >"$work/run.log" 2>&1 &

@@ -1,7 +1,8 @@
 // applier: the replay loop and its dispatch, along the lines of PostgreSQL's worker.c: one
 // handler per message kind (begin, commit, relation, insert, update, delete, truncate, logical
 // message/fence) applying the idempotent or strict rules of DESIGN.md step 5. Sends through
-// its apply_session (pipeline, row groups, batch); sets sessions up through session_setup.
+// its apply_sessions (pipeline, row groups, batch), one per lane, each change to the lane
+// lane_routing names; sets sessions up through session_setup and lane_store.
 // A plain source connection serves only idempotent key changes whose new tuple lacks
 // unchanged-TOAST columns. Never reads the slot or the spool directly.
 #include "partshift/apply/applier.hpp"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "partshift/apply/lane_store.hpp"
 #include "partshift/apply/row_values.hpp"
 #include "partshift/apply/session_setup.hpp"
 #include "partshift/error.hpp"
@@ -61,7 +63,12 @@ applier::applier(std::vector<relation_target> relations, applier_options options
         if (!added)
             throw usage_error("table " + quote_qualified(r.source->name) +
                               " is given to the applier twice");
+        if (pinned_to_lane_zero(*r.source)) pinned_.insert(r.source->oid);
     }
+    if (options_.apply_workers &&
+        (*options_.apply_workers < 1 || *options_.apply_workers > max_apply_workers))
+        throw usage_error("the applier takes 1 to " + std::to_string(max_apply_workers) +
+                          " lanes, not " + std::to_string(*options_.apply_workers));
 }
 
 applier::~applier() = default;
@@ -77,7 +84,8 @@ asio::awaitable<void> applier::run(change_feed& feed) {
     } catch (...) {
         // Close at once: an open batch must not keep its locks (and its uncommitted rows)
         // while the caller decides what to do; closing rolls it back with its applied LSN.
-        session_.reset();
+        lane_ = nullptr;
+        lanes_.clear();
         source_conn_.reset();
         feed_ = nullptr;
         throw;
@@ -95,26 +103,58 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
 asio::awaitable<void> applier::start_session() {
     // A run after a failed one starts from scratch: new sessions (nothing prepared on them
     // yet), no half-read pipeline or open group, and the applied LSN re-read from the job row.
-    for (auto& [relid, rel] : relations_) rel.groups = {};
-    in_txn_ = skip_txn_ = strict_ = false;
+    in_txn_ = skip_txn_ = strict_ = barrier_after_ = false;
+    held_fence_.reset();
     source_conn_.reset();
-    session_.reset();
+    lane_ = nullptr;
+    lanes_.clear();
+    lane_positions_.clear();
     const bool set_statements = std::any_of(relations_.begin(), relations_.end(),
                                             [](const auto& r) { return r.second.sets_supported; });
-    auto conn = co_await open_apply_session(options_, set_statements);
+    auto conn = co_await open_apply_session(options_, set_statements, 0);
     auto position = co_await read_job_position(conn, options_.job);
-    if (position.applied) positions_.applied = *position.applied;
+    const int wanted =
+        options_.apply_workers.value_or(std::clamp(position.apply_workers, 1, max_apply_workers));
+    auto plan = co_await settle_lanes(conn, options_.job, static_cast<size_t>(wanted),
+                                      position.applied.value_or(0));
+    saved_ = plan.positions;
+    positions_.applied = slowest_lane(saved_);
     if (options_.idempotent_until)
         idempotent_until_ = *options_.idempotent_until;
     else if (position.chunk_high)
         idempotent_until_ = *position.chunk_high;
     progress_.applied_lsn = positions_.applied.load();
     for (auto& [relid, rel] : relations_) co_await load_relation_facts(conn, rel);
-    spdlog::info("applier: job {} resumes after {}, idempotent until {}", options_.job,
-                 stream::format_lsn(positions_.applied), stream::format_lsn(idempotent_until_));
-    session_.emplace(std::move(conn), options_, progress_, positions_);
-    session_->start(position);
+    spdlog::info("applier: job {} resumes after {}, idempotent until {}{}", options_.job,
+                 stream::format_lsn(positions_.applied), stream::format_lsn(idempotent_until_),
+                 plan.lanes > 1 ? ", " + std::to_string(plan.lanes) + " apply lanes" : "");
+    if (plan.lanes > 1)
+        for (const auto& [relid, rel] : relations_)
+            if (pinned_.count(relid))
+                spdlog::info(
+                    "applier: {} has a unique index or exclusion constraint besides its key: "
+                    "all its changes go to apply lane 0, in source order",
+                    quote_qualified(rel.source.name));
+    grouped_before_ = positions_.rows_grouped.load();
+    for (size_t i = 0; i < plan.lanes; ++i) {
+        applier_positions* lane_positions = &positions_;
+        if (plan.lanes > 1) {
+            lane_positions_.push_back(std::make_unique<applier_positions>());
+            lane_positions = lane_positions_.back().get();
+            lane_positions->applied = saved_[i].applied;
+        }
+        if (i > 0) conn = co_await open_apply_session(options_, set_statements, i);
+        lanes_.push_back(std::make_unique<apply_session>(
+            std::move(conn), options_, progress_, *lane_positions, lane_identity{i, plan.lanes}));
+        lanes_.back()->start(position);
+    }
+    lane_ = lanes_.front().get();
+    publish_lanes();
     commit_due_at_.reset();
+}
+
+bool applier::batch_open() const {
+    return std::any_of(lanes_.begin(), lanes_.end(), [](const auto& l) { return l->batch_open(); });
 }
 
 asio::awaitable<void> applier::apply_feed(change_feed& feed) {
@@ -122,7 +162,7 @@ asio::awaitable<void> applier::apply_feed(change_feed& feed) {
         if (commit_due_at_) {
             const auto due = *commit_due_at_;
             commit_due_at_.reset();
-            if (session_->batch_open() && !in_txn_) {
+            if (batch_open() && !in_txn_) {
                 const bool more = co_await feed.wait_for_data(due);
                 if (!more) co_await commit_batch();
             }
@@ -130,29 +170,111 @@ asio::awaitable<void> applier::apply_feed(change_feed& feed) {
         auto message = co_await feed.next();
         if (!message) break;
         co_await dispatch(*message);
+        if (barrier_after_) co_await after_barrier();
     }
 }
 
 asio::awaitable<void> applier::finish_feed() {
-    if (session_->batch_open()) {
+    if (batch_open()) {
         if (in_txn_) {
             // The feed stopped inside a source transaction: its changes must not commit
             // without its commit, and the whole batch goes with them; resume re-applies it.
             spdlog::info("applier: stopped inside a source transaction; rolling back the batch");
-            for (auto& [relid, rel] : relations_) rel.groups = {};
-            co_await session_->rollback_batch();
+            held_fence_.reset();
+            for (auto& lane : lanes_)
+                if (lane->batch_open()) co_await lane->rollback_batch();
         } else {
             co_await commit_batch();
         }
     }
-    session_->finish();
+    for (auto& lane : lanes_) lane->finish();
 }
 
 asio::awaitable<void> applier::commit_batch() {
     commit_due_at_.reset();
-    co_await session_->commit_batch();
+    co_await commit_lanes();
+    asio::steady_timer pause(co_await asio::this_coro::executor, options_.test_pause_between_lanes);
+    publish_lanes();
+    // A fence is published once every lane committed its transaction (and all before it).
+    if (held_fence_) {
+        positions_.fence_content = held_fence_->second;
+        positions_.fence = held_fence_->first;
+        held_fence_.reset();
+    }
     // The applied LSN and a fence in the batch are published: wake whoever waits on them.
     progress_.changed.notify();
+}
+
+void applier::publish_lanes() {
+    if (lane_positions_.empty()) return;  // one lane publishes itself
+    stream::lsn_t applied = lane_positions_.front()->applied;
+    stream::lsn_t durable = lane_positions_.front()->durable;
+    int64_t grouped = 0;
+    for (const auto& p : lane_positions_) {
+        applied = std::min(applied, p->applied.load());
+        durable = std::min(durable, p->durable.load());
+        grouped += p->rows_grouped;
+    }
+    positions_.applied = applied;
+    progress_.applied_lsn = applied;
+    // A lane whose resumed position is not yet known flushed counts 0: never go back.
+    if (durable > positions_.durable) {
+        positions_.durable = durable;
+        progress_.durable_applied_lsn = durable;
+    }
+    positions_.rows_grouped = grouped_before_ + grouped;
+}
+
+asio::awaitable<bool> applier::route(const relation_state& rel, change_kind kind,
+                                     const pg::param_list& key, bool key_changed) {
+    const size_t lanes = lanes_.size();
+    const lane_rule rule = rule_for(kind, key_changed, pinned_.count(rel.source.oid) > 0, lanes);
+    size_t lane = 0;
+    if (rule == lane_rule::by_key && lanes > 1)
+        lane = lane_of(rel.source.oid, key_text(key), lanes);
+    // Applied before a restart by this lane (it stood further than the slowest lane).
+    if (already_applied(saved_[lane], txn_commit_lsn_, change_ordinal_)) co_return true;
+    if (rule == lane_rule::barrier) {
+        co_await barrier(change_ordinal_);
+        barrier_after_ = true;
+    }
+    lane_ = lanes_[lane].get();
+    co_return false;
+}
+
+asio::awaitable<void> applier::commit_lanes() {
+    // Every lane's results are checked before any commits: a divergence on one lane leaves
+    // no lane's batch behind. Then they commit in lane order (the last one writes the job's
+    // applied LSN, the lowest of theirs).
+    for (auto& lane : lanes_)
+        if (lane->batch_open()) co_await lane->prepare_commit();
+    for (auto& lane : lanes_) {
+        if (!lane->batch_open()) continue;
+        co_await lane->finish_commit();
+        if (options_.test_pause_between_lanes.count() > 0 && lane != lanes_.back()) {
+            asio::steady_timer pause(co_await asio::this_coro::executor,
+                                     options_.test_pause_between_lanes);
+            co_await pause.async_wait(asio::use_awaitable);
+        }
+    }
+}
+
+asio::awaitable<void> applier::barrier(int64_t ordinal) {
+    for (auto& lane : lanes_)
+        if (lane->batch_open()) lane->mark_partial(txn_commit_lsn_, ordinal);
+    co_await commit_lanes();
+    for (auto& lane : lanes_) co_await lane->open_batch();
+    publish_lanes();
+}
+
+asio::awaitable<void> applier::after_barrier() {
+    barrier_after_ = false;
+    // The other lanes sent nothing since the barrier: their marks still hold.
+    auto& lane = *lanes_.front();
+    lane.mark_partial(txn_commit_lsn_, change_ordinal_ + 1);
+    co_await lane.commit_batch();
+    co_await lane.open_batch();
+    publish_lanes();
 }
 
 asio::awaitable<void> applier::dispatch(const stream::message& message) {
@@ -161,6 +283,13 @@ asio::awaitable<void> applier::dispatch(const stream::message& message) {
     if (auto* m = std::get_if<stream::commit_msg>(&message)) co_return co_await handle_commit(*m);
     if (auto* m = std::get_if<stream::relation_msg>(&message))
         co_return co_await handle_relation(*m);
+    // Row changes are numbered in their transaction: a barrier's checkpoint says how many
+    // went (Relation messages are not counted: a restarted stream may send them elsewhere).
+    if (std::holds_alternative<stream::insert_msg>(message) ||
+        std::holds_alternative<stream::update_msg>(message) ||
+        std::holds_alternative<stream::delete_msg>(message) ||
+        std::holds_alternative<stream::truncate_msg>(message))
+        change_ordinal_ = txn_changes_++;
     if (auto* m = std::get_if<stream::insert_msg>(&message)) co_return co_await handle_insert(*m);
     if (auto* m = std::get_if<stream::update_msg>(&message)) co_return co_await handle_update(*m);
     if (auto* m = std::get_if<stream::delete_msg>(&message)) co_return co_await handle_delete(*m);
@@ -182,9 +311,11 @@ asio::awaitable<void> applier::handle_begin(const stream::begin_msg& m) {
         throw runtime_error("Begin " + stream::format_lsn(m.final_lsn) + " inside a transaction");
     in_txn_ = true;
     txn_commit_lsn_ = m.final_lsn;
-    session_->begin_source_transaction(m.final_lsn);
+    txn_changes_ = 0;
+    for (auto& lane : lanes_) lane->begin_source_transaction(m.final_lsn);
     // Commit records are ordered, so a transaction applied before has its commit LSN below
-    // the saved end LSN, and the next one not yet applied starts at or after it.
+    // the saved end LSN, and the next one not yet applied starts at or after it. With lanes:
+    // applied by every lane; a lane further on skips its own changes (route).
     skip_txn_ = m.final_lsn < positions_.applied.load();
     if (skip_txn_) co_return;
     if (!strict_ && m.final_lsn > idempotent_until_) {
@@ -193,10 +324,14 @@ asio::awaitable<void> applier::handle_begin(const stream::begin_msg& m) {
         spdlog::info("applier: past {} — strict mode from the transaction committed at {}",
                      stream::format_lsn(idempotent_until_), stream::format_lsn(m.final_lsn));
     }
-    if (!session_->batch_open()) {
-        co_await session_->open_batch();
-        progress_.oldest_unapplied_commit_us = m.commit_time;
-    }
+    // Every lane takes every source commit, changes of its own or not: its position moves on.
+    bool opened = false;
+    for (auto& lane : lanes_)
+        if (!lane->batch_open()) {
+            co_await lane->open_batch();
+            opened = true;
+        }
+    if (opened) progress_.oldest_unapplied_commit_us = m.commit_time;
 }
 
 asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
@@ -210,16 +345,18 @@ asio::awaitable<void> applier::handle_commit(const stream::commit_msg& m) {
         asio::steady_timer pause(co_await asio::this_coro::executor, test_delay);
         co_await pause.async_wait(asio::use_awaitable);
     }
-    session_->count_transaction(m.end_lsn);
-    const auto age = std::chrono::steady_clock::now() - session_->batch_started();
+    for (auto& lane : lanes_) lane->count_transaction(m.end_lsn);
+    // The lanes open and count alike (a barrier restarts them all): the first speaks for all.
+    const apply_session& first = *lanes_.front();
+    const auto age = std::chrono::steady_clock::now() - first.batch_started();
     // The cutover waits for its fence under a lock: that batch commits at once.
-    bool due = session_->batch_transactions() >= options_.max_batch_transactions ||
-               age >= options_.max_batch_delay || session_->holds_fence();
+    bool due = first.batch_transactions() >= options_.max_batch_transactions ||
+               age >= options_.max_batch_delay || held_fence_.has_value();
     if (!due && feed_ && feed_->caught_up()) {
         if (age >= options_.min_batch_age)
             due = true;
         else
-            commit_due_at_ = session_->batch_started() + options_.min_batch_age;
+            commit_due_at_ = first.batch_started() + options_.min_batch_age;
     }
     if (due) co_await commit_batch();
 }
@@ -265,19 +402,21 @@ asio::awaitable<void> applier::handle_insert(const stream::insert_msg& m) {
     if (skip_txn_ || !rel) co_return;
     check_tuple(*rel, m.new_tuple, "INSERT");
     auto key = key_of(m.new_tuple, rel->target_sql.key());
-    session_->count_change();
+    const bool applied_before = co_await route(*rel, change_kind::insert, key, false);
+    if (applied_before) co_return;
+    lane_->count_change();
     if (rel->is_skipped(key)) co_await track_skipped(*rel, key, false);  // a full row now
     if (groupable(*rel) && !rel->row_by_row_writes) {
-        co_await session_->add_to_group(*rel, group_kind::insert, {}, params_of(m.new_tuple), key,
-                                        "INSERT");
+        co_await lane_->add_to_group(*rel, group_kind::insert, {}, params_of(m.new_tuple), key,
+                                     "INSERT");
     } else if (strict_) {
-        co_await session_->queue(*rel, rel->target_sql.insert(), params_of(m.new_tuple),
-                                 check::insert, "INSERT", std::move(key));
+        co_await lane_->queue(*rel, rel->target_sql.insert(), params_of(m.new_tuple), check::insert,
+                              "INSERT", std::move(key));
     } else {
         // Replace: the copy may already hold this key from a later snapshot.
-        co_await session_->queue(*rel, rel->target_sql.delete_by_key(), key, check::none, "DELETE");
-        co_await session_->queue(*rel, rel->target_sql.insert(), params_of(m.new_tuple),
-                                 check::none, "INSERT");
+        co_await lane_->queue(*rel, rel->target_sql.delete_by_key(), key, check::none, "DELETE");
+        co_await lane_->queue(*rel, rel->target_sql.insert(), params_of(m.new_tuple), check::none,
+                              "INSERT");
     }
 }
 
@@ -297,7 +436,9 @@ asio::awaitable<void> applier::handle_update(const stream::update_msg& m) {
     // No old tuple: the key did not change (DEFAULT/INDEX send 'K' only when it did).
     pg::param_list old_key = old_row ? key_of(*old_row, key) : new_key;
     bool key_changed = old_key != new_key;
-    session_->count_change();
+    const bool applied_before = co_await route(*rel, change_kind::update, old_key, key_changed);
+    if (applied_before) co_return;
+    lane_->count_change();
     // A key the window left out of the target: its row is missing by design, so its changes
     // follow the idempotent rules until one removes it (skipped_keys.hpp).
     if (strict_ && !rel->is_skipped(old_key))
@@ -320,34 +461,34 @@ asio::awaitable<void> applier::update_idempotent(relation_state& rel, stream::tu
         auto params = params_of(row, mask);
         params.insert(params.end(), new_key.begin(), new_key.end());
         // No row → skip: it was deleted later or is copied under a later snapshot.
-        co_await session_->queue(rel, sql.update_by_key(mask), std::move(params), check::none,
-                                 "UPDATE");
+        co_await lane_->queue(rel, sql.update_by_key(mask), std::move(params), check::none,
+                              "UPDATE");
         co_return;
     }
     // Key change k1 → k2. Never move the k1 row: in this window it may be a later incarnation
     // copied under a newer snapshot. Delete it, then set k2's state.
-    co_await session_->queue(rel, sql.delete_by_key(), old_key, check::none, "DELETE");
+    co_await lane_->queue(rel, sql.delete_by_key(), old_key, check::none, "DELETE");
     co_await track_skipped(rel, old_key, false);
     if (is_complete(row)) {
-        co_await session_->queue(rel, sql.delete_by_key(), new_key, check::none, "DELETE");
-        co_await session_->queue(rel, sql.insert(), params_of(row), check::none, "INSERT");
+        co_await lane_->queue(rel, sql.delete_by_key(), new_key, check::none, "DELETE");
+        co_await lane_->queue(rel, sql.insert(), params_of(row), check::none, "INSERT");
         co_await track_skipped(rel, new_key, false);
         co_return;
     }
     // Unsent columns come from k2's target row if there is one: update it with the sent
     // columns (after deleting k1, in the same pipeline) and see whether it found a row. The
     // decision needs that result, so this is the one path that syncs mid-batch.
-    session_->reset_probe();
+    lane_->reset_probe();
     if (any) {
         auto params = params_of(row, mask);
         params.insert(params.end(), new_key.begin(), new_key.end());
-        co_await session_->queue(rel, sql.update_by_key(mask), std::move(params), check::probe,
-                                 "UPDATE");
+        co_await lane_->queue(rel, sql.update_by_key(mask), std::move(params), check::probe,
+                              "UPDATE");
     } else {
-        co_await session_->queue(rel, sql.select_by_key(), new_key, check::probe, "SELECT");
+        co_await lane_->queue(rel, sql.select_by_key(), new_key, check::probe, "SELECT");
     }
-    co_await session_->sync();
-    if (session_->probe_rows() > 0) {
+    co_await lane_->sync();
+    if (lane_->probe_rows() > 0) {
         co_await track_skipped(rel, new_key, false);
         co_return;
     }
@@ -373,7 +514,7 @@ asio::awaitable<void> applier::key_change_from_source(relation_state& rel, const
         full.push_back(row[i].k == stream::tuple_value::kind::unchanged_toast
                            ? (*source_row)[i]
                            : value_param(row[i]));
-    co_await session_->queue(rel, rel.target_sql.insert(), std::move(full), check::none, "INSERT");
+    co_await lane_->queue(rel, rel.target_sql.insert(), std::move(full), check::none, "INSERT");
     co_await track_skipped(rel, new_key, false);
 }
 
@@ -393,10 +534,10 @@ asio::awaitable<void> applier::update_strict(relation_state& rel, stream::tuple&
                     "UPDATE of key " + rel.describe(old_key) +
                     " changes a GENERATED ALWAYS identity key and carries unchanged TOAST "
                     "columns; the applier cannot replay it");
-            co_await session_->queue(rel, sql.delete_by_key(), old_key, check::one_row, "UPDATE",
-                                     old_key);
-            co_await session_->queue(rel, sql.insert(), params_of(row), check::insert, "UPDATE",
-                                     old_key);
+            co_await lane_->queue(rel, sql.delete_by_key(), old_key, check::one_row, "UPDATE",
+                                  old_key);
+            co_await lane_->queue(rel, sql.insert(), params_of(row), check::insert, "UPDATE",
+                                  old_key);
             co_return;
         }
     } else {
@@ -404,8 +545,7 @@ asio::awaitable<void> applier::update_strict(relation_state& rel, stream::tuple&
     }
     if (std::find(mask.begin(), mask.end(), true) == mask.end()) {
         // Nothing to write, but strict mode still requires the row to exist.
-        co_await session_->queue(rel, sql.select_by_key(), old_key, check::one_row, "UPDATE",
-                                 old_key);
+        co_await lane_->queue(rel, sql.select_by_key(), old_key, check::one_row, "UPDATE", old_key);
         co_return;
     }
     auto params = params_of(row, mask);
@@ -423,12 +563,12 @@ asio::awaitable<void> applier::update_strict(relation_state& rel, stream::tuple&
     if (!key_changed && groupable(rel) && rel.reorder_safe && !rel.row_by_row_writes) {
         // Grouped by column mask: only the sent columns are set (inv. 3); a row whose
         // partition key changed is moved by the server, as for the row-by-row update.
-        co_await session_->add_to_group(rel, group_kind::update, mask, params, old_key, "UPDATE",
-                                        std::move(where));
+        co_await lane_->add_to_group(rel, group_kind::update, mask, params, old_key, "UPDATE",
+                                     std::move(where));
         co_return;
     }
-    co_await session_->send_update(rel, mask, std::move(params), old_key, std::move(where),
-                                   txn_commit_lsn_);
+    co_await lane_->send_update(rel, mask, std::move(params), old_key, std::move(where),
+                                txn_commit_lsn_);
 }
 
 asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
@@ -437,17 +577,19 @@ asio::awaitable<void> applier::handle_delete(const stream::delete_msg& m) {
     check_tuple(*rel, m.old_tuple, "DELETE");
     auto key = key_of(m.old_tuple, rel->target_sql.key());
     const auto& delete_by_key = rel->target_sql.delete_by_key();
-    session_->count_change();
+    const bool applied_before = co_await route(*rel, change_kind::remove, key, false);
+    if (applied_before) co_return;
+    lane_->count_change();
     if (rel->is_skipped(key)) {
         // Left out of the target by design: nothing to delete, in either mode.
-        co_await session_->queue(*rel, delete_by_key, key, check::none, "DELETE");
+        co_await lane_->queue(*rel, delete_by_key, key, check::none, "DELETE");
         co_await track_skipped(*rel, key, false);
     } else if (groupable(*rel))
-        co_await session_->add_to_group(*rel, group_kind::remove, {}, key, key, "DELETE");
+        co_await lane_->add_to_group(*rel, group_kind::remove, {}, key, key, "DELETE");
     else if (strict_)
-        co_await session_->queue(*rel, delete_by_key, key, check::one_row, "DELETE", key);
+        co_await lane_->queue(*rel, delete_by_key, key, check::one_row, "DELETE", key);
     else
-        co_await session_->queue(*rel, delete_by_key, key, check::none, "DELETE");
+        co_await lane_->queue(*rel, delete_by_key, key, check::none, "DELETE");
 }
 
 asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
@@ -459,26 +601,29 @@ asio::awaitable<void> applier::handle_truncate(const stream::truncate_msg& m) {
             rel && std::find(truncated.begin(), truncated.end(), rel) == truncated.end())
             truncated.push_back(rel);
     if (truncated.empty()) co_return;
-    session_->count_change();
-    co_await session_->flush_groups();
-    co_await session_->settle_located();  // fallbacks first: TRUNCATE touches every key
+    const pg::param_list no_key;  // named: no temporary inside a co_await (GCC 12)
+    const bool applied_before =
+        co_await route(*truncated.front(), change_kind::truncate, no_key, false);
+    if (applied_before) co_return;
+    lane_->count_change();
+    co_await lane_->flush_groups();
+    co_await lane_->settle_located();  // fallbacks first: TRUNCATE touches every key
     // One statement for all, as on the source (a foreign key between targets may require it).
     std::vector<std::string> targets;
     for (const relation_state* rel : truncated) targets.push_back(rel->target_sql.relation());
-    co_await session_->queue_sql(truncate_sql(targets, (m.options & 2) != 0), {});
+    co_await lane_->queue_sql(truncate_sql(targets, (m.options & 2) != 0), {});
     for (relation_state* rel : truncated)
         if (rel->skipped.forget_all())
-            co_await session_->queue_sql(skipped_keys::forget_all_sql,
-                                         pg::make_params(rel->skipped_keys_job));
+            co_await lane_->queue_sql(skipped_keys::forget_all_sql,
+                                      pg::make_params(rel->skipped_keys_job));
 }
 
 asio::awaitable<void> applier::track_skipped(relation_state& rel, const pg::param_list& key,
                                              bool skipped) {
     std::string text = key_text(key);
     if (skipped ? rel.skipped.remember(text) : rel.skipped.forget(text))
-        co_await session_->queue_sql(
-            skipped ? skipped_keys::remember_sql : skipped_keys::forget_sql,
-            pg::make_params(rel.skipped_keys_job, text));
+        co_await lane_->queue_sql(skipped ? skipped_keys::remember_sql : skipped_keys::forget_sql,
+                                  pg::make_params(rel.skipped_keys_job, text));
 }
 
 asio::awaitable<void> applier::handle_message(const stream::logical_message_msg& m) {
@@ -486,10 +631,10 @@ asio::awaitable<void> applier::handle_message(const stream::logical_message_msg&
     if (m.transactional && in_txn_) {
         // Published when the batch holding its transaction commits.
         if (!skip_txn_) {
-            session_->hold_fence(m.lsn, m.content);
+            held_fence_.emplace(m.lsn, m.content);
             co_return;
         }
-    } else if (session_->batch_open() && !in_txn_) {
+    } else if (batch_open() && !in_txn_) {
         // Everything decoded before a non-transactional fence precedes it in WAL: commit it
         // now so whoever waits on the fence does not wait for the next batch deadline.
         co_await commit_batch();

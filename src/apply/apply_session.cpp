@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "partshift/apply/lane_store.hpp"
 #include "partshift/error.hpp"
 
 namespace partshift::apply {
@@ -24,10 +25,12 @@ constexpr const char* wal_positions_sql =
 }  // namespace
 
 apply_session::apply_session(pg::async_connection conn, const applier_options& options,
-                             base::progress& progress, applier_positions& positions)
+                             base::progress& progress, applier_positions& positions,
+                             lane_identity lane)
     : options_(options),
       progress_(progress),
       positions_(positions),
+      lane_(lane),
       conn_(std::move(conn)),
       durable_(options.asynchronous_commit) {}
 
@@ -112,11 +115,11 @@ asio::awaitable<void> apply_session::add_to_group(relation_state& rel, group_kin
     // order across relations without comparing their keys.
     if (grouped_ != &rel) co_await flush_groups();
     std::string text = key_text(key);
-    row_group& group = group_of(rel.groups, kind);
+    row_group& group = group_of(groups_, kind);
     // An update with partition values is matched in their partition (one probe per row, not
     // one per partition); its run holds only such updates.
     const bool located = kind == group_kind::update && where.has_value();
-    const placement place = place_change(rel.groups, kind, mask, located, text, rel.reorder_safe);
+    const placement place = place_change(groups_, kind, mask, located, text, rel.reorder_safe);
     if (place == placement::send_all_first)
         co_await flush_groups();
     else if (place == placement::send_run_first)
@@ -133,8 +136,8 @@ asio::awaitable<void> apply_session::add_to_group(relation_state& rel, group_kin
 asio::awaitable<void> apply_session::flush_groups() {
     // Cleared first: a one-row group goes through enqueue, which flushes groups itself.
     relation_state* rel = std::exchange(grouped_, nullptr);
-    if (!rel || !rel->any_group_open()) co_return;
-    for (auto& group : rel->groups) co_await flush_group(*rel, group);
+    if (!rel || !any_group_open(groups_)) co_return;
+    for (auto& group : groups_) co_await flush_group(*rel, group);
 }
 
 asio::awaitable<void> apply_session::flush_group(relation_state& rel, row_group& group) {
@@ -307,7 +310,7 @@ void apply_session::settle_located_set(const pending& p, const pg::result& res,
 void apply_session::note_wal_positions(uint64_t insert_position, uint64_t flush_position) {
     if (auto durable = durable_.note(insert_position, flush_position)) {
         positions_.durable = *durable;
-        progress_.durable_applied_lsn = *durable;
+        if (lane_.count == 1) progress_.durable_applied_lsn = *durable;
     }
 }
 
@@ -325,21 +328,43 @@ void apply_session::count_transaction(stream::lsn_t end_lsn) {
     batch_end_lsn_ = end_lsn;
 }
 
-void apply_session::hold_fence(stream::lsn_t lsn, const std::string& content) {
-    batch_fence_ = lsn;
-    batch_fence_content_ = content;
-}
-
-asio::awaitable<void> apply_session::commit_batch() {
-    co_await flush_groups();
-    // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
-    if (batch_txns_ > 0)
+asio::awaitable<void> apply_session::queue_checkpoint() {
+    if (lane_.count == 1) {
         co_await queue_sql(checkpoint_sql,
                            pg::make_params(stream::format_lsn(batch_end_lsn_), options_.job),
                            check::one_row, "checkpoint");
+        co_return;
+    }
+    // A batch of no source commit (a barrier's) keeps the lane's position and says how far
+    // into the open transaction it got.
+    const stream::lsn_t applied = batch_txns_ > 0 ? batch_end_lsn_ : positions_.applied.load();
+    pg::param_list params =
+        pg::make_params(options_.job, std::to_string(lane_.index), stream::format_lsn(applied));
+    params.push_back(partial_ ? pg::param(stream::format_lsn(partial_->first)) : std::nullopt);
+    params.push_back(std::to_string(partial_ ? partial_->second : 0));
+    co_await queue_sql(lane_checkpoint_sql, std::move(params), check::one_row, "checkpoint");
+}
+
+asio::awaitable<void> apply_session::commit_batch() {
+    co_await prepare_commit();
+    co_await finish_commit();
+}
+
+asio::awaitable<void> apply_session::prepare_commit() {
+    co_await flush_groups();
+    // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
+    if (batch_txns_ > 0 || partial_) co_await queue_checkpoint();
     // Row-count checks happen here, on the client, so read every result before COMMIT is
     // even sent: a divergence must roll the batch back (one extra round trip per batch).
     co_await sync();
+}
+
+asio::awaitable<void> apply_session::finish_commit() {
+    // The last of several lanes commits after the others (the applier's order): the job's
+    // applied LSN, their lowest, then sees every lane's row of this round.
+    if (lane_.count > 1 && lane_.index + 1 == lane_.count && (batch_txns_ > 0 || partial_))
+        co_await queue_sql(job_from_lanes_sql, pg::make_params(options_.job), check::one_row,
+                           "checkpoint");
     co_await queue_sql("COMMIT", {});
     // Read in the same round trip: a WAL position at or past this commit record, and how far
     // the WAL is flushed (which settles earlier asynchronous commits).
@@ -350,27 +375,25 @@ asio::awaitable<void> apply_session::commit_batch() {
     co_await sync();
     if (batch_txns_ > 0) {
         positions_.applied = batch_end_lsn_;
-        progress_.applied_lsn = batch_end_lsn_;
+        if (lane_.count == 1) progress_.applied_lsn = batch_end_lsn_;
     }
+    partial_.reset();
     progress_.changes_applied += batch_changes_;
-    progress_.transactions_applied += batch_txns_;
+    // Every lane counts every source commit it sees: the first lane speaks for all.
+    if (lane_.index == 0) progress_.transactions_applied += batch_txns_;
     progress_.oldest_unapplied_commit_us = 0;
-    if (batch_fence_) {
-        positions_.fence_content = batch_fence_content_;
-        positions_.fence = *batch_fence_;
-        batch_fence_.reset();
-    }
 }
 
 asio::awaitable<void> apply_session::rollback_batch() {
     // Settle located updates first: a fallback sent after the ROLLBACK would run outside the
     // batch, in a transaction of its own. The open runs are dropped (the caller cleared them).
     grouped_ = nullptr;
+    groups_ = {};
     co_await sync();
     co_await queue_sql("ROLLBACK", {});
     co_await sync();
     batch_open_ = false;
-    batch_fence_.reset();
+    partial_.reset();
 }
 
 }  // namespace partshift::apply

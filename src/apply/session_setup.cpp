@@ -20,7 +20,7 @@ stream::lsn_t parse_job_lsn(const std::string& text) {
 }  // namespace
 
 asio::awaitable<pg::async_connection> open_apply_session(const applier_options& options,
-                                                         bool set_statements) {
+                                                         bool set_statements, size_t lane) {
     auto conn = co_await pg::async_connection::connect(options.dsn, options.application_name);
     // Replayed changes must not fire the target's triggers or FK checks.
     co_await pg::require_replica_role(conn, "apply");
@@ -43,8 +43,11 @@ asio::awaitable<pg::async_connection> open_apply_session(const applier_options& 
                                                    : "SET synchronous_commit = on");
     // The job's stream skips what this session writes (16+, origin 'none'): the walsender
     // would decode every applied row only for pgoutput to drop it.
-    if (!options.origin.empty()) {
-        std::string origin = options.origin;  // named (GCC 12 and temporaries in a co_await)
+    // An origin is active in one session at a time: each lane has its own.
+    if (!options.origin_slot.empty()) {
+        // Named (GCC 12 and temporaries in a co_await).
+        std::string origin =
+            stream::origin_name(options.origin_slot, 'a', static_cast<int>(lane) + 1);
         co_await stream::use_origin(conn, std::move(origin));
     }
     co_return conn;
@@ -63,8 +66,10 @@ asio::awaitable<job_position> read_job_position(pg::async_connection& conn,
     auto row = co_await conn.exec(
         "SELECT applied_lsn::text, max_chunk_high_lsn::text, "
         "pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn, "
-        "pg_catalog.pg_current_wal_flush_lsn() - '0/0'::pg_lsn "
-        "FROM partshift.jobs WHERE job = $1",
+        "pg_catalog.pg_current_wal_flush_lsn() - '0/0'::pg_lsn, "
+        // Through jsonb: a schema of an earlier partshift has no such column (one lane).
+        "coalesce((pg_catalog.to_jsonb(j) ->> 'apply_workers')::integer, 1) "
+        "FROM partshift.jobs j WHERE job = $1",
         pg::make_params(job));
     if (row.rows() != 1) throw runtime_error("job '" + job + "' not found in partshift.jobs");
     job_position position;
@@ -72,6 +77,7 @@ asio::awaitable<job_position> read_job_position(pg::async_connection& conn,
     if (auto high = row.opt(0, 1)) position.chunk_high = parse_job_lsn(*high);
     position.wal_insert = std::stoull(row.get(0, 2));
     position.wal_flush = std::stoull(row.get(0, 3));
+    position.apply_workers = static_cast<int>(row.get_int(0, 4));
     co_return position;
 }
 

@@ -109,6 +109,11 @@ option_group copy_group() {
                "parallel chunk copies and index builds, 1 to 64 ('partshift set' changes it "
                "while the job runs)",
                std::to_string(defaults.copy_workers)),
+         value("apply-workers", "K",
+               "apply lanes, 1 to 16: changes go to K target sessions by key, each committing "
+               "its own batches; helps when the apply backend is the bottleneck (kept with the "
+               "job)",
+               "1"),
          choice("copy-method", "METHOD",
                 "insert: each chunk is one INSERT ... SELECT inside the server (fastest); "
                 "copy: binary COPY through partshift (about a third less WAL; what a "

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "partshift/apply/lane_routing.hpp"
 #include "partshift/cli/byte_size.hpp"
 #include "partshift/cli/duration.hpp"
 #include "partshift/cli/option_parsing.hpp"
@@ -112,6 +113,8 @@ void read_copy(const po::variables_map& vm, migrate::run_options& run) {
         run.copy_workers = parse_count(*n, "copy-workers", 1, 64);
         run.copy_workers_given = true;
     }
+    if (auto n = optional_string(vm, "apply-workers"))
+        run.apply_workers = parse_count(*n, "apply-workers", 1, apply::max_apply_workers);
     const auto method = optional_string(vm, "copy-method").value_or(default_copy_method);
     if (method != "insert" && method != "copy")
         throw usage_error("--copy-method is insert or copy, not '" + method + "'");

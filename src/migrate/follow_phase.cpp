@@ -66,10 +66,11 @@ apply::applier_options follow_phase::applier_options() const {
     o.dsn = ctx_.options.dsn;
     o.job = job_.job;
     o.target = {job_.target_schema, job_.target_table};
-    if (stream::origin_filter_enabled(job_.origin_filter))
-        o.origin = stream::origin_name(job_.slot_name, 'a', 1);
+    if (stream::origin_filter_enabled(job_.origin_filter)) o.origin_slot = job_.slot_name;
     if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_MS"))
         o.test_delay_per_transaction = std::chrono::milliseconds(std::atoi(ms));
+    if (const char* ms = std::getenv("PARTSHIFT_TEST_LANE_COMMIT_PAUSE_MS"))
+        o.test_pause_between_lanes = std::chrono::milliseconds(std::atoi(ms));
     if (const char* ms = std::getenv("PARTSHIFT_TEST_APPLY_DELAY_IN_CUTOVER_MS"))
         o.test_delay_in_cutover = std::chrono::milliseconds(std::atoi(ms));
     return o;

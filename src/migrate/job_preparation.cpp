@@ -372,6 +372,10 @@ int settle_controls(const run_options& options, const state::job_record& job,
             options.copy_workers);
     });
     say_kept(job.job, kept, controls);
+    if (options.apply_workers)
+        control.with([&](pg::connection& c) {
+            state::set_apply_workers(c, job.job, *options.apply_workers);
+        });
     progress.copy_paused = controls.copy_paused;
     progress.copy_workers = controls.copy_workers;
     progress.max_copy_rate = controls.max_copy_rate;

@@ -81,6 +81,11 @@ void set_copy_workers(pg::connection& conn, const std::string& job, int workers)
                    "copy_workers");
 }
 
+void set_apply_workers(pg::connection& conn, const std::string& job, int workers) {
+    conn.query("UPDATE partshift.jobs SET apply_workers = $2::integer WHERE job = $1", job,
+               std::to_string(workers));
+}
+
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag) {
     update_control(conn, job, "max_lag_ms = $2::bigint", std::to_string(max_lag.count()),
                    "max_lag");

@@ -109,6 +109,9 @@ struct multi_fixture {
         items = catalog::inspect_table(conn, {"public", "order_items"});
         options.dsn = db.dsn();
         options.job = "m";
+        // The second ctest pass (CMakeLists.txt) applies with lanes.
+        if (const char* lanes = std::getenv("PARTSHIFT_TEST_APPLY_WORKERS"))
+            options.apply_workers = std::atoi(lanes);
         options.idempotent_until = 0;
         options.min_batch_age = std::chrono::milliseconds(0);
         // Small groups: a workload of a few hundred rows still makes several set statements.
@@ -315,7 +318,8 @@ TEST(ApplyMulti, StrictChangesAlternateBetweenTablesAsOnTheSource) {
     EXPECT_GT(f.last_rows_grouped, 0) << "set-based apply was not used";
     auto source_runs = f.table_runs("src_log");
     EXPECT_GT(source_runs.size(), 40u);
-    EXPECT_EQ(f.table_runs("dst_log"), source_runs);
+    // One lane applies in source order across tables; several keep only each key's order.
+    if (f.options.apply_workers.value_or(1) == 1) EXPECT_EQ(f.table_runs("dst_log"), source_runs);
 }
 
 // The idempotent window over a snapshot copied after part of the stream (the target already

@@ -55,7 +55,26 @@ int exit_code_of(int status) {
     return -1;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, int in_fd, int out_fd, int err_fd) {
+// with_test_apply_workers: argv with --apply-workers N after a `partshift run` that does not
+// give it, when PARTSHIFT_TEST_APPLY_WORKERS says N (through env(1) too). CMakeLists.txt runs
+// the apply, engine and cutover tests once more with 4 (the apply tests' fixtures read it too).
+std::vector<std::string> with_test_apply_workers(std::vector<std::string> argv) {
+    const char* workers = std::getenv("PARTSHIFT_TEST_APPLY_WORKERS");
+    if (!workers || !*workers) return argv;
+    for (const auto& a : argv)
+        if (a.rfind("--apply-workers", 0) == 0) return argv;
+    for (size_t i = 0; i + 1 < argv.size(); ++i)
+        if (argv[i] == PARTSHIFT_BINARY && argv[i + 1] == "run") {
+            argv.insert(argv.begin() + static_cast<std::ptrdiff_t>(i) + 2,
+                        {"--apply-workers", std::string(workers)});
+            break;
+        }
+    return argv;
+}
+
+pid_t spawn(const std::vector<std::string>& given, int in_fd, int out_fd, int err_fd) {
+    // Built before the fork: the child only execs.
+    const std::vector<std::string> argv = with_test_apply_workers(given);
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {

@@ -13,6 +13,15 @@
 // and applies the rules; session_setup opens and sets up its sessions; apply_session (one
 // lane) pipelines the statements, sends the row groups (row_grouping) and commits the batch;
 // result_check says what each result means.
+// Lanes (--apply-workers K): K apply_sessions, each its own connection, batch and checkpoint
+// row (lane_store). This one dispatcher reads the feed in commit order and sends each row
+// change to the lane of its key (lane_routing), so every key keeps its order; every lane
+// opens and counts every source transaction, and they commit their batches together at a
+// source commit. What could conflict across lanes runs alone on lane 0 behind a barrier (every
+// lane commits, the change, lane 0 commits: a barrier in the middle of a source transaction
+// checkpoints how many of its changes went, lane_position), and a table with another unique
+// index goes to lane 0 whole. The job's applied LSN is the slowest lane's; the fence is
+// published once every lane has committed its transaction. One lane is the apply of before.
 // Must not: read the slot or the spool (that is the change_feed's job), buffer a whole source
 // transaction (memory stays bounded by the pipeline depth and the run caps), or write a 'u'
 // column (inv. 3).
@@ -23,14 +32,17 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "partshift/apply/applier_options.hpp"
 #include "partshift/apply/apply_session.hpp"
 #include "partshift/apply/change_feed.hpp"
+#include "partshift/apply/lane_routing.hpp"
 #include "partshift/apply/relation_state.hpp"
 #include "partshift/apply/sql_builder.hpp"
 #include "partshift/base/progress.hpp"
@@ -69,7 +81,8 @@ class applier {
     // throw; nothing uncommitted survives them and the next run resumes from the applied LSN.
     asio::awaitable<void> run(change_feed& feed);
 
-    // Last source commit end LSN committed on the target (also in progress.applied_lsn).
+    // Last source commit end LSN committed on the target by every lane (also in
+    // progress.applied_lsn).
     stream::lsn_t applied_lsn() const { return positions_.applied.load(); }
     // Of applied_lsn(), what the target's WAL flush covers (also progress.durable_applied_lsn).
     stream::lsn_t durable_applied_lsn() const { return positions_.durable.load(); }
@@ -81,6 +94,8 @@ class applier {
     bool strict() const { return strict_; }
     // Changes sent inside set-based statements so far (strict mode, set_based on).
     int64_t rows_grouped() const { return positions_.rows_grouped.load(); }
+    // The lanes of the current (or last) run.
+    size_t lanes() const { return lanes_.size(); }
 
   private:
     // The run: start_session sets the apply session up and reads where the job stands;
@@ -118,8 +133,22 @@ class applier {
     // removed it or gave it a full row (false); written in the batch when the set changes.
     asio::awaitable<void> track_skipped(relation_state& rel, const pg::param_list& key,
                                         bool skipped);
-    // commit_batch: the session's batch commit; no deadline is pending after it.
+    // commit_batch: every lane's batch commit, then the slowest lane's position and a fence
+    // held are published; no deadline is pending after it.
     asio::awaitable<void> commit_batch();
+    // commit_lanes: every open lane's batch, checked on all before any commits.
+    asio::awaitable<void> commit_lanes();
+    bool batch_open() const;
+    // route: points lane_ at the lane for the current change of `rel` on `key` (a barrier
+    // first when lane_routing says so); true when that lane applied it before a restart.
+    asio::awaitable<bool> route(const relation_state& rel, change_kind kind,
+                                const pg::param_list& key, bool key_changed);
+    // barrier: every lane commits what it holds, marked as far as change `ordinal` of the open
+    // transaction, and opens a new batch. after_barrier: lane 0 commits the change it ran.
+    asio::awaitable<void> barrier(int64_t ordinal);
+    asio::awaitable<void> after_barrier();
+    // publish_lanes: the slowest lane's applied and durable LSNs (several lanes).
+    void publish_lanes();
 
     // relation_for: the relation of a relid, or nullptr when it is not one of this applier's.
     relation_state* relation_for(uint32_t relid);
@@ -135,8 +164,16 @@ class applier {
     stream::lsn_t idempotent_until_ = 0;
     applier_positions positions_;
 
-    // The apply lane of this run (a new one per run) and the source lookup session.
-    std::optional<apply_session> session_;
+    // The apply lanes of this run (new ones per run), their positions (several lanes only:
+    // one lane publishes into positions_), where each stood at the run's start, the tables
+    // kept on lane 0, and the lane of the change being dispatched. And the source lookup
+    // session.
+    std::vector<std::unique_ptr<apply_session>> lanes_;
+    std::vector<std::unique_ptr<applier_positions>> lane_positions_;
+    std::vector<lane_position> saved_;
+    std::unordered_set<uint32_t> pinned_;
+    apply_session* lane_ = nullptr;
+    int64_t grouped_before_ = 0;  // rows_grouped at the run's start (several lanes)
     std::optional<pg::async_connection> source_conn_;  // idempotent key-change lookups only
     change_feed* feed_ = nullptr;
 
@@ -145,6 +182,11 @@ class applier {
     bool skip_txn_ = false;
     bool strict_ = false;
     stream::lsn_t txn_commit_lsn_ = 0;
+    int64_t txn_changes_ = 0;     // row changes of it seen so far (every relation and lane)
+    int64_t change_ordinal_ = 0;  // the number of the change being dispatched, from 0
+    bool barrier_after_ = false;  // the change being dispatched ran behind a barrier
+    // A transactional fence in the open batches: published once every lane committed it.
+    std::optional<std::pair<stream::lsn_t, std::string>> held_fence_;
     // Caught up with a young batch: commit at this time unless more data comes first.
     std::optional<std::chrono::steady_clock::time_point> commit_due_at_;
 };

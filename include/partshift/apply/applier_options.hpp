@@ -36,9 +36,14 @@ struct applier_options {
     // Statements queued before a pipeline sync: bounds memory and the size of a failed segment.
     int pipeline_depth = 1000;
     std::string application_name = "partshift-apply";
-    // The replication origin the apply session sets (stream/origin_filter.hpp), so a stream
-    // read with origin 'none' skips what it writes; empty: none.
-    std::string origin;
+    // The job's slot when its stream filters by origin: each apply lane's session sets an
+    // origin of its own, stream::origin_name(origin_slot, 'a', lane + 1), so a stream read
+    // with origin 'none' skips what it writes; empty: none.
+    std::string origin_slot;
+    // Apply lanes (--apply-workers, 1..max_apply_workers): sessions, each with its own batch
+    // and checkpoint, that changes are routed to by key (lane_routing.hpp). nullopt: what the
+    // job's row says (partshift.jobs.apply_workers, NULL = 1).
+    std::optional<int> apply_workers;
     // Single-table constructor only, as `target`. The target's partition key columns (both
     // levels). A strict-mode UPDATE looks for its row in the partition of its new values
     // first, so the server prunes to one partition instead of probing every partition's key
@@ -62,6 +67,9 @@ struct applier_options {
     // ... and one more, added while a cutover is under way (from the gate's opening on): a
     // tail that drains slower under the lock than the pace the gate estimated it by.
     std::chrono::milliseconds test_delay_in_cutover{0};
+    // ... and, with several lanes, a pause after each lane's batch commit but the last: lanes
+    // that stand apart for a kill -9 test to find.
+    std::chrono::milliseconds test_pause_between_lanes{0};
     int max_group_rows = 1000;
     size_t max_group_bytes = 4 * 1024 * 1024;
 };

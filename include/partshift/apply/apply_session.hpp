@@ -1,10 +1,12 @@
 // apply_session: one apply lane: one session on the target in pipeline mode, the statements
 // queued on it and their checks, the open set-based runs it sends, and its target transaction
-// (batch) with the applied-LSN checkpoint committed in that same transaction (invariant 2).
+// (batch) with the applied-LSN checkpoint committed in that same transaction (invariant 2):
+// partshift.jobs.applied_lsn when it is the only lane, its own row of partshift.apply_lanes
+// when the applier runs several (lane_store.hpp).
 // Statements go out in the order they are queued; a run of grouped changes goes before any
 // other statement, and a later statement on a key whose located update is still in flight
 // waits for it, so every key's changes keep their source order. The applier decides what to
-// send (dispatch and the apply rules); a second lane would be a second apply_session.
+// send (dispatch, the apply rules and the lane of each change: lane_routing.hpp).
 // Must not: decode or read the feed, decide apply rules, or open its own connection (the
 // applier hands it one set up by session_setup).
 #pragma once
@@ -34,13 +36,23 @@
 namespace partshift::apply {
 
 // applier_positions: what the applier publishes for other threads. Outlives every session (a
-// run after a failed one opens a new one).
+// run after a failed one opens a new one). With several lanes each lane has its own (applied
+// and durable are then that lane's) and the applier publishes the slowest lane's.
 struct applier_positions {
     std::atomic<stream::lsn_t> applied{0};  // last source commit end committed on the target
     std::atomic<stream::lsn_t> durable{0};  // of applied, what the target's WAL flush covers
-    std::atomic<stream::lsn_t> fence{0};    // the last cutover fence applied
+    std::atomic<stream::lsn_t> fence{0};    // the last cutover fence applied (the applier's)
     std::string fence_content;              // its content (io_context thread only)
     std::atomic<int64_t> rows_grouped{0};   // changes sent inside set-based statements
+};
+
+// lane_identity: which of the applier's lanes a session is. One lane (count 1) checkpoints in
+// partshift.jobs and publishes its positions in progress itself; of several, each writes its
+// row of partshift.apply_lanes, the last also the job's applied_lsn (their lowest), and the
+// applier publishes.
+struct lane_identity {
+    size_t index = 0;
+    size_t count = 1;
 };
 
 class apply_session {
@@ -48,7 +60,7 @@ class apply_session {
     // conn: set up by open_apply_session, not yet in pipeline mode. options, progress and
     // positions must outlive the session.
     apply_session(pg::async_connection conn, const applier_options& options,
-                  base::progress& progress, applier_positions& positions);
+                  base::progress& progress, applier_positions& positions, lane_identity lane = {});
     apply_session(const apply_session&) = delete;
     apply_session& operator=(const apply_session&) = delete;
 
@@ -100,17 +112,24 @@ class apply_session {
     bool batch_open() const { return batch_open_; }
     asio::awaitable<void> open_batch();
     // count_change / count_transaction: a change, or a source commit (its end LSN), is in the
-    // batch. hold_fence: the batch holds the cutover fence; it is published at its commit.
+    // batch. mark_partial: the batch ends inside the source transaction committed at
+    // `commit_lsn` (a barrier), with its changes numbered below `changes` sent; the lane's
+    // checkpoint says so (several lanes only).
     void count_change() { ++batch_changes_; }
     void count_transaction(stream::lsn_t end_lsn);
-    void hold_fence(stream::lsn_t lsn, const std::string& content);
-    bool holds_fence() const { return batch_fence_.has_value(); }
+    void mark_partial(stream::lsn_t commit_lsn, int64_t changes) {
+        partial_ = {commit_lsn, changes};
+    }
     int64_t batch_transactions() const { return batch_txns_; }
     std::chrono::steady_clock::time_point batch_started() const { return batch_started_; }
     // commit_batch: runs the open runs and the checkpoint, checks every result, commits, and
-    // publishes the applied LSN (and a fence the batch held). rollback_batch: drops the open
-    // runs and rolls the batch back (resume re-applies it).
+    // publishes the applied LSN: prepare_commit then finish_commit. After prepare_commit only
+    // the COMMIT (and, on the last of several lanes, the job's applied LSN) can fail, so the
+    // applier prepares every lane before it commits any: a divergence leaves no lane's batch.
+    // rollback_batch: drops the open runs and rolls the batch back (resume re-applies it).
     asio::awaitable<void> commit_batch();
+    asio::awaitable<void> prepare_commit();
+    asio::awaitable<void> finish_commit();
     asio::awaitable<void> rollback_batch();
 
   private:
@@ -129,6 +148,8 @@ class apply_session {
     // once); rows not found in their partition become misses (fallback by key after the sync).
     void settle_located_set(const pending& p, const pg::result& res, std::vector<pending>& misses);
     void note_wal_positions(uint64_t insert_position, uint64_t flush_position);
+    // queue_checkpoint: the batch's position: the job's row (one lane) or the lane's row.
+    asio::awaitable<void> queue_checkpoint();
     // located_key: the key_text of a row of `rel` in located_keys_ (keys of two relations
     // never match).
     static std::string located_key(const relation_state& rel, const std::string& text);
@@ -136,6 +157,7 @@ class apply_session {
     const applier_options& options_;
     base::progress& progress_;
     applier_positions& positions_;
+    const lane_identity lane_;
     pg::async_connection conn_;
     prepared_statements prepared_;
     std::deque<pending> pending_;
@@ -144,7 +166,9 @@ class apply_session {
     std::unordered_set<std::string> located_keys_;
     // The relation whose row groups are open, if any: groups of one relation at a time, so a
     // change of another relation flushes them first and the source order holds across tables.
+    // The groups are the lane's: two lanes group changes of one relation side by side.
     relation_state* grouped_ = nullptr;
+    row_groups groups_;
     int64_t pending_group_rows_ = 0;  // rows of set statements in the unsynced pipeline
     // Result of the one probe statement a key change may sync for; read right after that
     // sync, so it belongs to no relation.
@@ -158,8 +182,7 @@ class apply_session {
     int64_t batch_changes_ = 0;
     int64_t batch_changes_written_ = 0;  // of batch_changes_, executed by the last sync
     stream::lsn_t batch_end_lsn_ = 0;
-    std::optional<stream::lsn_t> batch_fence_;
-    std::string batch_fence_content_;
+    std::optional<std::pair<stream::lsn_t, int64_t>> partial_;  // mark_partial
     durable_lsn durable_;
 };
 

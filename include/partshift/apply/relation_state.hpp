@@ -1,8 +1,8 @@
 // relation_state: what the applier keeps for one source relation it replays: the statements
 // for its target and its source, the partition columns a strict UPDATE looks in, what
-// set-based apply may do with it, its open row groups and its skipped keys. Also the pure
-// checks of one relation (its Relation message, its partition values). No connection and no
-// I/O here: the applier sends every statement.
+// set-based apply may do with it and its skipped keys (the open row groups are the lanes'). Also
+// the pure checks of one relation (its Relation message, its partition values). No connection and
+// no I/O here: the applier sends every statement.
 #pragma once
 
 #include <array>
@@ -63,7 +63,6 @@ struct relation_state {
     bool is_skipped(const pg::param_list& key) const {
         return !skipped.empty() && skipped.contains(key_text(key));
     }
-    bool any_group_open() const { return apply::any_group_open(groups); }
 
     const catalog::table_model& source;
     const catalog::qualified_name target;
@@ -79,10 +78,6 @@ struct relation_state {
     // No set INSERT/UPDATE (this run): a DEFERRABLE constraint on source or target, or a plain
     // target with a unique index besides its key (session_setup: load_relation_facts).
     bool row_by_row_writes = false;
-    // One open run per kind (insert, delete, update of one mask), with disjoint keys: a
-    // workload that interleaves kinds (UPDATE a, INSERT b, UPDATE c, …) still goes in sets.
-    // Only when reorder_safe; otherwise one run at a time, in source order.
-    row_groups groups;
     skipped_keys skipped;  // keys missing from the target by design (skipped_keys.hpp)
 };
 

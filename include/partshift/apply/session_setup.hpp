@@ -24,14 +24,14 @@ namespace partshift::apply {
 
 namespace asio = boost::asio;
 
-// open_apply_session: connects to options.dsn and sets the session up for apply: replica
-// role (no triggers or FK checks fire), the walsender's text formats, always the generic plan,
-// synchronous_commit as options.asynchronous_commit says, options.origin as its replication
-// origin (when given), and, when set statements may run
+// open_apply_session: connects to options.dsn and sets the session up for apply lane `lane`:
+// replica role (no triggers or FK checks fire), the walsender's text formats, always the
+// generic plan, synchronous_commit as options.asynchronous_commit says, the lane's replication
+// origin (when options.origin_slot is given), and, when set statements may run
 // (`set_statements`), hash and merge joins off. Throws runtime_error naming the fix when the
 // role may not set session_replication_role.
 asio::awaitable<pg::async_connection> open_apply_session(const applier_options& options,
-                                                         bool set_statements);
+                                                         bool set_statements, size_t lane = 0);
 
 // open_lookup_session: the plain session on the source for idempotent key-change lookups,
 // printing values exactly as the apply session parses them.
@@ -41,6 +41,7 @@ asio::awaitable<pg::async_connection> open_lookup_session(const applier_options&
 struct job_position {
     std::optional<stream::lsn_t> applied;     // last applied source commit end, if any
     std::optional<stream::lsn_t> chunk_high;  // end of the idempotent window, if known
+    int apply_workers = 1;                    // the lanes the job runs with
     uint64_t wal_insert = 0;                  // the target's WAL positions read with them
     uint64_t wal_flush = 0;
 };

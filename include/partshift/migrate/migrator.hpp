@@ -26,7 +26,10 @@ struct run_options {
     bool dry_run = true;
     std::optional<std::chrono::milliseconds> dry_run_for;  // counted from entering follow
     int copy_workers = 2;
-    bool copy_workers_given = false;      // on the command line: replaces the job row's value
+    bool copy_workers_given = false;  // on the command line: replaces the job row's value
+    // --apply-workers: apply lanes (apply/lane_routing.hpp); kept in the job row for a
+    // resume; nullopt: what the row holds (1 when nothing).
+    std::optional<int> apply_workers;
     bool copy_through_partshift = false;  // --copy-method copy: every chunk piped, ceiling or not
     // --no-origin-filter: the stream does not skip partshift's own writes by origin
     // (stream/origin_filter.hpp); on a resumed job that filters, the filter is turned off.

@@ -41,5 +41,8 @@ void set_copy_paused(pg::connection& conn, const std::string& job, bool paused);
 void set_max_copy_rate(pg::connection& conn, const std::string& job, double rows_per_second);
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag);
 void set_copy_workers(pg::connection& conn, const std::string& job, int workers);
+// set_apply_workers: the apply lanes the job runs with from its next applier start on (run
+// --apply-workers; the applier reads partshift.jobs.apply_workers).
+void set_apply_workers(pg::connection& conn, const std::string& job, int workers);
 
 }  // namespace partshift::state

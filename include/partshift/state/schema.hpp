@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "origin_filter";
+inline constexpr const char* newest_column = "apply_workers";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -79,6 +79,20 @@ CREATE TABLE IF NOT EXISTS partshift.schema_prints (
     text       text NOT NULL,
     PRIMARY KEY (job, kind, name)
 );
+-- The positions of a job's apply lanes (--apply-workers above 1, apply/lane_routing.hpp), one row
+-- per lane, each written in that lane's batch transactions (invariant 2): every change routed to
+-- the lane of a source transaction committed at or before applied_lsn is on the target, and of
+-- the transaction committed at partial_lsn (a barrier committed the lanes in its middle) the
+-- changes numbered below partial_changes. The job's applied_lsn is the lowest of them.
+CREATE TABLE IF NOT EXISTS partshift.apply_lanes (
+    job             text NOT NULL REFERENCES partshift.jobs (job) ON DELETE CASCADE,
+    lane            integer NOT NULL,
+    applied_lsn     pg_lsn NOT NULL,
+    partial_lsn     pg_lsn,
+    partial_changes bigint NOT NULL DEFAULT 0,
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (job, lane)
+);
 -- Columns added after the first release: ADD COLUMN IF NOT EXISTS keeps older jobs working.
 ALTER TABLE partshift.jobs
     ADD COLUMN IF NOT EXISTS swap_xid bigint,          -- the cutover transaction (for a later revert)
@@ -135,7 +149,9 @@ ALTER TABLE partshift.jobs
     -- Whether the job's stream skips partshift's own writes by replication origin
     -- (stream/origin_filter.hpp): 'on', or 'off: <why>'; chosen when the slot is made, and
     -- never turned on later. NULL: a job of an earlier partshift (unfiltered).
-    ADD COLUMN IF NOT EXISTS origin_filter text;
+    ADD COLUMN IF NOT EXISTS origin_filter text,
+    -- The apply lanes the job runs with (run --apply-workers; a resume keeps it); NULL = 1.
+    ADD COLUMN IF NOT EXISTS apply_workers integer;
 )SQL";
 
 }  // namespace partshift::state

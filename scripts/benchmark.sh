@@ -14,8 +14,11 @@
 #   --backlog N         source transactions in the drain backlog (default rows/5, at least 2000)
 #   --cutovers N        whole migrations cut over under the load (default 3; quick 1)
 #   --rss-compare       also peak RSS at 1M and 5M rows (--rss-sizes "N M" to change them)
-#   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated (default
-#                       all; none: only --rss-compare)
+#   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated,lanes
+#                       (default all; none: only --rss-compare)
+#   --lanes LIST        apply lanes (--apply-workers) the lanes phase compares (default 1,2,4)
+#   --lanes-backlog N   source transactions each lanes drain applies (default backlog/4, >= 2000)
+#   --lanes-delay-ms N  the lanes phase's slowed backend: ms slept per changed row (default 1)
 #   --logs DIR          keep partshift's logs, pgbench output and results here
 #                       (default build/benchmark-logs)
 #   --no-build          use the partshift binary already built (PARTSHIFT_BIN or build dir)
@@ -32,9 +35,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 rows=1000000 json="" quick=0 rounds="" duration="" backlog="" cutovers="" rss_compare=0
-rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated" logs_dir="" build=1
+rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated,lanes" logs_dir="" build=1
+lane_counts="1,2,4" lanes_backlog="" lanes_delay_ms=1
 command_line="scripts/benchmark.sh $*"
-usage() { sed -n '6,21p' "$0" >&2; exit 2; }
+usage() { sed -n '6,24p' "$0" >&2; exit 2; }
 while (($#)); do
   case "$1" in
     --rows) rows=${2:?}; shift ;;
@@ -47,6 +51,9 @@ while (($#)); do
     --rss-compare) rss_compare=1 ;;
     --rss-sizes) rss_sizes=${2:?}; shift ;;
     --phases) phases=${2:?}; shift ;;
+    --lanes) lane_counts=${2:?}; shift ;;
+    --lanes-backlog) lanes_backlog=${2:?}; shift ;;
+    --lanes-delay-ms) lanes_delay_ms=${2:?}; shift ;;
     --logs) logs_dir=${2:?}; shift ;;
     --no-build) build=0 ;;
     -h|--help) usage ;;
@@ -55,12 +62,12 @@ while (($#)); do
   esac
   shift
 done
-for n in "$rows" ${rounds:+"$rounds"} ${duration:+"$duration"} ${backlog:+"$backlog"} ${cutovers:+"$cutovers"}; do
+for n in "$rows" ${lane_counts//,/ } "$lanes_delay_ms" ${lanes_backlog:+"$lanes_backlog"} ${rounds:+"$rounds"} ${duration:+"$duration"} ${backlog:+"$backlog"} ${cutovers:+"$cutovers"}; do
   [[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 ]] || { echo "benchmark: not a positive number: $n" >&2; exit 2; }
 done
 ((rows >= 1000)) || { echo "benchmark: --rows must be at least 1000" >&2; exit 2; }
 for phase in ${phases//,/ }; do
-  [[ " copy impact drain cutover saturated none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
+  [[ " copy impact drain cutover saturated lanes none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
 done
 rounds=${rounds:-$((quick ? 1 : 2))}
 duration=${duration:-$((quick ? 5 : 30))}
@@ -69,6 +76,7 @@ cutover_timeout=$((quick ? 90 : 1800))  # a run that never reaches --max-lag 1s 
 saturated_timeout=$((quick ? 90 : 900))  # the same under the unthrottled load
 backlog=${backlog:-$((rows / 5 > 2000 ? rows / 5 : 2000))}
 ((backlog >= 4)) || backlog=4
+lanes_backlog=${lanes_backlog:-$((backlog / 4 > 2000 ? backlog / 4 : 2000))}
 [[ -n "$json" ]] && json=$(realpath -m "$json")
 logs_dir=$(realpath -m "${logs_dir:-$root/build/benchmark-logs}")
 fallback_rate=500  # the cutover phase's rate when the impact phase (which measures it) is skipped
@@ -119,6 +127,7 @@ source "$bench_dir/drain.sh"
 source "$bench_dir/cutover.sh"
 source "$bench_dir/rss.sh"
 source "$bench_dir/saturated.sh"
+source "$bench_dir/lanes.sh"
 
 log "loading $rows rows into orders"
 createdb "$db"
@@ -131,7 +140,7 @@ log "orders: $(sql -c "SELECT pg_size_pretty(pg_total_relation_size('orders'))")
 started=$SECONDS
 # (if, not &&: inside a function called from an && list, set -e is off and a failed step would
 # go unnoticed)
-for phase in copy impact drain cutover saturated; do
+for phase in copy impact drain cutover saturated lanes; do
   if [[ ",$phases," == *",$phase,"* ]]; then "phase_$phase"; fi
 done
 if ((rss_compare)); then phase_rss_compare; fi

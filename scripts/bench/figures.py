@@ -188,6 +188,12 @@ def derive(r):
         "saturated_tps": med("sat_tps"),
         "native_saturated_tps": med("native_sat_tps"),
     }
+    # phase lanes: each K's drain against one lane's, as is and with the slowed backend
+    for kind in ("lanes_drain_s", "lanes_slow_drain_s"):
+        for k in sorted({int(key.rsplit("_k", 1)[1]) for key in r if key.startswith(kind + "_k")}):
+            f["%s_k%d" % (kind, k)] = med("%s_k%d" % (kind, k))
+            f["%s_k%d" % (kind.replace("drain_s", "speedup"), k)] = div(
+                med(kind + "_k1"), med("%s_k%d" % (kind, k)))
     for size in sorted({k.rsplit("_", 1)[1] for k in r if k.startswith("rsscmp_")}, key=int):
         f["rss_copy_mb_at_" + size] = top("rsscmp_copy_mb_" + size)
         f["rss_replay_mb_at_" + size] = top("rsscmp_replay_mb_" + size)
@@ -302,6 +308,14 @@ def report(args):
                       "saturated_client_latency_ms_max", "saturated_tps",
                       "saturated_lag_growth_bytes_per_s", "saturated_failed_transactions",
                       "native_saturated_tps", "native_saturated_lag_growth_bytes_per_s")))
+    lanes = sorted(int(k.rsplit("_k", 1)[1]) for k in f if k.startswith("lanes_drain_s_k"))
+    if lanes:
+        print("apply lanes, drain s (speedup vs 1 lane): " + ", ".join(
+            "K=%d %s (%s×)" % (k, fmt(f.get("lanes_drain_s_k%d" % k)),
+                              fmt(f.get("lanes_speedup_k%d" % k))) for k in lanes) +
+              "; slowed backend: " + ", ".join(
+            "K=%d %s (%s×)" % (k, fmt(f.get("lanes_slow_drain_s_k%d" % k)),
+                              fmt(f.get("lanes_slow_speedup_k%d" % k))) for k in lanes))
     sizes = [k[len("rss_copy_mb_at_"):] for k in f if k.startswith("rss_copy_mb_at_")]
     for s in sizes:
         print("rss-compare %s rows: copy %s MB, replay %s MB" % (

@@ -148,6 +148,12 @@ asio::awaitable<void> applier::start_session() {
             std::move(conn), options_, progress_, *lane_positions, lane_identity{i, plan.lanes}));
         lanes_.back()->start(position);
     }
+    if (lanes_.size() > 1)
+        for (auto& lane : lanes_)
+            lane->set_before_wait([this, waiting = lane.get()] {
+                for (auto& l : lanes_)
+                    if (l.get() != waiting) l->push_groups();
+            });
     lane_ = lanes_.front().get();
     publish_lanes();
     commit_due_at_.reset();
@@ -193,7 +199,6 @@ asio::awaitable<void> applier::finish_feed() {
 asio::awaitable<void> applier::commit_batch() {
     commit_due_at_.reset();
     co_await commit_lanes();
-    asio::steady_timer pause(co_await asio::this_coro::executor, options_.test_pause_between_lanes);
     publish_lanes();
     // A fence is published once every lane committed its transaction (and all before it).
     if (held_fence_) {
@@ -243,23 +248,29 @@ asio::awaitable<bool> applier::route(const relation_state& rel, change_kind kind
 }
 
 asio::awaitable<void> applier::commit_lanes() {
-    // Every lane's results are checked before any commits: a divergence on one lane leaves
-    // no lane's batch behind. Then they commit in lane order (the last one writes the job's
-    // applied LSN, the lowest of theirs).
+    std::vector<apply_session*> open;
     for (auto& lane : lanes_)
-        if (lane->batch_open()) co_await lane->prepare_commit();
-    for (auto& lane : lanes_) {
-        if (!lane->batch_open()) continue;
-        co_await lane->finish_commit();
-        // The test pause keeps lanes apart at a batch's end (not at a barrier's, whose commits
-        // a key change each would slow to a crawl).
-        if (options_.test_pause_between_lanes.count() > 0 && !barrier_after_ &&
-            lane != lanes_.back()) {
-            asio::steady_timer pause(co_await asio::this_coro::executor,
-                                     options_.test_pause_between_lanes);
-            co_await pause.async_wait(asio::use_awaitable);
-        }
+        if (lane->batch_open()) open.push_back(lane.get());
+    if (open.empty()) co_return;
+    // Every lane's results are checked before any commits: a divergence on one lane leaves
+    // no lane's batch behind. Each half is sent to every lane before any is waited on, so
+    // the lanes' backends finish their batches side by side.
+    for (auto* lane : open) co_await lane->send_prepare();
+    for (auto* lane : open) co_await lane->sync();
+    // Every lane but the last commits together (their WAL flushes coincide), then the last,
+    // which writes the job's applied LSN, the lowest of theirs: it then sees every lane's row.
+    apply_session* last = open.back();
+    open.pop_back();
+    for (auto* lane : open) co_await lane->send_commit();
+    for (auto* lane : open) co_await lane->end_commit();
+    // The test pause keeps the lanes apart at a batch's end (not at a barrier's, whose commits
+    // a key change each would slow to a crawl).
+    if (options_.test_pause_between_lanes.count() > 0 && !barrier_after_ && !open.empty()) {
+        asio::steady_timer pause(co_await asio::this_coro::executor,
+                                 options_.test_pause_between_lanes);
+        co_await pause.async_wait(asio::use_awaitable);
     }
+    co_await last->finish_commit();
 }
 
 asio::awaitable<void> applier::barrier(int64_t ordinal) {

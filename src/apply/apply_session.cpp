@@ -56,7 +56,7 @@ asio::awaitable<void> apply_session::queue_sql(const std::string& sql, pg::param
     co_await flush_groups();
     conn_.send_query(sql, params);
     pending_.emplace_back(nullptr, expect, operation, pg::param_list{}, txn_commit_lsn_);
-    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
+    if (static_cast<int>(unsynced()) >= options_.pipeline_depth) co_await relieve();
 }
 
 asio::awaitable<void> apply_session::enqueue(const statement& st, const pg::param_list& params,
@@ -64,11 +64,10 @@ asio::awaitable<void> apply_session::enqueue(const statement& st, const pg::para
     co_await flush_groups();  // every grouped change precedes this one in the source
     // A row with a located update in flight is touched again: settle that update (and its
     // fallback) first, so changes to one key stay in source order.
-    if (!located_keys_.empty() && !p.key.empty() && p.relation &&
-        located_keys_.count(located_key(*p.relation, key_text(p.key))))
-        co_await sync();
+    if (!located_keys_.empty() && !p.key.empty() && p.relation)
+        co_await settle(located_key(*p.relation, key_text(p.key)));
     send(st, params, std::move(p));
-    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth) co_await sync();
+    if (static_cast<int>(unsynced()) >= options_.pipeline_depth) co_await relieve();
 }
 
 void apply_session::send(const statement& st, const pg::param_list& params, pending p) {
@@ -79,7 +78,9 @@ void apply_session::send(const statement& st, const pg::param_list& params, pend
         pending_.emplace_back(nullptr, check::none, "PREPARE", pg::param_list{}, p.commit_lsn);
     }
     conn_.send_prepared(name, params);
-    if (p.expect == check::located) located_keys_.insert(located_key(*p.relation, key_text(p.key)));
+    // Settled by the next sync point.
+    if (p.expect == check::located)
+        located_keys_[located_key(*p.relation, key_text(p.key))] = points_sent_ + 1;
     pending_.push_back(std::move(p));
 }
 
@@ -147,14 +148,39 @@ asio::awaitable<void> apply_session::flush_group(relation_state& rel, row_group&
     // A located update of one of these keys is still in flight: settle it (and its fallback)
     // first, as enqueue does for a single statement.
     if (!located_keys_.empty())
-        for (const auto& k : g.keys)
-            if (located_keys_.count(located_key(rel, k))) {
-                co_await sync();
-                break;
-            }
+        for (const auto& k : g.keys) co_await settle(located_key(rel, k));
     // A run of one (changes of other kinds or keys around it): the row-by-row statement
     // costs less than a set statement, and a lone UPDATE can still look in its partition.
     if (g.rows->keys.size() == 1) co_return co_await send_single(rel, g);
+    send_group(rel, g);
+    // The kept keys count too: at most a few groups' worth wait for their results.
+    if (static_cast<int>(unsynced()) >= options_.pipeline_depth ||
+        pending_group_rows_ >= 4 * static_cast<int64_t>(options_.max_group_rows))
+        co_await relieve();
+}
+
+void apply_session::push_groups() {
+    if (!grouped_) return;
+    relation_state& rel = *grouped_;
+    for (auto& group : groups_) {
+        if (group.kind == group_kind::none || group.rows->keys.size() < 2) continue;
+        // Only what goes out without a wait: no key of it has a located update in flight.
+        bool free = true;
+        if (!located_keys_.empty())
+            for (const auto& k : group.keys) {
+                auto it = located_keys_.find(located_key(rel, k));
+                free = free && (it == located_keys_.end() || it->second <= points_read_);
+            }
+        if (!free) continue;
+        row_group g = std::move(group);
+        group = row_group{};
+        send_group(rel, g);
+    }
+    if (!any_group_open(groups_)) grouped_ = nullptr;
+    push_output();
+}
+
+void apply_session::send_group(relation_state& rel, row_group& g) {
     const statement* st = nullptr;
     switch (g.kind) {
         case group_kind::insert:
@@ -168,7 +194,7 @@ asio::awaitable<void> apply_session::flush_group(relation_state& rel, row_group&
                            : &rel.target_sql.update_set(g.mask);
             break;
         case group_kind::none:
-            co_return;
+            return;
     }
     pg::param_list params = close_run_arrays(g);
     auto rows = static_cast<int64_t>(g.rows->keys.size());
@@ -178,13 +204,9 @@ asio::awaitable<void> apply_session::flush_group(relation_state& rel, row_group&
     send(*st, params, std::move(p));
     // A row of a located run may need its fallback: later statements on its key wait for it.
     if (g.located)
-        for (const auto& k : g.keys) located_keys_.insert(located_key(rel, k));
+        for (const auto& k : g.keys) located_keys_[located_key(rel, k)] = points_sent_ + 1;
     pending_group_rows_ += rows;
     positions_.rows_grouped += rows;
-    // The kept keys count too: at most a few groups' worth wait for their results.
-    if (static_cast<int>(pending_.size()) >= options_.pipeline_depth ||
-        pending_group_rows_ >= 4 * static_cast<int64_t>(options_.max_group_rows))
-        co_await sync();
 }
 
 asio::awaitable<void> apply_session::send_single(relation_state& rel, row_group& g) {
@@ -217,30 +239,56 @@ asio::awaitable<void> apply_session::settle_located() {
 }
 
 asio::awaitable<void> apply_session::sync() {
-    conn_.pipeline_sync();
-    std::vector<pending> misses;  // located updates that found no row where they looked
-    co_await read_results(misses);
+    // Until nothing is in flight: the fallbacks of located updates that missed go out after
+    // the last point, behind a point of their own.
+    while (!pending_.empty()) {
+        if (unsynced() > 0) mark_sync();
+        co_await read_through(points_sent_);
+    }
     located_keys_.clear();
     pending_group_rows_ = 0;
-    progress_.changes_written += batch_changes_ - batch_changes_written_;
-    batch_changes_written_ = batch_changes_;
-    if (misses.empty()) co_return;
-    // The rows moved partition in these updates: run them by key alone, in their order.
-    // Nothing else touched these keys since (enqueue saw to that).
-    progress_.updates_relocated += static_cast<int64_t>(misses.size());
-    for (auto& miss : misses) {
-        pending p(miss.relation, check::one_row, miss.operation, std::move(miss.key),
-                  miss.commit_lsn);
-        send(*miss.fallback, miss.fallback_params, std::move(p));
-    }
-    co_await sync();
 }
 
-asio::awaitable<void> apply_session::read_results(std::vector<pending>& misses) {
-    while (!pending_.empty()) {
+void apply_session::mark_sync() {
+    conn_.pipeline_sync();
+    sync_points_.push_back({unsynced(), batch_changes_});
+    in_points_ = pending_.size();
+    ++points_sent_;
+    pending_group_rows_ = 0;
+}
+
+asio::awaitable<void> apply_session::relieve() {
+    mark_sync();
+    // One point stays in flight: the backend runs it while the next one fills.
+    if (points_sent_ - points_read_ > 1) co_await read_through(points_sent_ - 1);
+}
+
+asio::awaitable<void> apply_session::read_through(uint64_t point) {
+    while (points_read_ < point) {
+        std::vector<pending> misses;  // located updates that found no row where they looked
+        co_await read_sync_point(misses);
+        if (misses.empty()) continue;
+        // The rows moved partition in these updates: run them by key alone, in their order.
+        // Nothing sent since touched these keys (settle saw to that); a later statement on one
+        // waits for the point after its fallback.
+        progress_.updates_relocated += static_cast<int64_t>(misses.size());
+        for (auto& miss : misses) {
+            located_keys_[located_key(*miss.relation, key_text(miss.key))] = points_sent_ + 1;
+            pending p(miss.relation, check::one_row, miss.operation, std::move(miss.key),
+                      miss.commit_lsn);
+            send(*miss.fallback, miss.fallback_params, std::move(p));
+        }
+    }
+}
+
+asio::awaitable<void> apply_session::read_sync_point(std::vector<pending>& misses) {
+    if (before_wait_) before_wait_();
+    const sync_point point = sync_points_.front();
+    for (size_t left = point.statements; left > 0;) {
         auto res = co_await conn_.next_result();
         if (!res) {  // end of the front statement's results
             pending_.pop_front();
+            --left;
             continue;
         }
         check_result(pending_.front(), res, misses);
@@ -248,6 +296,25 @@ asio::awaitable<void> apply_session::read_results(std::vector<pending>& misses) 
     while (true) {
         auto res = co_await conn_.next_result();
         if (res && res.status() == PGRES_PIPELINE_SYNC) break;
+    }
+    sync_points_.pop_front();
+    in_points_ -= point.statements;
+    ++points_read_;
+    progress_.changes_written += point.changes - batch_changes_written_;
+    batch_changes_written_ = point.changes;
+}
+
+asio::awaitable<void> apply_session::settle(const std::string& located) {
+    while (true) {
+        auto it = located_keys_.find(located);
+        if (it == located_keys_.end()) co_return;
+        const uint64_t point = it->second;
+        if (point <= points_read_) {
+            located_keys_.erase(it);
+            co_return;
+        }
+        if (point > points_sent_) mark_sync();
+        co_await read_through(point);  // a fallback it needed settles a point later: again
     }
 }
 
@@ -351,15 +418,25 @@ asio::awaitable<void> apply_session::commit_batch() {
 }
 
 asio::awaitable<void> apply_session::prepare_commit() {
-    co_await flush_groups();
-    // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
-    if (batch_txns_ > 0 || partial_) co_await queue_checkpoint();
+    co_await send_prepare();
     // Row-count checks happen here, on the client, so read every result before COMMIT is
     // even sent: a divergence must roll the batch back (one extra round trip per batch).
     co_await sync();
 }
 
+asio::awaitable<void> apply_session::send_prepare() {
+    co_await flush_groups();
+    // Invariant 2: the applied LSN commits in the same transaction as the changes it covers.
+    if (batch_txns_ > 0 || partial_) co_await queue_checkpoint();
+    if (unsynced() > 0) mark_sync();
+}
+
 asio::awaitable<void> apply_session::finish_commit() {
+    co_await send_commit();
+    co_await end_commit();
+}
+
+asio::awaitable<void> apply_session::send_commit() {
     // The last of several lanes commits after the others (the applier's order): the job's
     // applied LSN, their lowest, then sees every lane's row of this round.
     if (lane_.count > 1 && lane_.index + 1 == lane_.count && (batch_txns_ > 0 || partial_))
@@ -372,6 +449,10 @@ asio::awaitable<void> apply_session::finish_commit() {
         co_await queue_sql(wal_positions_sql, {}, check::wal_positions, "WAL position");
     batch_open_ = false;
     if (batch_txns_ > 0) durable_.committed(batch_end_lsn_);
+    if (unsynced() > 0) mark_sync();
+}
+
+asio::awaitable<void> apply_session::end_commit() {
     co_await sync();
     if (batch_txns_ > 0) {
         positions_.applied = batch_end_lsn_;

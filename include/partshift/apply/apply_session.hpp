@@ -5,10 +5,12 @@
 // when the applier runs several (lane_store.hpp).
 // Statements go out in the order they are queued; a run of grouped changes goes before any
 // other statement, and a later statement on a key whose located update is still in flight
-// waits for it, so every key's changes keep their source order. The applier decides what to
-// send (dispatch, the apply rules and the lane of each change: lane_routing.hpp).
-// Must not: decode or read the feed, decide apply rules, or open its own connection (the
-// applier hands it one set up by session_setup).
+// waits for it, so every key's changes keep their source order. A full pipeline is marked with
+// a sync point and sending goes on: only the point before it is read then, so the backend
+// always has work queued while the applier dispatches (to other lanes, too). The applier decides
+// what to send (dispatch, the apply rules and the lane of each change: lane_routing.hpp). Must not:
+// decode or read the feed, decide apply rules, or open its own connection (the applier hands it one
+// set up by session_setup).
 #pragma once
 
 #include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
@@ -18,9 +20,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "partshift/apply/applier_options.hpp"
@@ -102,8 +105,18 @@ class apply_session {
     // settle_located: syncs when an update located in a partition is still in flight, so a
     // statement touching every key (TRUNCATE) runs after its fallback.
     asio::awaitable<void> settle_located();
-    // sync: pipeline sync, read every result, check it (result_check); throws on any failure.
+    // sync: pipeline sync, read every result in flight, check it (result_check); throws on
+    // any failure.
     asio::awaitable<void> sync();
+    // set_before_wait: called before this session blocks on its results (the applier pushes
+    // every lane's unsent statements then, so no backend idles while another lane is read).
+    // push_output: sends what the socket takes of the unsent statements, without waiting.
+    void set_before_wait(std::function<void()> hook) { before_wait_ = std::move(hook); }
+    void push_output() { PQflush(conn_.native()); }
+    // push_groups: sends the open runs that can go without waiting (none of their keys has a
+    // located update in flight), then push_output: called while another lane is waited on,
+    // so this lane's backend has their rows to apply meanwhile. Never waits.
+    void push_groups();
     // probe_rows: the row count of the one probe statement of the last sync (-1: none yet).
     int64_t probe_rows() const { return probe_rows_; }
     void reset_probe() { probe_rows_ = -1; }
@@ -126,10 +139,15 @@ class apply_session {
     // publishes the applied LSN: prepare_commit then finish_commit. After prepare_commit only
     // the COMMIT (and, on the last of several lanes, the job's applied LSN) can fail, so the
     // applier prepares every lane before it commits any: a divergence leaves no lane's batch.
+    // Each in two halves, so the applier sends to every lane before it waits on one:
+    // send_prepare then sync; send_commit then end_commit.
     // rollback_batch: drops the open runs and rolls the batch back (resume re-applies it).
     asio::awaitable<void> commit_batch();
     asio::awaitable<void> prepare_commit();
+    asio::awaitable<void> send_prepare();
     asio::awaitable<void> finish_commit();
+    asio::awaitable<void> send_commit();
+    asio::awaitable<void> end_commit();
     asio::awaitable<void> rollback_batch();
 
   private:
@@ -139,10 +157,21 @@ class apply_session {
     // flush_group: sends one open run of `rel` (nothing if empty); a run of one row as the
     // row-by-row statement.
     asio::awaitable<void> flush_group(relation_state& rel, row_group& group);
+    // send_group: the set statement of run `g` (two rows or more), into the pipeline.
+    void send_group(relation_state& rel, row_group& g);
     asio::awaitable<void> send_single(relation_state& rel, row_group& g);
-    // read_results: reads the front statements' results up to the sync, checking each; the
-    // located updates that found no row where they looked go to `misses`.
-    asio::awaitable<void> read_results(std::vector<pending>& misses);
+    // Sync points: mark_sync ends the unsynced tail with one; relieve does that for a full
+    // tail and reads the point before it, if still unread; read_through reads every point up
+    // to `point` (numbered from 1), sending the fallbacks of located updates that missed;
+    // read_sync_point reads the oldest, checking each result (the misses go to `misses`).
+    void mark_sync();
+    asio::awaitable<void> relieve();
+    asio::awaitable<void> read_through(uint64_t point);
+    asio::awaitable<void> read_sync_point(std::vector<pending>& misses);
+    // settle: waits until the located update of `located` (a located_key), and its fallback
+    // if it needs one, has run.
+    asio::awaitable<void> settle(const std::string& located);
+    size_t unsynced() const { return pending_.size() - in_points_; }
     void check_result(const pending& p, const pg::result& res, std::vector<pending>& misses);
     // settle_located_set: reads a located update run's result (the rows not updated exactly
     // once); rows not found in their partition become misses (fallback by key after the sync).
@@ -160,10 +189,22 @@ class apply_session {
     const lane_identity lane_;
     pg::async_connection conn_;
     prepared_statements prepared_;
-    std::deque<pending> pending_;
-    // Keys with a located update in the unsynced pipeline (located_key): a later statement
-    // on one of them syncs first, so a fallback can never run after a later change of its row.
-    std::unordered_set<std::string> located_keys_;
+    std::deque<pending> pending_;  // sent, result not read yet, oldest first
+    // The sync points sent and not read: of pending_, the statements before each, and the
+    // batch's changes sent by then. in_points_: their statements in all.
+    struct sync_point {
+        size_t statements = 0;
+        int64_t changes = 0;
+    };
+    std::deque<sync_point> sync_points_;
+    size_t in_points_ = 0;
+    uint64_t points_sent_ = 0;
+    uint64_t points_read_ = 0;
+    // Keys with a located update (or its fallback) in flight (located_key), each with the sync
+    // point that settles it: a later statement on one of them waits for that point first, so a
+    // fallback can never run after a later change of its row.
+    std::unordered_map<std::string, uint64_t> located_keys_;
+    std::function<void()> before_wait_;
     // The relation whose row groups are open, if any: groups of one relation at a time, so a
     // change of another relation flushes them first and the source order holds across tables.
     // The groups are the lane's: two lanes group changes of one relation side by side.

@@ -100,7 +100,7 @@ asio::awaitable<void> applier::run_loop(change_feed& feed) {
     feed_ = nullptr;
 }
 
-asio::awaitable<void> applier::start_session() {
+asio::awaitable<void> applier::start_session(std::optional<int> workers) {
     // A run after a failed one starts from scratch: new sessions (nothing prepared on them
     // yet), no half-read pipeline or open group, and the applied LSN re-read from the job row.
     in_txn_ = skip_txn_ = strict_ = barrier_after_ = false;
@@ -114,7 +114,8 @@ asio::awaitable<void> applier::start_session() {
     auto conn = co_await open_apply_session(options_, set_statements, 0);
     auto position = co_await read_job_position(conn, options_.job);
     const int wanted =
-        options_.apply_workers.value_or(std::clamp(position.apply_workers, 1, max_apply_workers));
+        std::clamp(workers.value_or(options_.apply_workers.value_or(position.apply_workers)), 1,
+                   max_apply_workers);
     auto plan = co_await settle_lanes(conn, options_.job, static_cast<size_t>(wanted),
                                       position.applied.value_or(0));
     saved_ = plan.positions;
@@ -173,11 +174,30 @@ asio::awaitable<void> applier::apply_feed(change_feed& feed) {
                 if (!more) co_await commit_batch();
             }
         }
+        if (!in_txn_ && lanes_wanted() != 0) co_await change_lanes();
         auto message = co_await feed.next();
         if (!message) break;
         co_await dispatch(*message);
         if (barrier_after_) co_await after_barrier();
     }
+}
+
+int applier::lanes_wanted() const {
+    const int wanted = progress_.apply_workers.load();
+    return wanted >= 1 && wanted <= max_apply_workers &&
+                   static_cast<size_t>(wanted) != lanes_.size()
+               ? wanted
+               : 0;
+}
+
+asio::awaitable<void> applier::change_lanes() {
+    // Between two source transactions: once the open batch commits, every lane stands at the
+    // same position, so the new lanes all start from it (settle_lanes).
+    const int wanted = lanes_wanted();
+    spdlog::info("applier: {} apply lanes → {} ('partshift set')", lanes_.size(), wanted);
+    if (batch_open()) co_await commit_batch();
+    for (auto& lane : lanes_) lane->finish();
+    co_await start_session(wanted);
 }
 
 asio::awaitable<void> applier::finish_feed() {

@@ -3,6 +3,7 @@
 // from it. Wiring only.
 #include <iostream>
 
+#include "partshift/apply/lane_routing.hpp"
 #include "partshift/cli/commands.hpp"
 #include "partshift/cli/common_options.hpp"
 #include "partshift/cli/duration.hpp"
@@ -50,14 +51,18 @@ int command_set(const arguments& args) {
     const auto parsed = parse_command("set", args);
     if (!parsed) return 0;
     const auto& vm = *parsed;
-    if (!vm.count("max-copy-rate") && !vm.count("max-lag") && !vm.count("copy-workers"))
+    if (!vm.count("max-copy-rate") && !vm.count("max-lag") && !vm.count("copy-workers") &&
+        !vm.count("apply-workers"))
         throw usage_error(
-            "partshift set needs --max-copy-rate, --max-lag or --copy-workers (try "
-            "partshift set --help)");
+            "partshift set needs --max-copy-rate, --max-lag, --copy-workers or --apply-workers "
+            "(try partshift set --help)");
     // Parsed before anything is written: a bad value changes nothing.
     std::optional<int> workers;
     if (auto n = optional_string(vm, "copy-workers"))
         workers = parse_count(*n, "copy-workers", 1, 64);
+    std::optional<int> lanes;
+    if (auto n = optional_string(vm, "apply-workers"))
+        lanes = parse_count(*n, "apply-workers", 1, apply::max_apply_workers);
     std::optional<double> rate;
     std::optional<std::chrono::milliseconds> max_lag;
     if (vm.count("max-copy-rate"))
@@ -68,6 +73,7 @@ int command_set(const arguments& args) {
     if (rate) state::set_max_copy_rate(conn, job, *rate);
     if (max_lag) state::set_max_lag(conn, job, *max_lag);
     if (workers) state::set_copy_workers(conn, job, *workers);
+    if (lanes) state::set_apply_workers(conn, job, *lanes);
     std::string changes;
     if (rate)
         changes = *rate > 0
@@ -78,6 +84,7 @@ int command_set(const arguments& args) {
                    std::to_string(max_lag->count()) + "ms";
     if (workers)
         changes += (changes.empty() ? "" : ", ") + std::to_string(*workers) + " copy workers";
+    if (lanes) changes += (changes.empty() ? "" : ", ") + std::to_string(*lanes) + " apply lanes";
     std::cerr << "partshift: job " << job << ": " << changes << " (" << when_applied(conn, job)
               << ")\n";
     return 0;

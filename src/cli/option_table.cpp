@@ -112,7 +112,7 @@ option_group copy_group() {
          value("apply-workers", "K",
                "apply lanes, 1 to 16: changes go to K target sessions by key, each committing "
                "its own batches; helps when the apply backend is the bottleneck (kept with the "
-               "job)",
+               "job; 'partshift set' changes it while the job runs)",
                "1"),
          choice("copy-method", "METHOD",
                 "insert: each chunk is one INSERT ... SELECT inside the server (fastest); "
@@ -387,13 +387,14 @@ std::vector<command_def> job_commands() {
          {dsn_job, logs()},
          command_resume},
         {"set",
-         "change a job's --max-copy-rate, --max-lag or --copy-workers while it runs",
+         "change a job's --max-copy-rate, --max-lag, --copy-workers or --apply-workers while it "
+         "runs",
          {"partshift set [--dsn DSN] [--job NAME] [--max-copy-rate ROWS/s] [--max-lag DURATION] "
-          "[--copy-workers N]"},
+          "[--copy-workers N] [--apply-workers K]"},
          "Changes a job's settings from any shell: a running run applies them within a second, "
          "the next run starts with them.",
-         {dsn_job, pick(copy_group(), {"copy-workers"}, false), pick(cutover, {"max-lag"}, false),
-          pick(throttling_group(), {"max-copy-rate"}), logs()},
+         {dsn_job, pick(copy_group(), {"copy-workers", "apply-workers"}, false),
+          pick(cutover, {"max-lag"}, false), pick(throttling_group(), {"max-copy-rate"}), logs()},
          command_set},
         {"revert",
          "swap back to the original table in the revert window",

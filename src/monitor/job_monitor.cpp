@@ -180,7 +180,8 @@ asio::awaitable<pg::result> job_monitor::write_row(pg::async_connection& conn, c
         "coalesce(copy_workers, 0), "
         // A reverse job (revert window): its window is over, or `partshift finish` asked.
         "finish_requested OR coalesce((SELECT f.revert_until <= now() FROM partshift.jobs f "
-        "WHERE f.job = partshift.jobs.reverse_of), false)";
+        "WHERE f.job = partshift.jobs.reverse_of), false), "
+        "coalesce(apply_workers, 0)";
     pg::param lag_bytes, lag_seconds;
     if (m.known) {
         lag_bytes = std::to_string(m.lag.lag_bytes);
@@ -203,6 +204,7 @@ void job_monitor::take_row(const pg::result& r, std::chrono::steady_clock::time_
     take_controls(r.get_bool(0, 4), std::stod(r.get(0, 5)), r.get_int(0, 6));
     progress_.end_revert_window = r.get_bool(0, 8);
     take_copy_workers(static_cast<int>(r.get_int(0, 7)));
+    take_apply_workers(static_cast<int>(r.get_int(0, 9)));
 }
 
 void job_monitor::log_lag_line(const lag_figures& lag, const pg::result& r) {
@@ -307,6 +309,16 @@ void job_monitor::take_copy_workers(int workers) {
     if (workers < 1 || workers == progress_.copy_workers) return;
     spdlog::info("copy workers now {} ('partshift set'; applied between chunks)", workers);
     progress_.copy_workers = workers;
+}
+
+void job_monitor::take_apply_workers(int workers) {
+    const int before = progress_.apply_workers.exchange(workers);
+    // The first reading is what the run started with: only a change made since is news.
+    if (before != 0 && workers != before)
+        spdlog::info(
+            "apply lanes now {} ('partshift set'; the applier commits its batch and reopens its "
+            "sessions between two source transactions)",
+            workers);
 }
 
 void job_monitor::take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms) {

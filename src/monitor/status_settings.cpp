@@ -1,6 +1,8 @@
 // status_settings: the settings of `status` (see the header).
 #include "partshift/monitor/status_settings.hpp"
 
+#include <algorithm>
+
 #include "partshift/monitor/human_units.hpp"
 #include "partshift/state/setting_sources.hpp"
 
@@ -11,6 +13,8 @@ namespace {
 std::string live_value(const proto::status_report& r, std::string_view key) {
     if (key == "copy_workers")
         return r.copy_workers() > 0 ? std::to_string(static_cast<int>(r.copy_workers())) : "";
+    if (key == "apply_workers")
+        return std::to_string(std::max(1, static_cast<int>(r.apply_workers())));
     if (key == "max_copy_rate")
         return r.max_copy_rate() > 0 ? human_rate(r.max_copy_rate(), "rows") : "none";
     return human_duration(r.max_lag_seconds());

@@ -42,8 +42,10 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
                                  std::optional<std::chrono::milliseconds> max_lag,
                                  std::chrono::milliseconds default_max_lag,
                                  const std::string& throttle_limits,
-                                 std::optional<int> copy_workers, int default_copy_workers) {
-    std::optional<std::string> rate_param, lag_param, workers_param;
+                                 std::optional<int> copy_workers, int default_copy_workers,
+                                 std::optional<int> apply_workers) {
+    std::optional<std::string> rate_param, lag_param, workers_param, lanes_param;
+    if (apply_workers) lanes_param = std::to_string(*apply_workers);
     if (max_copy_rate) rate_param = std::to_string(*max_copy_rate);
     if (max_lag) lag_param = std::to_string(max_lag->count());
     if (copy_workers) workers_param = std::to_string(*copy_workers);
@@ -54,16 +56,19 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
         "max_lag_ms = coalesce($3::bigint, max_lag_ms, $4::bigint), throttle_limits = nullif($5, "
         "''), "
         "copy_workers = coalesce($6::integer, copy_workers, $7::integer), "
+        "apply_workers = coalesce($8::integer, apply_workers), "
         "throttle_reason = NULL WHERE job = $1 "
-        "RETURNING copy_paused, coalesce(max_copy_rate, 0), max_lag_ms, copy_workers",
+        "RETURNING copy_paused, coalesce(max_copy_rate, 0), max_lag_ms, copy_workers, "
+        "coalesce(apply_workers, 1)",
         job, rate_param, lag_param, std::to_string(default_max_lag.count()), throttle_limits,
-        workers_param, std::to_string(default_copy_workers));
+        workers_param, std::to_string(default_copy_workers), lanes_param);
     if (r.rows() == 0) throw usage_error("no partshift job named " + job);
     run_controls c;
     c.copy_paused = r.get_bool(0, 0);
     c.max_copy_rate = std::stod(r.get(0, 1));
     c.max_lag = std::chrono::milliseconds(r.get_int(0, 2));
     c.copy_workers = static_cast<int>(r.get_int(0, 3));
+    c.apply_workers = static_cast<int>(r.get_int(0, 4));
     return c;
 }
 
@@ -82,8 +87,8 @@ void set_copy_workers(pg::connection& conn, const std::string& job, int workers)
 }
 
 void set_apply_workers(pg::connection& conn, const std::string& job, int workers) {
-    conn.query("UPDATE partshift.jobs SET apply_workers = $2::integer WHERE job = $1", job,
-               std::to_string(workers));
+    update_control(conn, job, "apply_workers = $2::integer", std::to_string(workers),
+                   "apply_workers");
 }
 
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag) {

@@ -58,6 +58,7 @@ const std::vector<live_setting>& live_settings() {
         {"copy_workers", "--copy-workers", "copy workers"},
         {"max_copy_rate", "--max-copy-rate", "max copy rate"},
         {"max_lag", "--max-lag", "max lag"},
+        {"apply_workers", "--apply-workers", "apply workers"},
     };
     return settings;
 }
@@ -94,13 +95,14 @@ std::map<std::string, setting_source> record_run_sources(pg::connection& conn,
                                                          const std::vector<run_setting>& run) {
     const auto previous = read_sources(conn, job);
     auto values = conn.query(
-        "SELECT max_copy_rate IS NOT NULL, max_lag_ms IS NOT NULL, copy_workers IS NOT NULL "
-        "FROM partshift.jobs WHERE job = $1",
+        "SELECT max_copy_rate IS NOT NULL, max_lag_ms IS NOT NULL, copy_workers IS NOT NULL, "
+        "apply_workers IS NOT NULL FROM partshift.jobs WHERE job = $1",
         job);
     if (values.rows() == 0) return {};
     const std::map<std::string, bool> has_value{{"max_copy_rate", values.get_bool(0, 0)},
                                                 {"max_lag", values.get_bool(0, 1)},
-                                                {"copy_workers", values.get_bool(0, 2)}};
+                                                {"copy_workers", values.get_bool(0, 2)},
+                                                {"apply_workers", values.get_bool(0, 3)}};
     std::map<std::string, setting_source> kept;
     for (const auto& s : live_settings()) {
         const std::string key(s.key);

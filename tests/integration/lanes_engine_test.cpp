@@ -2,7 +2,8 @@
 // SIGKILL while applying under pgbench load (inserts, updates, TOAST-untouched updates,
 // partition-key moves, primary-key changes behind barriers, deletes) while its lanes stand at
 // different positions, then run again: every lane resumes from its own row of
-// partshift.apply_lanes and the target equals the source by content.
+// partshift.apply_lanes and the target equals the source by content. And `partshift set
+// --apply-workers` while the job follows under load: the running applier changes its lanes.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -102,6 +103,92 @@ TEST(LanesEngineTest, KillNineWithLanesApartThenRunAgainConverges) {
                         "WHERE job = 'events'")
                   .get_int(0, 0),
               1);
+}
+
+// lanes_in_log: the applier's line for a change of lanes ("N apply lanes → M") is in the log.
+bool lanes_in_log(const child_process& run, int from, int to) {
+    return run.log().find("applier: " + std::to_string(from) + " apply lanes → " +
+                          std::to_string(to)) != std::string::npos;
+}
+
+TEST(LanesEngineTest, SetApplyWorkersWhileFollowingChangesTheLanesOfTheRunningJob) {
+    if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+    test_database db;
+    temp_dir spool;
+    ASSERT_TRUE(load_events_table(db, 20000));
+    auto load = std::make_unique<child_process>(
+        std::vector<std::string>{"pgbench", "-n", "-M", "prepared", "-c", "2", "-j", "1", "-T",
+                                 "40", "-R", "200", "-f", workload_dir + "/events_writes.pgbench",
+                                 db.name()},
+        spool.path() + "-pgbench.log");
+    auto run = start_with_env(
+        {},
+        {PARTSHIFT_BINARY, "run", "--dsn", db.dsn(), "--table", "events", "--partition-by", "range",
+         "--key", "ts", "--interval", "1 month", "--premake", "3", "--spool-dir", spool.path(),
+         "--dry-run", "--apply-workers", "1"},
+        spool.path() + "-run.log");
+    wait_for_status(
+        db.dsn(), "events", [](const auto& s) { return s.phase() == "follow"; }, 300s, run.get(),
+        "phase follow");
+    auto conn = db.connect();
+    auto lane_rows = [&] {
+        return conn.exec("SELECT count(*) FROM partshift.apply_lanes WHERE job = 'events'")
+            .get_int(0, 0);
+    };
+    EXPECT_EQ(lane_rows(), 0);  // one lane keeps its position in the job's row
+
+    // Up to 3 lanes while the load writes, then down to 2: each taken by the running applier.
+    for (auto [from, to] : {std::pair{1, 3}, std::pair{3, 2}}) {
+        auto set = run_partshift(
+            {"set", "--dsn", db.dsn(), "--job", "events", "--apply-workers", std::to_string(to)});
+        ASSERT_EQ(set.exit_code, 0) << set.err;
+        EXPECT_NE(set.err.find(std::to_string(to) + " apply lanes"), std::string::npos) << set.err;
+        const auto give_up = std::chrono::steady_clock::now() + 60s;
+        while (!(lanes_in_log(*run, from, to) && lane_rows() == to) &&
+               std::chrono::steady_clock::now() < give_up) {
+            ASSERT_TRUE(run->running()) << run->log();
+            std::this_thread::sleep_for(100ms);
+        }
+        ASSERT_TRUE(lanes_in_log(*run, from, to)) << run->log();
+        ASSERT_EQ(lane_rows(), to);
+        std::this_thread::sleep_for(3s);  // the new lanes apply the load for a while
+    }
+    auto bad =
+        run_partshift({"set", "--dsn", db.dsn(), "--job", "events", "--apply-workers", "17"});
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+    // status says how many and where that came from.
+    auto status = job_status(db.dsn(), "events");
+    ASSERT_TRUE(status);
+    EXPECT_EQ(status->apply_workers(), 2);
+    bool listed = false;
+    for (const auto& setting : status->settings())
+        if (setting.name() == "apply workers") {
+            listed = true;
+            EXPECT_EQ(setting.value(), "2");
+            EXPECT_EQ(setting.source(), "set");
+        }
+    EXPECT_TRUE(listed) << status->DebugString();
+
+    ASSERT_TRUE(load->wait(120s).has_value());
+    for (int i = 0; i < 2; ++i) {
+        wait_for_status(
+            db.dsn(), "events",
+            [](const auto& s) { return s.phase() == "follow" && s.lag_bytes() == 0; }, 300s,
+            run.get(), "lag 0 in follow");
+        std::this_thread::sleep_for(1500ms);
+    }
+    run->signal(SIGTERM);
+    auto code = run->wait(120s);
+    ASSERT_TRUE(code.has_value()) << run->log();
+    EXPECT_EQ(*code, 0) << run->log();
+    auto source = fingerprint(conn, "public.events");
+    auto target = fingerprint(conn, "public.events_new");
+    EXPECT_GT(source.rows, 20000);
+    EXPECT_EQ(target.rows, source.rows);
+    EXPECT_EQ(target.checksum, source.checksum);
+    EXPECT_EQ(
+        conn.exec("SELECT apply_workers FROM partshift.jobs WHERE job = 'events'").get_int(0, 0),
+        2);
 }
 
 }  // namespace

@@ -98,10 +98,16 @@ class applier {
     size_t lanes() const { return lanes_.size(); }
 
   private:
-    // The run: start_session sets the apply session up and reads where the job stands;
-    // apply_feed dispatches the feed's messages; finish_feed closes the open batch.
+    // The run: start_session sets the apply sessions up (`workers` lanes, else as the options
+    // or the job's row say) and reads where the job stands; apply_feed dispatches the feed's
+    // messages; finish_feed closes the open batch.
     asio::awaitable<void> run_loop(change_feed& feed);
-    asio::awaitable<void> start_session();
+    asio::awaitable<void> start_session(std::optional<int> workers = std::nullopt);
+    // lanes_wanted: the lanes `partshift set --apply-workers` asks for while this run goes
+    // (progress.apply_workers), when that is not how many it has; else 0. change_lanes: commits
+    // the open batch and starts that many (between two source transactions only).
+    int lanes_wanted() const;
+    asio::awaitable<void> change_lanes();
     asio::awaitable<void> apply_feed(change_feed& feed);
     asio::awaitable<void> finish_feed();
 

@@ -97,6 +97,7 @@ struct progress {
     std::atomic<double> max_copy_rate{0};            // rows/s; 0 = no ceiling
     std::atomic<int64_t> max_lag_micros{1'000'000};  // the cutover gate's --max-lag
     std::atomic<int> copy_workers{2};                // parallel chunk copies wanted now
+    std::atomic<int> apply_workers{0};  // apply lanes wanted now; 0: what the run started with
 
     // Figures the job monitor measures once a second, for metrics.
     std::atomic<uint64_t> source_lsn{0};            // the server's WAL insert position

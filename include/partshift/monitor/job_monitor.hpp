@@ -71,6 +71,7 @@ class job_monitor {
     // take_controls: the live controls as the job's row holds them now, logged when changed.
     void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
     void take_copy_workers(int workers);
+    void take_apply_workers(int workers);
     // log_checkpoint: an info `checkpoint` line when the applier's durable checkpoint moved
     // (the position a rerun resumes from, flushed on the target), at most every
     // checkpoint_interval and on a phase change: one line per batch would flood the log.

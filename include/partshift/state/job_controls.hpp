@@ -18,6 +18,7 @@ struct run_controls {
     double max_copy_rate = 0;  // rows/s; 0 = no ceiling
     std::chrono::milliseconds max_lag{1000};
     int copy_workers = 2;
+    int apply_workers = 1;
 };
 
 // upgrade_schema adds the columns newer versions keep in partshift.jobs to a schema an older
@@ -28,21 +29,19 @@ void upgrade_schema(pg::connection& conn);
 // the row holds (it was set by an earlier run or by `partshift set`), the others keep it;
 // `default_max_lag` applies when neither says. Records `throttle_limits` (for status) and
 // returns what is in effect.
-run_controls settle_run_controls(pg::connection& conn, const std::string& job,
-                                 std::optional<double> max_copy_rate,
-                                 std::optional<std::chrono::milliseconds> max_lag,
-                                 std::chrono::milliseconds default_max_lag,
-                                 const std::string& throttle_limits,
-                                 std::optional<int> copy_workers = std::nullopt,
-                                 int default_copy_workers = 2);
+run_controls settle_run_controls(
+    pg::connection& conn, const std::string& job, std::optional<double> max_copy_rate,
+    std::optional<std::chrono::milliseconds> max_lag, std::chrono::milliseconds default_max_lag,
+    const std::string& throttle_limits, std::optional<int> copy_workers = std::nullopt,
+    int default_copy_workers = 2, std::optional<int> apply_workers = std::nullopt);
 
 // The control commands; each throws usage_error for an unknown job or one already cut over.
 void set_copy_paused(pg::connection& conn, const std::string& job, bool paused);
 void set_max_copy_rate(pg::connection& conn, const std::string& job, double rows_per_second);
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag);
 void set_copy_workers(pg::connection& conn, const std::string& job, int workers);
-// set_apply_workers: the apply lanes the job runs with from its next applier start on (run
-// --apply-workers; the applier reads partshift.jobs.apply_workers).
+// set_apply_workers: the apply lanes of the job (run --apply-workers, `partshift set`): a
+// running run changes to them between two source transactions, a later run starts with them.
 void set_apply_workers(pg::connection& conn, const std::string& job, int workers);
 
 }  // namespace partshift::state

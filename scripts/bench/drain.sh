@@ -79,13 +79,7 @@ phase_drain() {
 
   log "  building a backlog of $backlog transactions with both consumers stopped"
   tps=$(pgbench_load backlog -t $((backlog / 4)))
-  end_lsn=$(sql <<SQL
-BEGIN;
-UPDATE orders SET status = status WHERE id = 1;
-SELECT pg_current_wal_insert_lsn();
-COMMIT;
-SQL
-)
+  end_lsn=$(backlog_end_marker)
   record backlog_tx "$backlog"
   log "  backlog built at $tps tx/s; it ends before $end_lsn"
   sql -c "CHECKPOINT" >/dev/null

@@ -36,20 +36,13 @@ lanes_drain_once() {
   local key=$1 k=$2 logfile end_lsn t0 t1
   ps_stop
   pgbench_load "lanes-backlog-$key-$k" -t $((lanes_backlog / 4)) >/dev/null
-  end_lsn=$(sql <<SQL
-BEGIN;
-UPDATE orders SET status = status WHERE id = 1;
-SELECT pg_current_wal_insert_lsn();
-COMMIT;
-SQL
-)
+  end_lsn=$(backlog_end_marker)
   sql -c "CHECKPOINT" >/dev/null
   logfile="$work/lanes-$key-$k.log"
   t0=$(now)
   ps_start "$logfile" --dry-run --apply-workers "$k"
   ps_wait_applied "$logfile" "$end_lsn"
   t1=$(now)
-  grep -q "apply lanes\|resumes after" "$logfile" || true
   record "${key}_k$k" "$(elapsed "$t0" "$t1")"
   log "  $key, $k lane(s): $lanes_backlog transactions drained in $(elapsed "$t0" "$t1") s"
 }

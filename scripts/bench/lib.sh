@@ -130,6 +130,17 @@ ps_wait_applied() {
   return 1
 }
 
+# backlog_end_marker: a transaction that ends a backlog; prints an LSN read inside it, before
+# its COMMIT, which a consumer passes only once it has applied everything before it.
+backlog_end_marker() {
+  sql <<SQL
+BEGIN;
+UPDATE orders SET status = status WHERE id = 1;
+SELECT pg_current_wal_insert_lsn();
+COMMIT;
+SQL
+}
+
 # cpu_s PID: the CPU seconds (user + system) process PID has used so far; empty if it is gone.
 cpu_s() {
   [[ -n "$1" && -r "/proc/$1/stat" ]] || return 0

@@ -20,6 +20,23 @@ namespace {
 
 const std::string workload_dir = std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload";
 
+// drain_then_stop: once the load has ended, until the run follows with nothing left to apply
+// (twice, apart: the status must have seen the last WAL), then SIGTERM: it must exit 0.
+void drain_then_stop(const test_database& db, child_process& load, child_process& run) {
+    ASSERT_TRUE(load.wait(120s).has_value());
+    for (int i = 0; i < 2; ++i) {
+        wait_for_status(
+            db.dsn(), "events",
+            [](const auto& s) { return s.phase() == "follow" && s.lag_bytes() == 0; }, 300s, &run,
+            "lag 0 in follow");
+        std::this_thread::sleep_for(1500ms);
+    }
+    run.signal(SIGTERM);
+    auto code = run.wait(120s);
+    ASSERT_TRUE(code.has_value()) << run.log();
+    EXPECT_EQ(*code, 0) << run.log();
+}
+
 TEST(LanesEngineTest, KillNineWithLanesApartThenRunAgainConverges) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     test_database db;
@@ -78,18 +95,7 @@ TEST(LanesEngineTest, KillNineWithLanesApartThenRunAgainConverges) {
                                       .get(0, 0);
 
     auto again = start_with_env({}, run_args, spool.path() + "-run2.log");
-    ASSERT_TRUE(load->wait(120s).has_value());
-    for (int i = 0; i < 2; ++i) {
-        wait_for_status(
-            db.dsn(), "events",
-            [](const auto& s) { return s.phase() == "follow" && s.lag_bytes() == 0; }, 300s,
-            again.get(), "lag 0 in follow");
-        std::this_thread::sleep_for(1500ms);
-    }
-    again->signal(SIGTERM);
-    auto code = again->wait(120s);
-    ASSERT_TRUE(code.has_value()) << again->log();
-    EXPECT_EQ(*code, 0) << again->log();
+    drain_then_stop(db, *load, *again);
 
     auto source = fingerprint(conn, "public.events");
     auto target = fingerprint(conn, "public.events_new");
@@ -169,18 +175,7 @@ TEST(LanesEngineTest, SetApplyWorkersWhileFollowingChangesTheLanesOfTheRunningJo
         }
     EXPECT_TRUE(listed) << status->DebugString();
 
-    ASSERT_TRUE(load->wait(120s).has_value());
-    for (int i = 0; i < 2; ++i) {
-        wait_for_status(
-            db.dsn(), "events",
-            [](const auto& s) { return s.phase() == "follow" && s.lag_bytes() == 0; }, 300s,
-            run.get(), "lag 0 in follow");
-        std::this_thread::sleep_for(1500ms);
-    }
-    run->signal(SIGTERM);
-    auto code = run->wait(120s);
-    ASSERT_TRUE(code.has_value()) << run->log();
-    EXPECT_EQ(*code, 0) << run->log();
+    drain_then_stop(db, *load, *run);
     auto source = fingerprint(conn, "public.events");
     auto target = fingerprint(conn, "public.events_new");
     EXPECT_GT(source.rows, 20000);

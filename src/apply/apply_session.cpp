@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <string>
 
 #include "partshift/apply/lane_store.hpp"
@@ -79,8 +80,7 @@ void apply_session::send(const statement& st, const pg::param_list& params, pend
     }
     conn_.send_prepared(name, params);
     // Settled by the next sync point.
-    if (p.expect == check::located)
-        located_keys_[located_key(*p.relation, key_text(p.key))] = points_sent_ + 1;
+    if (p.expect == check::located) mark_located(located_key(*p.relation, key_text(p.key)));
     pending_.push_back(std::move(p));
 }
 
@@ -165,13 +165,9 @@ void apply_session::push_groups() {
     for (auto& group : groups_) {
         if (group.kind == group_kind::none || group.rows->keys.size() < 2) continue;
         // Only what goes out without a wait: no key of it has a located update in flight.
-        bool free = true;
-        if (!located_keys_.empty())
-            for (const auto& k : group.keys) {
-                auto it = located_keys_.find(located_key(rel, k));
-                free = free && (it == located_keys_.end() || it->second <= points_read_);
-            }
-        if (!free) continue;
+        if (std::any_of(group.keys.begin(), group.keys.end(),
+                        [&](const auto& k) { return in_flight(located_key(rel, k)); }))
+            continue;
         row_group g = std::move(group);
         group = row_group{};
         send_group(rel, g);
@@ -204,7 +200,7 @@ void apply_session::send_group(relation_state& rel, row_group& g) {
     send(*st, params, std::move(p));
     // A row of a located run may need its fallback: later statements on its key wait for it.
     if (g.located)
-        for (const auto& k : g.keys) located_keys_[located_key(rel, k)] = points_sent_ + 1;
+        for (const auto& k : g.keys) mark_located(located_key(rel, k));
     pending_group_rows_ += rows;
     positions_.rows_grouped += rows;
 }
@@ -273,7 +269,7 @@ asio::awaitable<void> apply_session::read_through(uint64_t point) {
         // waits for the point after its fallback.
         progress_.updates_relocated += static_cast<int64_t>(misses.size());
         for (auto& miss : misses) {
-            located_keys_[located_key(*miss.relation, key_text(miss.key))] = points_sent_ + 1;
+            mark_located(located_key(*miss.relation, key_text(miss.key)));
             pending p(miss.relation, check::one_row, miss.operation, std::move(miss.key),
                       miss.commit_lsn);
             send(*miss.fallback, miss.fallback_params, std::move(p));
@@ -304,17 +300,18 @@ asio::awaitable<void> apply_session::read_sync_point(std::vector<pending>& misse
     batch_changes_written_ = point.changes;
 }
 
+bool apply_session::in_flight(const std::string& located) const {
+    if (located_keys_.empty()) return false;
+    const auto it = located_keys_.find(located);
+    return it != located_keys_.end() && it->second > points_read_;
+}
+
 asio::awaitable<void> apply_session::settle(const std::string& located) {
-    while (true) {
-        auto it = located_keys_.find(located);
-        if (it == located_keys_.end()) co_return;
-        const uint64_t point = it->second;
-        if (point <= points_read_) {
-            located_keys_.erase(it);
-            co_return;
-        }
+    // Until its point is read (a fallback it needed settles a point later: again).
+    while (in_flight(located)) {
+        const uint64_t point = located_keys_.at(located);
         if (point > points_sent_) mark_sync();
-        co_await read_through(point);  // a fallback it needed settles a point later: again
+        co_await read_through(point);
     }
 }
 

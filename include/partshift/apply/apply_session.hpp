@@ -171,6 +171,10 @@ class apply_session {
     // settle: waits until the located update of `located` (a located_key), and its fallback
     // if it needs one, has run.
     asio::awaitable<void> settle(const std::string& located);
+    // mark_located: `located` has a located update (or its fallback) sent since the last sync
+    // point, so the next point settles it. in_flight: one of them is not settled yet.
+    void mark_located(const std::string& located) { located_keys_[located] = points_sent_ + 1; }
+    bool in_flight(const std::string& located) const;
     size_t unsynced() const { return pending_.size() - in_points_; }
     void check_result(const pending& p, const pg::result& res, std::vector<pending>& misses);
     // settle_located_set: reads a located update run's result (the rows not updated exactly

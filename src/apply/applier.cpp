@@ -231,14 +231,17 @@ asio::awaitable<void> applier::commit_batch() {
 }
 
 void applier::publish_lanes() {
+    progress_.apply_lanes = static_cast<int>(lanes_.size());
     if (lane_positions_.empty()) return;  // one lane publishes itself
     stream::lsn_t applied = lane_positions_.front()->applied;
     stream::lsn_t durable = lane_positions_.front()->durable;
     int64_t grouped = 0;
-    for (const auto& p : lane_positions_) {
+    for (size_t i = 0; i < lane_positions_.size(); ++i) {
+        const auto& p = lane_positions_[i];
         applied = std::min(applied, p->applied.load());
         durable = std::min(durable, p->durable.load());
         grouped += p->rows_grouped;
+        progress_.lane_applied_lsn[i] = p->applied.load();
     }
     positions_.applied = applied;
     progress_.applied_lsn = applied;

@@ -140,6 +140,11 @@ struct families {
                          "not_converging), 0 for the others; no sample while not applying")),
           applied_lsn(gauge(r, "partshift_applied_lsn_bytes",
                             "Source WAL position applied to the target, in bytes from 0/0")),
+          apply_lanes(gauge(r, "partshift_apply_lanes",
+                            "Apply lanes the applier runs now (--apply-workers, partshift set)")),
+          lane_applied_lsn(gauge(r, "partshift_apply_lane_applied_lsn_bytes",
+                                 "Source WAL position each apply lane has applied, in bytes "
+                                 "from 0/0; the lowest is partshift_applied_lsn_bytes")),
           source_lsn(gauge(r, "partshift_source_lsn_bytes",
                            "The source server's WAL insert position, in bytes from 0/0")),
           lag_bytes(gauge(r, "partshift_lag_bytes",
@@ -191,6 +196,8 @@ struct families {
     Family<Gauge>& seconds_left;
     Family<Gauge>& catch_up;
     Family<Gauge>& applied_lsn;
+    Family<Gauge>& apply_lanes;
+    Family<Gauge>& lane_applied_lsn;
     Family<Gauge>& source_lsn;
     Family<Gauge>& lag_bytes;
     Family<Gauge>& lag_seconds;
@@ -229,6 +236,10 @@ struct job_series {
         index_left = {&f.seconds_left, {{"job", job}, {"stage", "index"}}};
         catch_up_left = {&f.seconds_left, {{"job", job}, {"stage", "catch_up"}}};
         applied_lsn = &f.applied_lsn.Add(l);
+        apply_lanes = &f.apply_lanes.Add(l);
+        for (size_t i = 0; i < lane_applied_lsn.size(); ++i)
+            lane_applied_lsn[i] = {&f.lane_applied_lsn,
+                                   {{"job", job}, {"lane", std::to_string(i)}}};
         source_lsn = &f.source_lsn.Add(l);
         lag_bytes = {&f.lag_bytes, l};
         lag_seconds = {&f.lag_seconds, l};
@@ -267,7 +278,18 @@ struct job_series {
             catch_up[i].set(done || state == monitor::catch_up_state::unknown
                                 ? std::nullopt
                                 : std::optional(state == catch_up_states[i] ? 1.0 : 0.0));
-        applied_lsn->Set(static_cast<double>(p.applied_lsn.load()));
+        const auto applied = static_cast<double>(p.applied_lsn.load());
+        applied_lsn->Set(applied);
+        // One series per lane running; with one lane, its position is the job's.
+        const auto lanes =
+            static_cast<size_t>(std::clamp(p.apply_lanes.load(), 1, base::max_apply_lanes));
+        apply_lanes->Set(static_cast<double>(lanes));
+        for (size_t i = 0; i < lane_applied_lsn.size(); ++i) {
+            std::optional<double> at;
+            if (i < lanes)
+                at = lanes == 1 ? applied : static_cast<double>(p.lane_applied_lsn[i].load());
+            lane_applied_lsn[i].set(at);
+        }
         source_lsn->Set(static_cast<double>(p.source_lsn.load()));
         // As the job's row says: the swap committed with lag 0 (state::mark_cut_over).
         const int64_t lag_b = p.lag_bytes, lag_us = p.lag_micros;
@@ -293,10 +315,11 @@ struct job_series {
     std::array<Gauge*, phases.size()> phase{};
     std::array<Gauge*, throttle_kinds.size()> throttled{};
     std::array<optional_gauge, catch_up_labels.size()> catch_up{};
+    std::array<optional_gauge, base::max_apply_lanes> lane_applied_lsn{};
     counter_feed rows_copied, changes_applied, changes_spooled, cutover_attempts;
     Gauge *rows_in_flight, *rows_estimated, *copy_rate, *chunks, *chunks_done, *index_builds,
-        *index_builds_done, *applied_lsn, *source_lsn, *apply_rate, *apply_behind, *paused,
-        *rate_limit, *lock_hold;
+        *index_builds_done, *applied_lsn, *apply_lanes, *source_lsn, *apply_rate, *apply_behind,
+        *paused, *rate_limit, *lock_hold;
     optional_gauge copy_left, index_left, catch_up_left, lag_bytes, lag_seconds, retained, safe_wal;
     Counter* errors;
 };

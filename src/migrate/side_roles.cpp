@@ -74,13 +74,19 @@ void start_side_roles(run_context& ctx, const state::job_record& job) {
     // A reverse job (revert window) reads the table partshift built: nothing was recorded.
     if (!job.reverse_of)
         ctx.tasks.spawn("schema watch", watch_schema(schema_watch_for(ctx, job), ctx.tasks));
-    if (ctx.exporter)
+    if (ctx.exporter) {
+        // Right after each measurement as well as on the exporter's own tick: otherwise a
+        // scrape could show the measurement before the one status shows.
+        ctx.monitor.after_each_tick(
+            [&exporter = *ctx.exporter, name = job.job, &progress = ctx.progress,
+             &monitor = ctx.monitor] { exporter.update(name, progress, monitor.phase()); });
         ctx.tasks.spawn("metrics",
                         best_effort(metrics::publish_metrics(
                                         *ctx.exporter, job.job, ctx.progress,
                                         [&monitor = ctx.monitor] { return monitor.phase(); },
                                         ctx.tasks.stop_flag()),
                                     nullptr));
+    }
     if (ctx.hooks.enabled())
         ctx.tasks.spawn("status hooks", best_effort(ctx.hooks.status_hooks(
                                                         ctx.tasks, job, ctx.progress, ctx.monitor,

@@ -6,11 +6,25 @@
 #include <algorithm>
 #include <cmath>
 
+#include "partshift/base/apply_lane_limit.hpp"
 #include "partshift/monitor/byte_size.hpp"
 #include "partshift/monitor/human_units.hpp"
 
 namespace partshift::monitor {
 namespace {
+
+// more_lanes: the advice on apply lanes. They help where the target's apply backend is what
+// limits the pace (BENCHMARKS.md: 3.3x with 4 lanes there), not where the server's cores are
+// all busy, so the sentence says which.
+std::string more_lanes(int lanes) {
+    if (lanes >= base::max_apply_lanes)
+        return fmt::format("partshift already applies in {} lanes, the most it has", lanes);
+    return fmt::format(
+        "give partshift more apply lanes ('partshift set --apply-workers {}'; it runs {} now), "
+        "which helps while the target's apply backend is what limits it, not when the "
+        "server's cores are all busy",
+        std::min(base::max_apply_lanes, std::max(2, 2 * lanes)), lanes);
+}
 
 int64_t lag_of(const apply_pace::reading& r) {
     return r.source_position > r.applied_position
@@ -81,6 +95,7 @@ std::optional<apply_pace::figures> apply_pace::current() const {
     f.lag_seconds = last.lag_seconds;
     f.lag_seconds_growth = last.lag_seconds - first.lag_seconds;
     f.max_lag_seconds = last.max_lag_seconds;
+    f.apply_lanes = last.apply_lanes;
     return f;
 }
 
@@ -98,16 +113,17 @@ std::string describe_behind(const apply_pace::figures& f) {
     return fmt::format(
         "the applier is not keeping up: the source writes {} of WAL ({}), partshift applies {} "
         "({}); the lag grew by {} over the last {} to {} ({}), so the cutover gate (lag <= {}) "
-        "cannot open. To converge: throttle the application's writes to this table, or wait "
-        "for a quieter hour (partshift applies in one session; it has no setting to apply "
-        "faster); or let the cutover go once the tail fits under --max-lock-hold (run "
-        "--cutover-when tail-fits: writers wait while it is applied under the lock)",
+        "cannot open. To converge: {}; throttle the application's writes to this table, or "
+        "wait for a quieter hour; or let the cutover go once the tail fits under "
+        "--max-lock-hold (run --cutover-when tail-fits: writers wait while it is applied under "
+        "the lock)",
         human_byte_rate(f.incoming_bytes_per_second), incoming_changes,
         human_byte_rate(f.applied_bytes_per_second),
         human_rate(f.applied_changes_per_second, "changes"),
         human_size(static_cast<double>(std::max<int64_t>(0, f.lag_growth_bytes))),
         human_duration(f.window_seconds), human_size(static_cast<double>(f.lag_bytes)),
-        human_duration(f.lag_seconds), human_duration(f.max_lag_seconds));
+        human_duration(f.lag_seconds), human_duration(f.max_lag_seconds),
+        more_lanes(f.apply_lanes));
 }
 
 }  // namespace partshift::monitor

@@ -60,6 +60,7 @@ asio::awaitable<void> job_monitor::run() {
             bool print = std::chrono::steady_clock::now() >= next_print && phase_ == "follow";
             co_await report_once(*conn, print);
             progress_.changed.notify();  // the cutover's gate reads the lag just measured
+            if (after_tick_) after_tick_();
             if (print) next_print = std::chrono::steady_clock::now() + options_.report_interval;
         } catch (const pg::pg_error& e) {
             // Status is best effort: a lost connection must not stop the migration.
@@ -140,9 +141,9 @@ int64_t job_monitor::update_apply_rate(std::chrono::steady_clock::time_point now
 void job_monitor::judge_pace(std::chrono::steady_clock::time_point now, const measurement& m,
                              int64_t changes, bool applying) {
     if (m.known && applying) {
-        const auto change =
-            pace_.add({now, m.source, m.lag.applied_position, m.lag.lag_seconds, changes,
-                       static_cast<double>(progress_.max_lag_micros) / 1e6});
+        const auto change = pace_.add({now, m.source, m.lag.applied_position, m.lag.lag_seconds,
+                                       changes, static_cast<double>(progress_.max_lag_micros) / 1e6,
+                                       progress_.apply_lanes.load()});
         // Logged once when it falls behind, and again only after it caught up and relapsed.
         if (change == apply_pace::change::fell_behind)
             spdlog::warn("{}", pace_.why().value_or("the applier is not keeping up"));

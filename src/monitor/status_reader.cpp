@@ -96,6 +96,26 @@ void read_live_figures(pg::connection& conn, proto::status_report& s) {
         s.set_lag_note("the changes spooled during the copy are being applied");
 }
 
+// read_apply_lanes: each apply lane's position, with more than one lane. A job an older
+// partshift started has no partshift.apply_lanes table (status does not create it).
+void read_apply_lanes(pg::connection& conn, proto::status_report& s) {
+    if (!conn.query("SELECT pg_catalog.to_regclass('partshift.apply_lanes') IS NOT NULL")
+             .get_bool(0, 0))
+        return;
+    auto r = conn.query(
+        "SELECT l.lane, l.applied_lsn::text, "
+        "pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), l.applied_lsn)::bigint "
+        "FROM partshift.apply_lanes l WHERE l.job = $1 ORDER BY l.lane",
+        s.job());
+    if (r.rows() < 2) return;
+    for (int i = 0; i < r.rows(); ++i) {
+        auto* lane = s.add_apply_lanes();
+        lane->set_lane(static_cast<double>(r.get_int(i, 0)));
+        lane->set_applied_lsn(r.get(i, 1));
+        lane->set_lag_bytes(static_cast<double>(std::max<int64_t>(0, r.get_int(i, 2))));
+    }
+}
+
 // read_group_tables: a multi-table job's tables with their copy figures.
 void read_group_tables(pg::connection& conn, proto::status_report& s) {
     auto r = conn.query(
@@ -208,6 +228,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     read_live_figures(conn, s);
     read_revert_window(conn, s);
     read_group_tables(conn, s);
+    read_apply_lanes(conn, s);
     read_server_features(conn, s);
     read_settings(conn, s);
     return s;
@@ -278,6 +299,12 @@ std::string status_to_text(const proto::status_report& s) {
         << "lag          " << human_size(s.lag_bytes()) << ", " << human_duration(s.lag_seconds())
         << (s.lag_note().empty() || s.phase() == "done" ? "" : " (" + s.lag_note() + ")") << "\n"
         << "apply rate   " << human_rate(s.apply_rate(), "changes") << "\n";
+    if (s.apply_lanes_size() > 0 && s.phase() != "done") {
+        out << "apply lanes  " << s.apply_lanes_size() << ", applied up to";
+        for (const auto& lane : s.apply_lanes())
+            out << (lane.lane() > 0 ? ", " : " ") << lane.applied_lsn();
+        out << " (lane 0 first; each resumes from its own)\n";
+    }
     if (!s.catch_up().empty()) {
         catch_up_estimate e;
         if (s.catch_up() == "caught up") e.state = catch_up_state::caught_up;

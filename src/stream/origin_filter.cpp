@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "partshift/base/apply_lane_limit.hpp"
 #include "partshift/pg/array_literal.hpp"
 #include "partshift/pg/pg_error.hpp"
 #include "partshift/pg/quote.hpp"
@@ -20,7 +21,6 @@ namespace {
 
 // The copy's workers are numbered 1..64 (copy/copier caps them there).
 constexpr int max_copy_origins = 64;
-constexpr int max_apply_origins = 16;
 
 // One query for the whole choice. has_function_privilege is true for a superuser; a
 // function missing on this version (to_regprocedure NULL) counts as not callable.
@@ -37,8 +37,9 @@ constexpr const char* choice_sql =
 
 std::vector<std::string> job_origin_names(const std::string& slot_name) {
     std::vector<std::string> names;
-    // One per apply lane (apply/lane_routing.hpp: max_apply_workers).
-    for (int n = 1; n <= max_apply_origins; ++n) names.push_back(origin_name(slot_name, 'a', n));
+    // One per apply lane.
+    for (int n = 1; n <= base::max_apply_lanes; ++n)
+        names.push_back(origin_name(slot_name, 'a', n));
     for (int n = 1; n <= max_copy_origins; ++n) names.push_back(origin_name(slot_name, 'c', n));
     return names;
 }

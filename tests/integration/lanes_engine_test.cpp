@@ -174,6 +174,20 @@ TEST(LanesEngineTest, SetApplyWorkersWhileFollowingChangesTheLanesOfTheRunningJo
             EXPECT_EQ(setting.source(), "set");
         }
     EXPECT_TRUE(listed) << status->DebugString();
+    // ... and where each lane stands: none behind the job's applied LSN (their lowest, written
+    // with the last lane's commit), in the JSON and in the text.
+    ASSERT_EQ(status->apply_lanes_size(), 2) << status->DebugString();
+    for (int i = 0; i < 2; ++i) {
+        const auto& lane = status->apply_lanes(i);
+        EXPECT_EQ(lane.lane(), i);
+        EXPECT_TRUE(
+            conn.query("SELECT $1::pg_lsn >= $2::pg_lsn", lane.applied_lsn(), status->applied_lsn())
+                .get_bool(0, 0))
+            << status->DebugString();
+    }
+    auto text = run_partshift({"status", "--dsn", db.dsn(), "--job", "events"});
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("apply lanes  2, applied up to 0/"), std::string::npos) << text.out;
 
     drain_then_stop(db, *load, *run);
     auto source = fingerprint(conn, "public.events");

@@ -449,6 +449,11 @@ TEST_F(Operability, MetricsAreScrapedDuringARun) {
     EXPECT_EQ(m["partshift_lag_bytes{" + job + "}"], 0);
     EXPECT_GT(m["partshift_applied_lsn_bytes{" + job + "}"], 0);
     EXPECT_GT(m["partshift_source_lsn_bytes{" + job + "}"], 0);
+    // One lane (PARTSHIFT_TEST_APPLY_WORKERS is not this test's): its position is the job's.
+    EXPECT_EQ(m["partshift_apply_lanes{" + job + "}"], 1);
+    EXPECT_EQ((m[R"(partshift_apply_lane_applied_lsn_bytes{)" + job + R"(,lane="0"})"]),
+              m["partshift_applied_lsn_bytes{" + job + "}"]);
+    EXPECT_FALSE(m.count(R"(partshift_apply_lane_applied_lsn_bytes{)" + job + R"(,lane="1"})"));
     EXPECT_TRUE(m.count("partshift_errors_total{" + job + "}"));
     EXPECT_TRUE(m.count("partshift_cutover_attempts_total{" + job + "}"));
 

@@ -22,6 +22,7 @@ struct simulation {
     int64_t changes = 0;
     int fell_behind = 0, caught_up = 0;
     double max_lag = 1;
+    int lanes = 1;
 
     void run(int seconds, const std::function<double(int)>& incoming,
              const std::function<double(int)>& applying) {
@@ -34,7 +35,7 @@ struct simulation {
             const double rate = std::max(1.0, incoming(t));
             const auto c =
                 pace.add({start + std::chrono::seconds(t), source, applied,
-                          static_cast<double>(source - applied) / rate, changes, max_lag});
+                          static_cast<double>(source - applied) / rate, changes, max_lag, lanes});
             if (c == apply_pace::change::fell_behind) ++fell_behind;
             if (c == apply_pace::change::caught_up) ++caught_up;
         }
@@ -65,6 +66,33 @@ TEST(ApplyPace, AnApplierSlowerThanTheSourceIsBehindWithTheRatesAndWhatToDo) {
     EXPECT_NE(why->find("throttle the application"), std::string::npos) << *why;
     EXPECT_NE(why->find("quieter hour"), std::string::npos) << *why;
     EXPECT_NE(why->find("--cutover-when tail-fits"), std::string::npos) << *why;
+}
+
+TEST(ApplyPace, TheAdviceNamesMoreApplyLanesUntilTheMost) {
+    // One lane: two are suggested, with the command that sets them on the running job.
+    simulation one;
+    one.run(60, constant(1'000'000), constant(800'000));
+    ASSERT_TRUE(one.pace.why().has_value());
+    EXPECT_NE(one.pace.why()->find("'partshift set --apply-workers 2'; it runs 1 now"),
+              std::string::npos)
+        << *one.pace.why();
+    EXPECT_EQ(one.pace.why()->find("one session"), std::string::npos) << *one.pace.why();
+    // Twice what it runs, capped at the most there may be; at the most, no such advice.
+    simulation twelve;
+    twelve.lanes = 12;
+    twelve.run(60, constant(1'000'000), constant(800'000));
+    ASSERT_TRUE(twelve.pace.why().has_value());
+    EXPECT_NE(twelve.pace.why()->find("--apply-workers 16'; it runs 12 now"), std::string::npos)
+        << *twelve.pace.why();
+    simulation most;
+    most.lanes = 16;
+    most.run(60, constant(1'000'000), constant(800'000));
+    ASSERT_TRUE(most.pace.why().has_value());
+    EXPECT_NE(most.pace.why()->find("already applies in 16 lanes, the most it has"),
+              std::string::npos)
+        << *most.pace.why();
+    EXPECT_EQ(most.pace.why()->find("--apply-workers"), std::string::npos) << *most.pace.why();
+    EXPECT_NE(most.pace.why()->find("quieter hour"), std::string::npos) << *most.pace.why();
 }
 
 TEST(ApplyPace, ALagThatGrowsSlowlyIsBehindToo) {

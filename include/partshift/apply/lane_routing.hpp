@@ -11,12 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "partshift/base/apply_lane_limit.hpp"
 #include "partshift/catalog/table_model.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 
 namespace partshift::apply {
 
-inline constexpr int max_apply_workers = 16;
+inline constexpr int max_apply_workers = base::max_apply_lanes;
 
 // lane_of: the lane of one row of relation `relid` (key: key_text of its apply key) among
 // `lanes`. Stable across runs, builds and machines (FNV-1a, no std::hash): a resumed run

@@ -4,9 +4,11 @@
 // (copy, stream, apply, throttle) share it without depending on monitor/, which reads it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 
+#include "partshift/base/apply_lane_limit.hpp"
 #include "partshift/base/commit_clock.hpp"
 #include "partshift/base/progress_signal.hpp"
 #include "partshift/base/throttle_status.hpp"
@@ -98,6 +100,11 @@ struct progress {
     std::atomic<int64_t> max_lag_micros{1'000'000};  // the cutover gate's --max-lag
     std::atomic<int> copy_workers{2};                // parallel chunk copies wanted now
     std::atomic<int> apply_workers{0};  // apply lanes wanted now; 0: what the run started with
+    // The lanes the applier runs now, and each one's applied position (lane i at
+    // lane_applied_lsn[i]; with one lane, applied_lsn): for the metrics and the advice when the
+    // lag does not converge.
+    std::atomic<int> apply_lanes{1};
+    std::array<std::atomic<uint64_t>, max_apply_lanes> lane_applied_lsn{};
 
     // Figures the job monitor measures once a second, for metrics.
     std::atomic<uint64_t> source_lsn{0};            // the server's WAL insert position

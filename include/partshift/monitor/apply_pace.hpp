@@ -43,6 +43,7 @@ class apply_pace {
         double lag_seconds = 0;
         int64_t changes_applied = 0;
         double max_lag_seconds = 1;  // the cutover gate's --max-lag now
+        int apply_lanes = 1;         // the applier's lanes now (--apply-workers)
     };
 
     // The rates behind a verdict, over the window.
@@ -59,6 +60,7 @@ class apply_pace {
         double lag_seconds = 0;         // now
         double lag_seconds_growth = 0;  // over the window; > 0 older
         double max_lag_seconds = 1;
+        int apply_lanes = 1;  // now
     };
 
     enum class change { none, fell_behind, caught_up };
@@ -91,7 +93,8 @@ class apply_pace {
 
 // describe_behind: "the applier is not keeping up: the source writes 1.5 MB/s of WAL
 // (~3,000 changes/s), partshift applies 1.0 MB/s (2,000 changes/s); ..." with what would
-// make it converge.
+// make it converge: more apply lanes (while below the most), a throttle, a quieter hour, or a
+// cutover once the tail fits.
 std::string describe_behind(const apply_pace::figures& f);
 
 }  // namespace partshift::monitor

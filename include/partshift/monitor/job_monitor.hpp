@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 
 #include "partshift/base/progress.hpp"
@@ -41,6 +42,9 @@ class job_monitor {
     const std::string& phase() const { return phase_; }
 
     boost::asio::awaitable<void> run();
+    // after_each_tick: called once each tick's figures are in progress and in the job's row,
+    // so what reads progress then (the metrics) shows the measurement status shows.
+    void after_each_tick(std::function<void()> f) { after_tick_ = std::move(f); }
 
   private:
     // One tick: measure the lag, estimate, log a checkpoint, rate and pace, write the row,
@@ -85,6 +89,7 @@ class job_monitor {
     base::progress& progress_;
     const std::atomic<bool>& stop_;
     std::string phase_;
+    std::function<void()> after_tick_;
     int64_t last_changes_ = 0;
     std::chrono::steady_clock::time_point last_time_{};
     double rate_ = 0;

@@ -17,10 +17,6 @@
 #include "partshift/error.hpp"
 #include "partshift/pg/quote.hpp"
 
-#ifndef PARTSHIFT_BINARY
-#define PARTSHIFT_BINARY "partshift"
-#endif
-
 namespace partshift::testing {
 namespace {
 

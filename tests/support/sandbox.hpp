@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "partshift/pg/connection.hpp"
+#include "support/test_paths.hpp"
 
 namespace partshift::testing {
 

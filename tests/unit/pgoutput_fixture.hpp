@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "partshift/stream/pgoutput_messages.hpp"
+#include "unit/fixtures_dir.hpp"
 
 namespace partshift::testing {
 
@@ -30,7 +31,7 @@ inline std::string from_hex(const std::string& hex) {
 }
 
 inline std::vector<fixture_message> load_fixture(const std::string& name) {
-    const std::string path = std::string(PARTSHIFT_FIXTURES_DIR) + "/pgoutput/" + name;
+    const std::string path = std::string(partshift::testing::fixtures_dir()) + "/pgoutput/" + name;
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot open fixture " + path);
     std::vector<fixture_message> out;

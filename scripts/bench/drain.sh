@@ -18,8 +18,8 @@
 #               transactions) passes the marker
 # Both targets are compared with the source afterwards (count, sums, md5); a difference fails.
 # Where the time goes: the CPU seconds each process of either pipeline used, read when the
-# drain is complete (each started with it): the walsender, partshift and its apply backend;
-# the walsender and the subscription's apply worker.
+# drain is complete (each started with it): the walsender, partshift and its apply backend(s),
+# summed over the lanes with --apply-workers K; the walsender and the subscription's apply worker.
 
 native_setup() {
   local sub_db=${db}_sub
@@ -91,8 +91,10 @@ phase_drain() {
   t1=$(now)
   local ws apply cpu_ws cpu_ps cpu_apply
   ws=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name LIKE 'partshift\_%' AND active_pid IS NOT NULL LIMIT 1")
-  apply=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'partshift-apply' AND datname = current_database() LIMIT 1")
-  cpu_ws=$(cpu_s "$ws") cpu_ps=$(cpu_s "$ps_pid") cpu_apply=$(cpu_s "$apply")
+  # Every lane's backend (run --apply-workers K in PARTSHIFT_BENCH_RUN_FLAGS): their sum.
+  apply=$(sql -c "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name = 'partshift-apply' AND datname = current_database()")
+  # shellcheck disable=SC2086 # one PID per word
+  cpu_ws=$(cpu_s "$ws") cpu_ps=$(cpu_s "$ps_pid") cpu_apply=$(cpu_sum_s $apply)
   ps_stop
   record ps_drain_cpu_walsender_s "${cpu_ws:-nan}"
   record ps_drain_cpu_partshift_s "${cpu_ps:-nan}"

@@ -148,6 +148,16 @@ cpu_s() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
+# cpu_sum_s PID...: their CPU seconds together (the apply backends of K lanes); empty if none.
+cpu_sum_s() {
+  local pid total="" s
+  for pid in "$@"; do
+    s=$(cpu_s "$pid")
+    [[ -n $s ]] && total=$(awk -v a="${total:-0}" -v b="$s" 'BEGIN { printf "%.2f", a + b }')
+  done
+  printf '%s' "$total"
+}
+
 # ---- the load -----------------------------------------------------------------------------------
 # pgbench_load NAME [pgbench options]: the reference load (4 clients, 1 UPDATE + 1 INSERT per
 # transaction, prepared), output in $work/NAME.out; prints the TPS it reached.

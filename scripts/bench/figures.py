@@ -180,12 +180,14 @@ def derive(r):
         "saturated_lag_growth_bytes_per_s": med("sat_lag_growth_bytes_per_s"),
         "native_saturated_lag_growth_bytes_per_s": med("native_sat_lag_growth_bytes_per_s"),
         "saturated_source_tps_ratio": div(med("sat_tps"), med("sat_base_tps")),
+        "saturated_follow_tps_ratio": div(med("sat_follow_tps"), med("sat_base_tps")),
         "native_saturated_source_tps_ratio": div(med("native_sat_tps"), med("sat_base_tps")),
         "saturated_lock_ms": top("sat_lock_ms"),
         "saturated_client_latency_ms_max": top("sat_client_max_ms"),
         "saturated_failed_transactions": top("sat_failed_tx"),
         "saturated_base_tps": med("sat_base_tps"),
         "saturated_tps": med("sat_tps"),
+        "saturated_follow_tps": med("sat_follow_tps"),
         "native_saturated_tps": med("native_sat_tps"),
     }
     # phase lanes: each K's drain against one lane's, as is and with the slowed backend
@@ -239,8 +241,9 @@ INFO = [  # reported without a target
     ("trigger_tps_ratio", "saturated TPS, sync trigger / no migration"),
     ("lag_p50_s", "lag p50 while following the load (s)"),
     ("cutover_client_latency_2s_window_ms_max", "worst client transaction done within 2 s of it (ms)"),
-    ("saturated_seconds_to_cutover", "saturated: run start → swap committed (s)"),
+    ("saturated_seconds_to_cutover", "saturated: run start → swap, less the held follow (s)"),
     ("saturated_source_tps_ratio", "saturated: load TPS while migrating / without"),
+    ("saturated_follow_tps_ratio", "saturated: load TPS, partshift following / without"),
     ("native_saturated_source_tps_ratio", "saturated: load TPS, native following / without"),
     ("saturated_lag_growth_bytes_per_s", "saturated: partshift lag growth following (B/s)"),
     ("native_saturated_lag_growth_bytes_per_s", "saturated: native lag growth (B/s)"),
@@ -299,14 +302,14 @@ def report(args):
               "peak_rss_replay_mb")))
     if f.get("saturated_cut_over") is not None:
         print("saturated: %s tx/s without a migration; partshift cut over %s (%s s after run, "
-              "lock %s ms, worst client %s ms, %s tx/s meanwhile, lag growth %s B/s following, "
-              "failed tx %s); native following %s tx/s, lag growth %s B/s" % tuple(
+              "lock %s ms, worst client %s ms, %s tx/s meanwhile, %s tx/s following, lag growth "
+              "%s B/s following, failed tx %s); native following %s tx/s, lag growth %s B/s" % tuple(
                   fmt(f.get(k)) if k != "saturated_cut_over" else
                   ("yes" if f.get(k) else "NO") for k in (
                       "saturated_base_tps", "saturated_cut_over",
                       "saturated_seconds_to_cutover", "saturated_lock_ms",
                       "saturated_client_latency_ms_max", "saturated_tps",
-                      "saturated_lag_growth_bytes_per_s", "saturated_failed_transactions",
+                      "saturated_follow_tps", "saturated_lag_growth_bytes_per_s", "saturated_failed_transactions",
                       "native_saturated_tps", "native_saturated_lag_growth_bytes_per_s")))
     lanes = sorted(int(k.rsplit("_k", 1)[1]) for k in f if k.startswith("lanes_drain_s_k"))
     if lanes:

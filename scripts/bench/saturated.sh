@@ -4,13 +4,16 @@
 #   no migration      $duration s of the load alone → sat_base_tps
 #   partshift         the load runs from 3 s before `run --max-lag 1s --cutover-when tail-fits`
 #                     until 3 s after the swap (or $saturated_timeout s without one, then the run
-#                     is stopped and counted: sat_cut_over 0). Measured: whether and when it cut
-#                     over (run start → swap committed), the lock hold, the worst client
+#                     is stopped and counted: sat_cut_over 0). The cutover is held (its
+#                     --postpone-cutover-flag file) for $duration s of following, so the lag's
+#                     course under the load is measured over as long a window as native's, then
+#                     let go. Measured: whether and when it cut over (run start → swap
+#                     committed, less that held window), the lock hold, the worst client
 #                     transaction across the cutover (as phase cutover measures it), failed
-#                     client transactions, the load's TPS from run start to the swap against
-#                     sat_base_tps, and how fast the lag grew while following (a least-squares
-#                     slope of partshift.jobs.lag_bytes, sampled every second from follow to the
-#                     cutover's start; negative: it converged)
+#                     client transactions, the load's TPS from run start to the swap and while
+#                     following against sat_base_tps, and how fast the lag grew while following
+#                     (a least-squares slope of partshift.jobs.lag_bytes, sampled every second
+#                     over the held window; negative: it converged)
 #   native            the same load for $duration s with native logical replication following
 #                     into the partitioned table in ${db}_sub (set up as phase drain does, the
 #                     subscription enabled as the load starts): the slope of the WAL the
@@ -31,13 +34,30 @@ pgbench_unthrottled_until() {  # pgbench_unthrottled_until NAME FILE: 10 s round
 }
 
 # lag_bytes_sampler DATABASE QUERY FILE: "epoch bytes" every second from QUERY, until ended.
+# psql's \watch stops at an error, such as partshift.jobs not there yet before the run made
+# it: started again a second later.
 lag_bytes_sampler() {
   trap 'exit 0' TERM
-  printf '%s \\watch 1\n' "$2" | psql -X -q -At -F ' ' -d "$1" >>"$3" 2>/dev/null
+  while :; do
+    printf '%s \\watch 1\n' "$2" | psql -X -q -At -F ' ' -d "$1" >>"$3" 2>/dev/null
+    sleep 1
+  done
+}
+
+# wait_for_follow SECONDS: until the job is in phase follow (0), or the run ended or the time
+# ran out (1).
+wait_for_follow() {
+  local deadline=$((SECONDS + $1))
+  while ((SECONDS < deadline)) && kill -0 "$ps_pid" 2>/dev/null; do
+    [[ "$(ps_status | jq -r .phase 2>/dev/null)" == follow ]] && return 0
+    sleep 0.2
+  done
+  return 1
 }
 
 phase_saturated() {
-  local logfile="$work/saturated.log" t0 t_start t_swap hold p50 p99 max n sampler load_pid
+  local logfile="$work/saturated.log" t0 t_start t_swap t_follow t_release hold p50 p99 max n
+  local sampler load_pid flag="$work/sat.hold" followed=0
   log "saturated: the load without a rate, no migration, $duration s"
   settle
   record sat_base_tps "$(pgbench_load sat-base -T "$duration")"
@@ -56,8 +76,17 @@ phase_saturated() {
   sampler=$!
   track "$sampler"
   t0=$(now)
-  ps_start "$logfile" --max-lag 1s --cutover-when tail-fits
-  if ps_wait_for "$logfile" "$saturated_timeout"; then
+  touch "$flag"
+  ps_start "$logfile" --max-lag 1s --cutover-when tail-fits --postpone-cutover-flag "$flag"
+  if wait_for_follow "$saturated_timeout"; then
+    t_follow=$(now)
+    log "    following after $(elapsed "$t0" "$t_follow") s; the cutover held for $duration s"
+    sleep "$duration"
+    followed=1
+  fi
+  t_release=$(now)
+  rm -f "$flag"
+  if ((followed)) && ps_wait_for "$logfile" "$saturated_timeout"; then
     t_start=$(log_time "$logfile" "cutover: lag")
     t_swap=$(log_time "$logfile" "cutover: swapped on attempt")
     sleep 3  # the load goes on, into the partitioned table now
@@ -70,15 +99,21 @@ phase_saturated() {
     read -r _ _ max _ < <(python3 "$bench_dir/figures.py" latency "${across[@]}" "$work/lat/sat".*)
     read -r _ _ _ n < <(python3 "$bench_dir/figures.py" latency --from "$t0" --to "$t_swap" \
       "$work/lat/sat".*)
+    read -r _ _ _ n_follow < <(python3 "$bench_dir/figures.py" latency --from "$t_follow" \
+      --to "$t_release" "$work/lat/sat".*)
     record sat_cut_over 1
-    record sat_seconds_to_cutover "$(elapsed "$t0" "$t_swap")"
+    # As if not held: to follow, then from the release to the swap.
+    record sat_seconds_to_cutover \
+      "$(awk -v a="$(elapsed "$t0" "$t_follow")" -v b="$(elapsed "$t_release" "$t_swap")" 'BEGIN { printf "%.3f", a + b }')"
+    record sat_follow_tps "$(awk -v n="$n_follow" -v s="$(elapsed "$t_follow" "$t_release")" 'BEGIN { printf "%.1f", n / s }')"
     record sat_lock_ms "$hold"
     record sat_client_max_ms "$max"
     record sat_tps "$(awk -v n="$n" -v s="$(elapsed "$t0" "$t_swap")" 'BEGIN { printf "%.1f", n / s }')"
     record sat_lag_growth_bytes_per_s \
       "$(python3 "$bench_dir/figures.py" slope --to "$t_start" "$work/sat-lag.samples")"
-    log "  cut over $(elapsed "$t0" "$t_swap") s after run started; lock held $hold ms; worst" \
-      "client transaction across the cutover $max ms; $n transactions meanwhile"
+    log "  cut over $(elapsed "$t_release" "$t_swap") s after the hold ended" \
+      "($(elapsed "$t0" "$t_swap") s after run started); lock held $hold ms; worst client" \
+      "transaction across the cutover $max ms; $n transactions meanwhile"
     restore_plain_table
   else
     log "  no cutover within $saturated_timeout s; stopping it"

@@ -17,7 +17,8 @@ required = ["rows", "copy_vs_insert_select_indexed", "copy_vs_load_then_index",
             "cutover_lock_ms_max", "cutover_client_latency_ms_max", "end_to_end_vs_insert_select",
             "lag_p99_s", "peak_rss_mb", "follow_after_copy_p99_latency_ratio",
             "follow_after_resume_p99_latency_ratio", "saturated_cut_over",
-            "saturated_source_tps_ratio", "native_saturated_lag_growth_bytes_per_s",
+            "saturated_source_tps_ratio", "saturated_follow_tps_ratio",
+            "saturated_lag_growth_bytes_per_s", "native_saturated_lag_growth_bytes_per_s",
             "lanes_speedup_k2", "lanes_slow_speedup_k2"]
 bad = [k for k in required
        if isinstance(figures.get(k), bool) or not isinstance(figures.get(k), (int, float))]

@@ -187,7 +187,7 @@ TEST(LanesEngineTest, SetApplyWorkersWhileFollowingChangesTheLanesOfTheRunningJo
     }
     auto text = run_partshift({"status", "--dsn", db.dsn(), "--job", "events"});
     ASSERT_EQ(text.exit_code, 0) << text.err;
-    EXPECT_NE(text.out.find("apply lanes  2, applied up to 0/"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("apply lanes  2, applied up to "), std::string::npos) << text.out;
 
     drain_then_stop(db, *load, *run);
     auto source = fingerprint(conn, "public.events");

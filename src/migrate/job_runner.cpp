@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <filesystem>
 
 #include "partshift/error.hpp"
 #include "partshift/migrate/after_cutover.hpp"
@@ -22,6 +23,7 @@
 #include "partshift/migrate/spool_sink.hpp"
 #include "partshift/monitor/log_event.hpp"
 #include "partshift/pg/pg_error.hpp"
+#include "partshift/spool/stream_staging.hpp"
 #include "partshift/state/cutover_request.hpp"
 #include "partshift/state/job_controls.hpp"
 #include "partshift/stream/origin_filter.hpp"
@@ -174,10 +176,11 @@ int job_runner::run_phases(state::job_record job) {
 
     // stream ‖ the phase script: the streamer spools changes from L0 while the copy runs.
     spool_sink sink(writer, spool_published);
+    spool::stream_staging staging(std::filesystem::path(job.spool_dir) / "streamed");
     stream::streamer streamer({options_.dsn, job.slot_name, job.publication_name,
                                std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0)),
                                stream::origin_filter_enabled(job.origin_filter)},
-                              sink, progress, tasks.stop_flag());
+                              sink, progress, tasks.stop_flag(), &staging);
     tasks.spawn("streamer", streamer.run());
     // The WAL guard ends the run through the group (exit 5, or 1 for a lost slot).
     throttle::throttler throttler(throttler_options_for(options_, job), progress,

@@ -14,6 +14,7 @@
 #include "partshift/spool/segment_chain.hpp"
 #include "partshift/spool/segment_format.hpp"
 #include "segment_file_reader.hpp"
+#include "write_failure.hpp"
 
 namespace partshift::spool {
 
@@ -327,11 +328,7 @@ void spool_writer::sync_file(int fd, const std::filesystem::path& what) {
 
 void spool_writer::fail_write(int err, const std::string& op, const std::filesystem::path& path) {
     failed_ = true;
-    if (err == ENOSPC || err == EDQUOT) {
-        throw runtime_error("spool: no space left on device writing " + path.string() +
-                            " (free space or use --spool-dir)");
-    }
-    throw runtime_error("spool: " + op + " failed on " + path.string() + ": " + std::strerror(err));
+    detail::throw_write_failure(err, op, path);
 }
 
 }  // namespace partshift::spool

@@ -40,8 +40,13 @@ clock::duration busy_gap(std::chrono::microseconds coalesce) {
 }  // namespace
 
 streamer::streamer(streamer_options options, change_sink& sink, base::progress& progress,
-                   const std::atomic<bool>& stop)
-    : options_(std::move(options)), sink_(sink), progress_(progress), stop_(stop) {}
+                   const std::atomic<bool>& stop, streamed_transactions* streamed)
+    : options_(std::move(options)),
+      sink_(sink),
+      progress_(progress),
+      stop_(stop),
+      streamed_(streamed),
+      streaming_(streamed != nullptr) {}
 
 asio::awaitable<void> streamer::run() {
     auto backoff = std::chrono::seconds(1);
@@ -103,8 +108,15 @@ asio::awaitable<void> streamer::stream_once() {
     in_transaction_ = false;
     skipping_ = false;
     held_begin_.reset();  // nothing of it reached the sink: it comes again whole
+    // Streamed transactions come again from their start too.
+    stream_xid_.reset();
+    if (streamed_) streamed_->clear();
+    // Protocol 2 (PostgreSQL 14+) streams a transaction that outgrows the walsender's
+    // logical_decoding_work_mem instead of spilling it to pg_replslot/ and reading it back.
+    streaming_ = streamed_ != nullptr && conn.server_version() >= 140000;
     std::string sql = "START_REPLICATION SLOT " + pg::escape_identifier(options_.slot_name) +
-                      " LOGICAL " + format_lsn(start) + " (proto_version '1', publication_names " +
+                      " LOGICAL " + format_lsn(start) + " (proto_version '" +
+                      (streaming_ ? "2', streaming 'on'" : "1'") + ", publication_names " +
                       // publication_names is a quoted list inside a string literal.
                       "'\"" + options_.publication + "\"', messages 'true'" +
                       (options_.origin_none ? ", origin 'none')" : ")");
@@ -119,8 +131,9 @@ asio::awaitable<void> streamer::stream_once() {
                 "); the server removed WAL it needed. Run 'partshift abort' and start again");
         throw;
     }
-    spdlog::info("streaming from slot {} at {}{}", options_.slot_name, format_lsn(start),
-                 options_.origin_none ? " (partshift's own writes skipped by origin)" : "");
+    spdlog::info("streaming from slot {} at {}{}{}", options_.slot_name, format_lsn(start),
+                 options_.origin_none ? " (partshift's own writes skipped by origin)" : "",
+                 streaming_ ? "; large transactions streamed before their commit" : "");
 
     auto send_status = [&](bool request_reply) -> asio::awaitable<void> {
         standby_status status;
@@ -196,10 +209,61 @@ void streamer::handle_frame(std::string_view frame, bool& reply_now) {
     // Relation and Type messages carry LSN 0 in the header: only move forward.
     received_ = std::max(received_, data.wal_end);
     progress_.received_lsn = received_;
-    handle_message(decode_pgoutput(data.payload, /*in_stream_block=*/false));
+    handle_message(decode_pgoutput(data.payload, /*in_stream_block=*/stream_xid_.has_value()));
+}
+
+bool streamer::handle_streamed(const message& msg) {
+    const bool stream_message = std::holds_alternative<stream_start_msg>(msg) ||
+                                std::holds_alternative<stream_stop_msg>(msg) ||
+                                std::holds_alternative<stream_commit_msg>(msg) ||
+                                std::holds_alternative<stream_abort_msg>(msg);
+    if (!stream_xid_ && !stream_message) return false;
+    if (!streaming_)
+        throw partshift::runtime_error(
+            "unexpected streamed-transaction message (streaming is off)");
+    if (auto* start = std::get_if<stream_start_msg>(&msg)) {
+        if (stream_xid_ || in_transaction_)
+            throw partshift::runtime_error("a Stream Start inside another transaction");
+        stream_xid_ = start->xid;
+        streamed_->start(start->xid, start->first_segment);
+    } else if (std::holds_alternative<stream_stop_msg>(msg)) {
+        stream_xid_.reset();
+    } else if (stream_xid_) {
+        if (stream_message)
+            throw partshift::runtime_error("a Stream Commit or Abort inside a Stream block");
+        streamed_->append(*stream_xid_, msg);
+    } else if (auto* abort = std::get_if<stream_abort_msg>(&msg)) {
+        streamed_->abort(abort->xid, abort->subxid);
+    } else {
+        commit_streamed(std::get<stream_commit_msg>(msg));
+    }
+    return true;
+}
+
+void streamer::commit_streamed(const stream_commit_msg& commit) {
+    if (commit.commit_lsn < sink_.last_commit_end_lsn()) {
+        streamed_->discard(commit.xid);  // in the sink already: sent again after a reconnect
+        return;
+    }
+    // The sink takes it as a transaction sent whole at its commit (protocol 1's way).
+    handle_message(begin_msg{commit.commit_lsn, commit.commit_time, commit.xid});
+    uint64_t replayed = 0;
+    streamed_->replay(commit.xid, [&](const message& m) {
+        handle_message(m);
+        ++replayed;
+        if (sink_.unflushed_bytes() >= flush_threshold_bytes) flush_sink();
+    });
+    handle_message(commit_msg{commit.flags, commit.commit_lsn, commit.end_lsn, commit.commit_time});
+    // Most streamed transactions on a job's server are partshift's own copy chunks, whose
+    // rows pgoutput filters out: nothing of them is staged.
+    spdlog::log(replayed > 0 ? spdlog::level::info : spdlog::level::debug,
+                "stream: transaction {} was streamed before its commit at {}; {} staged "
+                "records spooled",
+                commit.xid, format_lsn(commit.commit_lsn), replayed);
 }
 
 void streamer::handle_message(const message& msg) {
+    if (handle_streamed(msg)) return;
     if (auto* begin = std::get_if<begin_msg>(&msg)) {
         in_transaction_ = true;
         // After a reconnect or a server crash the server may send transactions the sink
@@ -241,12 +305,6 @@ void streamer::handle_message(const message& msg) {
         skipping_ = false;
         return;
     }
-    if (std::holds_alternative<stream_start_msg>(msg) ||
-        std::holds_alternative<stream_stop_msg>(msg) ||
-        std::holds_alternative<stream_commit_msg>(msg) ||
-        std::holds_alternative<stream_abort_msg>(msg))
-        throw partshift::runtime_error(
-            "unexpected streamed-transaction message (streaming is off)");
     if (auto* lm = std::get_if<logical_message_msg>(&msg); lm && !lm->transactional) return;
     if (!in_transaction_) return;  // nothing else arrives outside a transaction
     if (skipping_) return;

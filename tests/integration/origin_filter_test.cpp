@@ -53,26 +53,6 @@ class OriginFilter : public ::testing::Test {
                               spool_.path() + "-run" + std::to_string(++runs_) + ".log");
     }
 
-    // caught_up: lag 0 in follow, twice a moment apart (the applier is idle and current).
-    proto::status_report caught_up(const std::string& dsn, child_process* run) {
-        proto::status_report s;
-        for (int i = 0; i < 2; ++i) {
-            s = wait_for_status(
-                dsn, "events",
-                [](const auto& r) { return r.phase() == "follow" && r.lag_bytes() == 0; }, 300s,
-                run, "lag 0 in follow");
-            std::this_thread::sleep_for(1500ms);
-        }
-        return s;
-    }
-
-    static void stop(child_process& run) {
-        run.signal(SIGTERM);
-        auto code = run.wait(120s);
-        ASSERT_TRUE(code.has_value()) << run.log();
-        EXPECT_EQ(*code, 0) << run.log();
-    }
-
     // job_origins: how many origins named after the job's slot exist (the cluster's origins
     // of other tests' jobs are theirs).
     static int64_t job_origins(const std::string& dsn, const std::string& slot) {
@@ -123,29 +103,29 @@ TEST_F(OriginFilter, TheSlotSkipsPartshiftsOwnWritesAndTheDataStillConverges) {
     create_ledger(db);
 
     auto filtered = start_run(db.dsn(), {"--dry-run", "--copy-workers", "2"});
-    auto s = caught_up(db.dsn(), filtered.get());
+    auto s = wait_caught_up(db.dsn(), "events", filtered.get());
     EXPECT_EQ(s.origin_filter(), "on");
     const auto slot = s.slot_name();
     // Up to two copy workers and the applier, each with its own origin.
     EXPECT_GE(job_origins(db.dsn(), slot), 2);
     EXPECT_LE(job_origins(db.dsn(), slot), 3);
     const auto filtered_bytes = decoded_bytes(db.dsn(), slot);
-    stop(*filtered);
+    stop_run(*filtered);
     EXPECT_NE(filtered->log().find("origin filter on"), std::string::npos) << filtered->log();
 
     auto unfiltered = start_run(plain.dsn(), {"--dry-run", "--no-origin-filter"});
-    auto u = caught_up(plain.dsn(), unfiltered.get());
+    auto u = wait_caught_up(plain.dsn(), "events", unfiltered.get());
     EXPECT_EQ(u.origin_filter(), "off: --no-origin-filter was given");
     EXPECT_EQ(job_origins(plain.dsn(), u.slot_name()), 0);
     const auto unfiltered_bytes = decoded_bytes(plain.dsn(), u.slot_name());
-    stop(*unfiltered);
+    stop_run(*unfiltered);
     // Resumed without the flag, the job keeps the choice it started with: nothing turns the
     // filter on later.
     auto resumed = start_run(plain.dsn(), {"--dry-run"});
-    EXPECT_EQ(caught_up(plain.dsn(), resumed.get()).origin_filter(),
+    EXPECT_EQ(wait_caught_up(plain.dsn(), "events", resumed.get()).origin_filter(),
               "off: --no-origin-filter was given");
     EXPECT_EQ(job_origins(plain.dsn(), u.slot_name()), 0);
-    stop(*resumed);
+    stop_run(*resumed);
     EXPECT_EQ(run_partshift({"abort", "--dsn", plain.dsn(), "--job", "events"}).exit_code, 0);
 
     // The unfiltered slot decoded the copy's 60k rows (tens of MB); the filtered one next to
@@ -175,7 +155,7 @@ TEST_F(OriginFilter, AKilledRunsOriginsAreReusedAndAbortDropsThem) {
     test_database db;
     ASSERT_TRUE(load_events_table(db, 20000));
     auto run = start_run(db.dsn(), {"--dry-run"});
-    auto s = caught_up(db.dsn(), run.get());
+    auto s = wait_caught_up(db.dsn(), "events", run.get());
     const auto slot = s.slot_name();
     const auto origins = job_origins(db.dsn(), slot);
     EXPECT_GE(origins, 2);  // the applier's and at least one copy worker's
@@ -183,7 +163,7 @@ TEST_F(OriginFilter, AKilledRunsOriginsAreReusedAndAbortDropsThem) {
     ASSERT_TRUE(run->wait(30s).has_value());
 
     auto again = start_run(db.dsn(), {"--dry-run"});
-    caught_up(db.dsn(), again.get());
+    wait_caught_up(db.dsn(), "events", again.get());
     EXPECT_EQ(job_origins(db.dsn(), slot), origins);
     // The apply session holds its origin again (a session of the resumed run).
     EXPECT_TRUE(origin_held(db.dsn(), slot + "_a1"));
@@ -194,10 +174,10 @@ TEST_F(OriginFilter, AKilledRunsOriginsAreReusedAndAbortDropsThem) {
 
     // --no-origin-filter on a resumed run turns the filter off (and it stays off).
     auto unfiltered = start_run(db.dsn(), {"--dry-run", "--no-origin-filter"});
-    EXPECT_EQ(caught_up(db.dsn(), unfiltered.get()).origin_filter(),
+    EXPECT_EQ(wait_caught_up(db.dsn(), "events", unfiltered.get()).origin_filter(),
               "off: turned off by --no-origin-filter on a resumed run");
     EXPECT_FALSE(origin_held(db.dsn(), slot + "_a1"));
-    stop(*unfiltered);
+    stop_run(*unfiltered);
 
     auto abort = run_partshift({"abort", "--dsn", db.dsn(), "--job", "events"});
     EXPECT_EQ(abort.exit_code, 0) << abort.err;
@@ -227,7 +207,7 @@ TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) 
     }
 
     auto run = start_run(one, {"--dry-run"});
-    auto s = caught_up(one, run.get());
+    auto s = wait_caught_up(one, "events", run.get());
     EXPECT_EQ(s.origin_filter(), "on");
     app_connection(dsn).exec("SELECT pg_replication_origin_create('subscriber_16999')");
     auto code = run->wait(60s);
@@ -248,7 +228,7 @@ TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) 
     // the swap (the run's own check is slowed down here), the source untouched.
     app_connection(dsn).exec("SELECT pg_replication_origin_drop('subscriber_16999')");
     auto late = start_run(three, {"--postpone-cutover"}, {"PARTSHIFT_TEST_ORIGIN_CHECK_MS=600000"});
-    EXPECT_EQ(caught_up(three, late.get()).origin_filter(), "on");
+    EXPECT_EQ(wait_caught_up(three, "events", late.get()).origin_filter(), "on");
     app_connection(dsn).exec("SELECT pg_replication_origin_create('subscriber_16999')");
     auto cut = run_partshift({"cutover", "--dsn", three, "--job", "events"}, 120s);
     EXPECT_NE(cut.exit_code, 0) << cut.out << cut.err;
@@ -264,7 +244,7 @@ TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) 
 
     // A new job while the foreign origin exists: unfiltered, and says so.
     auto other = start_run(two, {"--dry-run"});
-    auto t = caught_up(two, other.get());
+    auto t = wait_caught_up(two, "events", other.get());
     EXPECT_EQ(t.origin_filter().rfind("off: the cluster has replication origins that are not "
                                       "partshift's (subscriber_16999)",
                                       0),
@@ -278,7 +258,7 @@ TEST_F(OriginFilter, AForeignOriginStopsAFilteredJobAndLeavesANewOneUnfiltered) 
               std::string::npos)
         << text.out;
     EXPECT_EQ(job_origins(two, t.slot_name()), 0);
-    stop(*other);
+    stop_run(*other);
 
     // All aborted: no origin of partshift's is left in the cluster.
     for (const auto& d : {one, two, three})
@@ -310,12 +290,12 @@ TEST_F(OriginFilter, AStartingJobDropsOriginsWhoseSlotIsGone) {
     };
 
     auto run = start_run(db.dsn(), {"--dry-run"});
-    auto s = caught_up(db.dsn(), run.get());
+    auto s = wait_caught_up(db.dsn(), "events", run.get());
     EXPECT_EQ(count(orphan), 0) << run->log();
     EXPECT_EQ(count(held), 1) << run->log();
     EXPECT_GE(job_origins(db.dsn(), s.slot_name()), 2) << run->log();
     EXPECT_EQ(s.origin_filter(), "on") << run->log();
-    stop(*run);
+    stop_run(*run);
 
     holder.exec("SELECT pg_replication_origin_session_reset()");
     holder.query("SELECT pg_replication_origin_drop($1)", held);

@@ -3,6 +3,7 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <thread>
 
@@ -68,6 +69,25 @@ std::unique_ptr<child_process> start_with_env(const std::vector<std::string>& en
     full.insert(full.end(), env.begin(), env.end());
     full.insert(full.end(), argv.begin(), argv.end());
     return std::make_unique<child_process>(full, log_path);
+}
+
+proto::status_report wait_caught_up(const std::string& dsn, const std::string& job,
+                                    child_process* run) {
+    proto::status_report s;
+    for (int i = 0; i < 2; ++i) {
+        s = wait_for_status(
+            dsn, job, [](const auto& r) { return r.phase() == "follow" && r.lag_bytes() == 0; },
+            std::chrono::seconds(300), run, "lag 0 in follow");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    }
+    return s;
+}
+
+void stop_run(child_process& run) {
+    run.signal(SIGTERM);
+    auto code = run.wait(std::chrono::seconds(120));
+    ASSERT_TRUE(code.has_value()) << run.log();
+    EXPECT_EQ(*code, 0) << run.log();
 }
 
 }  // namespace partshift::testing

@@ -33,6 +33,14 @@ proto::status_report wait_for_status(const std::string& dsn, const std::string& 
                                      std::chrono::seconds timeout, child_process* run,
                                      const std::string& what);
 
+// wait_caught_up: the job's lag 0 in follow twice, 1.5 s apart (the applier idle and
+// current, not just between two batches); returns the last status.
+proto::status_report wait_caught_up(const std::string& dsn, const std::string& job,
+                                    child_process* run);
+
+// stop_run: SIGTERM to a run, which must end with exit 0 within two minutes.
+void stop_run(child_process& run);
+
 // start_with_env: `argv` started through env(1) with the VAR=value settings in `env` (the
 // engine's fault-injection hooks), logging to log_path.
 std::unique_ptr<child_process> start_with_env(const std::vector<std::string>& env,

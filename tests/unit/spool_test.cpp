@@ -19,31 +19,15 @@
 #include "partshift/spool/spool_writer.hpp"
 #include "partshift/stream/pgoutput_decoder.hpp"
 #include "pgoutput_fixture.hpp"
+#include "temp_directory.hpp"
 
 using namespace partshift::spool;
 using namespace partshift::stream;
 namespace fs = std::filesystem;
 namespace proto = partshift::proto;
+using partshift::testing::temp_dir;
 
 namespace {
-
-// temp_dir: a fresh directory removed with its contents at the end of the test.
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "partshift-spool-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 tuple_value text(const std::string& s) {
     return {tuple_value::kind::text, s};

@@ -14,6 +14,7 @@
 
 #include "partshift/base/progress.hpp"
 #include "partshift/stream/change_sink.hpp"
+#include "partshift/stream/streamed_transactions.hpp"
 
 namespace partshift::stream {
 
@@ -44,8 +45,11 @@ struct streamer_options {
 
 class streamer {
   public:
+    // With `streamed`, large transactions are streamed before their commit (pgoutput
+    // protocol 2, PostgreSQL 14+) and staged there; without, the server spills them to
+    // pg_replslot/ and sends them whole at their commit (protocol 1).
     streamer(streamer_options options, change_sink& sink, base::progress& progress,
-             const std::atomic<bool>& stop);
+             const std::atomic<bool>& stop, streamed_transactions* streamed = nullptr);
 
     // run streams until stop is set; reconnects with backoff when the server goes away.
     // Throws on errors that retrying cannot fix (slot lost, decode errors, sink errors).
@@ -59,12 +63,18 @@ class streamer {
   private:
     boost::asio::awaitable<void> stream_once();
     void handle_message(const message& msg);
+    // handle_streamed: the messages of protocol 2's streamed transactions; false for others.
+    bool handle_streamed(const message& msg);
+    void commit_streamed(const stream_commit_msg& commit);
     lsn_t flush_sink();
 
     streamer_options options_;
     change_sink& sink_;
     base::progress& progress_;
     const std::atomic<bool>& stop_;
+    streamed_transactions* streamed_;
+    bool streaming_ = false;              // this session asked for streaming
+    std::optional<uint32_t> stream_xid_;  // inside a Stream Start ... Stop block of this xid
 
     bool in_transaction_ = false;
     bool skipping_ = false;  // a transaction already in the sink, sent again

@@ -1,0 +1,67 @@
+// stream_staging: the streamed transactions of a job staged on disk until their commit
+// (stream/streamed_transactions.hpp says why), one file per toplevel xid in a directory of the
+// job's spool. Files are framed as segments are (segment_format.hpp) and never fsynced: the
+// server streams again whatever a crash loses, and the files are removed when staging starts.
+// Memory per open transaction: a write buffer, the offsets of its subtransactions and of its
+// Relation messages; the changes themselves are on disk.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "partshift/base/unique_fd.hpp"
+#include "partshift/stream/streamed_transactions.hpp"
+
+namespace partshift::spool {
+
+class stream_staging : public stream::streamed_transactions {
+  public:
+    // Creates dir (owner-only) if needed and removes what an earlier run left in it.
+    explicit stream_staging(std::filesystem::path dir, std::size_t write_buffer_size = 256 << 10);
+    ~stream_staging() override;
+    stream_staging(const stream_staging&) = delete;
+    stream_staging& operator=(const stream_staging&) = delete;
+
+    void start(uint32_t xid, bool first_segment) override;
+    void append(uint32_t xid, const stream::message& msg) override;
+    void abort(uint32_t xid, uint32_t subxid) override;
+    void replay(uint32_t xid, const std::function<void(const stream::message&)>& each) override;
+    void discard(uint32_t xid) override;
+    void clear() override;
+    uint64_t staged_bytes() const override { return staged_bytes_; }
+
+    // open_transactions: how many transactions have something staged (for tests).
+    std::size_t open_transactions() const noexcept { return staged_.size(); }
+    const std::filesystem::path& dir() const noexcept { return dir_; }
+
+  private:
+    struct staged_transaction {
+        std::filesystem::path path;
+        base::unique_fd fd;
+        std::string buffer;    // bytes not yet written to the file
+        uint64_t written = 0;  // bytes in the file
+        // Where each subtransaction's first change starts, in the order they first appeared.
+        std::vector<std::pair<uint32_t, uint64_t>> subtransactions;
+        // Where each Relation message starts, with the message.
+        std::vector<std::pair<uint64_t, stream::relation_msg>> relations;
+        uint64_t size() const noexcept { return written + buffer.size(); }
+    };
+
+    staged_transaction& open(uint32_t xid);
+    void append_record(staged_transaction& txn, const stream::message& msg);
+    void write_out(staged_transaction& txn);
+    void cut(staged_transaction& txn, uint64_t offset);
+    void forget(uint32_t xid);
+
+    std::filesystem::path dir_;
+    std::size_t write_buffer_size_;
+    std::map<uint32_t, staged_transaction> staged_;
+    uint64_t staged_bytes_ = 0;
+    std::string serialized_;  // one buffer for every record's bytes
+};
+
+}  // namespace partshift::spool

@@ -14,7 +14,7 @@
 #   --backlog N         source transactions in the drain backlog (default rows/5, at least 2000)
 #   --cutovers N        whole migrations cut over under the load (default 3; quick 1)
 #   --rss-compare       also peak RSS at 1M and 5M rows (--rss-sizes "N M" to change them)
-#   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated,lanes
+#   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated,lanes,bigtx
 #                       (default all; none: only --rss-compare)
 #   --lanes LIST        apply lanes (--apply-workers) the lanes phase compares (default 1,2,4)
 #   --lanes-backlog N   source transactions each lanes drain applies (default backlog/4, >= 2000)
@@ -35,7 +35,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 rows=1000000 json="" quick=0 rounds="" duration="" backlog="" cutovers="" rss_compare=0
-rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated,lanes" logs_dir="" build=1
+rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated,lanes,bigtx" logs_dir="" build=1
 lane_counts="1,2,4" lanes_backlog="" lanes_delay_ms=1
 command_line="scripts/benchmark.sh $*"
 usage() { sed -n '6,24p' "$0" >&2; exit 2; }
@@ -67,7 +67,7 @@ for n in "$rows" ${lane_counts//,/ } "$lanes_delay_ms" ${lanes_backlog:+"$lanes_
 done
 ((rows >= 1000)) || { echo "benchmark: --rows must be at least 1000" >&2; exit 2; }
 for phase in ${phases//,/ }; do
-  [[ " copy impact drain cutover saturated lanes none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
+  [[ " copy impact drain cutover saturated lanes bigtx none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
 done
 rounds=${rounds:-$((quick ? 1 : 2))}
 duration=${duration:-$((quick ? 5 : 30))}
@@ -128,6 +128,7 @@ source "$bench_dir/cutover.sh"
 source "$bench_dir/rss.sh"
 source "$bench_dir/saturated.sh"
 source "$bench_dir/lanes.sh"
+source "$bench_dir/bigtx.sh"
 
 log "loading $rows rows into orders"
 createdb "$db"
@@ -140,7 +141,7 @@ log "orders: $(sql -c "SELECT pg_size_pretty(pg_total_relation_size('orders'))")
 started=$SECONDS
 # (if, not &&: inside a function called from an && list, set -e is off and a failed step would
 # go unnoticed)
-for phase in copy impact drain cutover saturated lanes; do
+for phase in copy impact drain cutover saturated lanes bigtx; do
   if [[ ",$phases," == *",$phase,"* ]]; then "phase_$phase"; fi
 done
 if ((rss_compare)); then phase_rss_compare; fi

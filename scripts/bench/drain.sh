@@ -37,12 +37,12 @@ native_setup() {
   # Created here and not by CREATE SUBSCRIPTION: in the same cluster that would wait for itself.
   sql -c "SELECT pg_create_logical_replication_slot('bench_native', 'pgoutput')" >/dev/null
 }
-# native_subscribe: the subscription on that slot, created disabled. Only once no partshift
-# run is active: its replication origin is a foreign origin to a job that filters by origin
-# (16+), which stops it.
+# native_subscribe [OPTIONS]: the subscription on that slot, created disabled, with more WITH
+# options if given (bigtx: "streaming = on"). Only once no partshift run is active: its
+# replication origin is a foreign origin to a job that filters by origin (16+), which stops it.
 native_subscribe() {
   sql_in "${db}_sub" -c "CREATE SUBSCRIPTION bench_native CONNECTION 'host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db'
-    PUBLICATION bench_native WITH (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false)" \
+    PUBLICATION bench_native WITH (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false${1:+, $1})" \
     >/dev/null
 }
 native_teardown() {

@@ -140,8 +140,8 @@ def derive(r):
                                            or med("ref_insert_select_indexed_s")),
         "lag_p50_s": med("lag_p50_s"),
         "lag_p99_s": med("lag_p99_s"),
-        "peak_rss_mb": max([v for k in ("rss_copy_mb", "rss_replay_mb") for v in r.get(k, [])],
-                           default=None),
+        "peak_rss_mb": max([v for k in ("rss_copy_mb", "rss_replay_mb", "rss_bigtx_mb")
+                            for v in r.get(k, [])], default=None),
         "peak_rss_copy_mb": top("rss_copy_mb"),
         "peak_rss_replay_mb": top("rss_replay_mb"),
         # the measurements behind the ratios
@@ -189,6 +189,20 @@ def derive(r):
         "saturated_tps": med("sat_tps"),
         "saturated_follow_tps": med("sat_follow_tps"),
         "native_saturated_tps": med("native_sat_tps"),
+        # phase bigtx: one UPDATE of every row, partshift then native (streaming = on)
+        "bigtx_after_commit_vs_native": div(med("bigtx_ps_after_commit_s"),
+                                            med("bigtx_native_after_commit_s")),
+        "bigtx_update_s": med("bigtx_ps_update_s"),
+        "bigtx_partshift_after_commit_s": med("bigtx_ps_after_commit_s"),
+        "bigtx_native_after_commit_s": med("bigtx_native_after_commit_s"),
+        "bigtx_partshift_spill_mb": top("bigtx_ps_spill_mb"),
+        "bigtx_partshift_stream_mb": top("bigtx_ps_stream_mb"),
+        "bigtx_native_spill_mb": top("bigtx_native_spill_mb"),
+        "bigtx_native_stream_mb": top("bigtx_native_stream_mb"),
+        "bigtx_partshift_replslot_peak_mb": top("bigtx_ps_replslot_peak_mb"),
+        "bigtx_native_replslot_peak_mb": top("bigtx_native_replslot_peak_mb"),
+        "bigtx_spool_peak_mb": top("bigtx_ps_spool_peak_mb"),
+        "bigtx_peak_rss_mb": top("rss_bigtx_mb"),
     }
     # phase lanes: each K's drain against one lane's, as is and with the slowed backend
     for kind in ("lanes_drain_s", "lanes_slow_drain_s"):
@@ -247,6 +261,8 @@ INFO = [  # reported without a target
     ("native_saturated_source_tps_ratio", "saturated: load TPS, native following / without"),
     ("saturated_lag_growth_bytes_per_s", "saturated: partshift lag growth following (B/s)"),
     ("native_saturated_lag_growth_bytes_per_s", "saturated: native lag growth (B/s)"),
+    ("bigtx_after_commit_vs_native", "big transaction: applied after its commit, / native"),
+    ("bigtx_partshift_spill_mb", "big transaction: the server spilled for partshift (MB)"),
 ]
 
 
@@ -311,6 +327,15 @@ def report(args):
                       "saturated_client_latency_ms_max", "saturated_tps",
                       "saturated_follow_tps", "saturated_lag_growth_bytes_per_s", "saturated_failed_transactions",
                       "native_saturated_tps", "native_saturated_lag_growth_bytes_per_s")))
+    if f.get("bigtx_after_commit_vs_native") is not None:
+        print("big transaction (an UPDATE of every row, %s s): applied %s s after its commit "
+              "(native %s s); the server spilled %s MB and streamed %s MB for partshift (native "
+              "%s / %s), pg_replslot/ peak %s MB (native %s); partshift's spool peak %s MB, RSS "
+              "%s MB" % tuple(fmt(f.get(k)) for k in (
+                  "bigtx_update_s", "bigtx_partshift_after_commit_s", "bigtx_native_after_commit_s",
+                  "bigtx_partshift_spill_mb", "bigtx_partshift_stream_mb", "bigtx_native_spill_mb",
+                  "bigtx_native_stream_mb", "bigtx_partshift_replslot_peak_mb",
+                  "bigtx_native_replslot_peak_mb", "bigtx_spool_peak_mb", "bigtx_peak_rss_mb")))
     lanes = sorted(int(k.rsplit("_k", 1)[1]) for k in f if k.startswith("lanes_drain_s_k"))
     if lanes:
         print("apply lanes, drain s (speedup vs 1 lane): " + ", ".join(

@@ -145,6 +145,11 @@ struct families {
           lane_applied_lsn(gauge(r, "partshift_apply_lane_applied_lsn_bytes",
                                  "Source WAL position each apply lane has applied, in bytes "
                                  "from 0/0; the lowest is partshift_applied_lsn_bytes")),
+          streamed_open(gauge(r, "partshift_streamed_transactions_open",
+                              "Source transactions streamed before their commit and still "
+                              "running (large ones; staged until they commit)")),
+          streamed_staged(gauge(r, "partshift_streamed_staged_bytes",
+                                "Bytes staged on disk for the streamed transactions still open")),
           source_lsn(gauge(r, "partshift_source_lsn_bytes",
                            "The source server's WAL insert position, in bytes from 0/0")),
           lag_bytes(gauge(r, "partshift_lag_bytes",
@@ -198,6 +203,8 @@ struct families {
     Family<Gauge>& applied_lsn;
     Family<Gauge>& apply_lanes;
     Family<Gauge>& lane_applied_lsn;
+    Family<Gauge>& streamed_open;
+    Family<Gauge>& streamed_staged;
     Family<Gauge>& source_lsn;
     Family<Gauge>& lag_bytes;
     Family<Gauge>& lag_seconds;
@@ -240,6 +247,8 @@ struct job_series {
         for (size_t i = 0; i < lane_applied_lsn.size(); ++i)
             lane_applied_lsn[i] = {&f.lane_applied_lsn,
                                    {{"job", job}, {"lane", std::to_string(i)}}};
+        streamed_open = &f.streamed_open.Add(l);
+        streamed_staged = &f.streamed_staged.Add(l);
         source_lsn = &f.source_lsn.Add(l);
         lag_bytes = {&f.lag_bytes, l};
         lag_seconds = {&f.lag_seconds, l};
@@ -290,6 +299,8 @@ struct job_series {
                 at = lanes == 1 ? applied : static_cast<double>(p.lane_applied_lsn[i].load());
             lane_applied_lsn[i].set(at);
         }
+        streamed_open->Set(static_cast<double>(p.streamed_open.load()));
+        streamed_staged->Set(static_cast<double>(p.streamed_staged_bytes.load()));
         source_lsn->Set(static_cast<double>(p.source_lsn.load()));
         // As the job's row says: the swap committed with lag 0 (state::mark_cut_over).
         const int64_t lag_b = p.lag_bytes, lag_us = p.lag_micros;
@@ -318,8 +329,8 @@ struct job_series {
     std::array<optional_gauge, base::max_apply_lanes> lane_applied_lsn{};
     counter_feed rows_copied, changes_applied, changes_spooled, cutover_attempts;
     Gauge *rows_in_flight, *rows_estimated, *copy_rate, *chunks, *chunks_done, *index_builds,
-        *index_builds_done, *applied_lsn, *apply_lanes, *source_lsn, *apply_rate, *apply_behind,
-        *paused, *rate_limit, *lock_hold;
+        *index_builds_done, *applied_lsn, *apply_lanes, *streamed_open, *streamed_staged,
+        *source_lsn, *apply_rate, *apply_behind, *paused, *rate_limit, *lock_hold;
     optional_gauge copy_left, index_left, catch_up_left, lag_bytes, lag_seconds, retained, safe_wal;
     Counter* errors;
 };

@@ -110,7 +110,10 @@ asio::awaitable<void> streamer::stream_once() {
     held_begin_.reset();  // nothing of it reached the sink: it comes again whole
     // Streamed transactions come again from their start too.
     stream_xid_.reset();
-    if (streamed_) streamed_->clear();
+    if (streamed_) {
+        streamed_->clear();
+        note_staged();
+    }
     // Protocol 2 (PostgreSQL 14+) streams a transaction that outgrows the walsender's
     // logical_decoding_work_mem instead of spilling it to pg_replslot/ and reading it back.
     streaming_ = streamed_ != nullptr && conn.server_version() >= 140000;
@@ -237,7 +240,23 @@ bool streamer::handle_streamed(const message& msg) {
     } else {
         commit_streamed(std::get<stream_commit_msg>(msg));
     }
+    note_staged();
     return true;
+}
+
+void streamer::note_staged() {
+    const uint64_t staged = streamed_->staged_bytes();
+    progress_.streamed_open = static_cast<int64_t>(streamed_->open_transactions());
+    progress_.streamed_staged_bytes = static_cast<int64_t>(staged);
+    // A transaction of millions of rows is invisible in the lag until it commits: say that it
+    // is coming, and how much disk it takes, at each step of staged_report_step.
+    if (staged < next_staged_report_ / 2) next_staged_report_ = staged_report_step;
+    if (staged < next_staged_report_) return;
+    spdlog::info(
+        "stream: {} source transaction(s) still running are streamed ahead of their commit; "
+        "{} MB staged in the spool's streamed/ directory",
+        streamed_->open_transactions(), staged >> 20);
+    next_staged_report_ = (staged / staged_report_step + 1) * staged_report_step;
 }
 
 void streamer::commit_streamed(const stream_commit_msg& commit) {

@@ -6,11 +6,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +15,7 @@
 
 #include "status.pb.h"
 #include "support/job_driver.hpp"
+#include "support/metrics_scrape.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
@@ -94,40 +90,6 @@ class Operability : public ::testing::Test {
     std::unique_ptr<test_database> db_;
     temp_dir spool_;
 };
-
-// free_port: a TCP port nobody listened on a moment ago.
-int free_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(
-        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    return acceptor.local_endpoint().port();
-}
-
-// scrape: GET /metrics over a plain socket; the samples by series ("name{labels}" → value).
-// Empty when nothing answers.
-std::map<std::string, double> scrape(int port) {
-    std::map<std::string, double> samples;
-    try {
-        boost::asio::io_context io;
-        boost::asio::ip::tcp::socket socket(io);
-        socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)});
-        const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-        boost::asio::write(socket, boost::asio::buffer(request));
-        std::string response;
-        boost::system::error_code ec;
-        boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);  // to EOF
-        if (response.rfind("HTTP/1.", 0) != 0 || response.find(" 200 ") == std::string::npos)
-            return samples;
-        std::istringstream body(response.substr(response.find("\r\n\r\n") + 4));
-        for (std::string line; std::getline(body, line);) {
-            if (line.empty() || line[0] == '#') continue;
-            const size_t space = line.rfind(' ');
-            samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-        }
-    } catch (const std::exception&) {
-    }
-    return samples;
-}
 
 }  // namespace
 

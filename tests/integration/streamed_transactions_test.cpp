@@ -9,10 +9,12 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "status.pb.h"
 #include "support/job_driver.hpp"
+#include "support/metrics_scrape.hpp"
 
 using namespace partshift;
 using namespace partshift::testing;
@@ -29,12 +31,13 @@ class StreamedTransactions : public ::testing::Test {
         db_.exec("ALTER DATABASE " + db_.name() + " SET logical_decoding_work_mem = '64kB'");
     }
 
-    std::unique_ptr<child_process> start_run() {
-        return start_with_env({},
-                              {PARTSHIFT_BINARY, "run", "--dsn", db_.dsn(), "--table", "events",
-                               "--partition-by", "range", "--key", "ts", "--interval", "1 month",
-                               "--premake", "3", "--spool-dir", spool_.path(), "--dry-run"},
-                              spool_.path() + "-run" + std::to_string(++runs_) + ".log");
+    std::unique_ptr<child_process> start_run(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{
+            PARTSHIFT_BINARY, "run",   "--dsn",       db_.dsn(),     "--table",    "events",
+            "--partition-by", "range", "--key",       "ts",          "--interval", "1 month",
+            "--premake",      "3",     "--spool-dir", spool_.path(), "--dry-run"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return start_with_env({}, args, spool_.path() + "-run" + std::to_string(++runs_) + ".log");
     }
 
     // staged_files: the streamed transactions staged in the job's spool now.
@@ -142,17 +145,26 @@ TEST_F(StreamedTransactions, BigTransactionsAreStreamedAndReachTheTargetAsCommit
               6000);
 }
 
-// kill -9 while a transaction's first blocks are staged: the resumed run starts staging
-// afresh (the killed run's files go), the server streams the transaction again from its start
-// once it commits, and the target gets it once.
+// kill -9 while a transaction's first blocks are staged (the metrics show it open): the
+// resumed run starts staging afresh (the killed run's files go), the server streams the
+// transaction again from its start once it commits, and the target gets it once.
 TEST_F(StreamedTransactions, AKilledRunGetsAStagedTransactionWholeAfterItsResume) {
-    auto run = start_run();
+    const int port = free_port();
+    auto run = start_run({"--metrics-addr", "127.0.0.1:" + std::to_string(port)});
     wait_caught_up(db_.dsn(), "events", run.get());
     auto a = db_.connect();
     a.exec("BEGIN");
     a.exec(rows_sql("first half", 5000));
     for (int i = 0; i < 300 && staged_files() == 0; ++i) std::this_thread::sleep_for(100ms);
     ASSERT_GT(staged_files(), 0u) << "nothing was staged";
+    std::map<std::string, double> m;
+    for (int i = 0; i < 100; ++i) {
+        m = scrape(port);
+        if (m["partshift_streamed_transactions_open{job=\"events\"}"] >= 1) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(m["partshift_streamed_transactions_open{job=\"events\"}"], 1);
+    EXPECT_GT(m["partshift_streamed_staged_bytes{job=\"events\"}"], 100'000);
     run->signal(SIGKILL);
     ASSERT_TRUE(run->wait(30s).has_value());
     a.exec("UPDATE events SET amount = amount * 2 WHERE id <= 3000");

@@ -106,6 +106,11 @@ struct progress {
     std::atomic<int> apply_lanes{1};
     std::array<std::atomic<uint64_t>, max_apply_lanes> lane_applied_lsn{};
 
+    // Large transactions the server streams before their commit (pgoutput protocol 2) and
+    // the streamer stages until it: how many are open now, and their staged bytes on disk.
+    std::atomic<int64_t> streamed_open{0};
+    std::atomic<int64_t> streamed_staged_bytes{0};
+
     // Figures the job monitor measures once a second, for metrics.
     std::atomic<uint64_t> source_lsn{0};            // the server's WAL insert position
     std::atomic<double> apply_rate{0};              // changes/s, smoothed

@@ -34,8 +34,7 @@ class stream_staging : public stream::streamed_transactions {
     void clear() override;
     uint64_t staged_bytes() const override { return staged_bytes_; }
 
-    // open_transactions: how many transactions have something staged (for tests).
-    std::size_t open_transactions() const noexcept { return staged_.size(); }
+    std::size_t open_transactions() const override { return staged_.size(); }
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
   private:

@@ -8,6 +8,7 @@
 // the server streams every transaction it has not seen acknowledged again from its start.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -35,8 +36,9 @@ class streamed_transactions {
     virtual void discard(uint32_t xid) = 0;
     // clear: forgets every staged transaction (a new replication session streams them again).
     virtual void clear() = 0;
-    // staged_bytes: what is staged now, across transactions.
+    // staged_bytes: what is staged now, across transactions; open_transactions: how many.
     virtual uint64_t staged_bytes() const = 0;
+    virtual std::size_t open_transactions() const = 0;
 };
 
 }  // namespace partshift::stream

@@ -66,6 +66,7 @@ class streamer {
     // handle_streamed: the messages of protocol 2's streamed transactions; false for others.
     bool handle_streamed(const message& msg);
     void commit_streamed(const stream_commit_msg& commit);
+    void note_staged();  // the staged transactions into progress_ (and the log, as they grow)
     lsn_t flush_sink();
 
     streamer_options options_;
@@ -75,6 +76,9 @@ class streamer {
     streamed_transactions* streamed_;
     bool streaming_ = false;              // this session asked for streaming
     std::optional<uint32_t> stream_xid_;  // inside a Stream Start ... Stop block of this xid
+    // The staged bytes of streamed transactions are logged each time they grow by this much.
+    static constexpr uint64_t staged_report_step = uint64_t{256} << 20;
+    uint64_t next_staged_report_ = staged_report_step;
 
     bool in_transaction_ = false;
     bool skipping_ = false;  // a transaction already in the sink, sent again

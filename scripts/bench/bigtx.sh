@@ -1,12 +1,12 @@
 # Phase bigtx (sourced by scripts/benchmark.sh): one large source transaction, an UPDATE of
 # every row of orders in one statement, followed first by partshift and then by native logical
 # replication (a subscription with streaming = on), one after the other, on an idle server.
-#   partshift   a fresh job run --dry-run, caught up; the UPDATE; timed from the statement's
-#               return (its COMMIT) until partshift.jobs.applied_lsn passes the WAL position
-#               read after it; then stopped
+#   partshift   a fresh job run --dry-run, caught up; the UPDATE; timed from its COMMIT's
+#               return until partshift.jobs.applied_lsn passes a WAL position read inside the
+#               transaction; then stopped
 #   native      as phase drain sets it up (${db}_sub, publication, slot, REPLICA IDENTITY FULL),
-#               the subscription enabled and caught up; the same UPDATE, timed until the
-#               subscription's origin passes the position read after it
+#               the subscription enabled and caught up (a marker transaction applied); the same
+#               UPDATE, timed until the subscription's origin passes the position read inside it
 # For each: the slot's spilled and streamed bytes (pg_stat_replication_slots) for the
 # transaction, the peak size of the server's pg_replslot/ and of partshift's spool directory
 # while it runs and is applied, and partshift's peak RSS. Both targets are compared with the
@@ -23,7 +23,7 @@ dir_mb_peak_sampler() {
       ((${now_kb:-0} > peak)) && peak=$now_kb && echo "$((peak / 1024))" >"$2"
       sleep 0.2
     done
-  ) &
+  ) 2>/dev/null &
   track $!
 }
 
@@ -43,10 +43,17 @@ bigtx_measure() {
   local replslot_sampler=$!
   dir_mb_peak_sampler "$work/spool" "$spool"
   local spool_sampler=$!
+  # The LSN read inside the transaction is passed once it is applied (an LSN read after it
+  # may lie past anything an idle subscription reports).
   t0=$(now)
-  sql -c "UPDATE orders SET amount = amount + 0.01" >/dev/null
+  end_lsn=$(sql <<SQL
+BEGIN;
+UPDATE orders SET amount = amount + 0.01;
+SELECT pg_current_wal_insert_lsn();
+COMMIT;
+SQL
+)
   t1=$(now)
-  end_lsn=$(sql -c "SELECT pg_current_wal_lsn()")
   "$wait_fn" "$end_lsn"
   t2=$(now)
   sleep 1  # the slot's statistics are reported a moment after
@@ -101,9 +108,9 @@ phase_bigtx() {
 
   native_subscribe "streaming = on"
   sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native ENABLE" >/dev/null
-  bigtx_native_applied "$(sql -c "SELECT pg_current_wal_lsn()")"
+  bigtx_native_applied "$(backlog_end_marker)"
   settle
-  bigtx_native_applied "$(sql -c "SELECT pg_current_wal_lsn()")"
+  bigtx_native_applied "$(backlog_end_marker)"
   bigtx_measure native bench_native bigtx_native_applied
   native_dst=$(fingerprint "${db}_sub" orders)
   src=$(fingerprint "$db" orders)

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <type_traits>
 
 #include "partshift/error.hpp"
@@ -40,8 +41,8 @@ std::optional<uint32_t> made_by(const stream::message& msg) {
 
 }  // namespace
 
-stream_staging::stream_staging(fs::path dir, std::size_t write_buffer_size)
-    : dir_(std::move(dir)), write_buffer_size_(write_buffer_size) {
+stream_staging::stream_staging(fs::path dir, std::size_t write_buffer_size, uint64_t release_step)
+    : dir_(std::move(dir)), write_buffer_size_(write_buffer_size), release_step_(release_step) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) throw runtime_error("spool: cannot create " + dir_.string() + ": " + ec.message());
@@ -164,6 +165,7 @@ void stream_staging::replay(uint32_t xid, const std::function<void(const stream:
         auto status = in.check_magic();
         std::string_view payload;
         proto::spool_record record;
+        uint64_t released = 0;
         while (status == segment_file_reader::status::record) {
             status = in.next(payload);
             if (status != segment_file_reader::status::record) break;
@@ -171,12 +173,27 @@ void stream_staging::replay(uint32_t xid, const std::function<void(const stream:
                 status = segment_file_reader::status::corrupt;
             else
                 each(from_spool_record(record));
+            if (in.offset() - released >= release_step_) {
+                release(txn, released, in.offset());
+                released = in.offset();
+            }
         }
         if (status != segment_file_reader::status::end)
             throw runtime_error("spool: the streamed transaction staged in " + path.string() +
                                 " cannot be read back whole");
     }
     forget(xid);
+}
+
+void stream_staging::release(staged_transaction& txn, uint64_t from, uint64_t to) {
+    // The transaction is being copied into the spool, where it stays whole until it is
+    // applied: without this, it would take its size twice on disk at the end of the copy.
+    // Where the file system cannot punch holes the file is simply removed at the end.
+    if (::fallocate(txn.fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(from), static_cast<off_t>(to - from)) != 0 &&
+        errno != EOPNOTSUPP && errno != ENOSYS)
+        spdlog::debug("spool: could not release the replayed part of {}: {}", txn.path.string(),
+                      std::strerror(errno));
 }
 
 void stream_staging::discard(uint32_t xid) {

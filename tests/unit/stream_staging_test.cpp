@@ -2,16 +2,20 @@
 // Stream Commit (spool/stream_staging.hpp), and the streamer turning a captured PostgreSQL 15
 // stream (tests/fixtures/pgoutput/proto2_stream.hex) into whole transactions in commit order.
 // No server.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <utility>  // before Asio's coroutine headers (GCC 12 + Boost 1.74)
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "partshift/base/unique_fd.hpp"
 #include "partshift/spool/stream_staging.hpp"
 #include "partshift/stream/pgoutput_decoder.hpp"
 #include "partshift/stream/streamer.hpp"
@@ -115,6 +119,39 @@ TEST(StreamStaging, ASubtransactionAbortCutsItsChangesAndKeepsItsRelationMessage
                   (std::vector<std::string>{"I:1", "R:renamed", "I:5", "I:6"}))
             << "buffer " << buffer;
     }
+}
+
+// Replaying a large transaction gives back the disk blocks of what was read as it goes, so it
+// never takes its size twice (staged and spooled) on disk.
+TEST(StreamStaging, AReplayGivesBackWhatItHasRead) {
+    temp_dir dir;
+    {
+        base::unique_fd probe(::open((dir.path() / "probe").c_str(), O_RDWR | O_CREAT, 0600));
+        ASSERT_TRUE(probe);
+        ASSERT_EQ(::ftruncate(probe.get(), 1 << 16), 0);
+        if (::fallocate(probe.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096) != 0)
+            GTEST_SKIP() << "the file system of " << dir.path() << " cannot punch holes";
+    }
+    spool::stream_staging staging(dir.path() / "streamed", 1 << 16, 1 << 20);
+    staging.start(950, true);
+    const std::string value(1000, 'x');
+    for (int k = 0; k < 8000; ++k) staging.append(950, insert(950, k, value));
+    const auto path = dir.path() / "streamed" / "950.stream";
+    auto allocated = [&] {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_blocks) * 512 : -1;
+    };
+    int64_t first = -1, least = -1;
+    int replayed_rows = 0;
+    staging.replay(950, [&](const message&) {
+        if (replayed_rows++ % 500 != 0) return;
+        const auto now = allocated();
+        if (first < 0) first = now;
+        least = least < 0 ? now : std::min(least, now);
+    });
+    EXPECT_EQ(replayed_rows, 8000);
+    EXPECT_GT(first, 7'000'000);
+    EXPECT_LT(least, first / 2) << "first " << first << ", least " << least;
 }
 
 // A first segment starts the transaction afresh (the server streams it again from its start

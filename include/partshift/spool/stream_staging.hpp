@@ -20,8 +20,11 @@ namespace partshift::spool {
 
 class stream_staging : public stream::streamed_transactions {
   public:
-    // Creates dir (owner-only) if needed and removes what an earlier run left in it.
-    explicit stream_staging(std::filesystem::path dir, std::size_t write_buffer_size = 256 << 10);
+    // Creates dir (owner-only) if needed and removes what an earlier run left in it. While a
+    // transaction is replayed, the disk blocks of what was read are given back (a hole punched)
+    // each time release_step more was read: the spool holds the transaction by then.
+    explicit stream_staging(std::filesystem::path dir, std::size_t write_buffer_size = 256 << 10,
+                            uint64_t release_step = uint64_t{64} << 20);
     ~stream_staging() override;
     stream_staging(const stream_staging&) = delete;
     stream_staging& operator=(const stream_staging&) = delete;
@@ -54,10 +57,12 @@ class stream_staging : public stream::streamed_transactions {
     void append_record(staged_transaction& txn, const stream::message& msg);
     void write_out(staged_transaction& txn);
     void cut(staged_transaction& txn, uint64_t offset);
+    void release(staged_transaction& txn, uint64_t from, uint64_t to);
     void forget(uint32_t xid);
 
     std::filesystem::path dir_;
     std::size_t write_buffer_size_;
+    uint64_t release_step_;
     std::map<uint32_t, staged_transaction> staged_;
     uint64_t staged_bytes_ = 0;
     std::string serialized_;  // one buffer for every record's bytes

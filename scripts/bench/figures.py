@@ -1,22 +1,18 @@
-#!/ usr / bin / env python3
-""
-    "The benchmark's arithmetic (stdlib only): percentiles of pgbench latency logs and of samples,
-    and the final report(table, targets, JSON)
-from the measurements scripts /
-    benchmark.sh recorded
-        .
+#!/usr/bin/env python3
+"""The benchmark's arithmetic (stdlib only): percentiles of pgbench latency logs and of samples,
+and the final report (table, targets, JSON) from the measurements scripts/benchmark.sh recorded.
 
-    figures.py latency[--from EPOCH][--to EPOCH][--overlapping] FILE... p50 p99 max
-    count(ms)
-of pgbench - l logs, by completion time(or, with-- overlapping,
-                                        every transaction in flight at some moment of the window)
-                             figures.py samples FILE p50 p99 max count of one number a line figures
-                                 .py slope[--from EPOCH][--to EPOCH] FILE least
-                         - squares slope(per second) of "epoch value" lines;
-nan below 2 figures.py report RESULTS[--json FILE][--quick] table and pass / fail;
-JSON object
+  figures.py latency [--from EPOCH] [--to EPOCH] [--overlapping] FILE...
+                                                          p50 p99 max count (ms) of pgbench -l
+                                                          logs, by completion time (or, with
+                                                          --overlapping, every transaction in
+                                                          flight at some moment of the window)
+  figures.py samples FILE                                  p50 p99 max count of one number a line
+  figures.py slope [--from EPOCH] [--to EPOCH] FILE        least-squares slope (per second) of
+                                                          "epoch value" lines; nan below 2
+  figures.py report RESULTS [--json FILE] [--quick]       table and pass/fail; JSON object
 
-    RESULTS holds "key value" lines; a key recorded once per round appears once per round and the
+RESULTS holds "key value" lines; a key recorded once per round appears once per round and the
 median of its rounds is used.
 """
 import argparse
@@ -42,13 +38,13 @@ def summary(values):
 
 
 def latency_ms(files, start, end, without_schedule_lag=False, overlapping=False):
-#pgbench - l columns : client, transaction, latency µs(or "failed" / "skipped"), script,
-#completion epoch seconds, µs, [schedule lag µs(with-- rate)], [retries].With-- rate the
-#latency counts from the scheduled start, so a client that fell behind earlier carries
-#that delay into every later transaction; without_schedule_lag keeps only the
-#transaction's own time, from being sent to completing. overlapping: a transaction counts
-#if it was running at some moment of[start, end](its own start is its completion minus
-#its own time), not only if it completed within it.
+    # pgbench -l columns: client, transaction, latency µs (or "failed"/"skipped"), script,
+    # completion epoch seconds, µs, [schedule lag µs (with --rate)], [retries]. With --rate the
+    # latency counts from the scheduled start, so a client that fell behind earlier carries
+    # that delay into every later transaction; without_schedule_lag keeps only the
+    # transaction's own time, from being sent to completing. overlapping: a transaction counts
+    # if it was running at some moment of [start, end] (its own start is its completion minus
+    # its own time), not only if it completed within it.
     out = []
     for name in files:
         with open(name) as f:
@@ -106,7 +102,8 @@ def read_results(path):
                 values.setdefault(parts[0], []).append(v)
     return values
 
-#(field, label, how it is computed, target as(op, bound) or None)
+
+# (field, label, how it is computed, target as (op, bound) or None)
 def derive(r):
     def med(key):
         return statistics.median(r[key]) if key in r else None
@@ -147,7 +144,7 @@ def derive(r):
                             for v in r.get(k, [])], default=None),
         "peak_rss_copy_mb": top("rss_copy_mb"),
         "peak_rss_replay_mb": top("rss_replay_mb"),
-#the measurements behind the ratios
+        # the measurements behind the ratios
         "ref_insert_select_indexed_s": med("ref_insert_select_indexed_s"),
         "ref_load_then_index_s": med("ref_load_then_index_s"),
         "partshift_copy_s": ps_copy,
@@ -177,7 +174,7 @@ def derive(r):
         "end_to_end_ref_insert_select_indexed_s": med("ref_e2e_insert_select_indexed_s"),
         "cutover_failed_transactions": top("cutover_failed_tx"),
         "cutover_timeouts": sum(r.get("cutover_timeouts", [])),
-#phase saturated : the load without a rate, from before run until the cutover
+        # phase saturated: the load without a rate, from before run until the cutover
         "saturated_cut_over": (min(r["sat_cut_over"]) if "sat_cut_over" in r else None),
         "saturated_seconds_to_cutover": med("sat_seconds_to_cutover"),
         "saturated_lag_growth_bytes_per_s": med("sat_lag_growth_bytes_per_s"),
@@ -192,7 +189,7 @@ def derive(r):
         "saturated_tps": med("sat_tps"),
         "saturated_follow_tps": med("sat_follow_tps"),
         "native_saturated_tps": med("native_sat_tps"),
-#phase bigtx : one UPDATE of every row, partshift then native(streaming = on)
+        # phase bigtx: one UPDATE of every row, partshift then native (streaming = on)
         "bigtx_after_commit_vs_native": div(med("bigtx_ps_after_commit_s"),
                                             med("bigtx_native_after_commit_s")),
         "bigtx_update_s": med("bigtx_ps_update_s"),
@@ -207,7 +204,7 @@ def derive(r):
         "bigtx_spool_peak_mb": top("bigtx_ps_spool_peak_mb"),
         "bigtx_peak_rss_mb": top("rss_bigtx_mb"),
     }
-#phase lanes : each K 's drain against one lane' s, as is and with the slowed backend
+    # phase lanes: each K's drain against one lane's, as is and with the slowed backend
     for kind in ("lanes_drain_s", "lanes_slow_drain_s"):
         for k in sorted({int(key.rsplit("_k", 1)[1]) for key in r if key.startswith(kind + "_k")}):
             f["%s_k%d" % (kind, k)] = med("%s_k%d" % (kind, k))
@@ -230,7 +227,7 @@ TARGETS = [  # field, what it is, op, bound (issue 7 item 2)
     ("copy_vs_load_then_index", "copy+index time / load then index", "<=", 1.0),
     ("follow_p50_latency_ratio", "client p50 latency, following / no migration", "<=", 1.3),
     ("follow_p99_latency_ratio", "client p99 latency, following / no migration", "<=", 1.5),
-#issue 22 : the same in the first window after the copy and after a resume
+    # issue 22: the same in the first window after the copy and after a resume
     ("follow_after_copy_p50_latency_ratio", "client p50 latency, after the copy / none", "<=", 1.3),
     ("follow_after_copy_p99_latency_ratio", "client p99 latency, after the copy / none", "<=", 1.5),
     ("follow_after_resume_p50_latency_ratio", "client p50 latency, after a resume / none", "<=",
@@ -243,8 +240,8 @@ TARGETS = [  # field, what it is, op, bound (issue 7 item 2)
     ("lag_p99_s", "lag p99 while following the load (s)", "<=", 1.0),
     ("peak_rss_mb", "peak RSS, copy and backlog replay (MB)", "<=", 256.0),
     ("rss_growth_ratio", "peak RSS at the largest / smallest --rss-compare size", "<=", 1.25),
-#issue 22 : cut over under an unthrottled load, no client transaction lost, within the
-#cutover targets above
+    # issue 22: cut over under an unthrottled load, no client transaction lost, within the
+    # cutover targets above
     ("saturated_cut_over", "saturated: cut over under the unthrottled load (1 = yes)", ">=", 1.0),
     ("saturated_failed_transactions", "saturated: failed client transactions", "<=", 0.0),
     ("saturated_lock_ms", "saturated: cutover lock hold (ms)", "<=", 50.0),
@@ -396,8 +393,13 @@ def main():
             vals = []
             for line in fh:
                 try:
-                    vals
-.append(float(line)) except ValueError : pass print(summary(vals)) else : report(args)
+                    vals.append(float(line))
+                except ValueError:
+                    pass
+        print(summary(vals))
+    else:
+        report(args)
 
-                                                                              if __name__
-    == "__main__" : sys.exit(main())
+
+if __name__ == "__main__":
+    sys.exit(main())

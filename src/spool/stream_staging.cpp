@@ -154,35 +154,38 @@ void stream_staging::cut(staged_transaction& txn, uint64_t offset) {
     for (const auto& rel : kept) append_record(txn, rel);
 }
 
-void stream_staging::replay(uint32_t xid, const std::function<void(const stream::message&)>& each) {
+bool stream_staging::replay_some(uint32_t xid,
+                                 const std::function<void(const stream::message&)>& each,
+                                 std::size_t max_messages) {
     auto it = staged_.find(xid);
-    if (it == staged_.end()) return;
+    if (it == staged_.end()) return true;
     auto& txn = it->second;
-    write_out(txn);
-    const auto path = txn.path;
-    {
-        segment_file_reader in(path);
-        auto status = in.check_magic();
-        std::string_view payload;
-        proto::spool_record record;
-        uint64_t released = 0;
-        while (status == segment_file_reader::status::record) {
-            status = in.next(payload);
-            if (status != segment_file_reader::status::record) break;
-            if (!record.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
-                status = segment_file_reader::status::corrupt;
-            else
-                each(from_spool_record(record));
-            if (in.offset() - released >= release_step_) {
-                release(txn, released, in.offset());
-                released = in.offset();
-            }
-        }
-        if (status != segment_file_reader::status::end)
-            throw runtime_error("spool: the streamed transaction staged in " + path.string() +
-                                " cannot be read back whole");
+    if (!txn.reader) {
+        write_out(txn);
+        txn.reader = std::make_unique<segment_file_reader>(txn.path);
+        if (txn.reader->check_magic() != segment_file_reader::status::record)
+            throw runtime_error("spool: the streamed transaction staged in " + txn.path.string() +
+                                " cannot be read back");
     }
-    forget(xid);
+    auto& in = *txn.reader;
+    std::string_view payload;
+    for (std::size_t handed = 0; handed < max_messages; ++handed) {
+        const auto status = in.next(payload);
+        if (status == segment_file_reader::status::end) {
+            forget(xid);
+            return true;
+        }
+        if (status != segment_file_reader::status::record ||
+            !record_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+            throw runtime_error("spool: the streamed transaction staged in " + txn.path.string() +
+                                " cannot be read back whole");
+        each(from_spool_record(record_));
+        if (in.offset() - txn.released >= release_step_) {
+            release(txn, txn.released, in.offset());
+            txn.released = in.offset();
+        }
+    }
+    return false;
 }
 
 void stream_staging::release(staged_transaction& txn, uint64_t from, uint64_t to) {

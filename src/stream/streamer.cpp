@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,6 +28,9 @@ using clock = std::chrono::steady_clock;
 // Flush when this much is buffered even inside a long run of data, to bound what is
 // re-read after a crash and how long the slot waits for an acknowledgement.
 constexpr uint64_t flush_threshold_bytes = 8 << 20;
+
+// A committed streamed transaction is handed to the sink this many messages at a time.
+constexpr std::size_t replay_slice_messages = 5000;
 
 // Fewer frames than this in one read is a trickle, not a backlog.
 constexpr int trickle_frames = 32;
@@ -110,6 +114,8 @@ asio::awaitable<void> streamer::stream_once() {
     held_begin_.reset();  // nothing of it reached the sink: it comes again whole
     // Streamed transactions come again from their start too.
     stream_xid_.reset();
+    replaying_.reset();  // what of it is in the sink is continued as above
+    slice_replays_ = true;
     if (streamed_) {
         streamed_->clear();
         note_staged();
@@ -150,15 +156,35 @@ asio::awaitable<void> streamer::stream_once() {
 
     auto next_status = clock::now();
     while (!stop_) {
+        if (replaying_) {
+            // A committed streamed transaction goes into the sink a slice at a time: between
+            // slices the applier applies and the server hears from us (a transaction of
+            // millions of rows takes longer than wal_sender_timeout to copy).
+            replay_slice(replay_slice_messages);
+            if (clock::now() >= next_status) {
+                co_await send_status(true);
+                next_status = clock::now() + options_.status_interval;
+            }
+            if (replaying_) {
+                sink_.publish();
+                auto executor = co_await asio::this_coro::executor;
+                co_await asio::post(executor, asio::use_awaitable);
+                continue;
+            }
+        }
         bool reply_now = false;
         bool ended = false;
-        // Drain everything libpq already has before waiting again (PGOUTPUT.md).
+        // Drain everything libpq already has before waiting again (PGOUTPUT.md), unless a
+        // committed streamed transaction is to be handed over first (the frames after it wait
+        // in libpq's buffer).
         int frames = 0;
         while (auto chunk = conn.try_read_copy(ended)) {
             ++frames;
             handle_frame(chunk->view(), reply_now);
             if (sink_.unflushed_bytes() >= flush_threshold_bytes) flush_sink();
+            if (replaying_) break;
         }
+        if (replaying_) continue;
         if (ended) {
             co_await conn.finish_copy();
             throw pg::pg_error("the server ended the replication stream", "08006");
@@ -266,19 +292,33 @@ void streamer::commit_streamed(const stream_commit_msg& commit) {
     }
     // The sink takes it as a transaction sent whole at its commit (protocol 1's way).
     handle_message(begin_msg{commit.commit_lsn, commit.commit_time, commit.xid});
-    uint64_t replayed = 0;
-    streamed_->replay(commit.xid, [&](const message& m) {
-        handle_message(m);
-        ++replayed;
-        if (sink_.unflushed_bytes() >= flush_threshold_bytes) flush_sink();
-    });
+    replaying_ = commit;
+    replayed_ = 0;
+    if (!slice_replays_) replay_slice(static_cast<std::size_t>(-1));
+}
+
+bool streamer::replay_slice(std::size_t max_messages) {
+    if (!replaying_) return true;
+    const bool done = streamed_->replay_some(
+        replaying_->xid,
+        [&](const message& m) {
+            handle_message(m);
+            ++replayed_;
+            if (sink_.unflushed_bytes() >= flush_threshold_bytes) flush_sink();
+        },
+        max_messages);
+    if (!done) return false;
+    const auto commit = *replaying_;
+    replaying_.reset();
     handle_message(commit_msg{commit.flags, commit.commit_lsn, commit.end_lsn, commit.commit_time});
+    note_staged();
     // Most streamed transactions on a job's server are partshift's own copy chunks, whose
     // rows pgoutput filters out: nothing of them is staged.
-    spdlog::log(replayed > 0 ? spdlog::level::info : spdlog::level::debug,
+    spdlog::log(replayed_ > 0 ? spdlog::level::info : spdlog::level::debug,
                 "stream: transaction {} was streamed before its commit at {}; {} staged "
                 "records spooled",
-                commit.xid, format_lsn(commit.commit_lsn), replayed);
+                commit.xid, format_lsn(commit.commit_lsn), replayed_);
+    return true;
 }
 
 void streamer::handle_message(const message& msg) {

@@ -9,14 +9,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "partshift/base/unique_fd.hpp"
 #include "partshift/stream/streamed_transactions.hpp"
+#include "spool.pb.h"
 
 namespace partshift::spool {
+namespace detail {
+class segment_file_reader;
+}
 
 class stream_staging : public stream::streamed_transactions {
   public:
@@ -32,7 +37,8 @@ class stream_staging : public stream::streamed_transactions {
     void start(uint32_t xid, bool first_segment) override;
     void append(uint32_t xid, const stream::message& msg) override;
     void abort(uint32_t xid, uint32_t subxid) override;
-    void replay(uint32_t xid, const std::function<void(const stream::message&)>& each) override;
+    bool replay_some(uint32_t xid, const std::function<void(const stream::message&)>& each,
+                     std::size_t max_messages) override;
     void discard(uint32_t xid) override;
     void clear() override;
     uint64_t staged_bytes() const override { return staged_bytes_; }
@@ -50,6 +56,10 @@ class stream_staging : public stream::streamed_transactions {
         std::vector<std::pair<uint32_t, uint64_t>> subtransactions;
         // Where each Relation message starts, with the message.
         std::vector<std::pair<uint64_t, stream::relation_msg>> relations;
+        // Once its commit is being replayed: where the reading stands, and up to where the
+        // disk blocks were given back.
+        std::unique_ptr<detail::segment_file_reader> reader;
+        uint64_t released = 0;
         uint64_t size() const noexcept { return written + buffer.size(); }
     };
 
@@ -65,7 +75,8 @@ class stream_staging : public stream::streamed_transactions {
     uint64_t release_step_;
     std::map<uint32_t, staged_transaction> staged_;
     uint64_t staged_bytes_ = 0;
-    std::string serialized_;  // one buffer for every record's bytes
+    std::string serialized_;      // one buffer for every record's bytes
+    proto::spool_record record_;  // and one record to read them back into
 };
 
 }  // namespace partshift::spool

@@ -29,9 +29,17 @@ class streamed_transactions {
     // of subtransaction subxid go, with everything staged after its first change (its own
     // subtransactions'; none of its parent's can follow it).
     virtual void abort(uint32_t xid, uint32_t subxid) = 0;
-    // replay: a Stream Commit of xid: each staged message in order, then xid is forgotten.
-    // Nothing staged (the server streamed only changes pgoutput filtered out): no call.
-    virtual void replay(uint32_t xid, const std::function<void(const message&)>& each) = 0;
+    // replay_some: a Stream Commit of xid: the next staged messages in order, at most
+    // max_messages of them; true once all were handed over (xid is then forgotten), false
+    // while more remain (the next call goes on where this one stopped). Nothing staged (the
+    // server streamed only changes pgoutput filtered out): true, no call.
+    virtual bool replay_some(uint32_t xid, const std::function<void(const message&)>& each,
+                             std::size_t max_messages) = 0;
+    // replay: all of it at once.
+    void replay(uint32_t xid, const std::function<void(const message&)>& each) {
+        while (!replay_some(xid, each, static_cast<std::size_t>(-1))) {
+        }
+    }
     // discard: forgets xid (a Stream Commit of a transaction the sink already holds).
     virtual void discard(uint32_t xid) = 0;
     // clear: forgets every staged transaction (a new replication session streams them again).

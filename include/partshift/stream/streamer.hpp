@@ -66,6 +66,9 @@ class streamer {
     // handle_streamed: the messages of protocol 2's streamed transactions; false for others.
     bool handle_streamed(const message& msg);
     void commit_streamed(const stream_commit_msg& commit);
+    // replay_slice: the next messages (at most max_messages) of the committed streamed
+    // transaction being handed to the sink, then its Commit; true when none is left.
+    bool replay_slice(std::size_t max_messages);
     void note_staged();  // the staged transactions into progress_ (and the log, as they grow)
     lsn_t flush_sink();
 
@@ -79,6 +82,11 @@ class streamer {
     // The staged bytes of streamed transactions are logged each time they grow by this much.
     static constexpr uint64_t staged_report_step = uint64_t{256} << 20;
     uint64_t next_staged_report_ = staged_report_step;
+    // The committed streamed transaction being handed to the sink. stream_once hands it over
+    // in slices; handle_frame alone (tests) at once.
+    std::optional<stream_commit_msg> replaying_;
+    uint64_t replayed_ = 0;
+    bool slice_replays_ = false;
 
     bool in_transaction_ = false;
     bool skipping_ = false;  // a transaction already in the sink, sent again

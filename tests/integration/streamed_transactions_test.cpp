@@ -1,10 +1,10 @@
 // Large source transactions streamed before their commit (pgoutput protocol 2, issue 22 item
 // 2), through the real binary: with the database's logical_decoding_work_mem at its 64 kB
 // minimum every transaction of a few hundred rows is streamed, and the server's slot counts
-// them. A committed one with a ROLLBACK TO SAVEPOINT,
-// TOASTed values and other sessions' commits in between, and a rolled-back one, reach the
-// target exactly as the source has them; a run killed with -9 while a transaction is staged
-// resumes and gets it whole when the server streams it again.
+// them. A committed one with a ROLLBACK TO SAVEPOINT, TOASTed values and other sessions'
+// commits in between, and a rolled-back one, reach the target exactly as the source has them;
+// a run killed with -9, or a walsender terminated, while a transaction is staged gets it whole
+// when the server streams it again.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -180,4 +180,43 @@ TEST_F(StreamedTransactions, AKilledRunGetsAStagedTransactionWholeAfterItsResume
     EXPECT_EQ(
         conn.exec("SELECT count(*) FROM events_new WHERE status = 'first half'").get_int(0, 0),
         5000);
+}
+
+// The walsender terminated while a transaction is staged, and again at or just after its
+// commit: the stream reconnects, drops what it had staged, the server streams the transaction
+// again from its start, and the target gets it once.
+TEST_F(StreamedTransactions, AWalsenderTerminatedMidStreamStreamsTheTransactionAgain) {
+    auto run = start_run();
+    wait_caught_up(db_.dsn(), "events", run.get());
+    auto terminate_walsender = [&] {
+        db_.exec(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+            "backend_type = 'walsender' AND datname = current_database()");
+    };
+    for (int delay_ms : {0, 300}) {
+        const auto status = "walsender " + std::to_string(delay_ms);
+        auto a = db_.connect();
+        a.exec("BEGIN");
+        a.exec(rows_sql(status, 4000));
+        for (int i = 0; i < 300 && staged_files() == 0; ++i) std::this_thread::sleep_for(100ms);
+        ASSERT_GT(staged_files(), 0u) << "nothing was staged";
+        terminate_walsender();
+        a.exec("UPDATE events SET amount = amount + 1 WHERE id <= 2000");
+        a.exec(rows_sql(status, 4000));
+        a.exec("COMMIT");
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        terminate_walsender();
+    }
+    wait_caught_up(db_.dsn(), "events", run.get());
+    EXPECT_EQ(staged_files(), 0u);
+    stop_run(*run);
+    EXPECT_NE(run->log().find("replication connection lost"), std::string::npos) << run->log();
+    expect_target_matches_source();
+    auto conn = db_.connect();
+    for (const char* status : {"walsender 0", "walsender 300"})
+        EXPECT_EQ(
+            conn.query("SELECT count(*) FROM events_new WHERE status = $1", std::string(status))
+                .get_int(0, 0),
+            8000)
+            << status;
 }

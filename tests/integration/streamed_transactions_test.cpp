@@ -49,6 +49,14 @@ class StreamedTransactions : public ::testing::Test {
         return n;
     }
 
+    // staged: whether transaction xid is staged in the job's spool now.
+    bool staged(const std::string& xid) const {
+        std::error_code ec;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(spool_.path(), ec))
+            if (e.path().filename() == xid + ".stream") return true;
+        return false;
+    }
+
     // slot_stats: the slot's streamed transactions and bytes (the statistics lag a little:
     // polled until the streamed transactions reach `want`).
     struct slot_stats {
@@ -118,10 +126,16 @@ TEST_F(StreamedTransactions, BigTransactionsAreStreamedAndReachTheTargetAsCommit
         b.query("UPDATE events SET amount = amount + 5 WHERE id = $1", std::to_string(id));
     a.exec(rows_sql("after", 2000));
     a.exec("COMMIT");
-    // C: streamed, then rolled back whole.
+    // C: streamed, then rolled back whole. It must be streamed before the rollback: a server
+    // that finds a transaction aborted by the time it would stream it drops it instead (18).
     auto c = db_.connect();
     c.exec("BEGIN");
     c.exec(rows_sql("rolled back", 5000));
+    const auto c_xid =
+        c.exec("SELECT (pg_catalog.pg_current_xact_id()::text::bigint % 4294967296)::text")
+            .get(0, 0);
+    for (int i = 0; i < 300 && !staged(c_xid); ++i) std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(staged(c_xid)) << "transaction " << c_xid << " was not staged";
     c.exec("ROLLBACK");
     b.exec("UPDATE events SET status = 'last' WHERE id = 7000");
 

@@ -15,6 +15,7 @@
 #include "partshift/base/unique_fd.hpp"
 #include "partshift/error.hpp"
 #include "partshift/spool/trusted_path.hpp"
+#include "write_failure.hpp"
 
 namespace partshift::spool {
 
@@ -78,14 +79,9 @@ void write_file_at(int at, const char* name, const std::string& text, const std:
     unique_fd f(::openat(at, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                          S_IRUSR | S_IWUSR));
     if (!f) throw runtime_error("cannot write to the spool directory " + dir + ": " + errno_text());
-    size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(f.get(), text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0)
-            throw runtime_error("cannot write to the spool directory " + dir + ": " + errno_text());
-        done += static_cast<size_t>(n);
-    }
+    if (const int err = detail::write_fully(f.get(), text); err != 0)
+        throw runtime_error("cannot write to the spool directory " + dir + ": " +
+                            std::strerror(err));
     if (::fsync(f.get()) != 0)
         throw runtime_error("cannot write to the spool directory " + dir + ": " + errno_text());
 }

@@ -281,20 +281,13 @@ void spool_writer::write_record(const proto::spool_record& record) {
 }
 
 void spool_writer::write_out() {
-    std::size_t done = 0;
-    while (done < buffer_.size()) {
-        const ssize_t n = ::write(segment_fd_.get(), buffer_.data() + done, buffer_.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            // Cut off the partial record so the file stays readable up to what was written.
-            if (::ftruncate(segment_fd_.get(), static_cast<off_t>(segment_written_)) != 0) {
-                spdlog::warn("spool: could not cut a partial write off {}", segment_path_.string());
-            }
-            fail_write(err, "write", segment_path_);
+    if (const int err = detail::write_fully(segment_fd_.get(), buffer_); err != 0) {
+        // Cut off the partial record so the file stays readable up to what was written: a
+        // failure after a partial write truncates back to the start of the buffer.
+        if (::ftruncate(segment_fd_.get(), static_cast<off_t>(segment_written_)) != 0) {
+            spdlog::warn("spool: could not cut a partial write off {}", segment_path_.string());
         }
-        // A failure after a partial write truncates back to the start of the buffer.
-        done += static_cast<std::size_t>(n);
+        fail_write(err, "write", segment_path_);
     }
     segment_written_ += buffer_.size();
     buffer_.clear();

@@ -97,15 +97,8 @@ void stream_staging::append_record(staged_transaction& txn, const stream::messag
 }
 
 void stream_staging::write_out(staged_transaction& txn) {
-    std::size_t done = 0;
-    while (done < txn.buffer.size()) {
-        const ssize_t n = ::write(txn.fd.get(), txn.buffer.data() + done, txn.buffer.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            detail::throw_write_failure(errno, "write", txn.path);
-        }
-        done += static_cast<std::size_t>(n);
-    }
+    if (const int err = detail::write_fully(txn.fd.get(), txn.buffer); err != 0)
+        detail::throw_write_failure(err, "write", txn.path);
     txn.written += txn.buffer.size();
     txn.buffer.clear();
 }

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,10 +44,13 @@ std::optional<uint32_t> made_by(const stream::message& msg) {
 
 stream_staging::stream_staging(fs::path dir, std::size_t write_buffer_size, uint64_t release_step)
     : dir_(std::move(dir)), write_buffer_size_(write_buffer_size), release_step_(release_step) {
+    // Inside the job's directory, which exists and is private (job_marker.hpp): owner-only,
+    // whatever the umask, and a directory of its own, not a link to one.
+    if (::mkdir(dir_.c_str(), S_IRWXU) != 0 && errno != EEXIST)
+        detail::throw_write_failure(errno, "mkdir", dir_);
     std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) throw runtime_error("spool: cannot create " + dir_.string() + ": " + ec.message());
-    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
+    if (!fs::is_directory(fs::symlink_status(dir_, ec)))
+        throw runtime_error("spool: " + dir_.string() + " is not a directory");
     // A killed run's staged transactions: the server streams them again.
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
         if (entry.path().extension() == staged_suffix) fs::remove(entry.path(), ec);

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libpq-dev libboost-dev libboost-program-options-dev
   libprotobuf-dev protobuf-compiler libspdlog-dev libfmt-dev
+  libjemalloc-dev  # the partshift binary's allocator (CMakeLists.txt says why)
   libgtest-dev googletest
   prometheus-cpp-dev libcivetweb-dev  # metrics: the registry and text format; the HTTP server
   postgresql-15 postgresql-client-15 postgresql-contrib

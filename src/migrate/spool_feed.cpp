@@ -25,7 +25,7 @@ bool spool_feed::fill_lookahead() const {
     // the applier never sees them, and one at the end must not hide that it is caught up (it
     // commits its batch when caught up).
     while (!lookahead_ || is_position_record(*lookahead_)) {
-        lookahead_ = reader_.next(writer_.written_position());
+        lookahead_ = reader_.next_in_place(writer_.written_position());
         if (!lookahead_) return false;
     }
     return true;
@@ -40,7 +40,7 @@ asio::awaitable<std::optional<stream::message>> spool_feed::next() {
         const uint64_t seen = signal_.generation();  // before looking: no notify is missed
         if (fill_lookahead()) {
             auto message = spool::from_spool_record(*lookahead_);
-            lookahead_.reset();
+            lookahead_ = nullptr;
             co_return message;
         }
         // Woken by the streamer's sink as soon as it publishes (the cutover's fence travels

@@ -7,7 +7,8 @@ namespace partshift::migrate {
 
 void spool_sink::append(const stream::message& msg) {
     if (!spool::is_spooled(msg)) return;
-    auto record = spool::to_spool_record(msg);
+    proto::spool_record& record = arena_.fresh();
+    spool::fill_spool_record(msg, record);
     unflushed_ += record.ByteSizeLong() + 8;  // + the frame header
     writer_.append(record);
 }

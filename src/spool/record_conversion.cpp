@@ -87,6 +87,11 @@ bool is_spooled(const stream::message& msg) noexcept {
 
 proto::spool_record to_spool_record(const stream::message& msg) {
     proto::spool_record r;
+    fill_spool_record(msg, r);
+    return r;
+}
+
+void fill_spool_record(const stream::message& msg, proto::spool_record& r) {
     std::visit(
         [&r](const auto& m) {
             using T = std::decay_t<decltype(m)>;
@@ -153,7 +158,6 @@ proto::spool_record to_spool_record(const stream::message& msg) {
             }
         },
         msg);
-    return r;
 }
 
 stream::message from_spool_record(const proto::spool_record& r) {

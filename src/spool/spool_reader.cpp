@@ -12,7 +12,7 @@ namespace partshift::spool {
 using detail::segment_file_reader;
 
 spool_reader::spool_reader(std::filesystem::path dir, stream::lsn_t applied_lsn)
-    : dir_(std::move(dir)), applied_lsn_(applied_lsn) {}
+    : dir_(std::move(dir)), applied_lsn_(applied_lsn), arena_(std::make_unique<record_arena>()) {}
 
 spool_reader::~spool_reader() = default;
 spool_reader::spool_reader(spool_reader&&) noexcept = default;
@@ -103,22 +103,27 @@ bool spool_reader::skip(const proto::spool_record& r) {
 }
 
 std::optional<proto::spool_record> spool_reader::next(std::optional<spool_position> limit) {
-    if (!file_ && !open_first_segment()) return std::nullopt;
+    if (const auto* record = next_in_place(limit)) return *record;
+    return std::nullopt;
+}
+
+const proto::spool_record* spool_reader::next_in_place(std::optional<spool_position> limit) {
+    if (!file_ && !open_first_segment()) return nullptr;
     std::string_view payload;
-    proto::spool_record record;
     while (true) {
-        if (limit && segment_lsn_ > limit->segment) return std::nullopt;
+        if (limit && segment_lsn_ > limit->segment) return nullptr;
         const bool limited = limit && segment_lsn_ == limit->segment;
         const auto status = limited ? file_->next(payload, limit->offset) : file_->next(payload);
         if (status == segment_file_reader::status::record) {
+            proto::spool_record& record = arena_->fresh();
             if (!record.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
                 throw runtime_error("spool: unparseable record in " + file_->path().string() +
                                     " before offset " + std::to_string(file_->offset()));
             }
             if (skip(record)) continue;
-            return record;
+            return &record;
         }
-        if (limited) return std::nullopt;  // nothing more is durable yet
+        if (limited) return nullptr;  // nothing more is durable yet
         if (segment_finished_) {
             // A later segment exists, so this one was complete and fsynced before it was
             // created: anything but a clean end here is corruption.
@@ -131,13 +136,13 @@ std::optional<proto::spool_record> spool_reader::next(std::optional<spool_positi
                                     std::to_string(file_->offset()) + " (not the last segment)");
             }
             segment_finished_ = false;
-            if (!advance_segment()) return std::nullopt;
+            if (!advance_segment()) return nullptr;
             continue;
         }
         // The end of what is there now. If a later segment exists, read this one once more
         // (it may have grown since the read above) before moving on; if not, a short or
         // mismatching tail of the last segment may be a write in progress: try again later.
-        if (!later_segment_exists()) return std::nullopt;
+        if (!later_segment_exists()) return nullptr;
         segment_finished_ = true;
     }
 }

@@ -93,7 +93,9 @@ void stream_staging::append(uint32_t xid, const stream::message& msg) {
 void stream_staging::append_record(staged_transaction& txn, const stream::message& msg) {
     if (auto* rel = std::get_if<stream::relation_msg>(&msg))
         txn.relations.emplace_back(txn.size(), *rel);
-    to_spool_record(msg).SerializeToString(&serialized_);
+    proto::spool_record& record = arena_.fresh();
+    fill_spool_record(msg, record);
+    record.SerializeToString(&serialized_);
     const auto before = txn.buffer.size();
     append_frame(txn.buffer, serialized_);
     staged_bytes_ += txn.buffer.size() - before;
@@ -172,11 +174,12 @@ bool stream_staging::replay_some(uint32_t xid,
             forget(xid);
             return true;
         }
+        proto::spool_record& record = arena_.fresh();
         if (status != segment_file_reader::status::record ||
-            !record_.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+            !record.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
             throw runtime_error("spool: the streamed transaction staged in " + txn.path.string() +
                                 " cannot be read back whole");
-        each(from_spool_record(record_));
+        each(from_spool_record(record));
         if (in.offset() - txn.released >= release_step_) {
             release(txn, txn.released, in.offset());
             txn.released = in.offset();

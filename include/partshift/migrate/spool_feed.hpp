@@ -36,7 +36,8 @@ class spool_feed : public apply::change_feed {
     spool::spool_writer& writer_;
     spool_signal& signal_;
     mutable spool::spool_reader reader_;
-    mutable std::optional<proto::spool_record> lookahead_;  // at most one record
+    // at most one record, the reader's own (valid until its next read)
+    mutable const proto::spool_record* lookahead_ = nullptr;
     const std::atomic<bool>& stop_;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "partshift/migrate/spool_signal.hpp"
+#include "partshift/spool/record_arena.hpp"
 #include "partshift/spool/spool_writer.hpp"
 #include "partshift/stream/change_sink.hpp"
 
@@ -28,6 +29,7 @@ class spool_sink : public stream::change_sink {
     spool_signal& signal_;
     spool::spool_position told_;  // the published position the signal was last told of
     uint64_t unflushed_ = 0;
+    spool::record_arena arena_;  // each appended record is built here
 };
 
 }  // namespace partshift::migrate

@@ -16,6 +16,9 @@ bool is_spooled(const stream::message& msg) noexcept;
 // to_spool_record converts a spooled message; throws partshift::runtime_error for the others
 // (check is_spooled first).
 proto::spool_record to_spool_record(const stream::message& msg);
+// fill_spool_record: the same into `out`, which must be empty (a record_arena's fresh one, so
+// the hot path allocates nothing per record).
+void fill_spool_record(const stream::message& msg, proto::spool_record& out);
 
 // from_spool_record converts back; throws partshift::runtime_error for an empty or unknown
 // record (a spool written by a newer partshift).

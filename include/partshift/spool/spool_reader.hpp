@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "partshift/spool/record_arena.hpp"
 #include "partshift/spool/spool_writer.hpp"
 #include "partshift/stream/pgoutput_messages.hpp"
 #include "spool.pb.h"
@@ -38,6 +39,10 @@ class spool_reader {
     // that is not the last, unparseable record).
     std::optional<proto::spool_record> next(
         std::optional<spool_position> readable_up_to = std::nullopt);
+    // next_in_place: the same without a copy: the record lives in the reader and stays valid
+    // until the next call of either (the applier's feed reads every change this way).
+    const proto::spool_record* next_in_place(
+        std::optional<spool_position> readable_up_to = std::nullopt);
 
     // position: where the next record will be read from (segment 0 before the first read).
     spool_position position() const noexcept;
@@ -56,7 +61,8 @@ class spool_reader {
     std::unique_ptr<detail::segment_file_reader> file_;
     stream::lsn_t segment_lsn_ = 0;
     bool skipping_transaction_ = false;
-    bool segment_finished_ = false;  // a later segment exists: the current one is complete
+    bool segment_finished_ = false;        // a later segment exists: the current one is complete
+    std::unique_ptr<record_arena> arena_;  // the record last read (behind a pointer: movable)
 };
 
 }  // namespace partshift::spool

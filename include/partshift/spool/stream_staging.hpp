@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "partshift/base/unique_fd.hpp"
+#include "partshift/spool/record_arena.hpp"
 #include "partshift/stream/streamed_transactions.hpp"
 #include "spool.pb.h"
 
@@ -75,8 +76,8 @@ class stream_staging : public stream::streamed_transactions {
     uint64_t release_step_;
     std::map<uint32_t, staged_transaction> staged_;
     uint64_t staged_bytes_ = 0;
-    std::string serialized_;      // one buffer for every record's bytes
-    proto::spool_record record_;  // and one record to read them back into
+    std::string serialized_;  // one buffer for every record's bytes
+    record_arena arena_;      // each record written or read back is built here
 };
 
 }  // namespace partshift::spool

@@ -22,7 +22,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Architecture) == amd64 ]] || fail "Architecture is $(field Architecture)"
 depends=$(field Depends)
 echo "Depends: $depends"
-for lib in libpq5 libprotobuf libspdlog libboost-program-options libprometheus-cpp-core libcivetweb libc6; do
+for lib in libpq5 libprotobuf libjemalloc libspdlog libboost-program-options libprometheus-cpp-core libcivetweb libc6; do
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
 # Each dependency's package name: runtime libraries only, no -dev package, tool or server.

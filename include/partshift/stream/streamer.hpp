@@ -97,6 +97,8 @@ class streamer {
     std::chrono::steady_clock::time_point next_position_record_{};
     std::chrono::steady_clock::time_point next_sync_{};
     std::chrono::steady_clock::time_point last_data_at_{};  // when the socket was last readable
+    // when a read last took (nearly) all libpq's input buffer holds: a backlog, not a trickle
+    std::chrono::steady_clock::time_point last_full_read_at_{};
     // The transaction being appended to the sink, and how many of its change records (changes,
     // truncates, messages) are in already. A connection lost inside it leaves those records
     // in the spool; the server sends the whole transaction again, so its first

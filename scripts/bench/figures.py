@@ -128,6 +128,15 @@ def derive(r):
                                                      med("base_p50_ms")),
         "follow_after_resume_p99_latency_ratio": div(med("after_resume_p99_ms"),
                                                      med("base_p99_ms")),
+        # the same windows with native logical replication following: what any logical
+        # consumer costs the clients on this machine
+        "native_follow_p50_latency_ratio": div(med("native_follow_p50_ms"), med("base_p50_ms")),
+        "native_follow_p99_latency_ratio": div(med("native_follow_p99_ms"), med("base_p99_ms")),
+        "native_after_resume_p50_latency_ratio": div(med("native_after_resume_p50_ms"),
+                                                     med("base_p50_ms")),
+        "native_after_resume_p99_latency_ratio": div(med("native_after_resume_p99_ms"),
+                                                     med("base_p99_ms")),
+        "native_source_tps_ratio": div(med("native_follow_tps"), med("base_tps")),
         "trigger_p50_latency_ratio": div(med("trigger_p50_ms"), med("base_p50_ms")),
         "trigger_p99_latency_ratio": div(med("trigger_p99_ms"), med("base_p99_ms")),
         "source_tps_ratio": div(med("follow_tps"), med("base_tps")),
@@ -159,6 +168,8 @@ def derive(r):
         "follow_cpu_walsender_us_per_tx": med("follow_cpu_walsender_us_per_tx"),
         "follow_cpu_partshift_us_per_tx": med("follow_cpu_partshift_us_per_tx"),
         "follow_cpu_apply_us_per_tx": med("follow_cpu_apply_us_per_tx"),
+        "native_follow_cpu_walsender_us_per_tx": med("native_follow_cpu_walsender_us_per_tx"),
+        "native_follow_cpu_apply_us_per_tx": med("native_follow_cpu_apply_us_per_tx"),
         "offered_tps": med("offered_tps"),
         "base_tps": med("base_tps"),
         "follow_tps": med("follow_tps"),
@@ -169,6 +180,11 @@ def derive(r):
         "after_resume_p50_ms": med("after_resume_p50_ms"),
         "after_resume_p99_ms": med("after_resume_p99_ms"),
         "trigger_p50_ms": med("trigger_p50_ms"), "trigger_p99_ms": med("trigger_p99_ms"),
+        "native_follow_p50_ms": med("native_follow_p50_ms"),
+        "native_follow_p99_ms": med("native_follow_p99_ms"),
+        "native_after_resume_p50_ms": med("native_after_resume_p50_ms"),
+        "native_after_resume_p99_ms": med("native_after_resume_p99_ms"),
+        "native_follow_tps": med("native_follow_tps"),
         "cutovers": len(r.get("cutover_lock_ms", [])),
         "end_to_end_s": med("end_to_end_s"),
         "end_to_end_ref_insert_select_indexed_s": med("ref_e2e_insert_select_indexed_s"),
@@ -251,7 +267,12 @@ TARGETS = [  # field, what it is, op, bound (issue 7 item 2)
 INFO = [  # reported without a target
     ("trigger_p50_latency_ratio", "client p50 latency, sync trigger / no migration"),
     ("trigger_p99_latency_ratio", "client p99 latency, sync trigger / no migration"),
+    ("native_follow_p50_latency_ratio", "client p50 latency, native following / none"),
+    ("native_follow_p99_latency_ratio", "client p99 latency, native following / none"),
+    ("native_after_resume_p50_latency_ratio", "client p50 latency, native after a resume / none"),
+    ("native_after_resume_p99_latency_ratio", "client p99 latency, native after a resume / none"),
     ("source_tps_ratio", "saturated TPS, following / no migration"),
+    ("native_source_tps_ratio", "saturated TPS, native following / no migration"),
     ("trigger_tps_ratio", "saturated TPS, sync trigger / no migration"),
     ("lag_p50_s", "lag p50 while following the load (s)"),
     ("cutover_client_latency_2s_window_ms_max", "worst client transaction done within 2 s of it (ms)"),
@@ -301,9 +322,10 @@ def report(args):
               "partshift_drain_cpu_apply_s", "native_drain_cpu_walsender_s",
               "native_drain_cpu_apply_s")))
     print("following saturated, CPU µs per source transaction: walsender %s, partshift %s, "
-          "apply backend %s" % tuple(fmt(f.get(k)) for k in (
+          "apply backend %s; native walsender %s, apply worker %s" % tuple(fmt(f.get(k)) for k in (
               "follow_cpu_walsender_us_per_tx", "follow_cpu_partshift_us_per_tx",
-              "follow_cpu_apply_us_per_tx")))
+              "follow_cpu_apply_us_per_tx", "native_follow_cpu_walsender_us_per_tx",
+              "native_follow_cpu_apply_us_per_tx")))
     print("load: saturated %s tx/s (following %s, trigger %s); fixed %s tx/s: p50/p99 ms none "
           "%s/%s, following %s/%s, trigger %s/%s" % tuple(fmt(f.get(k)) for k in (
               "base_tps", "follow_tps", "trigger_tps", "offered_tps", "base_p50_ms", "base_p99_ms",
@@ -311,6 +333,10 @@ def report(args):
     print("fixed %s tx/s, p50/p99 ms in the window after the copy %s/%s, after a resume %s/%s" % tuple(
         fmt(f.get(k)) for k in ("offered_tps", "after_copy_p50_ms", "after_copy_p99_ms",
                                 "after_resume_p50_ms", "after_resume_p99_ms")))
+    print("native logical replication, fixed %s tx/s: p50/p99 ms following %s/%s, after a resume "
+          "%s/%s; saturated %s tx/s" % tuple(fmt(f.get(k)) for k in (
+              "offered_tps", "native_follow_p50_ms", "native_follow_p99_ms",
+              "native_after_resume_p50_ms", "native_after_resume_p99_ms", "native_follow_tps")))
     print("cutover: %s run(s) cut over, %s did not in time; run→cutover %s s (median) vs INSERT…"
           "SELECT indexed %s s at that size; failed client transactions %s; peak RSS copy %s MB, "
           "replay %s MB" % tuple(fmt(f.get(k)) for k in (

@@ -13,6 +13,12 @@
 #   sampled every ~200 ms → lag_p50_s / lag_p99_s; saturated → follow_tps
 #   partshift right after a resume: the run is stopped, the fixed-rate load writes a 10 s
 #   backlog, the run is started again; the $duration s from its start → after_resume_p50/p99_ms
+#   native logical replication, the reference for what following costs on this machine at
+#   all (the same windows, a subscription set up as phase drain does, with the source at
+#   REPLICA IDENTITY FULL, which native needs and partshift does not): caught up first,
+#   fixed rate → native_follow_p50/p99_ms, saturated → native_follow_tps; then the
+#   subscription disabled, a 10 s backlog, enabled again; the $duration s from the ENABLE →
+#   native_after_resume_p50/p99_ms
 
 impact_window_fixed() {  # impact_window_fixed KEY [LOG]: fixed-rate window, records KEY_p50/p99_ms
   local key=$1 name=${2:-$1} p50 p99 max n
@@ -153,8 +159,57 @@ phase_impact() {
   ps_stop
   ps_abort
 
+  impact_native
+
   log "  no migration again (the median of both is the reference: one window disturbed by the"
   log "  shared machine must not make every ratio)"
   impact_window_fixed base base-again
   impact_window_saturated base base-again
+}
+
+# impact_native: the same following windows with native logical replication as the consumer.
+# Without it a ratio to "no migration" cannot say how much of the cost is partshift's and how
+# much is any logical consumer's on a machine whose cores the clients share.
+impact_native() {
+  log "  native logical replication following the same load (the source at REPLICA IDENTITY FULL)"
+  local t_enable lsn deadline
+  sql -c "ALTER TABLE orders REPLICA IDENTITY FULL" >/dev/null
+  native_setup
+  native_subscribe
+  sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native ENABLE" >/dev/null
+  lsn=$(backlog_end_marker)
+  deadline=$((SECONDS + 600))
+  until [[ "$(native_replayed_past "$lsn")" == t ]]; do
+    ((SECONDS < deadline)) || { echo "native replication did not catch up in 10 minutes" >&2; return 1; }
+    sleep 0.2
+  done
+  impact_window_fixed native_follow
+  local ws apply before after tx cpu_ws cpu_apply
+  ws=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_native'")
+  apply=$(sql_in "${db}_sub" -c "SELECT pid FROM pg_stat_subscription WHERE subname = 'bench_native' AND relid IS NULL")
+  before="$(cpu_s "$ws") $(cpu_s "$apply")"
+  impact_window_saturated native_follow
+  after="$(cpu_s "$ws") $(cpu_s "$apply")"
+  tx=$(awk '/number of transactions actually processed/ { print $6; exit }' "$work/native_follow-sat.out")
+  read -r cpu_ws cpu_apply < <(awk -v b="$before" -v a="$after" -v n="${tx:-0}" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    for (i = 1; i <= 2; i++) printf "%s ", (n > 0 && (i in x) && (i in y) && x[i] != "" && y[i] != "") ? sprintf("%.1f", (y[i] - x[i]) * 1e6 / n) : "nan"
+    print "" }')
+  record native_follow_cpu_walsender_us_per_tx "$cpu_ws"
+  record native_follow_cpu_apply_us_per_tx "$cpu_apply"
+  log "  native following saturated: CPU µs per source transaction: walsender $cpu_ws, apply" \
+    "worker $cpu_apply ($tx transactions)"
+
+  log "  native: subscription disabled; a 10 s backlog at $offered tx/s, then the window after ENABLE"
+  sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native DISABLE" >/dev/null
+  settle
+  impact_load_start native-after-resume
+  sleep 10
+  t_enable=$(now)
+  sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native ENABLE" >/dev/null
+  sleep "$duration"
+  impact_load_end
+  impact_window_record native_after_resume native-after-resume "$t_enable"
+  native_teardown
+  sql -c "ALTER TABLE orders REPLICA IDENTITY DEFAULT" >/dev/null
 }

@@ -59,7 +59,8 @@ struct build_run {
     index_build_options options;
     std::vector<leaf_build> tasks;
     size_t next = 0;
-    int running = 0;
+    int running = 0;   // worker sessions still open
+    int building = 0;  // leaf builds in flight
     // Each worker's connection while its coroutine runs (index = worker id), for cancelling.
     std::vector<pg::async_connection*> connections;
     std::exception_ptr failure;
@@ -191,12 +192,27 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
         auto set = conn.exec("SET client_connection_check_interval = '1s'");
         co_await std::move(set);
     }
+    // The server's own parallel index build would add up to this many processes to each of
+    // ours (server_build_helpers).
+    auto show = conn.exec("SHOW max_parallel_maintenance_workers");
+    auto shown = co_await std::move(show);
+    const int server_helpers = static_cast<int>(shown.get_int(0, 0));
+    int helpers_set = server_helpers;
     while (!run.halted() && run.next < run.tasks.size()) {
         const leaf_build& task = run.tasks[run.next++];
         const std::string index = pg::escape_qualified(task.leaf->schema, task.index_name);
         std::exception_ptr failure;
         bool cancelled_by_stop = false;
+        ++run.building;
         try {
+            const int helpers =
+                server_build_helpers(run.options.workers, run.building, server_helpers);
+            if (helpers != helpers_set) {
+                auto set =
+                    conn.exec("SET max_parallel_maintenance_workers = " + std::to_string(helpers));
+                co_await std::move(set);
+                helpers_set = helpers;
+            }
             if (task.drop_invalid_first) {
                 auto drop = conn.exec(drop_sql(index, concurrently));
                 co_await std::move(drop);
@@ -204,6 +220,7 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
             auto build =
                 conn.exec(build_sql(*task.index, *task.leaf, task.index_name, false, concurrently));
             co_await std::move(build);
+            --run.building;
             if (run.options.progress) ++run.options.progress->index_builds_done;
             continue;
         } catch (const pg::pg_error& e) {
@@ -216,6 +233,7 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
         } catch (...) {
             failure = std::current_exception();
         }
+        --run.building;
         if (concurrently && !cancelled_by_stop) {
             // A failed CONCURRENTLY build leaves an INVALID index that writes still maintain
             // (and a unique one still enforces): drop it now rather than leave it to a rerun.
@@ -488,6 +506,10 @@ std::string child_index_name(std::string_view relation, std::string_view index_n
         std::string(relation) + "_" + (is_primary ? "pkey" : std::string(index_name));
     // Kept ending in '_' at the cut (the indexes a rerun finds were named so).
     return pg::fit_identifier(name, false);
+}
+
+int server_build_helpers(int workers, int builds_in_flight, int server_setting) {
+    return std::clamp(workers - builds_in_flight, 0, std::max(0, server_setting));
 }
 
 std::string using_clause_of(std::string_view create_index_sql) {

@@ -46,3 +46,13 @@ TEST(CopyIndexBuilder, IndexFromModel) {
     EXPECT_EQ(built.key_columns, (std::vector<std::string>{"id", "ts"}));
     EXPECT_EQ(built.using_clause, "USING btree (id)");
 }
+
+TEST(CopyIndexBuilder, ServerHelpersOnlyFromIdleSessions) {
+    // Two sessions both building: no helpers, so two builds are two processes, not six.
+    EXPECT_EQ(server_build_helpers(2, 2, 2), 0);
+    // The queue's tail: one build left running alone takes the idle session's share.
+    EXPECT_EQ(server_build_helpers(2, 1, 2), 1);
+    EXPECT_EQ(server_build_helpers(8, 1, 4), 4);  // the server's setting is the ceiling
+    EXPECT_EQ(server_build_helpers(8, 1, 0), 0);  // a DBA who turned it off is obeyed
+    EXPECT_EQ(server_build_helpers(1, 1, 2), 0);
+}

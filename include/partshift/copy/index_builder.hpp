@@ -93,6 +93,13 @@ index_to_build index_from_model(const catalog::index& source_index, std::string 
 std::string child_index_name(std::string_view relation, std::string_view index_name,
                              bool is_primary);
 
+// server_build_helpers: the parallel maintenance workers (max_parallel_maintenance_workers)
+// one leaf build may ask the server for, with `builds_in_flight` builds running counting
+// itself. --copy-workers bounds the processes building at once: while every session builds,
+// each build runs alone; a build started when sessions have nothing left to build takes their
+// share. Never more than `server_setting`, the role's or database's own.
+int server_build_helpers(int workers, int builds_in_flight, int server_setting);
+
 // using_clause_of: the " USING …" tail of a CREATE INDEX statement ("" when absent).
 std::string using_clause_of(std::string_view create_index_sql);
 

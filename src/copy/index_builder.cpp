@@ -178,6 +178,26 @@ struct published_connection {
     int worker;
 };
 
+// wait_for_gate: before a leaf build, the copy's throttles (index_build_options::gate): wait
+// while the copy is throttled or paused, then pace the build by its partition's rows under a
+// --max-copy-rate ceiling. False when the run halted meanwhile.
+awaitable<bool> wait_for_gate(build_run& run, pg::async_connection& conn,
+                              const partition_node& leaf) {
+    auto& gate = *run.options.gate;
+    const std::function<bool()> halted = [&run] { return run.halted(); };
+    co_await gate.wait_open(halted);
+    if (run.halted()) co_return false;
+    if (!gate.has_ceiling()) co_return true;
+    auto read = conn.exec(
+        "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples ELSE "
+        "pg_catalog.pg_relation_size(c.oid) / $2::float8 END::bigint "
+        "FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
+        pg::make_params(leaf.oid, std::to_string(std::max(1.0, run.options.bytes_per_row))));
+    auto rows = co_await std::move(read);
+    if (rows.rows() == 1) co_await gate.pace(rows.get_int(0, 0), halted);
+    co_return !run.halted();
+}
+
 awaitable<void> run_builder(build_run& run, int worker_id) {
     const bool concurrently = run.options.concurrently;
     auto conn = co_await pg::async_connection::connect(
@@ -212,6 +232,15 @@ awaitable<void> run_builder(build_run& run, int worker_id) {
                     conn.exec("SET max_parallel_maintenance_workers = " + std::to_string(helpers));
                 co_await std::move(set);
                 helpers_set = helpers;
+            }
+            if (run.options.gate) {
+                // Named (GCC 12 and temporaries in a co_await).
+                auto wait = wait_for_gate(run, conn, *task.leaf);
+                const bool go = co_await std::move(wait);
+                if (!go) {
+                    --run.building;
+                    co_return;
+                }
             }
             if (task.drop_invalid_first) {
                 auto drop = conn.exec(drop_sql(index, concurrently));

@@ -4,11 +4,39 @@
 #include <algorithm>
 #include <atomic>
 
+#include "partshift/base/progress.hpp"
 #include "partshift/copy/index_builder.hpp"
+#include "partshift/throttle/copy_gate.hpp"
 
 namespace partshift::migrate {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// judged_as_copy: while it lives, the throttler judges the index builds as it judges the
+// copy (progress.copy_active), so the copy's throttles and pause hold them too.
+class judged_as_copy {
+  public:
+    explicit judged_as_copy(base::progress& progress)
+        : progress_(progress), was_(progress.copy_active.exchange(true)) {}
+    ~judged_as_copy() { progress_.copy_active = was_; }
+    judged_as_copy(const judged_as_copy&) = delete;
+    judged_as_copy& operator=(const judged_as_copy&) = delete;
+
+  private:
+    base::progress& progress_;
+    bool was_;
+};
+
+// bytes_per_row: the source's bytes per row, what a target partition with no row estimate yet
+// is paced by (an overestimate: the source's indexes count too, so such a build waits less).
+double bytes_per_row(const catalog::table_model& table) {
+    if (table.row_estimate <= 0 || table.total_bytes <= 0) return 100;
+    return static_cast<double>(table.total_bytes) / static_cast<double>(table.row_estimate);
+}
+
+}  // namespace
 
 asio::awaitable<bool> build_job_indexes(run_context& ctx, index_kind kind) {
     copy::index_build_options options;
@@ -16,7 +44,11 @@ asio::awaitable<bool> build_job_indexes(run_context& ctx, index_kind kind) {
     // Phase index only: its builds are what status's time left counts (the unique builds
     // during follow have no phase of their own).
     if (kind == index_kind::primary_and_plain) options.progress = &ctx.progress;
+    throttle::copy_gate gate(ctx.progress);
+    options.gate = &gate;
+    judged_as_copy judged(ctx.progress);
     for (const auto& t : ctx.tables) {
+        options.bytes_per_row = bytes_per_row(*t.table);
         // Named arguments, not temporaries: GCC 12 mis-destroys prvalues in co_await
         // operands.
         catalog::qualified_name target = t.target;

@@ -211,7 +211,8 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     s.set_lock_hold_ms(std::stod(r.get(0, "hold")));
     s.set_summary(r.get(0, "summary"));
     // The reason is written by a running job once a second; a stopped job's last one is stale.
-    const bool copying = s.running() && s.phase() == "copy";
+    // The index build waits on the copy's throttles too.
+    const bool copying = s.running() && (s.phase() == "copy" || s.phase() == "index");
     s.set_copy_throttled(copying && !r.get(0, "throttle_reason").empty());
     s.set_throttle_reason(s.copy_throttled() ? r.get(0, "throttle_reason") : "");
     s.set_copy_paused(r.get_bool(0, "copy_paused"));

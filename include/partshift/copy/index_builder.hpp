@@ -21,6 +21,7 @@
 
 #include "partshift/base/progress.hpp"
 #include "partshift/catalog/table_model.hpp"
+#include "partshift/throttle/copy_gate.hpp"
 
 namespace partshift::copy {
 
@@ -51,6 +52,16 @@ struct index_build_options {
     // Counts the partition builds planned and finished (index_builds_total / _done), for the
     // index phase's progress and time left; none = not counted.
     base::progress* progress = nullptr;
+    // The copy's throttles hold the index build too, between leaf builds (a build under way
+    // runs to its end): no build starts while the copy is throttled or paused, and with a
+    // --max-copy-rate ceiling each build waits its turn as if its partition's rows were
+    // copied again. A build writes the whole partition's index into the WAL the clients'
+    // commits flush behind, so an unpaced one stalls them as an unpaced copy would.
+    // none = unthrottled.
+    throttle::copy_gate* gate = nullptr;
+    // Bytes per row, for a partition that has no row estimate yet (reltuples -1 until its
+    // first index build or ANALYZE): its size divided by this is the rows it is paced by.
+    double bytes_per_row = 100;
 };
 
 // build_indexes builds the primary key and every non-unique index of `indexes` on `target`

@@ -1,6 +1,7 @@
-// copy_gate: where the copier asks whether it may go on. Between chunks it waits while the
-// throttler says the copy is throttled (or paused); between write buffers it paces itself to
-// the live --max-copy-rate ceiling. Shared by every copy worker on one io_context thread.
+// copy_gate: where the copier (and the index builder, between leaf builds) asks whether it may
+// go on. Between chunks it waits while the throttler says the copy is throttled (or paused);
+// between write buffers it paces itself to the live --max-copy-rate ceiling. Shared by every
+// copy (or index build) worker on one io_context thread.
 // Must not decide whether to throttle (the throttler does) or touch the applier: the applier
 // is never throttled, so lag does not grow while the copy waits.
 #pragma once
@@ -29,6 +30,9 @@ class copy_gate {
     // pace is called with the rows of each buffer before it is written; it sleeps as long as
     // keeps every worker together under max_copy_rate rows/s. Polls halted() while it waits.
     boost::asio::awaitable<void> pace(int64_t rows, const std::function<bool()>& halted);
+
+    // has_ceiling: a --max-copy-rate ceiling is set now (pace would wait).
+    bool has_ceiling() const { return progress_.max_copy_rate > 0; }
 
   private:
     base::progress& progress_;

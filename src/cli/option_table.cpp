@@ -185,23 +185,22 @@ option_group cutover_group() {
 }
 
 option_group throttling_group() {
-    return {
-        "Throttling",
-        {value("max-replica-lag", "DURATION",
-               "throttle the copy and the index build while a physical standby's "
-               "write/flush/replay lag is over this"),
-         value("max-load", "SPEC",
-               "throttle the copy and the index build while the server is busier than "
-               "this: active_backends=N,waiting_backends=N"),
-         value("max-copy-rate", "ROWS/s",
-               "copy at most this many rows per second, the index build keeping to it too "
-               "(0: no ceiling; kept with the job, 'partshift set' changes it)"),
-         value("throttle-query", "SQL",
-               "throttle the copy and the index build while this query returns a number > 0"),
-         value("slot-wal-limit", "SIZE",
-               "WAL-retention guard: the most WAL the slot may pin (e.g. 20G, 512MB, 1GiB), "
-               "besides the server's max_slot_wal_keep_size; warn at 50%, throttle the copy "
-               "at 75%, stop at 90%")}};
+    return {"Throttling",
+            {value("max-replica-lag", "DURATION",
+                   "throttle the copy and the index build while a physical standby's "
+                   "write/flush/replay lag is over this"),
+             value("max-load", "SPEC",
+                   "throttle the copy and the index build while the server is busier than "
+                   "this: active_backends=N,waiting_backends=N"),
+             value("max-copy-rate", "ROWS/s",
+                   "copy at most this many rows per second, the index build keeping to it too "
+                   "(0: no ceiling; kept with the job, 'partshift set' changes it)"),
+             value("throttle-query", "SQL",
+                   "throttle the copy and the index build while this query returns a number > 0"),
+             value("slot-wal-limit", "SIZE",
+                   "WAL-retention guard: the most WAL the slot may pin (e.g. 20G, 512MB, 1GiB), "
+                   "besides the server's max_slot_wal_keep_size; warn at 50%, throttle the copy "
+                   "at 75%, stop at 90%")}};
 }
 
 option_group hooks_group() {

@@ -61,6 +61,16 @@ impact_window_record() {
   log "  $key at $offered tx/s: $n transactions, p50 $p50 ms, p99 $p99 ms, max $max ms"
 }
 
+# cpu_us_per_tx BEFORE AFTER TX N: the CPU µs per transaction of N processes, from their CPU
+# seconds before and after a window (space-separated, cpu_s each) over the TX transactions it
+# committed; "nan" for a process whose reading is missing.
+cpu_us_per_tx() {
+  awk -v b="$1" -v a="$2" -v n="${3:-0}" -v k="$4" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    for (i = 1; i <= k; i++) printf "%s ", (n > 0 && (i in x) && (i in y) && x[i] != "" && y[i] != "") ? sprintf("%.1f", (y[i] - x[i]) * 1e6 / n) : "nan"
+    print "" }'
+}
+
 sync_trigger_install() {
   sql -f "$work/full.sql" >/dev/null
   sql -c "INSERT INTO $target SELECT * FROM orders" >/dev/null
@@ -133,10 +143,7 @@ phase_impact() {
   after="$(cpu_s "$ws") $(cpu_s "$ps_pid") $(cpu_s "$apply")"
   local tx
   tx=$(awk '/number of transactions actually processed/ { print $6; exit }' "$work/follow-sat.out")
-  read -r cpu_ws cpu_ps cpu_apply < <(awk -v b="$before" -v a="$after" -v n="${tx:-0}" 'BEGIN {
-    split(b, x, " "); split(a, y, " ")
-    for (i = 1; i <= 3; i++) printf "%s ", (n > 0 && (i in x) && (i in y) && x[i] != "" && y[i] != "") ? sprintf("%.1f", (y[i] - x[i]) * 1e6 / n) : "nan"
-    print "" }')
+  read -r cpu_ws cpu_ps cpu_apply < <(cpu_us_per_tx "$before" "$after" "$tx" 3)
   record follow_cpu_walsender_us_per_tx "$cpu_ws"
   record follow_cpu_partshift_us_per_tx "$cpu_ps"
   record follow_cpu_apply_us_per_tx "$cpu_apply"
@@ -191,10 +198,7 @@ impact_native() {
   impact_window_saturated native_follow
   after="$(cpu_s "$ws") $(cpu_s "$apply")"
   tx=$(awk '/number of transactions actually processed/ { print $6; exit }' "$work/native_follow-sat.out")
-  read -r cpu_ws cpu_apply < <(awk -v b="$before" -v a="$after" -v n="${tx:-0}" 'BEGIN {
-    split(b, x, " "); split(a, y, " ")
-    for (i = 1; i <= 2; i++) printf "%s ", (n > 0 && (i in x) && (i in y) && x[i] != "" && y[i] != "") ? sprintf("%.1f", (y[i] - x[i]) * 1e6 / n) : "nan"
-    print "" }')
+  read -r cpu_ws cpu_apply < <(cpu_us_per_tx "$before" "$after" "$tx" 2)
   record native_follow_cpu_walsender_us_per_tx "$cpu_ws"
   record native_follow_cpu_apply_us_per_tx "$cpu_apply"
   log "  native following saturated: CPU µs per source transaction: walsender $cpu_ws, apply" \

@@ -78,13 +78,7 @@ SQL
 }
 
 bigtx_ps_applied() { ps_wait_applied "$work/bigtx-run.log" "$1"; }
-bigtx_native_applied() {
-  local deadline=$((SECONDS + 3600))
-  until [[ "$(native_replayed_past "$1")" == t ]]; do
-    ((SECONDS < deadline)) || { echo "native replication did not pass $1 in an hour" >&2; return 1; }
-    sleep 0.2
-  done
-}
+bigtx_native_applied() { native_wait_past "$1"; }
 
 phase_bigtx() {
   local logfile="$work/bigtx-run.log" slot

@@ -57,6 +57,13 @@ native_replayed_past() {  # native_replayed_past LSN: t once the subscription ap
     FROM pg_replication_origin_status s JOIN pg_subscription sub ON s.external_id = 'pg_' || sub.oid
     WHERE sub.subname = 'bench_native'"
 }
+native_wait_past() {  # native_wait_past LSN: returns once the subscription applied up to LSN
+  local deadline=$((SECONDS + 3600))
+  until [[ "$(native_replayed_past "$1")" == t ]]; do
+    ((SECONDS < deadline)) || { echo "native replication did not pass $1 in an hour" >&2; return 1; }
+    sleep 0.2
+  done
+}
 
 # fingerprint DB TABLE: what the two targets must agree with the source on
 fingerprint() {
@@ -64,7 +71,7 @@ fingerprint() {
 }
 
 phase_drain() {
-  local logfile="$work/drain-setup.log" end_lsn t0 t1 tps deadline
+  local logfile="$work/drain-setup.log" end_lsn t0 t1 tps
   log "drain: source at REPLICA IDENTITY FULL; partshift job to follow, then stopped"
   sql -c "ALTER TABLE orders REPLICA IDENTITY FULL" >/dev/null
   ps_start "$logfile" --dry-run
@@ -108,11 +115,7 @@ phase_drain() {
   native_subscribe
   t0=$(now)
   sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native ENABLE" >/dev/null
-  deadline=$((SECONDS + 3600))
-  until [[ "$(native_replayed_past "$end_lsn")" == t ]]; do
-    ((SECONDS < deadline)) || { echo "native replication did not pass $end_lsn in an hour" >&2; return 1; }
-    sleep 0.2
-  done
+  native_wait_past "$end_lsn"
   t1=$(now)
   ws=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_native'")
   apply=$(sql_in "${db}_sub" -c "SELECT pid FROM pg_stat_subscription WHERE subname = 'bench_native' AND relid IS NULL")

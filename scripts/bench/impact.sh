@@ -179,17 +179,12 @@ phase_impact() {
 # much is any logical consumer's on a machine whose cores the clients share.
 impact_native() {
   log "  native logical replication following the same load (the source at REPLICA IDENTITY FULL)"
-  local t_enable lsn deadline
+  local t_enable
   sql -c "ALTER TABLE orders REPLICA IDENTITY FULL" >/dev/null
   native_setup
   native_subscribe
   sql_in "${db}_sub" -c "ALTER SUBSCRIPTION bench_native ENABLE" >/dev/null
-  lsn=$(backlog_end_marker)
-  deadline=$((SECONDS + 600))
-  until [[ "$(native_replayed_past "$lsn")" == t ]]; do
-    ((SECONDS < deadline)) || { echo "native replication did not catch up in 10 minutes" >&2; return 1; }
-    sleep 0.2
-  done
+  native_wait_past "$(backlog_end_marker)"
   impact_window_fixed native_follow
   local ws apply before after tx cpu_ws cpu_apply
   ws=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_native'")

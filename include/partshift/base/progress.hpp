@@ -87,7 +87,9 @@ struct progress {
 
     // Throttling: the copier waits between chunks while copy_throttled (the throttler sets
     // both, once a second); the applier never looks at these.
-    std::atomic<bool> copy_active{false};  // the copy phase is running
+    // The copy or an index build is running: what the throttler judges (index builds wait on
+    // the copy's throttles too).
+    std::atomic<bool> copy_active{false};
     // The throttler has judged the copy at least once: no chunk starts before that, so a
     // signal over its limit from the start holds back even the first chunk.
     std::atomic<bool> copy_throttle_checked{false};

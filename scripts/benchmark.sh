@@ -14,11 +14,12 @@
 #   --backlog N         source transactions in the drain backlog (default rows/5, at least 2000)
 #   --cutovers N        whole migrations cut over under the load (default 3; quick 1)
 #   --rss-compare       also peak RSS at 1M and 5M rows (--rss-sizes "N M" to change them)
-#   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated,lanes,bigtx
-#                       (default all; none: only --rss-compare)
+#   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated,lanes,bigtx,
+#                       pace (default all but pace; none: only --rss-compare)
 #   --lanes LIST        apply lanes (--apply-workers) the lanes phase compares (default 1,2,4)
 #   --lanes-backlog N   source transactions each lanes drain applies (default backlog/4, >= 2000)
 #   --lanes-delay-ms N  the lanes phase's slowed backend: ms slept per changed row (default 1)
+#   --pace PERCENT      the pace phase's --catch-up-pace against full speed (default 50)
 #   --logs DIR          keep partshift's logs, pgbench output and results here
 #                       (default build/benchmark-logs)
 #   --no-build          use the partshift binary already built (PARTSHIFT_BIN or build dir)
@@ -36,9 +37,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 rows=1000000 json="" quick=0 rounds="" duration="" backlog="" cutovers="" rss_compare=0
 rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated,lanes,bigtx" logs_dir="" build=1
-lane_counts="1,2,4" lanes_backlog="" lanes_delay_ms=1
+lane_counts="1,2,4" lanes_backlog="" lanes_delay_ms=1 pace_percent=50
 command_line="scripts/benchmark.sh $*"
-usage() { sed -n '6,24p' "$0" >&2; exit 2; }
+usage() { sed -n '6,25p' "$0" >&2; exit 2; }
 while (($#)); do
   case "$1" in
     --rows) rows=${2:?}; shift ;;
@@ -54,6 +55,7 @@ while (($#)); do
     --lanes) lane_counts=${2:?}; shift ;;
     --lanes-backlog) lanes_backlog=${2:?}; shift ;;
     --lanes-delay-ms) lanes_delay_ms=${2:?}; shift ;;
+    --pace) pace_percent=${2:?}; shift ;;
     --logs) logs_dir=${2:?}; shift ;;
     --no-build) build=0 ;;
     -h|--help) usage ;;
@@ -62,12 +64,12 @@ while (($#)); do
   esac
   shift
 done
-for n in "$rows" ${lane_counts//,/ } "$lanes_delay_ms" ${lanes_backlog:+"$lanes_backlog"} ${rounds:+"$rounds"} ${duration:+"$duration"} ${backlog:+"$backlog"} ${cutovers:+"$cutovers"}; do
+for n in "$rows" ${lane_counts//,/ } "$lanes_delay_ms" "$pace_percent" ${lanes_backlog:+"$lanes_backlog"} ${rounds:+"$rounds"} ${duration:+"$duration"} ${backlog:+"$backlog"} ${cutovers:+"$cutovers"}; do
   [[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 ]] || { echo "benchmark: not a positive number: $n" >&2; exit 2; }
 done
 ((rows >= 1000)) || { echo "benchmark: --rows must be at least 1000" >&2; exit 2; }
 for phase in ${phases//,/ }; do
-  [[ " copy impact drain cutover saturated lanes bigtx none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
+  [[ " copy impact drain cutover saturated lanes bigtx pace none " == *" $phase "* ]] || { echo "benchmark: unknown phase $phase" >&2; exit 2; }
 done
 rounds=${rounds:-$((quick ? 1 : 2))}
 duration=${duration:-$((quick ? 5 : 30))}
@@ -129,6 +131,7 @@ source "$bench_dir/rss.sh"
 source "$bench_dir/saturated.sh"
 source "$bench_dir/lanes.sh"
 source "$bench_dir/bigtx.sh"
+source "$bench_dir/pace.sh"
 
 log "loading $rows rows into orders"
 createdb "$db"
@@ -141,7 +144,7 @@ log "orders: $(sql -c "SELECT pg_size_pretty(pg_total_relation_size('orders'))")
 started=$SECONDS
 # (if, not &&: inside a function called from an && list, set -e is off and a failed step would
 # go unnoticed)
-for phase in copy impact drain cutover saturated lanes bigtx; do
+for phase in copy impact drain cutover saturated lanes bigtx pace; do
   if [[ ",$phases," == *",$phase,"* ]]; then "phase_$phase"; fi
 done
 if ((rss_compare)); then phase_rss_compare; fi

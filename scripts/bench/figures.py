@@ -185,6 +185,21 @@ def derive(r):
         "native_after_resume_p50_ms": med("native_after_resume_p50_ms"),
         "native_after_resume_p99_ms": med("native_after_resume_p99_ms"),
         "native_follow_tps": med("native_follow_tps"),
+        # phase pace: the window after a resume, unpaced and at --catch-up-pace
+        "pace_percent": med("pace_percent"),
+        "pace_base_p50_ms": med("pace_base_p50_ms"), "pace_base_p99_ms": med("pace_base_p99_ms"),
+        "resume_full_p50_ms": med("resume_full_p50_ms"),
+        "resume_full_p99_ms": med("resume_full_p99_ms"),
+        "resume_paced_p50_ms": med("resume_paced_p50_ms"),
+        "resume_paced_p99_ms": med("resume_paced_p99_ms"),
+        "resume_full_p50_latency_ratio": div(med("resume_full_p50_ms"), med("pace_base_p50_ms")),
+        "resume_full_p99_latency_ratio": div(med("resume_full_p99_ms"), med("pace_base_p99_ms")),
+        "resume_paced_p50_latency_ratio": div(med("resume_paced_p50_ms"),
+                                              med("pace_base_p50_ms")),
+        "resume_paced_p99_latency_ratio": div(med("resume_paced_p99_ms"),
+                                              med("pace_base_p99_ms")),
+        "resume_full_catch_up_s": med("resume_full_catch_up_s"),
+        "resume_paced_catch_up_s": med("resume_paced_catch_up_s"),
         "cutovers": len(r.get("cutover_lock_ms", [])),
         "end_to_end_s": med("end_to_end_s"),
         "end_to_end_ref_insert_select_indexed_s": med("ref_e2e_insert_select_indexed_s"),
@@ -284,6 +299,12 @@ INFO = [  # reported without a target
     ("native_saturated_lag_growth_bytes_per_s", "saturated: native lag growth (B/s)"),
     ("bigtx_after_commit_vs_native", "big transaction: applied after its commit, / native"),
     ("bigtx_partshift_spill_mb", "big transaction: the server spilled for partshift (MB)"),
+    ("resume_full_p50_latency_ratio", "pace: client p50 after a resume, full speed / none"),
+    ("resume_full_p99_latency_ratio", "pace: client p99 after a resume, full speed / none"),
+    ("resume_paced_p50_latency_ratio", "pace: client p50 after a resume, paced / none"),
+    ("resume_paced_p99_latency_ratio", "pace: client p99 after a resume, paced / none"),
+    ("resume_full_catch_up_s", "pace: backlog caught up after a resume, full speed (s)"),
+    ("resume_paced_catch_up_s", "pace: backlog caught up after a resume, paced (s)"),
 ]
 
 
@@ -370,6 +391,12 @@ def report(args):
               "; slowed backend: " + ", ".join(
             "K=%d %s (%s×)" % (k, fmt(f.get("lanes_slow_drain_s_k%d" % k)),
                               fmt(f.get("lanes_slow_speedup_k%d" % k))) for k in lanes))
+    if f.get("resume_paced_p99_ms") is not None:
+        print("pace: after a resume at %s tx/s, p50/p99 ms none %s/%s, full speed %s/%s (caught up "
+              "in %s s), --catch-up-pace %s %s/%s (caught up in %s s)" % tuple(fmt(f.get(k)) for k in (
+                  "offered_tps", "pace_base_p50_ms", "pace_base_p99_ms", "resume_full_p50_ms",
+                  "resume_full_p99_ms", "resume_full_catch_up_s", "pace_percent",
+                  "resume_paced_p50_ms", "resume_paced_p99_ms", "resume_paced_catch_up_s")))
     sizes = [k[len("rss_copy_mb_at_"):] for k in f if k.startswith("rss_copy_mb_at_")]
     for s in sizes:
         print("rss-compare %s rows: copy %s MB, replay %s MB" % (

@@ -10,11 +10,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
 #include <unordered_set>
 
 #include "partshift/apply/lane_store.hpp"
 #include "partshift/apply/row_values.hpp"
 #include "partshift/apply/session_setup.hpp"
+#include "partshift/base/catch_up_pace.hpp"
 #include "partshift/error.hpp"
 
 namespace partshift::apply {
@@ -175,11 +177,22 @@ asio::awaitable<void> applier::apply_feed(change_feed& feed) {
             }
         }
         if (!in_txn_ && lanes_wanted() != 0) co_await change_lanes();
+        if (!in_txn_ && progress_.catch_up_paced) co_await rest_if_paced();
         auto message = co_await feed.next();
         if (!message) break;
         co_await dispatch(*message);
         if (barrier_after_) co_await after_barrier();
     }
+}
+
+asio::awaitable<void> applier::rest_if_paced() {
+    // Never under the cutover's lock: the monitor's verdict can be a second old.
+    if (progress_.cutover.load() == base::cutover_stage::cutting_over) co_return;
+    const auto rest =
+        base::pace_wait(std::chrono::steady_clock::now(), progress_.catch_up_pace_percent);
+    if (rest.count() <= 0) co_return;
+    asio::steady_timer timer(co_await asio::this_coro::executor, rest);
+    co_await timer.async_wait(asio::use_awaitable);
 }
 
 int applier::lanes_wanted() const {

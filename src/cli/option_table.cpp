@@ -195,6 +195,12 @@ option_group throttling_group() {
              value("max-copy-rate", "ROWS/s",
                    "copy at most this many rows per second, the index build keeping to it too "
                    "(0: no ceiling; kept with the job, 'partshift set' changes it)"),
+             value("catch-up-pace", "PERCENT",
+                   "while the lag is over --max-lag (after the copy, a resume or a burst), "
+                   "stream and apply only this share of the time, in 50 ms slices, leaving the "
+                   "rest of the server to the application; lifted while the lag would not shrink "
+                   "at that pace",
+                   "100"),
              value("throttle-query", "SQL",
                    "throttle the copy and the index build while this query returns a number > 0"),
              value("slot-wal-limit", "SIZE",

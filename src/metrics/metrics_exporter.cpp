@@ -162,6 +162,9 @@ struct families {
           apply_behind(gauge(r, "partshift_apply_falling_behind",
                              "1 while lag keeps growing: the source writes faster than "
                              "partshift applies")),
+          catch_up_paced(gauge(r, "partshift_catch_up_paced",
+                               "1 while run --catch-up-pace holds the catch-up to its share of "
+                               "the time")),
           changes_applied(counter(r, "partshift_changes_applied_total",
                                   "Source changes committed on the target")),
           changes_spooled(
@@ -210,6 +213,7 @@ struct families {
     Family<Gauge>& lag_seconds;
     Family<Gauge>& apply_rate;
     Family<Gauge>& apply_behind;
+    Family<Gauge>& catch_up_paced;
     Family<Counter>& changes_applied;
     Family<Counter>& changes_spooled;
     Family<Gauge>& retained;
@@ -254,6 +258,7 @@ struct job_series {
         lag_seconds = {&f.lag_seconds, l};
         apply_rate = &f.apply_rate.Add(l);
         apply_behind = &f.apply_behind.Add(l);
+        catch_up_paced = &f.catch_up_paced.Add(l);
         changes_applied.counter = &f.changes_applied.Add(l);
         changes_spooled.counter = &f.changes_spooled.Add(l);
         retained = {&f.retained, l};
@@ -312,6 +317,7 @@ struct job_series {
                                      : std::optional(static_cast<double>(lag_us) / 1e6));
         apply_rate->Set(p.apply_rate);
         apply_behind->Set(!done && p.apply_falling_behind ? 1 : 0);
+        catch_up_paced->Set(!done && p.catch_up_paced ? 1 : 0);
         changes_applied.set(static_cast<double>(p.changes_applied.load()));
         changes_spooled.set(static_cast<double>(p.changes_spooled.load()));
         const int64_t kept = p.slot_retained_bytes, safe = p.slot_safe_wal_bytes;
@@ -330,7 +336,7 @@ struct job_series {
     counter_feed rows_copied, changes_applied, changes_spooled, cutover_attempts;
     Gauge *rows_in_flight, *rows_estimated, *copy_rate, *chunks, *chunks_done, *index_builds,
         *index_builds_done, *applied_lsn, *apply_lanes, *streamed_open, *streamed_staged,
-        *source_lsn, *apply_rate, *apply_behind, *paused, *rate_limit, *lock_hold;
+        *source_lsn, *apply_rate, *apply_behind, *catch_up_paced, *paused, *rate_limit, *lock_hold;
     optional_gauge copy_left, index_left, catch_up_left, lag_bytes, lag_seconds, retained, safe_wal;
     Counter* errors;
 };

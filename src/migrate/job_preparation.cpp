@@ -378,6 +378,7 @@ int settle_controls(const run_options& options, const state::job_record& job,
     progress.copy_paused = controls.copy_paused;
     progress.copy_workers = controls.copy_workers;
     progress.max_copy_rate = controls.max_copy_rate;
+    progress.catch_up_pace_percent = options.throttle.catch_up_pace_percent;
     progress.max_lag_micros =
         std::chrono::duration_cast<std::chrono::microseconds>(controls.max_lag).count();
     if (controls.copy_paused)

@@ -35,11 +35,12 @@ std::string live_figures_json(const base::progress& p) {
         "{{\"rows_in_flight\": {}, \"chunks_running\": {}, \"copy_rate\": {}, "
         "\"copy_seconds_left\": {}, \"index_builds_done\": {}, \"index_builds_total\": {}, "
         "\"index_seconds_left\": {}, \"catch_up\": \"{}\", \"catch_up_seconds_left\": {}, "
-        "\"applied_wal_rate\": {}, \"incoming_wal_rate\": {}}}",
+        "\"applied_wal_rate\": {}, \"incoming_wal_rate\": {}, \"catch_up_paced\": {}}}",
         p.rows_in_flight.load(), p.chunks_running.load(), finite(p.copy_rate),
         finite(p.copy_seconds_left), p.index_builds_done.load(), p.index_builds_total.load(),
         finite(p.index_seconds_left), describe(static_cast<catch_up_state>(p.catch_up.load())),
-        finite(p.catch_up_seconds_left), finite(p.applied_wal_rate), finite(p.incoming_wal_rate));
+        finite(p.catch_up_seconds_left), finite(p.applied_wal_rate), finite(p.incoming_wal_rate),
+        p.catch_up_paced.load());
 }
 
 }  // namespace
@@ -73,13 +74,14 @@ asio::awaitable<void> job_monitor::run() {
 }
 
 asio::awaitable<void> job_monitor::report_once(pg::async_connection& conn, bool print) {
-    const bool applying = phase_ == "replay" || phase_ == "follow";
+    const bool applying = this->applying();
     const auto now = std::chrono::steady_clock::now();
     const auto measured = measure_lag(now, applying);
     estimate(now, measured.source, measured.lag, measured.known && applying);
     log_checkpoint(now, measured.lag, measured.known);
     const int64_t changes = update_apply_rate(now);
     judge_pace(now, measured, changes, applying);
+    judge_catch_up_pace(measured, applying);
     // Named, not built inside the co_await: GCC 12 frees such a temporary twice.
     const std::string behind = pace_.why().value_or("");
     auto r = co_await write_row(conn, measured, behind);
@@ -155,6 +157,55 @@ void job_monitor::judge_pace(std::chrono::steady_clock::time_point now, const me
         pace_.reset();
     }
     progress_.apply_falling_behind = pace_.behind();
+}
+
+void job_monitor::set_phase(std::string phase) {
+    phase_ = std::move(phase);
+    if (applying()) judge_catch_up_pace(measurement{}, true);
+}
+
+bool job_monitor::applying() const {
+    return phase_ == "replay" || phase_ == "follow";
+}
+
+void job_monitor::judge_catch_up_pace(const measurement& m, bool applying) {
+    const int percent = progress_.catch_up_pace_percent;
+    const double max_lag = static_cast<double>(progress_.max_lag_micros) / 1e6;
+    // Never under the cutover's lock: the tail is applied at full speed.
+    const bool locked = progress_.cutover.load() == base::cutover_stage::cutting_over;
+    const auto verdict = static_cast<catch_up_state>(progress_.catch_up.load());
+    const auto change =
+        catch_up_pacer_.judge({.percent = percent,
+                               .applying = applying && !locked,
+                               .lag_known = m.known,
+                               .lag_seconds = m.lag.lag_seconds,
+                               .max_lag_seconds = max_lag,
+                               .not_converging = verdict == catch_up_state::not_converging ||
+                                                 progress_.apply_falling_behind});
+    progress_.catch_up_paced = catch_up_pacer_.paced();
+    const auto lag_text = m.known ? human_size(static_cast<double>(m.lag.lag_bytes)) + ", " +
+                                        human_duration(m.lag.lag_seconds)
+                                  : std::string("not measured yet");
+    switch (change) {
+        case catch_up_pacer::change::paced:
+            spdlog::info(
+                "catch-up paced: the lag ({}) is not known to be within --max-lag ({}); "
+                "streaming and applying {}% of the time until it is (--catch-up-pace)",
+                lag_text, human_duration(max_lag), percent);
+            break;
+        case catch_up_pacer::change::lifted:
+            spdlog::warn(
+                "catch-up pace lifted: at {}% the lag ({}) does not shrink (the source writes "
+                "{} of WAL, the applier gets through {}); catching up at full speed",
+                percent, lag_text, human_byte_rate(progress_.incoming_wal_rate),
+                human_byte_rate(progress_.applied_wal_rate));
+            break;
+        case catch_up_pacer::change::ended:
+            spdlog::info("catch-up pace ended (lag {})", lag_text);
+            break;
+        case catch_up_pacer::change::none:
+            break;
+    }
 }
 
 asio::awaitable<pg::result> job_monitor::write_row(pg::async_connection& conn, const measurement& m,

@@ -68,7 +68,8 @@ void read_live_figures(pg::connection& conn, proto::status_report& s) {
             "coalesce((l->>'index_seconds_left')::float8, -1), coalesce(l->>'catch_up', ''), "
             "coalesce((l->>'catch_up_seconds_left')::float8, -1), "
             "coalesce((l->>'applied_wal_rate')::float8, 0), "
-            "coalesce((l->>'incoming_wal_rate')::float8, 0) "
+            "coalesce((l->>'incoming_wal_rate')::float8, 0), "
+            "coalesce((l->>'catch_up_paced')::boolean, false) "
             "FROM (SELECT pg_catalog.to_jsonb(j)->'live' AS l FROM partshift.jobs j WHERE j.job = "
             "$1) x "
             "WHERE l IS NOT NULL",
@@ -86,6 +87,7 @@ void read_live_figures(pg::connection& conn, proto::status_report& s) {
             s.set_catch_up_seconds_left(num(8));
             s.set_applied_wal_rate(num(9));
             s.set_incoming_wal_rate(num(10));
+            s.set_catch_up_paced(r.get_bool(0, 11));
         }
     }
     if (s.phase() == "copy" || s.phase() == "index" || s.phase() == "prepared")
@@ -320,7 +322,10 @@ std::string status_to_text(const proto::status_report& s) {
                 << human_byte_rate(e.applied_bytes_per_second) << " of WAL, "
                 << human_byte_rate(e.incoming_bytes_per_second) << " incoming): the lag grows\n";
         else
-            out << "catch-up     " << describe_catch_up(e) << "\n";
+            out << "catch-up     " << describe_catch_up(e)
+                << (s.catch_up_paced() ? " (paced: --catch-up-pace)" : "") << "\n";
+    } else if (s.catch_up_paced()) {
+        out << "catch-up     (paced: --catch-up-pace)\n";
     }
     // After the swap the job's slot is dropped by design: not a "missing" slot to worry about.
     if (s.phase() == "done" && s.wal_status() == "missing")

@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "partshift/base/catch_up_pace.hpp"
 #include "partshift/error.hpp"
 #include "partshift/pg/async_connection.hpp"
 #include "partshift/pg/pg_error.hpp"
@@ -213,6 +214,7 @@ asio::awaitable<void> streamer::stream_once() {
             co_await send_status(now >= next_status);
             next_status = now + options_.status_interval;
         }
+        if (progress_.catch_up_paced) co_await rest_if_paced(conn);
         auto wake = unflushed_commit_ ? std::min(next_status, next_sync_) : next_status;
         const bool readable =
             co_await conn.wait_readable_for(std::max(wake - clock::now(), clock::duration(0)));
@@ -234,6 +236,14 @@ asio::awaitable<void> streamer::stream_once() {
     }
     flush_sink();
     co_await send_status(false);
+}
+
+asio::awaitable<void> streamer::rest_if_paced(pg::async_connection& conn) {
+    // Never under the cutover's lock: the monitor's verdict can be a second old.
+    if (progress_.cutover.load() == base::cutover_stage::cutting_over) co_return;
+    const auto rest = base::pace_wait(clock::now(), progress_.catch_up_pace_percent);
+    // The socket unread meanwhile: the walsender, blocked on it, rests too.
+    if (rest.count() > 0) co_await conn.pause_unwatched(rest);
 }
 
 void streamer::handle_frame(std::string_view frame, bool& reply_now) {

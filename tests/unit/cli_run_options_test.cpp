@@ -68,6 +68,7 @@ TEST(CliRunOptions, DefaultsComeFromTheStructsThatHoldThem) {
     EXPECT_EQ(r.run.hooks_timeout, run_defaults.hooks_timeout);
     EXPECT_EQ(r.run.status_hook_interval, run_defaults.status_hook_interval);
     EXPECT_FALSE(r.run.max_copy_rate);
+    EXPECT_EQ(r.run.throttle.catch_up_pace_percent, 100);
     EXPECT_FALSE(r.run.slot_wal_limit);
     EXPECT_FALSE(r.run.revert_window);
     EXPECT_EQ(r.run.metrics_linger, run_defaults.metrics_linger);
@@ -104,6 +105,8 @@ TEST(CliRunOptions, ReadsEveryGivenValue) {
                          "1G",
                          "--max-copy-rate",
                          "5000/s",
+                         "--catch-up-pace",
+                         "40%",
                          "--slot-timeout",
                          "30s",
                          "--reconnect-for",
@@ -133,6 +136,7 @@ TEST(CliRunOptions, ReadsEveryGivenValue) {
     EXPECT_TRUE(r.run.copy_through_partshift);
     EXPECT_EQ(r.run.slot_wal_limit, 1LL << 30);
     EXPECT_EQ(r.run.max_copy_rate, 5000);
+    EXPECT_EQ(r.run.throttle.catch_up_pace_percent, 40);
     EXPECT_EQ(r.run.slot_timeout, 30s);
     EXPECT_EQ(r.run.reconnect_for, 60s);
     EXPECT_EQ(r.run.revert_window, 24h);
@@ -169,6 +173,8 @@ TEST(CliRunOptions, RefusesBadValuesNamingTheOption) {
     expect_usage_error({"--cutover-when", "soon"},
                        "--cutover-when is lag or tail-fits, not 'soon'");
     expect_usage_error({"--slot-wal-limit", "lots"}, "--slot-wal-limit");
+    expect_usage_error({"--catch-up-pace", "0"}, "--catch-up-pace takes a number from 1 to 100");
+    expect_usage_error({"--catch-up-pace", "150%"}, "--catch-up-pace takes a number from 1 to 100");
     expect_usage_error({"--slot-timeout", "500ms"}, "--slot-timeout must be at least 1s");
     expect_usage_error({"--hooks-timeout", "10ms"}, "--hooks-timeout must be at least 100ms");
     expect_usage_error({"--hooks-status-interval", "10ms"}, "--hooks-status-interval");

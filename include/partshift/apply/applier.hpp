@@ -107,6 +107,9 @@ class applier {
     // (progress.apply_workers), when that is not how many it has; else 0. change_lanes: commits
     // the open batch and starts that many (between two source transactions only).
     int lanes_wanted() const;
+    // rest_if_paced: while the catch-up is paced (--catch-up-pace), waits out the rest of the
+    // slice before the next source transaction (base/catch_up_pace.hpp).
+    asio::awaitable<void> rest_if_paced();
     asio::awaitable<void> change_lanes();
     asio::awaitable<void> apply_feed(change_feed& feed);
     asio::awaitable<void> finish_feed();

@@ -123,6 +123,11 @@ struct progress {
     std::atomic<double> catch_up_seconds_left{-1};
     std::atomic<double> applied_wal_rate{0};
     std::atomic<double> incoming_wal_rate{0};
+    // --catch-up-pace: the share of time (percent) a catch-up streams and applies, 100 = full
+    // speed; and whether it is paced now (the monitor's catch_up_pacer; the streamer and the
+    // applier wait out the rest of each slice, base/catch_up_pace.hpp).
+    std::atomic<int> catch_up_pace_percent{100};
+    std::atomic<bool> catch_up_paced{false};
     // The cutover's tail (monitor/tail_estimate): the applier's pace while it has a backlog
     // (bytes/s of source WAL; 0 = unknown) and the seconds the lock would wait for what is
     // unapplied now (-1 = unknown); --cutover-when tail-fits opens the gate on it.

@@ -17,6 +17,7 @@
 
 #include "partshift/base/progress.hpp"
 #include "partshift/monitor/apply_pace.hpp"
+#include "partshift/monitor/catch_up_pacer.hpp"
 #include "partshift/monitor/estimates.hpp"
 #include "partshift/monitor/lag.hpp"
 #include "partshift/monitor/tail_estimate.hpp"
@@ -38,7 +39,9 @@ class job_monitor {
     job_monitor(monitor_options options, base::progress& p, const std::atomic<bool>& stop);
 
     // phase the orchestrator is in; decides whether apply figures mean anything yet.
-    void set_phase(std::string phase) { phase_ = std::move(phase); }
+    // set_phase: the job's phase now. Entering replay or follow starts a paced catch-up at once
+    // (--catch-up-pace), not a tick later.
+    void set_phase(std::string phase);
     const std::string& phase() const { return phase_; }
 
     boost::asio::awaitable<void> run();
@@ -64,6 +67,10 @@ class job_monitor {
     // judge_pace: whether the applier falls behind (logged when that changes).
     void judge_pace(std::chrono::steady_clock::time_point now, const measurement& m,
                     int64_t changes, bool applying);
+    // judge_catch_up_pace: whether the catch-up is paced now (--catch-up-pace), into
+    // progress.catch_up_paced; logged when that changes.
+    void judge_catch_up_pace(const measurement& m, bool applying);
+    bool applying() const;  // replay or follow: the applier runs
     // write_row: this tick's figures into the job's row; returns the slot's retained WAL, its
     // wal_status, the server's WAL insert position and the live controls.
     boost::asio::awaitable<pg::result> write_row(pg::async_connection& conn, const measurement& m,
@@ -95,6 +102,7 @@ class job_monitor {
     double rate_ = 0;
     apply_pace pace_;
     catch_up_meter catch_up_;
+    catch_up_pacer catch_up_pacer_;
     capacity_meter capacity_;  // the applier's pace with a backlog (the cutover's tail)
     rate_meter index_rate_{std::chrono::hours(24)};  // since the index phase began
     // The server's WAL insert LSN of the last two ticks, with the time each was read.

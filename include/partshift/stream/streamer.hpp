@@ -16,6 +16,10 @@
 #include "partshift/stream/change_sink.hpp"
 #include "partshift/stream/streamed_transactions.hpp"
 
+namespace partshift::pg {
+class async_connection;
+}
+
 namespace partshift::stream {
 
 struct streamer_options {
@@ -62,6 +66,9 @@ class streamer {
 
   private:
     boost::asio::awaitable<void> stream_once();
+    // rest_if_paced: while the catch-up is paced (--catch-up-pace), waits out the rest of the
+    // slice without reading (base/catch_up_pace.hpp).
+    boost::asio::awaitable<void> rest_if_paced(pg::async_connection& conn);
     void handle_message(const message& msg);
     // handle_streamed: the messages of protocol 2's streamed transactions; false for others.
     bool handle_streamed(const message& msg);

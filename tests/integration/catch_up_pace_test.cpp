@@ -1,0 +1,124 @@
+// Issue 22 (the clients pay right after the catch-up): run --catch-up-pace holds a catch-up
+// to its share of the time. The applier is slowed by a test hook (2 ms per source transaction,
+// ~500 a second unpaced) so that a backlog takes seconds to apply and the monitor, which judges
+// once a second, sees the lag over --max-lag. Paced, the status says so, the backlog takes at
+// least what the pace allows, the pace ends once caught up, and the target equals the source.
+// A pace the load outruns is lifted, and the job catches up anyway.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "status.pb.h"
+#include "support/job_driver.hpp"
+#include "support/ledger_load.hpp"
+
+using namespace partshift;
+using namespace partshift::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+class CatchUpPaceTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
+        db_ = std::make_unique<test_database>();
+        ASSERT_TRUE(load_events_table(*db_, 20000));
+        create_ledger(*db_);
+    }
+
+    std::unique_ptr<child_process> start_dry_run(const std::string& delay_ms,
+                                                 const std::string& pace,
+                                                 const std::string& log_name) {
+        return std::make_unique<child_process>(
+            std::vector<std::string>{"env",
+                                     "PARTSHIFT_TEST_APPLY_DELAY_MS=" + delay_ms,
+                                     PARTSHIFT_BINARY,
+                                     "run",
+                                     "--dsn",
+                                     db_->dsn(),
+                                     "--table",
+                                     "events",
+                                     "--partition-by",
+                                     "range",
+                                     "--key",
+                                     "ts",
+                                     "--interval",
+                                     "1 month",
+                                     "--premake",
+                                     "3",
+                                     "--spool-dir",
+                                     spool_.path(),
+                                     "--dry-run",
+                                     "--catch-up-pace",
+                                     pace},
+            spool_.path() + "-" + log_name + ".log");
+    }
+
+    // backlog: the job followed to the present, stopped, and `seconds` of the ledger load at
+    // `rate` transactions/s written while nothing follows.
+    void build_backlog(int seconds, int rate) {
+        auto first = start_dry_run("0", "100", "first");
+        wait_caught_up(db_->dsn(), "events", first.get());
+        stop_run(*first);
+        auto load =
+            start_ledger_load(*db_, "prepared", seconds, spool_.path() + "-backlog.log", rate);
+        expect_pgbench_clean(*load);
+    }
+
+    std::unique_ptr<test_database> db_;
+    temp_dir spool_;
+};
+
+}  // namespace
+
+TEST_F(CatchUpPaceTest, ABacklogIsAppliedAtThePaceWhichEndsOnceCaughtUp) {
+    build_backlog(10, 300);  // ~3,000 source transactions
+    const auto started = std::chrono::steady_clock::now();
+    auto run = start_dry_run("2", "20%", "paced");
+    auto paced = wait_for_status(
+        db_->dsn(), "events", [](const auto& s) { return s.catch_up_paced(); }, 60s, run.get(),
+        "status says the catch-up is paced");
+    auto text = run_partshift({"status", "--dsn", db_->dsn(), "--job", "events"});
+    EXPECT_NE(text.out.find("(paced: --catch-up-pace)"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("throttle limits catch-up-pace 20%"), std::string::npos) << text.out;
+    wait_caught_up(db_->dsn(), "events", run.get());
+    const auto took = std::chrono::steady_clock::now() - started;
+    // Unpaced, 3,000 transactions at 2 ms take 6 s. Paced at 20% of each 50 ms, the applier
+    // starts transactions in 10 ms of it: at most ~6 per slice, ~120 a second. The monitor
+    // needs a few seconds to see the lag (unpaced meanwhile: at most ~1,500 transactions), so
+    // the rest takes at least 12 s. A slower machine only makes it longer.
+    EXPECT_GE(took, 12s) << run->log();
+    EXPECT_FALSE(job_status(db_->dsn(), "events")->catch_up_paced());
+    const auto log = run->log();
+    EXPECT_NE(log.find("catch-up paced: the lag (not measured yet)"), std::string::npos) << log;
+    EXPECT_NE(log.find("catch-up pace ended"), std::string::npos) << log;
+    EXPECT_EQ(log.find("catch-up pace lifted"), std::string::npos) << log;
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_new"));
+    stop_run(*run);
+}
+
+TEST_F(CatchUpPaceTest, APaceTheLoadOutrunsIsLiftedAndTheJobCatchesUp) {
+    build_backlog(5, 300);
+    // 6 ms per transaction: ~160 a second unpaced, ~25 at 10%, against a load of 100.
+    auto run = start_dry_run("6", "10", "outrun");
+    auto load = start_ledger_load(*db_, "prepared", 40, spool_.path() + "-outrun-load.log", 100);
+    wait_for_status(
+        db_->dsn(), "events", [](const auto& s) { return s.catch_up_paced(); }, 60s, run.get(),
+        "status says the catch-up is paced");
+    wait_for_status(
+        db_->dsn(), "events",
+        [&](const auto& s) {
+            return !s.catch_up_paced() &&
+                   run->log().find("catch-up pace lifted") != std::string::npos;
+        },
+        90s, run.get(), "the pace is lifted");
+    expect_pgbench_clean(*load);
+    wait_caught_up(db_->dsn(), "events", run.get());
+    const auto log = run->log();
+    EXPECT_NE(log.find("does not shrink (the source writes"), std::string::npos) << log;
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_new"));
+    stop_run(*run);
+}

@@ -9,13 +9,13 @@
 #   --rows N            rows in orders (default 1000000); a bare number works too
 #   --json FILE         also write one JSON object with every figure (numbers; null if not measured)
 #   --quick             CI size: 1 copy round, 5 s load windows, 1 cutover, small backlog
-#   --rounds N          copy rounds, median reported (default 2; quick 1)
+#   --rounds N          copy rounds and pace rounds, median reported (default 2; quick 1)
 #   --duration S        seconds per load window (default 30; quick 5)
 #   --backlog N         source transactions in the drain backlog (default rows/5, at least 2000)
 #   --cutovers N        whole migrations cut over under the load (default 3; quick 1)
 #   --rss-compare       also peak RSS at 1M and 5M rows (--rss-sizes "N M" to change them)
 #   --phases LIST       comma-separated subset of copy,impact,drain,cutover,saturated,lanes,bigtx,
-#                       pace (default all but pace; none: only --rss-compare)
+#                       pace (default all; none: only --rss-compare)
 #   --lanes LIST        apply lanes (--apply-workers) the lanes phase compares (default 1,2,4)
 #   --lanes-backlog N   source transactions each lanes drain applies (default backlog/4, >= 2000)
 #   --lanes-delay-ms N  the lanes phase's slowed backend: ms slept per changed row (default 1)
@@ -36,7 +36,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 rows=1000000 json="" quick=0 rounds="" duration="" backlog="" cutovers="" rss_compare=0
-rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated,lanes,bigtx" logs_dir="" build=1
+rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated,lanes,bigtx,pace" logs_dir="" build=1
 lane_counts="1,2,4" lanes_backlog="" lanes_delay_ms=1 pace_percent=50
 command_line="scripts/benchmark.sh $*"
 usage() { sed -n '6,25p' "$0" >&2; exit 2; }

@@ -22,7 +22,9 @@ required = ["rows", "copy_vs_insert_select_indexed", "copy_vs_load_then_index",
             "saturated_source_tps_ratio", "saturated_follow_tps_ratio",
             "saturated_lag_growth_bytes_per_s", "native_saturated_lag_growth_bytes_per_s",
             "lanes_speedup_k2", "lanes_slow_speedup_k2", "bigtx_after_commit_vs_native",
-            "bigtx_partshift_spill_mb", "bigtx_partshift_stream_mb"]
+            "bigtx_partshift_spill_mb", "bigtx_partshift_stream_mb",
+            "resume_full_p99_latency_ratio", "resume_paced_p99_latency_ratio",
+            "resume_paced_catch_up_s"]
 bad = [k for k in required
        if isinstance(figures.get(k), bool) or not isinstance(figures.get(k), (int, float))]
 if bad:

@@ -84,16 +84,19 @@ TEST_F(CatchUpPaceTest, ABacklogIsAppliedAtThePaceWhichEndsOnceCaughtUp) {
     EXPECT_NE(text.out.find("throttle limits catch-up-pace 20%"), std::string::npos) << text.out;
     wait_caught_up(db_->dsn(), "events", run.get());
     const auto took = std::chrono::steady_clock::now() - started;
-    // Unpaced, 3,000 transactions at 2 ms take 6 s. Paced at 20% of each 50 ms, the applier
-    // starts transactions in 10 ms of it: at most ~6 per slice, ~120 a second. The monitor
-    // needs a few seconds to see the lag (unpaced meanwhile: at most ~1,500 transactions), so
-    // the rest takes at least 12 s. A slower machine only makes it longer.
-    EXPECT_GE(took, 12s) << run->log();
     EXPECT_FALSE(job_status(db_->dsn(), "events")->catch_up_paced());
     const auto log = run->log();
     EXPECT_NE(log.find("catch-up paced: the lag (not measured yet)"), std::string::npos) << log;
-    EXPECT_NE(log.find("catch-up pace ended"), std::string::npos) << log;
-    EXPECT_EQ(log.find("catch-up pace lifted"), std::string::npos) << log;
+    // The lag in bytes counts every database's WAL: tests writing beside this one on the shared
+    // server can outrun the paced applier's ~100 kB/s, and the pace is then lifted, as it
+    // must be when the lag does not shrink. Otherwise it ends once caught up, and its length
+    // shows: unpaced, 3,000 transactions at 2 ms take 6 s; paced at 20% of each 50 ms, the
+    // applier starts transactions in 10 ms of it, at most ~6 per slice, ~120 a second, so the
+    // backlog takes at least 12 s (a slower machine only makes it longer).
+    if (log.find("catch-up pace lifted") == std::string::npos) {
+        EXPECT_NE(log.find("catch-up pace ended"), std::string::npos) << log;
+        EXPECT_GE(took, 12s) << log;
+    }
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_new"));
     stop_run(*run);

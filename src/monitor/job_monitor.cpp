@@ -160,8 +160,10 @@ void job_monitor::judge_pace(std::chrono::steady_clock::time_point now, const me
 }
 
 void job_monitor::set_phase(std::string phase) {
+    // Only on entering the applier's phases: replay → follow goes on as the last tick judged.
+    const bool was_applying = applying();
     phase_ = std::move(phase);
-    if (applying()) judge_catch_up_pace(measurement{}, true);
+    if (applying() && !was_applying) judge_catch_up_pace(measurement{}, true);
 }
 
 bool job_monitor::applying() const {

@@ -20,6 +20,8 @@
 #   --lanes-backlog N   source transactions each lanes drain applies (default backlog/4, >= 2000)
 #   --lanes-delay-ms N  the lanes phase's slowed backend: ms slept per changed row (default 1)
 #   --pace PERCENT      the pace phase's --catch-up-pace against full speed (default 50)
+#   --spool-dir DIR     partshift's --spool-dir (default under the benchmark's temp dir, on the
+#                       server's disk), e.g. another disk or /dev/shm
 #   --logs DIR          keep partshift's logs, pgbench output and results here
 #                       (default build/benchmark-logs)
 #   --no-build          use the partshift binary already built (PARTSHIFT_BIN or build dir)
@@ -37,9 +39,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 rows=1000000 json="" quick=0 rounds="" duration="" backlog="" cutovers="" rss_compare=0
 rss_sizes="1000000 5000000" phases="copy,impact,drain,cutover,saturated,lanes,bigtx,pace" logs_dir="" build=1
-lane_counts="1,2,4" lanes_backlog="" lanes_delay_ms=1 pace_percent=50
+lane_counts="1,2,4" lanes_backlog="" lanes_delay_ms=1 pace_percent=50 spool_root=""
 command_line="scripts/benchmark.sh $*"
-usage() { sed -n '6,25p' "$0" >&2; exit 2; }
+usage() { sed -n '6,27p' "$0" >&2; exit 2; }
 while (($#)); do
   case "$1" in
     --rows) rows=${2:?}; shift ;;
@@ -56,6 +58,7 @@ while (($#)); do
     --lanes-backlog) lanes_backlog=${2:?}; shift ;;
     --lanes-delay-ms) lanes_delay_ms=${2:?}; shift ;;
     --pace) pace_percent=${2:?}; shift ;;
+    --spool-dir) spool_root=$(cd "${2:?}" && pwd); shift ;;
     --logs) logs_dir=${2:?}; shift ;;
     --no-build) build=0 ;;
     -h|--help) usage ;;
@@ -96,6 +99,7 @@ fi
 # The benchmark's own server, whatever sandbox the caller runs in (scripts/test.sh exports one
 # with fsync off): another directory, hence another unix socket, as in production.
 work=$(mktemp -d /tmp/partshift-bench.XXXXXX)
+spool_root=${spool_root:-$work/spool}
 pg_dir=$(mktemp -d /tmp/partshift-bench-pg.XXXXXX)
 results=$work/results
 : >"$results"

@@ -41,7 +41,7 @@ bigtx_measure() {
   before=$(slot_bytes "$slot")
   dir_mb_peak_sampler "$pg_dir/data/pg_replslot" "$replslot"
   local replslot_sampler=$!
-  dir_mb_peak_sampler "$work/spool" "$spool"
+  dir_mb_peak_sampler "$spool_root" "$spool"
   local spool_sampler=$!
   # The LSN read inside the transaction is passed once it is applied (an LSN read after it
   # may lie past anything an idle subscription reports).

@@ -55,7 +55,7 @@ ps_start() {
   # measure a 16+ server without the origin filter beside the same server with it.
   # shellcheck disable=SC2086
   PARTSHIFT_LOG_LEVEL=info "$partshift" run --dsn "dbname=$db" "${spec[@]}" \
-    --spool-dir "$work/spool" ${PARTSHIFT_BENCH_RUN_FLAGS:-} "$@" >"$logfile" 2>&1 &
+    --spool-dir "$spool_root" ${PARTSHIFT_BENCH_RUN_FLAGS:-} "$@" >"$logfile" 2>&1 &
   ps_pid=$!
   track "$ps_pid"
   (

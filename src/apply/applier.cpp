@@ -186,10 +186,7 @@ asio::awaitable<void> applier::apply_feed(change_feed& feed) {
 }
 
 asio::awaitable<void> applier::rest_if_paced() {
-    // Never under the cutover's lock: the monitor's verdict can be a second old.
-    if (progress_.cutover.load() == base::cutover_stage::cutting_over) co_return;
-    const auto rest =
-        base::pace_wait(std::chrono::steady_clock::now(), progress_.catch_up_pace_percent);
+    const auto rest = base::paced_rest(progress_, std::chrono::steady_clock::now());
     if (rest.count() <= 0) co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor, rest);
     co_await timer.async_wait(asio::use_awaitable);

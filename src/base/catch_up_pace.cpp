@@ -12,4 +12,10 @@ std::chrono::steady_clock::duration pace_wait(std::chrono::steady_clock::time_po
     return into < working ? std::chrono::steady_clock::duration{} : slice - into;
 }
 
+std::chrono::steady_clock::duration paced_rest(const progress& p,
+                                               std::chrono::steady_clock::time_point now) {
+    if (!p.catch_up_paced || p.cutover.load() == cutover_stage::cutting_over) return {};
+    return pace_wait(now, p.catch_up_pace_percent);
+}
+
 }  // namespace partshift::base

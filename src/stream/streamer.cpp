@@ -239,9 +239,7 @@ asio::awaitable<void> streamer::stream_once() {
 }
 
 asio::awaitable<void> streamer::rest_if_paced(pg::async_connection& conn) {
-    // Never under the cutover's lock: the monitor's verdict can be a second old.
-    if (progress_.cutover.load() == base::cutover_stage::cutting_over) co_return;
-    const auto rest = base::pace_wait(clock::now(), progress_.catch_up_pace_percent);
+    const auto rest = base::paced_rest(progress_, clock::now());
     // The socket unread meanwhile: the walsender, blocked on it, rests too.
     if (rest.count() > 0) co_await conn.pause_unwatched(rest);
 }

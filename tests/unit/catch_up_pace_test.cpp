@@ -45,6 +45,16 @@ TEST(CatchUpPace, NeverWaitsAtFullSpeed) {
     EXPECT_EQ(pace_wait(at(1us), 0), 49'999us);
 }
 
+TEST(CatchUpPace, RolesRestOnlyWhilePacedAndNeverUnderTheCutoversLock) {
+    partshift::base::progress p;
+    p.catch_up_pace_percent = 40;
+    EXPECT_EQ(partshift::base::paced_rest(p, at(20'000us)), 0ns);
+    p.catch_up_paced = true;
+    EXPECT_EQ(partshift::base::paced_rest(p, at(20'000us)), 30ms);
+    p.cutover = partshift::base::cutover_stage::cutting_over;
+    EXPECT_EQ(partshift::base::paced_rest(p, at(20'000us)), 0ns);
+}
+
 TEST(CatchUpPacer, PacesOnlyWhileTheLagIsOverMaxLag) {
     catch_up_pacer pacer;
     EXPECT_EQ(pacer.judge(lagging(0.5)), catch_up_pacer::change::none);

@@ -9,6 +9,8 @@
 
 #include <chrono>
 
+#include "partshift/base/progress.hpp"
+
 namespace partshift::base {
 
 // Short enough that a client transaction arriving in a rest waits for no more than this; long
@@ -20,5 +22,11 @@ inline constexpr std::chrono::milliseconds catch_up_slice{50};
 std::chrono::steady_clock::duration pace_wait(
     std::chrono::steady_clock::time_point now, int percent,
     std::chrono::steady_clock::duration slice = catch_up_slice);
+
+// paced_rest: what the streamer and the applier wait at `now`: pace_wait at the run's pace
+// while the monitor says the catch-up is paced, and never under the cutover's lock (the
+// monitor's verdict can be a second old).
+std::chrono::steady_clock::duration paced_rest(const progress& p,
+                                               std::chrono::steady_clock::time_point now);
 
 }  // namespace partshift::base

@@ -198,7 +198,7 @@ TEST_F(CutoverBlockersTest, AnAutovacuumOnATargetPartitionIsCancelled) {
     wait_until_waiting_for_cutover(run.get());
     const std::string autovacuum_on_target =
         "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
-        "AND query LIKE 'autovacuum: %public.items\\_p%'";
+        "AND datname = current_database() AND query LIKE 'autovacuum: %public.items\\_p%'";
     int64_t working = 0;
     for (int i = 0; i < 1200 && working == 0; ++i) {
         std::this_thread::sleep_for(100ms);

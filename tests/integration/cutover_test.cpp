@@ -211,8 +211,9 @@ TEST_F(CutoverTest, TerminateBlockersAfterEndsASessionThatBlockedThatLong) {
     EXPECT_GE(std::chrono::steady_clock::now() - start, 3s);
     auto exited = blocker.wait(10s);
     EXPECT_TRUE(exited.has_value()) << "the blocking session is still there";
-    EXPECT_EQ(count("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                    "'stuck_report'"),
+    // This database's sessions only: the lanes4 variant of this test runs beside it.
+    EXPECT_EQ(count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'stuck_report'"),
               0);
 }
 
@@ -263,8 +264,8 @@ TEST_F(CutoverTest, TerminateBlockersLeavesOtherDatabasesAlone) {
     ASSERT_TRUE(holding("twin_holder") && holding("stuck_here"));
     const auto twin_pid = twin_conn
                               .exec(
-                                  "SELECT pid FROM pg_stat_activity WHERE application_name = "
-                                  "'twin_holder'")
+                                  "SELECT pid FROM pg_stat_activity WHERE datname = "
+                                  "current_database() AND application_name = 'twin_holder'")
                               .get_int(0, 0);
     auto run = start_run({"--cutover-attempts", "100", "--lock-timeout", "50ms",
                           "--cutover-terminate-blockers-after", "2s"});

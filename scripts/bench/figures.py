@@ -200,6 +200,9 @@ def derive(r):
                                               med("pace_base_p99_ms")),
         "resume_full_catch_up_s": med("resume_full_catch_up_s"),
         "resume_paced_catch_up_s": med("resume_paced_catch_up_s"),
+        # the WAL each resume decoded again before the backlog (slot confirmed - restart)
+        "resume_full_redecode_mb": med("resume_full_redecode_mb"),
+        "resume_paced_redecode_mb": med("resume_paced_redecode_mb"),
         "cutovers": len(r.get("cutover_lock_ms", [])),
         "end_to_end_s": med("end_to_end_s"),
         "end_to_end_ref_insert_select_indexed_s": med("ref_e2e_insert_select_indexed_s"),
@@ -305,6 +308,8 @@ INFO = [  # reported without a target
     ("resume_paced_p99_latency_ratio", "pace: client p99 after a resume, paced / none"),
     ("resume_full_catch_up_s", "pace: backlog caught up after a resume, full speed (s)"),
     ("resume_paced_catch_up_s", "pace: backlog caught up after a resume, paced (s)"),
+    ("resume_full_redecode_mb", "pace: WAL decoded again at a resume, full speed's (MB)"),
+    ("resume_paced_redecode_mb", "pace: WAL decoded again at a resume, paced's (MB)"),
 ]
 
 
@@ -393,10 +398,12 @@ def report(args):
                               fmt(f.get("lanes_slow_speedup_k%d" % k))) for k in lanes))
     if f.get("resume_paced_p99_ms") is not None:
         print("pace: after a resume at %s tx/s, p50/p99 ms none %s/%s, full speed %s/%s (caught up "
-              "in %s s), --catch-up-pace %s %s/%s (caught up in %s s)" % tuple(fmt(f.get(k)) for k in (
+              "in %s s), --catch-up-pace %s %s/%s (caught up in %s s); decoded again at each resume "
+              "%s / %s MB" % tuple(fmt(f.get(k)) for k in (
                   "offered_tps", "pace_base_p50_ms", "pace_base_p99_ms", "resume_full_p50_ms",
                   "resume_full_p99_ms", "resume_full_catch_up_s", "pace_percent",
-                  "resume_paced_p50_ms", "resume_paced_p99_ms", "resume_paced_catch_up_s")))
+                  "resume_paced_p50_ms", "resume_paced_p99_ms", "resume_paced_catch_up_s",
+                  "resume_full_redecode_mb", "resume_paced_redecode_mb")))
     sizes = [k[len("rss_copy_mb_at_"):] for k in f if k.startswith("rss_copy_mb_at_")]
     for s in sizes:
         print("rss-compare %s rows: copy %s MB, replay %s MB" % (

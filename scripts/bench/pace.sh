@@ -7,11 +7,20 @@
 # marker, the run started again; the $duration s from its start → resume_full_p50/p99_ms or
 # resume_paced_p50/p99_ms, and the seconds until the job applied past the marker (the
 # backlog caught up while the load goes on) → resume_full_catch_up_s / resume_paced_catch_up_s.
+# At each stop, the WAL the resume decodes again before the backlog (the slot's confirmed
+# position less its restart point) → resume_full_redecode_mb / resume_paced_redecode_mb.
+
+# slot_redecode_mb: MB between the job's slot's restart point and its confirmed position.
+slot_redecode_mb() {
+  sql -c "SELECT round(pg_wal_lsn_diff(confirmed_flush_lsn, restart_lsn) / 1048576.0, 1)
+          FROM pg_replication_slots WHERE slot_name = '$(ps_status | jq -r .slot_name)'"
+}
 
 pace_resume_window() {  # pace_resume_window KEY PERCENT ROUND
   local key=$1 percent=$2 round=$3 logfile t_start end_lsn t_applied
   logfile="$work/pace-$key-$round.log"
   ps_stop
+  record "resume_${key}_redecode_mb" "$(slot_redecode_mb)"
   settle
   impact_load_start "pace-$key-$round"
   sleep 10

@@ -177,10 +177,14 @@ int job_runner::run_phases(state::job_record job) {
     // stream ‖ the phase script: the streamer spools changes from L0 while the copy runs.
     spool_sink sink(writer, spool_published);
     spool::stream_staging staging(std::filesystem::path(job.spool_dir) / "streamed");
-    stream::streamer streamer({options_.dsn, job.slot_name, job.publication_name,
-                               std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0)),
-                               stream::origin_filter_enabled(job.origin_filter)},
-                              sink, progress, tasks.stop_flag(), &staging);
+    stream::streamer_options stream_options{
+        options_.dsn, job.slot_name, job.publication_name,
+        std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0)),
+        stream::origin_filter_enabled(job.origin_filter)};
+    // After the swap the slot has served its purpose; before it, a stop is resumed from.
+    stream_options.resumes_after_stop = [this] { return !cutover_.swapped(); };
+    stream::streamer streamer(std::move(stream_options), sink, progress, tasks.stop_flag(),
+                              &staging);
     tasks.spawn("streamer", streamer.run());
     // The WAL guard ends the run through the group (exit 5, or 1 for a lost slot).
     throttle::throttler throttler(throttler_options_for(options_, job), progress,

@@ -55,7 +55,8 @@ streamer::streamer(streamer_options options, change_sink& sink, base::progress& 
       progress_(progress),
       stop_(stop),
       streamed_(streamed),
-      streaming_(streamed != nullptr) {}
+      streaming_(streamed != nullptr),
+      restart_points_(options_.dsn) {}
 
 asio::awaitable<void> streamer::run() {
     auto backoff = std::chrono::seconds(1);
@@ -149,26 +150,26 @@ asio::awaitable<void> streamer::stream_once() {
                  options_.origin_none ? " (partshift's own writes skipped by origin)" : "",
                  streaming_ ? "; large transactions streamed before their commit" : "");
 
-    auto send_status = [&](bool request_reply) -> asio::awaitable<void> {
-        standby_status status;
-        status.write = std::max(received_, acknowledged_);
-        status.flush = acknowledged_;
-        status.apply = acknowledged_;
-        status.clock = now_pg_epoch_micros();
-        status.reply_requested = request_reply;
-        co_await conn.write_copy(build_standby_status(status));
-    };
-
     auto next_status = clock::now();
-    while (!stop_) {
+    while (true) {
+        auto status_interval = options_.status_interval;
+        if (stop_) {
+            const bool stop_now = co_await stop_step(conn);
+            if (stop_now) break;
+            // Moving the restart point up: hear the walsender's position often, and acknowledge
+            // an idle position at once, not a second later.
+            status_interval = std::chrono::milliseconds(50);
+            next_status = std::min(next_status, clock::now() + status_interval);
+            next_position_record_ = {};
+        }
         if (replaying_) {
             // A committed streamed transaction goes into the sink a slice at a time: between
             // slices the applier applies and the server hears from us (a transaction of
             // millions of rows takes longer than wal_sender_timeout to copy).
             replay_slice(replay_slice_messages);
             if (clock::now() >= next_status) {
-                co_await send_status(true);
-                next_status = clock::now() + options_.status_interval;
+                co_await send_status(conn, true);
+                next_status = clock::now() + status_interval;
             }
             if (replaying_) {
                 sink_.publish();
@@ -211,10 +212,10 @@ asio::awaitable<void> streamer::stream_once() {
         if (reply_now || now >= next_status) {
             // Asking for a reply each interval gets a keepalive back, which carries the
             // server's position and keeps the lag figures fresh.
-            co_await send_status(now >= next_status);
-            next_status = now + options_.status_interval;
+            co_await send_status(conn, now >= next_status);
+            next_status = now + status_interval;
         }
-        if (progress_.catch_up_paced) co_await rest_if_paced(conn);
+        if (progress_.catch_up_paced && !stop_) co_await rest_if_paced(conn);
         auto wake = unflushed_commit_ ? std::min(next_status, next_sync_) : next_status;
         const bool readable =
             co_await conn.wait_readable_for(std::max(wake - clock::now(), clock::duration(0)));
@@ -235,7 +236,64 @@ asio::awaitable<void> streamer::stream_once() {
         }
     }
     flush_sink();
-    co_await send_status(false);
+    co_await send_status(conn, false);
+}
+
+asio::awaitable<void> streamer::send_status(pg::async_connection& conn, bool request_reply) {
+    standby_status status;
+    status.write = std::max(received_, acknowledged_);
+    status.flush = acknowledged_;
+    status.apply = acknowledged_;
+    status.clock = now_pg_epoch_micros();
+    status.reply_requested = request_reply;
+    co_await conn.write_copy(build_standby_status(status));
+}
+
+asio::awaitable<bool> streamer::stop_step(pg::async_connection& conn) {
+    if (!settle_) {
+        settle_.emplace();
+        settle_->deadline = clock::now() + options_.restart_point_budget;
+        settle_->finished = !options_.resumes_after_stop || !options_.resumes_after_stop() ||
+                            conn.server_version() < 160000;
+    }
+    auto& settle = *settle_;
+    if (settle.finished) co_return true;
+    if (settle.waiting_for) {
+        if (acknowledged_ < *settle.waiting_for) {
+            if (clock::now() < settle.deadline) co_return false;
+            spdlog::info(
+                "stopping: the stream did not reach {} within {} ms; the slot's restart point "
+                "may stay behind the stop, and the resume decode again the WAL after it",
+                format_lsn(*settle.waiting_for), options_.restart_point_budget.count());
+            settle.finished = true;
+            co_return true;
+        }
+        // Confirmed past it: the server takes the next record's restart point only once it
+        // has heard so (restart_point.hpp), so say it now and give it a moment to read it.
+        co_await send_status(conn, false);
+        asio::steady_timer heard(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+        co_await heard.async_wait(asio::use_awaitable);
+        if (--settle.records_left == 0) {
+            spdlog::info(
+                "stopping: acknowledged past a restart point logged at {}; the resume decodes "
+                "the WAL from about there, not from the slot's older restart point",
+                format_lsn(*settle.waiting_for));
+            settle.finished = true;
+            co_return true;
+        }
+    }
+    const auto logged = co_await restart_points_.log_record();
+    // Far behind, the walsender would take longer than the budget to get there: stop now.
+    constexpr lsn_t far_behind = lsn_t{64} << 20;
+    if (!logged || *logged > received_ + far_behind) {
+        if (logged)
+            spdlog::debug("stopping: the stream is {} MB behind; the restart point stays",
+                          (*logged - received_) >> 20);
+        settle.finished = true;
+        co_return true;
+    }
+    settle.waiting_for = logged;
+    co_return false;
 }
 
 asio::awaitable<void> streamer::rest_if_paced(pg::async_connection& conn) {

@@ -24,7 +24,7 @@ required = ["rows", "copy_vs_insert_select_indexed", "copy_vs_load_then_index",
             "lanes_speedup_k2", "lanes_slow_speedup_k2", "bigtx_after_commit_vs_native",
             "bigtx_partshift_spill_mb", "bigtx_partshift_stream_mb",
             "resume_full_p99_latency_ratio", "resume_paced_p99_latency_ratio",
-            "resume_paced_catch_up_s"]
+            "resume_paced_catch_up_s", "resume_full_redecode_mb", "resume_paced_redecode_mb"]
 bad = [k for k in required
        if isinstance(figures.get(k), bool) or not isinstance(figures.get(k), (int, float))]
 if bad:

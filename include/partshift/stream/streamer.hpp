@@ -9,11 +9,13 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "partshift/base/progress.hpp"
 #include "partshift/stream/change_sink.hpp"
+#include "partshift/stream/restart_point.hpp"
 #include "partshift/stream/streamed_transactions.hpp"
 
 namespace partshift::pg {
@@ -45,6 +47,12 @@ struct streamer_options {
     // the writers stopped is read at once).
     std::chrono::microseconds read_coalesce{2000};
     std::chrono::seconds max_backoff{30};
+    // At a stop the job resumes from (this says whether it will; unset: never), on PostgreSQL
+    // 16+: the slot's restart point is moved up to the stop before the stream ends, so the
+    // resume does not decode again the WAL before it (stream/restart_point.hpp). Bounded by
+    // restart_point_budget; skipped when the stream is far behind.
+    std::function<bool()> resumes_after_stop;
+    std::chrono::milliseconds restart_point_budget{3000};
 };
 
 class streamer {
@@ -66,6 +74,10 @@ class streamer {
 
   private:
     boost::asio::awaitable<void> stream_once();
+    boost::asio::awaitable<void> send_status(pg::async_connection& conn, bool request_reply);
+    // stop_step: once stop is set, the next step of moving the slot's restart point up
+    // (restart_point.hpp); true when the stream may end now.
+    boost::asio::awaitable<bool> stop_step(pg::async_connection& conn);
     // rest_if_paced: while the catch-up is paced (--catch-up-pace), waits out the rest of the
     // slice without reading (base/catch_up_pace.hpp).
     boost::asio::awaitable<void> rest_if_paced(pg::async_connection& conn);
@@ -120,6 +132,17 @@ class streamer {
     // applied and write a checkpoint again, forever. An empty pair is dropped; its position
     // is acknowledged as an idle one.
     std::optional<begin_msg> held_begin_;
+
+    // The stop's restart point (stop_step): the records still to log, the one being waited
+    // for (acknowledged past it, it is done), and when to give up waiting.
+    struct restart_settle {
+        int records_left = 2;
+        std::optional<lsn_t> waiting_for;
+        std::chrono::steady_clock::time_point deadline;
+        bool finished = false;
+    };
+    std::optional<restart_settle> settle_;
+    restart_point_logger restart_points_;
 };
 
 }  // namespace partshift::stream

@@ -177,10 +177,12 @@ int job_runner::run_phases(state::job_record job) {
     // stream ‖ the phase script: the streamer spools changes from L0 while the copy runs.
     spool_sink sink(writer, spool_published);
     spool::stream_staging staging(std::filesystem::path(job.spool_dir) / "streamed");
-    stream::streamer_options stream_options{
-        options_.dsn, job.slot_name, job.publication_name,
-        std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0)),
-        stream::origin_filter_enabled(job.origin_filter)};
+    stream::streamer_options stream_options;
+    stream_options.dsn = options_.dsn;
+    stream_options.slot_name = job.slot_name;
+    stream_options.publication = job.publication_name;
+    stream_options.start_lsn = std::max(job.l0_lsn.value_or(0), job.applied_lsn.value_or(0));
+    stream_options.origin_none = stream::origin_filter_enabled(job.origin_filter);
     // After the swap the slot has served its purpose; before it, a stop is resumed from.
     stream_options.resumes_after_stop = [this] { return !cutover_.swapped(); };
     stream::streamer streamer(std::move(stream_options), sink, progress, tasks.stop_flag(),

@@ -65,6 +65,14 @@ asio::awaitable<void> streamer::run() {
             co_await stream_once();
             backoff = std::chrono::seconds(1);
         } catch (const pg::pg_error& e) {
+            // Stopping already, moving the restart point up: that is a saving, not a need.
+            if (settle_ && !settle_->finished) {
+                spdlog::warn(
+                    "stopping: the replication connection ended ({}); the slot's "
+                    "restart point may stay behind the stop",
+                    e.what());
+                break;
+            }
             if (!e.is_connection_loss()) throw;
             spdlog::warn("replication connection lost ({}); reconnecting in {}s", e.what(),
                          backoff.count());

@@ -52,10 +52,10 @@ int command_set(const arguments& args) {
     if (!parsed) return 0;
     const auto& vm = *parsed;
     if (!vm.count("max-copy-rate") && !vm.count("max-lag") && !vm.count("copy-workers") &&
-        !vm.count("apply-workers"))
+        !vm.count("apply-workers") && !vm.count("catch-up-pace"))
         throw usage_error(
-            "partshift set needs --max-copy-rate, --max-lag, --copy-workers or --apply-workers "
-            "(try partshift set --help)");
+            "partshift set needs --max-copy-rate, --max-lag, --copy-workers, --apply-workers or "
+            "--catch-up-pace (try partshift set --help)");
     // Parsed before anything is written: a bad value changes nothing.
     std::optional<int> workers;
     if (auto n = optional_string(vm, "copy-workers"))
@@ -63,6 +63,8 @@ int command_set(const arguments& args) {
     std::optional<int> lanes;
     if (auto n = optional_string(vm, "apply-workers"))
         lanes = parse_count(*n, "apply-workers", 1, apply::max_apply_workers);
+    std::optional<int> pace;
+    if (auto p = optional_string(vm, "catch-up-pace")) pace = parse_catch_up_pace(*p);
     std::optional<double> rate;
     std::optional<std::chrono::milliseconds> max_lag;
     if (vm.count("max-copy-rate"))
@@ -74,6 +76,7 @@ int command_set(const arguments& args) {
     if (max_lag) state::set_max_lag(conn, job, *max_lag);
     if (workers) state::set_copy_workers(conn, job, *workers);
     if (lanes) state::set_apply_workers(conn, job, *lanes);
+    if (pace) state::set_catch_up_pace(conn, job, *pace);
     std::string changes;
     if (rate)
         changes = *rate > 0
@@ -85,6 +88,9 @@ int command_set(const arguments& args) {
     if (workers)
         changes += (changes.empty() ? "" : ", ") + std::to_string(*workers) + " copy workers";
     if (lanes) changes += (changes.empty() ? "" : ", ") + std::to_string(*lanes) + " apply lanes";
+    if (pace)
+        changes += (changes.empty() ? "" : ", ") + std::string("catch-up pace ") +
+                   std::to_string(*pace) + "%" + (*pace >= 100 ? " (full speed)" : "");
     std::cerr << "partshift: job " << job << ": " << changes << " (" << when_applied(conn, job)
               << ")\n";
     return 0;

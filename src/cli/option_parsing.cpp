@@ -108,4 +108,10 @@ int parse_count(const std::string& text, const std::string& option, int min, int
     return v;
 }
 
+int parse_catch_up_pace(const std::string& text) {
+    std::string digits = text;
+    if (!digits.empty() && digits.back() == '%') digits.pop_back();
+    return parse_count(digits, "catch-up-pace", 1, 100);
+}
+
 }  // namespace partshift::cli

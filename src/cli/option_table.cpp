@@ -199,7 +199,8 @@ option_group throttling_group() {
                    "while the lag is over --max-lag (after the copy, a resume or a burst), "
                    "stream and apply only this share of the time, in 50 ms slices, leaving the "
                    "rest of the server to the application; lifted while the lag would not shrink "
-                   "at that pace",
+                   "at that pace (100: full speed; kept with the job, 'partshift set' changes it "
+                   "while the job runs)",
                    "100"),
              value("throttle-query", "SQL",
                    "throttle the copy and the index build while this query returns a number > 0"),
@@ -393,14 +394,15 @@ std::vector<command_def> job_commands() {
          {dsn_job, logs()},
          command_resume},
         {"set",
-         "change a job's --max-copy-rate, --max-lag, --copy-workers or --apply-workers while it "
-         "runs",
+         "change a job's --max-copy-rate, --max-lag, --copy-workers, --apply-workers or "
+         "--catch-up-pace while it runs",
          {"partshift set [--dsn DSN] [--job NAME] [--max-copy-rate ROWS/s] [--max-lag DURATION] "
-          "[--copy-workers N] [--apply-workers K]"},
+          "[--copy-workers N] [--apply-workers K] [--catch-up-pace PERCENT]"},
          "Changes a job's settings from any shell: a running run applies them within a second, "
          "the next run starts with them.",
          {dsn_job, pick(copy_group(), {"copy-workers", "apply-workers"}, false),
-          pick(cutover, {"max-lag"}, false), pick(throttling_group(), {"max-copy-rate"}), logs()},
+          pick(cutover, {"max-lag"}, false),
+          pick(throttling_group(), {"max-copy-rate", "catch-up-pace"}, false), logs()},
          command_set},
         {"revert",
          "swap back to the original table in the revert window",

@@ -132,11 +132,8 @@ void read_throttling(const po::variables_map& vm, migrate::run_options& run) {
     run.throttle.throttle_query = optional_string(vm, "throttle-query");
     if (auto rate = optional_string(vm, "max-copy-rate"))
         run.max_copy_rate = throttle::parse_copy_rate(*rate, "max-copy-rate");
-    if (auto pace = optional_string(vm, "catch-up-pace")) {
-        std::string digits = *pace;
-        if (!digits.empty() && digits.back() == '%') digits.pop_back();
-        run.throttle.catch_up_pace_percent = parse_count(digits, "catch-up-pace", 1, 100);
-    }
+    if (auto pace = optional_string(vm, "catch-up-pace"))
+        run.catch_up_pace = parse_catch_up_pace(*pace);
     if (auto size = optional_string(vm, "slot-wal-limit"))
         run.slot_wal_limit = parse_size(*size, "slot-wal-limit");
 }

@@ -340,6 +340,8 @@ void say_kept(const std::string& job, const std::map<std::string, state::setting
             value = std::to_string(controls.copy_workers);
         else if (s.key == "apply_workers")
             value = std::to_string(controls.apply_workers);
+        else if (s.key == "catch_up_pace")
+            value = std::to_string(controls.catch_up_pace) + "%";
         else if (s.key == "max_copy_rate")
             value = controls.max_copy_rate > 0 ? monitor::human_rate(controls.max_copy_rate, "rows")
                                                : "none (no ceiling)";
@@ -366,19 +368,20 @@ int settle_controls(const run_options& options, const state::job_record& job,
         if (options.max_copy_rate) given.push_back("max_copy_rate");
         if (options.max_lag_given) given.push_back("max_lag");
         if (options.apply_workers) given.push_back("apply_workers");
+        if (options.catch_up_pace) given.push_back("catch_up_pace");
         kept = state::record_run_sources(c, job.job, given, run_only_settings(options));
         return state::settle_run_controls(
             c, job.job, options.max_copy_rate,
             options.max_lag_given ? std::optional(options.max_lag) : std::nullopt, options.max_lag,
             throttle::describe(options.throttle),
             options.copy_workers_given ? std::optional(options.copy_workers) : std::nullopt,
-            options.copy_workers, options.apply_workers);
+            options.copy_workers, options.apply_workers, options.catch_up_pace);
     });
     say_kept(job.job, kept, controls);
     progress.copy_paused = controls.copy_paused;
     progress.copy_workers = controls.copy_workers;
     progress.max_copy_rate = controls.max_copy_rate;
-    progress.catch_up_pace_percent = options.throttle.catch_up_pace_percent;
+    progress.catch_up_pace_percent = controls.catch_up_pace;
     progress.max_lag_micros =
         std::chrono::duration_cast<std::chrono::microseconds>(controls.max_lag).count();
     if (controls.copy_paused)

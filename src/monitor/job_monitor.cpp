@@ -205,6 +205,12 @@ void job_monitor::judge_catch_up_pace(const measurement& m, bool applying) {
         case catch_up_pacer::change::ended:
             spdlog::info("catch-up pace ended (lag {})", lag_text);
             break;
+        case catch_up_pacer::change::caught_up_after_lift:
+            spdlog::info(
+                "caught up at full speed after the lifted pace (lag {}, within --max-lag {}); the "
+                "next catch-up over it is paced again",
+                lag_text, human_duration(max_lag));
+            break;
         case catch_up_pacer::change::none:
             break;
     }
@@ -235,7 +241,7 @@ asio::awaitable<pg::result> job_monitor::write_row(pg::async_connection& conn, c
         // A reverse job (revert window): its window is over, or `partshift finish` asked.
         "finish_requested OR coalesce((SELECT f.revert_until <= now() FROM partshift.jobs f "
         "WHERE f.job = partshift.jobs.reverse_of), false), "
-        "coalesce(apply_workers, 0)";
+        "coalesce(apply_workers, 0), coalesce(catch_up_pace, 100)";
     pg::param lag_bytes, lag_seconds;
     if (m.known) {
         lag_bytes = std::to_string(m.lag.lag_bytes);
@@ -259,6 +265,7 @@ void job_monitor::take_row(const pg::result& r, std::chrono::steady_clock::time_
     progress_.end_revert_window = r.get_bool(0, 8);
     take_copy_workers(static_cast<int>(r.get_int(0, 7)));
     take_apply_workers(static_cast<int>(r.get_int(0, 9)));
+    take_catch_up_pace(static_cast<int>(r.get_int(0, 10)));
 }
 
 void job_monitor::log_lag_line(const lag_figures& lag, const pg::result& r) {
@@ -373,6 +380,14 @@ void job_monitor::take_apply_workers(int workers) {
             "apply lanes now {} ('partshift set'; the applier commits its batch and reopens its "
             "sessions between two source transactions)",
             workers);
+}
+
+void job_monitor::take_catch_up_pace(int percent) {
+    const int before = progress_.catch_up_pace_percent.exchange(percent);
+    if (percent == before) return;
+    // Judged again at the next tick: paced at the new share, or the pace ended at 100%.
+    spdlog::info("catch-up pace now {}% ('partshift set'){}", percent,
+                 percent >= 100 ? ": catch-ups run at full speed" : "");
 }
 
 void job_monitor::take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms) {

@@ -178,6 +178,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
         "coalesce(to_jsonb(j)->>'apply_behind', '') AS behind, "
         "coalesce((to_jsonb(j)->>'copy_workers')::int, 0) AS copy_workers, "
         "coalesce((to_jsonb(j)->>'apply_workers')::int, 1) AS apply_workers, "
+        "coalesce((to_jsonb(j)->>'catch_up_pace')::int, 100) AS catch_up_pace, "
         "coalesce(to_jsonb(j)->>'origin_filter', '') AS origin_filter "
         "FROM partshift.jobs j LEFT JOIN pg_replication_slots s ON s.slot_name = j.slot_name "
         "WHERE j.job = $1",
@@ -225,6 +226,7 @@ proto::status_report read_status(pg::connection& conn, const std::string& job) {
     // Written once a second by a running job; a stopped job's last verdict is stale.
     s.set_copy_workers(static_cast<double>(r.get_int(0, "copy_workers")));
     s.set_apply_workers(static_cast<double>(r.get_int(0, "apply_workers")));
+    s.set_catch_up_pace(static_cast<double>(r.get_int(0, "catch_up_pace")));
     s.set_apply_falling_behind(s.running() && !r.get(0, "behind").empty());
     s.set_apply_behind_reason(s.apply_falling_behind() ? r.get(0, "behind") : "");
     s.set_origin_filter(r.get(0, "origin_filter"));

@@ -15,6 +15,10 @@ std::string live_value(const proto::status_report& r, std::string_view key) {
         return r.copy_workers() > 0 ? std::to_string(static_cast<int>(r.copy_workers())) : "";
     if (key == "apply_workers")
         return std::to_string(std::max(1, static_cast<int>(r.apply_workers())));
+    if (key == "catch_up_pace") {
+        const int percent = r.catch_up_pace() > 0 ? static_cast<int>(r.catch_up_pace()) : 100;
+        return std::to_string(percent) + "%" + (percent >= 100 ? " (full speed)" : "");
+    }
     if (key == "max_copy_rate")
         return r.max_copy_rate() > 0 ? human_rate(r.max_copy_rate(), "rows") : "none";
     return human_duration(r.max_lag_seconds());

@@ -37,15 +37,14 @@ void upgrade_schema(pg::connection& conn) {
     if (r.rows() == 0) ensure_schema(conn);
 }
 
-run_controls settle_run_controls(pg::connection& conn, const std::string& job,
-                                 std::optional<double> max_copy_rate,
-                                 std::optional<std::chrono::milliseconds> max_lag,
-                                 std::chrono::milliseconds default_max_lag,
-                                 const std::string& throttle_limits,
-                                 std::optional<int> copy_workers, int default_copy_workers,
-                                 std::optional<int> apply_workers) {
-    std::optional<std::string> rate_param, lag_param, workers_param, lanes_param;
+run_controls settle_run_controls(
+    pg::connection& conn, const std::string& job, std::optional<double> max_copy_rate,
+    std::optional<std::chrono::milliseconds> max_lag, std::chrono::milliseconds default_max_lag,
+    const std::string& throttle_limits, std::optional<int> copy_workers, int default_copy_workers,
+    std::optional<int> apply_workers, std::optional<int> catch_up_pace) {
+    std::optional<std::string> rate_param, lag_param, workers_param, lanes_param, pace_param;
     if (apply_workers) lanes_param = std::to_string(*apply_workers);
+    if (catch_up_pace) pace_param = std::to_string(*catch_up_pace);
     if (max_copy_rate) rate_param = std::to_string(*max_copy_rate);
     if (max_lag) lag_param = std::to_string(max_lag->count());
     if (copy_workers) workers_param = std::to_string(*copy_workers);
@@ -57,11 +56,12 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
         "''), "
         "copy_workers = coalesce($6::integer, copy_workers, $7::integer), "
         "apply_workers = coalesce($8::integer, apply_workers), "
+        "catch_up_pace = coalesce($9::integer, catch_up_pace), "
         "throttle_reason = NULL WHERE job = $1 "
         "RETURNING copy_paused, coalesce(max_copy_rate, 0), max_lag_ms, copy_workers, "
-        "coalesce(apply_workers, 1)",
+        "coalesce(apply_workers, 1), coalesce(catch_up_pace, 100)",
         job, rate_param, lag_param, std::to_string(default_max_lag.count()), throttle_limits,
-        workers_param, std::to_string(default_copy_workers), lanes_param);
+        workers_param, std::to_string(default_copy_workers), lanes_param, pace_param);
     if (r.rows() == 0) throw usage_error("no partshift job named " + job);
     run_controls c;
     c.copy_paused = r.get_bool(0, 0);
@@ -69,6 +69,7 @@ run_controls settle_run_controls(pg::connection& conn, const std::string& job,
     c.max_lag = std::chrono::milliseconds(r.get_int(0, 2));
     c.copy_workers = static_cast<int>(r.get_int(0, 3));
     c.apply_workers = static_cast<int>(r.get_int(0, 4));
+    c.catch_up_pace = static_cast<int>(r.get_int(0, 5));
     return c;
 }
 
@@ -89,6 +90,11 @@ void set_copy_workers(pg::connection& conn, const std::string& job, int workers)
 void set_apply_workers(pg::connection& conn, const std::string& job, int workers) {
     update_control(conn, job, "apply_workers = $2::integer", std::to_string(workers),
                    "apply_workers");
+}
+
+void set_catch_up_pace(pg::connection& conn, const std::string& job, int percent) {
+    update_control(conn, job, "catch_up_pace = $2::integer", std::to_string(percent),
+                   "catch_up_pace");
 }
 
 void set_max_lag(pg::connection& conn, const std::string& job, std::chrono::milliseconds max_lag) {

@@ -59,6 +59,7 @@ const std::vector<live_setting>& live_settings() {
         {"max_copy_rate", "--max-copy-rate", "max copy rate"},
         {"max_lag", "--max-lag", "max lag"},
         {"apply_workers", "--apply-workers", "apply workers"},
+        {"catch_up_pace", "--catch-up-pace", "catch-up pace"},
     };
     return settings;
 }
@@ -96,13 +97,14 @@ std::map<std::string, setting_source> record_run_sources(pg::connection& conn,
     const auto previous = read_sources(conn, job);
     auto values = conn.query(
         "SELECT max_copy_rate IS NOT NULL, max_lag_ms IS NOT NULL, copy_workers IS NOT NULL, "
-        "apply_workers IS NOT NULL FROM partshift.jobs WHERE job = $1",
+        "apply_workers IS NOT NULL, catch_up_pace IS NOT NULL FROM partshift.jobs WHERE job = $1",
         job);
     if (values.rows() == 0) return {};
     const std::map<std::string, bool> has_value{{"max_copy_rate", values.get_bool(0, 0)},
                                                 {"max_lag", values.get_bool(0, 1)},
                                                 {"copy_workers", values.get_bool(0, 2)},
-                                                {"apply_workers", values.get_bool(0, 3)}};
+                                                {"apply_workers", values.get_bool(0, 3)},
+                                                {"catch_up_pace", values.get_bool(0, 4)}};
     std::map<std::string, setting_source> kept;
     for (const auto& s : live_settings()) {
         const std::string key(s.key);

@@ -66,8 +66,6 @@ std::string describe(const throttle_limits& limits) {
     if (limits.max_load.waiting_backends)
         parts.push_back("waiting_backends " + std::to_string(*limits.max_load.waiting_backends));
     if (limits.throttle_query) parts.push_back("throttle-query");
-    if (limits.catch_up_pace_percent < 100)
-        parts.push_back("catch-up-pace " + std::to_string(limits.catch_up_pace_percent) + "%");
     return fmt::format("{}", fmt::join(parts, ", "));
 }
 

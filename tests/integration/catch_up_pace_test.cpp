@@ -3,7 +3,8 @@
 // ~500 a second unpaced) so that a backlog takes seconds to apply and the monitor, which judges
 // once a second, sees the lag over --max-lag. Paced, the status says so, the backlog takes at
 // least what the pace allows, the pace ends once caught up, and the target equals the source.
-// A pace the load outruns is lifted, and the job catches up anyway.
+// A pace the load outruns is lifted, and the job catches up anyway. `partshift set
+// --catch-up-pace` paces a running catch-up and ends the pace, and a later run keeps it.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -81,7 +82,8 @@ TEST_F(CatchUpPaceTest, ABacklogIsAppliedAtThePaceWhichEndsOnceCaughtUp) {
         "status says the catch-up is paced");
     auto text = run_partshift({"status", "--dsn", db_->dsn(), "--job", "events"});
     EXPECT_NE(text.out.find("(paced: --catch-up-pace)"), std::string::npos) << text.out;
-    EXPECT_NE(text.out.find("throttle limits catch-up-pace 20%"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("setting      catch-up pace 20% (command line)"), std::string::npos)
+        << text.out;
     wait_caught_up(db_->dsn(), "events", run.get());
     const auto took = std::chrono::steady_clock::now() - started;
     EXPECT_FALSE(job_status(db_->dsn(), "events")->catch_up_paced());
@@ -124,4 +126,72 @@ TEST_F(CatchUpPaceTest, APaceTheLoadOutrunsIsLiftedAndTheJobCatchesUp) {
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_new"));
     stop_run(*run);
+}
+
+TEST_F(CatchUpPaceTest, SetPacesTheRunningCatchUpAndALaterRunKeepsIt) {
+    build_backlog(10, 300);  // ~3,000 source transactions: ~12 s at 4 ms each, unpaced
+    auto run = start_dry_run("4", "100", "set");
+    // After the run settled its controls (its --catch-up-pace 100 replaces the row's value at
+    // its start), before the backlog is applied.
+    for (int i = 0; i < 600 && run->log().find("applier: job events resumes") == std::string::npos;
+         ++i)
+        std::this_thread::sleep_for(100ms);
+    ASSERT_NE(run->log().find("applier: job events resumes"), std::string::npos) << run->log();
+    auto set =
+        run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--catch-up-pace", "20%"});
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+    EXPECT_NE(set.err.find("catch-up pace 20%"), std::string::npos) << set.err;
+    auto paced = wait_for_status(
+        db_->dsn(), "events", [](const auto& s) { return s.catch_up_paced(); }, 60s, run.get(),
+        "the running catch-up is paced after partshift set");
+    EXPECT_EQ(paced.catch_up_pace(), 20);
+    EXPECT_NE(run->log().find("catch-up pace now 20% ('partshift set')"), std::string::npos)
+        << run->log();
+    // Back to full speed: the pace ends within a second or two, and the job catches up.
+    set = run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--catch-up-pace", "100"});
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+    wait_for_status(
+        db_->dsn(), "events", [](const auto& s) { return !s.catch_up_paced(); }, 30s, run.get(),
+        "the pace ends at 100%");
+    wait_caught_up(db_->dsn(), "events", run.get());
+    const auto log = run->log();
+    EXPECT_NE(log.find("catch-up pace now 100% ('partshift set'): catch-ups run at full speed"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("catch-up pace ended"), std::string::npos) << log;
+    auto status = job_status(db_->dsn(), "events");
+    ASSERT_TRUE(status);
+    bool found = false;
+    for (const auto& setting : status->settings())
+        if (setting.name() == "catch-up pace") {
+            found = true;
+            EXPECT_EQ(setting.value(), "100% (full speed)");
+            EXPECT_EQ(setting.source(), "set");
+        }
+    EXPECT_TRUE(found) << status->DebugString();
+    auto conn = db_->connect();
+    EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_new"));
+    stop_run(*run);
+
+    // A run without the flag keeps what was set, and says so.
+    set = run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--catch-up-pace", "40"});
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+    auto rerun = run_partshift({"run", "--dsn", db_->dsn(), "--table", "events", "--partition-by",
+                                "range", "--key", "ts", "--interval", "1 month", "--premake", "3",
+                                "--spool-dir", spool_.path(), "--dry-run", "--dry-run-for", "1s"},
+                               120s);
+    EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+    EXPECT_NE(rerun.err.find("catch-up pace 40%: kept from an earlier run (set at "),
+              std::string::npos)
+        << rerun.err;
+    EXPECT_EQ(job_status(db_->dsn(), "events")->catch_up_pace(), 40);
+    // Out of range: a clear error, nothing changed.
+    auto bad =
+        run_partshift({"set", "--dsn", db_->dsn(), "--job", "events", "--catch-up-pace", "0"});
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+    EXPECT_TRUE(one_line(bad.err)) << bad.err;
+    EXPECT_NE(bad.err.find("--catch-up-pace takes a number from 1 to 100, not '0'"),
+              std::string::npos)
+        << bad.err;
+    EXPECT_EQ(job_status(db_->dsn(), "events")->catch_up_pace(), 40);
 }

@@ -101,8 +101,37 @@ TEST(CatchUpPacer, LiftsThePaceUntilCaughtUpWhenTheLagWouldNotShrink) {
     EXPECT_EQ(pacer.judge(lagging(6)), catch_up_pacer::change::none);
     EXPECT_EQ(pacer.judge(lagging(3)), catch_up_pacer::change::none);
     EXPECT_FALSE(pacer.paced());
-    // Caught up; a later backlog is paced again.
+    // Caught up, said once; a later backlog is paced again.
+    EXPECT_EQ(pacer.judge(lagging(0.2)), catch_up_pacer::change::caught_up_after_lift);
     EXPECT_EQ(pacer.judge(lagging(0.2)), catch_up_pacer::change::none);
     EXPECT_EQ(pacer.judge(lagging(4)), catch_up_pacer::change::paced);
     EXPECT_TRUE(pacer.paced());
+}
+
+TEST(CatchUpPacer, ALiftEndedByTheApplierStoppingOrThePaceTurnedOffIsNotCaughtUp) {
+    for (const bool stop_applying : {true, false}) {
+        catch_up_pacer pacer;
+        EXPECT_EQ(pacer.judge(lagging(5)), catch_up_pacer::change::paced);
+        EXPECT_EQ(pacer.judge(lagging(7, true)), catch_up_pacer::change::lifted);
+        auto after = lagging(7);
+        if (stop_applying)
+            after.applying = false;
+        else
+            after.percent = 100;  // partshift set --catch-up-pace 100
+        EXPECT_EQ(pacer.judge(after), catch_up_pacer::change::none);
+        EXPECT_EQ(pacer.judge(lagging(0.2)), catch_up_pacer::change::none);
+    }
+}
+
+TEST(CatchUpPacer, ANewPercentKeepsPacingAndOneHundredEndsIt) {
+    catch_up_pacer pacer;
+    EXPECT_EQ(pacer.judge(lagging(5)), catch_up_pacer::change::paced);
+    auto slower = lagging(5);
+    slower.percent = 20;  // partshift set --catch-up-pace 20: the pace goes on, at 20%
+    EXPECT_EQ(pacer.judge(slower), catch_up_pacer::change::none);
+    EXPECT_TRUE(pacer.paced());
+    auto full = lagging(5);
+    full.percent = 100;
+    EXPECT_EQ(pacer.judge(full), catch_up_pacer::change::ended);
+    EXPECT_FALSE(pacer.paced());
 }

@@ -68,7 +68,7 @@ TEST(CliRunOptions, DefaultsComeFromTheStructsThatHoldThem) {
     EXPECT_EQ(r.run.hooks_timeout, run_defaults.hooks_timeout);
     EXPECT_EQ(r.run.status_hook_interval, run_defaults.status_hook_interval);
     EXPECT_FALSE(r.run.max_copy_rate);
-    EXPECT_EQ(r.run.throttle.catch_up_pace_percent, 100);
+    EXPECT_FALSE(r.run.catch_up_pace.has_value());  // the row's, 100 when none
     EXPECT_FALSE(r.run.slot_wal_limit);
     EXPECT_FALSE(r.run.revert_window);
     EXPECT_EQ(r.run.metrics_linger, run_defaults.metrics_linger);
@@ -136,7 +136,7 @@ TEST(CliRunOptions, ReadsEveryGivenValue) {
     EXPECT_TRUE(r.run.copy_through_partshift);
     EXPECT_EQ(r.run.slot_wal_limit, 1LL << 30);
     EXPECT_EQ(r.run.max_copy_rate, 5000);
-    EXPECT_EQ(r.run.throttle.catch_up_pace_percent, 40);
+    EXPECT_EQ(r.run.catch_up_pace, 40);
     EXPECT_EQ(r.run.slot_timeout, 30s);
     EXPECT_EQ(r.run.reconnect_for, 60s);
     EXPECT_EQ(r.run.revert_window, 24h);

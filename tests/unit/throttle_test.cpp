@@ -46,9 +46,6 @@ TEST(ThrottleLimits, DescribeNamesEveryLimit) {
     l.max_load.active_backends = 40;
     l.throttle_query = "SELECT 1";
     EXPECT_EQ(describe(l), "max-replica-lag 10000ms, active_backends 40, throttle-query");
-    l.catch_up_pace_percent = 50;
-    EXPECT_EQ(describe(l),
-              "max-replica-lag 10000ms, active_backends 40, throttle-query, catch-up-pace 50%");
 }
 
 namespace {

@@ -40,4 +40,7 @@ std::optional<std::string> optional_string(const po::variables_map& vm, const ch
 // from MIN to MAX".
 int parse_count(const std::string& text, const std::string& option, int min, int max);
 
+// parse_catch_up_pace reads --catch-up-pace: a percent from 1 to 100, "%" optional ("50%").
+int parse_catch_up_pace(const std::string& text);
+
 }  // namespace partshift::cli

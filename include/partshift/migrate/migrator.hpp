@@ -30,6 +30,10 @@ struct run_options {
     // --apply-workers: apply lanes (apply/lane_routing.hpp); kept in the job row for a
     // resume; nullopt: what the row holds (1 when nothing).
     std::optional<int> apply_workers;
+    // --catch-up-pace: the share of time (percent) a catch-up over --max-lag streams and
+    // applies (base/catch_up_pace.hpp); kept in the job row like --apply-workers; nullopt:
+    // what the row holds (100, full speed, when nothing).
+    std::optional<int> catch_up_pace;
     bool copy_through_partshift = false;  // --copy-method copy: every chunk piped, ceiling or not
     // --no-origin-filter: the stream does not skip partshift's own writes by origin
     // (stream/origin_filter.hpp); on a resumed job that filters, the filter is turned off.

@@ -17,6 +17,9 @@ class catch_up_pacer {
         paced,   // the lag went over --max-lag: from now on, paced
         lifted,  // at this pace the lag would not shrink: full speed until caught up
         ended,   // caught up (or the applier stopped, or the pace was turned off)
+        // caught up at full speed after a lift: the next catch-up is paced again (said, so the
+        // log shows where the unpaced stretch ended)
+        caught_up_after_lift,
     };
     struct reading {
         int percent = 100;       // --catch-up-pace; 100 = no pace

@@ -83,6 +83,7 @@ class job_monitor {
     void take_controls(bool paused, double max_copy_rate, int64_t max_lag_ms);
     void take_copy_workers(int workers);
     void take_apply_workers(int workers);
+    void take_catch_up_pace(int percent);
     // log_checkpoint: an info `checkpoint` line when the applier's durable checkpoint moved
     // (the position a rerun resumes from, flushed on the target), at most every
     // checkpoint_interval and on a phase change: one line per batch would flood the log.

@@ -7,7 +7,7 @@
 namespace partshift::state {
 
 // newest_column: the last column ensure_schema_sql adds; a schema without it is upgraded.
-inline constexpr const char* newest_column = "apply_workers";
+inline constexpr const char* newest_column = "catch_up_pace";
 
 // ensure_schema_sql creates the schema and tables if missing; idempotent.
 inline constexpr const char* ensure_schema_sql = R"SQL(
@@ -151,7 +151,10 @@ ALTER TABLE partshift.jobs
     -- never turned on later. NULL: a job of an earlier partshift (unfiltered).
     ADD COLUMN IF NOT EXISTS origin_filter text,
     -- The apply lanes the job runs with (run --apply-workers; a resume keeps it); NULL = 1.
-    ADD COLUMN IF NOT EXISTS apply_workers integer;
+    ADD COLUMN IF NOT EXISTS apply_workers integer,
+    -- The catch-up pace in percent (run --catch-up-pace, partshift set; a resume keeps it);
+    -- NULL = 100, full speed.
+    ADD COLUMN IF NOT EXISTS catch_up_pace integer;
 )SQL";
 
 }  // namespace partshift::state

@@ -31,10 +31,6 @@ struct throttle_limits {
     load_limits max_load;
     // a query returning one number; > 0 throttles (gh-ost's --throttle-query)
     std::optional<std::string> throttle_query;
-    // --catch-up-pace: the share of time (percent) a catch-up over --max-lag streams and
-    // applies (base/catch_up_pace.hpp); 100 = full speed. Not a throttle of the copy: it is
-    // here because it is a run-only limit on partshift's load, shown with the others.
-    int catch_up_pace_percent = 100;
 };
 
 // describe: the limits in the flags' own words, for the log and status ("" when none).

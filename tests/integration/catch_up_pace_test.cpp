@@ -161,14 +161,12 @@ TEST_F(CatchUpPaceTest, SetPacesTheRunningCatchUpAndALaterRunKeepsIt) {
     EXPECT_NE(log.find("catch-up pace ended"), std::string::npos) << log;
     auto status = job_status(db_->dsn(), "events");
     ASSERT_TRUE(status);
-    bool found = false;
-    for (const auto& setting : status->settings())
-        if (setting.name() == "catch-up pace") {
-            found = true;
-            EXPECT_EQ(setting.value(), "100% (full speed)");
-            EXPECT_EQ(setting.source(), "set");
-        }
-    EXPECT_TRUE(found) << status->DebugString();
+    const auto* pace = find_setting(*status, "catch-up pace");
+    EXPECT_TRUE(pace) << status->DebugString();
+    if (pace) {
+        EXPECT_EQ(pace->value(), "100% (full speed)");
+        EXPECT_EQ(pace->source(), "set");
+    }
     auto conn = db_->connect();
     EXPECT_EQ(fingerprint(conn, "public.events"), fingerprint(conn, "public.events_new"));
     stop_run(*run);

@@ -171,14 +171,12 @@ TEST(LanesEngineTest, SetApplyWorkersWhileFollowingChangesTheLanesOfTheRunningJo
     auto status = job_status(db.dsn(), "events");
     ASSERT_TRUE(status);
     EXPECT_EQ(status->apply_workers(), 2);
-    bool listed = false;
-    for (const auto& setting : status->settings())
-        if (setting.name() == "apply workers") {
-            listed = true;
-            EXPECT_EQ(setting.value(), "2");
-            EXPECT_EQ(setting.source(), "set");
-        }
-    EXPECT_TRUE(listed) << status->DebugString();
+    const auto* lanes = find_setting(*status, "apply workers");
+    EXPECT_TRUE(lanes) << status->DebugString();
+    if (lanes) {
+        EXPECT_EQ(lanes->value(), "2");
+        EXPECT_EQ(lanes->source(), "set");
+    }
     // ... and where each lane stands: none behind the job's applied LSN (their lowest, written
     // with the last lane's commit), in the JSON and in the text.
     ASSERT_EQ(status->apply_lanes_size(), 2) << status->DebugString();

@@ -154,9 +154,7 @@ TEST_F(RevertWindowTest, FinishLeavesNoSlotOrPublication) {
             [](const auto& st) { return st.revert_state() == "open" && st.reverse_running(); }, 60s,
             run.get(), "reverse stream running");
         // Issue 21: status showed the run's "none (default)", not the window cutover gave.
-        const proto::job_setting* window = nullptr;
-        for (const auto& setting : st.settings())
-            if (setting.name() == "revert window") window = &setting;
+        const auto* window = find_setting(st, "revert window");
         ASSERT_TRUE(window) << st.DebugString();
         EXPECT_EQ(window->value(), "10 min 0 s");
         EXPECT_EQ(window->source(), "cutover");

@@ -13,13 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const partshift::proto::job_setting* find_setting(const partshift::proto::status_report& s,
-                                                  const std::string& name) {
-    for (const auto& setting : s.settings())
-        if (setting.name() == name) return &setting;
-    return nullptr;
-}
-
 TEST(SettingSources, StatusShowsEachSettingAndWhereItCameFrom) {
     if (!sandbox_available()) GTEST_SKIP() << "no sandbox";
     test_database db;

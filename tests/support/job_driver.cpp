@@ -10,21 +10,31 @@
 namespace partshift::testing {
 
 bool load_events_table(const test_database& db, int rows) {
+    return load_events_table(db.dsn(), rows);
+}
+
+bool load_events_table(const std::string& dsn, int rows) {
     const std::string workload = std::string(PARTSHIFT_SOURCE_DIR) + "/tests/workload";
-    auto schema = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.dsn(), "-f",
+    auto schema = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f",
                                workload + "/events_schema.sql"});
     if (schema.exit_code != 0) {
         ADD_FAILURE() << "events_schema.sql: " << schema.err;
         return false;
     }
     auto load = run_command({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v",
-                             "rows=" + std::to_string(rows), "-d", db.dsn(), "-f",
+                             "rows=" + std::to_string(rows), "-d", dsn, "-f",
                              workload + "/events_load.sql"});
     if (load.exit_code != 0) {
         ADD_FAILURE() << "events_load.sql: " << load.err;
         return false;
     }
     return true;
+}
+
+const proto::job_setting* find_setting(const proto::status_report& s, const std::string& name) {
+    for (const auto& setting : s.settings())
+        if (setting.name() == name) return &setting;
+    return nullptr;
 }
 
 std::string relkind(const test_database& db, const std::string& name) {

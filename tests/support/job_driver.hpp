@@ -17,6 +17,8 @@ namespace partshift::testing {
 
 // load_events_table creates tests/workload's events table with `rows` rows; false on failure.
 bool load_events_table(const test_database& db, int rows);
+// The same in the database `dsn` names (an extra_server's).
+bool load_events_table(const std::string& dsn, int rows);
 
 // relkind: pg_class.relkind of the relation named `name` (SQL text, e.g. "public.events"),
 // or "-" when there is none.
@@ -24,6 +26,10 @@ std::string relkind(const test_database& db, const std::string& name);
 
 // job_status: `partshift status --json` of the job, parsed; nullopt when it fails.
 std::optional<proto::status_report> job_status(const std::string& dsn, const std::string& job);
+
+// find_setting: the setting of that name in the report's settings (`status`'s "setting" lines),
+// or nullptr.
+const proto::job_setting* find_setting(const proto::status_report& s, const std::string& name);
 
 // wait_for_status polls job_status (every 100 ms) until pred holds and returns that status.
 // On a timeout, or when `run` exits first, it adds a failure with `what` and the run's log and

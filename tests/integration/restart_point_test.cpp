@@ -49,11 +49,8 @@ class RestartPoint : public ::testing::Test {
 TEST_F(RestartPoint, AStopMovesTheSlotsRestartPointUpToTheStopAndTheResumeLosesNothing) {
     extra_server server({});
     const auto dsn = server.dsn();
-    auto setup = run_psql(dsn,
-                          "CREATE TABLE events (id bigint PRIMARY KEY, ts timestamptz NOT NULL, "
-                          "note text); INSERT INTO events SELECT g, '2026-01-01'::timestamptz + "
-                          "g * interval '1 hour', md5(g::text) FROM generate_series(1, 5000) g; "
-                          "CREATE TABLE filler (id int, pad text);");
+    ASSERT_TRUE(load_events_table(dsn, 5000));
+    auto setup = run_psql(dsn, "CREATE TABLE filler (id int, pad text);");
     ASSERT_EQ(setup.exit_code, 0) << setup.err;
 
     auto run = start_run(dsn);
@@ -64,7 +61,7 @@ TEST_F(RestartPoint, AStopMovesTheSlotsRestartPointUpToTheStopAndTheResumeLosesN
     // does: the job has them all before the stop.
     auto writes = run_psql(dsn,
                            "INSERT INTO filler SELECT g, repeat('x', 400) FROM "
-                           "generate_series(1, 50000) g; UPDATE events SET note = 'before the "
+                           "generate_series(1, 50000) g; UPDATE events SET status = 'before the "
                            "stop' WHERE id <= 100;");
     ASSERT_EQ(writes.exit_code, 0) << writes.err;
     wait_caught_up(dsn, "events", run.get());
@@ -77,11 +74,11 @@ TEST_F(RestartPoint, AStopMovesTheSlotsRestartPointUpToTheStopAndTheResumeLosesN
     EXPECT_GE(lsn_of(dsn, slot_lsn), before_stop) << log;
 
     // Changes while stopped, then the resume: nothing lost, nothing applied twice.
-    auto while_stopped =
-        run_psql(dsn,
-                 "UPDATE events SET note = 'while stopped' WHERE id > 4900; "
-                 "INSERT INTO events SELECT id + 10000, ts, 'new' FROM events "
-                 "WHERE id <= 50; DELETE FROM events WHERE id BETWEEN 200 AND 210;");
+    auto while_stopped = run_psql(
+        dsn,
+        "UPDATE events SET status = 'while stopped' WHERE id > 4900; "
+        "INSERT INTO events (ts, customer_id, payload) SELECT ts, customer_id, payload FROM "
+        "events WHERE id <= 50; DELETE FROM events WHERE id BETWEEN 200 AND 210;");
     ASSERT_EQ(while_stopped.exit_code, 0) << while_stopped.err;
     auto resumed = start_run(dsn);
     wait_caught_up(dsn, "events", resumed.get());
